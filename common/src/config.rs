@@ -1,0 +1,69 @@
+//! The gateway configuration file (TOML), as documented in `vogate.example.toml`.
+//!
+//! Every key is optional: a missing key takes the command-line flag, then the default
+//! (flags override the file, the file overrides defaults). Unknown keys are an error, so that
+//! a typo is reported rather than silently ignored.
+
+use serde::Deserialize;
+use std::path::PathBuf;
+
+/// The contents of a vogate TOML configuration file.
+#[derive(Debug, Clone, Default, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct FileConfig {
+    /// Database URL: `sqlite:PATH` or `postgres://...`.
+    pub db: Option<String>,
+    /// Root of the FITS data tree (read only; never written to).
+    pub data: Option<PathBuf>,
+    /// Working directory for the SQLite file and anything vogate writes.
+    pub workdir: Option<PathBuf>,
+    /// Socket address to listen on, e.g. `127.0.0.1:8080`.
+    pub bind: Option<String>,
+    /// The public base URL of the service as clients reach it, e.g. `https://archive.example/`;
+    /// access_url values and capability URLs are built from it.
+    pub base_url: Option<String>,
+    /// IVOA authority for publisher DIDs, e.g. `ivo://vogate.local`.
+    pub authority: Option<String>,
+    /// ObsCore obs_collection for ingested files.
+    pub obs_collection: Option<String>,
+    /// ObsCore calib_level (0-4) for ingested files.
+    pub calib_level: Option<i32>,
+    /// TAP limits.
+    #[serde(default)]
+    pub tap: TapConfig,
+}
+
+/// TAP output limits (TAPRegExt `outputLimit`).
+#[derive(Debug, Clone, Default, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct TapConfig {
+    /// Rows returned when the request has no MAXREC.
+    pub default_maxrec: Option<u64>,
+    /// The largest MAXREC honoured; larger values are lowered to it.
+    pub max_maxrec: Option<u64>,
+}
+
+impl FileConfig {
+    /// Parse a TOML document. Errors carry the TOML parser's line, column and message.
+    pub fn from_toml(text: &str) -> Result<FileConfig, String> {
+        toml::from_str(text).map_err(|e| e.to_string())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_keys_and_rejects_unknown() {
+        let c = FileConfig::from_toml(
+            "bind = \"0.0.0.0:9000\"\ncalib_level = 3\n[tap]\nmax_maxrec = 5\n",
+        )
+        .expect("valid");
+        assert_eq!(c.bind.as_deref(), Some("0.0.0.0:9000"));
+        assert_eq!(c.calib_level, Some(3));
+        assert_eq!(c.tap.max_maxrec, Some(5));
+        let e = FileConfig::from_toml("bnid = 1").expect_err("typo");
+        assert!(e.contains("bnid"), "{e}");
+    }
+}

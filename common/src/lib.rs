@@ -1,0 +1,17 @@
+//! vo-common: the pieces every vogate service shares.
+//!
+//! - [`error`]: the one error type ([`VoError`]) whose kinds map to HTTP statuses and DALI 1.1
+//!   error documents (DALI 1.1 §4.2, TAP 1.1 §2.9).
+//! - [`votable`]: column metadata ([`FieldMeta`]), cell values ([`Value`]) and the streaming
+//!   writers for VOTable 1.4 TABLEDATA, the Gaia TAP+ style JSON, CSV and TSV.
+//! - [`sky`]: spherical geometry on the celestial sphere (unit vectors, angular distances,
+//!   polygons, smallest enclosing circles), angles in degrees unless a name says radians.
+//! - [`config`]: the gateway configuration as read from TOML.
+
+pub mod config;
+pub mod error;
+pub mod sky;
+pub mod votable;
+
+pub use error::{ErrorKind, VoError};
+pub use votable::{FieldMeta, Format, Value};

@@ -1,0 +1,178 @@
+//! Unit tests of the translator with a two-table catalog and a plain SQL dialect.
+
+use super::*;
+
+struct Cat(Vec<TableInfo>);
+
+impl Catalog for Cat {
+    fn tables(&self) -> &[TableInfo] {
+        &self.0
+    }
+}
+
+struct Plain;
+
+impl SqlDialect for Plain {
+    fn table_ref(&self, t: &TableInfo) -> String {
+        format!("\"{}\"", t.qualified_name())
+    }
+    fn column_ref(&self, _t: &TableInfo, c: &ColumnInfo) -> String {
+        format!("\"{}\"", c.name)
+    }
+    fn contains_point_circle(&self, a: &str, b: &str, c: &str, d: &str, r: &str) -> String {
+        format!("pc({a}, {b}, {c}, {d}, {r})")
+    }
+    fn distance(&self, a: &str, b: &str, c: &str, d: &str) -> String {
+        format!("dist({a}, {b}, {c}, {d})")
+    }
+    fn limit(&self, n: u64) -> String {
+        format!(" LIMIT {n}")
+    }
+}
+
+fn col(name: &str, datatype: &str) -> ColumnInfo {
+    ColumnInfo {
+        name: name.into(),
+        field: FieldMeta {
+            name: name.into(),
+            datatype: datatype.into(),
+            ..Default::default()
+        },
+    }
+}
+
+fn catalog() -> Cat {
+    Cat(vec![
+        TableInfo {
+            schema: Some("ivoa".into()),
+            name: "ObsCore".into(),
+            columns: vec![
+                col("obs_id", "char"),
+                col("s_ra", "double"),
+                col("s_dec", "double"),
+                col("calib_level", "int"),
+            ],
+        },
+        TableInfo {
+            schema: Some("TAP_SCHEMA".into()),
+            name: "tables".into(),
+            columns: vec![col("table_name", "char"), col("MixedCase", "char")],
+        },
+    ])
+}
+
+fn ok(adql: &str) -> Translated {
+    translate(adql, &catalog(), &Plain).unwrap_or_else(|e| panic!("{adql}: {e}"))
+}
+
+fn err(adql: &str) -> String {
+    translate(adql, &catalog(), &Plain)
+        .expect_err(adql)
+        .message
+}
+
+#[test]
+fn select_columns_with_top_and_case_insensitive_names() {
+    let t = ok("SELECT TOP 5 OBS_ID, s_RA FROM IVOA.obscore WHERE s_dec > -10.5");
+    assert_eq!(t.top, Some(5));
+    assert_eq!(
+        t.sql,
+        "SELECT \"obs_id\", \"s_ra\" FROM \"ivoa.ObsCore\" WHERE (\"s_dec\" > (-10.5))"
+    );
+    let names: Vec<&str> = t.fields.iter().map(|f| f.name.as_str()).collect();
+    assert_eq!(names, ["obs_id", "s_ra"]);
+}
+
+#[test]
+fn star_expands_in_catalog_order() {
+    let t = ok("select * from ivoa.ObsCore");
+    let names: Vec<&str> = t.fields.iter().map(|f| f.name.as_str()).collect();
+    assert_eq!(names, ["obs_id", "s_ra", "s_dec", "calib_level"]);
+    assert_eq!(t.top, None);
+    let t = ok("select o.* from ivoa.ObsCore AS o where o.calib_level = 2");
+    assert_eq!(t.fields.len(), 4);
+    assert!(t.sql.ends_with("WHERE (\"calib_level\" = 2)"));
+}
+
+#[test]
+fn quoted_identifiers_match_exactly() {
+    ok("SELECT \"MixedCase\" FROM TAP_SCHEMA.tables");
+    ok("SELECT mixedcase FROM TAP_SCHEMA.tables");
+    let e = err("SELECT \"mixedcase\" FROM TAP_SCHEMA.tables");
+    assert!(e.contains("column '\"mixedcase\"' does not exist"), "{e}");
+    let e = err("SELECT obs_id FROM \"ivoa\".\"obscore\"");
+    assert!(e.contains("table '\"ivoa\".\"obscore\"' does not exist"), "{e}");
+}
+
+#[test]
+fn unknown_names_are_reported_together_with_positions() {
+    let e = err("SELECT foo, bar\nFROM ivoa.ObsCore");
+    assert!(e.contains("column 'foo' does not exist in table ivoa.ObsCore at line 1, column 8"), "{e}");
+    assert!(e.contains("column 'bar' does not exist in table ivoa.ObsCore at line 1, column 13"), "{e}");
+    let e = err("SELECT * FROM ivoa.nosuch");
+    assert!(e.contains("table 'ivoa.nosuch' does not exist at line 1, column 15"), "{e}");
+}
+
+#[test]
+fn syntax_errors_say_where() {
+    let e = err("SELECT s_ra,, FROM ivoa.ObsCore");
+    assert!(e.starts_with("ADQL syntax error"), "{e}");
+    assert!(e.contains("line 1, column 13"), "{e}");
+}
+
+#[test]
+fn non_adql_is_refused() {
+    assert!(err("SELECT s_ra FROM ivoa.ObsCore LIMIT 3").contains("use SELECT TOP"));
+    assert!(err("SELECT s_ra FROM ivoa.ObsCore; SELECT 1 FROM ivoa.ObsCore").contains("one query only"));
+    assert!(err("DELETE FROM ivoa.ObsCore").contains("only SELECT"));
+    assert!(err("SELECT pg_sleep(10) FROM ivoa.ObsCore").contains("function 'PG_SLEEP'"));
+    assert!(err("SELECT s_ra FROM ivoa.ObsCore GROUP BY s_ra").contains("GROUP BY is not supported"));
+    assert!(err("SELECT a.s_ra FROM ivoa.ObsCore AS o").contains("'a' in 'a.s_ra'"));
+    assert!(err("SELECT s_ra FROM ivoa.ObsCore o JOIN TAP_SCHEMA.tables t ON 1=1").contains("JOIN"));
+}
+
+#[test]
+fn contains_point_circle_in_either_order() {
+    let a = ok("SELECT obs_id FROM ivoa.ObsCore WHERE CONTAINS(POINT('ICRS', s_ra, s_dec), CIRCLE('ICRS', 10, 20, 0.5)) = 1");
+    assert!(a.sql.ends_with("WHERE (pc(\"s_ra\", \"s_dec\", 10, 20, 0.5) = 1)"), "{}", a.sql);
+    let b = ok("SELECT obs_id FROM ivoa.ObsCore WHERE 1 = CONTAINS(POINT(s_ra, s_dec), CIRCLE(10, 20, 0.5))");
+    assert!(b.sql.ends_with("WHERE (1 = pc(\"s_ra\", \"s_dec\", 10, 20, 0.5))"), "{}", b.sql);
+    let e = err("SELECT obs_id FROM ivoa.ObsCore WHERE CONTAINS(POINT('GALACTIC', s_ra, s_dec), CIRCLE('ICRS', 1, 2, 3)) = 1");
+    assert!(e.contains("coordinate system 'GALACTIC' at line 1, column 54"), "{e}");
+    let e = err("SELECT obs_id FROM ivoa.ObsCore WHERE CONTAINS(CIRCLE('ICRS', 1, 2, 3), POINT('ICRS', s_ra, s_dec)) = 1");
+    assert!(e.contains("expected POINT"), "{e}");
+    let e = err("SELECT obs_id FROM ivoa.ObsCore WHERE CONTAINS(POINT('ICRS', obs_id, s_dec), CIRCLE('ICRS', 1, 2, 3)) = 1");
+    assert!(e.contains("POINT arguments must be numbers"), "{e}");
+}
+
+#[test]
+fn where_operators_render() {
+    let t = ok("SELECT obs_id FROM ivoa.ObsCore WHERE s_ra BETWEEN 1 AND 2 AND obs_id LIKE 'a%' OR NOT (s_dec IS NULL) AND calib_level IN (1, 2) AND obs_id NOT ILIKE 'X%'");
+    assert!(t.sql.contains("(\"s_ra\" BETWEEN 1 AND 2)"));
+    assert!(t.sql.contains("(\"obs_id\" LIKE 'a%')"));
+    assert!(t.sql.contains("(NOT ((\"s_dec\" IS NULL)))"));
+    assert!(t.sql.contains("(\"calib_level\" IN (1, 2))"));
+    assert!(t.sql.contains("(lower(\"obs_id\") NOT LIKE lower('X%'))"));
+    let t = ok("SELECT obs_id FROM ivoa.ObsCore WHERE obs_id = 'it''s'");
+    assert!(t.sql.ends_with("(\"obs_id\" = 'it''s')"));
+}
+
+#[test]
+fn order_by_columns_aliases_and_positions() {
+    let t = ok("SELECT obs_id AS id, s_ra FROM ivoa.ObsCore ORDER BY id DESC, 2, s_dec");
+    assert!(t.sql.ends_with("ORDER BY 1 DESC, 2, \"s_dec\""), "{}", t.sql);
+    assert_eq!(t.fields[0].name, "id");
+    assert!(err("SELECT s_ra FROM ivoa.ObsCore ORDER BY 3").contains("there are 1 output columns"));
+}
+
+#[test]
+fn expressions_get_types_and_unique_names() {
+    let t = ok("SELECT COUNT(*), s_ra * 2, calib_level + 1, DISTANCE(POINT(s_ra, s_dec), POINT(1, 2)) AS d, s_ra, s_ra FROM ivoa.ObsCore");
+    let got: Vec<(&str, &str)> = t.fields.iter().map(|f| (f.name.as_str(), f.datatype.as_str())).collect();
+    assert_eq!(
+        got,
+        [("count", "long"), ("col2", "double"), ("col3", "long"), ("d", "double"), ("s_ra", "double"), ("s_ra_2", "double")]
+    );
+    assert_eq!(t.fields[3].unit.as_deref(), Some("deg"));
+    assert!(t.sql.contains("dist(\"s_ra\", \"s_dec\", 1, 2)"));
+}
