@@ -212,8 +212,8 @@ mod tests {
             b.ra.to_radians(),
             b.dec.to_radians(),
         );
-        let h = ((d2 - d1) / 2.0).sin().powi(2)
-            + d1.cos() * d2.cos() * ((r2 - r1) / 2.0).sin().powi(2);
+        let h =
+            ((d2 - d1) / 2.0).sin().powi(2) + d1.cos() * d2.cos() * ((r2 - r1) / 2.0).sin().powi(2);
         (2.0 * h.sqrt().asin()).to_degrees()
     }
 

@@ -275,7 +275,11 @@ impl TableWriter {
                     .iter()
                     .map(|f| self.text_cell(&Value::Text(f.name.clone())))
                     .collect();
-                let sep = if self.format == Format::Csv { "," } else { "\t" };
+                let sep = if self.format == Format::Csv {
+                    ","
+                } else {
+                    "\t"
+                };
                 out.extend_from_slice(names.join(sep).as_bytes());
                 out.extend_from_slice(b"\r\n");
             }
@@ -351,7 +355,11 @@ impl TableWriter {
                 out.push(b']');
             }
             Format::Csv | Format::Tsv => {
-                let sep = if self.format == Format::Csv { b',' } else { b'\t' };
+                let sep = if self.format == Format::Csv {
+                    b','
+                } else {
+                    b'\t'
+                };
                 for (i, v) in values.iter().enumerate() {
                     if i > 0 {
                         out.push(sep);
@@ -373,8 +381,9 @@ impl TableWriter {
                 out.extend_from_slice(b"</TABLEDATA></DATA>\n</TABLE>\n");
                 match status {
                     QueryStatus::Ok => {}
-                    QueryStatus::Overflow => out
-                        .extend_from_slice(b"<INFO name=\"QUERY_STATUS\" value=\"OVERFLOW\"/>\n"),
+                    QueryStatus::Overflow => {
+                        out.extend_from_slice(b"<INFO name=\"QUERY_STATUS\" value=\"OVERFLOW\"/>\n")
+                    }
                     QueryStatus::Error(m) => {
                         let _ = writeln!(
                             out,
@@ -445,9 +454,8 @@ mod tests {
             QueryStatus::Overflow,
         );
         assert!(doc.contains("<INFO name=\"QUERY_STATUS\" value=\"OK\"/>\n<TABLE>"));
-        assert!(doc.contains(
-            "<FIELD name=\"s_ra\" datatype=\"double\" unit=\"deg\" ucd=\"pos.eq.ra\"/>"
-        ));
+        assert!(doc
+            .contains("<FIELD name=\"s_ra\" datatype=\"double\" unit=\"deg\" ucd=\"pos.eq.ra\"/>"));
         assert!(doc.contains("<FIELD name=\"obs_id\" datatype=\"char\" arraysize=\"*\"/>"));
         assert!(doc.contains("<TR><TD>10.5</TD><TD>a&lt;b</TD></TR>"));
         assert!(doc.contains("<TR><TD/><TD/></TR>"));

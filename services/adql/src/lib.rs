@@ -16,8 +16,8 @@
 //! ICRS. Unquoted identifiers match case-insensitively, double-quoted ones exactly (§2.1.3).
 
 use sqlparser::ast::{
-    BinaryOperator, Distinct, Expr, FunctionArg, FunctionArgExpr, FunctionArguments,
-    GroupByExpr, Ident, ObjectName, ObjectNamePart, OrderByKind, Query, Select, SelectItem,
+    BinaryOperator, Distinct, Expr, FunctionArg, FunctionArgExpr, FunctionArguments, GroupByExpr,
+    Ident, ObjectName, ObjectNamePart, OrderByKind, Query, Select, SelectItem,
     SelectItemQualifiedWildcardKind, SetExpr, Spanned, Statement, TableFactor, TopQuantity,
     UnaryOperator, Value as SqlValue, WildcardAdditionalOptions,
 };
@@ -90,8 +90,7 @@ pub trait SqlDialect {
     /// A 1/0 (NULL when any input is NULL) expression: whether the point (`ra`, `dec`) lies in
     /// the circle around (`ra0`, `dec0`) of radius `r`, all SQL expressions in degrees, exact on
     /// the sphere.
-    fn contains_point_circle(&self, ra: &str, dec: &str, ra0: &str, dec0: &str, r: &str)
-        -> String;
+    fn contains_point_circle(&self, ra: &str, dec: &str, ra0: &str, dec0: &str, r: &str) -> String;
     /// The great-circle distance in degrees between two points given in degrees.
     fn distance(&self, ra1: &str, dec1: &str, ra2: &str, dec2: &str) -> String;
     /// A clause that keeps at most `n` rows, appended after ORDER BY.
@@ -149,7 +148,10 @@ pub fn translate(
     };
     let out = t.query(query);
     if !t.errors.is_empty() {
-        return Err(VoError::query(format!("ADQL error: {}", t.errors.join("; "))));
+        return Err(VoError::query(format!(
+            "ADQL error: {}",
+            t.errors.join("; ")
+        )));
     }
     out.ok_or_else(|| VoError::query("ADQL error: the query could not be translated"))
 }
@@ -324,10 +326,7 @@ impl<'a> Translator<'a> {
                 _ => None,
             }
             .or_else(|| {
-                self.err(format!(
-                    "TOP takes a non-negative integer{}",
-                    at(loc)
-                ));
+                self.err(format!("TOP takes a non-negative integer{}", at(loc)));
                 None
             }),
         };
@@ -344,7 +343,10 @@ impl<'a> Translator<'a> {
             || s.connect_by.is_some()
             || s.flavor != sqlparser::ast::SelectFlavor::Standard
         {
-            self.err(format!("the SELECT has clauses that are not ADQL{}", at(loc)));
+            self.err(format!(
+                "the SELECT has clauses that are not ADQL{}",
+                at(loc)
+            ));
         }
         match &s.group_by {
             GroupByExpr::Expressions(e, m) if e.is_empty() && m.is_empty() => {}
@@ -487,12 +489,14 @@ impl<'a> Translator<'a> {
             self.unsupported("a subquery or table function in FROM", tf.span().start);
             return None;
         };
-        if args.is_some() || !with_hints.is_empty() || version.is_some() || !partitions.is_empty()
-        {
+        if args.is_some() || !with_hints.is_empty() || version.is_some() || !partitions.is_empty() {
             self.unsupported("table options in FROM", tf.span().start);
         }
         let idents = object_idents(name).unwrap_or_default();
-        let loc = idents.first().map(|i| i.span.start).unwrap_or(Location { line: 0, column: 0 });
+        let loc = idents
+            .first()
+            .map(|i| i.span.start)
+            .unwrap_or(Location { line: 0, column: 0 });
         let found: Vec<&'a TableInfo> = self
             .catalog
             .tables()
@@ -794,10 +798,12 @@ impl<'a> Translator<'a> {
                 FunctionArg::Unnamed(FunctionArgExpr::Expr(e)) => out.push(e),
                 FunctionArg::Unnamed(FunctionArgExpr::Wildcard) => {
                     // Only COUNT(*) takes '*'; the caller checks.
-                    return Some(Vec::new()).filter(|_| list.args.len() == 1).or_else(|| {
-                        self.unsupported("'*' among function arguments", loc);
-                        None
-                    });
+                    return Some(Vec::new())
+                        .filter(|_| list.args.len() == 1)
+                        .or_else(|| {
+                            self.unsupported("'*' among function arguments", loc);
+                            None
+                        });
                 }
                 _ => {
                     self.unsupported("named or qualified function arguments", loc);
@@ -813,11 +819,7 @@ impl<'a> Translator<'a> {
         let name = match idents.as_slice() {
             [one] if one.quote_style.is_none() => one.value.to_ascii_uppercase(),
             _ => {
-                self.err(format!(
-                    "function '{}'{} does not exist",
-                    f.name,
-                    at(loc)
-                ));
+                self.err(format!("function '{}'{} does not exist", f.name, at(loc)));
                 return None;
             }
         };
@@ -851,10 +853,14 @@ impl<'a> Translator<'a> {
                         (x?, y?)
                     }
                     [a, b, c, d] => {
-                        let v: Vec<Option<Item>> = [a, b, c, d].iter().map(|x| self.expr(x)).collect();
+                        let v: Vec<Option<Item>> =
+                            [a, b, c, d].iter().map(|x| self.expr(x)).collect();
                         let v: Option<Vec<Item>> = v.into_iter().collect();
                         let v: Vec<String> = v?.into_iter().map(|i| i.sql).collect();
-                        (vec![v[0].clone(), v[1].clone()], vec![v[2].clone(), v[3].clone()])
+                        (
+                            vec![v[0].clone(), v[1].clone()],
+                            vec![v[2].clone(), v[3].clone()],
+                        )
                     }
                     _ => {
                         self.err(format!("DISTANCE takes 2 points or 4 numbers{}", at(loc)));
@@ -878,10 +884,7 @@ impl<'a> Translator<'a> {
                 None
             }
             _ => {
-                self.err(format!(
-                    "function '{name}'{} is not supported",
-                    at(loc)
-                ));
+                self.err(format!("function '{name}'{} is not supported", at(loc)));
                 None
             }
         }

@@ -66,9 +66,7 @@ fn ok(adql: &str) -> Translated {
 }
 
 fn err(adql: &str) -> String {
-    translate(adql, &catalog(), &Plain)
-        .expect_err(adql)
-        .message
+    translate(adql, &catalog(), &Plain).expect_err(adql).message
 }
 
 #[test]
@@ -101,16 +99,28 @@ fn quoted_identifiers_match_exactly() {
     let e = err("SELECT \"mixedcase\" FROM TAP_SCHEMA.tables");
     assert!(e.contains("column '\"mixedcase\"' does not exist"), "{e}");
     let e = err("SELECT obs_id FROM \"ivoa\".\"obscore\"");
-    assert!(e.contains("table '\"ivoa\".\"obscore\"' does not exist"), "{e}");
+    assert!(
+        e.contains("table '\"ivoa\".\"obscore\"' does not exist"),
+        "{e}"
+    );
 }
 
 #[test]
 fn unknown_names_are_reported_together_with_positions() {
     let e = err("SELECT foo, bar\nFROM ivoa.ObsCore");
-    assert!(e.contains("column 'foo' does not exist in table ivoa.ObsCore at line 1, column 8"), "{e}");
-    assert!(e.contains("column 'bar' does not exist in table ivoa.ObsCore at line 1, column 13"), "{e}");
+    assert!(
+        e.contains("column 'foo' does not exist in table ivoa.ObsCore at line 1, column 8"),
+        "{e}"
+    );
+    assert!(
+        e.contains("column 'bar' does not exist in table ivoa.ObsCore at line 1, column 13"),
+        "{e}"
+    );
     let e = err("SELECT * FROM ivoa.nosuch");
-    assert!(e.contains("table 'ivoa.nosuch' does not exist at line 1, column 15"), "{e}");
+    assert!(
+        e.contains("table 'ivoa.nosuch' does not exist at line 1, column 15"),
+        "{e}"
+    );
 }
 
 #[test]
@@ -123,22 +133,41 @@ fn syntax_errors_say_where() {
 #[test]
 fn non_adql_is_refused() {
     assert!(err("SELECT s_ra FROM ivoa.ObsCore LIMIT 3").contains("use SELECT TOP"));
-    assert!(err("SELECT s_ra FROM ivoa.ObsCore; SELECT 1 FROM ivoa.ObsCore").contains("one query only"));
+    assert!(
+        err("SELECT s_ra FROM ivoa.ObsCore; SELECT 1 FROM ivoa.ObsCore").contains("one query only")
+    );
     assert!(err("DELETE FROM ivoa.ObsCore").contains("only SELECT"));
     assert!(err("SELECT pg_sleep(10) FROM ivoa.ObsCore").contains("function 'PG_SLEEP'"));
-    assert!(err("SELECT s_ra FROM ivoa.ObsCore GROUP BY s_ra").contains("GROUP BY is not supported"));
+    assert!(
+        err("SELECT s_ra FROM ivoa.ObsCore GROUP BY s_ra").contains("GROUP BY is not supported")
+    );
     assert!(err("SELECT a.s_ra FROM ivoa.ObsCore AS o").contains("'a' in 'a.s_ra'"));
-    assert!(err("SELECT s_ra FROM ivoa.ObsCore o JOIN TAP_SCHEMA.tables t ON 1=1").contains("JOIN"));
+    assert!(
+        err("SELECT s_ra FROM ivoa.ObsCore o JOIN TAP_SCHEMA.tables t ON 1=1").contains("JOIN")
+    );
 }
 
 #[test]
 fn contains_point_circle_in_either_order() {
     let a = ok("SELECT obs_id FROM ivoa.ObsCore WHERE CONTAINS(POINT('ICRS', s_ra, s_dec), CIRCLE('ICRS', 10, 20, 0.5)) = 1");
-    assert!(a.sql.ends_with("WHERE (pc(\"s_ra\", \"s_dec\", 10, 20, 0.5) = 1)"), "{}", a.sql);
+    assert!(
+        a.sql
+            .ends_with("WHERE (pc(\"s_ra\", \"s_dec\", 10, 20, 0.5) = 1)"),
+        "{}",
+        a.sql
+    );
     let b = ok("SELECT obs_id FROM ivoa.ObsCore WHERE 1 = CONTAINS(POINT(s_ra, s_dec), CIRCLE(10, 20, 0.5))");
-    assert!(b.sql.ends_with("WHERE (1 = pc(\"s_ra\", \"s_dec\", 10, 20, 0.5))"), "{}", b.sql);
+    assert!(
+        b.sql
+            .ends_with("WHERE (1 = pc(\"s_ra\", \"s_dec\", 10, 20, 0.5))"),
+        "{}",
+        b.sql
+    );
     let e = err("SELECT obs_id FROM ivoa.ObsCore WHERE CONTAINS(POINT('GALACTIC', s_ra, s_dec), CIRCLE('ICRS', 1, 2, 3)) = 1");
-    assert!(e.contains("coordinate system 'GALACTIC' at line 1, column 54"), "{e}");
+    assert!(
+        e.contains("coordinate system 'GALACTIC' at line 1, column 54"),
+        "{e}"
+    );
     let e = err("SELECT obs_id FROM ivoa.ObsCore WHERE CONTAINS(CIRCLE('ICRS', 1, 2, 3), POINT('ICRS', s_ra, s_dec)) = 1");
     assert!(e.contains("expected POINT"), "{e}");
     let e = err("SELECT obs_id FROM ivoa.ObsCore WHERE CONTAINS(POINT('ICRS', obs_id, s_dec), CIRCLE('ICRS', 1, 2, 3)) = 1");
@@ -160,7 +189,11 @@ fn where_operators_render() {
 #[test]
 fn order_by_columns_aliases_and_positions() {
     let t = ok("SELECT obs_id AS id, s_ra FROM ivoa.ObsCore ORDER BY id DESC, 2, s_dec");
-    assert!(t.sql.ends_with("ORDER BY 1 DESC, 2, \"s_dec\""), "{}", t.sql);
+    assert!(
+        t.sql.ends_with("ORDER BY 1 DESC, 2, \"s_dec\""),
+        "{}",
+        t.sql
+    );
     assert_eq!(t.fields[0].name, "id");
     assert!(err("SELECT s_ra FROM ivoa.ObsCore ORDER BY 3").contains("there are 1 output columns"));
 }
@@ -168,10 +201,21 @@ fn order_by_columns_aliases_and_positions() {
 #[test]
 fn expressions_get_types_and_unique_names() {
     let t = ok("SELECT COUNT(*), s_ra * 2, calib_level + 1, DISTANCE(POINT(s_ra, s_dec), POINT(1, 2)) AS d, s_ra, s_ra FROM ivoa.ObsCore");
-    let got: Vec<(&str, &str)> = t.fields.iter().map(|f| (f.name.as_str(), f.datatype.as_str())).collect();
+    let got: Vec<(&str, &str)> = t
+        .fields
+        .iter()
+        .map(|f| (f.name.as_str(), f.datatype.as_str()))
+        .collect();
     assert_eq!(
         got,
-        [("count", "long"), ("col2", "double"), ("col3", "long"), ("d", "double"), ("s_ra", "double"), ("s_ra_2", "double")]
+        [
+            ("count", "long"),
+            ("col2", "double"),
+            ("col3", "long"),
+            ("d", "double"),
+            ("s_ra", "double"),
+            ("s_ra_2", "double")
+        ]
     );
     assert_eq!(t.fields[3].unit.as_deref(), Some("deg"));
     assert!(t.sql.contains("dist(\"s_ra\", \"s_dec\", 1, 2)"));

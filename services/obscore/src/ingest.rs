@@ -1,0 +1,367 @@
+//! FITS product files to ObsCore rows.
+//!
+//! One row per product file: the first image HDU with a usable celestial WCS describes it.
+//! Definitions (ObsCore 1.1 §4 and this project's issue):
+//! - centre: the world position of FITS pixel ((NAXIS1+1)/2, (NAXIS2+1)/2), in ICRS degrees,
+//!   RA in [0, 360): `s_ra`, `s_dec`;
+//! - `s_region`: STC-S `POLYGON ICRS` through the outer pixel corners (0.5 and NAXISn+0.5),
+//!   counter-clockwise as seen from the centre of the sphere; NULL, with `s_fov` = 360, when a
+//!   corner has no sky position (all-sky projections) or the corners span more than a
+//!   hemisphere;
+//! - `s_fov`: diameter in degrees of the smallest circle holding the corners;
+//! - `s_resolution`: the pixel scale at the centre in arcsec (geometric mean of the two axes),
+//!   the best estimate of resolution a header gives;
+//! - `t_min`: MJD from MJD-OBS, else DATE-OBS (UTC, through ERFA `eraDtf2d`); `t_max` =
+//!   `t_min` + EXPTIME/86400; `t_exptime` = EXPTIME in seconds; NULL when absent.
+
+use crate::celestial::CelestialWcs;
+use crate::header::{read_headers, Card, ImageHeader};
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use vo_common::sky::{counter_clockwise, smallest_enclosing_circle, stcs_polygon, SkyPoint};
+use vo_common::Value;
+
+/// Settings that shape the rows of an ingest.
+#[derive(Debug, Clone, PartialEq)]
+pub struct IngestConfig {
+    /// IVOA authority, e.g. `ivo://vogate.local`.
+    pub authority: String,
+    /// obs_collection of every row.
+    pub obs_collection: String,
+    /// calib_level of every row (0..=4).
+    pub calib_level: i32,
+    /// Base URL of the service; access_url is `<base_url>/files/<obs_id, percent-encoded>`.
+    pub base_url: String,
+}
+
+/// One ObsCore row (the 30 mandatory columns; see [`crate::OBSCORE_COLUMNS`]).
+#[derive(Debug, Clone, PartialEq)]
+pub struct ObsCoreRow {
+    /// `image` or `cube`.
+    pub dataproduct_type: String,
+    /// 0..=4.
+    pub calib_level: i32,
+    /// Collection name.
+    pub obs_collection: String,
+    /// The file's path relative to the data root, `/`-separated.
+    pub obs_id: String,
+    /// `<authority>/<obs_collection>?<obs_id>`.
+    pub obs_publisher_did: String,
+    /// Where the file is served.
+    pub access_url: String,
+    /// MIME type of what access_url returns.
+    pub access_format: String,
+    /// File size in kB (1024 bytes), rounded up.
+    pub access_estsize: i64,
+    /// OBJECT keyword.
+    pub target_name: Option<String>,
+    /// ICRS RA of the centre, degrees in [0, 360).
+    pub s_ra: f64,
+    /// ICRS Dec of the centre, degrees.
+    pub s_dec: f64,
+    /// Diameter of the smallest circle around the footprint, degrees (360 for all-sky).
+    pub s_fov: f64,
+    /// STC-S polygon, or None for an all-sky footprint.
+    pub s_region: Option<String>,
+    /// Pixel scale at the centre, arcsec.
+    pub s_resolution: Option<f64>,
+    /// NAXIS1.
+    pub s_xel1: i64,
+    /// NAXIS2.
+    pub s_xel2: i64,
+    /// Start, MJD.
+    pub t_min: Option<f64>,
+    /// Stop, MJD.
+    pub t_max: Option<f64>,
+    /// Exposure time, seconds.
+    pub t_exptime: Option<f64>,
+    /// TELESCOP keyword.
+    pub facility_name: Option<String>,
+    /// INSTRUME keyword.
+    pub instrument_name: Option<String>,
+    /// The footprint's corners in ICRS (not a column; kept for tests and later indexes).
+    pub corners: Vec<SkyPoint>,
+}
+
+impl ObsCoreRow {
+    /// The row's values in [`crate::OBSCORE_COLUMNS`] order.
+    pub fn values(&self) -> Vec<Value> {
+        fn t(s: &str) -> Value {
+            Value::Text(s.to_string())
+        }
+        fn ot(s: &Option<String>) -> Value {
+            s.as_deref().map(t).unwrap_or(Value::Null)
+        }
+        fn od(v: Option<f64>) -> Value {
+            v.map(Value::Double).unwrap_or(Value::Null)
+        }
+        vec![
+            t(&self.dataproduct_type),
+            Value::Int(self.calib_level.into()),
+            t(&self.obs_collection),
+            t(&self.obs_id),
+            t(&self.obs_publisher_did),
+            t(&self.access_url),
+            t(&self.access_format),
+            Value::Int(self.access_estsize),
+            ot(&self.target_name),
+            Value::Double(self.s_ra),
+            Value::Double(self.s_dec),
+            Value::Double(self.s_fov),
+            ot(&self.s_region),
+            od(self.s_resolution),
+            Value::Int(self.s_xel1),
+            Value::Int(self.s_xel2),
+            od(self.t_min),
+            od(self.t_max),
+            od(self.t_exptime),
+            Value::Null,
+            Value::Null,
+            Value::Null,
+            Value::Null,
+            Value::Null,
+            Value::Null,
+            Value::Null,
+            Value::Null,
+            Value::Null,
+            ot(&self.facility_name),
+            ot(&self.instrument_name),
+        ]
+    }
+}
+
+/// A file that gave no row, and why.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Skipped {
+    /// The file's path.
+    pub path: PathBuf,
+    /// Why it was skipped.
+    pub reason: String,
+}
+
+/// The result of walking a data tree.
+#[derive(Debug, Default)]
+pub struct ScanReport {
+    /// One row per product file.
+    pub rows: Vec<ObsCoreRow>,
+    /// Files that gave no row, with reasons.
+    pub skipped: Vec<Skipped>,
+}
+
+/// Whether `name` is a FITS file vogate ingests: `.fits`, `.fits.gz` or `.fits.fz`
+/// (case-insensitive).
+pub fn is_fits_name(name: &str) -> bool {
+    let n = name.to_ascii_lowercase();
+    n.ends_with(".fits") || n.ends_with(".fits.gz") || n.ends_with(".fits.fz")
+}
+
+/// Percent-encode everything but RFC 3986 unreserved characters.
+pub fn percent_encode(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for b in s.bytes() {
+        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~') {
+            out.push(b as char);
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
+
+/// Walk `root` (following no symbolic links out of it) and make a row for each FITS file.
+/// Files that cannot be read, or have no usable celestial WCS, are logged (warn, with path
+/// and reason) and listed in [`ScanReport::skipped`]; the walk never stops on one bad file.
+pub fn scan_tree(root: &Path, cfg: &IngestConfig) -> ScanReport {
+    let mut report = ScanReport::default();
+    let mut entries: Vec<PathBuf> = Vec::new();
+    for entry in walkdir::WalkDir::new(root).follow_links(false) {
+        match entry {
+            Ok(e) if e.file_type().is_file() && is_fits_name(&e.file_name().to_string_lossy()) => {
+                entries.push(e.into_path())
+            }
+            Ok(_) => {}
+            Err(e) => {
+                let path = e
+                    .path()
+                    .map(Path::to_path_buf)
+                    .unwrap_or_else(|| root.to_path_buf());
+                tracing::warn!(path = %path.display(), reason = %e, "skipped while walking the data tree");
+                report.skipped.push(Skipped {
+                    path,
+                    reason: e.to_string(),
+                });
+            }
+        }
+    }
+    entries.sort();
+    for path in entries {
+        let rel = match path.strip_prefix(root) {
+            Ok(r) => r
+                .components()
+                .map(|c| c.as_os_str().to_string_lossy().into_owned())
+                .collect::<Vec<_>>()
+                .join("/"),
+            Err(_) => continue,
+        };
+        match ingest_file(&path, &rel, cfg) {
+            Ok(row) => report.rows.push(row),
+            Err(reason) => {
+                tracing::warn!(path = %path.display(), %reason, "skipped FITS file");
+                report.skipped.push(Skipped { path, reason });
+            }
+        }
+    }
+    report
+}
+
+fn merged_text(h: &ImageHeader, primary: &HashMap<String, Card>, key: &str) -> Option<String> {
+    h.text(key)
+        .map(str::to_string)
+        .or_else(|| match primary.get(key) {
+            Some(Card::Text(s)) => Some(s.trim().to_string()),
+            _ => None,
+        })
+        .filter(|s| !s.is_empty())
+}
+
+fn merged_number(h: &ImageHeader, primary: &HashMap<String, Card>, key: &str) -> Option<f64> {
+    h.number(key).or_else(|| match primary.get(key) {
+        Some(Card::Number(v)) => Some(*v),
+        _ => None,
+    })
+}
+
+/// MJD (UTC) of an ISO-8601 FITS date `YYYY-MM-DD[Thh:mm:ss[.s...]]`, through ERFA
+/// `eraDtf2d`; `None` for other forms.
+pub fn iso_to_mjd(s: &str) -> Option<f64> {
+    let s = s.trim().trim_end_matches('Z');
+    let (date, time) = match s.split_once('T') {
+        Some((d, t)) => (d, Some(t)),
+        None => (s, None),
+    };
+    let mut d = date.split('-');
+    let year: i32 = d.next()?.parse().ok()?;
+    let month: i32 = d.next()?.parse().ok()?;
+    let day: i32 = d.next()?.parse().ok()?;
+    if d.next().is_some() {
+        return None;
+    }
+    let (hour, minute, sec) = match time {
+        Some(t) => {
+            let mut p = t.split(':');
+            let h: i32 = p.next()?.parse().ok()?;
+            let m: i32 = p.next().unwrap_or("0").parse().ok()?;
+            let s: f64 = p.next().unwrap_or("0").parse().ok()?;
+            (h, m, s)
+        }
+        None => (0, 0, 0.0),
+    };
+    let ((d1, d2), _warning) =
+        erfars::timescales::Dtf2d(true, year, month, day, hour, minute, sec).ok()?;
+    Some((d1 - 2400000.5) + d2)
+}
+
+/// The ObsCore row of the file at `path`, whose path relative to the data root is `rel`.
+/// Errors say why the file gives no row.
+pub fn ingest_file(path: &Path, rel: &str, cfg: &IngestConfig) -> Result<ObsCoreRow, String> {
+    let headers = read_headers(path)?;
+    let size = std::fs::metadata(path)
+        .map_err(|e| format!("cannot stat: {e}"))?
+        .len();
+    let mut reasons = Vec::new();
+    for h in &headers.images {
+        match CelestialWcs::from_header(h) {
+            Ok(wcs) => match row_from_wcs(h, &wcs, &headers.primary, rel, size, cfg) {
+                Ok(row) => return Ok(row),
+                Err(e) => reasons.push(format!("HDU {}: {e}", h.index)),
+            },
+            Err(e) => reasons.push(format!("HDU {}: {e}", h.index)),
+        }
+    }
+    if headers.images.is_empty() {
+        return Err("no image HDU with two or more axes".to_string());
+    }
+    Err(format!("no usable celestial WCS ({})", reasons.join("; ")))
+}
+
+fn row_from_wcs(
+    h: &ImageHeader,
+    wcs: &CelestialWcs,
+    primary: &HashMap<String, Card>,
+    rel: &str,
+    size: u64,
+    cfg: &IngestConfig,
+) -> Result<ObsCoreRow, String> {
+    let (n1, n2) = (wcs.naxis1 as f64, wcs.naxis2 as f64);
+    let (cx, cy) = ((n1 + 1.0) / 2.0, (n2 + 1.0) / 2.0);
+    let centre = wcs
+        .pixel_to_icrs(cx, cy)
+        .ok_or("the centre pixel has no sky position")?;
+    let corners: Option<Vec<SkyPoint>> = [
+        (0.5, 0.5),
+        (n1 + 0.5, 0.5),
+        (n1 + 0.5, n2 + 0.5),
+        (0.5, n2 + 0.5),
+    ]
+    .iter()
+    .map(|&(x, y)| wcs.pixel_to_icrs(x, y))
+    .collect();
+    let (s_region, s_fov, corners) = match corners {
+        Some(c) => match smallest_enclosing_circle(&c) {
+            Some(circle) => {
+                let ccw = counter_clockwise(c, centre);
+                (Some(stcs_polygon(&ccw)), 2.0 * circle.radius, ccw)
+            }
+            None => (None, 360.0, c),
+        },
+        None => (None, 360.0, Vec::new()),
+    };
+    let s_resolution = match (
+        wcs.pixel_to_icrs(cx + 1.0, cy),
+        wcs.pixel_to_icrs(cx, cy + 1.0),
+    ) {
+        (Some(a), Some(b)) => Some((centre.distance(a) * centre.distance(b)).sqrt() * 3600.0),
+        _ => None,
+    };
+    let exptime = merged_number(h, primary, "EXPTIME").filter(|e| *e >= 0.0);
+    let t_min = merged_number(h, primary, "MJD-OBS")
+        .or_else(|| merged_text(h, primary, "DATE-OBS").and_then(|d| iso_to_mjd(&d)));
+    let t_max = match (t_min, exptime) {
+        (Some(t), Some(e)) => Some(t + e / 86400.0),
+        _ => None,
+    };
+    let cube = h.naxis.iter().skip(2).any(|&n| n > 1);
+    let access_format = if rel.to_ascii_lowercase().ends_with(".gz") {
+        "application/gzip"
+    } else {
+        "application/fits"
+    };
+    Ok(ObsCoreRow {
+        dataproduct_type: if cube { "cube" } else { "image" }.to_string(),
+        calib_level: cfg.calib_level,
+        obs_collection: cfg.obs_collection.clone(),
+        obs_id: rel.to_string(),
+        obs_publisher_did: format!("{}/{}?{}", cfg.authority, cfg.obs_collection, rel),
+        access_url: format!(
+            "{}/files/{}",
+            cfg.base_url.trim_end_matches('/'),
+            percent_encode(rel)
+        ),
+        access_format: access_format.to_string(),
+        access_estsize: size.div_ceil(1024) as i64,
+        target_name: merged_text(h, primary, "OBJECT"),
+        s_ra: centre.ra,
+        s_dec: centre.dec,
+        s_fov,
+        s_region,
+        s_resolution,
+        s_xel1: wcs.naxis1,
+        s_xel2: wcs.naxis2,
+        t_min,
+        t_max,
+        t_exptime: exptime,
+        facility_name: merged_text(h, primary, "TELESCOP"),
+        instrument_name: merged_text(h, primary, "INSTRUME"),
+        corners,
+    })
+}

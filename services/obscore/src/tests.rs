@@ -1,0 +1,224 @@
+//! Ingest tests on fixtures written by [`crate::demo::write_image`] with known WCS.
+
+use crate::demo::{write_demo_sky, write_image, ImageSpec};
+use crate::ingest::{ingest_file, iso_to_mjd, percent_encode, scan_tree, IngestConfig};
+use vo_common::sky::{ccw_orientation, SkyPoint};
+
+fn cfg() -> IngestConfig {
+    IngestConfig {
+        authority: "ivo://vogate.local".into(),
+        obs_collection: "test".into(),
+        calib_level: 2,
+        base_url: "http://127.0.0.1:8080/".into(),
+    }
+}
+
+/// The inverse gnomonic projection (Calabretta & Greisen 2002, eq. 54 with the TAN native
+/// pole), written out independently of the `wcs` crate: FITS pixel to (ra, dec) degrees for an
+/// image of `spec` with no rotation.
+fn tan_pixel_to_sky(spec: &ImageSpec, px: f64, py: f64) -> SkyPoint {
+    let crpix1 = (spec.naxis1 as f64 + 1.0) / 2.0;
+    let crpix2 = (spec.naxis2 as f64 + 1.0) / 2.0;
+    let xi = (-spec.scale * (px - crpix1)).to_radians();
+    let eta = (spec.scale * (py - crpix2)).to_radians();
+    let (ra0, dec0) = (spec.crval1.to_radians(), spec.crval2.to_radians());
+    let den = dec0.cos() - eta * dec0.sin();
+    let ra = ra0 + xi.atan2(den);
+    let dec = (dec0.sin() + eta * dec0.cos()).atan2((xi * xi + den * den).sqrt());
+    SkyPoint::new(ra.to_degrees(), dec.to_degrees())
+}
+
+#[test]
+fn tan_image_row_matches_independent_projection() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("a.fits");
+    let mut spec = ImageSpec::tan(10.0, 20.0, 101, 81, 0.01);
+    spec.object = Some("target A".into());
+    spec.date_obs = Some("2024-01-15T03:00:00".into());
+    spec.exptime = Some(432.0);
+    spec.telescop = Some("T1".into());
+    write_image(&path, &spec).expect("write");
+    let row = ingest_file(&path, "sub dir/a.fits", &cfg()).expect("row");
+    assert!(
+        (row.s_ra - 10.0).abs() < 1e-9 && (row.s_dec - 20.0).abs() < 1e-9,
+        "{row:?}"
+    );
+    assert_eq!((row.s_xel1, row.s_xel2), (101, 81));
+    assert_eq!(
+        row.obs_publisher_did,
+        "ivo://vogate.local/test?sub dir/a.fits"
+    );
+    assert_eq!(
+        row.access_url,
+        "http://127.0.0.1:8080/files/sub%20dir%2Fa.fits"
+    );
+    assert_eq!(row.target_name.as_deref(), Some("target A"));
+    assert_eq!(row.facility_name.as_deref(), Some("T1"));
+    assert_eq!(row.instrument_name, None);
+    assert_eq!(row.t_min, Some(60324.125));
+    assert!((row.t_max.expect("t_max") - (60324.125 + 432.0 / 86400.0)).abs() < 1e-12);
+    assert_eq!(row.t_exptime, Some(432.0));
+    let want: Vec<SkyPoint> = [(0.5, 0.5), (101.5, 0.5), (101.5, 81.5), (0.5, 81.5)]
+        .iter()
+        .map(|&(x, y)| tan_pixel_to_sky(&spec, x, y))
+        .collect();
+    for w in &want {
+        let nearest = row
+            .corners
+            .iter()
+            .map(|c| c.distance(*w))
+            .fold(f64::INFINITY, f64::min);
+        assert!(
+            nearest < 1e-8,
+            "corner {w:?} missing from {:?}",
+            row.corners
+        );
+    }
+    assert!(ccw_orientation(&row.corners, SkyPoint::new(row.s_ra, row.s_dec)) > 0.0);
+    let region = row.s_region.as_deref().expect("region");
+    assert!(region.starts_with("POLYGON ICRS "));
+    let nums: Vec<f64> = region[13..]
+        .split(' ')
+        .map(|x| x.parse().expect("number"))
+        .collect();
+    assert_eq!(nums.len(), 8);
+    // s_fov: the corners of a centred rectangle lie on a circle around the centre.
+    let want_fov = 2.0 * SkyPoint::new(10.0, 20.0).distance(want[0]);
+    assert!(
+        (row.s_fov - want_fov).abs() < 1e-6,
+        "{} vs {want_fov}",
+        row.s_fov
+    );
+    // s_resolution: the pixel scale in arcsec.
+    assert!((row.s_resolution.expect("res") - 36.0).abs() < 0.01);
+}
+
+#[test]
+fn galactic_car_centre_goes_to_icrs_through_erfa() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("gal.fits.gz");
+    let mut spec = ImageSpec::tan(0.0, 0.0, 41, 41, 0.002);
+    spec.ctype1 = "GLON-CAR".into();
+    spec.ctype2 = "GLAT-CAR".into();
+    spec.radesys = None;
+    write_image(&path, &spec).expect("write gzip");
+    let row = ingest_file(&path, "gal.fits.gz", &cfg()).expect("row");
+    // astropy: SkyCoord(l=0, b=0, unit='deg', frame='galactic').icrs
+    let want = SkyPoint::new(266.4049882865447, -28.936177761791473);
+    assert!(
+        SkyPoint::new(row.s_ra, row.s_dec).distance(want) * 3600.0 < 0.01,
+        "{} {}",
+        row.s_ra,
+        row.s_dec
+    );
+    assert_eq!(row.access_format, "application/gzip");
+}
+
+#[test]
+fn ra_wraps_into_range_and_pole_field_is_ccw() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let a = dir.path().join("wrap.fits");
+    write_image(&a, &ImageSpec::tan(359.99, -5.0, 50, 50, 0.01)).expect("write");
+    let row = ingest_file(&a, "wrap.fits", &cfg()).expect("row");
+    assert!((row.s_ra - 359.99).abs() < 1e-9);
+    assert!(row.corners.iter().any(|c| c.ra < 1.0) && row.corners.iter().all(|c| c.ra < 360.0));
+    let p = dir.path().join("pole.fits");
+    write_image(&p, &ImageSpec::tan(45.0, 89.9, 60, 60, 0.01)).expect("write");
+    let row = ingest_file(&p, "pole.fits", &cfg()).expect("row");
+    assert!(ccw_orientation(&row.corners, SkyPoint::new(row.s_ra, row.s_dec)) > 0.0);
+    assert!(row.s_fov > 0.8 && row.s_fov < 0.86, "{}", row.s_fov);
+}
+
+#[test]
+fn bad_files_are_skipped_with_reasons_and_the_walk_goes_on() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    write_demo_sky(dir.path()).expect("demo");
+    std::fs::write(
+        dir.path().join("corrupt.fits"),
+        b"SIMPLE  = garbage, not FITS",
+    )
+    .expect("write");
+    std::fs::write(dir.path().join("notes.txt"), b"ignored").expect("write");
+    // A valid FITS image without a celestial WCS.
+    let mut nowcs = ImageSpec::tan(1.0, 2.0, 10, 10, 0.01);
+    nowcs.ctype1 = "PIXEL".into();
+    nowcs.ctype2 = "PIXEL".into();
+    write_image(&dir.path().join("nowcs.fits"), &nowcs).expect("write");
+    let report = scan_tree(dir.path(), &cfg());
+    assert_eq!(report.rows.len(), 5, "{:?}", report.skipped);
+    assert_eq!(report.skipped.len(), 2);
+    let reasons: Vec<String> = report
+        .skipped
+        .iter()
+        .map(|s| {
+            format!(
+                "{}: {}",
+                s.path
+                    .file_name()
+                    .map(|n| n.to_string_lossy())
+                    .unwrap_or_default(),
+                s.reason
+            )
+        })
+        .collect();
+    assert!(
+        reasons[0].starts_with("corrupt.fits: cannot open as FITS"),
+        "{reasons:?}"
+    );
+    assert!(
+        reasons[1].starts_with("nowcs.fits: no usable celestial WCS"),
+        "{reasons:?}"
+    );
+    assert!(reasons[1].contains("'PIXEL'"), "{reasons:?}");
+}
+
+#[test]
+fn dates_convert_to_mjd() {
+    assert_eq!(iso_to_mjd("1858-11-17"), Some(0.0));
+    assert_eq!(iso_to_mjd("2000-01-01T12:00:00"), Some(51544.5));
+    assert_eq!(iso_to_mjd("2024-01-15T03:00:00"), Some(60324.125));
+    assert_eq!(iso_to_mjd("15/01/24"), None);
+    assert_eq!(iso_to_mjd("2024-13-01"), None);
+}
+
+#[test]
+fn percent_encoding_keeps_unreserved_only() {
+    assert_eq!(percent_encode("a b/c?d.fits"), "a%20b%2Fc%3Fd.fits");
+}
+
+#[test]
+fn frames_agree_with_astropy() {
+    use crate::celestial::{to_icrs, Frame};
+    // astropy 7: SkyCoord(10, 20, unit='deg', frame='fk5').icrs and
+    // SkyCoord(l=0, b=0, unit='deg', frame='galactic').icrs, printed with repr().
+    // Tolerances in mas: FK5 is the same rotation; for Galactic, ERFA rounds the pole to
+    // 192.85948, 27.12825 where astropy carries 192.8594812065348, 27.12825118085622, which
+    // moves positions by up to about 10 mas (the ObsCore requirement is 100 mas).
+    let cases = [
+        (
+            Frame::Fk5J2000,
+            10.0,
+            20.0,
+            9.999991497745736,
+            19.999998470513287,
+            0.1,
+        ),
+        (
+            Frame::Galactic,
+            0.0,
+            0.0,
+            266.4049882865447,
+            -28.936177761791473,
+            10.0,
+        ),
+        (Frame::Icrs, 359.5, -1.0, 359.5, -1.0, 1e-6),
+    ];
+    for (frame, lon, lat, ra, dec, tolerance) in cases {
+        let p = to_icrs(frame, lon, lat);
+        let mas = p.distance(SkyPoint::new(ra, dec)) * 3.6e6;
+        assert!(
+            mas < tolerance,
+            "{frame:?}: {p:?} is {mas} mas from astropy"
+        );
+    }
+}
