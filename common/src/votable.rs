@@ -132,7 +132,7 @@ pub enum QueryStatus {
     Error(String),
 }
 
-/// Escape `&`, `<`, `>`, `"` and `'` for XML text and attribute values. Characters that XML
+/// Escape `&`, `<`, `>` and `"` for XML text and double-quoted attribute values. Characters that XML
 /// 1.0 forbids (control characters other than tab, CR and LF) are replaced by U+FFFD.
 pub fn xml_escape(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
@@ -142,7 +142,6 @@ pub fn xml_escape(s: &str) -> String {
             '<' => out.push_str("&lt;"),
             '>' => out.push_str("&gt;"),
             '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&apos;"),
             '\t' | '\n' | '\r' => out.push(c),
             c if (c as u32) < 0x20 => out.push('\u{FFFD}'),
             c => out.push(c),

@@ -361,7 +361,7 @@ impl<'a> Translator<'a> {
                 self.err(format!("the query has no FROM clause{}", at(loc)));
                 return None;
             }
-            [twj] if twj.joins.is_empty() => self.from_table(&twj.relation)?,
+            [twj] if twj.joins.is_empty() => self.resolve_from(&twj.relation)?,
             [twj, ..] => {
                 self.unsupported(
                     "a FROM clause with several tables or JOIN",
@@ -475,7 +475,7 @@ impl<'a> Translator<'a> {
         }
     }
 
-    fn from_table(&mut self, tf: &TableFactor) -> Option<String> {
+    fn resolve_from(&mut self, tf: &TableFactor) -> Option<String> {
         let TableFactor::Table {
             name,
             alias,

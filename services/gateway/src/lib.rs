@@ -1,1 +1,229 @@
-//! placeholder
+//! vogate: the gateway binary's library part: settings, start-up (demo sky, schema, ingest)
+//! and the HTTP routes of every service.
+//!
+//! Routes (relative to the base URL):
+//! - `/`: a landing page with the endpoints and example queries;
+//! - `/tap/sync`: TAP 1.1 synchronous queries (see `vo_tap::sync`);
+//! - `/files/{obs_id}`: the product file of an ObsCore row, found through `ivoa.ObsCore`
+//!   (the path part is the percent-encoded obs_id; never a file path taken from the user).
+
+pub mod settings;
+
+use actix_web::{web, HttpRequest, HttpResponse};
+use settings::{DbUrl, Settings};
+use std::path::PathBuf;
+use std::sync::Arc;
+use vo_common::VoError;
+use vo_obscore::IngestConfig;
+use vo_tap::{schema, sqlite, TapState};
+
+/// Everything the routes need, made once at start-up by [`prepare`].
+#[derive(Debug, Clone)]
+pub struct Gateway {
+    /// The resolved settings.
+    pub settings: Settings,
+    /// The TAP service state.
+    pub tap: TapState,
+    /// The data tree being served (the given --data, or the demo sky in the workdir).
+    pub data_root: PathBuf,
+    /// How many files the ingest skipped, with reasons (also logged).
+    pub skipped: Vec<vo_obscore::Skipped>,
+}
+
+/// Prepare the gateway: create the workdir, write the demo sky when no data tree is given,
+/// create the schema, ingest the data tree into `ivoa.ObsCore` and load the catalog.
+/// Errors say which step failed and why.
+pub fn prepare(settings: Settings) -> Result<Gateway, VoError> {
+    std::fs::create_dir_all(&settings.workdir).map_err(|e| {
+        VoError::internal(format!(
+            "cannot create the workdir {}: {e}",
+            settings.workdir.display()
+        ))
+    })?;
+    let db_path = match &settings.db {
+        DbUrl::Sqlite(p) => p.clone(),
+        DbUrl::Postgres(_) => return Err(VoError::usage(
+            "PostgreSQL is not available yet in this version: use --db sqlite:PATH (the default)",
+        )),
+    };
+    let data_root = match &settings.data {
+        Some(d) => {
+            if !d.is_dir() {
+                return Err(VoError::usage(format!(
+                    "--data {}: not a directory",
+                    d.display()
+                )));
+            }
+            d.clone()
+        }
+        None => {
+            let dir = settings.workdir.join("demo-sky");
+            vo_obscore::demo::write_demo_sky(&dir).map_err(VoError::internal)?;
+            tracing::info!(dir = %dir.display(), "no --data given: serving the demo sky");
+            dir
+        }
+    };
+    let mut conn = sqlite::open_rw(&db_path)?;
+    schema::create_schema(&mut conn)?;
+    let cfg = IngestConfig {
+        authority: settings.authority.clone(),
+        obs_collection: settings.obs_collection.clone(),
+        calib_level: settings.calib_level,
+        base_url: settings.base_url.clone(),
+    };
+    let started = std::time::Instant::now();
+    let report = vo_obscore::scan_tree(&data_root, &cfg);
+    schema::replace_obscore_rows(&mut conn, &report.rows)?;
+    tracing::info!(
+        rows = report.rows.len(),
+        skipped = report.skipped.len(),
+        seconds = started.elapsed().as_secs_f64(),
+        root = %data_root.display(),
+        "ingested the data tree into ivoa.ObsCore"
+    );
+    let catalog = schema::load_catalog(&conn)?;
+    Ok(Gateway {
+        tap: TapState {
+            db_path,
+            catalog: Arc::new(catalog),
+            limits: settings.limits,
+        },
+        data_root,
+        skipped: report.skipped,
+        settings,
+    })
+}
+
+/// The routes of every service, for `App::configure`.
+pub fn routes(gw: &Gateway) -> impl FnOnce(&mut web::ServiceConfig) + '_ {
+    move |cfg: &mut web::ServiceConfig| {
+        cfg.app_data(web::Data::new(gw.tap.clone()))
+            .app_data(web::Data::new(gw.clone()))
+            .route("/", web::get().to(landing))
+            .route("/files/{obs_id:.*}", web::get().to(file))
+            .configure(vo_tap::configure);
+    }
+}
+
+/// The endpoint URLs, for the start-up log and the landing page.
+pub fn endpoints(base_url: &str) -> Vec<(&'static str, String)> {
+    let b = base_url.trim_end_matches('/');
+    vec![
+        ("landing page", format!("{b}/")),
+        ("TAP sync (GET/POST)", format!("{b}/tap/sync")),
+        ("files", format!("{b}/files/{{obs_id}}")),
+    ]
+}
+
+async fn landing(gw: web::Data<Gateway>) -> HttpResponse {
+    let base = gw.settings.base_url.trim_end_matches('/');
+    let example = "SELECT TOP 10 obs_id, s_ra, s_dec, s_fov FROM ivoa.ObsCore";
+    let cone = "SELECT obs_id, s_ra, s_dec FROM ivoa.ObsCore WHERE CONTAINS(POINT('ICRS', s_ra, s_dec), CIRCLE('ICRS', 10.68, 41.27, 1)) = 1";
+    let enc = |q: &str| vo_obscore::ingest::percent_encode(q);
+    let list: String = endpoints(base)
+        .iter()
+        .map(|(what, url)| {
+            format!(
+                "<li>{what}: <code>{}</code></li>",
+                vo_common::votable::xml_escape(url)
+            )
+        })
+        .collect();
+    let body = format!(
+        "<!DOCTYPE html><html><head><meta charset=\"utf-8\"><title>vogate</title></head><body>\
+         <h1>vogate</h1><p>IVOA data-access services over {} ObsCore rows from <code>{}</code>.</p>\
+         <ul>{list}</ul><h2>Try</h2><ul>\
+         <li><a href=\"{base}/tap/sync?LANG=ADQL&amp;QUERY={}\">{example}</a></li>\
+         <li><a href=\"{base}/tap/sync?LANG=ADQL&amp;RESPONSEFORMAT=json&amp;QUERY={}\">a cone around M31, as JSON</a></li>\
+         </ul></body></html>",
+        row_count(&gw.tap).unwrap_or(0),
+        vo_common::votable::xml_escape(&gw.data_root.display().to_string()),
+        enc(example),
+        enc(cone),
+    );
+    HttpResponse::Ok()
+        .content_type("text/html; charset=utf-8")
+        .body(body)
+}
+
+fn row_count(tap: &TapState) -> Result<i64, VoError> {
+    let conn = sqlite::open_query(&tap.db_path)?;
+    conn.query_row("SELECT COUNT(*) FROM \"ivoa.ObsCore\"", [], |r| r.get(0))
+        .map_err(|e| VoError::internal(format!("cannot count rows: {e}")))
+}
+
+/// Decode `%XX` escapes; `None` when an escape is malformed or the result is not UTF-8.
+pub fn percent_decode(s: &str) -> Option<String> {
+    let bytes = s.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'%' {
+            let hex = s.get(i + 1..i + 3)?;
+            out.push(u8::from_str_radix(hex, 16).ok()?);
+            i += 3;
+        } else {
+            out.push(bytes[i]);
+            i += 1;
+        }
+    }
+    String::from_utf8(out).ok()
+}
+
+async fn file(gw: web::Data<Gateway>, req: HttpRequest) -> HttpResponse {
+    let raw = req.uri().path().strip_prefix("/files/").unwrap_or("");
+    let Some(obs_id) = percent_decode(raw) else {
+        return vo_tap::sync::error_response(&VoError::usage(format!(
+            "'{raw}' is not a valid percent-encoded obs_id"
+        )));
+    };
+    let tap = gw.tap.clone();
+    let id = obs_id.clone();
+    let found = web::block(move || -> Result<Option<String>, VoError> {
+        let conn = sqlite::open_query(&tap.db_path)?;
+        let mut st = conn
+            .prepare("SELECT access_format FROM \"ivoa.ObsCore\" WHERE obs_id = ?1")
+            .map_err(|e| VoError::internal(format!("lookup failed: {e}")))?;
+        let mut rows = st
+            .query([&id])
+            .map_err(|e| VoError::internal(format!("lookup failed: {e}")))?;
+        match rows.next() {
+            Ok(Some(r)) => Ok(r.get::<_, String>(0).ok()),
+            Ok(None) => Ok(None),
+            Err(e) => Err(VoError::internal(format!("lookup failed: {e}"))),
+        }
+    })
+    .await;
+    let format = match found {
+        Ok(Ok(Some(f))) => f,
+        Ok(Ok(None)) => {
+            return vo_tap::sync::error_response(&VoError::not_found(format!(
+                "no ObsCore row has obs_id '{obs_id}'"
+            )))
+        }
+        Ok(Err(e)) => return vo_tap::sync::error_response(&e),
+        Err(_) => return vo_tap::sync::error_response(&VoError::internal("lookup task failed")),
+    };
+    // obs_id is a path relative to the data root that ingest wrote; check it stays inside.
+    let path = gw.data_root.join(&obs_id);
+    let inside = match (path.canonicalize(), gw.data_root.canonicalize()) {
+        (Ok(p), Ok(root)) => p.starts_with(root),
+        _ => false,
+    };
+    if !inside {
+        return vo_tap::sync::error_response(&VoError::not_found(format!(
+            "the file of obs_id '{obs_id}' is no longer in the data tree"
+        )));
+    }
+    match actix_files::NamedFile::open_async(&path).await {
+        Ok(f) => {
+            let mime: mime::Mime = format.parse().unwrap_or(mime::APPLICATION_OCTET_STREAM);
+            f.set_content_type(mime)
+                .disable_content_disposition()
+                .into_response(&req)
+        }
+        Err(e) => vo_tap::sync::error_response(&VoError::not_found(format!(
+            "the file of obs_id '{obs_id}' cannot be read: {e}"
+        ))),
+    }
+}

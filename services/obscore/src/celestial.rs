@@ -20,11 +20,65 @@ pub enum Frame {
     Fk5J2000,
     /// IAU 1958 Galactic coordinates (CTYPE GLON/GLAT).
     Galactic,
+    /// FK4 at equinox B1950 (RADESYS = 'FK4', or EQUINOX < 1984 without RADESYS), with
+    /// E-terms; `epoch` is the Besselian epoch of the observation (B1950 when unknown).
+    Fk4B1950 {
+        /// Besselian epoch of observation, years.
+        epoch: f64,
+    },
+}
+
+/// SIP forward distortion (Shupe et al. 2005, eq. 1): with u = x - CRPIX1 and
+/// v = y - CRPIX2, the corrected pixel is (x + Σ A_p_q u^p v^q, y + Σ B_p_q u^p v^q).
+#[derive(Debug, Clone, PartialEq)]
+struct Sip {
+    crpix1: f64,
+    crpix2: f64,
+    /// (p, q, A_p_q).
+    a: Vec<(i32, i32, f64)>,
+    /// (p, q, B_p_q).
+    b: Vec<(i32, i32, f64)>,
+}
+
+impl Sip {
+    fn from_header(h: &ImageHeader) -> Result<Sip, String> {
+        let terms = |prefix: &str| -> Result<Vec<(i32, i32, f64)>, String> {
+            let order = h
+                .number(&format!("{prefix}_ORDER"))
+                .ok_or(format!("-SIP without {prefix}_ORDER"))? as i32;
+            let mut out = Vec::new();
+            for p in 0..=order {
+                for q in 0..=(order - p) {
+                    if let Some(c) = h.number(&format!("{prefix}_{p}_{q}")) {
+                        out.push((p, q, c));
+                    }
+                }
+            }
+            Ok(out)
+        };
+        Ok(Sip {
+            crpix1: h.number("CRPIX1").unwrap_or(0.0),
+            crpix2: h.number("CRPIX2").unwrap_or(0.0),
+            a: terms("A")?,
+            b: terms("B")?,
+        })
+    }
+
+    fn apply(&self, x: f64, y: f64) -> (f64, f64) {
+        let (u, v) = (x - self.crpix1, y - self.crpix2);
+        let poly = |t: &[(i32, i32, f64)]| {
+            t.iter()
+                .map(|&(p, q, c)| c * u.powi(p) * v.powi(q))
+                .sum::<f64>()
+        };
+        (x + poly(&self.a), y + poly(&self.b))
+    }
 }
 
 /// A usable celestial WCS: projection plus frame.
 pub struct CelestialWcs {
     wcs: WCS,
+    sip: Option<Sip>,
     /// The frame of the world coordinates.
     pub frame: Frame,
     /// NAXIS1 and NAXIS2, pixels.
@@ -65,15 +119,19 @@ pub fn frame_of(h: &ImageHeader) -> Result<Frame, String> {
         Some(e) if (e - 2000.0).abs() < 1e-9 => Ok(Frame::Fk5J2000),
         Some(e) => Err(format!("FK5 with EQUINOX = {e} is not supported yet")),
     };
+    let fk4 = |eq: Option<f64>| match eq {
+        None => Ok(Frame::Fk4B1950 { epoch: 1950.0 }),
+        Some(e) if (e - 1950.0).abs() < 1e-9 => Ok(Frame::Fk4B1950 { epoch: 1950.0 }),
+        Some(e) => Err(format!("FK4 with EQUINOX = {e} is not supported yet")),
+    };
     match radesys.as_deref() {
         Some("ICRS") => Ok(Frame::Icrs),
         Some("FK5") => fk5(equinox),
+        Some("FK4") => fk4(equinox),
         Some(other) => Err(format!("RADESYS = '{other}' is not supported yet")),
         None => match equinox {
             None => Ok(Frame::Icrs),
-            Some(e) if e < 1984.0 => Err(format!(
-                "EQUINOX = {e} without RADESYS means FK4, which is not supported yet"
-            )),
+            Some(e) if e < 1984.0 => fk4(Some(e)),
             Some(e) => fk5(Some(e)),
         },
     }
@@ -99,12 +157,30 @@ impl CelestialWcs {
         }
         let frame = frame_of(h)?;
         let (naxis1, naxis2) = (h.naxis[0], h.naxis[1]);
+        let proj = &c1[5..8];
+        let zenithal = matches!(
+            proj,
+            "AZP" | "SZP" | "TAN" | "STG" | "SIN" | "ARC" | "ZPN" | "ZEA" | "AIR" | "NCP"
+        );
+        if !zenithal && h.number("CRVAL2").is_some_and(|d| d.abs() > 89.999) {
+            // The wcs crate's pole rotation is wrong for a non-zenithal projection whose
+            // reference point is at a celestial pole: better no row than a wrong one.
+            return Err(format!(
+                "{proj} projection with its reference point at a pole is not supported yet"
+            ));
+        }
+        // vogate applies SIP itself (the wcs crate's SIP disagrees with astropy).
+        let sip = if c1.ends_with("-SIP") {
+            Some(Sip::from_header(h)?)
+        } else {
+            None
+        };
         let mut map = serde_json::Map::new();
         // The wcs crate reads the frame from CTYPE1 and converts Galactic with its own matrix;
         // vogate wants native-frame angles and converts them with ERFA, so the projection is
         // given equatorial axis names and no RADESYS/EQUINOX.
-        map.insert("CTYPE1".into(), format!("RA--{}", &c1[4..]).into());
-        map.insert("CTYPE2".into(), format!("DEC-{}", &c2[4..]).into());
+        map.insert("CTYPE1".into(), format!("RA---{proj}").into());
+        map.insert("CTYPE2".into(), format!("DEC--{proj}").into());
         map.insert("NAXIS".into(), 2.into());
         map.insert("NAXIS1".into(), naxis1.into());
         map.insert("NAXIS2".into(), naxis2.into());
@@ -112,9 +188,8 @@ impl CelestialWcs {
             let crate::header::Card::Number(x) = v else {
                 continue;
             };
-            if k.ends_with("_ORDER") {
-                map.insert(k.clone(), (*x as i64).into());
-            } else if !matches!(k.as_str(), "EQUINOX" | "EPOCH") {
+            let is_sip = ["A_", "B_", "AP_", "BP_"].iter().any(|p| k.starts_with(p));
+            if !is_sip && !matches!(k.as_str(), "EQUINOX" | "EPOCH") {
                 if let Some(n) = serde_json::Number::from_f64(*x) {
                     map.insert(k.clone(), serde_json::Value::Number(n));
                 }
@@ -125,6 +200,7 @@ impl CelestialWcs {
         let wcs = WCS::new(&params).map_err(|e| format!("WCS not usable: {e}"))?;
         Ok(CelestialWcs {
             wcs,
+            sip,
             frame,
             naxis1,
             naxis2,
@@ -134,6 +210,10 @@ impl CelestialWcs {
     /// The native-frame (lon, lat) in degrees of FITS pixel (`x`, `y`), or `None` where the
     /// projection has no solution (outside an all-sky projection's boundary).
     pub fn pixel_to_native(&self, x: f64, y: f64) -> Option<(f64, f64)> {
+        let (x, y) = match &self.sip {
+            Some(sip) => sip.apply(x, y),
+            None => (x, y),
+        };
         let ll = self.wcs.unproj_lonlat(&ImgXY::new(x, y))?;
         let (lon, lat) = (ll.lon().to_degrees(), ll.lat().to_degrees());
         (lon.is_finite() && lat.is_finite()).then_some((lon, lat))
@@ -157,6 +237,12 @@ pub fn to_icrs(frame: Frame, lon: f64, lat: f64) -> SkyPoint {
             // differs from astropy by the frame bias (about 0.02 arcsec); applying the bias
             // after it reproduces astropy.
             let (ra, dec) = erfars::galacticcoordinates::G2icrs(lon.to_radians(), lat.to_radians());
+            to_icrs(Frame::Fk5J2000, ra.to_degrees(), dec.to_degrees())
+        }
+        Frame::Fk4B1950 { epoch } => {
+            // ERFA eraFk45z: FK4 B1950 (E-terms removed, zero FK5 proper motion assumed) to
+            // FK5 J2000, then FK5 to ICRS as below.
+            let (ra, dec) = erfars::starcatalogs::Fk45z(lon.to_radians(), lat.to_radians(), epoch);
             to_icrs(Frame::Fk5J2000, ra.to_degrees(), dec.to_degrees())
         }
         Frame::Fk5J2000 => {

@@ -1,0 +1,220 @@
+//! Settings of `vogate serve`: command-line flags over the TOML file over defaults.
+
+use std::path::{Path, PathBuf};
+use vo_common::config::FileConfig;
+use vo_tap::Limits;
+
+/// Where the database is.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DbUrl {
+    /// `sqlite:PATH`: an SQLite file (created if missing).
+    Sqlite(PathBuf),
+    /// `postgres://...`: a PostgreSQL server (not available yet).
+    Postgres(String),
+}
+
+impl DbUrl {
+    /// Parse `sqlite:PATH` (also `sqlite://PATH`) or `postgres://...` / `postgresql://...`.
+    /// Errors name the URL.
+    pub fn parse(url: &str) -> Result<DbUrl, String> {
+        if let Some(rest) = url.strip_prefix("sqlite:") {
+            let path = rest.strip_prefix("//").unwrap_or(rest);
+            if path.is_empty() {
+                return Err(format!("--db {url}: no file path after 'sqlite:'"));
+            }
+            return Ok(DbUrl::Sqlite(PathBuf::from(path)));
+        }
+        if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            return Ok(DbUrl::Postgres(url.to_string()));
+        }
+        Err(format!(
+            "--db {url}: not a database URL; use sqlite:PATH or postgres://..."
+        ))
+    }
+}
+
+/// The command-line flags of `vogate serve` (each overrides the file).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Flags {
+    /// --db URL.
+    pub db: Option<String>,
+    /// --data DIR.
+    pub data: Option<PathBuf>,
+    /// --workdir DIR.
+    pub workdir: Option<PathBuf>,
+    /// --bind ADDR.
+    pub bind: Option<String>,
+    /// --base-url URL.
+    pub base_url: Option<String>,
+}
+
+/// The resolved settings of one gateway.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Settings {
+    /// The database.
+    pub db: DbUrl,
+    /// The data tree, if any (else the demo sky).
+    pub data: Option<PathBuf>,
+    /// The working directory (default `./vogate-work`).
+    pub workdir: PathBuf,
+    /// The listening address (default `127.0.0.1:8080`).
+    pub bind: String,
+    /// The public base URL (default `http://<bind>`), without a trailing slash.
+    pub base_url: String,
+    /// IVOA authority (default `ivo://vogate.local`).
+    pub authority: String,
+    /// obs_collection (default `vogate`).
+    pub obs_collection: String,
+    /// calib_level (default 2, 0..=4).
+    pub calib_level: i32,
+    /// MAXREC limits (defaults 10000 and 1000000).
+    pub limits: Limits,
+}
+
+/// Resolve flags over the file over defaults. `config_dir` is where relative paths in the
+/// file are taken from (the file's folder). Errors say which setting is wrong.
+pub fn resolve(
+    flags: Flags,
+    file: FileConfig,
+    config_dir: Option<&Path>,
+) -> Result<Settings, String> {
+    let rel = |p: PathBuf| match config_dir {
+        Some(d) if p.is_relative() => d.join(p),
+        _ => p,
+    };
+    let workdir = flags
+        .workdir
+        .or(file.workdir.map(rel))
+        .unwrap_or_else(|| PathBuf::from("vogate-work"));
+    let data = flags.data.or(file.data.map(rel));
+    let bind = flags
+        .bind
+        .or(file.bind)
+        .unwrap_or_else(|| "127.0.0.1:8080".to_string());
+    bind.parse::<std::net::SocketAddr>()
+        .map_err(|e| format!("bind address '{bind}': {e}"))?;
+    let db = match flags.db.or(file.db) {
+        Some(url) => DbUrl::parse(&url)?,
+        None => DbUrl::Sqlite(workdir.join("vogate.db")),
+    };
+    let base_url = flags
+        .base_url
+        .or(file.base_url)
+        .unwrap_or_else(|| format!("http://{bind}"))
+        .trim_end_matches('/')
+        .to_string();
+    if !(base_url.starts_with("http://") || base_url.starts_with("https://")) {
+        return Err(format!(
+            "base_url '{base_url}' must start with http:// or https://"
+        ));
+    }
+    let authority = file
+        .authority
+        .unwrap_or_else(|| "ivo://vogate.local".to_string())
+        .trim_end_matches('/')
+        .to_string();
+    if !authority.starts_with("ivo://") || authority.len() <= "ivo://".len() {
+        return Err(format!("authority '{authority}' must be an ivo:// URI"));
+    }
+    let calib_level = file.calib_level.unwrap_or(2);
+    if !(0..=4).contains(&calib_level) {
+        return Err(format!("calib_level {calib_level} is not in 0..=4"));
+    }
+    let obs_collection = file.obs_collection.unwrap_or_else(|| "vogate".to_string());
+    if obs_collection.is_empty() || obs_collection.contains(['?', '/', ' ']) {
+        return Err(format!(
+            "obs_collection '{obs_collection}' must be non-empty without '?', '/' or spaces"
+        ));
+    }
+    let d = Limits::default();
+    let limits = Limits {
+        default_maxrec: file.tap.default_maxrec.unwrap_or(d.default_maxrec),
+        max_maxrec: file.tap.max_maxrec.unwrap_or(d.max_maxrec),
+    };
+    if limits.default_maxrec > limits.max_maxrec {
+        return Err(format!(
+            "tap.default_maxrec {} is above tap.max_maxrec {}",
+            limits.default_maxrec, limits.max_maxrec
+        ));
+    }
+    Ok(Settings {
+        db,
+        data,
+        workdir,
+        bind,
+        base_url,
+        authority,
+        obs_collection,
+        calib_level,
+        limits,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_then_file_then_flags() {
+        let s = resolve(Flags::default(), FileConfig::default(), None).expect("defaults");
+        assert_eq!(s.bind, "127.0.0.1:8080");
+        assert_eq!(s.base_url, "http://127.0.0.1:8080");
+        assert_eq!(s.workdir, PathBuf::from("vogate-work"));
+        assert_eq!(s.db, DbUrl::Sqlite(PathBuf::from("vogate-work/vogate.db")));
+        assert_eq!(s.authority, "ivo://vogate.local");
+        assert_eq!(s.calib_level, 2);
+        let file = FileConfig::from_toml(
+            "bind = \"0.0.0.0:9000\"\nworkdir = \"w\"\nbase_url = \"https://ex.org/vo/\"\ncalib_level = 3\n",
+        )
+        .expect("toml");
+        let s = resolve(
+            Flags::default(),
+            file.clone(),
+            Some(Path::new("/etc/vogate")),
+        )
+        .expect("file");
+        assert_eq!(s.bind, "0.0.0.0:9000");
+        assert_eq!(s.workdir, PathBuf::from("/etc/vogate/w"));
+        assert_eq!(s.base_url, "https://ex.org/vo");
+        assert_eq!(s.calib_level, 3);
+        let flags = Flags {
+            bind: Some("127.0.0.1:1234".into()),
+            db: Some("sqlite:/tmp/x.db".into()),
+            ..Default::default()
+        };
+        let s = resolve(flags, file, None).expect("flags");
+        assert_eq!(s.bind, "127.0.0.1:1234");
+        assert_eq!(s.db, DbUrl::Sqlite(PathBuf::from("/tmp/x.db")));
+        assert_eq!(s.base_url, "https://ex.org/vo");
+    }
+
+    #[test]
+    fn bad_settings_are_named() {
+        let bad = |flags: Flags, toml: &str| {
+            resolve(flags, FileConfig::from_toml(toml).expect("toml"), None).expect_err(toml)
+        };
+        assert!(bad(
+            Flags {
+                bind: Some("nowhere".into()),
+                ..Default::default()
+            },
+            ""
+        )
+        .contains("bind address 'nowhere'"));
+        assert!(bad(
+            Flags {
+                db: Some("mysql://x".into()),
+                ..Default::default()
+            },
+            ""
+        )
+        .contains("--db mysql://x"));
+        assert!(bad(Flags::default(), "calib_level = 7").contains("calib_level 7"));
+        assert!(bad(Flags::default(), "authority = \"http://x\"").contains("ivo://"));
+        assert!(bad(
+            Flags::default(),
+            "[tap]\ndefault_maxrec = 10\nmax_maxrec = 5"
+        )
+        .contains("default_maxrec"));
+    }
+}

@@ -1,0 +1,597 @@
+//! TAP_SCHEMA 1.1 (TAP 1.1 §4) and `ivoa.ObsCore` (ObsCore 1.1 §4) in SQLite.
+//!
+//! A published table `schema.table` is stored in SQLite under the quoted name
+//! `"schema.table"` (SQLite allows the dot inside a quoted name), so the physical name is the
+//! published one. TAP_SCHEMA's rows are the single source of truth for what is published:
+//! [`load_catalog`] reads them back into the [`vo_adql::Catalog`] every query is checked
+//! against, and only what they list can be named in ADQL or appears in `SELECT *`.
+
+use rusqlite::{params, Connection};
+use vo_adql::{Catalog, ColumnInfo, TableInfo};
+use vo_common::{FieldMeta, Value, VoError};
+use vo_obscore::{ObsCoreRow, OBSCORE_COLUMNS};
+
+/// The ObsCore table's published name.
+pub const OBSCORE_TABLE: &str = "ivoa.ObsCore";
+
+/// One TAP_SCHEMA.columns row: (name, datatype, arraysize, description, indexed).
+type TsCol = (
+    &'static str,
+    &'static str,
+    Option<&'static str>,
+    &'static str,
+    bool,
+);
+
+/// The TAP_SCHEMA tables and their columns, as TAP 1.1 §4.1-4.5 define them.
+const TAP_SCHEMA_TABLES: [(&str, &str, &[TsCol]); 5] = [
+    (
+        "schemas",
+        "Schemas published by this service",
+        &[
+            (
+                "schema_name",
+                "char",
+                Some("*"),
+                "Schema name, for reference to schema",
+                true,
+            ),
+            (
+                "utype",
+                "char",
+                Some("*"),
+                "Lists the utypes of schemas",
+                false,
+            ),
+            (
+                "description",
+                "char",
+                Some("*"),
+                "Brief description of the schema",
+                false,
+            ),
+            (
+                "schema_index",
+                "int",
+                None,
+                "Recommended sort order when listing schemas",
+                false,
+            ),
+        ],
+    ),
+    (
+        "tables",
+        "Tables published by this service",
+        &[
+            (
+                "schema_name",
+                "char",
+                Some("*"),
+                "The schema the table belongs to",
+                true,
+            ),
+            (
+                "table_name",
+                "char",
+                Some("*"),
+                "The fully qualified table name",
+                true,
+            ),
+            (
+                "table_type",
+                "char",
+                Some("*"),
+                "One of: table, view",
+                false,
+            ),
+            ("utype", "char", Some("*"), "The utype of the table", false),
+            (
+                "description",
+                "char",
+                Some("*"),
+                "Brief description of the table",
+                false,
+            ),
+            (
+                "table_index",
+                "int",
+                None,
+                "Recommended sort order when listing tables",
+                false,
+            ),
+        ],
+    ),
+    (
+        "columns",
+        "Columns of the published tables",
+        &[
+            (
+                "table_name",
+                "char",
+                Some("*"),
+                "Table name from TAP_SCHEMA.tables",
+                true,
+            ),
+            ("column_name", "char", Some("*"), "Column name", true),
+            (
+                "datatype",
+                "char",
+                Some("*"),
+                "VOTable datatype of the column",
+                false,
+            ),
+            (
+                "arraysize",
+                "char",
+                Some("*"),
+                "VOTable arraysize of the column",
+                false,
+            ),
+            (
+                "xtype",
+                "char",
+                Some("*"),
+                "VOTable/DALI xtype of the column",
+                false,
+            ),
+            (
+                "size",
+                "int",
+                None,
+                "Deprecated length of variable-length types (use arraysize)",
+                false,
+            ),
+            (
+                "description",
+                "char",
+                Some("*"),
+                "Brief description of the column",
+                false,
+            ),
+            (
+                "utype",
+                "char",
+                Some("*"),
+                "Utype of the column in its data model",
+                false,
+            ),
+            ("unit", "char", Some("*"), "Unit in VOUnit syntax", false),
+            ("ucd", "char", Some("*"), "UCD of the column", false),
+            (
+                "indexed",
+                "int",
+                None,
+                "An indexed column: 1 means true, 0 false",
+                false,
+            ),
+            (
+                "principal",
+                "int",
+                None,
+                "A principal column: 1 means true, 0 false",
+                false,
+            ),
+            (
+                "std",
+                "int",
+                None,
+                "A column defined by a standard: 1 means true, 0 false",
+                false,
+            ),
+            (
+                "column_index",
+                "int",
+                None,
+                "Recommended sort order when listing columns",
+                false,
+            ),
+        ],
+    ),
+    (
+        "keys",
+        "Foreign keys between published tables",
+        &[
+            ("key_id", "char", Some("*"), "Unique key identifier", true),
+            (
+                "from_table",
+                "char",
+                Some("*"),
+                "Fully qualified table name of the key's source",
+                false,
+            ),
+            (
+                "target_table",
+                "char",
+                Some("*"),
+                "Fully qualified table name of the key's target",
+                false,
+            ),
+            ("utype", "char", Some("*"), "Utype of the key", false),
+            (
+                "description",
+                "char",
+                Some("*"),
+                "Brief description of the key",
+                false,
+            ),
+        ],
+    ),
+    (
+        "key_columns",
+        "Columns of the foreign keys",
+        &[
+            (
+                "key_id",
+                "char",
+                Some("*"),
+                "Key identifier from TAP_SCHEMA.keys",
+                true,
+            ),
+            (
+                "from_column",
+                "char",
+                Some("*"),
+                "Key column in the source table",
+                false,
+            ),
+            (
+                "target_column",
+                "char",
+                Some("*"),
+                "Key column in the target table",
+                false,
+            ),
+        ],
+    ),
+];
+
+/// The foreign keys among the TAP_SCHEMA tables: (key_id, from, target, from_col, target_col).
+const TAP_SCHEMA_KEYS: [(&str, &str, &str, &str, &str); 5] = [
+    (
+        "tables_schema",
+        "TAP_SCHEMA.tables",
+        "TAP_SCHEMA.schemas",
+        "schema_name",
+        "schema_name",
+    ),
+    (
+        "columns_table",
+        "TAP_SCHEMA.columns",
+        "TAP_SCHEMA.tables",
+        "table_name",
+        "table_name",
+    ),
+    (
+        "keys_from",
+        "TAP_SCHEMA.keys",
+        "TAP_SCHEMA.tables",
+        "from_table",
+        "table_name",
+    ),
+    (
+        "keys_target",
+        "TAP_SCHEMA.keys",
+        "TAP_SCHEMA.tables",
+        "target_table",
+        "table_name",
+    ),
+    (
+        "key_columns_key",
+        "TAP_SCHEMA.key_columns",
+        "TAP_SCHEMA.keys",
+        "key_id",
+        "key_id",
+    ),
+];
+
+fn sql_type(datatype: &str) -> &'static str {
+    match datatype {
+        "short" | "int" | "long" | "boolean" => "INTEGER",
+        "float" | "double" => "REAL",
+        _ => "TEXT",
+    }
+}
+
+fn internal(e: rusqlite::Error) -> VoError {
+    VoError::internal(format!("database error: {e}"))
+}
+
+/// Quote an SQL identifier with double quotes.
+pub fn quote_ident(name: &str) -> String {
+    format!("\"{}\"", name.replace('"', "\"\""))
+}
+
+/// Create (or re-create, dropping their rows) TAP_SCHEMA and `ivoa.ObsCore` and fill
+/// TAP_SCHEMA with the rows that describe both. Runs in one transaction.
+pub fn create_schema(conn: &mut Connection) -> Result<(), VoError> {
+    let tx = conn.transaction().map_err(internal)?;
+    let mut ddl = String::new();
+    for (t, _, cols) in TAP_SCHEMA_TABLES {
+        let name = quote_ident(&format!("TAP_SCHEMA.{t}"));
+        let defs: Vec<String> = cols
+            .iter()
+            .map(|(c, dt, ..)| format!("{} {}", quote_ident(c), sql_type(dt)))
+            .collect();
+        ddl.push_str(&format!(
+            "DROP TABLE IF EXISTS {name};\nCREATE TABLE {name} ({});\n",
+            defs.join(", ")
+        ));
+    }
+    let defs: Vec<String> = OBSCORE_COLUMNS
+        .iter()
+        .map(|c| format!("{} {}", quote_ident(c.name), sql_type(c.datatype)))
+        .collect();
+    let obscore = quote_ident(OBSCORE_TABLE);
+    ddl.push_str(&format!(
+        "CREATE TABLE IF NOT EXISTS {obscore} ({}, PRIMARY KEY (\"obs_publisher_did\"));\n",
+        defs.join(", ")
+    ));
+    ddl.push_str(&format!(
+        "CREATE INDEX IF NOT EXISTS \"ivoa.ObsCore.s_dec\" ON {obscore} (\"s_dec\");\n"
+    ));
+    tx.execute_batch(&ddl).map_err(internal)?;
+
+    tx.execute(
+        "INSERT INTO \"TAP_SCHEMA.schemas\" VALUES (?1, ?2, ?3, ?4)",
+        params![
+            "ivoa",
+            Option::<String>::None,
+            "IVOA-defined data models: the ObsCore 1.1 table",
+            0
+        ],
+    )
+    .map_err(internal)?;
+    tx.execute(
+        "INSERT INTO \"TAP_SCHEMA.schemas\" VALUES (?1, ?2, ?3, ?4)",
+        params![
+            "TAP_SCHEMA",
+            Option::<String>::None,
+            "Metadata of the tables this service publishes (TAP 1.1 section 4)",
+            1
+        ],
+    )
+    .map_err(internal)?;
+    tx.execute(
+        "INSERT INTO \"TAP_SCHEMA.tables\" VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+        params![
+            "ivoa",
+            OBSCORE_TABLE,
+            "table",
+            "ivo://ivoa.net/std/ObsCore#table-1.1",
+            "Observations published by this service, one row per data product (ObsCore 1.1)",
+            0
+        ],
+    )
+    .map_err(internal)?;
+    let insert_col = "INSERT INTO \"TAP_SCHEMA.columns\" VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)";
+    for (i, c) in OBSCORE_COLUMNS.iter().enumerate() {
+        let indexed = matches!(c.name, "obs_publisher_did" | "s_dec");
+        tx.execute(
+            insert_col,
+            params![
+                OBSCORE_TABLE,
+                c.name,
+                c.datatype,
+                c.arraysize,
+                c.xtype,
+                Option::<i64>::None,
+                c.description,
+                c.utype,
+                c.unit,
+                c.ucd,
+                indexed as i64,
+                1,
+                1,
+                i as i64
+            ],
+        )
+        .map_err(internal)?;
+    }
+    for (ti, (t, desc, cols)) in TAP_SCHEMA_TABLES.iter().enumerate() {
+        let tname = format!("TAP_SCHEMA.{t}");
+        tx.execute(
+            "INSERT INTO \"TAP_SCHEMA.tables\" VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+            params![
+                "TAP_SCHEMA",
+                tname,
+                "table",
+                Option::<String>::None,
+                desc,
+                ti as i64 + 1
+            ],
+        )
+        .map_err(internal)?;
+        for (ci, (c, dt, arraysize, cdesc, indexed)) in cols.iter().enumerate() {
+            tx.execute(
+                insert_col,
+                params![
+                    tname,
+                    c,
+                    dt,
+                    arraysize,
+                    Option::<String>::None,
+                    Option::<i64>::None,
+                    cdesc,
+                    Option::<String>::None,
+                    Option::<String>::None,
+                    Option::<String>::None,
+                    *indexed as i64,
+                    1,
+                    1,
+                    ci as i64
+                ],
+            )
+            .map_err(internal)?;
+        }
+    }
+    for (id, from, target, fc, tc) in TAP_SCHEMA_KEYS {
+        tx.execute(
+            "INSERT INTO \"TAP_SCHEMA.keys\" VALUES (?1, ?2, ?3, ?4, ?5)",
+            params![
+                id,
+                from,
+                target,
+                Option::<String>::None,
+                Option::<String>::None
+            ],
+        )
+        .map_err(internal)?;
+        tx.execute(
+            "INSERT INTO \"TAP_SCHEMA.key_columns\" VALUES (?1, ?2, ?3)",
+            params![id, fc, tc],
+        )
+        .map_err(internal)?;
+    }
+    tx.commit().map_err(internal)
+}
+
+/// The published tables, read from TAP_SCHEMA.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct TapCatalog {
+    tables: Vec<TableInfo>,
+}
+
+impl Catalog for TapCatalog {
+    fn tables(&self) -> &[TableInfo] {
+        &self.tables
+    }
+}
+
+/// Read TAP_SCHEMA.tables and TAP_SCHEMA.columns into a catalog (tables in table_index order,
+/// columns in column_index order).
+pub fn load_catalog(conn: &Connection) -> Result<TapCatalog, VoError> {
+    let mut tables = Vec::new();
+    let mut st = conn
+        .prepare("SELECT schema_name, table_name FROM \"TAP_SCHEMA.tables\" ORDER BY table_index, table_name")
+        .map_err(internal)?;
+    let names: Vec<(Option<String>, String)> = st
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+        .map_err(internal)?
+        .collect::<Result<_, _>>()
+        .map_err(internal)?;
+    let mut cst = conn
+        .prepare(
+            "SELECT column_name, datatype, arraysize, xtype, unit, ucd, utype, description \
+             FROM \"TAP_SCHEMA.columns\" WHERE table_name = ?1 ORDER BY column_index, column_name",
+        )
+        .map_err(internal)?;
+    for (schema, qualified) in names {
+        let name = match &schema {
+            Some(s) => qualified
+                .strip_prefix(&format!("{s}."))
+                .unwrap_or(&qualified)
+                .to_string(),
+            None => qualified.clone(),
+        };
+        let columns: Vec<ColumnInfo> = cst
+            .query_map([&qualified], |r| {
+                let name: String = r.get(0)?;
+                Ok(ColumnInfo {
+                    field: FieldMeta {
+                        name: name.clone(),
+                        datatype: r.get(1)?,
+                        arraysize: r.get(2)?,
+                        xtype: r.get(3)?,
+                        unit: r.get(4)?,
+                        ucd: r.get(5)?,
+                        utype: r.get(6)?,
+                        description: r.get(7)?,
+                    },
+                    name,
+                })
+            })
+            .map_err(internal)?
+            .collect::<Result<_, _>>()
+            .map_err(internal)?;
+        tables.push(TableInfo {
+            schema,
+            name,
+            columns,
+        });
+    }
+    Ok(TapCatalog { tables })
+}
+
+/// Replace every row of `ivoa.ObsCore` by `rows`, in one transaction: a reader sees the old
+/// rows or the new ones, never a mix.
+pub fn replace_obscore_rows(conn: &mut Connection, rows: &[ObsCoreRow]) -> Result<(), VoError> {
+    let tx = conn.transaction().map_err(internal)?;
+    tx.execute(&format!("DELETE FROM {}", quote_ident(OBSCORE_TABLE)), [])
+        .map_err(internal)?;
+    {
+        let placeholders: Vec<String> = (1..=OBSCORE_COLUMNS.len())
+            .map(|i| format!("?{i}"))
+            .collect();
+        let mut st = tx
+            .prepare(&format!(
+                "INSERT INTO {} VALUES ({})",
+                quote_ident(OBSCORE_TABLE),
+                placeholders.join(", ")
+            ))
+            .map_err(internal)?;
+        for row in rows {
+            let values: Vec<rusqlite::types::Value> = row
+                .values()
+                .into_iter()
+                .map(|v| match v {
+                    Value::Null => rusqlite::types::Value::Null,
+                    Value::Int(i) => rusqlite::types::Value::Integer(i),
+                    Value::Double(d) => rusqlite::types::Value::Real(d),
+                    Value::Text(s) => rusqlite::types::Value::Text(s),
+                })
+                .collect();
+            st.execute(rusqlite::params_from_iter(values))
+                .map_err(|e| {
+                    VoError::internal(format!("cannot store ObsCore row {}: {e}", row.obs_id))
+                })?;
+        }
+    }
+    tx.commit().map_err(internal)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn catalog_round_trips_through_tap_schema() {
+        let mut conn = Connection::open_in_memory().expect("db");
+        create_schema(&mut conn).expect("schema");
+        create_schema(&mut conn).expect("schema twice");
+        let cat = load_catalog(&conn).expect("catalog");
+        let names: Vec<String> = cat.tables().iter().map(|t| t.qualified_name()).collect();
+        assert_eq!(
+            names,
+            [
+                "ivoa.ObsCore",
+                "TAP_SCHEMA.schemas",
+                "TAP_SCHEMA.tables",
+                "TAP_SCHEMA.columns",
+                "TAP_SCHEMA.keys",
+                "TAP_SCHEMA.key_columns"
+            ]
+        );
+        let obscore = &cat.tables()[0];
+        assert_eq!(obscore.columns.len(), 30);
+        let s_ra = &obscore.columns[9].field;
+        assert_eq!(
+            (
+                s_ra.name.as_str(),
+                s_ra.datatype.as_str(),
+                s_ra.unit.as_deref(),
+                s_ra.ucd.as_deref()
+            ),
+            ("s_ra", "double", Some("deg"), Some("pos.eq.ra"))
+        );
+        assert_eq!(
+            s_ra.utype.as_deref(),
+            Some("obscore:Char.SpatialAxis.Coverage.Location.Coord.Position2D.Value2.C1")
+        );
+        let n: i64 = conn
+            .query_row("SELECT COUNT(*) FROM \"TAP_SCHEMA.columns\"", [], |r| {
+                r.get(0)
+            })
+            .expect("count");
+        assert_eq!(n, 30 + 4 + 6 + 14 + 5 + 3);
+    }
+}

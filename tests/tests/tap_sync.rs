@@ -1,0 +1,381 @@
+//! End-to-end TAP tests against the in-process gateway: demo sky, cones checked against a
+//! brute-force haversine, MAXREC overflow, formats, TAP_SCHEMA, error documents, files.
+
+use actix_web::{test, App};
+use std::path::Path;
+use vo_obscore::demo::{write_image, ImageSpec};
+use vogate::settings::{resolve, Flags};
+
+async fn gateway(workdir: &Path, data: Option<&Path>) -> vogate::Gateway {
+    let flags = Flags {
+        workdir: Some(workdir.to_path_buf()),
+        data: data.map(Path::to_path_buf),
+        ..Default::default()
+    };
+    let settings = resolve(flags, Default::default(), None).expect("settings");
+    vogate::prepare(settings).expect("prepare")
+}
+
+/// GET /tap/sync with these parameters: (status, content type, body).
+async fn get(gw: &vogate::Gateway, params: &[(&str, &str)]) -> (u16, String, String) {
+    let app = test::init_service(App::new().configure(vogate::routes(gw))).await;
+    let qs = serde_urlencoded::to_string(params).expect("encode");
+    let req = test::TestRequest::get()
+        .uri(&format!("/tap/sync?{qs}"))
+        .to_request();
+    let resp = test::call_service(&app, req).await;
+    let status = resp.status().as_u16();
+    let ct = resp
+        .headers()
+        .get("content-type")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
+        .to_string();
+    let body = test::read_body(resp).await;
+    (status, ct, String::from_utf8(body.to_vec()).expect("utf8"))
+}
+
+async fn json_rows(gw: &vogate::Gateway, query: &str) -> serde_json::Value {
+    let (status, _, body) = get(
+        gw,
+        &[
+            ("LANG", "ADQL"),
+            ("QUERY", query),
+            ("RESPONSEFORMAT", "json"),
+            ("MAXREC", "100000"),
+        ],
+    )
+    .await;
+    assert_eq!(status, 200, "{query}: {body}");
+    serde_json::from_str(&body).expect("json")
+}
+
+/// Haversine distance in degrees, independent of vogate's own (Vincenty) code.
+fn haversine(ra1: f64, dec1: f64, ra2: f64, dec2: f64) -> f64 {
+    let (p1, p2) = (dec1.to_radians(), dec2.to_radians());
+    let h = ((p2 - p1) / 2.0).sin().powi(2)
+        + p1.cos() * p2.cos() * ((ra2 - ra1).to_radians() / 2.0).sin().powi(2);
+    (2.0 * h.sqrt().min(1.0).asin()).to_degrees()
+}
+
+#[actix_web::test]
+async fn demo_sky_answers_a_cone_query() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let gw = gateway(dir.path(), None).await;
+    assert!(dir.path().join("vogate.db").exists());
+    let v = json_rows(&gw, "SELECT obs_id, target_name FROM ivoa.ObsCore WHERE CONTAINS(POINT('ICRS', s_ra, s_dec), CIRCLE('ICRS', 10.68, 41.27, 1)) = 1").await;
+    assert_eq!(v["data"], serde_json::json!([["m31.fits", "M31"]]));
+    assert_eq!(v["query_status"], "OK");
+    let v = json_rows(&gw, "SELECT COUNT(*) AS n FROM ivoa.ObsCore").await;
+    assert_eq!(v["data"][0][0], 5);
+}
+
+/// Images on a deterministic pseudo-random sky, including the RA = 0 seam and both poles.
+fn write_sky(dir: &Path) -> usize {
+    let mut seed: u64 = 0x9E3779B97F4A7C15;
+    let mut next = || {
+        seed = seed
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
+        (seed >> 11) as f64 / (1u64 << 53) as f64
+    };
+    let mut positions: Vec<(f64, f64)> = vec![
+        (359.95, 0.0),
+        (0.05, 0.1),
+        (180.0, 89.95),
+        (0.0, -89.97),
+        (90.0, 88.0),
+    ];
+    for _ in 0..35 {
+        let ra = 360.0 * next();
+        let dec = (2.0 * next() - 1.0).asin().to_degrees();
+        positions.push((ra, dec));
+    }
+    for (i, (ra, dec)) in positions.iter().enumerate() {
+        write_image(
+            &dir.join(format!("img{i:02}.fits")),
+            &ImageSpec::tan(*ra, *dec, 8, 8, 0.01),
+        )
+        .expect("write");
+    }
+    positions.len()
+}
+
+#[actix_web::test]
+async fn cones_match_brute_force_haversine() {
+    let work = tempfile::tempdir().expect("tempdir");
+    let data = tempfile::tempdir().expect("tempdir");
+    let n = write_sky(data.path());
+    let gw = gateway(work.path(), Some(data.path())).await;
+    let all = json_rows(&gw, "SELECT obs_id, s_ra, s_dec FROM ivoa.ObsCore").await;
+    let rows = all["data"].as_array().expect("rows");
+    assert_eq!(rows.len(), n);
+    let circles = [
+        (0.0, 0.0, 0.2),
+        (359.9, 0.05, 1.0),
+        (0.0, 90.0, 2.5),
+        (123.0, -89.0, 1.5),
+        (45.0, 30.0, 40.0),
+        (200.0, -20.0, 90.0),
+        (10.0, 10.0, 180.0),
+    ];
+    for (ra0, dec0, r) in circles {
+        let mut want: Vec<String> = rows
+            .iter()
+            .filter(|row| {
+                let (ra, dec) = (row[1].as_f64().expect("ra"), row[2].as_f64().expect("dec"));
+                haversine(ra, dec, ra0, dec0) <= r
+            })
+            .map(|row| row[0].as_str().expect("id").to_string())
+            .collect();
+        want.sort();
+        for q in [
+            format!("SELECT obs_id FROM ivoa.ObsCore WHERE CONTAINS(POINT('ICRS', s_ra, s_dec), CIRCLE('ICRS', {ra0}, {dec0}, {r})) = 1 ORDER BY obs_id"),
+            format!("SELECT obs_id FROM ivoa.ObsCore WHERE 1 = CONTAINS(POINT(s_ra, s_dec), CIRCLE({ra0}, {dec0}, {r})) ORDER BY obs_id"),
+        ] {
+            let got: Vec<String> = json_rows(&gw, &q).await["data"]
+                .as_array()
+                .expect("rows")
+                .iter()
+                .map(|r| r[0].as_str().expect("id").to_string())
+                .collect();
+            assert_eq!(got, want, "{q}");
+        }
+    }
+    // The pole circle must catch the images near +90 whatever their RA.
+    let v = json_rows(&gw, "SELECT obs_id FROM ivoa.ObsCore WHERE CONTAINS(POINT('ICRS', s_ra, s_dec), CIRCLE('ICRS', 0, 90, 2.5)) = 1 ORDER BY obs_id").await;
+    assert_eq!(
+        v["data"],
+        serde_json::json!([["img02.fits"], ["img04.fits"]])
+    );
+}
+
+#[actix_web::test]
+async fn maxrec_overflow_and_top() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let gw = gateway(dir.path(), None).await;
+    let q = "SELECT obs_id FROM ivoa.ObsCore ORDER BY obs_id";
+    let (s, ct, body) = get(&gw, &[("LANG", "ADQL"), ("QUERY", q), ("MAXREC", "2")]).await;
+    assert_eq!((s, ct.as_str()), (200, "application/x-votable+xml"));
+    assert_eq!(body.matches("<TR>").count(), 2);
+    assert!(
+        body.contains("</TABLE>\n<INFO name=\"QUERY_STATUS\" value=\"OVERFLOW\"/>"),
+        "{body}"
+    );
+    let (_, _, body) = get(
+        &gw,
+        &[
+            ("LANG", "ADQL"),
+            ("QUERY", "SELECT TOP 2 obs_id FROM ivoa.ObsCore"),
+            ("MAXREC", "10"),
+        ],
+    )
+    .await;
+    assert_eq!(body.matches("<TR>").count(), 2);
+    assert!(!body.contains("OVERFLOW"));
+    let (_, _, body) = get(
+        &gw,
+        &[
+            ("LANG", "ADQL"),
+            ("QUERY", "SELECT TOP 9 obs_id FROM ivoa.ObsCore"),
+            ("MAXREC", "4"),
+        ],
+    )
+    .await;
+    assert_eq!(body.matches("<TR>").count(), 4);
+    assert!(body.contains("OVERFLOW"));
+    let (_, _, body) = get(&gw, &[("LANG", "ADQL"), ("QUERY", q), ("MAXREC", "5")]).await;
+    assert_eq!(body.matches("<TR>").count(), 5);
+    assert!(!body.contains("OVERFLOW"));
+    let (_, _, body) = get(&gw, &[("LANG", "ADQL"), ("QUERY", q), ("MAXREC", "0")]).await;
+    assert_eq!(body.matches("<TR>").count(), 0);
+    assert!(body.contains("<FIELD name=\"obs_id\"") && body.contains("OVERFLOW"));
+    let v: serde_json::Value = serde_json::from_str(
+        &get(
+            &gw,
+            &[
+                ("LANG", "ADQL"),
+                ("QUERY", q),
+                ("MAXREC", "1"),
+                ("FORMAT", "json"),
+            ],
+        )
+        .await
+        .2,
+    )
+    .expect("json");
+    assert_eq!(v["query_status"], "OVERFLOW");
+    assert_eq!(v["data"], serde_json::json!([["m31.fits"]]));
+}
+
+#[actix_web::test]
+async fn select_star_and_tap_schema_show_published_columns_only() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let gw = gateway(dir.path(), None).await;
+    let v = json_rows(&gw, "SELECT TOP 1 * FROM ivoa.obscore").await;
+    let names: Vec<&str> = v["metadata"]
+        .as_array()
+        .expect("meta")
+        .iter()
+        .map(|m| m["name"].as_str().expect("name"))
+        .collect();
+    let want: Vec<&str> = vo_obscore::OBSCORE_COLUMNS.iter().map(|c| c.name).collect();
+    assert_eq!(names, want);
+    assert_eq!(
+        v["metadata"][9]["utype"],
+        "obscore:Char.SpatialAxis.Coverage.Location.Coord.Position2D.Value2.C1"
+    );
+    let v = json_rows(&gw, "SELECT column_name, datatype, unit, ucd FROM TAP_SCHEMA.columns WHERE table_name = 'ivoa.ObsCore' ORDER BY column_index").await;
+    let rows = v["data"].as_array().expect("rows");
+    assert_eq!(rows.len(), 30);
+    assert_eq!(
+        rows[10],
+        serde_json::json!(["s_dec", "double", "deg", "pos.eq.dec"])
+    );
+    let v = json_rows(
+        &gw,
+        "SELECT table_name FROM tap_schema.tables ORDER BY table_index",
+    )
+    .await;
+    assert_eq!(v["data"][0][0], "ivoa.ObsCore");
+    assert_eq!(v["data"].as_array().map(Vec::len), Some(6));
+    // Quoted names match exactly; unquoted ones in any case.
+    let (s, _, _) = get(
+        &gw,
+        &[
+            ("LANG", "ADQL"),
+            ("QUERY", "SELECT \"S_RA\" FROM ivoa.ObsCore"),
+        ],
+    )
+    .await;
+    assert_eq!(s, 400);
+    let (s, _, _) = get(
+        &gw,
+        &[
+            ("LANG", "ADQL"),
+            ("QUERY", "SELECT S_RA, \"s_ra\" FROM IVOA.OBSCORE"),
+        ],
+    )
+    .await;
+    assert_eq!(s, 200);
+}
+
+#[actix_web::test]
+async fn bad_requests_get_dali_error_documents() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let gw = gateway(dir.path(), None).await;
+    let cases: [(&[(&str, &str)], &str); 8] = [
+        (&[("LANG", "ADQL")], "QUERY is missing"),
+        (
+            &[("LANG", "SQL"), ("QUERY", "SELECT * FROM ivoa.ObsCore")],
+            "LANG=SQL is not supported",
+        ),
+        (
+            &[("LANG", "ADQL"), ("QUERY", "SELECT * FROM ivoa.nothing")],
+            "table 'ivoa.nothing' does not exist at line 1, column 15",
+        ),
+        (
+            &[
+                ("LANG", "ADQL"),
+                ("QUERY", "SELECT s_ra, bogus FROM ivoa.ObsCore"),
+            ],
+            "column 'bogus' does not exist in table ivoa.ObsCore at line 1, column 14",
+        ),
+        (
+            &[
+                ("LANG", "ADQL"),
+                ("QUERY", "SELECT s_ra FROM ivoa.ObsCore WHERE"),
+            ],
+            "ADQL syntax error",
+        ),
+        (
+            &[
+                ("LANG", "ADQL"),
+                ("QUERY", "SELECT s_ra FROM ivoa.ObsCore; DROP TABLE x"),
+            ],
+            "one query only",
+        ),
+        (
+            &[
+                ("LANG", "ADQL"),
+                ("QUERY", "SELECT s_ra FROM ivoa.ObsCore"),
+                ("RESPONSEFORMAT", "image/png"),
+            ],
+            "RESPONSEFORMAT 'image/png'",
+        ),
+        (
+            &[
+                ("LANG", "ADQL"),
+                ("QUERY", "SELECT s_ra FROM ivoa.ObsCore"),
+                ("MAXREC", "lots"),
+            ],
+            "MAXREC=lots",
+        ),
+    ];
+    for (params, want) in cases {
+        let (s, ct, body) = get(&gw, params).await;
+        assert_eq!(s, 400, "{want}: {body}");
+        assert_eq!(ct, "application/x-votable+xml");
+        assert!(
+            body.contains("<INFO name=\"QUERY_STATUS\" value=\"ERROR\">"),
+            "{body}"
+        );
+        assert!(body.contains(want), "{want} not in {body}");
+    }
+}
+
+#[actix_web::test]
+async fn post_form_works_and_files_are_served_through_obscore() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let gw = gateway(dir.path(), None).await;
+    let app = test::init_service(App::new().configure(vogate::routes(&gw))).await;
+    let req = test::TestRequest::post()
+        .uri("/tap/sync")
+        .set_form([
+            ("lang", "ADQL"),
+            (
+                "query",
+                "SELECT access_url, access_estsize FROM ivoa.ObsCore WHERE obs_id = 'm42.fits'",
+            ),
+            ("responseformat", "json"),
+        ])
+        .to_request();
+    let resp = test::call_service(&app, req).await;
+    assert_eq!(resp.status().as_u16(), 200);
+    let v: serde_json::Value = serde_json::from_slice(&test::read_body(resp).await).expect("json");
+    let url = v["data"][0][0].as_str().expect("url").to_string();
+    assert_eq!(url, "http://127.0.0.1:8080/files/m42.fits");
+    let size = std::fs::metadata(dir.path().join("demo-sky/m42.fits"))
+        .expect("file")
+        .len();
+    assert_eq!(v["data"][0][1], size.div_ceil(1024));
+    let resp = test::call_service(
+        &app,
+        test::TestRequest::get().uri("/files/m42.fits").to_request(),
+    )
+    .await;
+    assert_eq!(resp.status().as_u16(), 200);
+    assert_eq!(
+        resp.headers()
+            .get("content-type")
+            .and_then(|v| v.to_str().ok()),
+        Some("application/fits")
+    );
+    let body = test::read_body(resp).await;
+    assert_eq!(body.len() as u64, size);
+    assert!(body.starts_with(b"SIMPLE  ="));
+    for bad in [
+        "/files/nothing.fits",
+        "/files/..%2F..%2Fetc%2Fpasswd",
+        "/files/%zz",
+    ] {
+        let resp = test::call_service(&app, test::TestRequest::get().uri(bad).to_request()).await;
+        let status = resp.status().as_u16();
+        let body = String::from_utf8(test::read_body(resp).await.to_vec()).expect("utf8");
+        assert!(status == 404 || status == 400, "{bad}: {status}");
+        assert!(
+            body.contains("QUERY_STATUS\" value=\"ERROR\""),
+            "{bad}: {body}"
+        );
+    }
+}
