@@ -1,0 +1,50 @@
+#!/usr/bin/env bash
+# Start a vogate binary on a data tree, run the end-to-end checks against it, stop it.
+# Usage: conformance/e2e.sh VOGATE_BINARY DATA_DIR PYTHON
+# Also checks, on a scratch tree, that a corrupt file and a file without WCS are skipped with
+# a logged reason while the good files are served.
+set -euo pipefail
+bin=$1 data=$2 py=$3
+here=$(cd "$(dirname "$0")" && pwd)
+work=$(mktemp -d /tmp/vogate-e2e.XXXXXX)
+pid=
+cleanup() { [ -n "$pid" ] && kill "$pid" 2>/dev/null || true; wait 2>/dev/null || true; rm -rf "$work"; }
+trap cleanup EXIT
+
+start() { # data_dir port log
+  "$bin" serve --data "$1" --workdir "$work/w$2" --bind "127.0.0.1:$2" >"$3" 2>&1 &
+  pid=$!
+  for _ in $(seq 1 120); do
+    if curl -fsS -o /dev/null "http://127.0.0.1:$2/tap/sync?LANG=ADQL&QUERY=SELECT%20TOP%201%20obs_id%20FROM%20ivoa.ObsCore"; then return 0; fi
+    if ! kill -0 "$pid" 2>/dev/null; then echo "vogate exited:"; cat "$3"; return 1; fi
+    sleep 0.5
+  done
+  echo "vogate did not answer in 60 s"; cat "$3"; return 1
+}
+
+port=18437
+start "$data" $port "$work/serve.log"
+"$py" "$here/e2e_check.py" "http://127.0.0.1:$port" "$data" "$work/serve.log"
+kill "$pid"; wait "$pid" 2>/dev/null || true; pid=
+
+# A scratch tree: one good file, one corrupt file, one image without WCS.
+mkdir -p "$work/tree/sub"
+cp "$data/gc_2mass_j.fits" "$work/tree/sub/good.fits"
+printf 'SIMPLE  =                    T / but nothing else is right' > "$work/tree/corrupt.fits"
+"$py" - "$work/tree/nowcs.fits" <<'PY'
+import sys, numpy as np
+from astropy.io import fits
+fits.PrimaryHDU(np.zeros((4, 5), dtype=np.float32)).writeto(sys.argv[1])
+PY
+chmod -R a-w "$work/tree"
+port=18438
+start "$work/tree" $port "$work/tree.log"
+sed 's/\x1b\[[0-9;]*m//g' "$work/tree.log" > "$work/tree.clean.log"
+fail=0
+grep -q 'corrupt.fits reason=cannot open as FITS' "$work/tree.clean.log" || { echo "FAIL: corrupt file not logged with its reason"; fail=1; }
+grep -q 'nowcs.fits reason=no usable celestial WCS' "$work/tree.clean.log" || { echo "FAIL: file without WCS not logged with its reason"; fail=1; }
+got=$(curl -fsS "http://127.0.0.1:$port/tap/sync?LANG=ADQL&RESPONSEFORMAT=csv&QUERY=SELECT%20obs_id%20FROM%20ivoa.ObsCore")
+[ "$got" = $'obs_id\r\nsub/good.fits' ] || { echo "FAIL: scratch tree rows: $got"; fail=1; }
+[ -z "$(find "$work/tree" -newer "$work/tree/nowcs.fits" -not -type d)" ] || { echo "FAIL: something was written under --data"; fail=1; }
+chmod -R u+w "$work/tree"
+[ $fail = 0 ] && echo "scratch tree: 4 passed, 0 failed" || { echo "scratch tree: checks failed"; exit 1; }
