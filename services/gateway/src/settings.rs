@@ -189,6 +189,16 @@ mod tests {
     }
 
     #[test]
+    fn the_example_config_parses_and_matches_the_defaults() {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../vogate.example.toml");
+        let text = std::fs::read_to_string(path).expect("vogate.example.toml");
+        let file = FileConfig::from_toml(&text).expect("valid TOML");
+        let from_file = resolve(Flags::default(), file, None).expect("settings");
+        let defaults = resolve(Flags::default(), FileConfig::default(), None).expect("defaults");
+        assert_eq!(from_file, defaults);
+    }
+
+    #[test]
     fn bad_settings_are_named() {
         let bad = |flags: Flags, toml: &str| {
             resolve(flags, FileConfig::from_toml(toml).expect("toml"), None).expect_err(toml)

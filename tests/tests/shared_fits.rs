@@ -1,0 +1,143 @@
+//! Ingest of the real FITS files in ../shared/data/fits (see its MANIFEST.md).
+//!
+//! The suite reads ../shared through `VOGATE_SHARED` (default: `../shared` beside the
+//! clone). Without it, the suite says it is skipped; under `CI=true` a missing ../shared is a
+//! failure.
+
+use std::path::PathBuf;
+use vo_common::sky::SkyPoint;
+use vo_obscore::{scan_tree, IngestConfig};
+
+fn shared_fits() -> Option<PathBuf> {
+    let root = std::env::var_os("VOGATE_SHARED")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared"));
+    let dir = root.join("data/fits");
+    if dir.is_dir() {
+        return Some(dir);
+    }
+    assert!(
+        std::env::var("CI").as_deref() != Ok("true"),
+        "CI=true but {} is missing",
+        dir.display()
+    );
+    eprintln!("SKIPPED: {} is missing (set VOGATE_SHARED)", dir.display());
+    None
+}
+
+/// The TAN, SIN and CAR files of MANIFEST.md: each must give a row.
+const TAN_SIN_CAR: [&str; 19] = [
+    "HorseHead.fits",
+    "gc_2mass_j.fits",
+    "gc_2mass_h.fits",
+    "gc_2mass_k.fits",
+    "gc_msx_e.fits",
+    "gc_bolocam_gps.fits",
+    "spitzer_glimpse_l18.fits",
+    "comp_rice1_sin.fits",
+    "scale_bscale_bzero.fits",
+    "test0_mef_4sci.fits",
+    "dss.14.29.56-62.41.05.fits.gz",
+    "lsst_HSC-0908120-056-small_mef.fits",
+    "1904-66_SIN.fits",
+    "1904-66_SIN.lb.fits",
+    "aegean_synthetic_sin.fits",
+    "reproject_galactic_2d_car.fits",
+    "derived_HorseHead_u8.fits",
+    "derived_bolocam_i16_blank.fits",
+    "derived_gc_2mass_k_gzip1.fits.fz",
+];
+
+/// astropy 8.0.2: `WCS(header, hdulist).celestial.pixel_to_world((n1-1)/2, (n2-1)/2).icrs` of the
+/// first image HDU with a celestial WCS (conformance/e2e_check.py computes these in CI).
+const ASTROPY_CENTRES: [(&str, f64, f64); 9] = [
+    ("gc_2mass_j.fits", 266.3999920524497, -28.933335358149453),
+    ("gc_msx_e.fits", 266.40760300231176, -28.930490432941642),
+    ("1904-66_SIN.fits", 284.9037605490603, -66.31039833395565),
+    (
+        "1904-66_SIN.lb.fits",
+        287.92323061775454,
+        -65.93451762646268,
+    ),
+    ("comp_rice1_sin.fits", 50.68724211469653, -37.20147622548628),
+    (
+        "lsst_HSC-0908120-056-small_mef.fits",
+        151.4067272810883,
+        1.650396757262802,
+    ),
+    (
+        "derived_gc_2mass_k_gzip1.fits.fz",
+        266.3999920524497,
+        -28.933335358149453,
+    ),
+    (
+        "test0_mef_4sci.fits",
+        215.59031285340805,
+        -12.735006089602459,
+    ),
+    (
+        "spitzer_glimpse_l18.fits",
+        275.83519625924976,
+        -12.96550114266888,
+    ),
+];
+
+#[test]
+fn every_tan_sin_car_file_has_a_row_at_astropys_centre() {
+    let Some(dir) = shared_fits() else { return };
+    let cfg = IngestConfig {
+        authority: "ivo://vogate.local".into(),
+        obs_collection: "shared".into(),
+        calib_level: 2,
+        base_url: "http://127.0.0.1:8080".into(),
+    };
+    let report = scan_tree(&dir, &cfg);
+    for name in TAN_SIN_CAR {
+        assert!(
+            report.rows.iter().any(|r| r.obs_id == name),
+            "no row for {name}: {:?}",
+            report.skipped
+        );
+    }
+    for (name, ra, dec) in ASTROPY_CENTRES {
+        let row = report.rows.iter().find(|r| r.obs_id == name).expect(name);
+        let d = SkyPoint::new(row.s_ra, row.s_dec).distance(SkyPoint::new(ra, dec)) * 3600.0;
+        assert!(d < 0.1, "{name}: {d} arcsec from astropy");
+        assert_eq!(
+            row.obs_publisher_did,
+            format!("ivo://vogate.local/shared?{name}")
+        );
+    }
+    // Multi-extension: the 4-chip file takes its first chip with a celestial WCS (HDU 2).
+    let test0 = report
+        .rows
+        .iter()
+        .find(|r| r.obs_id == "test0_mef_4sci.fits")
+        .expect("test0");
+    assert_eq!((test0.s_xel1, test0.s_xel2), (40, 40));
+    // The tile-compressed image has the shape of the image, not of its binary table.
+    let fz = report
+        .rows
+        .iter()
+        .find(|r| r.obs_id == "derived_gc_2mass_k_gzip1.fits.fz")
+        .expect("fz");
+    assert_eq!((fz.s_xel1, fz.s_xel2), (721, 720));
+    let hh = report
+        .rows
+        .iter()
+        .find(|r| r.obs_id == "HorseHead.fits")
+        .expect("HorseHead");
+    assert_eq!(hh.t_min, Some(48247.575694444444));
+    assert_eq!(hh.facility_name.as_deref(), Some("UK Schmidt - Doubl"));
+    let skipped: Vec<String> = report
+        .skipped
+        .iter()
+        .map(|s| format!("{} {}", s.path.display(), s.reason))
+        .collect();
+    assert!(
+        skipped
+            .iter()
+            .any(|s| s.contains("lsst_ticketdm26260_gzip2.fits.fz") && s.contains("no CTYPE1")),
+        "{skipped:?}"
+    );
+}
