@@ -75,10 +75,107 @@ impl Sip {
     }
 }
 
+/// The Digitized Sky Survey plate solution (the AMDX/AMDY model of the DSS "astrometric
+/// calibration" of GETIMAGE; WCSLIB, and so astropy, translate it into a TPD distortion and
+/// prefer it to the header's linear WCS). Plate millimetres from plate pixels, standard
+/// coordinates (xi, eta) in arcsec from 13-term polynomials, then the gnomonic projection
+/// about the plate centre.
+#[derive(Debug, Clone, PartialEq)]
+struct DssPlate {
+    /// Plate centre RA and Dec, radians.
+    ra0: f64,
+    dec0: f64,
+    /// PPO3 and PPO6: plate-centre offsets, microns.
+    ppo3: f64,
+    ppo6: f64,
+    /// XPIXELSZ, YPIXELSZ: pixel size, microns.
+    xsize: f64,
+    ysize: f64,
+    /// CNPIX1, CNPIX2: offset of this image's first pixel on the plate, pixels.
+    cnpix1: f64,
+    cnpix2: f64,
+    amdx: [f64; 13],
+    amdy: [f64; 13],
+}
+
+impl DssPlate {
+    /// The plate solution of a header that has one (PLTRAH, AMDX1, ...); `None` otherwise.
+    fn from_header(h: &ImageHeader) -> Option<Result<DssPlate, String>> {
+        h.number("PLTRAH")?;
+        h.number("AMDX1")?;
+        let need = |k: &str| h.number(k).ok_or(format!("DSS plate solution without {k}"));
+        let build = || -> Result<DssPlate, String> {
+            let ra_h = need("PLTRAH")? + need("PLTRAM")? / 60.0 + need("PLTRAS")? / 3600.0;
+            let sign = if h.text("PLTDECSN").is_some_and(|s| s.starts_with('-')) {
+                -1.0
+            } else {
+                1.0
+            };
+            let dec =
+                sign * (need("PLTDECD")? + need("PLTDECM")? / 60.0 + need("PLTDECS")? / 3600.0);
+            let mut amdx = [0.0; 13];
+            let mut amdy = [0.0; 13];
+            for i in 0..13 {
+                amdx[i] = h.number(&format!("AMDX{}", i + 1)).unwrap_or(0.0);
+                amdy[i] = h.number(&format!("AMDY{}", i + 1)).unwrap_or(0.0);
+            }
+            Ok(DssPlate {
+                ra0: (ra_h * 15.0).to_radians(),
+                dec0: dec.to_radians(),
+                ppo3: need("PPO3")?,
+                ppo6: need("PPO6")?,
+                xsize: need("XPIXELSZ")?,
+                ysize: need("YPIXELSZ")?,
+                cnpix1: need("CNPIX1")?,
+                cnpix2: need("CNPIX2")?,
+                amdx,
+                amdy,
+            })
+        };
+        Some(build())
+    }
+
+    /// (ra, dec) in degrees of FITS pixel (`x`, `y`).
+    fn pixel_to_sky(&self, x: f64, y: f64) -> (f64, f64) {
+        // Plate pixels (the centre of the image's first pixel is at CNPIX + 0.5), then mm from
+        // the plate centre (x grows to the east on the plate, hence the sign).
+        let px = x + self.cnpix1 - 0.5;
+        let py = y + self.cnpix2 - 0.5;
+        let xm = (self.ppo3 - px * self.xsize) / 1000.0;
+        let ym = (py * self.ysize - self.ppo6) / 1000.0;
+        let poly = |c: &[f64; 13], a: f64, b: f64| {
+            let r2 = a * a + b * b;
+            c[0] * a
+                + c[1] * b
+                + c[2]
+                + c[3] * a * a
+                + c[4] * a * b
+                + c[5] * b * b
+                + c[6] * r2
+                + c[7] * a * a * a
+                + c[8] * a * a * b
+                + c[9] * a * b * b
+                + c[10] * b * b * b
+                + c[11] * a * r2
+                + c[12] * a * r2 * r2
+        };
+        let arcsec = std::f64::consts::PI / (180.0 * 3600.0);
+        let xi = poly(&self.amdx, xm, ym) * arcsec;
+        let eta = poly(&self.amdy, ym, xm) * arcsec;
+        // Inverse gnomonic projection about the plate centre.
+        let (sd, cd) = self.dec0.sin_cos();
+        let den = cd - eta * sd;
+        let dra = xi.atan2(den);
+        let dec = (sd + eta * cd).atan2((xi * xi + den * den).sqrt());
+        ((self.ra0 + dra).to_degrees(), dec.to_degrees())
+    }
+}
+
 /// A usable celestial WCS: projection plus frame.
 pub struct CelestialWcs {
     wcs: WCS,
     sip: Option<Sip>,
+    dss: Option<DssPlate>,
     /// The frame of the world coordinates.
     pub frame: Frame,
     /// NAXIS1 and NAXIS2, pixels.
@@ -175,6 +272,7 @@ impl CelestialWcs {
         } else {
             None
         };
+        let dss = DssPlate::from_header(h).transpose()?;
         let mut map = serde_json::Map::new();
         // The wcs crate reads the frame from CTYPE1 and converts Galactic with its own matrix;
         // vogate wants native-frame angles and converts them with ERFA, so the projection is
@@ -201,6 +299,7 @@ impl CelestialWcs {
         Ok(CelestialWcs {
             wcs,
             sip,
+            dss,
             frame,
             naxis1,
             naxis2,
@@ -210,6 +309,9 @@ impl CelestialWcs {
     /// The native-frame (lon, lat) in degrees of FITS pixel (`x`, `y`), or `None` where the
     /// projection has no solution (outside an all-sky projection's boundary).
     pub fn pixel_to_native(&self, x: f64, y: f64) -> Option<(f64, f64)> {
+        if let Some(dss) = &self.dss {
+            return Some(dss.pixel_to_sky(x, y));
+        }
         let (x, y) = match &self.sip {
             Some(sip) => sip.apply(x, y),
             None => (x, y),
