@@ -116,6 +116,12 @@ pub fn endpoints(base_url: &str) -> Vec<(&'static str, String)> {
 }
 
 async fn landing(gw: web::Data<Gateway>) -> HttpResponse {
+    let tap = gw.tap.clone();
+    let rows = match web::block(move || row_count(&tap)).await {
+        Ok(Ok(n)) => n,
+        Ok(Err(e)) => return vo_tap::sync::error_response(&e),
+        Err(_) => return vo_tap::sync::error_response(&VoError::internal("row count task failed")),
+    };
     let base = gw.settings.base_url.trim_end_matches('/');
     let example = "SELECT TOP 10 obs_id, s_ra, s_dec, s_fov FROM ivoa.ObsCore";
     let cone = "SELECT obs_id, s_ra, s_dec FROM ivoa.ObsCore WHERE CONTAINS(POINT('ICRS', s_ra, s_dec), CIRCLE('ICRS', 10.68, 41.27, 1)) = 1";
@@ -136,7 +142,7 @@ async fn landing(gw: web::Data<Gateway>) -> HttpResponse {
          <li><a href=\"{base}/tap/sync?LANG=ADQL&amp;QUERY={}\">{example}</a></li>\
          <li><a href=\"{base}/tap/sync?LANG=ADQL&amp;RESPONSEFORMAT=json&amp;QUERY={}\">a cone around M31, as JSON</a></li>\
          </ul></body></html>",
-        row_count(&gw.tap).unwrap_or(0),
+        rows,
         vo_common::votable::xml_escape(&gw.data_root.display().to_string()),
         enc(example),
         enc(cone),

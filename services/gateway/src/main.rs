@@ -110,8 +110,11 @@ fn serve(settings: vogate::settings::Settings) -> ExitCode {
         tracing::info!("{what}: {url}");
     }
     let run = actix_web::rt::System::new().block_on(async move {
-        let server =
-            HttpServer::new(move || App::new().configure(vogate::routes(&gw))).bind(&bind)?;
+        let server = HttpServer::new(move || App::new().configure(vogate::routes(&gw)))
+            // Results stream in chunks; without TCP_NODELAY, Nagle's algorithm holds the
+            // last small chunk until the client's delayed ACK, about 40 ms later.
+            .tcp_nodelay(true)
+            .bind(&bind)?;
         tracing::info!("listening on {bind}");
         server.run().await
     });

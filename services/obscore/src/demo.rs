@@ -240,3 +240,23 @@ pub fn write_demo_sky(dir: &Path) -> Result<Vec<PathBuf>, String> {
     }
     Ok(out)
 }
+
+/// Write `n` small TAN images (64x64 float32, 3.6 arcsec pixels) spread over the sky on a
+/// golden-angle spiral into `dir`, in `subdirs` sub-folders (`night00`, ...), for benchmarks
+/// and load tests. Returns the files' paths.
+pub fn write_spread_sky(dir: &Path, n: usize, subdirs: usize) -> Result<Vec<PathBuf>, String> {
+    let mut out = Vec::with_capacity(n);
+    for i in 0..n {
+        let ra = (i as f64 * 137.508) % 360.0;
+        let dec = ((i as f64 * 0.618_034) % 1.0) * 170.0 - 85.0;
+        let mut spec = ImageSpec::tan(ra, dec, 64, 64, 0.001);
+        spec.date_obs = Some("2024-05-01T00:00:00".into());
+        spec.exptime = Some(30.0);
+        let sub = dir.join(format!("night{:02}", i % subdirs.max(1)));
+        std::fs::create_dir_all(&sub).map_err(|e| format!("{}: {e}", sub.display()))?;
+        let path = sub.join(format!("img{i:05}.fits"));
+        write_image(&path, &spec)?;
+        out.push(path);
+    }
+    Ok(out)
+}
