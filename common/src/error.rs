@@ -19,6 +19,8 @@ pub enum ErrorKind {
     Query,
     /// The requested resource does not exist. HTTP 404.
     NotFound,
+    /// The request body is larger than the service accepts. HTTP 413.
+    TooLarge,
     /// A backing service (the database) cannot be reached now. HTTP 503.
     Unavailable,
     /// A fault of the service itself. HTTP 500; the message never carries internals.
@@ -69,6 +71,7 @@ impl VoError {
         match self.kind {
             ErrorKind::Usage | ErrorKind::Query => 400,
             ErrorKind::NotFound => 404,
+            ErrorKind::TooLarge => 413,
             ErrorKind::Unavailable => 503,
             ErrorKind::Internal => 500,
         }
@@ -108,6 +111,7 @@ mod tests {
         assert_eq!(VoError::usage("x").http_status(), 400);
         assert_eq!(VoError::query("x").http_status(), 400);
         assert_eq!(VoError::not_found("x").http_status(), 404);
+        assert_eq!(VoError::new(ErrorKind::TooLarge, "x").http_status(), 413);
         assert_eq!(VoError::new(ErrorKind::Unavailable, "x").http_status(), 503);
         assert_eq!(VoError::internal("x").http_status(), 500);
     }

@@ -10,6 +10,7 @@
 
 pub mod config;
 pub mod error;
+pub mod region;
 pub mod sky;
 pub mod votable;
 

@@ -379,3 +379,91 @@ async fn post_form_works_and_files_are_served_through_obscore() {
         );
     }
 }
+
+#[actix_web::test]
+async fn hostile_requests_get_clear_errors_and_the_server_survives() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let gw = gateway(dir.path(), None).await;
+    let app = test::init_service(App::new().configure(vogate::routes(&gw))).await;
+    let post = |body: Vec<u8>| {
+        test::TestRequest::post()
+            .uri("/tap/sync")
+            .insert_header(("content-type", "application/x-www-form-urlencoded"))
+            .set_payload(body)
+            .to_request()
+    };
+    // 200,000 terms: refused by the translator, whose big stack also survives dropping the tree.
+    let sum = vec!["1"; 200_000].join("+");
+    let body = format!(
+        "LANG=ADQL&QUERY=SELECT+{}+AS+a+FROM+ivoa.ObsCore",
+        sum.replace('+', "%2B")
+    );
+    let resp = test::call_service(&app, post(body.into_bytes())).await;
+    assert_eq!(resp.status().as_u16(), 400);
+    let text = String::from_utf8(test::read_body(resp).await.to_vec()).expect("utf8");
+    assert!(text.contains("200000 terms; the limit is 500"), "{text}");
+    // Over the body limit: 413 with a DALI error document.
+    let resp = test::call_service(&app, post(vec![b'a'; (1 << 20) + 1])).await;
+    assert_eq!(resp.status().as_u16(), 413);
+    let text = String::from_utf8(test::read_body(resp).await.to_vec()).expect("utf8");
+    assert!(text
+        .contains("QUERY_STATUS\" value=\"ERROR\">the request body is larger than 1048576 bytes"));
+    // Latin-1 bytes are not silently replaced.
+    let resp = test::call_service(
+        &app,
+        post(
+            b"LANG=ADQL&QUERY=SELECT+obs_id+FROM+ivoa.ObsCore+WHERE+obs_id%3D%27caf%E9%27".to_vec(),
+        ),
+    )
+    .await;
+    assert_eq!(resp.status().as_u16(), 400);
+    // SQLite turns integer overflow into a REAL: refused rather than written into a long FIELD.
+    let (s, _, body) = get(
+        &gw,
+        &[
+            ("LANG", "ADQL"),
+            (
+                "QUERY",
+                "SELECT TOP 1 9223372036854775807 + 1 AS a FROM ivoa.ObsCore",
+            ),
+        ],
+    )
+    .await;
+    assert_eq!(s, 400, "{body}");
+    assert!(body.contains("integer overflow in column a"), "{body}");
+    // Database errors do not show the generated SQL.
+    let (s, _, body) = get(
+        &gw,
+        &[
+            ("LANG", "ADQL"),
+            ("QUERY", "SELECT obs_id FROM ivoa.ObsCore ORDER BY -1"),
+        ],
+    )
+    .await;
+    assert_eq!(s, 400);
+    assert!(
+        !body.contains("LIMIT") && body.contains("ORDER BY -1"),
+        "{body}"
+    );
+    // Unknown routes answer with an error document; HEAD works on files.
+    let resp = test::call_service(
+        &app,
+        test::TestRequest::get().uri("/nothing/here").to_request(),
+    )
+    .await;
+    assert_eq!(resp.status().as_u16(), 404);
+    let text = String::from_utf8(test::read_body(resp).await.to_vec()).expect("utf8");
+    assert!(text.contains("nothing is served at /nothing/here"));
+    let resp = test::call_service(
+        &app,
+        test::TestRequest::default()
+            .method(actix_web::http::Method::HEAD)
+            .uri("/files/m31.fits")
+            .to_request(),
+    )
+    .await;
+    assert_eq!(resp.status().as_u16(), 200);
+    // And the server still answers.
+    let v = json_rows(&gw, "SELECT COUNT(*) FROM ivoa.ObsCore").await;
+    assert_eq!(v["data"][0][0], 5);
+}

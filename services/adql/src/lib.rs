@@ -145,13 +145,17 @@ pub fn translate(
         table: None,
         alias: None,
         errors: Vec::new(),
+        depth: 0,
     };
     let out = t.query(query);
     if !t.errors.is_empty() {
-        return Err(VoError::query(format!(
-            "ADQL error: {}",
-            t.errors.join("; ")
-        )));
+        let more = t.errors.len().saturating_sub(MAX_ERRORS);
+        t.errors.truncate(MAX_ERRORS);
+        let mut msg = format!("ADQL error: {}", t.errors.join("; "));
+        if more > 0 {
+            msg.push_str(&format!("; and {more} more errors"));
+        }
+        return Err(VoError::query(msg));
     }
     out.ok_or_else(|| VoError::query("ADQL error: the query could not be translated"))
 }
@@ -196,12 +200,94 @@ struct Translator<'a> {
     table: Option<&'a TableInfo>,
     alias: Option<Ident>,
     errors: Vec<String>,
+    depth: usize,
 }
 
-/// Output of one select item: SQL and metadata.
+/// ADQL reserved words that may appear where a column was expected (ADQL 2.1 §2.1.2).
+const RESERVED: [&str; 24] = [
+    "ALL", "AND", "AS", "ASC", "BETWEEN", "BY", "DESC", "DISTINCT", "FROM", "GROUP", "HAVING",
+    "IN", "IS", "JOIN", "LIKE", "NOT", "NULL", "OFFSET", "ON", "OR", "ORDER", "SELECT", "TOP",
+    "WHERE",
+];
+
+/// How deep expressions may nest before the query is refused (the translator recurses).
+const MAX_DEPTH: usize = 128;
+/// How many terms one chain of binary operators (a OR b OR ...) may have.
+const MAX_TERMS: usize = 500;
+/// How many output columns a query may have.
+const MAX_COLUMNS: usize = 1000;
+/// How many errors one message lists.
+const MAX_ERRORS: usize = 20;
+
+/// The ADQL type family of an expression, for type checks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Kind {
+    Number,
+    Text,
+    /// A condition (comparison, LIKE, IN, AND/OR/NOT ...): valid in WHERE, not as a value.
+    Bool,
+    /// The NULL literal, compatible with every kind.
+    Null,
+}
+
+impl Kind {
+    fn of(field: &FieldMeta) -> Kind {
+        match field.datatype.as_str() {
+            "char" | "unicodeChar" => Kind::Text,
+            "boolean" => Kind::Bool,
+            _ => Kind::Number,
+        }
+    }
+
+    fn describe(self) -> &'static str {
+        match self {
+            Kind::Number => "a number",
+            Kind::Text => "a string",
+            Kind::Bool => "a condition",
+            Kind::Null => "NULL",
+        }
+    }
+}
+
+/// One translated expression: SQL, output metadata and type.
 struct Item {
     sql: String,
     field: FieldMeta,
+    kind: Kind,
+    /// Whether it contains an aggregate (COUNT).
+    aggregate: bool,
+    /// Whether it refers to a column.
+    columns: bool,
+}
+
+impl Item {
+    fn new(sql: String, field: FieldMeta, kind: Kind) -> Item {
+        Item {
+            sql,
+            field,
+            kind,
+            aggregate: false,
+            columns: false,
+        }
+    }
+
+    fn condition<const N: usize>(sql: String, parts: [&Item; N]) -> Item {
+        Item {
+            sql,
+            field: numeric_field("boolean"),
+            kind: Kind::Bool,
+            aggregate: parts.iter().any(|p| p.aggregate),
+            columns: parts.iter().any(|p| p.columns),
+        }
+    }
+}
+
+fn text_field() -> FieldMeta {
+    FieldMeta {
+        datatype: "char".into(),
+        arraysize: Some("*".into()),
+        ..Default::default()
+    }
 }
 
 impl<'a> Translator<'a> {
@@ -214,7 +300,11 @@ impl<'a> Translator<'a> {
     }
 
     fn query(&mut self, q: &Query) -> Option<Translated> {
-        let loc = q.body.span().start;
+        // The SELECT keyword's position: the span of the whole body would recurse through it.
+        let loc = match q.body.as_ref() {
+            SetExpr::Select(sel) => sel.select_token.0.span.start,
+            _ => Location { line: 1, column: 1 },
+        };
         if q.with.is_some() {
             self.unsupported("WITH (common table expressions)", loc);
         }
@@ -287,6 +377,14 @@ impl<'a> Translator<'a> {
                     }
                 };
             }
+        }
+        if literal_number(e).is_some() || matches!(e, Expr::Value(_)) {
+            self.err(format!(
+                "ORDER BY {e}{}: give a column, an output name or a position from 1 to {}",
+                at(e.span().start),
+                fields.len()
+            ));
+            return None;
         }
         if let Expr::Identifier(id) = e {
             let is_column = self
@@ -404,33 +502,68 @@ impl<'a> Translator<'a> {
                         if !matches!(e, Expr::Identifier(_) | Expr::CompoundIdentifier(_)) {
                             it.field.name = default_name(e, i);
                         }
-                        items.push(it);
+                        if self.value_item(&it, e) {
+                            items.push(it);
+                        }
                     }
                 }
                 SelectItem::ExprWithAlias { expr, alias } => {
                     if let Some(mut it) = self.expr(expr) {
                         it.field.name = alias.value.clone();
-                        items.push(it);
+                        if self.value_item(&it, expr) {
+                            items.push(it);
+                        }
                     }
                 }
             }
         }
+        if items.len() > MAX_COLUMNS {
+            self.err(format!(
+                "the query selects {} columns; the limit is {MAX_COLUMNS}",
+                items.len()
+            ));
+            return None;
+        }
+        if items.iter().any(|i| i.aggregate) && items.iter().any(|i| i.columns && !i.aggregate) {
+            self.err(format!(
+                "COUNT(*) next to plain columns needs GROUP BY, which is not supported yet{}",
+                at(loc)
+            ));
+        }
         let where_sql = match &s.selection {
-            Some(w) => Some(self.expr(w)?.sql),
+            Some(w) => {
+                let it = self.expr(w)?;
+                if it.kind != Kind::Bool {
+                    self.err(format!(
+                        "WHERE needs a condition (a comparison, LIKE, IN, BETWEEN, IS NULL ...) but{} is {}",
+                        at(w.span().start),
+                        it.kind.describe()
+                    ));
+                }
+                if it.aggregate {
+                    self.err(format!(
+                        "COUNT(*) cannot be used in WHERE{}",
+                        at(w.span().start)
+                    ));
+                }
+                Some(it.sql)
+            }
             None => None,
         };
         if !self.errors.is_empty() {
             return None;
         }
         let mut fields: Vec<FieldMeta> = Vec::new();
+        let mut taken: std::collections::HashSet<String> = std::collections::HashSet::new();
         for it in &items {
             let mut f = it.field.clone();
             let base = f.name.clone();
             let mut n = 2;
-            while fields.iter().any(|g| g.name == f.name) {
+            while taken.contains(&f.name) {
                 f.name = format!("{base}_{n}");
                 n += 1;
             }
+            taken.insert(f.name.clone());
             fields.push(f);
         }
         let mut sql = String::from("SELECT ");
@@ -453,6 +586,19 @@ impl<'a> Translator<'a> {
         Some((sql, fields, top))
     }
 
+    /// Whether a select item is a value (a condition cannot be selected in ADQL); records the
+    /// error otherwise.
+    fn value_item(&mut self, it: &Item, e: &Expr) -> bool {
+        if it.kind == Kind::Bool {
+            self.err(format!(
+                "a condition cannot be selected{}: select a value (a column, a number, a string)",
+                at(e.span().start)
+            ));
+            return false;
+        }
+        true
+    }
+
     fn check_wildcard(&mut self, o: &WildcardAdditionalOptions) {
         if o.opt_ilike.is_some()
             || o.opt_exclude.is_some()
@@ -467,10 +613,13 @@ impl<'a> Translator<'a> {
     fn push_all_columns(&mut self, items: &mut Vec<Item>) {
         if let Some(t) = self.table {
             for c in &t.columns {
-                items.push(Item {
-                    sql: self.dialect.column_ref(t, c),
-                    field: c.field.clone(),
-                });
+                let mut it = Item::new(
+                    self.dialect.column_ref(t, c),
+                    c.field.clone(),
+                    Kind::of(&c.field),
+                );
+                it.columns = true;
+                items.push(it);
             }
         }
     }
@@ -578,13 +727,28 @@ impl<'a> Translator<'a> {
             return None;
         }
         match t.columns.iter().find(|c| ident_matches(id, &c.name)) {
-            Some(c) => Some(Item {
-                sql: self.dialect.column_ref(t, c),
-                field: c.field.clone(),
-            }),
+            Some(c) => {
+                let mut it = Item::new(
+                    self.dialect.column_ref(t, c),
+                    c.field.clone(),
+                    Kind::of(&c.field),
+                );
+                it.columns = true;
+                Some(it)
+            }
             None => {
+                let hint = if id.quote_style.is_none()
+                    && RESERVED.iter().any(|w| id.value.eq_ignore_ascii_case(w))
+                {
+                    format!(
+                        " ('{}' is an ADQL reserved word: check the clause order, or quote it)",
+                        id.value.to_ascii_uppercase()
+                    )
+                } else {
+                    String::new()
+                };
                 self.err(format!(
-                    "column '{}' does not exist in table {}{}",
+                    "column '{}' does not exist in table {}{}{hint}",
                     id,
                     t.qualified_name(),
                     at(id.span.start)
@@ -595,7 +759,22 @@ impl<'a> Translator<'a> {
     }
 
     fn expr(&mut self, e: &Expr) -> Option<Item> {
-        let loc = e.span().start;
+        self.depth += 1;
+        let out = if self.depth > MAX_DEPTH {
+            self.err(format!(
+                "the expression{} is nested more than {MAX_DEPTH} levels deep",
+                at(e.span().start)
+            ));
+            None
+        } else {
+            self.expr_inner(e)
+        };
+        self.depth -= 1;
+        out
+    }
+
+    fn expr_inner(&mut self, e: &Expr) -> Option<Item> {
+        let loc = || e.span().start;
         match e {
             Expr::Identifier(id) => self.column(&[], id),
             Expr::CompoundIdentifier(parts) => {
@@ -605,26 +784,41 @@ impl<'a> Translator<'a> {
             }
             Expr::Value(v) => match &v.value {
                 SqlValue::Number(n, false) => {
+                    if !n.parse::<f64>().is_ok_and(f64::is_finite) {
+                        self.err(format!(
+                            "the number {n}{} is out of range",
+                            at(v.span.start)
+                        ));
+                        return None;
+                    }
                     let is_int = n.parse::<i64>().is_ok();
-                    Some(Item {
-                        sql: n.clone(),
-                        field: numeric_field(if is_int { "long" } else { "double" }),
-                    })
+                    Some(Item::new(
+                        n.clone(),
+                        numeric_field(if is_int { "long" } else { "double" }),
+                        Kind::Number,
+                    ))
                 }
-                SqlValue::SingleQuotedString(s) => Some(Item {
-                    sql: format!("'{}'", s.replace('\'', "''")),
-                    field: FieldMeta {
-                        datatype: "char".into(),
-                        arraysize: Some("*".into()),
-                        ..Default::default()
-                    },
-                }),
-                SqlValue::Null => Some(Item {
-                    sql: "NULL".into(),
-                    field: numeric_field("double"),
-                }),
+                SqlValue::SingleQuotedString(s) => {
+                    if s.contains('\0') {
+                        self.err(format!(
+                            "the string literal{} contains a NUL character",
+                            at(v.span.start)
+                        ));
+                        return None;
+                    }
+                    Some(Item::new(
+                        format!("'{}'", s.replace('\'', "''")),
+                        text_field(),
+                        Kind::Text,
+                    ))
+                }
+                SqlValue::Null => Some(Item::new(
+                    "NULL".into(),
+                    numeric_field("double"),
+                    Kind::Null,
+                )),
                 other => {
-                    self.unsupported(&format!("the literal {other}"), loc);
+                    self.unsupported(&format!("the literal {other}"), v.span.start);
                     None
                 }
             },
@@ -632,58 +826,64 @@ impl<'a> Translator<'a> {
                 let it = self.expr(inner)?;
                 Some(Item {
                     sql: format!("({})", it.sql),
-                    field: it.field,
+                    ..it
                 })
             }
             Expr::UnaryOp { op, expr } => {
                 let it = self.expr(expr)?;
-                let (sql, field) = match op {
-                    UnaryOperator::Not => (format!("(NOT {})", it.sql), numeric_field("int")),
-                    UnaryOperator::Minus => (format!("(-{})", it.sql), arith(&it.field, None)),
-                    UnaryOperator::Plus => (format!("(+{})", it.sql), arith(&it.field, None)),
-                    other => {
-                        self.unsupported(&format!("the operator {other}"), loc);
-                        return None;
+                match op {
+                    UnaryOperator::Not => {
+                        self.expect_kind(&it, Kind::Bool, "NOT", expr)?;
+                        Some(Item {
+                            sql: format!("(NOT {})", it.sql),
+                            ..it
+                        })
                     }
-                };
-                Some(Item { sql, field })
+                    UnaryOperator::Minus | UnaryOperator::Plus => {
+                        self.expect_kind(&it, Kind::Number, &op.to_string(), expr)?;
+                        let field = arith(&it.field, None);
+                        Some(Item {
+                            sql: format!("({op}{})", it.sql),
+                            field,
+                            ..it
+                        })
+                    }
+                    other => {
+                        self.unsupported(&format!("the operator {other}"), loc());
+                        None
+                    }
+                }
             }
-            Expr::BinaryOp { left, op, right } => {
-                let sym = match op {
-                    BinaryOperator::Plus => "+",
-                    BinaryOperator::Minus => "-",
-                    BinaryOperator::Multiply => "*",
-                    BinaryOperator::Divide => "/",
-                    BinaryOperator::Eq => "=",
-                    BinaryOperator::NotEq => "<>",
-                    BinaryOperator::Lt => "<",
-                    BinaryOperator::LtEq => "<=",
-                    BinaryOperator::Gt => ">",
-                    BinaryOperator::GtEq => ">=",
-                    BinaryOperator::And => "AND",
-                    BinaryOperator::Or => "OR",
-                    BinaryOperator::StringConcat => "||",
-                    other => {
-                        self.unsupported(&format!("the operator {other}"), loc);
-                        return None;
-                    }
-                };
-                let l = self.expr(left);
-                let r = self.expr(right);
-                let (l, r) = (l?, r?);
-                let field = match sym {
-                    "+" | "-" | "*" | "/" => arith(&l.field, Some(&r.field)),
-                    "||" => FieldMeta {
-                        datatype: "char".into(),
-                        arraysize: Some("*".into()),
-                        ..Default::default()
-                    },
-                    _ => numeric_field("int"),
-                };
-                Some(Item {
-                    sql: format!("({} {sym} {})", l.sql, r.sql),
-                    field,
-                })
+            Expr::BinaryOp { .. } => {
+                // Left-deep chains (a OR b OR c ..., 1 + 2 + 3 ...) are walked iteratively, so
+                // a long list of terms cannot exhaust the stack.
+                let mut chain: Vec<(&BinaryOperator, &Expr)> = Vec::new();
+                let mut cur = e;
+                while let Expr::BinaryOp { left, op, right } = cur {
+                    chain.push((op, right));
+                    cur = left;
+                }
+                if chain.len() > MAX_TERMS {
+                    // The span of the leftmost term: the whole chain's span would recurse.
+                    self.err(format!(
+                        "the expression{} has {} terms; the limit is {MAX_TERMS} (use IN (...) for long lists)",
+                        at(cur.span().start),
+                        chain.len() + 1
+                    ));
+                    return None;
+                }
+                chain.reverse();
+                let mut acc = self.expr(cur);
+                let mut lhs = cur;
+                for (op, right) in chain {
+                    let r = self.expr(right);
+                    acc = match (acc, r) {
+                        (Some(a), Some(r)) => self.binary(a, op, r, lhs, right),
+                        _ => None,
+                    };
+                    lhs = right;
+                }
+                acc
             }
             Expr::Between {
                 expr,
@@ -693,11 +893,13 @@ impl<'a> Translator<'a> {
             } => {
                 let (a, b, c) = (self.expr(expr), self.expr(low), self.expr(high));
                 let (a, b, c) = (a?, b?, c?);
+                self.expect_same(&a, &b, "BETWEEN", low)?;
+                self.expect_same(&a, &c, "BETWEEN", high)?;
                 let not = if *negated { "NOT " } else { "" };
-                Some(Item {
-                    sql: format!("({} {not}BETWEEN {} AND {})", a.sql, b.sql, c.sql),
-                    field: numeric_field("int"),
-                })
+                Some(Item::condition(
+                    format!("({} {not}BETWEEN {} AND {})", a.sql, b.sql, c.sql),
+                    [&a, &b, &c],
+                ))
             }
             Expr::Like {
                 negated,
@@ -714,21 +916,20 @@ impl<'a> Translator<'a> {
                 escape_char,
             } => {
                 if *any || escape_char.is_some() {
-                    self.unsupported("LIKE ANY / ESCAPE", loc);
+                    self.unsupported("LIKE ANY / ESCAPE", loc());
                     return None;
                 }
                 let (a, p) = (self.expr(expr), self.expr(pattern));
                 let (a, p) = (a?, p?);
+                self.expect_kind(&a, Kind::Text, "LIKE", expr)?;
+                self.expect_kind(&p, Kind::Text, "LIKE", pattern)?;
                 let not = if *negated { "NOT " } else { "" };
                 let sql = if matches!(e, Expr::ILike { .. }) {
                     format!("(lower({}) {not}LIKE lower({}))", a.sql, p.sql)
                 } else {
                     format!("({} {not}LIKE {})", a.sql, p.sql)
                 };
-                Some(Item {
-                    sql,
-                    field: numeric_field("int"),
-                })
+                Some(Item::condition(sql, [&a, &p]))
             }
             Expr::IsNull(inner) | Expr::IsNotNull(inner) => {
                 let it = self.expr(inner)?;
@@ -737,37 +938,133 @@ impl<'a> Translator<'a> {
                 } else {
                     "IS NOT NULL"
                 };
-                Some(Item {
-                    sql: format!("({} {op})", it.sql),
-                    field: numeric_field("int"),
-                })
+                Some(Item::condition(format!("({} {op})", it.sql), [&it]))
             }
             Expr::InList {
                 expr,
                 list,
                 negated,
             } => {
-                let a = self.expr(expr);
+                let a = self.expr(expr)?;
                 let mut parts = Vec::new();
                 for x in list {
-                    parts.push(self.expr(x).map(|i| i.sql));
+                    let it = self.expr(x)?;
+                    self.expect_same(&a, &it, "IN", x)?;
+                    parts.push(it.sql);
                 }
-                let a = a?;
-                let parts: Option<Vec<String>> = parts.into_iter().collect();
                 let not = if *negated { "NOT " } else { "" };
-                Some(Item {
-                    sql: format!("({} {not}IN ({}))", a.sql, parts?.join(", ")),
-                    field: numeric_field("int"),
-                })
+                Some(Item::condition(
+                    format!("({} {not}IN ({}))", a.sql, parts.join(", ")),
+                    [&a],
+                ))
             }
-            Expr::Function(f) => self.function(f, loc),
+            Expr::Function(f) => self.function(f, loc()),
             other => {
                 let text = other.to_string();
                 let short: String = text.chars().take(40).collect();
-                self.unsupported(&format!("the expression '{short}'"), loc);
+                self.unsupported(&format!("the expression '{short}'"), loc());
                 None
             }
         }
+    }
+
+    /// `a op r`, type-checked: AND/OR take conditions; comparisons take two numbers or two
+    /// strings and give a condition; arithmetic takes numbers; `||` takes strings.
+    fn binary(
+        &mut self,
+        a: Item,
+        op: &BinaryOperator,
+        r: Item,
+        lhs: &Expr,
+        rhs: &Expr,
+    ) -> Option<Item> {
+        let sym = match op {
+            BinaryOperator::Plus => "+",
+            BinaryOperator::Minus => "-",
+            BinaryOperator::Multiply => "*",
+            BinaryOperator::Divide => "/",
+            BinaryOperator::Eq => "=",
+            BinaryOperator::NotEq => "<>",
+            BinaryOperator::Lt => "<",
+            BinaryOperator::LtEq => "<=",
+            BinaryOperator::Gt => ">",
+            BinaryOperator::GtEq => ">=",
+            BinaryOperator::And => "AND",
+            BinaryOperator::Or => "OR",
+            BinaryOperator::StringConcat => "||",
+            other => {
+                self.unsupported(&format!("the operator {other}"), rhs.span().start);
+                return None;
+            }
+        };
+        let sql = format!("({} {sym} {})", a.sql, r.sql);
+        match sym {
+            "AND" | "OR" => {
+                self.expect_kind(&a, Kind::Bool, sym, lhs)?;
+                self.expect_kind(&r, Kind::Bool, sym, rhs)?;
+                Some(Item::condition(sql, [&a, &r]))
+            }
+            "+" | "-" | "*" | "/" => {
+                self.expect_kind(&a, Kind::Number, sym, lhs)?;
+                self.expect_kind(&r, Kind::Number, sym, rhs)?;
+                let field = arith(&a.field, Some(&r.field));
+                Some(Item {
+                    sql,
+                    field,
+                    kind: Kind::Number,
+                    aggregate: a.aggregate || r.aggregate,
+                    columns: a.columns || r.columns,
+                })
+            }
+            "||" => {
+                self.expect_kind(&a, Kind::Text, sym, lhs)?;
+                self.expect_kind(&r, Kind::Text, sym, rhs)?;
+                Some(Item {
+                    sql,
+                    field: text_field(),
+                    kind: Kind::Text,
+                    aggregate: a.aggregate || r.aggregate,
+                    columns: a.columns || r.columns,
+                })
+            }
+            _ => {
+                self.expect_same(&a, &r, sym, rhs)?;
+                if a.kind == Kind::Bool {
+                    self.err(format!(
+                        "'{sym}'{} compares two conditions; combine them with AND/OR",
+                        at(rhs.span().start)
+                    ));
+                    return None;
+                }
+                Some(Item::condition(sql, [&a, &r]))
+            }
+        }
+    }
+
+    fn expect_kind(&mut self, it: &Item, want: Kind, op: &str, e: &Expr) -> Option<()> {
+        if it.kind == want || it.kind == Kind::Null {
+            return Some(());
+        }
+        self.err(format!(
+            "{op} needs {} but{} is {}",
+            want.describe(),
+            at(e.span().start),
+            it.kind.describe()
+        ));
+        None
+    }
+
+    fn expect_same(&mut self, a: &Item, b: &Item, op: &str, e: &Expr) -> Option<()> {
+        if a.kind == b.kind || a.kind == Kind::Null || b.kind == Kind::Null {
+            return Some(());
+        }
+        self.err(format!(
+            "{op} mixes {} and {}{}",
+            a.kind.describe(),
+            b.kind.describe(),
+            at(e.span().start)
+        ));
+        None
     }
 
     fn function_args<'f>(&mut self, f: &'f sqlparser::ast::Function) -> Option<Vec<&'f Expr>> {
@@ -827,10 +1124,11 @@ impl<'a> Translator<'a> {
             if matches!(l.args.as_slice(), [FunctionArg::Unnamed(FunctionArgExpr::Wildcard)]));
         let args = self.function_args(f)?;
         match name.as_str() {
-            "COUNT" if is_star => Some(Item {
-                sql: "COUNT(*)".into(),
-                field: numeric_field("long"),
-            }),
+            "COUNT" if is_star => {
+                let mut it = Item::new("COUNT(*)".into(), numeric_field("long"), Kind::Number);
+                it.aggregate = true;
+                Some(it)
+            }
             "CONTAINS" => {
                 let [a, b] = args.as_slice() else {
                     self.err(format!("CONTAINS takes 2 arguments{}", at(loc)));
@@ -844,6 +1142,9 @@ impl<'a> Translator<'a> {
                         .dialect
                         .contains_point_circle(&p[0], &p[1], &c[0], &c[1], &c[2]),
                     field: numeric_field("int"),
+                    kind: Kind::Number,
+                    aggregate: false,
+                    columns: true,
                 })
             }
             "DISTANCE" => {
@@ -853,10 +1154,12 @@ impl<'a> Translator<'a> {
                         (x?, y?)
                     }
                     [a, b, c, d] => {
-                        let v: Vec<Option<Item>> =
-                            [a, b, c, d].iter().map(|x| self.expr(x)).collect();
-                        let v: Option<Vec<Item>> = v.into_iter().collect();
-                        let v: Vec<String> = v?.into_iter().map(|i| i.sql).collect();
+                        let mut v = Vec::new();
+                        for x in [a, b, c, d] {
+                            let it = self.expr(x)?;
+                            self.expect_kind(&it, Kind::Number, "DISTANCE", x)?;
+                            v.push(it.sql);
+                        }
                         (
                             vec![v[0].clone(), v[1].clone()],
                             vec![v[2].clone(), v[3].clone()],
@@ -873,6 +1176,9 @@ impl<'a> Translator<'a> {
                 Some(Item {
                     sql: self.dialect.distance(&p1[0], &p1[1], &p2[0], &p2[1]),
                     field,
+                    kind: Kind::Number,
+                    aggregate: false,
+                    columns: true,
                 })
             }
             "POINT" | "CIRCLE" | "POLYGON" | "BOX" | "REGION" | "INTERSECTS" | "AREA"
@@ -949,18 +1255,58 @@ impl<'a> Translator<'a> {
             return None;
         };
         let mut out = Vec::new();
-        for a in nums {
+        for (i, a) in nums.iter().enumerate() {
             let it = self.expr(a)?;
-            if it.field.datatype == "char" {
+            if it.kind != Kind::Number && it.kind != Kind::Null {
                 self.err(format!(
                     "{want} arguments must be numbers{}",
                     at(a.span().start)
                 ));
                 return None;
             }
+            // Literal coordinates are checked here; column values are the service's own.
+            if let Some(v) = literal_number(a) {
+                let (what, ok) = match i {
+                    0 => ("right ascension", v.is_finite()),
+                    1 => ("declination", (-90.0..=90.0).contains(&v)),
+                    _ => ("radius", (0.0..=180.0).contains(&v)),
+                };
+                if !ok {
+                    let range = match i {
+                        0 => "a finite number of degrees",
+                        1 => "in [-90, 90] degrees",
+                        _ => "in [0, 180] degrees",
+                    };
+                    self.err(format!(
+                        "{want} {what} {v}{} must be {range}",
+                        at(a.span().start)
+                    ));
+                    return None;
+                }
+            }
             out.push(it.sql);
         }
         Some(out)
+    }
+}
+
+/// The value of a numeric literal, possibly signed (`-1.5`), or None for anything else.
+fn literal_number(e: &Expr) -> Option<f64> {
+    match e {
+        Expr::Value(v) => match &v.value {
+            SqlValue::Number(n, _) => n.parse().ok(),
+            _ => None,
+        },
+        Expr::UnaryOp {
+            op: UnaryOperator::Minus,
+            expr,
+        } => literal_number(expr).map(|v| -v),
+        Expr::UnaryOp {
+            op: UnaryOperator::Plus,
+            expr,
+        } => literal_number(expr),
+        Expr::Nested(inner) => literal_number(inner),
+        _ => None,
     }
 }
 

@@ -200,7 +200,7 @@ fn order_by_columns_aliases_and_positions() {
 
 #[test]
 fn expressions_get_types_and_unique_names() {
-    let t = ok("SELECT COUNT(*), s_ra * 2, calib_level + 1, DISTANCE(POINT(s_ra, s_dec), POINT(1, 2)) AS d, s_ra, s_ra FROM ivoa.ObsCore");
+    let t = ok("SELECT 7, s_ra * 2, calib_level + 1, DISTANCE(POINT(s_ra, s_dec), POINT(1, 2)) AS d, s_ra, s_ra FROM ivoa.ObsCore");
     let got: Vec<(&str, &str)> = t
         .fields
         .iter()
@@ -209,7 +209,7 @@ fn expressions_get_types_and_unique_names() {
     assert_eq!(
         got,
         [
-            ("count", "long"),
+            ("col1", "long"),
             ("col2", "double"),
             ("col3", "long"),
             ("d", "double"),
@@ -219,4 +219,60 @@ fn expressions_get_types_and_unique_names() {
     );
     assert_eq!(t.fields[3].unit.as_deref(), Some("deg"));
     assert!(t.sql.contains("dist(\"s_ra\", \"s_dec\", 1, 2)"));
+    let t = ok("SELECT COUNT(*) FROM ivoa.ObsCore WHERE s_ra > 1");
+    assert_eq!(
+        (t.fields[0].name.as_str(), t.fields[0].datatype.as_str()),
+        ("count", "long")
+    );
+}
+
+#[test]
+fn types_are_checked() {
+    let cases = [
+        ("SELECT 'a' + 1 FROM ivoa.ObsCore", "+ needs a number but at line 1, column 8 is a string"),
+        ("SELECT obs_id FROM ivoa.ObsCore WHERE s_ra < 'a'", "< mixes a number and a string at line 1, column 46"),
+        ("SELECT obs_id FROM ivoa.ObsCore WHERE s_ra BETWEEN 'a' AND 'z'", "BETWEEN mixes a number and a string"),
+        ("SELECT obs_id FROM ivoa.ObsCore WHERE 1", "WHERE needs a condition"),
+        ("SELECT obs_id FROM ivoa.ObsCore WHERE s_ra", "WHERE needs a condition"),
+        ("SELECT obs_id FROM ivoa.ObsCore WHERE s_ra > 1 AND s_dec", "AND needs a condition but at line 1, column 52 is a number"),
+        ("SELECT s_ra > 1 FROM ivoa.ObsCore", "a condition cannot be selected"),
+        ("SELECT COUNT(*), obs_id FROM ivoa.ObsCore", "needs GROUP BY"),
+        ("SELECT obs_id FROM ivoa.ObsCore ORDER BY 'x'", "ORDER BY 'x'"),
+        ("SELECT obs_id FROM ivoa.ObsCore ORDER BY -1", "ORDER BY -1"),
+        ("SELECT obs_id FROM ivoa.ObsCore WHERE obs_id LIKE 3", "LIKE needs a string"),
+        ("SELECT obs_id FROM ivoa.ObsCore WHERE calib_level IN (1, 'x')", "IN mixes a number and a string"),
+        ("SELECT 1e999999 FROM ivoa.ObsCore", "out of range"),
+        ("SELECT obs_id FROM ivoa.ObsCore WHERE obs_id = 'a\0b'", "NUL"),
+        ("SELECT obs_id FROM ivoa.ObsCore WHERE CONTAINS(POINT(s_ra, s_dec), CIRCLE(10, 95, 1)) = 1", "declination 95 at line 1, column 79 must be in [-90, 90]"),
+        ("SELECT obs_id FROM ivoa.ObsCore WHERE CONTAINS(POINT(s_ra, s_dec), CIRCLE(10, 5, -1)) = 1", "radius -1 at line 1, column 83 must be in [0, 180]"),
+        ("SELECT DISTANCE(POINT(0, 91), POINT(0, 0)) FROM ivoa.ObsCore", "declination 91"),
+        ("SELECT TOP 2 DISTINCT obs_id FROM ivoa.ObsCore", "reserved word"),
+    ];
+    for (q, want) in cases {
+        let e = err(q);
+        assert!(e.contains(want), "{q}: {e}");
+    }
+    // NULL goes with every type; comparisons of strings and of numbers pass.
+    ok("SELECT obs_id FROM ivoa.ObsCore WHERE s_ra = NULL OR obs_id > 'a' OR NOT (s_dec < 0 AND calib_level >= 1)");
+}
+
+#[test]
+fn long_and_deep_expressions_are_refused_without_crashing() {
+    let sum = vec!["1"; 400].join(" + ");
+    let t = ok(&format!("SELECT {sum} AS a FROM ivoa.ObsCore"));
+    assert_eq!(t.fields[0].datatype, "long");
+    let sum = vec!["1"; 5000].join(" + ");
+    assert!(err(&format!("SELECT {sum} AS a FROM ivoa.ObsCore"))
+        .contains("5000 terms; the limit is 500"));
+    let ors: Vec<String> = (0..499).map(|i| format!("obs_id = 'f{i}'")).collect();
+    ok(&format!(
+        "SELECT obs_id FROM ivoa.ObsCore WHERE {}",
+        ors.join(" OR ")
+    ));
+    let many = vec!["s_ra"; 1001].join(", ");
+    assert!(err(&format!("SELECT {many} FROM ivoa.ObsCore"))
+        .contains("1001 columns; the limit is 1000"));
+    let unknown: Vec<String> = (0..50).map(|i| format!("c{i}")).collect();
+    let e = err(&format!("SELECT {} FROM ivoa.ObsCore", unknown.join(", ")));
+    assert!(e.ends_with("and 30 more errors"), "{e}");
 }

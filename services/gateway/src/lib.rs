@@ -34,28 +34,41 @@ pub struct Gateway {
 /// create the schema, ingest the data tree into `ivoa.ObsCore` and load the catalog.
 /// Errors say which step failed and why.
 pub fn prepare(settings: Settings) -> Result<Gateway, VoError> {
-    std::fs::create_dir_all(&settings.workdir).map_err(|e| {
-        VoError::internal(format!(
-            "cannot create the workdir {}: {e}",
-            settings.workdir.display()
-        ))
-    })?;
+    // Check everything the user gave before writing anything.
     let db_path = match &settings.db {
         DbUrl::Sqlite(p) => p.clone(),
         DbUrl::Postgres(_) => return Err(VoError::usage(
             "PostgreSQL is not available yet in this version: use --db sqlite:PATH (the default)",
         )),
     };
-    let data_root = match &settings.data {
-        Some(d) => {
-            if !d.is_dir() {
-                return Err(VoError::usage(format!(
-                    "--data {}: not a directory",
-                    d.display()
-                )));
-            }
-            d.clone()
+    if let Some(d) = &settings.data {
+        if !d.exists() {
+            return Err(VoError::usage(format!(
+                "--data {}: does not exist",
+                d.display()
+            )));
         }
+        if !d.is_dir() {
+            return Err(VoError::usage(format!(
+                "--data {}: is not a directory",
+                d.display()
+            )));
+        }
+    }
+    if db_path.exists() && !db_path.is_file() {
+        return Err(VoError::usage(format!(
+            "--db sqlite:{}: is not a file",
+            db_path.display()
+        )));
+    }
+    std::fs::create_dir_all(&settings.workdir).map_err(|e| {
+        VoError::internal(format!(
+            "cannot create the workdir {}: {e}",
+            settings.workdir.display()
+        ))
+    })?;
+    let data_root = match &settings.data {
+        Some(d) => d.clone(),
         None => {
             let dir = settings.workdir.join("demo-sky");
             vo_obscore::demo::write_demo_sky(&dir).map_err(VoError::internal)?;
@@ -74,6 +87,9 @@ pub fn prepare(settings: Settings) -> Result<Gateway, VoError> {
     let started = std::time::Instant::now();
     let report = vo_obscore::scan_tree(&data_root, &cfg);
     schema::replace_obscore_rows(&mut conn, &report.rows)?;
+    if report.rows.is_empty() {
+        tracing::warn!(root = %data_root.display(), "no FITS image with a celestial WCS found: ivoa.ObsCore is empty");
+    }
     tracing::info!(
         rows = report.rows.len(),
         skipped = report.skipped.len(),
@@ -101,7 +117,9 @@ pub fn routes(gw: &Gateway) -> impl FnOnce(&mut web::ServiceConfig) + '_ {
             .app_data(web::Data::new(gw.clone()))
             .route("/", web::get().to(landing))
             .route("/files/{obs_id:.*}", web::get().to(file))
-            .configure(vo_tap::configure);
+            .route("/files/{obs_id:.*}", web::head().to(file))
+            .configure(vo_tap::configure)
+            .default_service(web::to(not_found));
     }
 }
 
@@ -113,6 +131,13 @@ pub fn endpoints(base_url: &str) -> Vec<(&'static str, String)> {
         ("TAP sync (GET/POST)", format!("{b}/tap/sync")),
         ("files", format!("{b}/files/{{obs_id}}")),
     ]
+}
+
+async fn not_found(req: HttpRequest) -> HttpResponse {
+    vo_tap::sync::error_response(&VoError::not_found(format!(
+        "nothing is served at {}; see / for the endpoints",
+        req.uri().path()
+    )))
 }
 
 async fn landing(gw: web::Data<Gateway>) -> HttpResponse {
@@ -210,13 +235,14 @@ async fn file(gw: web::Data<Gateway>, req: HttpRequest) -> HttpResponse {
         Ok(Err(e)) => return vo_tap::sync::error_response(&e),
         Err(_) => return vo_tap::sync::error_response(&VoError::internal("lookup task failed")),
     };
-    // obs_id is a path relative to the data root that ingest wrote; check it stays inside.
-    let path = gw.data_root.join(&obs_id);
-    let inside = match (path.canonicalize(), gw.data_root.canonicalize()) {
-        (Ok(p), Ok(root)) => p.starts_with(root),
-        _ => false,
-    };
-    if !inside {
+    // obs_id is a path relative to the data root that ingest wrote; defence in depth: it
+    // must be plain names only (no root, no '..'), so it stays below the root.
+    let relative = std::path::Path::new(&obs_id);
+    let plain = relative
+        .components()
+        .all(|c| matches!(c, std::path::Component::Normal(_)));
+    let path = gw.data_root.join(relative);
+    if !plain || !path.is_file() {
         return vo_tap::sync::error_response(&VoError::not_found(format!(
             "the file of obs_id '{obs_id}' is no longer in the data tree"
         )));

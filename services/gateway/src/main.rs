@@ -43,7 +43,10 @@ enum Command {
 }
 
 fn main() -> ExitCode {
+    use std::io::IsTerminal;
     tracing_subscriber::fmt()
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::stderr().is_terminal())
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_default_env()
                 .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
@@ -114,7 +117,8 @@ fn serve(settings: vogate::settings::Settings) -> ExitCode {
             // Results stream in chunks; without TCP_NODELAY, Nagle's algorithm holds the
             // last small chunk until the client's delayed ACK, about 40 ms later.
             .tcp_nodelay(true)
-            .bind(&bind)?;
+            .bind(&bind)
+            .map_err(|e| std::io::Error::new(e.kind(), format!("cannot listen on {bind}: {e}")))?;
         tracing::info!("listening on {bind}");
         server.run().await
     });

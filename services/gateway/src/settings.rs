@@ -91,8 +91,15 @@ pub fn resolve(
         .bind
         .or(file.bind)
         .unwrap_or_else(|| "127.0.0.1:8080".to_string());
-    bind.parse::<std::net::SocketAddr>()
-        .map_err(|e| format!("bind address '{bind}': {e}"))?;
+    // A socket address or host:port (resolved now, so that a typo fails at start).
+    match std::net::ToSocketAddrs::to_socket_addrs(bind.as_str()) {
+        Ok(addrs) => {
+            if addrs.count() == 0 {
+                return Err(format!("bind address '{bind}' resolves to no address"));
+            }
+        }
+        Err(e) => return Err(format!("bind address '{bind}': {e} (use HOST:PORT)")),
+    }
     let db = match flags.db.or(file.db) {
         Some(url) => DbUrl::parse(&url)?,
         None => DbUrl::Sqlite(workdir.join("vogate.db")),

@@ -168,13 +168,14 @@ pub fn percent_encode(s: &str) -> String {
     out
 }
 
-/// Walk `root` (following no symbolic links out of it) and make a row for each FITS file.
+/// Walk `root` (following symbolic links) and make a row for each FITS file.
 /// Files that cannot be read, or have no usable celestial WCS, are logged (warn, with path
 /// and reason) and listed in [`ScanReport::skipped`]; the walk never stops on one bad file.
 pub fn scan_tree(root: &Path, cfg: &IngestConfig) -> ScanReport {
     let mut report = ScanReport::default();
     let mut entries: Vec<PathBuf> = Vec::new();
-    for entry in walkdir::WalkDir::new(root).follow_links(false) {
+    // Symbolic links are followed (walkdir reports loops as errors, which are logged).
+    for entry in walkdir::WalkDir::new(root).follow_links(true) {
         match entry {
             Ok(e) if e.file_type().is_file() && is_fits_name(&e.file_name().to_string_lossy()) => {
                 entries.push(e.into_path())
@@ -341,7 +342,12 @@ fn row_from_wcs(
         calib_level: cfg.calib_level,
         obs_collection: cfg.obs_collection.clone(),
         obs_id: rel.to_string(),
-        obs_publisher_did: format!("{}/{}?{}", cfg.authority, cfg.obs_collection, rel),
+        obs_publisher_did: format!(
+            "{}/{}?{}",
+            cfg.authority,
+            cfg.obs_collection,
+            percent_encode(rel).replace("%2F", "/")
+        ),
         access_url: format!(
             "{}/files/{}",
             cfg.base_url.trim_end_matches('/'),

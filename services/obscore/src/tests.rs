@@ -46,7 +46,7 @@ fn tan_image_row_matches_independent_projection() {
     assert_eq!((row.s_xel1, row.s_xel2), (101, 81));
     assert_eq!(
         row.obs_publisher_did,
-        "ivo://vogate.local/test?sub dir/a.fits"
+        "ivo://vogate.local/test?sub%20dir/a.fits"
     );
     assert_eq!(
         row.access_url,

@@ -38,6 +38,46 @@ fn single<'a>(params: &'a [(String, String)], name: &str) -> Result<Option<&'a s
     Ok(first)
 }
 
+/// Decode an `application/x-www-form-urlencoded` string (a query string or a form body):
+/// `+` is a space, `%XX` a byte. Errors name the parameter whose name or value is not valid
+/// UTF-8 or has a malformed escape, rather than silently replacing characters.
+pub fn decode_form(s: &str) -> Result<Vec<(String, String)>, VoError> {
+    fn decode(part: &str) -> Option<String> {
+        let b = part.as_bytes();
+        let mut out = Vec::with_capacity(b.len());
+        let mut i = 0;
+        while i < b.len() {
+            match b[i] {
+                b'+' => out.push(b' '),
+                b'%' => {
+                    let hex = part.get(i + 1..i + 3)?;
+                    out.push(u8::from_str_radix(hex, 16).ok()?);
+                    i += 2;
+                }
+                c => out.push(c),
+            }
+            i += 1;
+        }
+        String::from_utf8(out).ok()
+    }
+    let mut pairs = Vec::new();
+    for item in s.split('&').filter(|p| !p.is_empty()) {
+        let (k, v) = item.split_once('=').unwrap_or((item, ""));
+        let name = decode(k).ok_or_else(|| {
+            VoError::usage(format!(
+                "parameter name '{k}' is not valid percent-encoded UTF-8"
+            ))
+        })?;
+        let value = decode(v).ok_or_else(|| {
+            VoError::usage(format!(
+                "the value of parameter {name} is not valid percent-encoded UTF-8"
+            ))
+        })?;
+        pairs.push((name, value));
+    }
+    Ok(pairs)
+}
+
 /// Parse the (name, value) pairs of a query string and/or form body into a request. Errors
 /// name the parameter and the value at fault.
 pub fn parse_tap_request(params: &[(String, String)]) -> Result<TapRequest, VoError> {
@@ -89,6 +129,23 @@ mod tests {
             .iter()
             .map(|(a, b)| (a.to_string(), b.to_string()))
             .collect()
+    }
+
+    #[test]
+    fn forms_decode_strictly() {
+        let pairs = decode_form("LANG=ADQL&QUERY=SELECT+%2A+FROM+t%C3%A9&&flag").expect("valid");
+        assert_eq!(
+            pairs,
+            p(&[
+                ("LANG", "ADQL"),
+                ("QUERY", "SELECT * FROM té"),
+                ("flag", "")
+            ])
+        );
+        let e = decode_form("QUERY=caf%E9").expect_err("latin-1");
+        assert!(e.message.contains("parameter QUERY"), "{}", e.message);
+        assert!(decode_form("QUERY=%zz").is_err());
+        assert!(decode_form("QUERY=%4").is_err());
     }
 
     #[test]

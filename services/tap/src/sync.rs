@@ -7,7 +7,7 @@
 //! flat whatever the row count; an error while streaming ends the table with
 //! `QUERY_STATUS=ERROR`. When the client goes away, the channel closes and the query stops.
 
-use crate::params::parse_tap_request;
+use crate::params::{decode_form, parse_tap_request};
 use crate::schema::TapCatalog;
 use crate::sqlite::{open_query, SqliteDialect};
 use crate::Limits;
@@ -51,8 +51,35 @@ pub fn error_response(e: &VoError) -> HttpResponse {
 }
 
 fn form_pairs(s: &str) -> Result<Vec<(String, String)>, VoError> {
-    serde_urlencoded::from_str::<Vec<(String, String)>>(s)
-        .map_err(|e| VoError::usage(format!("the parameters cannot be decoded: {e}")))
+    decode_form(s)
+}
+
+/// The largest POST body accepted, bytes.
+pub const MAX_BODY: usize = 1 << 20;
+
+/// Stack size of the thread that parses and translates a query: ASTs of long expressions
+/// are dropped recursively by sqlparser, and a small worker stack would overflow.
+const TRANSLATE_STACK: usize = 64 << 20;
+
+/// Translate on a thread with a large stack (see [`TRANSLATE_STACK`]).
+fn translate_big_stack(
+    query: String,
+    catalog: Arc<TapCatalog>,
+) -> Result<vo_adql::Translated, VoError> {
+    std::thread::Builder::new()
+        .name("adql".into())
+        .stack_size(TRANSLATE_STACK)
+        .spawn(move || vo_adql::translate(&query, catalog.as_ref(), &SqliteDialect))
+        .map_err(|e| VoError::internal(format!("cannot start the ADQL translator: {e}")))?
+        .join()
+        .unwrap_or_else(|_| Err(VoError::internal("the ADQL translator failed")))
+}
+
+fn shorten(s: &str, n: usize) -> String {
+    match s.char_indices().nth(n) {
+        Some((i, _)) => format!("{}... ({} bytes)", &s[..i], s.len()),
+        None => s.to_string(),
+    }
 }
 
 async fn sync_get(state: web::Data<TapState>, req: HttpRequest) -> HttpResponse {
@@ -62,7 +89,29 @@ async fn sync_get(state: web::Data<TapState>, req: HttpRequest) -> HttpResponse 
     }
 }
 
-async fn sync_post(state: web::Data<TapState>, req: HttpRequest, body: web::Bytes) -> HttpResponse {
+async fn sync_post(
+    state: web::Data<TapState>,
+    req: HttpRequest,
+    mut payload: web::Payload,
+) -> HttpResponse {
+    use futures_util::StreamExt;
+    let mut body = web::BytesMut::new();
+    while let Some(chunk) = payload.next().await {
+        match chunk {
+            Ok(c) if body.len() + c.len() <= MAX_BODY => body.extend_from_slice(&c),
+            Ok(_) => {
+                return error_response(&VoError::new(
+                    vo_common::ErrorKind::TooLarge,
+                    format!("the request body is larger than {MAX_BODY} bytes"),
+                ))
+            }
+            Err(e) => {
+                return error_response(&VoError::usage(format!(
+                    "cannot read the request body: {e}"
+                )))
+            }
+        }
+    }
     let mut pairs = match form_pairs(req.query_string()) {
         Ok(p) => p,
         Err(e) => return error_response(&e),
@@ -94,14 +143,23 @@ pub async fn run_sync(state: TapState, pairs: Vec<(String, String)>) -> HttpResp
         Ok(r) => r,
         Err(e) => return error_response(&e),
     };
-    let translated =
-        match vo_adql::translate(&request.query, state.catalog.as_ref(), &SqliteDialect) {
-            Ok(t) => t,
-            Err(e) => {
-                tracing::info!(query = %request.query, error = %e, "rejected ADQL");
-                return error_response(&e);
-            }
-        };
+    let translated = match web::block({
+        let (q, c) = (request.query.clone(), state.catalog.clone());
+        move || translate_big_stack(q, c)
+    })
+    .await
+    {
+        Ok(Ok(t)) => t,
+        Ok(Err(e)) => {
+            tracing::info!(
+                query = %shorten(&request.query, 500),
+                error = %shorten(&e.message, 500),
+                "rejected ADQL"
+            );
+            return error_response(&e);
+        }
+        Err(_) => return error_response(&VoError::internal("the ADQL translator failed")),
+    };
     let maxrec = request
         .maxrec
         .unwrap_or(state.limits.default_maxrec)
@@ -149,23 +207,52 @@ struct Plan {
 
 const CHUNK: usize = 64 * 1024;
 
-fn cell(v: ValueRef<'_>, datatype: &str) -> Value {
+/// One SQLite value as a cell of a column of `field`'s datatype. SQLite turns an integer
+/// overflow into a REAL: in an integer column that is an error, never a silently different
+/// value.
+fn cell(v: ValueRef<'_>, field: &FieldMeta) -> Result<Value, String> {
+    let datatype = field.datatype.as_str();
     let is_float = matches!(datatype, "float" | "double");
     let is_char = matches!(datatype, "char" | "unicodeChar");
-    match v {
+    Ok(match v {
         ValueRef::Null => Value::Null,
         ValueRef::Integer(i) if is_float => Value::Double(i as f64),
         ValueRef::Integer(i) if is_char => Value::Text(i.to_string()),
         ValueRef::Integer(i) => Value::Int(i),
         ValueRef::Real(f) if is_char => Value::Text(format!("{f:?}")),
-        ValueRef::Real(f) => Value::Double(f),
+        ValueRef::Real(f) if is_float => Value::Double(f),
+        ValueRef::Real(f) => {
+            // An integer column: only integral values in range are integers.
+            // i64::MIN is -2^63 exactly; i64::MAX + 1 is 2^63.
+            let two_63 = 2f64.powi(63);
+            if f.fract() == 0.0 && (-two_63..two_63).contains(&f) {
+                Value::Int(f as i64)
+            } else {
+                return Err(format!(
+                    "integer overflow in column {}: the value {f:?} is not a {datatype}",
+                    field.name
+                ));
+            }
+        }
         ValueRef::Text(t) => Value::Text(String::from_utf8_lossy(t).into_owned()),
         ValueRef::Blob(_) => Value::Null,
-    }
+    })
+}
+
+/// The user-facing message of a database error: SQLite's own words, without the generated
+/// SQL (which is logged instead).
+fn db_message(e: &rusqlite::Error) -> String {
+    tracing::warn!(error = %e, "database error");
+    let msg = match e {
+        rusqlite::Error::SqlInputError { msg, .. } => msg.clone(),
+        rusqlite::Error::SqliteFailure(_, Some(msg)) => msg.clone(),
+        other => other.to_string(),
+    };
+    format!("the query failed in the database: {msg}")
 }
 
 fn db_error(e: rusqlite::Error) -> VoError {
-    VoError::query(format!("the query failed in the database: {e}"))
+    VoError::query(db_message(&e))
 }
 
 fn execute(
@@ -196,7 +283,14 @@ fn execute(
         }
     };
     let first = match rows.next() {
-        Ok(r) => r.map(|row| row_values(row, &plan.fields)),
+        Ok(Some(row)) => match row_values(row, &plan.fields) {
+            Ok(v) => Some(v),
+            Err(m) => {
+                let _ = ready.send(Err(VoError::query(m)));
+                return;
+            }
+        },
+        Ok(None) => None,
         Err(e) => {
             let _ = ready.send(Err(db_error(e)));
             return;
@@ -224,23 +318,25 @@ fn execute(
             return; // the client went away
         }
         match rows.next() {
-            Ok(r) => next = r.map(|row| row_values(row, &plan.fields)),
-            Err(e) => {
-                status = QueryStatus::Error(format!("the query failed in the database: {e}"));
-            }
+            Ok(Some(row)) => match row_values(row, &plan.fields) {
+                Ok(v) => next = Some(v),
+                Err(m) => status = QueryStatus::Error(m),
+            },
+            Ok(None) => {}
+            Err(e) => status = QueryStatus::Error(db_message(&e)),
         }
     }
     writer.end(&status, &mut buf);
     let _ = out.blocking_send(Ok(Bytes::from(buf)));
 }
 
-fn row_values(row: &rusqlite::Row<'_>, fields: &[FieldMeta]) -> Vec<Value> {
+fn row_values(row: &rusqlite::Row<'_>, fields: &[FieldMeta]) -> Result<Vec<Value>, String> {
     fields
         .iter()
         .enumerate()
         .map(|(i, f)| match row.get_ref(i) {
-            Ok(v) => cell(v, &f.datatype),
-            Err(_) => Value::Null,
+            Ok(v) => cell(v, f),
+            Err(e) => Err(format!("cannot read column {}: {e}", f.name)),
         })
         .collect()
 }
