@@ -25,6 +25,17 @@ start() { # data_dir port log
 port=18437
 start "$data" $port "$work/serve.log"
 "$py" "$here/e2e_check.py" "http://127.0.0.1:$port" "$data" "$work/serve.log"
+
+# taplint (Debian stilts) exits 0 even on errors: its Totals line decides.
+stages='TMV TME TMS TMC CPV CAP AVV QGE QPO MDQ OBS'
+stilts taplint tapurl="http://127.0.0.1:$port/tap" stages="$stages" report=EW maxrepeat=5 > "$work/taplint.txt" 2>&1 || true
+grep -E '^(E|W)-' "$work/taplint.txt" | head -50 || true
+totals=$(grep -E '^Totals:' "$work/taplint.txt" || echo "Totals: missing")
+echo "taplint ($stages): $totals"
+case "$totals" in
+  "Totals: Errors: 0;"*) echo "taplint: 1 passed, 0 failed" ;;
+  *) echo "taplint: 0 passed, 1 failed"; cat "$work/taplint.txt" | tail -20; exit 1 ;;
+esac
 kill "$pid"; wait "$pid" 2>/dev/null || true; pid=
 
 # A scratch tree: one good file, one corrupt file, one image without WCS.

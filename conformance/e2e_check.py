@@ -218,6 +218,14 @@ def main():
     local = os.path.join(DATA_DIR, str(t["obs_id"][0]))
     check(status == 200 and body == open(local, "rb").read(), f"download {url}: status {status}, {len(body)} bytes")
     print(f"pyvo: {len(t)} rows; downloaded {url} ({len(body)} bytes, {ctype})")
+    check(svc.maxrec == 10000 and svc.hardlimit == 1000000, f"pyvo limits {svc.maxrec} {svc.hardlimit}")
+    tables = svc.tables
+    check("ivoa.ObsCore" in [x.name for x in tables], "pyvo .tables lists ivoa.ObsCore")
+    check(len(tables["ivoa.ObsCore"].columns) == 30, "pyvo .tables: ivoa.ObsCore has 30 columns")
+    rec = svc.search("SELECT TOP 1 * FROM ivoa.ObsCore WHERE obs_id = 'gc_msx_e.fits'")[0]
+    data = rec.getdataset().read()
+    check(data == open(os.path.join(DATA_DIR, "gc_msx_e.fits"), "rb").read(), "pyvo getdataset() returns the product file")
+    print(f"pyvo: .tables has {len(tables)} tables; getdataset() read {len(data)} bytes")
 
     print(f"{checks - len(failures)} passed, {len(failures)} failed")
     return 1 if failures else 0

@@ -467,3 +467,69 @@ async fn hostile_requests_get_clear_errors_and_the_server_survives() {
     let v = json_rows(&gw, "SELECT COUNT(*) FROM ivoa.ObsCore").await;
     assert_eq!(v["data"][0][0], 5);
 }
+
+#[actix_web::test]
+async fn vosi_documents_describe_what_tap_schema_publishes() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let gw = gateway(dir.path(), None).await;
+    let app = test::init_service(App::new().configure(vogate::routes(&gw))).await;
+    let fetch = |uri: &str| test::TestRequest::get().uri(uri).to_request();
+    let text = |b: actix_web::web::Bytes| String::from_utf8(b.to_vec()).expect("utf8");
+    let resp = test::call_service(&app, fetch("/tap/capabilities")).await;
+    assert_eq!(resp.status().as_u16(), 200);
+    let caps = text(test::read_body(resp).await);
+    assert!(caps.contains("<accessURL use=\"base\">http://127.0.0.1:8080/tap</accessURL>"));
+    assert!(caps.contains("<dataModel ivo-id=\"ivo://ivoa.net/std/ObsCore#core-1.1\">"));
+    assert!(caps.contains("<version ivo-id=\"ivo://ivoa.net/std/ADQL#v2.1\">2.1</version>"));
+    assert!(caps.contains("<default unit=\"row\">10000</default><hard unit=\"row\">1000000</hard>"));
+    let tables = text(test::read_body(test::call_service(&app, fetch("/tap/tables")).await).await);
+    assert_eq!(tables.matches("<table>").count(), 6);
+    assert_eq!(tables.matches("<column").count(), 30 + 4 + 6 + 14 + 5 + 3);
+    assert!(tables.contains("<column std=\"true\"><name>s_ra</name><description>Central Spatial Position in ICRS; Right ascension</description><unit>deg</unit><ucd>pos.eq.ra</ucd>"));
+    assert!(tables.contains("<name>&quot;size&quot;</name>"));
+    let min = text(
+        test::read_body(test::call_service(&app, fetch("/tap/tables?detail=min")).await).await,
+    );
+    assert_eq!(
+        (
+            min.matches("<table>").count(),
+            min.matches("<column").count()
+        ),
+        (6, 0)
+    );
+    let one = text(
+        test::read_body(test::call_service(&app, fetch("/tap/tables/ivoa.obscore")).await).await,
+    );
+    assert!(
+        one.starts_with("<?xml")
+            && one.contains("<vosi:table ")
+            && one.ends_with("</vosi:table>\n")
+    );
+    assert_eq!(one.matches("<column").count(), 30);
+    let resp = test::call_service(&app, fetch("/tap/tables/ivoa.nothing")).await;
+    assert_eq!(resp.status().as_u16(), 404);
+    let resp = test::call_service(&app, fetch("/tap/tables?detail=all")).await;
+    assert_eq!(resp.status().as_u16(), 400);
+    let avail =
+        text(test::read_body(test::call_service(&app, fetch("/tap/availability")).await).await);
+    assert!(avail.contains("<vosi:available>true</vosi:available>"));
+    // The delimited TAP_SCHEMA column "size" is queried with quotes, and only so.
+    let (s, _, _) = get(
+        &gw,
+        &[
+            ("LANG", "ADQL"),
+            ("QUERY", "SELECT \"size\" FROM TAP_SCHEMA.columns"),
+        ],
+    )
+    .await;
+    assert_eq!(s, 200);
+    let (s, _, _) = get(
+        &gw,
+        &[
+            ("LANG", "ADQL"),
+            ("QUERY", "SELECT \"SIZE\" FROM TAP_SCHEMA.columns"),
+        ],
+    )
+    .await;
+    assert_eq!(s, 400);
+}

@@ -48,7 +48,9 @@ impl Dialect for AdqlDialect {
 /// One column of a published table, as TAP_SCHEMA.columns describes it.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ColumnInfo {
-    /// `column_name`, exactly as published.
+    /// `column_name`, exactly as published. A name published with double quotes (TAP 1.1
+    /// §4.3: `"size"`, a reserved word) is a delimited identifier: ADQL must quote it too.
+    /// [`unquoted`] gives the bare name.
     pub name: String,
     /// The metadata a result FIELD for this column carries (its `name` is the column name).
     pub field: FieldMeta,
@@ -168,8 +170,20 @@ fn strip_error_prefix(e: &sqlparser::parser::ParserError) -> String {
         .replace("Column: ", "column ")
 }
 
+/// A published name without the double quotes of a delimited name (`"size"` → `size`).
+pub fn unquoted(name: &str) -> &str {
+    if name.len() >= 2 && name.starts_with('"') && name.ends_with('"') {
+        &name[1..name.len() - 1]
+    } else {
+        name
+    }
+}
+
 fn ident_matches(ident: &Ident, name: &str) -> bool {
-    if ident.quote_style.is_some() {
+    if unquoted(name).len() != name.len() {
+        // A delimited published name matches only the same delimited identifier.
+        ident.quote_style.is_some() && ident.value == unquoted(name)
+    } else if ident.quote_style.is_some() {
         ident.value == name
     } else {
         ident.value.eq_ignore_ascii_case(name)

@@ -98,11 +98,13 @@ pub fn prepare(settings: Settings) -> Result<Gateway, VoError> {
         "ingested the data tree into ivoa.ObsCore"
     );
     let catalog = schema::load_catalog(&conn)?;
+    let vosi = vo_tap::vosi::Vosi::load(&conn, &settings.base_url, settings.limits)?;
     Ok(Gateway {
         tap: TapState {
             db_path,
             catalog: Arc::new(catalog),
             limits: settings.limits,
+            vosi: Arc::new(vosi),
         },
         data_root,
         skipped: report.skipped,
@@ -129,6 +131,9 @@ pub fn endpoints(base_url: &str) -> Vec<(&'static str, String)> {
     vec![
         ("landing page", format!("{b}/")),
         ("TAP sync (GET/POST)", format!("{b}/tap/sync")),
+        ("TAP tables (VOSI)", format!("{b}/tap/tables")),
+        ("TAP capabilities (VOSI)", format!("{b}/tap/capabilities")),
+        ("TAP availability (VOSI)", format!("{b}/tap/availability")),
         ("files", format!("{b}/files/{{obs_id}}")),
     ]
 }

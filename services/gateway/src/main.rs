@@ -113,12 +113,19 @@ fn serve(settings: vogate::settings::Settings) -> ExitCode {
         tracing::info!("{what}: {url}");
     }
     let run = actix_web::rt::System::new().block_on(async move {
-        let server = HttpServer::new(move || App::new().configure(vogate::routes(&gw)))
-            // Results stream in chunks; without TCP_NODELAY, Nagle's algorithm holds the
-            // last small chunk until the client's delayed ACK, about 40 ms later.
-            .tcp_nodelay(true)
-            .bind(&bind)
-            .map_err(|e| std::io::Error::new(e.kind(), format!("cannot listen on {bind}: {e}")))?;
+        let server = HttpServer::new(move || {
+            App::new()
+                .wrap(
+                    actix_web::middleware::DefaultHeaders::new()
+                        .add(("Server", concat!("vogate/", env!("CARGO_PKG_VERSION")))),
+                )
+                .configure(vogate::routes(&gw))
+        })
+        // Results stream in chunks; without TCP_NODELAY, Nagle's algorithm holds the
+        // last small chunk until the client's delayed ACK, about 40 ms later.
+        .tcp_nodelay(true)
+        .bind(&bind)
+        .map_err(|e| std::io::Error::new(e.kind(), format!("cannot listen on {bind}: {e}")))?;
         tracing::info!("listening on {bind}");
         server.run().await
     });

@@ -7,11 +7,13 @@
 //!   spherical predicates), and the read-only query connection.
 //! - [`sync`]: `GET`/`POST /tap/sync` (TAP 1.1 §2.3.1): translate, execute, and stream the
 //!   result in the requested format with QUERY_STATUS and MAXREC overflow.
+//! - [`vosi`]: `/tap/availability`, `/tap/capabilities`, `/tap/tables` (VOSI 1.1).
 
 pub mod params;
 pub mod schema;
 pub mod sqlite;
 pub mod sync;
+pub mod vosi;
 
 pub use sync::{configure, TapState};
 

@@ -135,7 +135,7 @@ const TAP_SCHEMA_TABLES: [(&str, &str, &[TsCol]); 5] = [
                 false,
             ),
             (
-                "size",
+                "\"size\"",
                 "int",
                 None,
                 "Deprecated length of variable-length types (use arraysize)",
@@ -310,7 +310,7 @@ pub fn create_schema(conn: &mut Connection) -> Result<(), VoError> {
         let name = quote_ident(&format!("TAP_SCHEMA.{t}"));
         let defs: Vec<String> = cols
             .iter()
-            .map(|(c, dt, ..)| format!("{} {}", quote_ident(c), sql_type(dt)))
+            .map(|(c, dt, ..)| format!("{} {}", quote_ident(vo_adql::unquoted(c)), sql_type(dt)))
             .collect();
         ddl.push_str(&format!(
             "DROP TABLE IF EXISTS {name};\nCREATE TABLE {name} ({});\n",
@@ -488,7 +488,7 @@ pub fn load_catalog(conn: &Connection) -> Result<TapCatalog, VoError> {
                 let name: String = r.get(0)?;
                 Ok(ColumnInfo {
                     field: FieldMeta {
-                        name: name.clone(),
+                        name: vo_adql::unquoted(&name).to_string(),
                         datatype: r.get(1)?,
                         arraysize: r.get(2)?,
                         xtype: r.get(3)?,

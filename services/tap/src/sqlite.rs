@@ -29,7 +29,7 @@ impl SqlDialect for SqliteDialect {
     }
 
     fn column_ref(&self, _table: &TableInfo, column: &ColumnInfo) -> String {
-        quote_ident(&column.name)
+        quote_ident(vo_adql::unquoted(&column.name))
     }
 
     fn contains_point_circle(&self, ra: &str, dec: &str, ra0: &str, dec0: &str, r: &str) -> String {

@@ -31,6 +31,8 @@ pub struct TapState {
     pub catalog: Arc<TapCatalog>,
     /// MAXREC limits.
     pub limits: Limits,
+    /// The VOSI documents.
+    pub vosi: Arc<crate::vosi::Vosi>,
 }
 
 /// Mount `/tap/sync` (GET and POST). Needs `web::Data<TapState>` in the app.
@@ -39,7 +41,54 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         web::resource("/tap/sync")
             .route(web::get().to(sync_get))
             .route(web::post().to(sync_post)),
-    );
+    )
+    .route("/tap/availability", web::get().to(availability))
+    .route("/tap/capabilities", web::get().to(capabilities))
+    .route("/tap/tables", web::get().to(tables))
+    .route("/tap/tables/{table_name}", web::get().to(table));
+}
+
+fn xml(body: String) -> HttpResponse {
+    HttpResponse::Ok()
+        .content_type("text/xml; charset=utf-8")
+        .body(body)
+}
+
+async fn availability(state: web::Data<TapState>) -> HttpResponse {
+    xml(state.vosi.availability())
+}
+
+async fn capabilities(state: web::Data<TapState>) -> HttpResponse {
+    xml(state.vosi.capabilities())
+}
+
+/// `/tap/tables[?detail=min|max]`: all tables, with their columns unless detail=min.
+async fn tables(state: web::Data<TapState>, req: HttpRequest) -> HttpResponse {
+    let pairs = match form_pairs(req.query_string()) {
+        Ok(p) => p,
+        Err(e) => return error_response(&e),
+    };
+    let detail = pairs
+        .iter()
+        .find(|(k, _)| k.eq_ignore_ascii_case("detail"))
+        .map(|(_, v)| v.to_ascii_lowercase());
+    match detail.as_deref() {
+        None | Some("max") => xml(state.vosi.tables(true)),
+        Some("min") => xml(state.vosi.tables(false)),
+        Some(other) => error_response(&VoError::usage(format!(
+            "detail={other} is not supported: use detail=min or detail=max"
+        ))),
+    }
+}
+
+/// `/tap/tables/{table_name}`: one table with its columns.
+async fn table(state: web::Data<TapState>, name: web::Path<String>) -> HttpResponse {
+    match state.vosi.table(&name) {
+        Some(doc) => xml(doc),
+        None => error_response(&VoError::not_found(format!(
+            "there is no table '{name}'; see /tap/tables"
+        ))),
+    }
 }
 
 /// The HTTP response for an error: the DALI error document with the kind's status.

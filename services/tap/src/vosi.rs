@@ -1,0 +1,351 @@
+//! VOSI 1.1 (IVOA REC 2017-05-24) for the TAP service: `/tap/availability`,
+//! `/tap/capabilities` (with the TAPRegExt 1.0 `tr:TableAccess` capability) and `/tap/tables`
+//! (VODataService 1.1 tableset, `detail=min|max`, and `/tap/tables/{table_name}`).
+//!
+//! The documents are made from TAP_SCHEMA (read once at start by [`Vosi::load`]), so what
+//! `/tables` lists is exactly what ADQL can query.
+
+use crate::schema::quote_ident;
+use crate::Limits;
+use rusqlite::Connection;
+use vo_common::votable::xml_escape;
+use vo_common::VoError;
+
+#[derive(Debug, Clone, PartialEq)]
+struct ColumnDoc {
+    name: String,
+    datatype: String,
+    arraysize: Option<String>,
+    xtype: Option<String>,
+    description: Option<String>,
+    utype: Option<String>,
+    unit: Option<String>,
+    ucd: Option<String>,
+    indexed: bool,
+    principal: bool,
+    std: bool,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+struct KeyDoc {
+    target: String,
+    pairs: Vec<(String, String)>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+struct TableDoc {
+    name: String,
+    table_type: Option<String>,
+    description: Option<String>,
+    utype: Option<String>,
+    columns: Vec<ColumnDoc>,
+    keys: Vec<KeyDoc>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+struct SchemaDoc {
+    name: String,
+    description: Option<String>,
+    utype: Option<String>,
+    tables: Vec<TableDoc>,
+}
+
+/// The VOSI documents of one TAP service.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Vosi {
+    schemas: Vec<SchemaDoc>,
+    base_url: String,
+    limits: Limits,
+}
+
+fn db(e: rusqlite::Error) -> VoError {
+    VoError::internal(format!("cannot read TAP_SCHEMA: {e}"))
+}
+
+fn tag(out: &mut String, name: &str, value: Option<&str>) {
+    if let Some(v) = value.filter(|v| !v.is_empty()) {
+        out.push_str(&format!("<{name}>{}</{name}>", xml_escape(v)));
+    }
+}
+
+/// The VOSI namespaces and the XML declaration.
+const XML_DECL: &str = "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n";
+
+impl Vosi {
+    /// Read TAP_SCHEMA (schemas, tables, columns, keys, key_columns) from `conn`.
+    pub fn load(conn: &Connection, base_url: &str, limits: Limits) -> Result<Vosi, VoError> {
+        let t = |name: &str| quote_ident(&format!("TAP_SCHEMA.{name}"));
+        let mut schemas: Vec<SchemaDoc> = conn
+            .prepare(&format!(
+                "SELECT schema_name, description, utype FROM {} ORDER BY schema_index, schema_name",
+                t("schemas")
+            ))
+            .map_err(db)?
+            .query_map([], |r| {
+                Ok(SchemaDoc {
+                    name: r.get(0)?,
+                    description: r.get(1)?,
+                    utype: r.get(2)?,
+                    tables: Vec::new(),
+                })
+            })
+            .map_err(db)?
+            .collect::<Result<_, _>>()
+            .map_err(db)?;
+        let mut tables = conn
+            .prepare(&format!("SELECT schema_name, table_name, table_type, description, utype FROM {} ORDER BY table_index, table_name", t("tables")))
+            .map_err(db)?;
+        let mut columns = conn
+            .prepare(&format!(
+                "SELECT column_name, datatype, arraysize, xtype, description, utype, unit, ucd, indexed, principal, std \
+                 FROM {} WHERE table_name = ?1 ORDER BY column_index, column_name",
+                t("columns")
+            ))
+            .map_err(db)?;
+        let mut keys = conn
+            .prepare(&format!(
+                "SELECT key_id, target_table FROM {} WHERE from_table = ?1 ORDER BY key_id",
+                t("keys")
+            ))
+            .map_err(db)?;
+        let mut key_columns = conn
+            .prepare(&format!(
+                "SELECT from_column, target_column FROM {} WHERE key_id = ?1",
+                t("key_columns")
+            ))
+            .map_err(db)?;
+        let rows: Vec<(String, TableDoc)> = tables
+            .query_map([], |r| {
+                Ok((
+                    r.get::<_, String>(0)?,
+                    TableDoc {
+                        name: r.get(1)?,
+                        table_type: r.get(2)?,
+                        description: r.get(3)?,
+                        utype: r.get(4)?,
+                        columns: Vec::new(),
+                        keys: Vec::new(),
+                    },
+                ))
+            })
+            .map_err(db)?
+            .collect::<Result<_, _>>()
+            .map_err(db)?;
+        for (schema, mut table) in rows {
+            table.columns = columns
+                .query_map([&table.name], |r| {
+                    Ok(ColumnDoc {
+                        name: r.get(0)?,
+                        datatype: r.get(1)?,
+                        arraysize: r.get(2)?,
+                        xtype: r.get(3)?,
+                        description: r.get(4)?,
+                        utype: r.get(5)?,
+                        unit: r.get(6)?,
+                        ucd: r.get(7)?,
+                        indexed: r.get::<_, Option<i64>>(8)?.unwrap_or(0) != 0,
+                        principal: r.get::<_, Option<i64>>(9)?.unwrap_or(0) != 0,
+                        std: r.get::<_, Option<i64>>(10)?.unwrap_or(0) != 0,
+                    })
+                })
+                .map_err(db)?
+                .collect::<Result<_, _>>()
+                .map_err(db)?;
+            let ids: Vec<(String, String)> = keys
+                .query_map([&table.name], |r| Ok((r.get(0)?, r.get(1)?)))
+                .map_err(db)?
+                .collect::<Result<_, _>>()
+                .map_err(db)?;
+            for (id, target) in ids {
+                let pairs = key_columns
+                    .query_map([&id], |r| Ok((r.get(0)?, r.get(1)?)))
+                    .map_err(db)?
+                    .collect::<Result<_, _>>()
+                    .map_err(db)?;
+                table.keys.push(KeyDoc { target, pairs });
+            }
+            match schemas.iter_mut().find(|s| s.name == schema) {
+                Some(s) => s.tables.push(table),
+                None => {
+                    return Err(VoError::internal(format!(
+                        "table {} names schema {schema}, which TAP_SCHEMA.schemas lacks",
+                        table.name
+                    )))
+                }
+            }
+        }
+        Ok(Vosi {
+            schemas,
+            base_url: base_url.trim_end_matches('/').to_string(),
+            limits,
+        })
+    }
+
+    /// `/availability` (VOSI 1.1 §3.5).
+    pub fn availability(&self) -> String {
+        format!(
+            "{XML_DECL}<vosi:availability xmlns:vosi=\"http://www.ivoa.net/xml/VOSIAvailability/v1.0\">\
+             <vosi:available>true</vosi:available><vosi:note>vogate is accepting queries</vosi:note>\
+             </vosi:availability>\n"
+        )
+    }
+
+    /// `/capabilities` (VOSI 1.1 §3.3, TAP 1.1 §2.4, TAPRegExt 1.0): TAP with ADQL 2.0 and
+    /// 2.1, the ObsCore 1.1 data model, the output formats and limits, and the VOSI
+    /// endpoints. Only the synchronous interface exists, so only `sync` is declared.
+    pub fn capabilities(&self) -> String {
+        let b = xml_escape(&self.base_url);
+        let vosi = |id: &str, path: &str| {
+            format!(
+                "<capability standardID=\"ivo://ivoa.net/std/VOSI#{id}\"><interface xsi:type=\"vs:ParamHTTP\" version=\"1.1\">\
+                 <accessURL use=\"full\">{b}/tap/{path}</accessURL></interface></capability>"
+            )
+        };
+        let formats = [
+            (
+                "application/x-votable+xml;serialization=TABLEDATA",
+                Some("ivo://ivoa.net/std/TAPRegExt#output-votable-td"),
+                "votable",
+            ),
+            ("application/json", None, "json"),
+            ("text/csv", None, "csv"),
+            ("text/tab-separated-values", None, "tsv"),
+        ];
+        let mut out = String::from(XML_DECL);
+        out.push_str(
+            "<vosi:capabilities xmlns:vosi=\"http://www.ivoa.net/xml/VOSICapabilities/v1.0\" \
+             xmlns:xsi=\"http://www.w3.org/2001/XMLSchema-instance\" \
+             xmlns:vs=\"http://www.ivoa.net/xml/VODataService/v1.1\" \
+             xmlns:tr=\"http://www.ivoa.net/xml/TAPRegExt/v1.0\">",
+        );
+        out.push_str(&format!(
+            "<capability standardID=\"ivo://ivoa.net/std/TAP\" xsi:type=\"tr:TableAccess\">\
+             <interface xsi:type=\"vs:ParamHTTP\" role=\"std\" version=\"1.1\"><accessURL use=\"base\">{b}/tap</accessURL></interface>\
+             <dataModel ivo-id=\"ivo://ivoa.net/std/ObsCore#core-1.1\">ObsCore-1.1</dataModel>\
+             <language><name>ADQL</name>\
+             <version ivo-id=\"ivo://ivoa.net/std/ADQL#v2.0\">2.0</version>\
+             <version ivo-id=\"ivo://ivoa.net/std/ADQL#v2.1\">2.1</version>\
+             <description>ADQL 2.1: one table, WHERE, ORDER BY, TOP, and the geometry below</description>\
+             <languageFeatures type=\"ivo://ivoa.net/std/TAPRegExt#features-adqlgeo\">\
+             <feature><form>POINT</form></feature><feature><form>CIRCLE</form></feature>\
+             <feature><form>CONTAINS</form></feature><feature><form>DISTANCE</form></feature>\
+             </languageFeatures></language>"
+        ));
+        for (mime, id, alias) in formats {
+            match id {
+                Some(id) => out.push_str(&format!("<outputFormat ivo-id=\"{id}\">")),
+                None => out.push_str("<outputFormat>"),
+            }
+            out.push_str(&format!(
+                "<mime>{}</mime><alias>{alias}</alias></outputFormat>",
+                xml_escape(mime)
+            ));
+        }
+        out.push_str(&format!(
+            "<outputLimit><default unit=\"row\">{}</default><hard unit=\"row\">{}</hard></outputLimit></capability>",
+            self.limits.default_maxrec, self.limits.max_maxrec
+        ));
+        out.push_str(&vosi("capabilities", "capabilities"));
+        out.push_str(&vosi("availability", "availability"));
+        out.push_str(&vosi("tables", "tables"));
+        out.push_str("</vosi:capabilities>\n");
+        out
+    }
+
+    fn table_xml(out: &mut String, t: &TableDoc, with_columns: bool) {
+        out.push_str("<table>");
+        tag(out, "name", Some(&t.name));
+        tag(out, "description", t.description.as_deref());
+        tag(out, "utype", t.utype.as_deref());
+        if with_columns {
+            for c in &t.columns {
+                out.push_str(if c.std {
+                    "<column std=\"true\">"
+                } else {
+                    "<column>"
+                });
+                tag(out, "name", Some(&c.name));
+                tag(out, "description", c.description.as_deref());
+                tag(out, "unit", c.unit.as_deref());
+                tag(out, "ucd", c.ucd.as_deref());
+                tag(out, "utype", c.utype.as_deref());
+                out.push_str("<dataType xsi:type=\"vs:VOTableType\"");
+                let arraysize = c.arraysize.as_deref().or(if c.datatype == "char" {
+                    Some("*")
+                } else {
+                    None
+                });
+                if let Some(a) = arraysize {
+                    out.push_str(&format!(" arraysize=\"{}\"", xml_escape(a)));
+                }
+                if let Some(x) = &c.xtype {
+                    out.push_str(&format!(" extendedType=\"{}\"", xml_escape(x)));
+                }
+                out.push_str(&format!(">{}</dataType>", xml_escape(&c.datatype)));
+                if c.indexed {
+                    out.push_str("<flag>indexed</flag>");
+                }
+                if c.principal {
+                    out.push_str("<flag>principal</flag>");
+                }
+                out.push_str("</column>");
+            }
+            for k in &t.keys {
+                out.push_str("<foreignKey>");
+                tag(out, "targetTable", Some(&k.target));
+                for (from, to) in &k.pairs {
+                    out.push_str("<fkColumn>");
+                    tag(out, "fromColumn", Some(from));
+                    tag(out, "targetColumn", Some(to));
+                    out.push_str("</fkColumn>");
+                }
+                out.push_str("</foreignKey>");
+            }
+        }
+        out.push_str("</table>");
+    }
+
+    /// `/tables` (VOSI 1.1 §3.4): every schema and table, with columns unless `detail=min`.
+    pub fn tables(&self, with_columns: bool) -> String {
+        let mut out = String::from(XML_DECL);
+        out.push_str(
+            "<vosi:tableset xmlns:vosi=\"http://www.ivoa.net/xml/VOSITables/v1.0\" \
+             xmlns:xsi=\"http://www.w3.org/2001/XMLSchema-instance\" \
+             xmlns:vs=\"http://www.ivoa.net/xml/VODataService/v1.1\">",
+        );
+        for s in &self.schemas {
+            out.push_str("<schema>");
+            tag(&mut out, "name", Some(&s.name));
+            tag(&mut out, "description", s.description.as_deref());
+            tag(&mut out, "utype", s.utype.as_deref());
+            for t in &s.tables {
+                Self::table_xml(&mut out, t, with_columns);
+            }
+            out.push_str("</schema>");
+        }
+        out.push_str("</vosi:tableset>\n");
+        out
+    }
+
+    /// `/tables/{name}` (VOSI 1.1 §3.4): one table with its columns, or `None` when no table
+    /// has that name (matched exactly, then case-insensitively).
+    pub fn table(&self, name: &str) -> Option<String> {
+        let all = || self.schemas.iter().flat_map(|s| s.tables.iter());
+        let t = all()
+            .find(|t| t.name == name)
+            .or_else(|| all().find(|t| t.name.eq_ignore_ascii_case(name)))?;
+        let mut out = String::from(XML_DECL);
+        let mut body = String::new();
+        Self::table_xml(&mut body, t, true);
+        out.push_str(&body.replacen(
+            "<table>",
+            "<vosi:table xmlns:vosi=\"http://www.ivoa.net/xml/VOSITables/v1.0\" \
+             xmlns:xsi=\"http://www.w3.org/2001/XMLSchema-instance\" \
+             xmlns:vs=\"http://www.ivoa.net/xml/VODataService/v1.1\">",
+            1,
+        ));
+        out.truncate(out.len() - "</table>".len());
+        out.push_str("</vosi:table>\n");
+        Some(out)
+    }
+}
