@@ -15,10 +15,13 @@ use crate::sky::{angle_between, cross, dot, SkyPoint, Vec3};
 #[derive(Debug, Clone, PartialEq)]
 pub struct Polygon {
     vertices: Vec<Vec3>,
-    /// A point strictly outside the polygon (the antipode of the vertices' mean).
+    /// A point strictly outside the polygon: beyond the cap that holds it.
     outside: Vec3,
     /// The vertices' normalised mean, inside or near the polygon.
     centre: Vec3,
+    /// Radius (radians) of the cap around `centre` that holds every vertex, and so the
+    /// whole polygon (a cap smaller than a hemisphere is convex).
+    cap: f64,
 }
 
 fn sub(a: Vec3, b: Vec3) -> Vec3 {
@@ -101,12 +104,27 @@ impl Polygon {
             sum = [sum[0] + v[0], sum[1] + v[1], sum[2] + v[2]];
         }
         let centre = normalize(sum).ok_or("the polygon's vertices balance around the sphere")?;
-        if vs.iter().any(|v| dot(*v, centre) <= 0.0) {
+        let cap = vs
+            .iter()
+            .map(|v| angle_between(centre, *v))
+            .fold(0.0, f64::max);
+        if cap >= 89f64.to_radians() {
             return Err("the polygon is not smaller than a hemisphere".to_string());
         }
+        // The outside point: from the centre towards the first vertex, one degree past the
+        // cap. Every point of the polygon is within `cap` of the centre, so this one is not;
+        // and any point inside the cap is less than 180 degrees from it.
+        let towards = normalize(cross(cross(centre, vs[0]), centre)).unwrap_or([0.0, 0.0, 1.0]);
+        let beyond = cap + 1f64.to_radians();
+        let outside = [
+            centre[0] * beyond.cos() + towards[0] * beyond.sin(),
+            centre[1] * beyond.cos() + towards[1] * beyond.sin(),
+            centre[2] * beyond.cos() + towards[2] * beyond.sin(),
+        ];
         Ok(Polygon {
-            outside: [-centre[0], -centre[1], -centre[2]],
+            outside,
             centre,
+            cap,
             vertices: vs,
         })
     }
@@ -126,14 +144,13 @@ impl Polygon {
         if self.edges().any(|(a, b)| distance_to_arc(p, a, b) < 1e-14) {
             return true;
         }
-        // Points at more than 90 degrees from every vertex are outside (the polygon lies in
-        // the hemisphere around `centre`).
-        if dot(p, self.centre) <= 0.0 {
+        // Points outside the cap that holds the polygon are outside it.
+        if angle_between(p, self.centre) > self.cap + 1e-12 {
             return false;
         }
         // Crossing number of the arc from p to a point outside, which is shorter than 180
-        // degrees because p is in the hemisphere around the centre. Rotate the outside point
-        // slightly if the arc would pass exactly through a vertex.
+        // degrees because p is in the cap. Rotate the outside point slightly if the arc would
+        // pass exactly through a vertex.
         let mut out = self.outside;
         for attempt in 0..8 {
             let through_vertex = self.vertices.iter().any(|v| {
@@ -143,7 +160,7 @@ impl Polygon {
             if !through_vertex {
                 break;
             }
-            let tilt = 1e-6 * f64::from(attempt + 1);
+            let tilt = 1e-3 * f64::from(attempt + 1);
             out =
                 normalize([out[0] + tilt, out[1] - tilt * 0.7, out[2] + tilt * 0.3]).unwrap_or(out);
         }
@@ -318,6 +335,17 @@ mod tests {
                 "the sample must probe the inside too: {inside}"
             );
         }
+    }
+
+    #[test]
+    fn the_centre_and_the_vertices_are_inside() {
+        let poly = parse_stcs_polygon("POLYGON ICRS 357.5 -31 0.6 -30.2 0.4 -28.5 357.3 -29.4")
+            .expect("poly");
+        assert!(poly.contains_vec(poly.centre));
+        for v in poly.vertices() {
+            assert!(poly.contains_vec(*v));
+        }
+        assert!(!poly.contains(SkyPoint::new(179.0, 30.0)));
     }
 
     #[test]

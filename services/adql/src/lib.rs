@@ -24,6 +24,8 @@ use sqlparser::ast::{
 use sqlparser::dialect::Dialect;
 use sqlparser::parser::Parser;
 use sqlparser::tokenizer::Location;
+use vo_common::region::Polygon;
+use vo_common::sky::SkyPoint;
 use vo_common::{FieldMeta, VoError};
 
 /// The ADQL lexical rules for sqlparser: regular identifiers are a letter followed by letters,
@@ -93,6 +95,20 @@ pub trait SqlDialect {
     /// the circle around (`ra0`, `dec0`) of radius `r`, all SQL expressions in degrees, exact on
     /// the sphere.
     fn contains_point_circle(&self, ra: &str, dec: &str, ra0: &str, dec0: &str, r: &str) -> String;
+    /// The SQL reference of a region column (xtype adql:REGION) for the region functions below
+    /// (by default the column itself).
+    fn region_ref(&self, table: &TableInfo, column: &ColumnInfo) -> String {
+        self.column_ref(table, column)
+    }
+    /// An SQL expression for the polygon through `vertices` ((ra, dec) SQL expressions, in
+    /// degrees), usable where a region is.
+    fn polygon_region(&self, vertices: &[(String, String)]) -> String;
+    /// A 1/0 (NULL for NULL inputs) expression: whether the point lies in the region.
+    fn contains_point_region(&self, ra: &str, dec: &str, region: &str) -> String;
+    /// A 1/0 expression: whether the region and the circle share a point.
+    fn intersects_region_circle(&self, region: &str, ra0: &str, dec0: &str, r: &str) -> String;
+    /// A 1/0 expression: whether the two regions share a point.
+    fn intersects_regions(&self, a: &str, b: &str) -> String;
     /// The great-circle distance in degrees between two points given in degrees.
     fn distance(&self, ra1: &str, dec1: &str, ra2: &str, dec2: &str) -> String;
     /// A clause that keeps at most `n` rows, appended after ORDER BY.
@@ -232,6 +248,27 @@ const MAX_TERMS: usize = 500;
 const MAX_COLUMNS: usize = 1000;
 /// How many errors one message lists.
 const MAX_ERRORS: usize = 20;
+
+/// A geometry argument, its parts as SQL expressions in degrees.
+enum Geom {
+    Point(String, String),
+    Circle(String, String, String),
+    /// Vertices (ra, dec).
+    Polygon(Vec<(String, String)>),
+    /// A region column, as the dialect references it.
+    Region(String),
+}
+
+impl Geom {
+    fn describe(&self) -> &'static str {
+        match self {
+            Geom::Point(..) => "POINT",
+            Geom::Circle(..) => "CIRCLE",
+            Geom::Polygon(..) => "POLYGON",
+            Geom::Region(..) => "a region column",
+        }
+    }
+}
 
 /// The ADQL type family of an expression, for type checks.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -1143,18 +1180,51 @@ impl<'a> Translator<'a> {
                 it.aggregate = true;
                 Some(it)
             }
-            "CONTAINS" => {
+            "CONTAINS" | "INTERSECTS" => {
                 let [a, b] = args.as_slice() else {
-                    self.err(format!("CONTAINS takes 2 arguments{}", at(loc)));
+                    self.err(format!("{name} takes 2 geometries{}", at(loc)));
                     return None;
                 };
-                let p = self.geometry(a, "POINT", 2);
-                let c = self.geometry(b, "CIRCLE", 3);
-                let (p, c) = (p?, c?);
+                let (ga, gb) = (self.geom(a), self.geom(b));
+                let (ga, gb) = (ga?, gb?);
+                let d = self.dialect;
+                let sql = match (name.as_str(), ga, gb) {
+                    // ADQL 2.1 §4.2.7: INTERSECTS with a POINT is CONTAINS of the point.
+                    (_, Geom::Point(ra, dec), Geom::Circle(c1, c2, r))
+                    | ("INTERSECTS", Geom::Circle(c1, c2, r), Geom::Point(ra, dec)) => {
+                        d.contains_point_circle(&ra, &dec, &c1, &c2, &r)
+                    }
+                    (_, Geom::Point(ra, dec), Geom::Polygon(v))
+                    | ("INTERSECTS", Geom::Polygon(v), Geom::Point(ra, dec)) => {
+                        d.contains_point_region(&ra, &dec, &d.polygon_region(&v))
+                    }
+                    (_, Geom::Point(ra, dec), Geom::Region(r))
+                    | ("INTERSECTS", Geom::Region(r), Geom::Point(ra, dec)) => {
+                        d.contains_point_region(&ra, &dec, &r)
+                    }
+                    ("INTERSECTS", Geom::Region(r), Geom::Circle(c1, c2, rad))
+                    | ("INTERSECTS", Geom::Circle(c1, c2, rad), Geom::Region(r)) => {
+                        d.intersects_region_circle(&r, &c1, &c2, &rad)
+                    }
+                    ("INTERSECTS", Geom::Region(r), Geom::Polygon(v))
+                    | ("INTERSECTS", Geom::Polygon(v), Geom::Region(r)) => {
+                        d.intersects_regions(&r, &d.polygon_region(&v))
+                    }
+                    ("INTERSECTS", Geom::Region(r1), Geom::Region(r2)) => {
+                        d.intersects_regions(&r1, &r2)
+                    }
+                    (_, x, y) => {
+                        self.err(format!(
+                            "{name}({}, {}){} is not supported: this service supports CONTAINS(POINT, CIRCLE|POLYGON|region) and INTERSECTS of a region with a POINT, CIRCLE, POLYGON or region",
+                            x.describe(),
+                            y.describe(),
+                            at(loc)
+                        ));
+                        return None;
+                    }
+                };
                 Some(Item {
-                    sql: self
-                        .dialect
-                        .contains_point_circle(&p[0], &p[1], &c[0], &c[1], &c[2]),
+                    sql,
                     field: numeric_field("int"),
                     kind: Kind::Number,
                     aggregate: false,
@@ -1195,10 +1265,10 @@ impl<'a> Translator<'a> {
                     columns: true,
                 })
             }
-            "POINT" | "CIRCLE" | "POLYGON" | "BOX" | "REGION" | "INTERSECTS" | "AREA"
-            | "CENTROID" | "COORD1" | "COORD2" | "COORDSYS" => {
+            "POINT" | "CIRCLE" | "POLYGON" | "BOX" | "REGION" | "AREA" | "CENTROID" | "COORD1"
+            | "COORD2" | "COORDSYS" => {
                 self.err(format!(
-                    "{name}{} is not supported here: this service supports CONTAINS(POINT, CIRCLE) and DISTANCE(POINT, POINT)",
+                    "{name}{} is not supported here: geometries can be used inside CONTAINS, INTERSECTS and DISTANCE",
                     at(loc)
                 ));
                 None
@@ -1210,65 +1280,150 @@ impl<'a> Translator<'a> {
         }
     }
 
-    /// The numeric SQL arguments of POINT (ra, dec) or CIRCLE (ra, dec, radius), with the
-    /// optional leading coordinate-system string of ADQL 2.0 checked to be ICRS.
+    /// The numeric SQL arguments of POINT (ra, dec) or CIRCLE (ra, dec, radius); see
+    /// [`Translator::shape`].
     fn geometry(&mut self, e: &Expr, want: &str, n: usize) -> Option<Vec<String>> {
+        match self.geom(e)? {
+            Geom::Point(ra, dec) if want == "POINT" && n == 2 => Some(vec![ra, dec]),
+            Geom::Circle(ra, dec, r) if want == "CIRCLE" && n == 3 => Some(vec![ra, dec, r]),
+            other => {
+                self.err(format!(
+                    "expected {want}(...){}, found {}",
+                    at(e.span().start),
+                    other.describe()
+                ));
+                None
+            }
+        }
+    }
+
+    /// A geometry value (ADQL 2.1 §4.2): POINT, CIRCLE, POLYGON, or a region column (xtype
+    /// adql:REGION).
+    fn geom(&mut self, e: &Expr) -> Option<Geom> {
         let loc = e.span().start;
+        let column = match e {
+            Expr::Identifier(id) => Some((Vec::new(), id)),
+            Expr::CompoundIdentifier(parts) => parts
+                .split_last()
+                .map(|(c, q)| (q.iter().collect::<Vec<_>>(), c)),
+            _ => None,
+        };
+        if let Some((qual, id)) = column {
+            let it = self.column(&qual, id)?;
+            if it.field.xtype.as_deref() != Some("adql:REGION") {
+                self.err(format!(
+                    "column '{id}'{} is not a region (xtype adql:REGION)",
+                    at(loc)
+                ));
+                return None;
+            }
+            let table = self.table?;
+            let col = table.columns.iter().find(|c| ident_matches(id, &c.name))?;
+            return Some(Geom::Region(self.dialect.region_ref(table, col)));
+        }
         let Expr::Function(f) = e else {
-            self.err(format!("expected {want}(...){}", at(loc)));
+            self.err(format!(
+                "expected a geometry (POINT, CIRCLE, POLYGON or a region column){}",
+                at(loc)
+            ));
             return None;
         };
         let fname = object_idents(&f.name)
             .and_then(|v| v.first().map(|i| i.value.to_ascii_uppercase()))
             .unwrap_or_default();
-        if fname != want {
+        match fname.as_str() {
+            "POINT" => {
+                let v = self.shape(f, "POINT", loc)?;
+                Some(Geom::Point(v[0].clone(), v[1].clone()))
+            }
+            "CIRCLE" => {
+                let v = self.shape(f, "CIRCLE", loc)?;
+                Some(Geom::Circle(v[0].clone(), v[1].clone(), v[2].clone()))
+            }
+            "POLYGON" => {
+                let v = self.shape(f, "POLYGON", loc)?;
+                Some(Geom::Polygon(
+                    v.chunks(2).map(|c| (c[0].clone(), c[1].clone())).collect(),
+                ))
+            }
+            other => {
+                self.err(format!(
+                    "expected a geometry (POINT, CIRCLE, POLYGON or a region column){}, found {other}",
+                    at(loc)
+                ));
+                None
+            }
+        }
+    }
+
+    /// The numeric SQL arguments of a POINT (ra, dec), CIRCLE (ra, dec, radius) or POLYGON
+    /// (ra1, dec1, ra2, dec2, ... with at least 3 vertices, or POINTs), after the optional
+    /// leading coordinate-system string of ADQL 2.0, which must be ICRS. Literal coordinates
+    /// are range-checked; a literal polygon is checked to be a valid spherical polygon.
+    fn shape(
+        &mut self,
+        f: &sqlparser::ast::Function,
+        want: &str,
+        loc: Location,
+    ) -> Option<Vec<String>> {
+        let args = self.function_args(f)?;
+        let mut rest: &[&Expr] = &args;
+        if let Some(Expr::Value(v)) = rest.first() {
+            if let SqlValue::SingleQuotedString(cs) = &v.value {
+                let norm = cs.trim().to_ascii_uppercase();
+                if !(norm.is_empty() || norm.starts_with("ICRS") || norm == "J2000") {
+                    self.err(format!(
+                        "coordinate system '{cs}'{} is not supported: positions are ICRS",
+                        at(v.span.start)
+                    ));
+                    return None;
+                }
+                rest = &rest[1..];
+            }
+        }
+        // POLYGON(POINT(..), POINT(..), ...): flatten the points.
+        let mut nums: Vec<&Expr> = Vec::new();
+        let mut point_args = Vec::new();
+        for a in rest {
+            match a {
+                Expr::Function(pf)
+                    if want == "POLYGON"
+                        && object_idents(&pf.name).is_some_and(|v| {
+                            v.len() == 1 && v[0].value.eq_ignore_ascii_case("POINT")
+                        }) =>
+                {
+                    let v = self.shape(pf, "POINT", a.span().start)?;
+                    point_args.extend(v);
+                }
+                _ => nums.push(a),
+            }
+        }
+        let ok_count = match want {
+            "POINT" => nums.len() == 2 && point_args.is_empty(),
+            "CIRCLE" => nums.len() == 3 && point_args.is_empty(),
+            _ => {
+                (point_args.is_empty() || nums.is_empty())
+                    && (nums.len() + point_args.len()) % 2 == 0
+                    && nums.len() + point_args.len() >= 6
+            }
+        };
+        if !ok_count {
+            let need = match want {
+                "POINT" => "2 numbers (ra, dec)",
+                "CIRCLE" => "3 numbers (ra, dec, radius)",
+                _ => "at least 3 vertices, as ra, dec pairs or POINTs",
+            };
             self.err(format!(
-                "expected {want}(...){}, found {fname}: this service supports CONTAINS(POINT, CIRCLE)",
+                "{want}{} takes {need}, after an optional coordinate system",
                 at(loc)
             ));
             return None;
         }
-        let args = self.function_args(f)?;
-        let nums: &[&Expr] = if args.len() == n + 1 {
-            match args[0] {
-                Expr::Value(v) => match &v.value {
-                    SqlValue::SingleQuotedString(cs) => {
-                        let norm = cs.trim().to_ascii_uppercase();
-                        if !(norm.is_empty() || norm.starts_with("ICRS") || norm == "J2000") {
-                            self.err(format!(
-                                "coordinate system '{cs}'{} is not supported: positions are ICRS",
-                                at(v.span.start)
-                            ));
-                            return None;
-                        }
-                    }
-                    _ => {
-                        self.err(format!(
-                            "the first argument of {want}{} must be a coordinate system string such as 'ICRS'",
-                            at(loc)
-                        ));
-                        return None;
-                    }
-                },
-                _ => {
-                    self.err(format!(
-                        "the first argument of {want}{} must be a coordinate system string such as 'ICRS'",
-                        at(loc)
-                    ));
-                    return None;
-                }
-            }
-            &args[1..]
-        } else if args.len() == n {
-            &args[..]
-        } else {
-            self.err(format!(
-                "{want}{} takes {n} numeric arguments (after an optional coordinate system)",
-                at(loc)
-            ));
-            return None;
-        };
+        if !point_args.is_empty() {
+            return Some(point_args);
+        }
         let mut out = Vec::new();
+        let mut literals = Vec::new();
         for (i, a) in nums.iter().enumerate() {
             let it = self.expr(a)?;
             if it.kind != Kind::Number && it.kind != Kind::Null {
@@ -1279,18 +1434,23 @@ impl<'a> Translator<'a> {
                 return None;
             }
             // Literal coordinates are checked here; column values are the service's own.
-            if let Some(v) = literal_number(a) {
-                let (what, ok) = match i {
-                    0 => ("right ascension", v.is_finite()),
-                    1 => ("declination", (-90.0..=90.0).contains(&v)),
-                    _ => ("radius", (0.0..=180.0).contains(&v)),
+            let literal = literal_number(a);
+            if let Some(v) = literal {
+                let role = if want == "CIRCLE" && i == 2 { 2 } else { i % 2 };
+                let (what, ok, range) = match role {
+                    0 => (
+                        "right ascension",
+                        v.is_finite(),
+                        "a finite number of degrees",
+                    ),
+                    1 => (
+                        "declination",
+                        (-90.0..=90.0).contains(&v),
+                        "in [-90, 90] degrees",
+                    ),
+                    _ => ("radius", (0.0..=180.0).contains(&v), "in [0, 180] degrees"),
                 };
                 if !ok {
-                    let range = match i {
-                        0 => "a finite number of degrees",
-                        1 => "in [-90, 90] degrees",
-                        _ => "in [0, 180] degrees",
-                    };
                     self.err(format!(
                         "{want} {what} {v}{} must be {range}",
                         at(a.span().start)
@@ -1298,7 +1458,18 @@ impl<'a> Translator<'a> {
                     return None;
                 }
             }
+            literals.push(literal);
             out.push(it.sql);
+        }
+        if want == "POLYGON" {
+            if let Some(vals) = literals.iter().copied().collect::<Option<Vec<f64>>>() {
+                let points: Vec<SkyPoint> =
+                    vals.chunks(2).map(|c| SkyPoint::new(c[0], c[1])).collect();
+                if let Err(e) = Polygon::new(&points) {
+                    self.err(format!("POLYGON{}: {e}", at(loc)));
+                    return None;
+                }
+            }
         }
         Some(out)
     }

@@ -25,6 +25,19 @@ impl SqlDialect for Plain {
     fn distance(&self, a: &str, b: &str, c: &str, d: &str) -> String {
         format!("dist({a}, {b}, {c}, {d})")
     }
+    fn polygon_region(&self, v: &[(String, String)]) -> String {
+        let parts: Vec<String> = v.iter().map(|(a, b)| format!("{a} {b}")).collect();
+        format!("poly({})", parts.join(", "))
+    }
+    fn contains_point_region(&self, ra: &str, dec: &str, region: &str) -> String {
+        format!("pr({ra}, {dec}, {region})")
+    }
+    fn intersects_region_circle(&self, region: &str, a: &str, b: &str, r: &str) -> String {
+        format!("rc({region}, {a}, {b}, {r})")
+    }
+    fn intersects_regions(&self, a: &str, b: &str) -> String {
+        format!("rr({a}, {b})")
+    }
     fn limit(&self, n: u64) -> String {
         format!(" LIMIT {n}")
     }
@@ -51,6 +64,15 @@ fn catalog() -> Cat {
                 col("s_ra", "double"),
                 col("s_dec", "double"),
                 col("calib_level", "int"),
+                ColumnInfo {
+                    name: "s_region".into(),
+                    field: FieldMeta {
+                        name: "s_region".into(),
+                        datatype: "char".into(),
+                        xtype: Some("adql:REGION".into()),
+                        ..Default::default()
+                    },
+                },
             ],
         },
         TableInfo {
@@ -85,10 +107,13 @@ fn select_columns_with_top_and_case_insensitive_names() {
 fn star_expands_in_catalog_order() {
     let t = ok("select * from ivoa.ObsCore");
     let names: Vec<&str> = t.fields.iter().map(|f| f.name.as_str()).collect();
-    assert_eq!(names, ["obs_id", "s_ra", "s_dec", "calib_level"]);
+    assert_eq!(
+        names,
+        ["obs_id", "s_ra", "s_dec", "calib_level", "s_region"]
+    );
     assert_eq!(t.top, None);
     let t = ok("select o.* from ivoa.ObsCore AS o where o.calib_level = 2");
-    assert_eq!(t.fields.len(), 4);
+    assert_eq!(t.fields.len(), 5);
     assert!(t.sql.ends_with("WHERE (\"calib_level\" = 2)"));
 }
 
@@ -169,7 +194,10 @@ fn contains_point_circle_in_either_order() {
         "{e}"
     );
     let e = err("SELECT obs_id FROM ivoa.ObsCore WHERE CONTAINS(CIRCLE('ICRS', 1, 2, 3), POINT('ICRS', s_ra, s_dec)) = 1");
-    assert!(e.contains("expected POINT"), "{e}");
+    assert!(
+        e.contains("CONTAINS(CIRCLE, POINT) at line 1, column 39 is not supported"),
+        "{e}"
+    );
     let e = err("SELECT obs_id FROM ivoa.ObsCore WHERE CONTAINS(POINT('ICRS', obs_id, s_dec), CIRCLE('ICRS', 1, 2, 3)) = 1");
     assert!(e.contains("POINT arguments must be numbers"), "{e}");
 }
@@ -275,4 +303,80 @@ fn long_and_deep_expressions_are_refused_without_crashing() {
     let unknown: Vec<String> = (0..50).map(|i| format!("c{i}")).collect();
     let e = err(&format!("SELECT {} FROM ivoa.ObsCore", unknown.join(", ")));
     assert!(e.ends_with("and 30 more errors"), "{e}");
+}
+
+#[test]
+fn footprint_predicates_render_in_either_order() {
+    let cases = [
+        (
+            "CONTAINS(POINT('ICRS', 10, 20), s_region) = 1",
+            "(pr(10, 20, \"s_region\") = 1)",
+        ),
+        (
+            "INTERSECTS(s_region, CIRCLE('ICRS', 10, 20, 1)) = 1",
+            "(rc(\"s_region\", 10, 20, 1) = 1)",
+        ),
+        (
+            "1 = INTERSECTS(CIRCLE(10, 20, 1), s_region)",
+            "(1 = rc(\"s_region\", 10, 20, 1))",
+        ),
+        (
+            "INTERSECTS(s_region, POLYGON('ICRS', 1, 2, 3, 4, 5, 7)) = 1",
+            "(rr(\"s_region\", poly(1 2, 3 4, 5 7)) = 1)",
+        ),
+        (
+            "INTERSECTS(POLYGON(POINT(1, 2), POINT(3, 4), POINT(5, 7)), s_region) = 1",
+            "(rr(\"s_region\", poly(1 2, 3 4, 5 7)) = 1)",
+        ),
+        (
+            "CONTAINS(POINT(s_ra, s_dec), POLYGON(1, 2, 3, 4, 5, 7)) = 1",
+            "(pr(\"s_ra\", \"s_dec\", poly(1 2, 3 4, 5 7)) = 1)",
+        ),
+        (
+            "INTERSECTS(POINT(10, 20), s_region) = 1",
+            "(pr(10, 20, \"s_region\") = 1)",
+        ),
+    ];
+    for (cond, want) in cases {
+        let t = ok(&format!("SELECT obs_id FROM ivoa.ObsCore WHERE {cond}"));
+        assert!(
+            t.sql.ends_with(&format!("WHERE {want}")),
+            "{cond}: {}",
+            t.sql
+        );
+    }
+    let bad = [
+        (
+            "CONTAINS(POINT(1, 2), s_ra) = 1",
+            "column 's_ra' at line 1, column 61 is not a region",
+        ),
+        (
+            "INTERSECTS(s_region, POLYGON(1, 2, 3, 4)) = 1",
+            "POLYGON at line 1, column 60 takes at least 3 vertices",
+        ),
+        (
+            "INTERSECTS(s_region, POLYGON(0, 0, 120, 0, 240, 0)) = 1",
+            "not smaller than a hemisphere",
+        ),
+        (
+            "INTERSECTS(s_region, POLYGON(0, 0, 1, 0, 1, 95)) = 1",
+            "POLYGON declination 95",
+        ),
+        (
+            "CONTAINS(s_region, POINT(1, 2)) = 1",
+            "CONTAINS(a region column, POINT)",
+        ),
+        (
+            "INTERSECTS(CIRCLE(1, 2, 3), CIRCLE(1, 2, 3)) = 1",
+            "INTERSECTS(CIRCLE, CIRCLE)",
+        ),
+        (
+            "CONTAINS(POINT('GALACTIC', 1, 2), s_region) = 1",
+            "coordinate system 'GALACTIC'",
+        ),
+    ];
+    for (cond, want) in bad {
+        let e = err(&format!("SELECT obs_id FROM ivoa.ObsCore WHERE {cond}"));
+        assert!(e.contains(want), "{cond}: {e}");
+    }
 }

@@ -13,9 +13,11 @@
 
 use crate::schema::quote_ident;
 use rusqlite::functions::FunctionFlags;
+use rusqlite::types::ValueRef;
 use rusqlite::{Connection, OpenFlags};
 use std::path::Path;
 use vo_adql::{ColumnInfo, SqlDialect, TableInfo};
+use vo_common::region::{parse_stcs_polygon, Polygon};
 use vo_common::sky::SkyPoint;
 use vo_common::VoError;
 
@@ -34,6 +36,37 @@ impl SqlDialect for SqliteDialect {
 
     fn contains_point_circle(&self, ra: &str, dec: &str, ra0: &str, dec0: &str, r: &str) -> String {
         format!("vogate_contains_pc({ra}, {dec}, {ra0}, {dec0}, {r})")
+    }
+
+    fn region_ref(&self, table: &TableInfo, column: &ColumnInfo) -> String {
+        // ObsCore: an all-sky product has s_region NULL and s_fov 360; spatial predicates
+        // treat it as covering the whole sky (see the README).
+        let col = self.column_ref(table, column);
+        if column.name == "s_region" && table.columns.iter().any(|c| c.name == "s_fov") {
+            format!("COALESCE({col}, CASE WHEN \"s_fov\" >= 360 THEN '{ALLSKY}' END)")
+        } else {
+            col
+        }
+    }
+
+    fn polygon_region(&self, vertices: &[(String, String)]) -> String {
+        let parts: Vec<String> = vertices
+            .iter()
+            .map(|(ra, dec)| format!("' ' || ({ra}) || ' ' || ({dec})"))
+            .collect();
+        format!("('POLYGON ICRS' || {})", parts.join(" || "))
+    }
+
+    fn contains_point_region(&self, ra: &str, dec: &str, region: &str) -> String {
+        format!("vogate_contains_pr({ra}, {dec}, {region})")
+    }
+
+    fn intersects_region_circle(&self, region: &str, ra0: &str, dec0: &str, r: &str) -> String {
+        format!("vogate_intersects_rc({region}, {ra0}, {dec0}, {r})")
+    }
+
+    fn intersects_regions(&self, a: &str, b: &str) -> String {
+        format!("vogate_intersects_rr({a}, {b})")
     }
 
     fn distance(&self, ra1: &str, dec1: &str, ra2: &str, dec2: &str) -> String {
@@ -59,6 +92,42 @@ fn args_f64(
     Ok(Some(out))
 }
 
+/// The region text that stands for the whole sky in the region functions.
+pub const ALLSKY: &str = "ALLSKY";
+
+/// A region argument of the SQL functions.
+enum Region {
+    AllSky,
+    Polygon(Polygon),
+}
+
+impl Region {
+    fn parse(text: &str) -> Result<Region, String> {
+        if text == ALLSKY {
+            Ok(Region::AllSky)
+        } else {
+            parse_stcs_polygon(text).map(Region::Polygon)
+        }
+    }
+}
+
+fn region_arg(
+    ctx: &rusqlite::functions::Context<'_>,
+    i: usize,
+) -> rusqlite::Result<Option<std::sync::Arc<Region>>> {
+    if ctx.get_raw(i) == ValueRef::Null {
+        return Ok(None);
+    }
+    // Cached per statement when the argument is a constant (a polygon in the query).
+    ctx.get_or_create_aux(i as std::os::raw::c_int, |v| -> Result<Region, String> {
+        let text = v
+            .as_str()
+            .map_err(|e| format!("a region must be text: {e}"))?;
+        Region::parse(text).map_err(|e| format!("invalid region: {e}"))
+    })
+    .map(Some)
+}
+
 /// Register vogate's SQL functions on `conn`.
 pub fn register_functions(conn: &Connection) -> rusqlite::Result<()> {
     let flags = FunctionFlags::SQLITE_UTF8 | FunctionFlags::SQLITE_DETERMINISTIC;
@@ -67,6 +136,40 @@ pub fn register_functions(conn: &Connection) -> rusqlite::Result<()> {
             let d = SkyPoint::new(a[0], a[1]).distance(SkyPoint::new(a[2], a[3]));
             i64::from(d <= a[4])
         }))
+    })?;
+    conn.create_scalar_function("vogate_contains_pr", 3, flags, |ctx| {
+        let (Some(p), Some(region)) = (args_f64(ctx, 2)?, region_arg(ctx, 2)?) else {
+            return Ok(None);
+        };
+        Ok(Some(i64::from(match region.as_ref() {
+            Region::AllSky => true,
+            Region::Polygon(poly) => poly.contains(SkyPoint::new(p[0], p[1])),
+        })))
+    })?;
+    conn.create_scalar_function("vogate_intersects_rc", 4, flags, |ctx| {
+        let Some(region) = region_arg(ctx, 0)? else {
+            return Ok(None);
+        };
+        let mut c = Vec::with_capacity(3);
+        for i in 1..4 {
+            match ctx.get::<Option<f64>>(i)? {
+                Some(v) => c.push(v),
+                None => return Ok(None),
+            }
+        }
+        Ok(Some(i64::from(match region.as_ref() {
+            Region::AllSky => true,
+            Region::Polygon(poly) => poly.intersects_circle(SkyPoint::new(c[0], c[1]), c[2]),
+        })))
+    })?;
+    conn.create_scalar_function("vogate_intersects_rr", 2, flags, |ctx| {
+        let (Some(a), Some(b)) = (region_arg(ctx, 0)?, region_arg(ctx, 1)?) else {
+            return Ok(None);
+        };
+        Ok(Some(i64::from(match (a.as_ref(), b.as_ref()) {
+            (Region::Polygon(a), Region::Polygon(b)) => a.intersects_polygon(b),
+            _ => true,
+        })))
     })?;
     conn.create_scalar_function("vogate_distance", 4, flags, |ctx| {
         Ok(

@@ -228,7 +228,8 @@ impl Vosi {
              <description>ADQL 2.1: one table, WHERE, ORDER BY, TOP, and the geometry below</description>\
              <languageFeatures type=\"ivo://ivoa.net/std/TAPRegExt#features-adqlgeo\">\
              <feature><form>POINT</form></feature><feature><form>CIRCLE</form></feature>\
-             <feature><form>CONTAINS</form></feature><feature><form>DISTANCE</form></feature>\
+             <feature><form>POLYGON</form></feature><feature><form>CONTAINS</form></feature>\
+             <feature><form>INTERSECTS</form></feature><feature><form>DISTANCE</form></feature>\
              </languageFeatures></language>"
         ));
         for (mime, id, alias) in formats {
