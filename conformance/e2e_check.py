@@ -34,7 +34,7 @@ warnings.simplefilter("ignore", FITSFixedWarning)
 
 BASE, DATA_DIR, LOG = sys.argv[1], sys.argv[2], sys.argv[3]
 TOLERANCE_ARCSEC = 0.1
-REQUIRED_PROJECTIONS = {"TAN", "SIN", "CAR"}
+REQUIRED_PROJECTIONS = {"TAN", "SIN", "CAR", "AIT"}
 failures = []
 checks = 0
 

@@ -50,7 +50,14 @@ const TAN_SIN_CAR: [&str; 19] = [
 
 /// astropy 8.0.2: `WCS(header, hdulist).celestial.pixel_to_world((n1-1)/2, (n2-1)/2).icrs` of the
 /// first image HDU with a celestial WCS (conformance/e2e_check.py computes these in CI).
-const ASTROPY_CENTRES: [(&str, f64, f64); 11] = [
+const ASTROPY_CENTRES: [(&str, f64, f64); 13] = [
+    // AIT with the reference point at the south pole; an AIT all-sky map in Galactic.
+    ("1904-66_AIT.fits", 284.90283241635893, -66.30721053916743),
+    (
+        "allsky_rosat_ait.fits",
+        266.4049882865447,
+        -28.936177761791473,
+    ),
     // DSS plate solutions (PLT*/AMD* keywords), which astropy prefers to the linear WCS.
     ("HorseHead.fits", 85.27499401702345, -2.4582964408350017),
     (

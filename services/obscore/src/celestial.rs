@@ -171,9 +171,119 @@ impl DssPlate {
     }
 }
 
+/// The rotation from native spherical coordinates (phi, theta) to celestial ones, FITS WCS
+/// Paper II (Calabretta & Greisen 2002) §2.2-2.4, computed as WCSLIB's `celset` does: the
+/// celestial coordinates (alpha_p, delta_p) of the native pole from CRVAL, LONPOLE (phi_p) and
+/// LATPOLE, with the fiducial point at native (0, 90) for zenithal projections and (0, 0)
+/// for the others. Angles in degrees.
+#[derive(Debug, Clone, Copy, PartialEq)]
+struct SphericalRotation {
+    alpha_p: f64,
+    delta_p: f64,
+    phi_p: f64,
+}
+
+impl SphericalRotation {
+    fn from_header(h: &ImageHeader, zenithal: bool) -> Result<SphericalRotation, String> {
+        let alpha0 = h.number("CRVAL1").unwrap_or(0.0);
+        let delta0 = h.number("CRVAL2").unwrap_or(0.0);
+        let (phi0, theta0) = if zenithal {
+            (0.0f64, 90.0f64)
+        } else {
+            (0.0, 0.0)
+        };
+        let phi_p = h
+            .number("LONPOLE")
+            .or_else(|| h.number("PV1_3"))
+            .unwrap_or(if delta0 >= theta0 { 0.0 } else { 180.0 });
+        let theta_p = h
+            .number("LATPOLE")
+            .or_else(|| h.number("PV1_4"))
+            .unwrap_or(90.0);
+        if theta0 == 90.0 {
+            return Ok(SphericalRotation {
+                alpha_p: alpha0,
+                delta_p: delta0,
+                phi_p,
+            });
+        }
+        let (s_d0, c_d0) = delta0.to_radians().sin_cos();
+        let (s_t0, c_t0) = theta0.to_radians().sin_cos();
+        let (s_dp, c_dp) = (phi_p - phi0).to_radians().sin_cos();
+        let x = c_t0 * c_dp;
+        let y = s_t0;
+        let z = (x * x + y * y).sqrt();
+        let delta_p = if z == 0.0 {
+            if s_d0 != 0.0 {
+                return Err("LONPOLE and CRVAL2 admit no celestial pole".into());
+            }
+            theta_p
+        } else {
+            let arg = s_d0 / z;
+            if arg.abs() > 1.0 + 1e-12 {
+                return Err("LONPOLE and CRVAL2 admit no celestial pole".into());
+            }
+            let u = y.atan2(x).to_degrees();
+            let v = arg.clamp(-1.0, 1.0).acos().to_degrees();
+            let (a, b) = (u + v, u - v);
+            let valid = |d: f64| (-90.0 - 1e-10..=90.0 + 1e-10).contains(&d);
+            match (valid(a), valid(b)) {
+                (true, true) => {
+                    if (a - theta_p).abs() <= (b - theta_p).abs() {
+                        a
+                    } else {
+                        b
+                    }
+                }
+                (true, false) => a,
+                (false, true) => b,
+                (false, false) => return Err("LONPOLE and CRVAL2 admit no celestial pole".into()),
+            }
+            .clamp(-90.0, 90.0)
+        };
+        let zz = delta_p.to_radians().cos() * c_d0;
+        let alpha_p = if zz.abs() < 1e-12 {
+            if c_d0.abs() < 1e-12 {
+                // The celestial pole is at the fiducial point.
+                alpha0
+            } else if delta_p > 0.0 {
+                alpha0 + phi_p - phi0 - 180.0
+            } else {
+                alpha0 - phi_p + phi0
+            }
+        } else {
+            let x = (s_t0 - delta_p.to_radians().sin() * s_d0) / zz;
+            let y = s_dp * c_t0 / c_d0;
+            if x == 0.0 && y == 0.0 {
+                return Err("LONPOLE and CRVAL admit no celestial pole".into());
+            }
+            alpha0 - y.atan2(x).to_degrees()
+        };
+        Ok(SphericalRotation {
+            alpha_p,
+            delta_p,
+            phi_p,
+        })
+    }
+
+    /// Celestial (lon, lat) in degrees of native (phi, theta) in degrees (Paper II eq. 2).
+    fn apply(&self, phi: f64, theta: f64) -> (f64, f64) {
+        let (s_t, c_t) = theta.to_radians().sin_cos();
+        let (s_p, c_p) = self.delta_p.to_radians().sin_cos();
+        let (s_d, c_d) = (phi - self.phi_p).to_radians().sin_cos();
+        let lon = self.alpha_p + (-c_t * s_d).atan2(s_t * c_p - c_t * s_p * c_d).to_degrees();
+        let lat = (s_t * s_p + c_t * c_p * c_d)
+            .clamp(-1.0, 1.0)
+            .asin()
+            .to_degrees();
+        (lon.rem_euclid(360.0), lat)
+    }
+}
+
 /// A usable celestial WCS: projection plus frame.
 pub struct CelestialWcs {
     wcs: WCS,
+    rotation: SphericalRotation,
     sip: Option<Sip>,
     dss: Option<DssPlate>,
     /// The frame of the world coordinates.
@@ -259,13 +369,19 @@ impl CelestialWcs {
             proj,
             "AZP" | "SZP" | "TAN" | "STG" | "SIN" | "ARC" | "ZPN" | "ZEA" | "AIR" | "NCP"
         );
-        if !zenithal && h.number("CRVAL2").is_some_and(|d| d.abs() > 89.999) {
-            // The wcs crate's pole rotation is wrong for a non-zenithal projection whose
-            // reference point is at a celestial pole: better no row than a wrong one.
-            return Err(format!(
-                "{proj} projection with its reference point at a pole is not supported yet"
-            ));
+        if matches!(proj, "COP" | "COD" | "COE" | "COO") {
+            return Err(format!("the conic projection {proj} is not supported yet"));
         }
+        if h.number("PV1_1").is_some_and(|v| v != 0.0)
+            || h.number("PV1_2")
+                .is_some_and(|v| v != if zenithal { 90.0 } else { 0.0 })
+        {
+            return Err(
+                "a fiducial point other than the default (PV1_1, PV1_2) is not supported yet"
+                    .into(),
+            );
+        }
+        let rotation = SphericalRotation::from_header(h, zenithal)?;
         // vogate applies SIP itself (the wcs crate's SIP disagrees with astropy).
         let sip = if c1.ends_with("-SIP") {
             Some(Sip::from_header(h)?)
@@ -287,17 +403,29 @@ impl CelestialWcs {
                 continue;
             };
             let is_sip = ["A_", "B_", "AP_", "BP_"].iter().any(|p| k.starts_with(p));
-            if !is_sip && !matches!(k.as_str(), "EQUINOX" | "EPOCH") {
+            let is_rotation = matches!(k.as_str(), "CRVAL1" | "CRVAL2" | "LONPOLE" | "LATPOLE")
+                || k.starts_with("PV1_");
+            if !is_sip && !is_rotation && !matches!(k.as_str(), "EQUINOX" | "EPOCH") {
                 if let Some(n) = serde_json::Number::from_f64(*x) {
                     map.insert(k.clone(), serde_json::Value::Number(n));
                 }
             }
         }
+        // The wcs crate projects and deprojects correctly, but its native-to-celestial rotation
+        // disagrees with WCSLIB away from simple cases (an AIT map with its reference point at
+        // a pole comes out 90 degrees off). It is given a reference for which the rotation is
+        // the identity, so that it returns native (phi, theta); vogate applies the rotation of
+        // FITS WCS Paper II itself ([`SphericalRotation`]).
+        let (neutral_lat, neutral_lonpole) = if zenithal { (90, 180) } else { (0, 0) };
+        map.insert("CRVAL1".into(), 0.into());
+        map.insert("CRVAL2".into(), neutral_lat.into());
+        map.insert("LONPOLE".into(), neutral_lonpole.into());
         let params: WCSParams = serde_json::from_value(serde_json::Value::Object(map))
             .map_err(|e| format!("WCS keywords unreadable: {e}"))?;
         let wcs = WCS::new(&params).map_err(|e| format!("WCS not usable: {e}"))?;
         Ok(CelestialWcs {
             wcs,
+            rotation,
             sip,
             dss,
             frame,
@@ -317,8 +445,11 @@ impl CelestialWcs {
             None => (x, y),
         };
         let ll = self.wcs.unproj_lonlat(&ImgXY::new(x, y))?;
-        let (lon, lat) = (ll.lon().to_degrees(), ll.lat().to_degrees());
-        (lon.is_finite() && lat.is_finite()).then_some((lon, lat))
+        let (phi, theta) = (ll.lon().to_degrees(), ll.lat().to_degrees());
+        if !(phi.is_finite() && theta.is_finite()) {
+            return None;
+        }
+        Some(self.rotation.apply(phi, theta))
     }
 
     /// The ICRS position of FITS pixel (`x`, `y`), or `None` where the projection has no
