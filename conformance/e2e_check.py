@@ -95,12 +95,26 @@ def haversine_deg(ra1, dec1, ra2, dec2):
     return math.degrees(2 * math.asin(min(1.0, math.sqrt(h))))
 
 
+AUXILIARY = {"MASK", "VARIANCE", "VAR", "WEIGHT", "WHT", "ERR", "ERROR", "SIGMA", "DQ", "FLAGS", "BPM", "CONF"}
+
+
 def astropy_reference(path):
     """(projection, centre (ra, dec), corners [(ra, dec) or None]) of the first image HDU
     with a celestial WCS on axes 1 and 2, all in ICRS degrees; None when there is none."""
+    chips = astropy_chips(path)
+    return chips[0] if chips else None
+
+
+def astropy_chips(path):
+    """The (projection, centre, corners) of every science image HDU (not a mask, variance ...
+    plane by EXTTYPE or EXTNAME) with a celestial WCS on axes 1 and 2, in ICRS degrees."""
+    out = []
     with fits.open(path) as hdul:
         for hdu in hdul:
             if not hdu.is_image or hdu.header.get("NAXIS", 0) < 2:
+                continue
+            kinds = {str(hdu.header.get(k, "")).strip().upper() for k in ("EXTTYPE", "EXTNAME")}
+            if kinds & AUXILIARY:
                 continue
             try:
                 w = WCS(hdu.header, hdul)
@@ -121,8 +135,41 @@ def astropy_reference(path):
 
             centre = icrs((n1 - 1) / 2, (n2 - 1) / 2)
             corners = [icrs(x, y) for x, y in [(-0.5, -0.5), (n1 - 0.5, -0.5), (n1 - 0.5, n2 - 0.5), (-0.5, n2 - 0.5)]]
-            return proj, centre, corners
-    return None
+            out.append((proj, centre, corners))
+    return out
+
+
+def unit(ra, dec):
+    r, d = math.radians(ra), math.radians(dec)
+    return np.array([math.cos(d) * math.cos(r), math.cos(d) * math.sin(r), math.sin(d)])
+
+
+def inside_or_on(vertices, centre, p, tol_arcsec):
+    """Gnomonic planar point-in-polygon about `centre` (exact for great-circle edges), with the
+    boundary widened by tol_arcsec."""
+    c = unit(*centre)
+    east = np.cross([0, 0, 1.0], c)
+    east /= np.linalg.norm(east)
+    north = np.cross(c, east)
+    def proj(v):
+        u = unit(*v)
+        return (u @ east / (u @ c), u @ north / (u @ c))
+    poly = [proj(v) for v in vertices]
+    x, y = proj(p)
+    inside = False
+    for i in range(len(poly)):
+        (xi, yi), (xj, yj) = poly[i], poly[i - 1]
+        if (yi > y) != (yj > y) and x < (xj - xi) * (y - yi) / (yj - yi) + xi:
+            inside = not inside
+    if inside:
+        return True
+    tol = math.radians(tol_arcsec / 3600)
+    for i in range(len(poly)):
+        (x1, y1), (x2, y2) = poly[i - 1], poly[i]
+        t = max(0, min(1, ((x - x1) * (x2 - x1) + (y - y1) * (y2 - y1)) / ((x2 - x1) ** 2 + (y2 - y1) ** 2)))
+        if math.hypot(x - x1 - t * (x2 - x1), y - y1 - t * (y2 - y1)) < tol:
+            return True
+    return False
 
 
 def main():
@@ -132,8 +179,25 @@ def main():
     files = sorted(f for f in os.listdir(DATA_DIR) if re.search(r"\.fits(\.gz|\.fz)?$", f, re.I))
     print(f"{'file':40s} {'proj':4s} {'centre_as':>10s} {'corner_as':>10s}  status")
     for f in files:
-        ref = astropy_reference(os.path.join(DATA_DIR, f))
+        chips = astropy_chips(os.path.join(DATA_DIR, f))
+        ref = chips[0] if chips else None
         row = by_id.get(f)
+        if len(chips) > 1 and row is not None:
+            # Several science chips: s_region is their convex hull, the centre its centre.
+            nums = [float(x) for x in row["s_region"].split()[2:]]
+            hull = list(zip(nums[0::2], nums[1::2]))
+            corners = [c for chip in chips for c in chip[2]]
+            far = max(min(sep_arcsec(*v, *c) for c in corners) for v in hull)
+            check(far < TOLERANCE_ARCSEC, f"{f}: a hull vertex is {far:.4f} arcsec from every chip corner")
+            outside = [c for c in corners if not inside_or_on(hull, (row["s_ra"], row["s_dec"]), c, TOLERANCE_ARCSEC)]
+            check(not outside, f"{f}: chip corners outside s_region: {outside}")
+            mean = sum(unit(*v) for v in hull)
+            mra = math.degrees(math.atan2(mean[1], mean[0])) % 360
+            mdec = math.degrees(math.atan2(mean[2], math.hypot(mean[0], mean[1])))
+            d = sep_arcsec(row["s_ra"], row["s_dec"], mra, mdec)
+            check(d < TOLERANCE_ARCSEC, f"{f}: centre {d:.4f} arcsec from the hull's centre")
+            print(f"{f:40s} {chips[0][0]:4s} {d:10.5f} {far:10.5f}  ok ({len(chips)} chips, hull of {len(hull)} vertices)")
+            continue
         if ref is None:
             check(row is None, f"{f}: astropy finds no celestial WCS but vogate has a row")
             print(f"{f:40s} {'-':4s} {'':>10s} {'':>10s}  no celestial WCS (astropy): {'skipped' if row is None else 'ROW!'}")

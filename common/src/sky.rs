@@ -190,6 +190,64 @@ pub fn counter_clockwise(mut vertices: Vec<SkyPoint>, inside: SkyPoint) -> Vec<S
     vertices
 }
 
+/// The spherical convex hull of `points` (all within a hemisphere around their mean), as the
+/// hull's vertices counter-clockwise as seen from the centre of the sphere. Computed as the
+/// planar convex hull (Andrew's monotone chain) in the gnomonic projection about the points'
+/// mean direction, which maps great circles to straight lines and so hulls to hulls.
+/// `None` for fewer than 3 distinct points or points not within 89 degrees of their mean.
+pub fn convex_hull(points: &[SkyPoint]) -> Option<Vec<SkyPoint>> {
+    let vs: Vec<Vec3> = points.iter().map(|p| p.to_vec()).collect();
+    let mut sum = [0.0; 3];
+    for v in &vs {
+        sum = [sum[0] + v[0], sum[1] + v[1], sum[2] + v[2]];
+    }
+    let c = normalize(sum)?;
+    if vs.iter().any(|v| dot(*v, c) < 89f64.to_radians().cos()) {
+        return None;
+    }
+    let east = normalize(cross([0.0, 0.0, 1.0], c)).unwrap_or([0.0, 1.0, 0.0]);
+    let north = cross(c, east);
+    let mut pts: Vec<(f64, f64, usize)> = vs
+        .iter()
+        .enumerate()
+        .map(|(i, v)| (dot(*v, east) / dot(*v, c), dot(*v, north) / dot(*v, c), i))
+        .collect();
+    pts.sort_by(|a, b| a.0.total_cmp(&b.0).then(a.1.total_cmp(&b.1)));
+    pts.dedup_by(|a, b| (a.0 - b.0).abs() < 1e-15 && (a.1 - b.1).abs() < 1e-15);
+    if pts.len() < 3 {
+        return None;
+    }
+    let turn = |o: (f64, f64, usize), a: (f64, f64, usize), b: (f64, f64, usize)| {
+        (a.0 - o.0) * (b.1 - o.1) - (a.1 - o.1) * (b.0 - o.0)
+    };
+    let mut hull: Vec<(f64, f64, usize)> = Vec::new();
+    for pass in 0..2 {
+        let start = hull.len();
+        let iter: Box<dyn Iterator<Item = &(f64, f64, usize)>> = if pass == 0 {
+            Box::new(pts.iter())
+        } else {
+            Box::new(pts.iter().rev())
+        };
+        for &p in iter {
+            while hull.len() >= start + 2
+                && turn(hull[hull.len() - 2], hull[hull.len() - 1], p) <= 0.0
+            {
+                hull.pop();
+            }
+            hull.push(p);
+        }
+        hull.pop();
+    }
+    if hull.len() < 3 {
+        return None;
+    }
+    // The planar hull runs counter-clockwise in (east, north), which seen from the centre of
+    // the sphere (east to the left) is clockwise: reverse it.
+    let mut out: Vec<SkyPoint> = hull.iter().map(|h| points[h.2]).collect();
+    out.reverse();
+    Some(out)
+}
+
 /// The STC-S text `POLYGON ICRS ra1 dec1 ra2 dec2 ...` (degrees) of `vertices`, with the
 /// shortest text that reads back to the same binary values.
 pub fn stcs_polygon(vertices: &[SkyPoint]) -> String {
@@ -272,6 +330,31 @@ mod tests {
         rev.reverse();
         assert!(ccw_orientation(&rev, c) < 0.0);
         assert_eq!(counter_clockwise(rev, c), w_n_e_s);
+    }
+
+    #[test]
+    fn convex_hull_drops_inner_points_and_runs_ccw() {
+        let pts = [
+            SkyPoint::new(359.0, -1.0),
+            SkyPoint::new(1.0, -1.0),
+            SkyPoint::new(0.0, 0.0),
+            SkyPoint::new(1.0, 1.0),
+            SkyPoint::new(0.2, 0.3),
+            SkyPoint::new(359.0, 1.0),
+        ];
+        let hull = convex_hull(&pts).expect("hull");
+        assert_eq!(hull.len(), 4);
+        assert!(!hull.contains(&pts[2]) && !hull.contains(&pts[4]));
+        assert!(ccw_orientation(&hull, SkyPoint::new(0.0, 0.0)) > 0.0);
+        // Around the pole.
+        let polar: Vec<SkyPoint> = (0..8)
+            .map(|i| SkyPoint::new(45.0 * i as f64, 88.0))
+            .chain([SkyPoint::new(0.0, 90.0)])
+            .collect();
+        let hull = convex_hull(&polar).expect("hull");
+        assert_eq!(hull.len(), 8);
+        assert!(ccw_orientation(&hull, SkyPoint::new(0.0, 90.0)) > 0.0);
+        assert!(convex_hull(&pts[..2]).is_none());
     }
 
     #[test]

@@ -87,6 +87,36 @@ pub fn write_image(path: &Path, spec: &ImageSpec) -> Result<(), String> {
         .open()
         .map_err(fits_err("cannot create", path))?;
     let hdu = f.primary_hdu().map_err(fits_err("no primary HDU", path))?;
+    fill_hdu(&mut f, &hdu, spec, path)
+}
+
+/// Write a multi-extension file: an empty primary HDU, then one image extension per chip,
+/// each with its EXTNAME (e.g. `SCI`, `MASK`) and its own WCS.
+pub fn write_mef(path: &Path, chips: &[(&str, ImageSpec)]) -> Result<(), String> {
+    let mut f = FitsFile::create(path)
+        .overwrite()
+        .open()
+        .map_err(fits_err("cannot create", path))?;
+    for (extname, spec) in chips {
+        let desc = ImageDescription {
+            data_type: ImageType::Float,
+            dimensions: &[spec.naxis2, spec.naxis1],
+        };
+        let hdu = f
+            .create_image(extname.to_string(), &desc)
+            .map_err(fits_err("cannot add an image extension", path))?;
+        fill_hdu(&mut f, &hdu, spec, path)?;
+    }
+    Ok(())
+}
+
+fn fill_hdu(
+    f: &mut FitsFile,
+    hdu: &fitsio::hdu::FitsHdu,
+    spec: &ImageSpec,
+    path: &Path,
+) -> Result<(), String> {
+    let (n1, n2) = (spec.naxis1, spec.naxis2);
     let (s, c) = spec.rotation.to_radians().sin_cos();
     let crpix1 = (n1 as f64 + 1.0) / 2.0;
     let crpix2 = (n2 as f64 + 1.0) / 2.0;
@@ -101,8 +131,7 @@ pub fn write_image(path: &Path, spec: &ImageSpec) -> Result<(), String> {
     ];
     for (k, v) in text {
         if let Some(v) = v {
-            hdu.write_key(&mut f, k, v.as_str())
-                .map_err(fits_err(k, path))?;
+            hdu.write_key(f, k, v.as_str()).map_err(fits_err(k, path))?;
         }
     }
     let nums: Vec<(&str, Option<f64>)> = vec![
@@ -121,14 +150,14 @@ pub fn write_image(path: &Path, spec: &ImageSpec) -> Result<(), String> {
     ];
     for (k, v) in nums {
         if let Some(v) = v {
-            hdu.write_key(&mut f, k, v).map_err(fits_err(k, path))?;
+            hdu.write_key(f, k, v).map_err(fits_err(k, path))?;
         }
     }
-    hdu.write_key(&mut f, "CUNIT1", "deg")
+    hdu.write_key(f, "CUNIT1", "deg")
         .map_err(fits_err("CUNIT1", path))?;
-    hdu.write_key(&mut f, "CUNIT2", "deg")
+    hdu.write_key(f, "CUNIT2", "deg")
         .map_err(fits_err("CUNIT2", path))?;
-    hdu.write_key(&mut f, "BUNIT", "adu")
+    hdu.write_key(f, "BUNIT", "adu")
         .map_err(fits_err("BUNIT", path))?;
     let sigma = (n1.min(n2) as f64 / 8.0).max(1.0);
     let mut data = Vec::with_capacity(n1 * n2);
@@ -139,7 +168,7 @@ pub fn write_image(path: &Path, spec: &ImageSpec) -> Result<(), String> {
             data.push((g + 10.0 + 0.01 * (i + j) as f64) as f32);
         }
     }
-    hdu.write_image(&mut f, &data)
+    hdu.write_image(f, &data)
         .map_err(fits_err("cannot write pixels", path))?;
     Ok(())
 }

@@ -18,7 +18,9 @@ use crate::celestial::CelestialWcs;
 use crate::header::{read_headers, Card, ImageHeader};
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
-use vo_common::sky::{counter_clockwise, smallest_enclosing_circle, stcs_polygon, SkyPoint};
+use vo_common::sky::{
+    convex_hull, counter_clockwise, smallest_enclosing_circle, stcs_polygon, SkyPoint,
+};
 use vo_common::Value;
 
 /// Settings that shape the rows of an ingest.
@@ -270,19 +272,79 @@ pub fn ingest_file(path: &Path, rel: &str, cfg: &IngestConfig) -> Result<ObsCore
         .map_err(|e| format!("cannot stat: {e}"))?
         .len();
     let mut reasons = Vec::new();
+    let mut chips: Vec<(&ImageHeader, CelestialWcs)> = Vec::new();
     for h in &headers.images {
+        if is_auxiliary(h) {
+            continue;
+        }
         match CelestialWcs::from_header(h) {
-            Ok(wcs) => match row_from_wcs(h, &wcs, &headers.primary, rel, size, cfg) {
-                Ok(row) => return Ok(row),
-                Err(e) => reasons.push(format!("HDU {}: {e}", h.index)),
-            },
+            Ok(wcs) => chips.push((h, wcs)),
             Err(e) => reasons.push(format!("HDU {}: {e}", h.index)),
         }
     }
     if headers.images.is_empty() {
         return Err("no image HDU with two or more axes".to_string());
     }
-    Err(format!("no usable celestial WCS ({})", reasons.join("; ")))
+    if chips.is_empty() {
+        return Err(format!("no usable celestial WCS ({})", reasons.join("; ")));
+    }
+    let (h, wcs) = &chips[0];
+    let mut row = row_from_wcs(h, wcs, &headers.primary, rel, size, cfg)
+        .map_err(|e| format!("HDU {}: {e}", h.index))?;
+    if chips.len() > 1 {
+        // Several science chips make one product: the footprint is the convex hull of every
+        // chip's corners, and the centre is the hull's centre (its vertices' mean direction).
+        let mut corners = Vec::new();
+        for (h, wcs) in &chips {
+            let c = chip_corners(wcs)
+                .ok_or(format!("HDU {}: a corner has no sky position", h.index))?;
+            corners.extend(c);
+        }
+        let hull =
+            convex_hull(&corners).ok_or("the chips' footprints span more than a hemisphere")?;
+        let mut sum = [0.0; 3];
+        for v in &hull {
+            let v = v.to_vec();
+            sum = [sum[0] + v[0], sum[1] + v[1], sum[2] + v[2]];
+        }
+        let centre = SkyPoint::from_vec(sum);
+        let circle = smallest_enclosing_circle(&hull)
+            .ok_or("the chips' footprints span more than a hemisphere")?;
+        row.s_ra = centre.ra;
+        row.s_dec = centre.dec;
+        row.s_fov = 2.0 * circle.radius;
+        row.s_region = Some(stcs_polygon(&hull));
+        row.corners = hull;
+    }
+    Ok(row)
+}
+
+/// Whether an image HDU is an auxiliary plane of a product (mask, variance, weight, error,
+/// data quality) rather than science, by its EXTTYPE or EXTNAME (as LSST, HST and others
+/// name them).
+pub fn is_auxiliary(h: &ImageHeader) -> bool {
+    const AUX: [&str; 12] = [
+        "MASK", "VARIANCE", "VAR", "WEIGHT", "WHT", "ERR", "ERROR", "SIGMA", "DQ", "FLAGS", "BPM",
+        "CONF",
+    ];
+    ["EXTTYPE", "EXTNAME"].iter().any(|k| {
+        h.text(k)
+            .is_some_and(|v| AUX.iter().any(|a| v.eq_ignore_ascii_case(a)))
+    })
+}
+
+/// The sky positions of the outer corners of an image (pixels 0.5 and NAXISn + 0.5).
+fn chip_corners(wcs: &CelestialWcs) -> Option<Vec<SkyPoint>> {
+    let (n1, n2) = (wcs.naxis1 as f64, wcs.naxis2 as f64);
+    [
+        (0.5, 0.5),
+        (n1 + 0.5, 0.5),
+        (n1 + 0.5, n2 + 0.5),
+        (0.5, n2 + 0.5),
+    ]
+    .iter()
+    .map(|&(x, y)| wcs.pixel_to_icrs(x, y))
+    .collect()
 }
 
 fn row_from_wcs(
@@ -298,15 +360,7 @@ fn row_from_wcs(
     let centre = wcs
         .pixel_to_icrs(cx, cy)
         .ok_or("the centre pixel has no sky position")?;
-    let corners: Option<Vec<SkyPoint>> = [
-        (0.5, 0.5),
-        (n1 + 0.5, 0.5),
-        (n1 + 0.5, n2 + 0.5),
-        (0.5, n2 + 0.5),
-    ]
-    .iter()
-    .map(|&(x, y)| wcs.pixel_to_icrs(x, y))
-    .collect();
+    let corners = chip_corners(wcs);
     let (s_region, s_fov, corners) = match corners {
         Some(c) => match smallest_enclosing_circle(&c) {
             Some(circle) => {

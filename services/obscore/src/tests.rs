@@ -222,3 +222,57 @@ fn frames_agree_with_astropy() {
         );
     }
 }
+
+#[test]
+fn several_science_chips_make_one_product_with_the_hull_as_footprint() {
+    use crate::demo::write_mef;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let chip = |ra: f64, dec: f64| ImageSpec::tan(ra, dec, 40, 30, 0.01);
+    let sci = [chip(150.0, 2.0), chip(150.45, 2.0), chip(150.2, 2.35)];
+    // A mask plane far away must not count; nor a variance plane.
+    let mask = chip(170.0, 20.0);
+    let path = dir.path().join("mef.fits");
+    write_mef(
+        &path,
+        &[
+            ("SCI", sci[0].clone()),
+            ("MASK", mask.clone()),
+            ("SCI", sci[1].clone()),
+            ("VARIANCE", mask),
+            ("SCI", sci[2].clone()),
+        ],
+    )
+    .expect("write");
+    let row = ingest_file(&path, "mef.fits", &cfg()).expect("row");
+    // Every chip corner, from single-chip files, is a hull vertex or inside the hull.
+    let mut all_corners = Vec::new();
+    for (i, spec) in sci.iter().enumerate() {
+        let p = dir.path().join(format!("chip{i}.fits"));
+        write_image(&p, spec).expect("write");
+        all_corners.extend(ingest_file(&p, "c.fits", &cfg()).expect("chip").corners);
+    }
+    let hull = vo_common::region::parse_stcs_polygon(row.s_region.as_deref().expect("region"))
+        .expect("polygon");
+    for c in &all_corners {
+        assert!(hull.contains(*c), "corner {c:?} outside the hull");
+    }
+    for v in &row.corners {
+        assert!(
+            all_corners.iter().any(|c| c.distance(*v) < 1e-9),
+            "hull vertex {v:?} is no chip corner"
+        );
+    }
+    assert!(row.corners.len() >= 5, "{:?}", row.corners);
+    assert!(ccw_orientation(&row.corners, SkyPoint::new(row.s_ra, row.s_dec)) > 0.0);
+    // The centre is the hull's centre, among the chips; s_fov holds them all.
+    assert!(
+        (row.s_ra - 150.22).abs() < 0.1 && (row.s_dec - 2.15).abs() < 0.1,
+        "{} {}",
+        row.s_ra,
+        row.s_dec
+    );
+    let centre = SkyPoint::new(row.s_ra, row.s_dec);
+    assert!(all_corners
+        .iter()
+        .all(|c| 2.0 * centre.distance(*c) <= row.s_fov + 0.05));
+}
