@@ -36,6 +36,15 @@ case "$totals" in
   "Totals: Errors: 0;"*) echo "taplint: 1 passed, 0 failed" ;;
   *) echo "taplint: 0 passed, 1 failed"; cat "$work/taplint.txt" | tail -20; exit 1 ;;
 esac
+# datalinklint on the {links} of a product (it too exits 0 on errors).
+stilts datalinklint votable="http://127.0.0.1:$port/datalink/links?ID=ivo%3A%2F%2Fvogate.local%2Fvogate%3FHorseHead.fits" < /dev/null > "$work/dl.txt" 2>&1 || true
+totals=$(grep -E '^Totals:' "$work/dl.txt" || echo "Totals: missing")
+echo "datalinklint: $totals"
+case "$totals" in
+  "Totals: Errors: 0;"*) echo "datalinklint: 1 passed, 0 failed" ;;
+  *) cat "$work/dl.txt"; echo "datalinklint: 0 passed, 1 failed"; exit 1 ;;
+esac
+
 kill "$pid"; wait "$pid" 2>/dev/null || true; pid=
 
 # A scratch tree: one good file, one corrupt file, one image without WCS.

@@ -533,3 +533,33 @@ async fn vosi_documents_describe_what_tap_schema_publishes() {
     .await;
     assert_eq!(s, 400);
 }
+
+#[actix_web::test]
+async fn datalink_links_point_to_the_product_file() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let gw = gateway(dir.path(), None).await;
+    let app = test::init_service(App::new().configure(vogate::routes(&gw))).await;
+    let uri = "/datalink/links?ID=ivo%3A%2F%2Fvogate.local%2Fvogate%3Fm31.fits&ID=ivo%3A%2F%2Fvogate.local%2Fvogate%3Fnope.fits";
+    let resp = test::call_service(&app, test::TestRequest::get().uri(uri).to_request()).await;
+    assert_eq!(resp.status().as_u16(), 200);
+    assert_eq!(
+        resp.headers()
+            .get("content-type")
+            .and_then(|v| v.to_str().ok()),
+        Some("application/x-votable+xml;content=datalink")
+    );
+    let doc = String::from_utf8(test::read_body(resp).await.to_vec()).expect("utf8");
+    let size = std::fs::metadata(dir.path().join("demo-sky/m31.fits"))
+        .expect("file")
+        .len();
+    assert!(doc.contains(&format!("<TR><TD>ivo://vogate.local/vogate?m31.fits</TD><TD>http://127.0.0.1:8080/files/m31.fits</TD><TD/><TD/><TD>#this</TD><TD>The product file m31.fits</TD><TD>application/fits</TD><TD>{size}</TD><TD>#image</TD><TD/></TR>")), "{doc}");
+    assert!(doc.contains(
+        "<TD>NotFoundFault: no dataset has the ID ivo://vogate.local/vogate?nope.fits</TD>"
+    ));
+    let resp = test::call_service(
+        &app,
+        test::TestRequest::get().uri("/datalink/links").to_request(),
+    )
+    .await;
+    assert_eq!(resp.status().as_u16(), 400);
+}

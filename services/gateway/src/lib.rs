@@ -120,6 +120,7 @@ pub fn routes(gw: &Gateway) -> impl FnOnce(&mut web::ServiceConfig) + '_ {
             .route("/", web::get().to(landing))
             .route("/files/{obs_id:.*}", web::get().to(file))
             .route("/files/{obs_id:.*}", web::head().to(file))
+            .route("/datalink/links", web::get().to(links))
             .configure(vo_tap::configure)
             .default_service(web::to(not_found));
     }
@@ -135,7 +136,87 @@ pub fn endpoints(base_url: &str) -> Vec<(&'static str, String)> {
         ("TAP capabilities (VOSI)", format!("{b}/tap/capabilities")),
         ("TAP availability (VOSI)", format!("{b}/tap/availability")),
         ("files", format!("{b}/files/{{obs_id}}")),
+        (
+            "DataLink links",
+            format!("{b}/datalink/links?ID={{obs_publisher_did}}"),
+        ),
     ]
+}
+
+/// `/datalink/links?ID=...` (DataLink 1.1 §3): for each ID (an obs_publisher_did), a `#this`
+/// row pointing to the product file, or a `NotFoundFault` row.
+async fn links(gw: web::Data<Gateway>, req: HttpRequest) -> HttpResponse {
+    let pairs = match vo_tap::params::decode_form(req.query_string()) {
+        Ok(p) => p,
+        Err(e) => return vo_tap::sync::error_response(&e),
+    };
+    for (k, v) in &pairs {
+        if k.eq_ignore_ascii_case("RESPONSEFORMAT") {
+            let ok = v.is_empty()
+                || v.eq_ignore_ascii_case("votable")
+                || v.to_ascii_lowercase()
+                    .replace(' ', "")
+                    .starts_with("application/x-votable+xml");
+            if !ok {
+                return vo_tap::sync::error_response(&VoError::usage(format!(
+                    "RESPONSEFORMAT={v} is not supported: {{links}} are VOTable only"
+                )));
+            }
+        }
+    }
+    let ids: Vec<String> = pairs
+        .into_iter()
+        .filter(|(k, _)| k.eq_ignore_ascii_case("ID"))
+        .map(|(_, v)| v)
+        .collect();
+    if ids.is_empty() {
+        return vo_tap::sync::error_response(&VoError::usage(
+            "UsageFault: ID is missing: give the obs_publisher_did of a dataset",
+        ));
+    }
+    let tap = gw.tap.clone();
+    let root = gw.data_root.clone();
+    let found = web::block(move || -> Result<Vec<vo_datalink::Link>, VoError> {
+        let conn = sqlite::open_query(&tap.db_path)?;
+        let mut st = conn
+            .prepare("SELECT obs_id, access_url, access_format, dataproduct_type FROM \"ivoa.ObsCore\" WHERE obs_publisher_did = ?1")
+            .map_err(|e| VoError::internal(format!("lookup failed: {e}")))?;
+        let mut out = Vec::new();
+        for id in ids {
+            let row = st
+                .query_row([&id], |r| {
+                    Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?, r.get::<_, String>(2)?, r.get::<_, String>(3)?))
+                })
+                .ok();
+            out.push(match row {
+                Some((obs_id, url, format, kind)) => vo_datalink::Link {
+                    id,
+                    access_url: Some(url),
+                    semantics: "#this".into(),
+                    description: Some(format!("The product file {obs_id}")),
+                    content_type: Some(format),
+                    content_length: std::fs::metadata(root.join(&obs_id)).ok().map(|m| m.len() as i64),
+                    content_qualifier: Some(format!("#{kind}")),
+                    ..Default::default()
+                },
+                None => vo_datalink::Link {
+                    error_message: Some(format!("NotFoundFault: no dataset has the ID {id}")),
+                    id,
+                    semantics: "#this".into(),
+                    ..Default::default()
+                },
+            });
+        }
+        Ok(out)
+    })
+    .await;
+    match found {
+        Ok(Ok(links)) => HttpResponse::Ok()
+            .content_type(vo_datalink::CONTENT_TYPE)
+            .body(vo_datalink::links_document(&links)),
+        Ok(Err(e)) => vo_tap::sync::error_response(&e),
+        Err(_) => vo_tap::sync::error_response(&VoError::internal("lookup task failed")),
+    }
 }
 
 async fn not_found(req: HttpRequest) -> HttpResponse {
