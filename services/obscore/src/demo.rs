@@ -43,6 +43,24 @@ pub struct ImageSpec {
     pub telescop: Option<String>,
     /// INSTRUME.
     pub instrume: Option<String>,
+    /// A third, spectral axis, making a cube.
+    pub spectral: Option<SpectralAxis>,
+}
+
+/// A linear spectral axis (FITS WCS Paper III): NAXIS3 planes, CTYPE3/CUNIT3, the value
+/// CRVAL3 at CRPIX3 = 1 and CDELT3 per plane.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SpectralAxis {
+    /// CTYPE3, e.g. `WAVE` or `FREQ`.
+    pub ctype: String,
+    /// CUNIT3, e.g. `nm` or `GHz`.
+    pub cunit: String,
+    /// CRVAL3: the value at the first plane's centre.
+    pub crval: f64,
+    /// CDELT3: the step per plane.
+    pub cdelt: f64,
+    /// NAXIS3.
+    pub planes: usize,
 }
 
 impl ImageSpec {
@@ -64,6 +82,7 @@ impl ImageSpec {
             exptime: None,
             telescop: None,
             instrume: None,
+            spectral: None,
         }
     }
 }
@@ -76,10 +95,9 @@ fn fits_err<'a>(what: &str, path: &'a Path) -> impl Fn(fitsio::errors::Error) ->
 /// Write `spec` to `path` (replacing any file there), with a smooth synthetic sky: a
 /// Gaussian source at the centre on a gentle gradient.
 pub fn write_image(path: &Path, spec: &ImageSpec) -> Result<(), String> {
-    let (n1, n2) = (spec.naxis1, spec.naxis2);
     let desc = ImageDescription {
         data_type: ImageType::Float,
-        dimensions: &[n2, n1],
+        dimensions: &dims(spec),
     };
     let mut f = FitsFile::create(path)
         .with_custom_primary(&desc)
@@ -100,7 +118,7 @@ pub fn write_mef(path: &Path, chips: &[(&str, ImageSpec)]) -> Result<(), String>
     for (extname, spec) in chips {
         let desc = ImageDescription {
             data_type: ImageType::Float,
-            dimensions: &[spec.naxis2, spec.naxis1],
+            dimensions: &dims(spec),
         };
         let hdu = f
             .create_image(extname.to_string(), &desc)
@@ -108,6 +126,14 @@ pub fn write_mef(path: &Path, chips: &[(&str, ImageSpec)]) -> Result<(), String>
         fill_hdu(&mut f, &hdu, spec, path)?;
     }
     Ok(())
+}
+
+/// The image shape in fitsio's (C) order: slowest axis first.
+fn dims(spec: &ImageSpec) -> Vec<usize> {
+    match &spec.spectral {
+        Some(s) => vec![s.planes, spec.naxis2, spec.naxis1],
+        None => vec![spec.naxis2, spec.naxis1],
+    }
 }
 
 fn fill_hdu(
@@ -159,13 +185,28 @@ fn fill_hdu(
         .map_err(fits_err("CUNIT2", path))?;
     hdu.write_key(f, "BUNIT", "adu")
         .map_err(fits_err("BUNIT", path))?;
+    let planes = match &spec.spectral {
+        Some(s) => {
+            hdu.write_key(f, "CTYPE3", s.ctype.as_str())
+                .map_err(fits_err("CTYPE3", path))?;
+            hdu.write_key(f, "CUNIT3", s.cunit.as_str())
+                .map_err(fits_err("CUNIT3", path))?;
+            for (k, v) in [("CRPIX3", 1.0), ("CRVAL3", s.crval), ("CDELT3", s.cdelt)] {
+                hdu.write_key(f, k, v).map_err(fits_err(k, path))?;
+            }
+            s.planes
+        }
+        None => 1,
+    };
     let sigma = (n1.min(n2) as f64 / 8.0).max(1.0);
-    let mut data = Vec::with_capacity(n1 * n2);
-    for j in 0..n2 {
-        for i in 0..n1 {
-            let (dx, dy) = (i as f64 + 1.0 - crpix1, j as f64 + 1.0 - crpix2);
-            let g = 1000.0 * (-(dx * dx + dy * dy) / (2.0 * sigma * sigma)).exp();
-            data.push((g + 10.0 + 0.01 * (i + j) as f64) as f32);
+    let mut data = Vec::with_capacity(n1 * n2 * planes);
+    for k in 0..planes {
+        for j in 0..n2 {
+            for i in 0..n1 {
+                let (dx, dy) = (i as f64 + 1.0 - crpix1, j as f64 + 1.0 - crpix2);
+                let g = 1000.0 * (-(dx * dx + dy * dy) / (2.0 * sigma * sigma)).exp();
+                data.push((g + 10.0 + 0.01 * (i + j + k) as f64) as f32);
+            }
         }
     }
     hdu.write_image(f, &data)

@@ -58,14 +58,14 @@ const TEXT_KEYS: &[&str] = &[
 /// Numeric keywords read from every image HDU with a CTYPE1.
 const NUMBER_KEYS: &[&str] = &[
     "CRPIX1", "CRPIX2", "CRPIX3", "CRVAL1", "CRVAL2", "CRVAL3", "CDELT1", "CDELT2", "CDELT3",
-    "CROTA1", "CROTA2", "CD1_1", "CD1_2", "CD2_1", "CD2_2", "PC1_1", "PC1_2", "PC2_1", "PC2_2",
-    "PV1_0", "PV1_1", "PV1_2", "PV2_0", "PV2_1", "PV2_2", "PV2_3", "PV2_4", "PV2_5", "LONPOLE",
-    "LATPOLE", "EQUINOX", "EPOCH", "MJD-OBS", "EXPTIME", "A_ORDER", "B_ORDER", "AP_ORDER",
-    "BP_ORDER", "PLTRAH", "PLTRAM", "PLTRAS", "PLTDECD", "PLTDECM", "PLTDECS", "PPO3", "PPO6",
-    "XPIXELSZ", "YPIXELSZ", "CNPIX1", "CNPIX2", "AMDX1", "AMDX2", "AMDX3", "AMDX4", "AMDX5",
-    "AMDX6", "AMDX7", "AMDX8", "AMDX9", "AMDX10", "AMDX11", "AMDX12", "AMDX13", "AMDY1", "AMDY2",
-    "AMDY3", "AMDY4", "AMDY5", "AMDY6", "AMDY7", "AMDY8", "AMDY9", "AMDY10", "AMDY11", "AMDY12",
-    "AMDY13",
+    "CROTA1", "CROTA2", "CD3_3", "PC3_3", "CD1_1", "CD1_2", "CD2_1", "CD2_2", "PC1_1", "PC1_2",
+    "PC2_1", "PC2_2", "PV1_0", "PV1_1", "PV1_2", "PV2_0", "PV2_1", "PV2_2", "PV2_3", "PV2_4",
+    "PV2_5", "LONPOLE", "LATPOLE", "EQUINOX", "EPOCH", "MJD-OBS", "EXPTIME", "A_ORDER", "B_ORDER",
+    "AP_ORDER", "BP_ORDER", "PLTRAH", "PLTRAM", "PLTRAS", "PLTDECD", "PLTDECM", "PLTDECS", "PPO3",
+    "PPO6", "XPIXELSZ", "YPIXELSZ", "CNPIX1", "CNPIX2", "AMDX1", "AMDX2", "AMDX3", "AMDX4",
+    "AMDX5", "AMDX6", "AMDX7", "AMDX8", "AMDX9", "AMDX10", "AMDX11", "AMDX12", "AMDX13", "AMDY1",
+    "AMDY2", "AMDY3", "AMDY4", "AMDY5", "AMDY6", "AMDY7", "AMDY8", "AMDY9", "AMDY10", "AMDY11",
+    "AMDY12", "AMDY13",
 ];
 
 fn read_text(hdu: &fitsio::hdu::FitsHdu, f: &mut FitsFile, key: &str) -> Option<String> {

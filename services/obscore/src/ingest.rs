@@ -77,6 +77,12 @@ pub struct ObsCoreRow {
     pub t_max: Option<f64>,
     /// Exposure time, seconds.
     pub t_exptime: Option<f64>,
+    /// Shortest wavelength covered, metres (cubes with a spectral axis).
+    pub em_min: Option<f64>,
+    /// Longest wavelength covered, metres.
+    pub em_max: Option<f64>,
+    /// Number of spectral planes.
+    pub em_xel: Option<i64>,
     /// TELESCOP keyword.
     pub facility_name: Option<String>,
     /// INSTRUME keyword.
@@ -119,10 +125,10 @@ impl ObsCoreRow {
             od(self.t_exptime),
             Value::Null,
             Value::Null,
+            od(self.em_min),
+            od(self.em_max),
             Value::Null,
-            Value::Null,
-            Value::Null,
-            Value::Null,
+            self.em_xel.map(Value::Int).unwrap_or(Value::Null),
             Value::Null,
             Value::Null,
             Value::Null,
@@ -319,6 +325,79 @@ pub fn ingest_file(path: &Path, rel: &str, cfg: &IngestConfig) -> Result<ObsCore
     Ok(row)
 }
 
+/// The speed of light, m/s (exact, SI).
+const C: f64 = 299_792_458.0;
+/// h c in eV m (CODATA 2018, exact to the digits given).
+const HC_EV_M: f64 = 1.239_841_984e-6;
+
+/// The wavelength range in metres and the plane count of a linear spectral third axis
+/// (FITS WCS Paper III: CTYPE3 WAVE/AWAV in length units, FREQ in Hz units, ENER in eV
+/// units; value = CRVAL3 + CDELT3 * PC3_3 (or CD3_3) * (p - CRPIX3), over the planes' outer
+/// edges p = 0.5 and NAXIS3 + 0.5). `None` when there is no third axis longer than 1 or it is
+/// not spectral; an error for a spectral axis vogate cannot convert (named in the message).
+pub fn spectral_range(h: &ImageHeader) -> Result<Option<(f64, f64, i64)>, String> {
+    let Some(&n3) = h.naxis.get(2) else {
+        return Ok(None);
+    };
+    if n3 <= 1 {
+        return Ok(None);
+    }
+    let Some(ctype) = h.text("CTYPE3") else {
+        return Ok(None);
+    };
+    let kind = ctype.get(..4).unwrap_or(ctype).to_ascii_uppercase();
+    if !matches!(kind.as_str(), "WAVE" | "AWAV" | "FREQ" | "ENER") {
+        return Ok(None);
+    }
+    if ctype.len() > 4 && ctype[4..].trim_matches('-').trim() != "" {
+        return Err(format!(
+            "CTYPE3 = '{ctype}': non-linear spectral axes are not supported yet"
+        ));
+    }
+    let delta = h
+        .number("CD3_3")
+        .unwrap_or_else(|| h.number("CDELT3").unwrap_or(1.0) * h.number("PC3_3").unwrap_or(1.0));
+    let crpix = h.number("CRPIX3").unwrap_or(0.0);
+    let crval = h.number("CRVAL3").unwrap_or(0.0);
+    let unit = h.text("CUNIT3").unwrap_or("").trim().to_string();
+    let scale = match (kind.as_str(), unit.as_str()) {
+        ("WAVE" | "AWAV", "" | "m") => 1.0,
+        ("WAVE" | "AWAV", "cm") => 1e-2,
+        ("WAVE" | "AWAV", "mm") => 1e-3,
+        ("WAVE" | "AWAV", "um") => 1e-6,
+        ("WAVE" | "AWAV", "nm") => 1e-9,
+        ("WAVE" | "AWAV", "Angstrom" | "angstrom") => 1e-10,
+        ("FREQ", "" | "Hz") => 1.0,
+        ("FREQ", "kHz") => 1e3,
+        ("FREQ", "MHz") => 1e6,
+        ("FREQ", "GHz") => 1e9,
+        ("ENER", "" | "eV") => 1.0,
+        ("ENER", "keV") => 1e3,
+        ("ENER", "MeV") => 1e6,
+        _ => {
+            return Err(format!(
+                "CUNIT3 = '{unit}' is not a supported unit for {kind}"
+            ))
+        }
+    };
+    let ends = [0.5, n3 as f64 + 0.5].map(|p| (crval + delta * (p - crpix)) * scale);
+    if ends.iter().any(|v| !v.is_finite() || *v <= 0.0) {
+        return Err(format!(
+            "the spectral axis ({kind}) reaches a non-positive value"
+        ));
+    }
+    let metres = ends.map(|v| match kind.as_str() {
+        "FREQ" => C / v,
+        "ENER" => HC_EV_M / v,
+        _ => v,
+    });
+    Ok(Some((
+        metres[0].min(metres[1]),
+        metres[0].max(metres[1]),
+        n3,
+    )))
+}
+
 /// Whether an image HDU is an auxiliary plane of a product (mask, variance, weight, error,
 /// data quality) rather than science, by its EXTTYPE or EXTNAME (as LSST, HST and others
 /// name them).
@@ -386,6 +465,7 @@ fn row_from_wcs(
         _ => None,
     };
     let cube = h.naxis.iter().skip(2).any(|&n| n > 1);
+    let spectral = spectral_range(h)?;
     let access_format = if rel.to_ascii_lowercase().ends_with(".gz") {
         "application/gzip"
     } else {
@@ -420,6 +500,9 @@ fn row_from_wcs(
         t_min,
         t_max,
         t_exptime: exptime,
+        em_min: spectral.map(|s| s.0),
+        em_max: spectral.map(|s| s.1),
+        em_xel: spectral.map(|s| s.2),
         facility_name: merged_text(h, primary, "TELESCOP"),
         instrument_name: merged_text(h, primary, "INSTRUME"),
         corners,

@@ -276,3 +276,43 @@ fn several_science_chips_make_one_product_with_the_hull_as_footprint() {
         .iter()
         .all(|c| 2.0 * centre.distance(*c) <= row.s_fov + 0.05));
 }
+
+#[test]
+fn cubes_get_their_spectral_range_in_metres() {
+    use crate::demo::SpectralAxis;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let cube = |ctype: &str, cunit: &str, crval: f64, cdelt: f64| {
+        let mut s = ImageSpec::tan(30.0, -10.0, 12, 10, 0.01);
+        s.spectral = Some(SpectralAxis {
+            ctype: ctype.into(),
+            cunit: cunit.into(),
+            crval,
+            cdelt,
+            planes: 5,
+        });
+        s
+    };
+    // 500 nm at plane 1, 10 nm a plane: edges at 495 and 545 nm.
+    let p = dir.path().join("wave.fits");
+    write_image(&p, &cube("WAVE", "nm", 500.0, 10.0)).expect("write");
+    let row = ingest_file(&p, "wave.fits", &cfg()).expect("row");
+    assert_eq!(row.dataproduct_type, "cube");
+    assert_eq!(row.em_xel, Some(5));
+    assert!(
+        (row.em_min.expect("min") - 495e-9).abs() < 1e-18
+            && (row.em_max.expect("max") - 545e-9).abs() < 1e-18
+    );
+    assert!((row.s_ra - 30.0).abs() < 1e-9 && (row.s_dec + 10.0).abs() < 1e-9);
+    // 100 GHz downwards by 1 GHz a plane: edges at 100.5 and 95.5 GHz, as wavelengths.
+    let p = dir.path().join("freq.fits");
+    write_image(&p, &cube("FREQ", "GHz", 100.0, -1.0)).expect("write");
+    let row = ingest_file(&p, "freq.fits", &cfg()).expect("row");
+    let c = 299_792_458.0;
+    assert!((row.em_min.expect("min") - c / 100.5e9).abs() < 1e-15);
+    assert!((row.em_max.expect("max") - c / 95.5e9).abs() < 1e-15);
+    // A unit vogate does not know is an error naming it.
+    let p = dir.path().join("bad.fits");
+    write_image(&p, &cube("WAVE", "furlong", 1.0, 1.0)).expect("write");
+    let e = ingest_file(&p, "bad.fits", &cfg()).expect_err("unit");
+    assert!(e.contains("CUNIT3 = 'furlong'"), "{e}");
+}
