@@ -49,6 +49,14 @@ impl ImageHeader {
     }
 }
 
+/// The DSS plate-solution keywords, read only when PLTRAH is present.
+const DSS_KEYS: &[&str] = &[
+    "PLTRAH", "PLTRAM", "PLTRAS", "PLTDECD", "PLTDECM", "PLTDECS", "PPO3", "PPO6", "XPIXELSZ",
+    "YPIXELSZ", "CNPIX1", "CNPIX2", "AMDX1", "AMDX2", "AMDX3", "AMDX4", "AMDX5", "AMDX6", "AMDX7",
+    "AMDX8", "AMDX9", "AMDX10", "AMDX11", "AMDX12", "AMDX13", "AMDY1", "AMDY2", "AMDY3", "AMDY4",
+    "AMDY5", "AMDY6", "AMDY7", "AMDY8", "AMDY9", "AMDY10", "AMDY11", "AMDY12", "AMDY13",
+];
+
 /// String-valued keywords read from every image HDU.
 const TEXT_KEYS: &[&str] = &[
     "CTYPE1", "CTYPE2", "CTYPE3", "CUNIT1", "CUNIT2", "CUNIT3", "RADESYS", "RADECSYS", "DATE-OBS",
@@ -61,11 +69,7 @@ const NUMBER_KEYS: &[&str] = &[
     "CROTA1", "CROTA2", "CD3_3", "PC3_3", "CD1_1", "CD1_2", "CD2_1", "CD2_2", "PC1_1", "PC1_2",
     "PC2_1", "PC2_2", "PV1_0", "PV1_1", "PV1_2", "PV2_0", "PV2_1", "PV2_2", "PV2_3", "PV2_4",
     "PV2_5", "LONPOLE", "LATPOLE", "EQUINOX", "EPOCH", "MJD-OBS", "EXPTIME", "A_ORDER", "B_ORDER",
-    "AP_ORDER", "BP_ORDER", "PLTRAH", "PLTRAM", "PLTRAS", "PLTDECD", "PLTDECM", "PLTDECS", "PPO3",
-    "PPO6", "XPIXELSZ", "YPIXELSZ", "CNPIX1", "CNPIX2", "AMDX1", "AMDX2", "AMDX3", "AMDX4",
-    "AMDX5", "AMDX6", "AMDX7", "AMDX8", "AMDX9", "AMDX10", "AMDX11", "AMDX12", "AMDX13", "AMDY1",
-    "AMDY2", "AMDY3", "AMDY4", "AMDY5", "AMDY6", "AMDY7", "AMDY8", "AMDY9", "AMDY10", "AMDY11",
-    "AMDY12", "AMDY13",
+    "AP_ORDER", "BP_ORDER",
 ];
 
 fn read_text(hdu: &fitsio::hdu::FitsHdu, f: &mut FitsFile, key: &str) -> Option<String> {
@@ -132,6 +136,13 @@ pub fn read_headers(path: &Path) -> Result<FileHeaders, String> {
             for key in NUMBER_KEYS {
                 if let Some(v) = read_number(&hdu, &mut f, key) {
                     cards.insert((*key).to_string(), Card::Number(v));
+                }
+            }
+            if read_number(&hdu, &mut f, "PLTRAH").is_some() {
+                for key in DSS_KEYS {
+                    if let Some(v) = read_number(&hdu, &mut f, key) {
+                        cards.insert((*key).to_string(), Card::Number(v));
+                    }
                 }
             }
             // SIP distortion coefficients (Shupe et al. 2005), only when an order is given.
