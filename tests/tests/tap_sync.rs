@@ -402,6 +402,13 @@ async fn hostile_requests_get_clear_errors_and_the_server_survives() {
     assert_eq!(resp.status().as_u16(), 400);
     let text = String::from_utf8(test::read_body(resp).await.to_vec()).expect("utf8");
     assert!(text.contains("200000 terms; the limit is 500"), "{text}");
+    // Just under the size translated on the worker thread (4096 bytes): a 2000-term chain.
+    let sum = vec!["1"; 2000].join("+");
+    let q = format!("SELECT {sum} AS a FROM ivoa.ObsCore");
+    assert!(q.len() <= 4096);
+    let (s, _, body) = get(&gw, &[("LANG", "ADQL"), ("QUERY", q.as_str())]).await;
+    assert_eq!(s, 400);
+    assert!(body.contains("2000 terms; the limit is 500"), "{body}");
     // Over the body limit: 413 with a DALI error document.
     let resp = test::call_service(&app, post(vec![b'a'; (1 << 20) + 1])).await;
     assert_eq!(resp.status().as_u16(), 413);

@@ -106,6 +106,10 @@ fn form_pairs(s: &str) -> Result<Vec<(String, String)>, VoError> {
 /// The largest POST body accepted, bytes.
 pub const MAX_BODY: usize = 1 << 20;
 
+/// Queries up to this many bytes are translated on the worker thread: at most a few thousand
+/// tokens, whose syntax tree the 2 MiB worker stack drops safely.
+const SHORT_QUERY: usize = 4096;
+
 /// Stack size of the thread that parses and translates a query: ASTs of long expressions
 /// are dropped recursively by sqlparser, and a small worker stack would overflow.
 const TRANSLATE_STACK: usize = 64 << 20;
@@ -192,12 +196,22 @@ pub async fn run_sync(state: TapState, pairs: Vec<(String, String)>) -> HttpResp
         Ok(r) => r,
         Err(e) => return error_response(&e),
     };
-    let translated = match web::block({
-        let (q, c) = (request.query.clone(), state.catalog.clone());
-        move || translate_big_stack(q, c)
-    })
-    .await
-    {
+    // A short query cannot build a tree deep enough to threaten the worker's stack; a long
+    // one is translated on a thread with a large stack.
+    let translated = if request.query.len() <= SHORT_QUERY {
+        Ok(vo_adql::translate(
+            &request.query,
+            state.catalog.as_ref(),
+            &SqliteDialect,
+        ))
+    } else {
+        web::block({
+            let (q, c) = (request.query.clone(), state.catalog.clone());
+            move || translate_big_stack(q, c)
+        })
+        .await
+    };
+    let translated = match translated {
         Ok(Ok(t)) => t,
         Ok(Err(e)) => {
             tracing::info!(
