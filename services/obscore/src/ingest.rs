@@ -300,27 +300,38 @@ pub fn ingest_file(path: &Path, rel: &str, cfg: &IngestConfig) -> Result<ObsCore
     if chips.len() > 1 {
         // Several science chips make one product: the footprint is the convex hull of every
         // chip's corners, and the centre is the hull's centre (its vertices' mean direction).
-        let mut corners = Vec::new();
-        for (h, wcs) in &chips {
-            let c = chip_corners(wcs)
-                .ok_or(format!("HDU {}: a corner has no sky position", h.index))?;
-            corners.extend(c);
+        // Like a single image, a product whose footprint has no polygon smaller than a
+        // hemisphere (a corner off the projection, or chips spread too far) is all-sky:
+        // s_region NULL, s_fov 360, the centre that of the first chip.
+        let corners: Option<Vec<SkyPoint>> = chips
+            .iter()
+            .map(|(_, wcs)| chip_corners(wcs))
+            .collect::<Option<Vec<_>>>()
+            .map(|c| c.concat());
+        let hull = corners.as_deref().and_then(convex_hull);
+        match hull
+            .as_deref()
+            .and_then(|h| smallest_enclosing_circle(h).map(|c| (h, c)))
+        {
+            Some((hull, circle)) => {
+                let mut sum = [0.0; 3];
+                for v in hull {
+                    let v = v.to_vec();
+                    sum = [sum[0] + v[0], sum[1] + v[1], sum[2] + v[2]];
+                }
+                let centre = SkyPoint::from_vec(sum);
+                row.s_ra = centre.ra;
+                row.s_dec = centre.dec;
+                row.s_fov = 2.0 * circle.radius;
+                row.s_region = Some(stcs_polygon(hull));
+                row.corners = hull.to_vec();
+            }
+            None => {
+                row.s_fov = 360.0;
+                row.s_region = None;
+                row.corners = corners.unwrap_or_default();
+            }
         }
-        let hull =
-            convex_hull(&corners).ok_or("the chips' footprints span more than a hemisphere")?;
-        let mut sum = [0.0; 3];
-        for v in &hull {
-            let v = v.to_vec();
-            sum = [sum[0] + v[0], sum[1] + v[1], sum[2] + v[2]];
-        }
-        let centre = SkyPoint::from_vec(sum);
-        let circle = smallest_enclosing_circle(&hull)
-            .ok_or("the chips' footprints span more than a hemisphere")?;
-        row.s_ra = centre.ra;
-        row.s_dec = centre.dec;
-        row.s_fov = 2.0 * circle.radius;
-        row.s_region = Some(stcs_polygon(&hull));
-        row.corners = hull;
     }
     Ok(row)
 }

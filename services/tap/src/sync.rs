@@ -35,7 +35,9 @@ pub struct TapState {
     pub vosi: Arc<crate::vosi::Vosi>,
 }
 
-/// Mount `/tap/sync` (GET and POST). Needs `web::Data<TapState>` in the app.
+/// Mount `/tap/sync` (GET and POST) and the VOSI endpoints `/tap/availability`,
+/// `/tap/capabilities`, `/tap/tables` and `/tap/tables/{table_name}`. Needs
+/// `web::Data<TapState>` in the app.
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(
         web::resource("/tap/sync")
