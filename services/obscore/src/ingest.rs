@@ -18,6 +18,7 @@ use crate::celestial::CelestialWcs;
 use crate::header::{read_headers, Card, ImageHeader};
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
+use vo_common::region::Polygon;
 use vo_common::sky::{
     convex_hull, counter_clockwise, smallest_enclosing_circle, stcs_polygon, SkyPoint,
 };
@@ -308,7 +309,10 @@ pub fn ingest_file(path: &Path, rel: &str, cfg: &IngestConfig) -> Result<ObsCore
             .map(|(_, wcs)| chip_corners(wcs))
             .collect::<Option<Vec<_>>>()
             .map(|c| c.concat());
-        let hull = corners.as_deref().and_then(convex_hull);
+        let hull = corners
+            .as_deref()
+            .and_then(convex_hull)
+            .filter(|h| Polygon::new(h).is_ok());
         match hull
             .as_deref()
             .and_then(|h| smallest_enclosing_circle(h).map(|c| (h, c)))
@@ -423,6 +427,38 @@ pub fn is_auxiliary(h: &ImageHeader) -> bool {
     })
 }
 
+/// Whether the polygon through an image's four corners is a faithful footprint: a valid
+/// spherical polygon (the one the query functions build from s_region), holding the image
+/// centre, with every edge's middle pixel within 1% of the edge's length of the great-circle
+/// edge between its corners. A wide image (a long CAR strip, a ZEA hemisphere) fails and is
+/// stored as all-sky (s_region NULL, s_fov 360), which queries treat as covering everything:
+/// over-inclusive, never a product silently missing from a search.
+fn footprint_is_faithful(wcs: &CelestialWcs, corners: &[SkyPoint], centre: SkyPoint) -> bool {
+    let Ok(poly) = Polygon::new(corners) else {
+        return false;
+    };
+    if !poly.contains(centre) {
+        return false;
+    }
+    let (n1, n2) = (wcs.naxis1 as f64, wcs.naxis2 as f64);
+    let mids = [
+        ((n1 + 1.0) / 2.0, 0.5),
+        (n1 + 0.5, (n2 + 1.0) / 2.0),
+        ((n1 + 1.0) / 2.0, n2 + 0.5),
+        (0.5, (n2 + 1.0) / 2.0),
+    ];
+    mids.iter().enumerate().all(|(i, &(x, y))| {
+        let (a, b) = (corners[i].to_vec(), corners[(i + 1) % 4].to_vec());
+        match wcs.pixel_to_icrs(x, y) {
+            Some(m) => {
+                let len = vo_common::sky::angle_between(a, b);
+                vo_common::region::distance_to_arc(m.to_vec(), a, b) <= 0.01 * len + 1e-9
+            }
+            None => false,
+        }
+    })
+}
+
 /// The sky positions of the outer corners of an image (pixels 0.5 and NAXISn + 0.5).
 fn chip_corners(wcs: &CelestialWcs) -> Option<Vec<SkyPoint>> {
     let (n1, n2) = (wcs.naxis1 as f64, wcs.naxis2 as f64);
@@ -453,11 +489,11 @@ fn row_from_wcs(
     let corners = chip_corners(wcs);
     let (s_region, s_fov, corners) = match corners {
         Some(c) => match smallest_enclosing_circle(&c) {
-            Some(circle) => {
+            Some(circle) if footprint_is_faithful(wcs, &c, centre) => {
                 let ccw = counter_clockwise(c, centre);
                 (Some(stcs_polygon(&ccw)), 2.0 * circle.radius, ccw)
             }
-            None => (None, 360.0, c),
+            _ => (None, 360.0, c),
         },
         None => (None, 360.0, Vec::new()),
     };

@@ -316,3 +316,31 @@ fn cubes_get_their_spectral_range_in_metres() {
     let e = ingest_file(&p, "bad.fits", &cfg()).expect_err("unit");
     assert!(e.contains("CUNIT3 = 'furlong'"), "{e}");
 }
+
+#[test]
+fn wide_images_whose_corners_do_not_make_a_footprint_are_all_sky() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    // A Galactic-plane strip 360 x 10 degrees, and a ZEA image 160 degrees across.
+    let mut strip = ImageSpec::tan(0.0, 0.0, 720, 20, 0.5);
+    strip.ctype1 = "GLON-CAR".into();
+    strip.ctype2 = "GLAT-CAR".into();
+    strip.radesys = None;
+    let mut zea = ImageSpec::tan(30.0, 60.0, 200, 200, 0.8);
+    zea.ctype1 = "RA---ZEA".into();
+    zea.ctype2 = "DEC--ZEA".into();
+    for (name, spec) in [("strip.fits", strip), ("zea.fits", zea)] {
+        let p = dir.path().join(name);
+        write_image(&p, &spec).expect("write");
+        let row = ingest_file(&p, name, &cfg()).expect("row");
+        assert_eq!(
+            (row.s_region.as_deref(), row.s_fov),
+            (None, 360.0),
+            "{name}"
+        );
+    }
+    // A 10-degree TAN field keeps its polygon.
+    let p = dir.path().join("ten.fits");
+    write_image(&p, &ImageSpec::tan(100.0, -40.0, 100, 100, 0.1)).expect("write");
+    let row = ingest_file(&p, "ten.fits", &cfg()).expect("row");
+    assert!(row.s_region.is_some() && row.s_fov < 15.0);
+}
