@@ -103,13 +103,29 @@ impl Polygon {
         for v in &vs {
             sum = [sum[0] + v[0], sum[1] + v[1], sum[2] + v[2]];
         }
-        let centre = normalize(sum).ok_or("the polygon's vertices balance around the sphere")?;
-        let cap = vs
+        let too_big = || {
+            "the polygon does not fit within 89 degrees of one point on the sky (vogate's \
+             limit: a cap smaller than a hemisphere)"
+                .to_string()
+        };
+        let mut centre = normalize(sum).ok_or_else(too_big)?;
+        let mut cap = vs
             .iter()
             .map(|v| angle_between(centre, *v))
             .fold(0.0, f64::max);
+        if cap >= 89f64.to_radians() && vs.len() <= 16 {
+            // The vertices' mean can be a poor centre for long thin shapes: try the smallest
+            // enclosing cap (exact, O(n^4), fine for a few vertices).
+            if let Some(c) = crate::sky::smallest_enclosing_circle(vertices) {
+                centre = c.centre.to_vec();
+                cap = vs
+                    .iter()
+                    .map(|v| angle_between(centre, *v))
+                    .fold(0.0, f64::max);
+            }
+        }
         if cap >= 89f64.to_radians() {
-            return Err("the polygon is not smaller than a hemisphere".to_string());
+            return Err(too_big());
         }
         // The outside point: from the centre towards the first vertex, one degree past the
         // cap. Every point of the polygon is within `cap` of the centre, so this one is not;
@@ -386,6 +402,9 @@ mod tests {
         assert!(parse_stcs_polygon("POLYGON ICRS 0 0 120 0 240 0")
             .expect_err("big")
             .contains("hemisphere"));
+        // Long and thin, but within a cap of less than 89 degrees: accepted.
+        let thin = parse_stcs_polygon("POLYGON ICRS 266 -29 267 -29 85.27 -2.46").expect("thin");
+        assert!(thin.vertices().len() == 3);
         assert!(parse_stcs_polygon("POLYGON ICRS 1 2 1 2 5 6")
             .expect_err("dup")
             .contains("coincide"));

@@ -133,7 +133,8 @@ pub enum QueryStatus {
 }
 
 /// Escape `&`, `<`, `>` and `"` for XML text and double-quoted attribute values. Characters that XML
-/// 1.0 forbids (control characters other than tab, CR and LF) are replaced by U+FFFD.
+/// 1.0 forbids (control characters other than tab, CR and LF; U+FFFE, U+FFFF) are replaced by
+/// U+FFFD.
 pub fn xml_escape(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
     for c in s.chars() {
@@ -143,7 +144,7 @@ pub fn xml_escape(s: &str) -> String {
             '>' => out.push_str("&gt;"),
             '"' => out.push_str("&quot;"),
             '\t' | '\n' | '\r' => out.push(c),
-            c if (c as u32) < 0x20 => out.push('\u{FFFD}'),
+            c if (c as u32) < 0x20 || c == '\u{FFFE}' || c == '\u{FFFF}' => out.push('\u{FFFD}'),
             c => out.push(c),
         }
     }
@@ -515,6 +516,6 @@ mod tests {
 
     #[test]
     fn xml_escape_replaces_control_chars() {
-        assert_eq!(xml_escape("a\u{1}b&"), "a\u{FFFD}b&amp;");
+        assert_eq!(xml_escape("a\u{1}b&\u{FFFE}"), "a\u{FFFD}b&amp;\u{FFFD}");
     }
 }

@@ -25,7 +25,7 @@ use sqlparser::dialect::Dialect;
 use sqlparser::parser::Parser;
 use sqlparser::tokenizer::Location;
 use vo_common::region::Polygon;
-use vo_common::sky::SkyPoint;
+use vo_common::sky::{stcs_polygon, SkyPoint};
 use vo_common::{FieldMeta, VoError};
 
 /// The ADQL lexical rules for sqlparser: regular identifiers are a letter followed by letters,
@@ -103,6 +103,11 @@ pub trait SqlDialect {
     /// An SQL expression for the polygon through `vertices` ((ra, dec) SQL expressions, in
     /// degrees), usable where a region is.
     fn polygon_region(&self, vertices: &[(String, String)]) -> String;
+    /// An SQL expression for a polygon given as STC-S text (`POLYGON ICRS ra dec ...`) whose
+    /// vertices were all literals: by default the text as an SQL string literal.
+    fn polygon_literal(&self, stcs: &str) -> String {
+        format!("'{}'", stcs.replace('\'', "''"))
+    }
     /// A 1/0 (NULL for NULL inputs) expression: whether the point lies in the region.
     fn contains_point_region(&self, ra: &str, dec: &str, region: &str) -> String;
     /// A 1/0 expression: whether the region and the circle share a point.
@@ -164,6 +169,7 @@ pub fn translate(
         alias: None,
         errors: Vec::new(),
         depth: 0,
+        literal_polygon: None,
     };
     let out = t.query(query);
     if !t.errors.is_empty() {
@@ -231,6 +237,8 @@ struct Translator<'a> {
     alias: Option<Ident>,
     errors: Vec<String>,
     depth: usize,
+    /// The STC-S text of the last POLYGON whose vertices were all literals.
+    literal_polygon: Option<String>,
 }
 
 /// ADQL reserved words that may appear where a column was expected (ADQL 2.1 §2.1.2).
@@ -244,6 +252,9 @@ const RESERVED: [&str; 24] = [
 const MAX_DEPTH: usize = 128;
 /// How many terms one chain of binary operators (a OR b OR ...) may have.
 const MAX_TERMS: usize = 500;
+/// How many vertices a POLYGON may have when they are expressions rather than literals (the
+/// SQL that assembles them nests once per coordinate).
+const MAX_EXPR_VERTICES: usize = 100;
 /// How many output columns a query may have.
 const MAX_COLUMNS: usize = 1000;
 /// How many errors one message lists.
@@ -254,7 +265,8 @@ enum Geom {
     Point(String, String),
     Circle(String, String, String),
     /// Vertices (ra, dec).
-    Polygon(Vec<(String, String)>),
+    /// The polygon as a region SQL expression.
+    Polygon(String),
     /// A region column, as the dialect references it.
     Region(String),
 }
@@ -1196,7 +1208,7 @@ impl<'a> Translator<'a> {
                     }
                     (_, Geom::Point(ra, dec), Geom::Polygon(v))
                     | ("INTERSECTS", Geom::Polygon(v), Geom::Point(ra, dec)) => {
-                        d.contains_point_region(&ra, &dec, &d.polygon_region(&v))
+                        d.contains_point_region(&ra, &dec, &v)
                     }
                     (_, Geom::Point(ra, dec), Geom::Region(r))
                     | ("INTERSECTS", Geom::Region(r), Geom::Point(ra, dec)) => {
@@ -1208,7 +1220,7 @@ impl<'a> Translator<'a> {
                     }
                     ("INTERSECTS", Geom::Region(r), Geom::Polygon(v))
                     | ("INTERSECTS", Geom::Polygon(v), Geom::Region(r)) => {
-                        d.intersects_regions(&r, &d.polygon_region(&v))
+                        d.intersects_regions(&r, &v)
                     }
                     ("INTERSECTS", Geom::Region(r1), Geom::Region(r2)) => {
                         d.intersects_regions(&r1, &r2)
@@ -1341,10 +1353,16 @@ impl<'a> Translator<'a> {
                 Some(Geom::Circle(v[0].clone(), v[1].clone(), v[2].clone()))
             }
             "POLYGON" => {
+                self.literal_polygon = None;
                 let v = self.shape(f, "POLYGON", loc)?;
-                Some(Geom::Polygon(
-                    v.chunks(2).map(|c| (c[0].clone(), c[1].clone())).collect(),
-                ))
+                Some(Geom::Polygon(match self.literal_polygon.take() {
+                    Some(stcs) => self.dialect.polygon_literal(&stcs),
+                    None => {
+                        let pairs: Vec<(String, String)> =
+                            v.chunks(2).map(|c| (c[0].clone(), c[1].clone())).collect();
+                        self.dialect.polygon_region(&pairs)
+                    }
+                }))
             }
             other => {
                 self.err(format!(
@@ -1469,6 +1487,16 @@ impl<'a> Translator<'a> {
                     self.err(format!("POLYGON{}: {e}", at(loc)));
                     return None;
                 }
+                // A literal polygon goes to the database as one STC-S string, however many
+                // vertices it has.
+                self.literal_polygon = Some(stcs_polygon(&points));
+            } else if out.len() > 2 * MAX_EXPR_VERTICES {
+                self.err(format!(
+                    "POLYGON{} has {} vertices given by expressions; the limit is {MAX_EXPR_VERTICES} (literal vertices have none)",
+                    at(loc),
+                    out.len() / 2
+                ));
+                return None;
             }
         }
         Some(out)

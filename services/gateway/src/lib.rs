@@ -121,6 +121,7 @@ pub fn routes(gw: &Gateway) -> impl FnOnce(&mut web::ServiceConfig) + '_ {
             .route("/files/{obs_id:.*}", web::get().to(file))
             .route("/files/{obs_id:.*}", web::head().to(file))
             .route("/datalink/links", web::get().to(links))
+            .route("/datalink/links", web::post().to(links_post))
             .configure(vo_tap::configure)
             .default_service(web::to(not_found));
     }
@@ -146,7 +147,11 @@ pub fn endpoints(base_url: &str) -> Vec<(&'static str, String)> {
 /// `/datalink/links?ID=...` (DataLink 1.1 §3): for each ID (an obs_publisher_did), a `#this`
 /// row pointing to the product file, or a `NotFoundFault` row.
 async fn links(gw: web::Data<Gateway>, req: HttpRequest) -> HttpResponse {
-    let pairs = match vo_tap::params::decode_form(req.query_string()) {
+    links_for(gw, req.query_string().to_string()).await
+}
+
+async fn links_for(gw: web::Data<Gateway>, form: String) -> HttpResponse {
+    let pairs = match vo_tap::params::decode_form(&form) {
         Ok(p) => p,
         Err(e) => return vo_tap::sync::error_response(&e),
     };
@@ -216,6 +221,16 @@ async fn links(gw: web::Data<Gateway>, req: HttpRequest) -> HttpResponse {
             .body(vo_datalink::links_document(&links)),
         Ok(Err(e)) => vo_tap::sync::error_response(&e),
         Err(_) => vo_tap::sync::error_response(&VoError::internal("lookup task failed")),
+    }
+}
+
+/// `POST /datalink/links` with a form body (DALI 1.1 §2: every parameter may be POSTed).
+async fn links_post(gw: web::Data<Gateway>, req: HttpRequest, body: web::Bytes) -> HttpResponse {
+    match std::str::from_utf8(&body) {
+        Ok(text) => links_for(gw, format!("{}&{text}", req.query_string())).await,
+        Err(_) => {
+            vo_tap::sync::error_response(&VoError::usage("the request body is not UTF-8 text"))
+        }
     }
 }
 

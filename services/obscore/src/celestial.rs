@@ -7,7 +7,7 @@
 //! rotation of `eraFk5hz` at J2000 (astropy's FK5 to ICRS); ICRS unchanged. Pixel coordinates are FITS ones: 1-based, the
 //! centre of the first pixel at (1, 1).
 
-use crate::header::ImageHeader;
+use crate::header::{Card, ImageHeader};
 use vo_common::sky::SkyPoint;
 use wcs::{ImgXY, WCSParams, WCS};
 
@@ -362,6 +362,19 @@ impl CelestialWcs {
         if c1.len() < 8 || c2.len() < 8 {
             return Err(format!("CTYPE1/CTYPE2 = '{c1}'/'{c2}' name no projection"));
         }
+        // A WCS keyword that is present must be a finite number: a NaN or overflowing CRVAL is
+        // an error, never a silent 0.
+        for (k, v) in &h.cards {
+            let is_wcs = [
+                "CRPIX", "CRVAL", "CDELT", "CROTA", "CD1_", "CD2_", "PC1_", "PC2_", "PV",
+                "LONPOLE", "LATPOLE", "EQUINOX", "EPOCH",
+            ]
+            .iter()
+            .any(|p| k.starts_with(p));
+            if let (true, Card::Text(raw)) = (is_wcs, v) {
+                return Err(format!("{k} = '{raw}' is not a finite number"));
+            }
+        }
         let frame = frame_of(h)?;
         let (naxis1, naxis2) = (h.naxis[0], h.naxis[1]);
         let proj = &c1[5..8];
@@ -369,6 +382,13 @@ impl CelestialWcs {
             proj,
             "AZP" | "SZP" | "TAN" | "STG" | "SIN" | "ARC" | "ZPN" | "ZEA" | "AIR" | "NCP"
         );
+        const PROJECTIONS: [&str; 19] = [
+            "AZP", "SZP", "TAN", "STG", "SIN", "ARC", "ZPN", "ZEA", "AIR", "NCP", "CYP", "CEA",
+            "CAR", "MER", "SFL", "PAR", "MOL", "AIT", "HPX",
+        ];
+        if !PROJECTIONS.contains(&proj) && !matches!(proj, "COP" | "COD" | "COE" | "COO") {
+            return Err(format!("the projection {proj} is not supported"));
+        }
         if matches!(proj, "COP" | "COD" | "COE" | "COO") {
             return Err(format!("the conic projection {proj} is not supported yet"));
         }
@@ -399,7 +419,7 @@ impl CelestialWcs {
         map.insert("NAXIS1".into(), naxis1.into());
         map.insert("NAXIS2".into(), naxis2.into());
         for (k, v) in &h.cards {
-            let crate::header::Card::Number(x) = v else {
+            let Card::Number(x) = v else {
                 continue;
             };
             let is_sip = ["A_", "B_", "AP_", "BP_"].iter().any(|p| k.starts_with(p));

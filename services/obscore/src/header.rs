@@ -59,17 +59,18 @@ const DSS_KEYS: &[&str] = &[
 
 /// String-valued keywords read from every image HDU.
 const TEXT_KEYS: &[&str] = &[
-    "CTYPE1", "CTYPE2", "CTYPE3", "CUNIT1", "CUNIT2", "CUNIT3", "RADESYS", "RADECSYS", "DATE-OBS",
-    "TIMESYS", "TELESCOP", "INSTRUME", "OBJECT", "EXTNAME", "EXTTYPE", "BUNIT", "PLTDECSN",
+    "CTYPE1", "CTYPE2", "CTYPE3", "CTYPE4", "CUNIT1", "CUNIT2", "CUNIT3", "CUNIT4", "RADESYS",
+    "RADECSYS", "DATE-OBS", "TIMESYS", "TELESCOP", "INSTRUME", "OBJECT", "EXTNAME", "EXTTYPE",
+    "BUNIT", "PLTDECSN",
 ];
 
 /// Numeric keywords read from every image HDU with a CTYPE1.
 const NUMBER_KEYS: &[&str] = &[
     "CRPIX1", "CRPIX2", "CRPIX3", "CRVAL1", "CRVAL2", "CRVAL3", "CDELT1", "CDELT2", "CDELT3",
-    "CROTA1", "CROTA2", "CD3_3", "PC3_3", "CD1_1", "CD1_2", "CD2_1", "CD2_2", "PC1_1", "PC1_2",
-    "PC2_1", "PC2_2", "PV1_0", "PV1_1", "PV1_2", "PV2_0", "PV2_1", "PV2_2", "PV2_3", "PV2_4",
-    "PV2_5", "LONPOLE", "LATPOLE", "EQUINOX", "EPOCH", "MJD-OBS", "EXPTIME", "A_ORDER", "B_ORDER",
-    "AP_ORDER", "BP_ORDER",
+    "CROTA1", "CROTA2", "CD3_3", "PC3_3", "CRPIX4", "CRVAL4", "CDELT4", "CD4_4", "PC4_4", "CD1_1",
+    "CD1_2", "CD2_1", "CD2_2", "PC1_1", "PC1_2", "PC2_1", "PC2_2", "PV1_0", "PV1_1", "PV1_2",
+    "PV2_0", "PV2_1", "PV2_2", "PV2_3", "PV2_4", "PV2_5", "LONPOLE", "LATPOLE", "EQUINOX", "EPOCH",
+    "MJD-OBS", "EXPTIME", "A_ORDER", "B_ORDER", "AP_ORDER", "BP_ORDER",
 ];
 
 fn read_text(hdu: &fitsio::hdu::FitsHdu, f: &mut FitsFile, key: &str) -> Option<String> {
@@ -80,6 +81,17 @@ fn read_text(hdu: &fitsio::hdu::FitsHdu, f: &mut FitsFile, key: &str) -> Option<
 
 fn read_number(hdu: &fitsio::hdu::FitsHdu, f: &mut FitsFile, key: &str) -> Option<f64> {
     hdu.read_key::<f64>(f, key).ok().filter(|v| v.is_finite())
+}
+
+/// A keyword meant to be numeric: its number, or, when CFITSIO cannot read it as one (e.g.
+/// `NaN`, `1E999`, a string), its text, so that a WCS check can name the bad value instead of
+/// taking the keyword as absent.
+fn read_numeric_card(hdu: &fitsio::hdu::FitsHdu, f: &mut FitsFile, key: &str) -> Option<Card> {
+    match hdu.read_key::<f64>(f, key) {
+        Ok(v) if v.is_finite() => Some(Card::Number(v)),
+        Ok(v) => Some(Card::Text(v.to_string())),
+        Err(_) => read_text(hdu, f, key).map(Card::Text),
+    }
 }
 
 /// What one file's headers hold for ObsCore.
@@ -134,8 +146,8 @@ pub fn read_headers(path: &Path) -> Result<FileHeaders, String> {
         }
         if cards.contains_key("CTYPE1") {
             for key in NUMBER_KEYS {
-                if let Some(v) = read_number(&hdu, &mut f, key) {
-                    cards.insert((*key).to_string(), Card::Number(v));
+                if let Some(card) = read_numeric_card(&hdu, &mut f, key) {
+                    cards.insert((*key).to_string(), card);
                 }
             }
             if read_number(&hdu, &mut f, "PLTRAH").is_some() {

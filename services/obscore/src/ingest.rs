@@ -351,13 +351,21 @@ const HC_EV_M: f64 = 1.239_841_984e-6;
 /// edges p = 0.5 and NAXIS3 + 0.5). `None` when there is no third axis longer than 1 or it is
 /// not spectral; an error for a spectral axis vogate cannot convert (named in the message).
 pub fn spectral_range(h: &ImageHeader) -> Result<Option<(f64, f64, i64)>, String> {
-    let Some(&n3) = h.naxis.get(2) else {
+    for axis in [3, 4] {
+        if let Some(range) = spectral_axis(h, axis)? {
+            return Ok(Some(range));
+        }
+    }
+    Ok(None)
+}
+
+/// [`spectral_range`] of axis `axis` (3 or 4), when it is spectral.
+fn spectral_axis(h: &ImageHeader, axis: usize) -> Result<Option<(f64, f64, i64)>, String> {
+    let Some(&n3) = h.naxis.get(axis - 1) else {
         return Ok(None);
     };
-    if n3 <= 1 {
-        return Ok(None);
-    }
-    let Some(ctype) = h.text("CTYPE3") else {
+    let key = |k: &str| format!("{k}{axis}");
+    let Some(ctype) = h.text(&key("CTYPE")) else {
         return Ok(None);
     };
     let kind = ctype.get(..4).unwrap_or(ctype).to_ascii_uppercase();
@@ -366,15 +374,17 @@ pub fn spectral_range(h: &ImageHeader) -> Result<Option<(f64, f64, i64)>, String
     }
     if ctype.len() > 4 && ctype[4..].trim_matches('-').trim() != "" {
         return Err(format!(
-            "CTYPE3 = '{ctype}': non-linear spectral axes are not supported yet"
+            "{} = '{ctype}': non-linear spectral axes are not supported yet",
+            key("CTYPE")
         ));
     }
-    let delta = h
-        .number("CD3_3")
-        .unwrap_or_else(|| h.number("CDELT3").unwrap_or(1.0) * h.number("PC3_3").unwrap_or(1.0));
-    let crpix = h.number("CRPIX3").unwrap_or(0.0);
-    let crval = h.number("CRVAL3").unwrap_or(0.0);
-    let unit = h.text("CUNIT3").unwrap_or("").trim().to_string();
+    let delta = h.number(&format!("CD{axis}_{axis}")).unwrap_or_else(|| {
+        h.number(&key("CDELT")).unwrap_or(1.0)
+            * h.number(&format!("PC{axis}_{axis}")).unwrap_or(1.0)
+    });
+    let crpix = h.number(&key("CRPIX")).unwrap_or(0.0);
+    let crval = h.number(&key("CRVAL")).unwrap_or(0.0);
+    let unit = h.text(&key("CUNIT")).unwrap_or("").trim().to_string();
     let scale = match (kind.as_str(), unit.as_str()) {
         ("WAVE" | "AWAV", "" | "m") => 1.0,
         ("WAVE" | "AWAV", "cm") => 1e-2,
@@ -391,7 +401,8 @@ pub fn spectral_range(h: &ImageHeader) -> Result<Option<(f64, f64, i64)>, String
         ("ENER", "MeV") => 1e6,
         _ => {
             return Err(format!(
-                "CUNIT3 = '{unit}' is not a supported unit for {kind}"
+                "{} = '{unit}' is not a supported unit for {kind}",
+                key("CUNIT")
             ))
         }
     };
@@ -511,8 +522,10 @@ fn row_from_wcs(
         (Some(t), Some(e)) => Some(t + e / 86400.0),
         _ => None,
     };
-    let cube = h.naxis.iter().skip(2).any(|&n| n > 1);
     let spectral = spectral_range(h)?;
+    // A cube has a spectral axis of several planes (ObsCore 1.1 §4.1); a Stokes or time axis,
+    // or a single spectral plane, leaves an image (with its em_min/em_max when spectral).
+    let cube = spectral.is_some_and(|s| s.2 > 1);
     let access_format = if rel.to_ascii_lowercase().ends_with(".gz") {
         "application/gzip"
     } else {

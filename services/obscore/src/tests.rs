@@ -310,6 +310,22 @@ fn cubes_get_their_spectral_range_in_metres() {
     let c = 299_792_458.0;
     assert!((row.em_min.expect("min") - c / 100.5e9).abs() < 1e-15);
     assert!((row.em_max.expect("max") - c / 95.5e9).abs() < 1e-15);
+    // One spectral plane: an image, still with its band.
+    let mut one = cube("WAVE", "nm", 500.0, 10.0);
+    if let Some(sp) = one.spectral.as_mut() {
+        sp.planes = 1;
+    }
+    let p = dir.path().join("one.fits");
+    write_image(&p, &one).expect("write");
+    let row = ingest_file(&p, "one.fits", &cfg()).expect("row");
+    assert_eq!(
+        (row.dataproduct_type.as_str(), row.em_xel),
+        ("image", Some(1))
+    );
+    assert!(
+        (row.em_min.expect("min") - 495e-9).abs() < 1e-18
+            && (row.em_max.expect("max") - 505e-9).abs() < 1e-18
+    );
     // A unit vogate does not know is an error naming it.
     let p = dir.path().join("bad.fits");
     write_image(&p, &cube("WAVE", "furlong", 1.0, 1.0)).expect("write");
@@ -343,4 +359,28 @@ fn wide_images_whose_corners_do_not_make_a_footprint_are_all_sky() {
     write_image(&p, &ImageSpec::tan(100.0, -40.0, 100, 100, 0.1)).expect("write");
     let row = ingest_file(&p, "ten.fits", &cfg()).expect("row");
     assert!(row.s_region.is_some() && row.s_fov < 15.0);
+}
+
+#[test]
+fn non_finite_wcs_values_are_refused_with_the_keyword_named() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    // CFITSIO will not write such values, so the header card is patched in place: the value
+    // field is columns 11-30 of the 80-character card.
+    for (name, value) in [("nan.fits", "NaN"), ("inf.fits", "1E999")] {
+        let p = dir.path().join(name);
+        write_image(&p, &ImageSpec::tan(5.0, 10.0, 10, 10, 0.01)).expect("write");
+        let mut bytes = std::fs::read(&p).expect("read");
+        let at = bytes
+            .chunks(80)
+            .position(|card| card.starts_with(b"CRVAL1  = "))
+            .expect("CRVAL1 card")
+            * 80;
+        bytes[at + 10..at + 30].copy_from_slice(format!("{value:>20}").as_bytes());
+        std::fs::write(&p, bytes).expect("write");
+        let e = ingest_file(&p, name, &cfg()).expect_err(name);
+        assert!(
+            e.contains("CRVAL1") && e.contains("not a finite number"),
+            "{name}: {e}"
+        );
+    }
 }

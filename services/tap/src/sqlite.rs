@@ -128,38 +128,70 @@ fn region_arg(
     .map(Some)
 }
 
-/// Register vogate's SQL functions on `conn`.
+/// A query error raised by a geometry function, naming the value that is out of range.
+fn range_error(msg: String) -> rusqlite::Error {
+    rusqlite::Error::UserFunctionError(msg.into())
+}
+
+/// Check a position computed at run time (from an expression rather than a literal).
+fn check_point(what: &str, ra: f64, dec: f64) -> rusqlite::Result<SkyPoint> {
+    if !ra.is_finite() || !(-90.0..=90.0).contains(&dec) {
+        return Err(range_error(format!(
+            "{what} ({ra}, {dec}) is not a position: RA must be finite and Dec in [-90, 90] degrees"
+        )));
+    }
+    Ok(SkyPoint::new(ra, dec))
+}
+
+/// Check a circle radius computed at run time.
+fn check_radius(r: f64) -> rusqlite::Result<f64> {
+    if !(0.0..=180.0).contains(&r) {
+        return Err(range_error(format!(
+            "CIRCLE radius {r} must be in [0, 180] degrees"
+        )));
+    }
+    Ok(r)
+}
+
+/// Register vogate's SQL functions on `conn`. Positions and radii out of range (from
+/// expressions; literals are refused before) raise a query error naming the value.
 pub fn register_functions(conn: &Connection) -> rusqlite::Result<()> {
     let flags = FunctionFlags::SQLITE_UTF8 | FunctionFlags::SQLITE_DETERMINISTIC;
     conn.create_scalar_function("vogate_contains_pc", 5, flags, |ctx| {
-        Ok(args_f64(ctx, 5)?.map(|a| {
-            let d = SkyPoint::new(a[0], a[1]).distance(SkyPoint::new(a[2], a[3]));
-            i64::from(d <= a[4])
-        }))
-    })?;
-    conn.create_scalar_function("vogate_contains_pr", 3, flags, |ctx| {
-        let (Some(p), Some(region)) = (args_f64(ctx, 2)?, region_arg(ctx, 2)?) else {
+        let Some(a) = args_f64(ctx, 5)? else {
             return Ok(None);
         };
+        let p = check_point("POINT", a[0], a[1])?;
+        let c = check_point("CIRCLE centre", a[2], a[3])?;
+        let r = check_radius(a[4])?;
+        Ok(Some(i64::from(p.distance(c) <= r)))
+    })?;
+    conn.create_scalar_function("vogate_contains_pr", 3, flags, |ctx| {
+        let (Some(a), Some(region)) = (args_f64(ctx, 2)?, region_arg(ctx, 2)?) else {
+            return Ok(None);
+        };
+        let p = check_point("POINT", a[0], a[1])?;
         Ok(Some(i64::from(match region.as_ref() {
             Region::AllSky => true,
-            Region::Polygon(poly) => poly.contains(SkyPoint::new(p[0], p[1])),
+            Region::Polygon(poly) => poly.contains(p),
         })))
     })?;
     conn.create_scalar_function("vogate_intersects_rc", 4, flags, |ctx| {
         let Some(region) = region_arg(ctx, 0)? else {
             return Ok(None);
         };
-        let mut c = Vec::with_capacity(3);
+        let mut a = Vec::with_capacity(3);
         for i in 1..4 {
             match ctx.get::<Option<f64>>(i)? {
-                Some(v) => c.push(v),
+                Some(v) => a.push(v),
                 None => return Ok(None),
             }
         }
+        let c = check_point("CIRCLE centre", a[0], a[1])?;
+        let r = check_radius(a[2])?;
         Ok(Some(i64::from(match region.as_ref() {
             Region::AllSky => true,
-            Region::Polygon(poly) => poly.intersects_circle(SkyPoint::new(c[0], c[1]), c[2]),
+            Region::Polygon(poly) => poly.intersects_circle(c, r),
         })))
     })?;
     conn.create_scalar_function("vogate_intersects_rr", 2, flags, |ctx| {
@@ -172,10 +204,12 @@ pub fn register_functions(conn: &Connection) -> rusqlite::Result<()> {
         })))
     })?;
     conn.create_scalar_function("vogate_distance", 4, flags, |ctx| {
-        Ok(
-            args_f64(ctx, 4)?
-                .map(|a| SkyPoint::new(a[0], a[1]).distance(SkyPoint::new(a[2], a[3]))),
-        )
+        let Some(a) = args_f64(ctx, 4)? else {
+            return Ok(None);
+        };
+        let p = check_point("POINT", a[0], a[1])?;
+        let q = check_point("POINT", a[2], a[3])?;
+        Ok(Some(p.distance(q)))
     })?;
     Ok(())
 }
@@ -232,6 +266,16 @@ mod tests {
             Some(1.0)
         );
         assert_eq!(q("SELECT vogate_contains_pc(NULL, 0, 0, 0, 1)"), None);
+        let err = |sql: &str| {
+            conn.query_row(sql, [], |r| r.get::<_, Option<f64>>(0))
+                .expect_err(sql)
+                .to_string()
+        };
+        assert!(err("SELECT vogate_contains_pc(0, 0, 0, 0, -1)")
+            .contains("CIRCLE radius -1 must be in [0, 180]"));
+        assert!(err("SELECT vogate_contains_pc(0, 95, 0, 0, 1)")
+            .contains("POINT (0, 95) is not a position"));
+        assert!(err("SELECT vogate_distance(0, 0, 1e309, 0)").contains("POINT (inf, 0)"));
         let d = q("SELECT vogate_distance(10, 20, 10, 21)").expect("distance");
         assert!((d - 1.0).abs() < 1e-12);
     }
