@@ -90,6 +90,9 @@ fn read_numeric_card(hdu: &fitsio::hdu::FitsHdu, f: &mut FitsFile, key: &str) ->
     match hdu.read_key::<f64>(f, key) {
         Ok(v) if v.is_finite() => Some(Card::Number(v)),
         Ok(v) => Some(Card::Text(v.to_string())),
+        // KEY_NO_EXIST (202): absent, the common case; anything else: present but not a
+        // readable number, kept as text for the caller to name.
+        Err(fitsio::errors::Error::Fits(e)) if e.status == 202 => None,
         Err(_) => read_text(hdu, f, key).map(Card::Text),
     }
 }
