@@ -132,6 +132,41 @@ pub enum QueryStatus {
     Error(String),
 }
 
+/// [`xml_escape`] written straight into `out`, copying runs of ordinary characters whole
+/// (the hot path of TABLEDATA).
+pub fn xml_escape_into(out: &mut Vec<u8>, s: &str) {
+    let b = s.as_bytes();
+    let mut start = 0;
+    let mut i = 0;
+    while i < b.len() {
+        let c = b[i];
+        let replacement: Option<&[u8]> = match c {
+            b'&' => Some(b"&amp;"),
+            b'<' => Some(b"&lt;"),
+            b'>' => Some(b"&gt;"),
+            b'"' => Some(b"&quot;"),
+            b'\t' | b'\n' | b'\r' => None,
+            c if c < 0x20 => Some("\u{FFFD}".as_bytes()),
+            // U+FFFE and U+FFFF (EF BF BE / EF BF BF) are not XML characters.
+            0xEF if b.get(i + 1) == Some(&0xBF) && matches!(b.get(i + 2), Some(0xBE | 0xBF)) => {
+                out.extend_from_slice(&b[start..i]);
+                out.extend_from_slice("\u{FFFD}".as_bytes());
+                i += 3;
+                start = i;
+                continue;
+            }
+            _ => None,
+        };
+        if let Some(r) = replacement {
+            out.extend_from_slice(&b[start..i]);
+            out.extend_from_slice(r);
+            start = i + 1;
+        }
+        i += 1;
+    }
+    out.extend_from_slice(&b[start..]);
+}
+
 /// Escape `&`, `<`, `>` and `"` for XML text and double-quoted attribute values. Characters that XML
 /// 1.0 forbids (control characters other than tab, CR and LF; U+FFFE, U+FFFF) are replaced by
 /// U+FFFD.
@@ -318,14 +353,14 @@ impl TableWriter {
                         Value::Int(i) => {
                             let _ = write!(out, "<TD>{i}</TD>");
                         }
-                        Value::Double(d) => match fmt_double(*d) {
-                            Some(s) => {
-                                let _ = write!(out, "<TD>{s}</TD>");
-                            }
-                            None => out.extend_from_slice(b"<TD/>"),
-                        },
+                        Value::Double(d) if d.is_finite() => {
+                            let _ = write!(out, "<TD>{d:?}</TD>");
+                        }
+                        Value::Double(_) => out.extend_from_slice(b"<TD/>"),
                         Value::Text(s) => {
-                            let _ = write!(out, "<TD>{}</TD>", xml_escape(s));
+                            out.extend_from_slice(b"<TD>");
+                            xml_escape_into(out, s);
+                            out.extend_from_slice(b"</TD>");
                         }
                     }
                 }
@@ -512,6 +547,27 @@ mod tests {
         let e = Format::from_param("application/fits").expect_err("unsupported");
         assert!(e.message.contains("application/fits"));
         assert!(Format::from_param("votable;serialization=binary2").is_err());
+    }
+
+    #[test]
+    fn escaping_into_a_buffer_matches_xml_escape() {
+        for s in [
+            "plain",
+            "a<b>&\"c\"",
+            "tab\tnl\ncr\r",
+            "\u{1}x\u{1f}",
+            "é\u{FFFE}z\u{FFFF}\u{FFFD}",
+            "",
+            "&",
+        ] {
+            let mut out = Vec::new();
+            xml_escape_into(&mut out, s);
+            assert_eq!(
+                String::from_utf8(out).expect("utf8"),
+                xml_escape(s),
+                "{s:?}"
+            );
+        }
     }
 
     #[test]
