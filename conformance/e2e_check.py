@@ -154,6 +154,8 @@ def inside_or_on(vertices, centre, p, tol_arcsec):
     def proj(v):
         u = unit(*v)
         return (u @ east / (u @ c), u @ north / (u @ c))
+    if unit(*p) @ c <= 0:
+        return False  # behind the tangent plane: the projection is not defined there
     poly = [proj(v) for v in vertices]
     x, y = proj(p)
     inside = False
@@ -235,6 +237,36 @@ def main():
             got = sorted(x["obs_id"] for x in query_json(q))
             check(got == want, f"cone ({ra0}, {dec0}, {r}): got {got}, brute force {want}")
         print(f"cone ({ra0}, {dec0}, {r}): {len(want)} rows, same as brute force")
+
+    # Footprints: CONTAINS(POINT, s_region) against a gnomonic point-in-polygon over the same
+    # rows (all-sky rows, s_region NULL, cover every point). Points on a boundary (within
+    # 0.01 arcsec) are left out, where the two tests may round differently.
+    def region_vertices(text):
+        nums = [float(x) for x in text.split()[2:]]
+        return list(zip(nums[0::2], nums[1::2]))
+
+    points = [(266.4, -28.94), (266.9, -29.4), (85.27, -2.46), (284.9, -66.3), (0.0, -90.0),
+              (217.48, -62.68), (151.41, 1.65), (215.59, -12.735), (30.3, -15.3), (50.7, -37.2),
+              (275.8, -12.97), (120.0, 60.0), (0.0, 0.0), (359.99, -28.0)]
+    for ra0, dec0 in points:
+        want, ambiguous = [], False
+        for x in rows:
+            if x["s_region"] is None:
+                want.append(x["obs_id"])
+                continue
+            v = region_vertices(x["s_region"])
+            inside = inside_or_on(v, (x["s_ra"], x["s_dec"]), (ra0, dec0), 0.0)
+            widened = inside_or_on(v, (x["s_ra"], x["s_dec"]), (ra0, dec0), 0.01)
+            ambiguous |= inside != widened
+            if inside:
+                want.append(x["obs_id"])
+        if ambiguous:
+            continue
+        want.sort()
+        got = sorted(x["obs_id"] for x in query_json(
+            f"SELECT obs_id FROM ivoa.ObsCore WHERE CONTAINS(POINT('ICRS', {ra0}, {dec0}), s_region) = 1"))
+        check(got == want, f"footprints at ({ra0}, {dec0}): got {got}, brute force {want}")
+        print(f"footprints at ({ra0}, {dec0}): {len(want)} rows, same as brute force")
 
     # Every VOTable parses strictly.
     for q, extra in [("SELECT * FROM ivoa.ObsCore", {}),

@@ -142,6 +142,28 @@ fn every_tan_sin_car_file_has_a_row_at_astropys_centre() {
         .expect("HorseHead");
     assert_eq!(hh.t_min, Some(48247.575694444444));
     assert_eq!(hh.facility_name.as_deref(), Some("UK Schmidt - Doubl"));
+    // Wide fields keep their polygon: the 12.8-degree 1904-66 fields, whose edges bend by up
+    // to 1.6% of their length (SIN and AIT with the reference point at the pole).
+    for name in [
+        "1904-66_SIN.fits",
+        "1904-66_AIT.fits",
+        "1904-66_SIN.lb.fits",
+    ] {
+        let row = report.rows.iter().find(|r| r.obs_id == name).expect(name);
+        assert!(
+            row.s_region.is_some() && row.s_fov < 30.0,
+            "{name}: {:?} {}",
+            row.s_region,
+            row.s_fov
+        );
+    }
+    // The all-sky map has no polygon and covers the sky.
+    let sky = report
+        .rows
+        .iter()
+        .find(|r| r.obs_id == "allsky_rosat_ait.fits")
+        .expect("allsky");
+    assert_eq!((sky.s_region.as_deref(), sky.s_fov), (None, 360.0));
     let skipped: Vec<String> = report
         .skipped
         .iter()

@@ -440,7 +440,7 @@ pub fn is_auxiliary(h: &ImageHeader) -> bool {
 
 /// Whether the polygon through an image's four corners is a faithful footprint: a valid
 /// spherical polygon (the one the query functions build from s_region), holding the image
-/// centre, with every edge's middle pixel within 1% of the edge's length of the great-circle
+/// centre, with every edge's middle pixel within 5% of the edge's length of the great-circle
 /// edge between its corners. A wide image (a long CAR strip, a ZEA hemisphere) fails and is
 /// stored as all-sky (s_region NULL, s_fov 360), which queries treat as covering everything:
 /// over-inclusive, never a product silently missing from a search.
@@ -463,7 +463,7 @@ fn footprint_is_faithful(wcs: &CelestialWcs, corners: &[SkyPoint], centre: SkyPo
         match wcs.pixel_to_icrs(x, y) {
             Some(m) => {
                 let len = vo_common::sky::angle_between(a, b);
-                vo_common::region::distance_to_arc(m.to_vec(), a, b) <= 0.01 * len + 1e-9
+                vo_common::region::distance_to_arc(m.to_vec(), a, b) <= 0.05 * len + 1e-9
             }
             None => false,
         }
