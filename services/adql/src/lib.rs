@@ -114,6 +114,21 @@ pub trait SqlDialect {
     fn intersects_region_circle(&self, region: &str, ra0: &str, dec0: &str, r: &str) -> String;
     /// A 1/0 expression: whether the two regions share a point.
     fn intersects_regions(&self, a: &str, b: &str) -> String;
+    /// An optional extra condition, ANDed to WHERE, that keeps every row whose point
+    /// (`ra`, `dec` columns of `table`) lies in the circle of radius `r` degrees around
+    /// (`ra0`, `dec0`) and lets the database use an index (e.g. HEALPix cell ranges). It
+    /// must never exclude a row the exact test keeps. `None` (the default): no prefilter.
+    fn cone_prefilter(
+        &self,
+        _table: &TableInfo,
+        _ra: &ColumnInfo,
+        _dec: &ColumnInfo,
+        _ra0: f64,
+        _dec0: f64,
+        _r: f64,
+    ) -> Option<String> {
+        None
+    }
     /// The great-circle distance in degrees between two points given in degrees.
     fn distance(&self, ra1: &str, dec1: &str, ra2: &str, dec2: &str) -> String;
     /// A clause that keeps at most `n` rows, appended after ORDER BY.
@@ -596,6 +611,15 @@ impl<'a> Translator<'a> {
         let where_sql = match &s.selection {
             Some(w) => {
                 let it = self.expr(w)?;
+                let prefilters = self.cone_prefilters(w);
+                let it = if prefilters.is_empty() {
+                    it
+                } else {
+                    Item {
+                        sql: format!("{} AND {}", it.sql, prefilters.join(" AND ")),
+                        ..it
+                    }
+                };
                 if it.kind != Kind::Bool {
                     self.err(format!(
                         "WHERE needs a condition (a comparison, LIKE, IN, BETWEEN, IS NULL ...) but{} is {}",
@@ -647,6 +671,92 @@ impl<'a> Translator<'a> {
             sql.push_str(&w);
         }
         Some((sql, fields, top))
+    }
+
+    /// Index prefilters for the `CONTAINS(POINT(ra_col, dec_col), CIRCLE(literals)) = 1`
+    /// terms of the top-level AND chain of WHERE (where dropping rows outside the circle is
+    /// sound); see [`SqlDialect::cone_prefilter`].
+    fn cone_prefilters(&self, w: &Expr) -> Vec<String> {
+        let mut out = Vec::new();
+        let mut stack = vec![w];
+        while let Some(e) = stack.pop() {
+            match e {
+                Expr::Nested(inner) => stack.push(inner),
+                Expr::BinaryOp {
+                    left,
+                    op: BinaryOperator::And,
+                    right,
+                } => {
+                    stack.push(left);
+                    stack.push(right);
+                }
+                Expr::BinaryOp {
+                    left,
+                    op: BinaryOperator::Eq,
+                    right,
+                } => {
+                    let call = match (literal_number(left), literal_number(right)) {
+                        (_, Some(1.0)) => left,
+                        (Some(1.0), _) => right,
+                        _ => continue,
+                    };
+                    if let Some(p) = self.cone_prefilter_of(call) {
+                        out.push(p);
+                    }
+                }
+                _ => {}
+            }
+        }
+        out
+    }
+
+    fn cone_prefilter_of(&self, call: &Expr) -> Option<String> {
+        let Expr::Function(f) = call else { return None };
+        let name = object_idents(&f.name)?;
+        if name.len() != 1 || !name[0].value.eq_ignore_ascii_case("CONTAINS") {
+            return None;
+        }
+        let args = plain_args(f)?;
+        let [point, circle] = args.as_slice() else {
+            return None;
+        };
+        let (Expr::Function(pf), Expr::Function(cf)) = (point, circle) else {
+            return None;
+        };
+        let is = |f: &sqlparser::ast::Function, n: &str| {
+            object_idents(&f.name)
+                .is_some_and(|v| v.len() == 1 && v[0].value.eq_ignore_ascii_case(n))
+        };
+        if !is(pf, "POINT") || !is(cf, "CIRCLE") {
+            return None;
+        }
+        let p = strip_frame(plain_args(pf)?);
+        let c = strip_frame(plain_args(cf)?);
+        let table = self.table?;
+        let column = |e: &Expr| -> Option<&ColumnInfo> {
+            let (id, qual): (&Ident, Vec<&Ident>) = match e {
+                Expr::Identifier(id) => (id, Vec::new()),
+                Expr::CompoundIdentifier(parts) => {
+                    let (last, qual) = parts.split_last()?;
+                    (last, qual.iter().collect())
+                }
+                _ => return None,
+            };
+            if !qual.is_empty() && !self.qualifier_matches(&qual) {
+                return None;
+            }
+            table.columns.iter().find(|c| ident_matches(id, &c.name))
+        };
+        let ([ra, dec], [ra0, dec0, r]) = (p.as_slice(), c.as_slice()) else {
+            return None;
+        };
+        let (ra, dec) = (column(ra)?, column(dec)?);
+        let (ra0, dec0, r) = (
+            literal_number(ra0)?,
+            literal_number(dec0)?,
+            literal_number(r)?,
+        );
+        self.dialect.cone_prefilter(table, ra, dec, ra0, dec0, r)
     }
 
     /// Whether a select item is a value (a condition cannot be selected in ADQL); records the
@@ -1501,6 +1611,30 @@ impl<'a> Translator<'a> {
         }
         Some(out)
     }
+}
+
+/// `args` without a leading coordinate-system string (ADQL 2.0 geometry syntax).
+fn strip_frame(args: Vec<&Expr>) -> Vec<&Expr> {
+    match args.first() {
+        Some(Expr::Value(x)) if matches!(x.value, SqlValue::SingleQuotedString(_)) => {
+            args[1..].to_vec()
+        }
+        _ => args,
+    }
+}
+
+/// The plain positional arguments of a function call, or None for anything else.
+fn plain_args(f: &sqlparser::ast::Function) -> Option<Vec<&Expr>> {
+    let FunctionArguments::List(list) = &f.args else {
+        return None;
+    };
+    list.args
+        .iter()
+        .map(|a| match a {
+            FunctionArg::Unnamed(FunctionArgExpr::Expr(e)) => Some(e),
+            _ => None,
+        })
+        .collect()
 }
 
 /// The value of a numeric literal, possibly signed (`-1.5`), or None for anything else.

@@ -14,6 +14,10 @@ use vo_obscore::{ObsCoreRow, OBSCORE_COLUMNS};
 /// The ObsCore table's published name.
 pub const OBSCORE_TABLE: &str = "ivoa.ObsCore";
 
+/// HEALPix order (NESTED) of the internal `_hpx` column of ivoa.ObsCore: the cell of
+/// (s_ra, s_dec), cells of about 0.86 arcmin. Not in TAP_SCHEMA, so never visible in ADQL.
+pub const HPX_ORDER: u8 = 12;
+
 /// One TAP_SCHEMA.columns row: (name, datatype, arraysize, description, indexed).
 type TsCol = (
     &'static str,
@@ -322,12 +326,15 @@ pub fn create_schema(conn: &mut Connection) -> Result<(), VoError> {
         .map(|c| format!("{} {}", quote_ident(c.name), sql_type(c.datatype)))
         .collect();
     let obscore = quote_ident(OBSCORE_TABLE);
+    // Every start re-derives ivoa.ObsCore from the data tree, so the table is made anew
+    // (which also brings older databases to the current columns).
     ddl.push_str(&format!(
-        "CREATE TABLE IF NOT EXISTS {obscore} ({}, PRIMARY KEY (\"obs_publisher_did\"));\n",
+        "DROP TABLE IF EXISTS {obscore};\nCREATE TABLE {obscore} ({}, \"_hpx\" INTEGER, PRIMARY KEY (\"obs_publisher_did\"));\n",
         defs.join(", ")
     ));
     ddl.push_str(&format!(
-        "CREATE INDEX IF NOT EXISTS \"ivoa.ObsCore.s_dec\" ON {obscore} (\"s_dec\");\n"
+        "CREATE INDEX \"ivoa.ObsCore.s_dec\" ON {obscore} (\"s_dec\");\n\
+         CREATE INDEX \"ivoa.ObsCore._hpx\" ON {obscore} (\"_hpx\");\n"
     ));
     tx.execute_batch(&ddl).map_err(internal)?;
 
@@ -519,7 +526,7 @@ pub fn replace_obscore_rows(conn: &mut Connection, rows: &[ObsCoreRow]) -> Resul
     tx.execute(&format!("DELETE FROM {}", quote_ident(OBSCORE_TABLE)), [])
         .map_err(internal)?;
     {
-        let placeholders: Vec<String> = (1..=OBSCORE_COLUMNS.len())
+        let placeholders: Vec<String> = (1..=OBSCORE_COLUMNS.len() + 1)
             .map(|i| format!("?{i}"))
             .collect();
         let mut st = tx
@@ -530,7 +537,7 @@ pub fn replace_obscore_rows(conn: &mut Connection, rows: &[ObsCoreRow]) -> Resul
             ))
             .map_err(internal)?;
         for row in rows {
-            let values: Vec<rusqlite::types::Value> = row
+            let mut values: Vec<rusqlite::types::Value> = row
                 .values()
                 .into_iter()
                 .map(|v| match v {
@@ -540,6 +547,9 @@ pub fn replace_obscore_rows(conn: &mut Connection, rows: &[ObsCoreRow]) -> Resul
                     Value::Text(s) => rusqlite::types::Value::Text(s),
                 })
                 .collect();
+            let hpx =
+                cdshealpix::nested::hash(HPX_ORDER, row.s_ra.to_radians(), row.s_dec.to_radians());
+            values.push(rusqlite::types::Value::Integer(hpx as i64));
             st.execute(rusqlite::params_from_iter(values))
                 .map_err(|e| {
                     VoError::internal(format!("cannot store ObsCore row {}: {e}", row.obs_id))
@@ -593,5 +603,36 @@ mod tests {
             })
             .expect("count");
         assert_eq!(n, 30 + 4 + 6 + 14 + 5 + 3);
+    }
+}
+
+#[cfg(test)]
+mod index_tests {
+    use super::*;
+    use crate::sqlite::{register_functions, SqliteDialect};
+
+    #[test]
+    fn cone_queries_on_obscore_use_the_healpix_index() {
+        let mut conn = Connection::open_in_memory().expect("db");
+        register_functions(&conn).expect("functions");
+        create_schema(&mut conn).expect("schema");
+        let cat = load_catalog(&conn).expect("catalog");
+        let plan = |adql: &str| -> String {
+            let t = vo_adql::translate(adql, &cat, &SqliteDialect).expect("translate");
+            let mut st = conn
+                .prepare(&format!("EXPLAIN QUERY PLAN {}", t.sql))
+                .expect("prepare");
+            let rows: Vec<String> = st
+                .query_map([], |r| r.get::<_, String>(3))
+                .expect("plan")
+                .collect::<Result<_, _>>()
+                .expect("rows");
+            rows.join(" | ")
+        };
+        let cone = plan("SELECT obs_id FROM ivoa.ObsCore WHERE CONTAINS(POINT('ICRS', s_ra, s_dec), CIRCLE('ICRS', 10, 20, 0.1)) = 1 AND calib_level >= 0");
+        assert!(cone.contains("ivoa.ObsCore._hpx"), "{cone}");
+        // Under OR (or for a large circle) no prefilter may be added: a full scan.
+        let or = plan("SELECT obs_id FROM ivoa.ObsCore WHERE CONTAINS(POINT('ICRS', s_ra, s_dec), CIRCLE('ICRS', 10, 20, 0.1)) = 1 OR calib_level = 9");
+        assert!(!or.contains("_hpx"), "{or}");
     }
 }
