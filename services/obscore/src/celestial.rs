@@ -1,6 +1,7 @@
 //! Pixel coordinates to ICRS positions for one image HDU.
 //!
-//! The projection (FITS WCS Paper II, Calabretta & Greisen 2002) is CDS's `wcs` crate, given
+//! The projection (FITS WCS Paper II, Calabretta & Greisen 2002) is CDS's `wcs` crate (the
+//! conics are vogate's own, [`Conic`]), given
 //! the header's CRPIX/CRVAL/CD or PC+CDELT or CROTA2, PV, LONPOLE/LATPOLE and SIP keywords;
 //! it yields native-frame (lon, lat). The frame change to ICRS is ERFA's, as astropy does it:
 //! Galactic with `eraG2icrs` taken as FK5 J2000, then FK5 J2000 to ICRS with the fixed
@@ -184,14 +185,14 @@ struct SphericalRotation {
 }
 
 impl SphericalRotation {
-    fn from_header(h: &ImageHeader, zenithal: bool) -> Result<SphericalRotation, String> {
+    /// `(phi0, theta0)`: the native coordinates of the fiducial point, degrees ((0, 90) for
+    /// zenithal projections, (0, theta_a) for conics, (0, 0) for the others).
+    fn from_header(
+        h: &ImageHeader,
+        (phi0, theta0): (f64, f64),
+    ) -> Result<SphericalRotation, String> {
         let alpha0 = h.number("CRVAL1").unwrap_or(0.0);
         let delta0 = h.number("CRVAL2").unwrap_or(0.0);
-        let (phi0, theta0) = if zenithal {
-            (0.0f64, 90.0f64)
-        } else {
-            (0.0, 0.0)
-        };
         let phi_p = h
             .number("LONPOLE")
             .or_else(|| h.number("PV1_3"))
@@ -225,7 +226,17 @@ impl SphericalRotation {
             }
             let u = y.atan2(x).to_degrees();
             let v = arg.clamp(-1.0, 1.0).acos().to_degrees();
-            let (a, b) = (u + v, u - v);
+            // Both solutions folded into [-180, 180] first, as WCSLIB's celset does.
+            let fold = |d: f64| {
+                if d > 180.0 {
+                    d - 360.0
+                } else if d < -180.0 {
+                    d + 360.0
+                } else {
+                    d
+                }
+            };
+            let (a, b) = (fold(u + v), fold(u - v));
             let valid = |d: f64| (-90.0 - 1e-10..=90.0 + 1e-10).contains(&d);
             match (valid(a), valid(b)) {
                 (true, true) => {
@@ -280,9 +291,229 @@ impl SphericalRotation {
     }
 }
 
+/// Which conic projection of FITS WCS Paper II §5.1.
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum ConicKind {
+    /// COP, conic perspective (§5.1.1).
+    Perspective,
+    /// COE, conic equal area (§5.1.2).
+    EqualArea,
+    /// COD, conic equidistant (§5.1.3).
+    Equidistant,
+    /// COO, conic orthomorphic (§5.1.4).
+    Orthomorphic,
+}
+
+/// A conic projection (FITS WCS Paper II §5.1): intermediate world coordinates (x, y), degrees,
+/// from the pixel through CRPIX and CD, or PC and CDELT, or CROTA2 and CDELT (Paper I §2.1);
+/// then the native (phi, theta) by the inverse of the projection, computed as WCSLIB's `cop2s`,
+/// `coe2s`, `cod2s` and `coo2s` do. PV2_1 is theta_a (required, degrees, not 0), PV2_2 is eta
+/// (default 0); the standard parallels are theta_a -/+ eta. The wcs crate's conics disagree
+/// with WCSLIB by up to an arcsecond, so vogate computes these itself.
+#[derive(Debug, Clone, Copy, PartialEq)]
+struct Conic {
+    kind: ConicKind,
+    crpix: [f64; 2],
+    /// Pixel offset to intermediate world coordinates, degrees per pixel (row-major).
+    matrix: [[f64; 2]; 2],
+    /// theta_a, degrees.
+    theta_a: f64,
+    /// The constant C of Paper II: native longitude phi = arg(...)/C.
+    c: f64,
+    /// Y0 = R_theta at theta = theta_a, degrees.
+    y0: f64,
+    /// Projection-specific constants (see `native_latitude`).
+    k: [f64; 3],
+}
+
+impl Conic {
+    fn from_header(h: &ImageHeader, proj: &str) -> Result<Conic, String> {
+        let theta_a = h
+            .number("PV2_1")
+            .ok_or(format!("the conic projection {proj} needs PV2_1 (theta_a)"))?;
+        let eta = h.number("PV2_2").unwrap_or(0.0);
+        if !(theta_a.abs() < 90.0 && theta_a != 0.0) {
+            return Err(format!(
+                "PV2_1 = {theta_a}: theta_a of a conic must lie in (-90, 0) or (0, 90) degrees"
+            ));
+        }
+        if eta.abs() >= 90.0 {
+            return Err(format!(
+                "PV2_2 = {eta}: eta of a conic must lie in (-90, 90) degrees"
+            ));
+        }
+        let r2d = 180.0 / std::f64::consts::PI;
+        let (sin, cos, tan) = (
+            |d: f64| d.to_radians().sin(),
+            |d: f64| d.to_radians().cos(),
+            |d: f64| d.to_radians().tan(),
+        );
+        let (theta1, theta2) = (theta_a - eta, theta_a + eta);
+        let (kind, c, y0, k) = match proj {
+            "COP" => {
+                let c = sin(theta_a);
+                let k0 = r2d * cos(eta);
+                if k0 == 0.0 {
+                    return Err(format!("PV2_2 = {eta}: COP is undefined for it"));
+                }
+                let k1 = 1.0 / tan(theta_a);
+                (ConicKind::Perspective, c, k0 * k1, [k0, k1, 0.0])
+            }
+            "COE" => {
+                let gamma = sin(theta1) + sin(theta2);
+                if gamma == 0.0 {
+                    return Err(format!(
+                        "PV2_1/PV2_2 = {theta_a}/{eta}: COE is undefined for them"
+                    ));
+                }
+                let c = gamma / 2.0;
+                let s12 = 1.0 + sin(theta1) * sin(theta2);
+                let r = |t: f64| r2d * (2.0 / gamma) * (s12 - gamma * sin(t)).max(0.0).sqrt();
+                (ConicKind::EqualArea, c, r(theta_a), [gamma, s12, 0.0])
+            }
+            "COD" => {
+                let (c, y0) = if eta == 0.0 {
+                    (sin(theta_a), r2d / tan(theta_a))
+                } else {
+                    let c = r2d * sin(theta_a) * sin(eta) / eta;
+                    (c, eta / tan(eta) / tan(theta_a))
+                };
+                (ConicKind::Equidistant, c, y0, [0.0; 3])
+            }
+            "COO" => {
+                let t = |th: f64| tan((90.0 - th) / 2.0);
+                let c = if theta1 == theta2 {
+                    sin(theta1)
+                } else {
+                    (cos(theta2) / cos(theta1)).ln() / (t(theta2) / t(theta1)).ln()
+                };
+                if c == 0.0 || !c.is_finite() {
+                    return Err(format!(
+                        "PV2_1/PV2_2 = {theta_a}/{eta}: COO is undefined for them"
+                    ));
+                }
+                let psi = r2d * cos(theta1) / (c * t(theta1).powf(c));
+                (
+                    ConicKind::Orthomorphic,
+                    c,
+                    psi * t(theta_a).powf(c),
+                    [psi, 0.0, 0.0],
+                )
+            }
+            _ => return Err(format!("{proj} is not a conic projection")),
+        };
+        Ok(Conic {
+            kind,
+            crpix: [
+                h.number("CRPIX1").unwrap_or(0.0),
+                h.number("CRPIX2").unwrap_or(0.0),
+            ],
+            matrix: linear_matrix(h)?,
+            theta_a,
+            c,
+            y0,
+            k,
+        })
+    }
+
+    /// Native (phi, theta) in degrees of FITS pixel (`px`, `py`) (already SIP-corrected), or
+    /// `None` outside the projection's domain.
+    fn pixel_to_native(&self, px: f64, py: f64) -> Option<(f64, f64)> {
+        let (u, v) = (px - self.crpix[0], py - self.crpix[1]);
+        let m = &self.matrix;
+        let x = m[0][0] * u + m[0][1] * v;
+        let y = m[1][0] * u + m[1][1] * v;
+        // Paper II eqs. (99)-(100): R = sign(theta_a) sqrt(x^2 + (Y0 - y)^2),
+        // phi = arg(sign(theta_a) (Y0 - y), sign(theta_a) x) / C.
+        let s = self.theta_a.signum();
+        let dy = self.y0 - y;
+        let r = s * x.hypot(dy);
+        let phi = if r == 0.0 {
+            0.0
+        } else {
+            (s * x).atan2(s * dy).to_degrees() / self.c
+        };
+        if phi.abs() > 180.0 + 1e-9 {
+            return None;
+        }
+        let theta = self.native_latitude(r)?;
+        (theta.is_finite() && theta.abs() <= 90.0 + 1e-9).then_some((phi, theta.clamp(-90.0, 90.0)))
+    }
+
+    /// theta, degrees, of the radius `r` (degrees) by the inverse of R_theta.
+    fn native_latitude(&self, r: f64) -> Option<f64> {
+        let d2r = std::f64::consts::PI / 180.0;
+        let [k0, k1, _] = self.k;
+        Some(match self.kind {
+            // R = (180/pi) cos(eta) [cot(theta_a) - tan(theta - theta_a)]
+            ConicKind::Perspective => self.theta_a + (k1 - r / k0).atan().to_degrees(),
+            // R = (180/pi) (2/gamma) sqrt(1 + sin(theta1) sin(theta2) - gamma sin(theta))
+            ConicKind::EqualArea => {
+                let (gamma, s12) = (k0, k1);
+                let w = r * d2r * gamma / 2.0;
+                let sin_theta = (s12 - w * w) / gamma;
+                if sin_theta.abs() > 1.0 + 1e-12 {
+                    return None;
+                }
+                sin_theta.clamp(-1.0, 1.0).asin().to_degrees()
+            }
+            // R = theta_a - theta + Y0
+            ConicKind::Equidistant => self.theta_a + self.y0 - r,
+            // R = psi tan^C((90 - theta)/2)
+            ConicKind::Orthomorphic => {
+                let psi = k0;
+                if r == 0.0 {
+                    if self.c < 0.0 {
+                        -90.0
+                    } else {
+                        90.0
+                    }
+                } else {
+                    90.0 - 2.0 * (r / psi).powf(1.0 / self.c).atan().to_degrees()
+                }
+            }
+        })
+    }
+}
+
+/// The matrix from pixel offsets (p - CRPIX) to intermediate world coordinates, degrees per
+/// pixel, of FITS WCS Paper I §2.1: CDi_j when any is present; else CDELTi times PCi_j
+/// (default identity); else CDELTi with the rotation CROTA2 (Paper II §6.1, eq. 188).
+fn linear_matrix(h: &ImageHeader) -> Result<[[f64; 2]; 2], String> {
+    let has_cd = ["CD1_1", "CD1_2", "CD2_1", "CD2_2"]
+        .iter()
+        .any(|k| h.number(k).is_some());
+    let m = if has_cd {
+        let cd = |k: &str| h.number(k).unwrap_or(0.0);
+        [[cd("CD1_1"), cd("CD1_2")], [cd("CD2_1"), cd("CD2_2")]]
+    } else {
+        let d1 = h.number("CDELT1").unwrap_or(1.0);
+        let d2 = h.number("CDELT2").unwrap_or(1.0);
+        let has_pc = ["PC1_1", "PC1_2", "PC2_1", "PC2_2"]
+            .iter()
+            .any(|k| h.number(k).is_some());
+        if has_pc {
+            let pc = |k: &str, d: f64| h.number(k).unwrap_or(d);
+            [
+                [d1 * pc("PC1_1", 1.0), d1 * pc("PC1_2", 0.0)],
+                [d2 * pc("PC2_1", 0.0), d2 * pc("PC2_2", 1.0)],
+            ]
+        } else {
+            let (s, c) = h.number("CROTA2").unwrap_or(0.0).to_radians().sin_cos();
+            [[d1 * c, -d2 * s], [d1 * s, d2 * c]]
+        }
+    };
+    let det = m[0][0] * m[1][1] - m[0][1] * m[1][0];
+    if det == 0.0 || !det.is_finite() {
+        return Err("the CD/PC/CDELT matrix is singular".into());
+    }
+    Ok(m)
+}
+
 /// A usable celestial WCS: projection plus frame.
 pub struct CelestialWcs {
     wcs: WCS,
+    conic: Option<Conic>,
     rotation: SphericalRotation,
     sip: Option<Sip>,
     dss: Option<DssPlate>,
@@ -389,19 +620,25 @@ impl CelestialWcs {
         if !PROJECTIONS.contains(&proj) && !matches!(proj, "COP" | "COD" | "COE" | "COO") {
             return Err(format!("the projection {proj} is not supported"));
         }
-        if matches!(proj, "COP" | "COD" | "COE" | "COO") {
-            return Err(format!("the conic projection {proj} is not supported yet"));
-        }
-        if h.number("PV1_1").is_some_and(|v| v != 0.0)
-            || h.number("PV1_2")
-                .is_some_and(|v| v != if zenithal { 90.0 } else { 0.0 })
+        let conic = if matches!(proj, "COP" | "COD" | "COE" | "COO") {
+            Some(Conic::from_header(h, proj)?)
+        } else {
+            None
+        };
+        let fiducial = match &conic {
+            Some(c) => (0.0, c.theta_a),
+            None if zenithal => (0.0, 90.0),
+            None => (0.0, 0.0),
+        };
+        if h.number("PV1_1").is_some_and(|v| v != fiducial.0)
+            || h.number("PV1_2").is_some_and(|v| v != fiducial.1)
         {
             return Err(
                 "a fiducial point other than the default (PV1_1, PV1_2) is not supported yet"
                     .into(),
             );
         }
-        let rotation = SphericalRotation::from_header(h, zenithal)?;
+        let rotation = SphericalRotation::from_header(h, fiducial)?;
         // vogate applies SIP itself (the wcs crate's SIP disagrees with astropy).
         let sip = if c1.ends_with("-SIP") {
             Some(Sip::from_header(h)?)
@@ -437,6 +674,11 @@ impl CelestialWcs {
         // the identity, so that it returns native (phi, theta); vogate applies the rotation of
         // FITS WCS Paper II itself ([`SphericalRotation`]).
         let (neutral_lat, neutral_lonpole) = if zenithal { (90, 180) } else { (0, 0) };
+        if conic.is_some() {
+            // The conic is vogate's own (below); the wcs crate only has to accept the header.
+            map.insert("CTYPE1".into(), "RA---CAR".into());
+            map.insert("CTYPE2".into(), "DEC--CAR".into());
+        }
         map.insert("CRVAL1".into(), 0.into());
         map.insert("CRVAL2".into(), neutral_lat.into());
         map.insert("LONPOLE".into(), neutral_lonpole.into());
@@ -445,6 +687,7 @@ impl CelestialWcs {
         let wcs = WCS::new(&params).map_err(|e| format!("WCS not usable: {e}"))?;
         Ok(CelestialWcs {
             wcs,
+            conic,
             rotation,
             sip,
             dss,
@@ -464,8 +707,13 @@ impl CelestialWcs {
             Some(sip) => sip.apply(x, y),
             None => (x, y),
         };
-        let ll = self.wcs.unproj_lonlat(&ImgXY::new(x, y))?;
-        let (phi, theta) = (ll.lon().to_degrees(), ll.lat().to_degrees());
+        let (phi, theta) = match &self.conic {
+            Some(conic) => conic.pixel_to_native(x, y)?,
+            None => {
+                let ll = self.wcs.unproj_lonlat(&ImgXY::new(x, y))?;
+                (ll.lon().to_degrees(), ll.lat().to_degrees())
+            }
+        };
         if !(phi.is_finite() && theta.is_finite()) {
             return None;
         }
