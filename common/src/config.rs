@@ -31,6 +31,23 @@ pub struct FileConfig {
     /// TAP limits.
     #[serde(default)]
     pub tap: TapConfig,
+    /// PostgreSQL pool and query settings (used when `db` is a `postgres://` URL).
+    #[serde(default)]
+    pub postgres: PostgresConfig,
+}
+
+/// PostgreSQL settings.
+#[derive(Debug, Clone, Default, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct PostgresConfig {
+    /// The most pooled connections (default 16).
+    pub pool_size: Option<usize>,
+    /// Seconds a connection attempt, or a wait for a pooled connection, may take (default 5).
+    pub connect_timeout: Option<f64>,
+    /// Seconds a TAP query may run before the database cancels it (default 60; 0: no limit).
+    pub statement_timeout: Option<f64>,
+    /// The NOLOGIN role TAP queries run as (default `vogate_reader`).
+    pub reader_role: Option<String>,
 }
 
 /// TAP output limits (TAPRegExt `outputLimit`).

@@ -135,7 +135,19 @@ struct Row {
 }
 
 #[actix_web::test]
-async fn footprint_queries_match_brute_force() {
+async fn footprint_queries_match_brute_force_on_sqlite() {
+    footprint_queries_match_brute_force(None).await
+}
+
+#[actix_web::test]
+async fn footprint_queries_match_brute_force_on_postgres() {
+    if let Some(url) = vogate_tests::fresh_pg_database("footprints") {
+        footprint_queries_match_brute_force(Some(url)).await
+    }
+}
+
+/// `db`: a PostgreSQL URL, or None for the SQLite default.
+async fn footprint_queries_match_brute_force(db: Option<String>) {
     let work = tempfile::tempdir().expect("tempdir");
     let data = tempfile::tempdir().expect("tempdir");
     // Fields of 2-4 degrees: across RA = 0, holding each pole, rotated, and an all-sky map.
@@ -161,6 +173,7 @@ async fn footprint_queries_match_brute_force() {
         let flags = Flags {
             workdir: Some(work.path().into()),
             data: Some(data.path().into()),
+            db,
             ..Default::default()
         };
         vogate::prepare(resolve(flags, Default::default(), None).expect("settings"))

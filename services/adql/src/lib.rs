@@ -100,6 +100,18 @@ pub trait SqlDialect {
     fn region_ref(&self, table: &TableInfo, column: &ColumnInfo) -> String {
         self.column_ref(table, column)
     }
+    /// A condition under which the region column's value stands for the whole sky (ObsCore's
+    /// all-sky rows: s_region NULL and s_fov 360), for a backend whose region type cannot
+    /// hold the whole sky; the geometry predicates are then 1 for such rows. `None` (the
+    /// default): the region expression itself covers that case.
+    fn region_all_sky(&self, _table: &TableInfo, _column: &ColumnInfo) -> Option<String> {
+        None
+    }
+    /// The SQL spelling of an ADQL numeric literal (`text` as written, `is_int` when it is an
+    /// integer that fits 64 bits); by default the text itself.
+    fn number_literal(&self, text: &str, _is_int: bool) -> String {
+        text.to_string()
+    }
     /// An SQL expression for the polygon through `vertices` ((ra, dec) SQL expressions, in
     /// degrees), usable where a region is.
     fn polygon_region(&self, vertices: &[(String, String)]) -> String;
@@ -282,8 +294,9 @@ enum Geom {
     /// Vertices (ra, dec).
     /// The polygon as a region SQL expression.
     Polygon(String),
-    /// A region column, as the dialect references it.
-    Region(String),
+    /// A region column, as the dialect references it, and the condition under which the
+    /// row's region is the whole sky ([`SqlDialect::region_all_sky`]).
+    Region(String, Option<String>),
 }
 
 impl Geom {
@@ -966,7 +979,7 @@ impl<'a> Translator<'a> {
                     }
                     let is_int = n.parse::<i64>().is_ok();
                     Some(Item::new(
-                        n.clone(),
+                        self.dialect.number_literal(n, is_int),
                         numeric_field(if is_int { "long" } else { "double" }),
                         Kind::Number,
                     ))
@@ -1310,6 +1323,13 @@ impl<'a> Translator<'a> {
                 let (ga, gb) = (self.geom(a), self.geom(b));
                 let (ga, gb) = (ga?, gb?);
                 let d = self.dialect;
+                let all_sky: Vec<String> = [&ga, &gb]
+                    .into_iter()
+                    .filter_map(|g| match g {
+                        Geom::Region(_, Some(cond)) => Some(cond.clone()),
+                        _ => None,
+                    })
+                    .collect();
                 let sql = match (name.as_str(), ga, gb) {
                     // ADQL 2.1 §4.2.7: INTERSECTS with a POINT is CONTAINS of the point.
                     (_, Geom::Point(ra, dec), Geom::Circle(c1, c2, r))
@@ -1320,19 +1340,19 @@ impl<'a> Translator<'a> {
                     | ("INTERSECTS", Geom::Polygon(v), Geom::Point(ra, dec)) => {
                         d.contains_point_region(&ra, &dec, &v)
                     }
-                    (_, Geom::Point(ra, dec), Geom::Region(r))
-                    | ("INTERSECTS", Geom::Region(r), Geom::Point(ra, dec)) => {
+                    (_, Geom::Point(ra, dec), Geom::Region(r, _))
+                    | ("INTERSECTS", Geom::Region(r, _), Geom::Point(ra, dec)) => {
                         d.contains_point_region(&ra, &dec, &r)
                     }
-                    ("INTERSECTS", Geom::Region(r), Geom::Circle(c1, c2, rad))
-                    | ("INTERSECTS", Geom::Circle(c1, c2, rad), Geom::Region(r)) => {
+                    ("INTERSECTS", Geom::Region(r, _), Geom::Circle(c1, c2, rad))
+                    | ("INTERSECTS", Geom::Circle(c1, c2, rad), Geom::Region(r, _)) => {
                         d.intersects_region_circle(&r, &c1, &c2, &rad)
                     }
-                    ("INTERSECTS", Geom::Region(r), Geom::Polygon(v))
-                    | ("INTERSECTS", Geom::Polygon(v), Geom::Region(r)) => {
+                    ("INTERSECTS", Geom::Region(r, _), Geom::Polygon(v))
+                    | ("INTERSECTS", Geom::Polygon(v), Geom::Region(r, _)) => {
                         d.intersects_regions(&r, &v)
                     }
-                    ("INTERSECTS", Geom::Region(r1), Geom::Region(r2)) => {
+                    ("INTERSECTS", Geom::Region(r1, _), Geom::Region(r2, _)) => {
                         d.intersects_regions(&r1, &r2)
                     }
                     (_, x, y) => {
@@ -1344,6 +1364,11 @@ impl<'a> Translator<'a> {
                         ));
                         return None;
                     }
+                };
+                let sql = if all_sky.is_empty() {
+                    sql
+                } else {
+                    format!("(CASE WHEN {} THEN 1 ELSE {sql} END)", all_sky.join(" OR "))
                 };
                 Some(Item {
                     sql,
@@ -1441,7 +1466,10 @@ impl<'a> Translator<'a> {
             }
             let table = self.table?;
             let col = table.columns.iter().find(|c| ident_matches(id, &c.name))?;
-            return Some(Geom::Region(self.dialect.region_ref(table, col)));
+            return Some(Geom::Region(
+                self.dialect.region_ref(table, col),
+                self.dialect.region_all_sky(table, col),
+            ));
         }
         let Expr::Function(f) = e else {
             self.err(format!(

@@ -15,7 +15,8 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use vo_common::VoError;
 use vo_obscore::IngestConfig;
-use vo_tap::{schema, sqlite, TapState};
+use vo_tap::postgres::PgBackend;
+use vo_tap::{schema, sqlite, Backend, TapState};
 
 /// Everything the routes need, made once at start-up by [`prepare`].
 #[derive(Debug, Clone)]
@@ -35,12 +36,6 @@ pub struct Gateway {
 /// Errors say which step failed and why.
 pub fn prepare(settings: Settings) -> Result<Gateway, VoError> {
     // Check everything the user gave before writing anything.
-    let db_path = match &settings.db {
-        DbUrl::Sqlite(p) => p.clone(),
-        DbUrl::Postgres(_) => return Err(VoError::usage(
-            "PostgreSQL is not available yet in this version: use --db sqlite:PATH (the default)",
-        )),
-    };
     if let Some(d) = &settings.data {
         if !d.exists() {
             return Err(VoError::usage(format!(
@@ -55,11 +50,13 @@ pub fn prepare(settings: Settings) -> Result<Gateway, VoError> {
             )));
         }
     }
-    if db_path.exists() && !db_path.is_file() {
-        return Err(VoError::usage(format!(
-            "--db sqlite:{}: is not a file",
-            db_path.display()
-        )));
+    if let DbUrl::Sqlite(db_path) = &settings.db {
+        if db_path.exists() && !db_path.is_file() {
+            return Err(VoError::usage(format!(
+                "--db sqlite:{}: is not a file",
+                db_path.display()
+            )));
+        }
     }
     std::fs::create_dir_all(&settings.workdir).map_err(|e| {
         VoError::internal(format!(
@@ -76,8 +73,6 @@ pub fn prepare(settings: Settings) -> Result<Gateway, VoError> {
             dir
         }
     };
-    let mut conn = sqlite::open_rw(&db_path)?;
-    schema::create_schema(&mut conn)?;
     let cfg = IngestConfig {
         authority: settings.authority.clone(),
         obs_collection: settings.obs_collection.clone(),
@@ -86,7 +81,21 @@ pub fn prepare(settings: Settings) -> Result<Gateway, VoError> {
     };
     let started = std::time::Instant::now();
     let report = vo_obscore::scan_tree(&data_root, &cfg);
-    schema::replace_obscore_rows(&mut conn, &report.rows)?;
+    let (backend, catalog, vosi) = match &settings.db {
+        DbUrl::Sqlite(db_path) => {
+            let mut conn = sqlite::open_rw(db_path)?;
+            schema::create_schema(&mut conn)?;
+            schema::replace_obscore_rows(&mut conn, &report.rows)?;
+            let catalog = schema::load_catalog(&conn)?;
+            let vosi = vo_tap::vosi::Vosi::load(&conn, &settings.base_url, settings.limits)?;
+            (Backend::Sqlite(db_path.clone()), catalog, vosi)
+        }
+        DbUrl::Postgres(_) => {
+            let (catalog, vosi) = prepare_postgres(&settings, &report.rows)?;
+            let pg = PgBackend::new(settings.postgres.clone())?;
+            (Backend::Postgres(pg), catalog, vosi)
+        }
+    };
     if report.rows.is_empty() {
         tracing::warn!(root = %data_root.display(), "no FITS image with a celestial WCS found: ivoa.ObsCore is empty");
     }
@@ -97,11 +106,9 @@ pub fn prepare(settings: Settings) -> Result<Gateway, VoError> {
         root = %data_root.display(),
         "ingested the data tree into ivoa.ObsCore"
     );
-    let catalog = schema::load_catalog(&conn)?;
-    let vosi = vo_tap::vosi::Vosi::load(&conn, &settings.base_url, settings.limits)?;
     Ok(Gateway {
         tap: TapState {
-            db_path,
+            backend,
             catalog: Arc::new(catalog),
             limits: settings.limits,
             vosi: Arc::new(vosi),
@@ -109,6 +116,40 @@ pub fn prepare(settings: Settings) -> Result<Gateway, VoError> {
         data_root,
         skipped: report.skipped,
         settings,
+    })
+}
+
+/// On PostgreSQL, with the admin connection: migrations, the reader role, TAP_SCHEMA and the
+/// ObsCore rows; then the catalog and VOSI documents read back from TAP_SCHEMA. Runs on a
+/// thread of its own with its own runtime, so it works inside or outside an async context.
+fn prepare_postgres(
+    settings: &Settings,
+    rows: &[vo_obscore::ObsCoreRow],
+) -> Result<(vo_tap::schema::TapCatalog, vo_tap::vosi::Vosi), VoError> {
+    std::thread::scope(|scope| {
+        scope
+            .spawn(|| {
+                let rt = tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build()
+                    .map_err(|e| VoError::internal(format!("cannot start a runtime: {e}")))?;
+                rt.block_on(async {
+                    let admin = PgBackend::new(settings.postgres.clone())?;
+                    let applied = admin.migrate().await?;
+                    if !applied.is_empty() {
+                        tracing::info!(?applied, "applied database migrations");
+                    }
+                    admin.sync_tap_schema().await?;
+                    admin.replace_obscore_rows(rows).await?;
+                    let snapshot = admin.tap_schema_snapshot().await?;
+                    let catalog = schema::load_catalog(&snapshot)?;
+                    let vosi =
+                        vo_tap::vosi::Vosi::load(&snapshot, &settings.base_url, settings.limits)?;
+                    Ok((catalog, vosi))
+                })
+            })
+            .join()
+            .unwrap_or_else(|_| Err(VoError::internal("the database set-up failed")))
     })
 }
 
@@ -179,49 +220,49 @@ async fn links_for(gw: web::Data<Gateway>, form: String) -> HttpResponse {
             "UsageFault: ID is missing: give the obs_publisher_did of a dataset",
         ));
     }
-    let tap = gw.tap.clone();
-    let root = gw.data_root.clone();
-    let found = web::block(move || -> Result<Vec<vo_datalink::Link>, VoError> {
-        let conn = sqlite::open_query(&tap.db_path)?;
-        let mut st = conn
-            .prepare("SELECT obs_id, access_url, access_format, dataproduct_type FROM \"ivoa.ObsCore\" WHERE obs_publisher_did = ?1")
-            .map_err(|e| VoError::internal(format!("lookup failed: {e}")))?;
-        let mut out = Vec::new();
-        for id in ids {
-            let row = st
-                .query_row([&id], |r| {
-                    Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?, r.get::<_, String>(2)?, r.get::<_, String>(3)?))
-                })
-                .ok();
-            out.push(match row {
-                Some((obs_id, url, format, kind)) => vo_datalink::Link {
-                    id,
-                    access_url: Some(url),
+    let mut links = Vec::new();
+    for id in ids {
+        let row = match gw
+            .tap
+            .backend
+            .obscore_lookup(
+                "obs_publisher_did",
+                &id,
+                &["obs_id", "access_url", "access_format", "dataproduct_type"],
+            )
+            .await
+        {
+            Ok(r) => r,
+            Err(e) => return vo_tap::sync::error_response(&e),
+        };
+        links.push(match row {
+            Some(v) => {
+                let text = |i: usize| v[i].clone().unwrap_or_default();
+                let obs_id = text(0);
+                vo_datalink::Link {
+                    access_url: Some(text(1)),
                     semantics: "#this".into(),
                     description: Some(format!("The product file {obs_id}")),
-                    content_type: Some(format),
-                    content_length: std::fs::metadata(root.join(&obs_id)).ok().map(|m| m.len() as i64),
-                    content_qualifier: Some(format!("#{kind}")),
-                    ..Default::default()
-                },
-                None => vo_datalink::Link {
-                    error_message: Some(format!("NotFoundFault: no dataset has the ID {id}")),
+                    content_type: Some(text(2)),
+                    content_length: std::fs::metadata(gw.data_root.join(&obs_id))
+                        .ok()
+                        .map(|m| m.len() as i64),
+                    content_qualifier: Some(format!("#{}", text(3))),
                     id,
-                    semantics: "#this".into(),
                     ..Default::default()
-                },
-            });
-        }
-        Ok(out)
-    })
-    .await;
-    match found {
-        Ok(Ok(links)) => HttpResponse::Ok()
-            .content_type(vo_datalink::CONTENT_TYPE)
-            .body(vo_datalink::links_document(&links)),
-        Ok(Err(e)) => vo_tap::sync::error_response(&e),
-        Err(_) => vo_tap::sync::error_response(&VoError::internal("lookup task failed")),
+                }
+            }
+            None => vo_datalink::Link {
+                error_message: Some(format!("NotFoundFault: no dataset has the ID {id}")),
+                id,
+                semantics: "#this".into(),
+                ..Default::default()
+            },
+        });
     }
+    HttpResponse::Ok()
+        .content_type(vo_datalink::CONTENT_TYPE)
+        .body(vo_datalink::links_document(&links))
 }
 
 /// `POST /datalink/links` with a form body (DALI 1.1 §2: every parameter may be POSTed).
@@ -242,11 +283,9 @@ async fn not_found(req: HttpRequest) -> HttpResponse {
 }
 
 async fn landing(gw: web::Data<Gateway>) -> HttpResponse {
-    let tap = gw.tap.clone();
-    let rows = match web::block(move || row_count(&tap)).await {
-        Ok(Ok(n)) => n,
-        Ok(Err(e)) => return vo_tap::sync::error_response(&e),
-        Err(_) => return vo_tap::sync::error_response(&VoError::internal("row count task failed")),
+    let rows = match gw.tap.backend.obscore_count().await {
+        Ok(n) => n,
+        Err(e) => return vo_tap::sync::error_response(&e),
     };
     let base = gw.settings.base_url.trim_end_matches('/');
     let example = "SELECT TOP 10 obs_id, s_ra, s_dec, s_fov FROM ivoa.ObsCore";
@@ -278,12 +317,6 @@ async fn landing(gw: web::Data<Gateway>) -> HttpResponse {
         .body(body)
 }
 
-fn row_count(tap: &TapState) -> Result<i64, VoError> {
-    let conn = sqlite::open_query(&tap.db_path)?;
-    conn.query_row("SELECT COUNT(*) FROM \"ivoa.ObsCore\"", [], |r| r.get(0))
-        .map_err(|e| VoError::internal(format!("cannot count rows: {e}")))
-}
-
 /// Decode `%XX` escapes; `None` when an escape is malformed or the result is not UTF-8.
 pub fn percent_decode(s: &str) -> Option<String> {
     let bytes = s.as_bytes();
@@ -309,32 +342,19 @@ async fn file(gw: web::Data<Gateway>, req: HttpRequest) -> HttpResponse {
             "'{raw}' is not a valid percent-encoded obs_id"
         )));
     };
-    let tap = gw.tap.clone();
-    let id = obs_id.clone();
-    let found = web::block(move || -> Result<Option<String>, VoError> {
-        let conn = sqlite::open_query(&tap.db_path)?;
-        let mut st = conn
-            .prepare("SELECT access_format FROM \"ivoa.ObsCore\" WHERE obs_id = ?1")
-            .map_err(|e| VoError::internal(format!("lookup failed: {e}")))?;
-        let mut rows = st
-            .query([&id])
-            .map_err(|e| VoError::internal(format!("lookup failed: {e}")))?;
-        match rows.next() {
-            Ok(Some(r)) => Ok(r.get::<_, String>(0).ok()),
-            Ok(None) => Ok(None),
-            Err(e) => Err(VoError::internal(format!("lookup failed: {e}"))),
-        }
-    })
-    .await;
+    let found = gw
+        .tap
+        .backend
+        .obscore_lookup("obs_id", &obs_id, &["access_format"])
+        .await;
     let format = match found {
-        Ok(Ok(Some(f))) => f,
-        Ok(Ok(None)) => {
+        Ok(Some(v)) => v[0].clone().unwrap_or_default(),
+        Ok(None) => {
             return vo_tap::sync::error_response(&VoError::not_found(format!(
                 "no ObsCore row has obs_id '{obs_id}'"
             )))
         }
-        Ok(Err(e)) => return vo_tap::sync::error_response(&e),
-        Err(_) => return vo_tap::sync::error_response(&VoError::internal("lookup task failed")),
+        Err(e) => return vo_tap::sync::error_response(&e),
     };
     // obs_id is a path relative to the data root that ingest wrote; defence in depth: it
     // must be plain names only (no root, no '..'), so it stays below the root.

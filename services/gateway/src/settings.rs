@@ -69,6 +69,9 @@ pub struct Settings {
     pub calib_level: i32,
     /// MAXREC limits (defaults 10000 and 1000000).
     pub limits: Limits,
+    /// PostgreSQL pool size (default 16), connect timeout (5 s), statement timeout (60 s)
+    /// and reader role (`vogate_reader`); the URL is `db`'s.
+    pub postgres: vo_tap::postgres::PgOptions,
 }
 
 /// Resolve flags over the file over defaults. `config_dir` is where relative paths in the
@@ -144,7 +147,44 @@ pub fn resolve(
             limits.default_maxrec, limits.max_maxrec
         ));
     }
+    let pc = &file.postgres;
+    let mut postgres = vo_tap::postgres::PgOptions::new(match &db {
+        DbUrl::Postgres(url) => url,
+        DbUrl::Sqlite(_) => "",
+    });
+    if let Some(n) = pc.pool_size {
+        if n == 0 {
+            return Err("postgres.pool_size must be at least 1".into());
+        }
+        postgres.pool_size = n;
+    }
+    let seconds = |name: &str, v: Option<f64>, min: f64| -> Result<Option<std::time::Duration>, String> {
+        match v {
+            None => Ok(None),
+            Some(s) if s.is_finite() && s >= min && s <= 86_400.0 => {
+                Ok(Some(std::time::Duration::from_secs_f64(s)))
+            }
+            Some(s) => Err(format!(
+                "postgres.{name} = {s}: must be between {min} and 86400 seconds"
+            )),
+        }
+    };
+    if let Some(d) = seconds("connect_timeout", pc.connect_timeout, 0.1)? {
+        postgres.connect_timeout = d;
+    }
+    if let Some(d) = seconds("statement_timeout", pc.statement_timeout, 0.0)? {
+        postgres.statement_timeout = d;
+    }
+    if let Some(r) = &pc.reader_role {
+        if r.is_empty() || r.len() > 63 || !r.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
+            return Err(format!(
+                "postgres.reader_role '{r}' must be 1-63 letters, digits or underscores"
+            ));
+        }
+        postgres.reader_role = r.clone();
+    }
     Ok(Settings {
+        postgres,
         db,
         data,
         workdir,

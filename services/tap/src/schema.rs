@@ -6,7 +6,7 @@
 //! [`load_catalog`] reads them back into the [`vo_adql::Catalog`] every query is checked
 //! against, and only what they list can be named in ADQL or appears in `SELECT *`.
 
-use rusqlite::{params, Connection};
+use rusqlite::Connection;
 use vo_adql::{Catalog, ColumnInfo, TableInfo};
 use vo_common::{FieldMeta, Value, VoError};
 use vo_obscore::{ObsCoreRow, OBSCORE_COLUMNS};
@@ -338,118 +338,139 @@ pub fn create_schema(conn: &mut Connection) -> Result<(), VoError> {
     ));
     tx.execute_batch(&ddl).map_err(internal)?;
 
-    tx.execute(
-        "INSERT INTO \"TAP_SCHEMA.schemas\" VALUES (?1, ?2, ?3, ?4)",
-        params![
-            "ivoa",
-            Option::<String>::None,
-            "IVOA-defined data models: the ObsCore 1.1 table",
-            0
-        ],
-    )
-    .map_err(internal)?;
-    tx.execute(
-        "INSERT INTO \"TAP_SCHEMA.schemas\" VALUES (?1, ?2, ?3, ?4)",
-        params![
-            "TAP_SCHEMA",
-            Option::<String>::None,
-            "Metadata of the tables this service publishes (TAP 1.1 section 4)",
-            1
-        ],
-    )
-    .map_err(internal)?;
-    tx.execute(
-        "INSERT INTO \"TAP_SCHEMA.tables\" VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-        params![
-            "ivoa",
-            OBSCORE_TABLE,
-            "table",
-            "ivo://ivoa.net/std/ObsCore#table-1.1",
-            "Observations published by this service, one row per data product (ObsCore 1.1)",
-            0
-        ],
-    )
-    .map_err(internal)?;
-    let insert_col = "INSERT INTO \"TAP_SCHEMA.columns\" VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)";
+    for (table, values) in tap_schema_rows() {
+        let placeholders: Vec<String> = (1..=values.len()).map(|i| format!("?{i}")).collect();
+        let sql = format!(
+            "INSERT INTO {} VALUES ({})",
+            quote_ident(&format!("TAP_SCHEMA.{table}")),
+            placeholders.join(", ")
+        );
+        tx.execute(&sql, rusqlite::params_from_iter(values.into_iter().map(sqlite_value)))
+            .map_err(internal)?;
+    }
+    tx.commit().map_err(internal)
+}
+
+/// A value as SQLite stores it.
+pub fn sqlite_value(v: Value) -> rusqlite::types::Value {
+    match v {
+        Value::Null => rusqlite::types::Value::Null,
+        Value::Int(i) => rusqlite::types::Value::Integer(i),
+        Value::Double(d) => rusqlite::types::Value::Real(d),
+        Value::Text(s) => rusqlite::types::Value::Text(s),
+    }
+}
+
+/// The TAP_SCHEMA tables (TAP 1.1 §4.1-4.5) as (short name, [(column, VOTable datatype)]),
+/// for the DDL of either backend; the column names are as published (`"size"` delimited).
+pub fn tap_schema_tables() -> Vec<(&'static str, Vec<(&'static str, &'static str)>)> {
+    TAP_SCHEMA_TABLES
+        .iter()
+        .map(|(t, _, cols)| (*t, cols.iter().map(|(c, dt, ..)| (*c, *dt)).collect()))
+        .collect()
+}
+
+/// The TAP_SCHEMA rows that describe vogate's own tables (`ivoa.ObsCore` and TAP_SCHEMA
+/// itself): (TAP_SCHEMA table short name, the row's values in column order).
+pub fn tap_schema_rows() -> Vec<(&'static str, Vec<Value>)> {
+    let text = |s: &str| Value::Text(s.to_string());
+    let opt = |s: Option<&str>| s.map_or(Value::Null, |s| Value::Text(s.to_string()));
+    let mut rows = vec![
+        (
+            "schemas",
+            vec![
+                text("ivoa"),
+                Value::Null,
+                text("IVOA-defined data models: the ObsCore 1.1 table"),
+                Value::Int(0),
+            ],
+        ),
+        (
+            "schemas",
+            vec![
+                text("TAP_SCHEMA"),
+                Value::Null,
+                text("Metadata of the tables this service publishes (TAP 1.1 section 4)"),
+                Value::Int(1),
+            ],
+        ),
+        (
+            "tables",
+            vec![
+                text("ivoa"),
+                text(OBSCORE_TABLE),
+                text("table"),
+                text("ivo://ivoa.net/std/ObsCore#table-1.1"),
+                text("Observations published by this service, one row per data product (ObsCore 1.1)"),
+                Value::Int(0),
+            ],
+        ),
+    ];
     for (i, c) in OBSCORE_COLUMNS.iter().enumerate() {
         let indexed = matches!(c.name, "obs_publisher_did" | "s_dec");
-        tx.execute(
-            insert_col,
-            params![
-                OBSCORE_TABLE,
-                c.name,
-                c.datatype,
-                c.arraysize,
-                c.xtype,
-                Option::<i64>::None,
-                c.description,
-                c.utype,
-                c.unit,
-                c.ucd,
-                indexed as i64,
-                1,
-                1,
-                i as i64
+        rows.push((
+            "columns",
+            vec![
+                text(OBSCORE_TABLE),
+                text(c.name),
+                text(c.datatype),
+                opt(c.arraysize),
+                opt(c.xtype),
+                Value::Null,
+                text(c.description),
+                text(c.utype),
+                opt(c.unit),
+                text(c.ucd),
+                Value::Int(indexed as i64),
+                Value::Int(1),
+                Value::Int(1),
+                Value::Int(i as i64),
             ],
-        )
-        .map_err(internal)?;
+        ));
     }
     for (ti, (t, desc, cols)) in TAP_SCHEMA_TABLES.iter().enumerate() {
         let tname = format!("TAP_SCHEMA.{t}");
-        tx.execute(
-            "INSERT INTO \"TAP_SCHEMA.tables\" VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-            params![
-                "TAP_SCHEMA",
-                tname,
-                "table",
-                Option::<String>::None,
-                desc,
-                ti as i64 + 1
+        rows.push((
+            "tables",
+            vec![
+                text("TAP_SCHEMA"),
+                text(&tname),
+                text("table"),
+                Value::Null,
+                text(desc),
+                Value::Int(ti as i64 + 1),
             ],
-        )
-        .map_err(internal)?;
+        ));
         for (ci, (c, dt, arraysize, cdesc, indexed)) in cols.iter().enumerate() {
-            tx.execute(
-                insert_col,
-                params![
-                    tname,
-                    c,
-                    dt,
-                    arraysize,
-                    Option::<String>::None,
-                    Option::<i64>::None,
-                    cdesc,
-                    Option::<String>::None,
-                    Option::<String>::None,
-                    Option::<String>::None,
-                    *indexed as i64,
-                    1,
-                    1,
-                    ci as i64
+            rows.push((
+                "columns",
+                vec![
+                    text(&tname),
+                    text(c),
+                    text(dt),
+                    opt(*arraysize),
+                    Value::Null,
+                    Value::Null,
+                    text(cdesc),
+                    Value::Null,
+                    Value::Null,
+                    Value::Null,
+                    Value::Int(*indexed as i64),
+                    Value::Int(1),
+                    Value::Int(1),
+                    Value::Int(ci as i64),
                 ],
-            )
-            .map_err(internal)?;
+            ));
         }
     }
     for (id, from, target, fc, tc) in TAP_SCHEMA_KEYS {
-        tx.execute(
-            "INSERT INTO \"TAP_SCHEMA.keys\" VALUES (?1, ?2, ?3, ?4, ?5)",
-            params![
-                id,
-                from,
-                target,
-                Option::<String>::None,
-                Option::<String>::None
-            ],
-        )
-        .map_err(internal)?;
-        tx.execute(
-            "INSERT INTO \"TAP_SCHEMA.key_columns\" VALUES (?1, ?2, ?3)",
-            params![id, fc, tc],
-        )
-        .map_err(internal)?;
+        rows.push((
+            "keys",
+            vec![text(id), text(from), text(target), Value::Null, Value::Null],
+        ));
+        rows.push(("key_columns", vec![text(id), text(fc), text(tc)]));
     }
-    tx.commit().map_err(internal)
+    rows
 }
 
 /// The published tables, read from TAP_SCHEMA.
@@ -537,16 +558,8 @@ pub fn replace_obscore_rows(conn: &mut Connection, rows: &[ObsCoreRow]) -> Resul
             ))
             .map_err(internal)?;
         for row in rows {
-            let mut values: Vec<rusqlite::types::Value> = row
-                .values()
-                .into_iter()
-                .map(|v| match v {
-                    Value::Null => rusqlite::types::Value::Null,
-                    Value::Int(i) => rusqlite::types::Value::Integer(i),
-                    Value::Double(d) => rusqlite::types::Value::Real(d),
-                    Value::Text(s) => rusqlite::types::Value::Text(s),
-                })
-                .collect();
+            let mut values: Vec<rusqlite::types::Value> =
+                row.values().into_iter().map(sqlite_value).collect();
             let hpx =
                 cdshealpix::nested::hash(HPX_ORDER, row.s_ra.to_radians(), row.s_dec.to_radians());
             values.push(rusqlite::types::Value::Integer(hpx as i64));

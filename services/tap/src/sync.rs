@@ -9,13 +9,13 @@
 
 use crate::params::{decode_form, parse_tap_request};
 use crate::schema::TapCatalog;
+use crate::postgres::{AsyncBatch, PgBackend, PgDialect, QueryFailure};
 use crate::sqlite::{open_query, SqliteDialect};
 use crate::Limits;
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
 use bytes::Bytes;
 use rusqlite::types::ValueRef;
-use std::path::PathBuf;
 use std::sync::Arc;
 use tokio::sync::{mpsc, oneshot};
 use vo_adql::SqlDialect;
@@ -25,8 +25,8 @@ use vo_common::{FieldMeta, Format, Value, VoError};
 /// What the TAP handlers share.
 #[derive(Debug, Clone)]
 pub struct TapState {
-    /// The SQLite database file.
-    pub db_path: PathBuf,
+    /// The database queried.
+    pub backend: crate::Backend,
     /// The published tables, as TAP_SCHEMA lists them.
     pub catalog: Arc<TapCatalog>,
     /// MAXREC limits.
@@ -120,11 +120,12 @@ const TRANSLATE_STACK: usize = 64 << 20;
 fn translate_big_stack(
     query: String,
     catalog: Arc<TapCatalog>,
+    dialect: &'static (dyn SqlDialect + Sync),
 ) -> Result<vo_adql::Translated, VoError> {
     std::thread::Builder::new()
         .name("adql".into())
         .stack_size(TRANSLATE_STACK)
-        .spawn(move || vo_adql::translate(&query, catalog.as_ref(), &SqliteDialect))
+        .spawn(move || vo_adql::translate(&query, catalog.as_ref(), dialect))
         .map_err(|e| VoError::internal(format!("cannot start the ADQL translator: {e}")))?
         .join()
         .unwrap_or_else(|_| Err(VoError::internal("the ADQL translator failed")))
@@ -200,16 +201,20 @@ pub async fn run_sync(state: TapState, pairs: Vec<(String, String)>) -> HttpResp
     };
     // A short query cannot build a tree deep enough to threaten the worker's stack; a long
     // one is translated on a thread with a large stack.
+    let dialect: &'static (dyn SqlDialect + Sync) = match state.backend {
+        crate::Backend::Sqlite(_) => &SqliteDialect,
+        crate::Backend::Postgres(_) => &PgDialect,
+    };
     let translated = if request.query.len() <= SHORT_QUERY {
         Ok(vo_adql::translate(
             &request.query,
             state.catalog.as_ref(),
-            &SqliteDialect,
+            dialect,
         ))
     } else {
         web::block({
             let (q, c) = (request.query.clone(), state.catalog.clone());
-            move || translate_big_stack(q, c)
+            move || translate_big_stack(q, c, dialect)
         })
         .await
     };
@@ -235,7 +240,7 @@ pub async fn run_sync(state: TapState, pairs: Vec<(String, String)>) -> HttpResp
         _ => (maxrec.saturating_add(1), true),
     };
     let plan = Plan {
-        sql: format!("{}{}", translated.sql, SqliteDialect.limit(limit)),
+        sql: format!("{}{}", translated.sql, dialect.limit(limit)),
         fields: translated.fields,
         format: request.format,
         maxrec,
@@ -248,8 +253,16 @@ pub async fn run_sync(state: TapState, pairs: Vec<(String, String)>) -> HttpResp
     tracing::debug!(sql = %plan.sql, "running");
     let (chunks_tx, mut chunks_rx) = mpsc::channel::<Result<Bytes, std::io::Error>>(4);
     let (ready_tx, ready_rx) = oneshot::channel::<Result<(), VoError>>();
-    let db_path = state.db_path.clone();
-    tokio::task::spawn_blocking(move || execute(&db_path, plan, ready_tx, chunks_tx));
+    match &state.backend {
+        crate::Backend::Sqlite(db_path) => {
+            let db_path = db_path.clone();
+            tokio::task::spawn_blocking(move || execute(&db_path, plan, ready_tx, chunks_tx));
+        }
+        crate::Backend::Postgres(pg) => {
+            let pg = pg.clone();
+            actix_web::rt::spawn(execute_pg(pg, plan, ready_tx, chunks_tx));
+        }
+    }
     match ready_rx.await {
         Ok(Ok(())) => {}
         Ok(Err(e)) => return error_response(&e),
@@ -261,6 +274,7 @@ pub async fn run_sync(state: TapState, pairs: Vec<(String, String)>) -> HttpResp
         .streaming(stream)
 }
 
+#[derive(Debug, Clone)]
 struct Plan {
     sql: String,
     fields: Vec<FieldMeta>,
@@ -404,4 +418,120 @@ fn row_values(row: &rusqlite::Row<'_>, fields: &[FieldMeta]) -> Result<Vec<Value
             Err(e) => Err(format!("cannot read column {}: {e}", f.name)),
         })
         .collect()
+}
+
+/// The writer side of a PostgreSQL result: formats batches of rows into chunks for the
+/// response, answering `ready` at the first batch.
+struct PgStream {
+    plan: Plan,
+    writer: TableWriter,
+    buf: Vec<u8>,
+    ready: Option<oneshot::Sender<Result<(), VoError>>>,
+    out: mpsc::Sender<Result<Bytes, std::io::Error>>,
+    status: QueryStatus,
+    gone: bool,
+}
+
+impl AsyncBatch for PgStream {
+    async fn batch(&mut self, rows: Vec<tokio_postgres::Row>, first: bool, _last: bool) -> bool {
+        let mut rows = rows.into_iter().peekable();
+        if first {
+            // A value that cannot be returned is an error document while nothing is sent.
+            if let Some(row) = rows.peek() {
+                if let Err(m) = pg_row_values(row, &self.plan.fields) {
+                    if let Some(ready) = self.ready.take() {
+                        let _ = ready.send(Err(VoError::query(m)));
+                    }
+                    self.gone = true;
+                    return false;
+                }
+            }
+            let sent = self.ready.take().is_some_and(|r| r.send(Ok(())).is_ok());
+            if !sent {
+                self.gone = true;
+                return false;
+            }
+            self.writer.begin(&mut self.buf);
+        }
+        for row in rows {
+            if self.plan.can_overflow && self.writer.rows_written() == self.plan.maxrec {
+                self.status = QueryStatus::Overflow;
+                return false;
+            }
+            match pg_row_values(&row, &self.plan.fields) {
+                Ok(values) => self.writer.row(&values, &mut self.buf),
+                Err(m) => {
+                    self.status = QueryStatus::Error(m);
+                    return false;
+                }
+            }
+            if self.buf.len() >= CHUNK
+                && self
+                    .out
+                    .send(Ok(Bytes::from(std::mem::take(&mut self.buf))))
+                    .await
+                    .is_err()
+            {
+                self.gone = true;
+                return false;
+            }
+        }
+        true
+    }
+}
+
+fn pg_row_values(row: &tokio_postgres::Row, fields: &[FieldMeta]) -> Result<Vec<Value>, String> {
+    (0..fields.len())
+        .map(|i| {
+            let v = crate::postgres::cell(row, i)?;
+            // Integers in a float column (e.g. COUNT in an expression) stay numbers.
+            Ok(match (v, fields[i].datatype.as_str()) {
+                (Value::Int(n), "float" | "double") => Value::Double(n as f64),
+                (Value::Int(n), "char" | "unicodeChar") => Value::Text(n.to_string()),
+                (Value::Double(d), "char" | "unicodeChar") => Value::Text(format!("{d:?}")),
+                (v, _) => v,
+            })
+        })
+        .collect()
+}
+
+async fn execute_pg(
+    pg: PgBackend,
+    plan: Plan,
+    ready: oneshot::Sender<Result<(), VoError>>,
+    out: mpsc::Sender<Result<Bytes, std::io::Error>>,
+) {
+    let sql = plan.sql.clone();
+    let writer = TableWriter::new(plan.format, plan.fields.clone(), plan.infos.clone());
+    let watch = out.clone();
+    let mut stream = PgStream {
+        plan,
+        writer,
+        buf: Vec::with_capacity(CHUNK + 4096),
+        ready: Some(ready),
+        out,
+        status: QueryStatus::Ok,
+        gone: false,
+    };
+    let result = pg
+        .run_query(&sql, async move { watch.closed().await }, &mut stream)
+        .await;
+    match result {
+        Err(QueryFailure::Cancelled) => return,
+        Err(QueryFailure::Before(e)) => match stream.ready.take() {
+            Some(ready) => {
+                let _ = ready.send(Err(e));
+                return;
+            }
+            None => stream.status = QueryStatus::Error(e.message),
+        },
+        Err(QueryFailure::During(m)) => stream.status = QueryStatus::Error(m),
+        Ok(()) => {}
+    }
+    if stream.gone {
+        return;
+    }
+    let mut buf = std::mem::take(&mut stream.buf);
+    stream.writer.end(&stream.status, &mut buf);
+    let _ = stream.out.send(Ok(Bytes::from(buf))).await;
 }
