@@ -1,0 +1,307 @@
+//! SQLite and PostgreSQL + pgSphere give the same answers: 30+ ADQL queries (cones and
+//! footprint queries across RA = 0 and around both poles included) over the shared FITS files
+//! plus a generated sky, compared as sets (in order where the query orders), floats to 1e-9
+//! relative. And injection attempts are refused on both and change nothing.
+
+use actix_web::{test, App};
+use std::path::{Path, PathBuf};
+use vo_obscore::demo::{write_image, ImageSpec};
+use vogate::settings::{resolve, Flags};
+
+/// ../shared/data/fits (or $VOGATE_SHARED/data/fits); required under CI=true.
+fn shared_fits() -> Option<PathBuf> {
+    let root = std::env::var("VOGATE_SHARED")
+        .map(PathBuf::from)
+        .unwrap_or_else(|_| Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared"));
+    let fits = root.join("data/fits");
+    if fits.is_dir() {
+        Some(fits)
+    } else if std::env::var("CI").is_ok_and(|v| v == "true") {
+        panic!("{} is missing; CI needs ../shared", fits.display());
+    } else {
+        eprintln!("{} is missing: the comparison runs on the generated sky only", fits.display());
+        None
+    }
+}
+
+/// The data tree: a link to the shared FITS files and a generated sky of 3-degree TAN fields
+/// on the RA = 0 seam, at both poles and elsewhere, plus an all-sky AIT map.
+fn write_data(dir: &Path) {
+    if let Some(shared) = shared_fits() {
+        std::os::unix::fs::symlink(shared, dir.join("shared")).expect("symlink");
+    }
+    let sky = dir.join("sky");
+    std::fs::create_dir_all(&sky).expect("mkdir");
+    let fields = [
+        (359.5, 0.0, 0.0),
+        (0.8, 1.0, 30.0),
+        (45.0, 89.2, 0.0),
+        (200.0, -89.0, 10.0),
+        (10.0, 60.0, 45.0),
+        (180.0, -30.0, 0.0),
+        (90.0, 10.0, 0.0),
+        (300.0, -60.0, 20.0),
+        (266.0, -29.0, 0.0),
+    ];
+    for (i, (ra, dec, rot)) in fields.iter().enumerate() {
+        let mut spec = ImageSpec::tan(*ra, *dec, 60, 60, 0.05);
+        spec.rotation = *rot;
+        write_image(&sky.join(format!("field{i}.fits")), &spec).expect("write");
+    }
+    let mut allsky = ImageSpec::tan(0.0, 0.0, 361, 181, 1.0);
+    allsky.ctype1 = "RA---AIT".into();
+    allsky.ctype2 = "DEC--AIT".into();
+    write_image(&sky.join("allsky.fits"), &allsky).expect("write");
+}
+
+async fn gateway(work: &Path, data: &Path, db: Option<String>) -> vogate::Gateway {
+    let flags = Flags {
+        workdir: Some(work.to_path_buf()),
+        data: Some(data.to_path_buf()),
+        db,
+        ..Default::default()
+    };
+    vogate::prepare(resolve(flags, Default::default(), None).expect("settings")).expect("prepare")
+}
+
+async fn query(gw: &vogate::Gateway, adql: &str) -> (u16, serde_json::Value, String) {
+    let app = test::init_service(App::new().configure(vogate::routes(gw))).await;
+    let qs = serde_urlencoded::to_string([
+        ("LANG", "ADQL"),
+        ("QUERY", adql),
+        ("RESPONSEFORMAT", "json"),
+        ("MAXREC", "100000"),
+    ])
+    .expect("encode");
+    let resp = test::call_service(
+        &app,
+        test::TestRequest::get()
+            .uri(&format!("/tap/sync?{qs}"))
+            .to_request(),
+    )
+    .await;
+    let status = resp.status().as_u16();
+    let body = String::from_utf8(test::read_body(resp).await.to_vec()).expect("utf8");
+    let json = serde_json::from_str(&body).unwrap_or(serde_json::Value::Null);
+    (status, json, body)
+}
+
+/// Equal as values, floats to 1e-9 relative (and 1e-12 absolute, for values near 0).
+fn same(a: &serde_json::Value, b: &serde_json::Value) -> bool {
+    match (a, b) {
+        (serde_json::Value::Number(x), serde_json::Value::Number(y)) => {
+            match (x.as_i64(), y.as_i64()) {
+                (Some(i), Some(j)) => i == j,
+                _ => {
+                    let (x, y) = (x.as_f64().unwrap_or(f64::NAN), y.as_f64().unwrap_or(f64::NAN));
+                    x == y || (x - y).abs() <= 1e-9 * x.abs().max(y.abs()) + 1e-12
+                }
+            }
+        }
+        (serde_json::Value::Array(x), serde_json::Value::Array(y)) => {
+            x.len() == y.len() && x.iter().zip(y).all(|(a, b)| same(a, b))
+        }
+        _ => a == b,
+    }
+}
+
+/// The queries, with whether their order is part of the answer (ORDER BY on unique keys).
+const QUERIES: &[(&str, bool)] = &[
+    ("SELECT * FROM ivoa.ObsCore ORDER BY obs_id", true),
+    ("SELECT COUNT(*) AS n FROM ivoa.ObsCore", false),
+    // Cones, across RA = 0 and around the poles, small to large.
+    ("SELECT obs_id, s_ra, s_dec FROM ivoa.ObsCore WHERE CONTAINS(POINT('ICRS', s_ra, s_dec), CIRCLE('ICRS', 0, 0, 1.5)) = 1", false),
+    ("SELECT obs_id FROM ivoa.ObsCore WHERE CONTAINS(POINT('ICRS', s_ra, s_dec), CIRCLE('ICRS', 359.9, 0.5, 2)) = 1", false),
+    ("SELECT obs_id FROM ivoa.ObsCore WHERE CONTAINS(POINT('ICRS', s_ra, s_dec), CIRCLE('ICRS', 0, 90, 1.5)) = 1", false),
+    ("SELECT obs_id FROM ivoa.ObsCore WHERE CONTAINS(POINT('ICRS', s_ra, s_dec), CIRCLE('ICRS', 123, -90, 1.5)) = 1", false),
+    ("SELECT obs_id FROM ivoa.ObsCore WHERE CONTAINS(POINT('ICRS', s_ra, s_dec), CIRCLE('ICRS', 266.4, -28.9, 10)) = 1", false),
+    ("SELECT obs_id FROM ivoa.ObsCore WHERE CONTAINS(POINT('ICRS', s_ra, s_dec), CIRCLE('ICRS', 85.27, -2.46, 0.1)) = 1", false),
+    ("SELECT obs_id FROM ivoa.ObsCore WHERE CONTAINS(POINT('ICRS', s_ra, s_dec), CIRCLE('ICRS', 10, 20, 100)) = 1", false),
+    ("SELECT COUNT(*) AS n FROM ivoa.ObsCore WHERE CONTAINS(POINT('ICRS', s_ra, s_dec), CIRCLE('ICRS', 0, 0, 60)) = 0", false),
+    ("SELECT obs_id FROM ivoa.ObsCore WHERE CONTAINS(POINT('ICRS', s_ra, s_dec), CIRCLE('ICRS', 0, 0, 3)) = 1 OR s_dec > 80", false),
+    ("SELECT obs_id, DISTANCE(POINT('ICRS', s_ra, s_dec), POINT('ICRS', 0, 0)) AS d FROM ivoa.ObsCore ORDER BY obs_id", true),
+    ("SELECT obs_id, DISTANCE(POINT('ICRS', s_ra, s_dec), POINT('ICRS', 180, 89.9)) AS d FROM ivoa.ObsCore WHERE DISTANCE(POINT('ICRS', s_ra, s_dec), POINT('ICRS', 180, 89.9)) < 5 ORDER BY obs_id", true),
+    // Footprints: points in s_region, s_region against circles and polygons, either order.
+    ("SELECT obs_id FROM ivoa.ObsCore WHERE CONTAINS(POINT('ICRS', 0, 0), s_region) = 1", false),
+    ("SELECT obs_id FROM ivoa.ObsCore WHERE CONTAINS(POINT('ICRS', 0, 90), s_region) = 1", false),
+    ("SELECT obs_id FROM ivoa.ObsCore WHERE CONTAINS(POINT('ICRS', 17, -90), s_region) = 1", false),
+    ("SELECT obs_id FROM ivoa.ObsCore WHERE CONTAINS(POINT('ICRS', 266.4, -28.93), s_region) = 1", false),
+    ("SELECT obs_id FROM ivoa.ObsCore WHERE INTERSECTS(s_region, CIRCLE('ICRS', 0, 0, 2)) = 1", false),
+    ("SELECT obs_id FROM ivoa.ObsCore WHERE INTERSECTS(CIRCLE('ICRS', 358.5, 0, 1.5), s_region) = 1", false),
+    ("SELECT obs_id FROM ivoa.ObsCore WHERE INTERSECTS(s_region, CIRCLE('ICRS', 0, 89.9, 1)) = 1", false),
+    ("SELECT obs_id FROM ivoa.ObsCore WHERE INTERSECTS(s_region, CIRCLE('ICRS', 30, -89.5, 0.6)) = 1", false),
+    ("SELECT obs_id FROM ivoa.ObsCore WHERE INTERSECTS(s_region, POLYGON('ICRS', 358, -2, 2, -2, 2, 2, 358, 2)) = 1", false),
+    ("SELECT obs_id FROM ivoa.ObsCore WHERE INTERSECTS(POLYGON('ICRS', 260, -35, 270, -35, 270, -25, 260, -25), s_region) = 1", false),
+    ("SELECT obs_id FROM ivoa.ObsCore WHERE INTERSECTS(s_region, POLYGON('ICRS', 0, 88, 120, 88, 240, 88)) = 1", false),
+    ("SELECT obs_id FROM ivoa.ObsCore WHERE CONTAINS(POINT('ICRS', s_ra, s_dec), POLYGON('ICRS', 358, -2, 2, -2, 2, 2, 358, 2)) = 1", false),
+    ("SELECT obs_id FROM ivoa.ObsCore WHERE INTERSECTS(s_region, POLYGON('ICRS', s_ra - 0.01, s_dec - 0.01, s_ra + 0.01, s_dec - 0.01, s_ra, s_dec + 0.01)) = 1", false),
+    // Everything else the renderer knows.
+    ("SELECT obs_id, s_fov FROM ivoa.ObsCore WHERE s_fov >= 360", false),
+    ("SELECT obs_id FROM ivoa.ObsCore WHERE s_region IS NULL", false),
+    ("SELECT obs_id, s_ra FROM ivoa.ObsCore WHERE obs_id LIKE 'shared/gc_%' ORDER BY obs_id", true),
+    ("SELECT obs_id FROM ivoa.ObsCore WHERE obs_id ILIKE '%GC_2MASS%'", false),
+    ("SELECT obs_id, s_dec FROM ivoa.ObsCore WHERE s_dec BETWEEN -30 AND -20 ORDER BY s_dec DESC, obs_id", true),
+    ("SELECT DISTINCT dataproduct_type FROM ivoa.ObsCore ORDER BY 1", true),
+    ("SELECT TOP 3 obs_id, s_ra FROM ivoa.ObsCore ORDER BY s_ra DESC, obs_id", true),
+    ("SELECT obs_id, s_ra * 2 + 1.5 AS x, s_dec / 3 AS y, 7 / 2 AS i FROM ivoa.ObsCore ORDER BY obs_id", true),
+    ("SELECT obs_id FROM ivoa.ObsCore WHERE obs_id IN ('shared/HorseHead.fits', 'shared/gc_msx_e.fits', 'sky/field0.fits')", false),
+    ("SELECT obs_id FROM ivoa.ObsCore WHERE NOT (s_dec > 0) AND s_ra < 100", false),
+    ("SELECT obs_id || ' is ' || dataproduct_type AS k FROM ivoa.ObsCore", false),
+    ("SELECT obs_id, em_min, em_max FROM ivoa.ObsCore WHERE em_min IS NOT NULL", false),
+    ("SELECT table_name, column_name, datatype, arraysize, xtype, unit, ucd, utype FROM TAP_SCHEMA.columns ORDER BY table_name, column_index", true),
+    ("SELECT * FROM TAP_SCHEMA.tables ORDER BY table_index, table_name", true),
+    ("SELECT * FROM TAP_SCHEMA.keys ORDER BY key_id", true),
+];
+
+#[actix_web::test]
+async fn sqlite_and_postgres_give_the_same_rows() {
+    let Some(url) = vogate_tests::fresh_pg_database("backends_same_rows") else {
+        return;
+    };
+    let (data, w1, w2) = (
+        tempfile::tempdir().expect("tempdir"),
+        tempfile::tempdir().expect("tempdir"),
+        tempfile::tempdir().expect("tempdir"),
+    );
+    write_data(data.path());
+    let lite = gateway(w1.path(), data.path(), None).await;
+    let pg = gateway(w2.path(), data.path(), Some(url)).await;
+    assert!(QUERIES.len() >= 30);
+    let mut non_empty = 0;
+    for (adql, ordered) in QUERIES {
+        let (s1, a, body1) = query(&lite, adql).await;
+        let (s2, b, body2) = query(&pg, adql).await;
+        assert_eq!((s1, s2), (200, 200), "{adql}\nSQLite: {body1}\nPostgreSQL: {body2}");
+        assert_eq!(a["query_status"], "OK", "{adql}: {body1}");
+        assert_eq!(b["query_status"], "OK", "{adql}: {body2}");
+        assert_eq!(a["metadata"], b["metadata"], "{adql}: the columns differ");
+        let (mut ra, mut rb) = (
+            a["data"].as_array().expect("rows").clone(),
+            b["data"].as_array().expect("rows").clone(),
+        );
+        if !ordered {
+            ra.sort_by_key(|r| r.to_string());
+            rb.sort_by_key(|r| r.to_string());
+        }
+        assert_eq!(ra.len(), rb.len(), "{adql}\nSQLite: {ra:?}\nPostgreSQL: {rb:?}");
+        for (x, y) in ra.iter().zip(&rb) {
+            assert!(same(x, y), "{adql}\nSQLite row {x}\nPostgreSQL row {y}");
+        }
+        if !ra.is_empty() && ra[0] != serde_json::json!([0]) {
+            non_empty += 1;
+        }
+    }
+    // The comparison means something only when the queries find rows.
+    assert!(non_empty >= QUERIES.len() - 2, "only {non_empty} queries found rows");
+    // Spot checks of the geometry against what the fields are.
+    let (_, v, _) = query(&pg, "SELECT obs_id FROM ivoa.ObsCore WHERE CONTAINS(POINT('ICRS', 0, 90), s_region) = 1").await;
+    let ids: Vec<&str> = v["data"].as_array().expect("rows").iter().filter_map(|r| r[0].as_str()).collect();
+    assert!(ids.contains(&"sky/field2.fits") && ids.contains(&"sky/allsky.fits"), "{ids:?}");
+    let (_, v, _) = query(&pg, "SELECT obs_id FROM ivoa.ObsCore WHERE INTERSECTS(s_region, CIRCLE('ICRS', 0, 0, 2)) = 1").await;
+    let ids: Vec<&str> = v["data"].as_array().expect("rows").iter().filter_map(|r| r[0].as_str()).collect();
+    assert!(ids.contains(&"sky/field0.fits") && ids.contains(&"sky/field1.fits"), "{ids:?}");
+}
+
+#[actix_web::test]
+async fn injection_attempts_are_refused_and_change_nothing() {
+    let Some(url) = vogate_tests::fresh_pg_database("backends_injection") else {
+        return;
+    };
+    let (data, w1, w2) = (
+        tempfile::tempdir().expect("tempdir"),
+        tempfile::tempdir().expect("tempdir"),
+        tempfile::tempdir().expect("tempdir"),
+    );
+    write_data(data.path());
+    let lite = gateway(w1.path(), data.path(), None).await;
+    let pg = gateway(w2.path(), data.path(), Some(url.clone())).await;
+    vogate_tests::pg_execute(&url, "CREATE TABLE canary (x int); INSERT INTO canary VALUES (1);")
+        .expect("canary");
+    let attacks = [
+        "SELECT pg_sleep(10)",
+        "SELECT obs_id FROM ivoa.ObsCore WHERE pg_sleep(10) IS NULL",
+        "SELECT obs_id FROM ivoa.ObsCore; DROP TABLE canary",
+        "SELECT obs_id FROM ivoa.ObsCore; DELETE FROM ivoa.ObsCore",
+        "SELECT * FROM pg_catalog.pg_user",
+        "SELECT * FROM pg_user",
+        "SELECT * FROM information_schema.tables",
+        "SELECT usename FROM pg_catalog.pg_shadow",
+        "SELECT pg_read_file('/etc/passwd') FROM ivoa.ObsCore",
+        "SELECT lo_import('/etc/passwd')",
+        "SELECT current_setting('data_directory') FROM ivoa.ObsCore",
+        "SELECT obs_id FROM ivoa.ObsCore /* */; DROP TABLE canary",
+        "SELECT obs_id FROM ivoa.ObsCore /* ; DROP TABLE canary; */ WHERE 1 = 1; DROP TABLE canary",
+        "SELECT obs_id FROM ivoa.ObsCore UNION SELECT usename FROM pg_user",
+        "SELECT obs_id FROM ivoa.ObsCore UNION ALL SELECT tablename FROM pg_catalog.pg_tables",
+        "SELECT \"pg_sleep\"(10) FROM ivoa.ObsCore",
+        "SELECT \"PG_SLEEP\"(1) FROM ivoa.ObsCore",
+        "SELECT \"current_setting\"('is_superuser') FROM ivoa.ObsCore",
+        "SELECT * FROM canary",
+        "SELECT * FROM vogate.migrations",
+        "SELECT obs_id FROM ivoa.ObsCore WHERE obs_id = (SELECT usename FROM pg_user)",
+        "SELECT CAST(obs_id AS regclass) FROM ivoa.ObsCore",
+        "SELECT obs_id::text FROM ivoa.ObsCore",
+        "SELECT obs_id FROM ivoa.ObsCore WHERE obs_id = $$x$$",
+        "SELECT obs_id FROM ivoa.ObsCore WHERE obs_id = E'\\x27'",
+        "COPY ivoa.ObsCore TO '/tmp/x'",
+        "DROP TABLE canary",
+    ];
+    for gw in [&lite, &pg] {
+        let (_, before, _) = query(gw, "SELECT COUNT(*) AS n FROM ivoa.ObsCore").await;
+        for adql in attacks {
+            let started = std::time::Instant::now();
+            let (status, _, body) = query(gw, adql).await;
+            assert_eq!(status, 400, "{adql}: {body}");
+            assert!(
+                body.contains("QUERY_STATUS\" value=\"ERROR\""),
+                "{adql}: {body}"
+            );
+            assert!(started.elapsed().as_secs() < 5, "{adql} ran");
+        }
+        // A quote inside a string literal is data, not SQL.
+        let (status, v, body) = query(
+            gw,
+            "SELECT obs_id FROM ivoa.ObsCore WHERE obs_id = 'x''; DROP TABLE canary; --'",
+        )
+        .await;
+        assert_eq!(status, 200, "{body}");
+        assert_eq!(v["data"], serde_json::json!([]));
+        let (_, after, _) = query(gw, "SELECT COUNT(*) AS n FROM ivoa.ObsCore").await;
+        assert_eq!(before["data"], after["data"]);
+    }
+    vogate_tests::pg_execute(&url, "SELECT x FROM canary").expect("the canary is still there");
+
+    // Defence in depth below the translator: TAP queries run READ ONLY as the reader role.
+    let vo_tap::Backend::Postgres(backend) = &pg.tap.backend else {
+        panic!("not PostgreSQL")
+    };
+    struct Sink;
+    impl vo_tap::postgres::AsyncBatch for Sink {
+        async fn batch(&mut self, _: Vec<tokio_postgres::Row>, _: bool, _: bool) -> bool {
+            true
+        }
+    }
+    for (sql, expected) in [
+        (
+            "INSERT INTO ivoa.\"ObsCore\" (obs_publisher_did) VALUES ('x')",
+            "read-only transaction",
+        ),
+        ("SELECT x FROM canary", "permission denied"),
+        ("SELECT version FROM vogate.migrations", "permission denied"),
+        ("SELECT pg_sleep(30)", "statement timeout"),
+    ] {
+        let mut b = backend.clone();
+        b.options.statement_timeout = std::time::Duration::from_millis(300);
+        let b = vo_tap::postgres::PgBackend::new(b.options.clone()).expect("pool");
+        let r = b
+            .run_query(sql, std::future::pending(), &mut Sink)
+            .await;
+        match r {
+            Err(vo_tap::postgres::QueryFailure::Before(e)) => {
+                assert!(e.message.contains(expected), "{sql}: {}", e.message)
+            }
+            other => panic!("{sql}: {other:?}"),
+        }
+    }
+    vogate_tests::pg_execute(&url, "SELECT x FROM canary").expect("the canary is still there");
+}
