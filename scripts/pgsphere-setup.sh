@@ -10,7 +10,7 @@
 # Idempotent; needs root.
 set -euo pipefail
 if ! dpkg -s postgresql-15-pgsphere >/dev/null 2>&1; then
-  apt-get install -y postgresql-15-pgsphere
+  apt-get install -y -qq postgresql-15-pgsphere || { apt-get update -qq && apt-get install -y -qq postgresql-15-pgsphere; }
 fi
 shopt -s nullglob
 for f in /usr/share/postgresql/*/extension/pg_sphere--1.2.0.sql; do

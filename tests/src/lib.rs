@@ -50,7 +50,9 @@ pub fn fresh_pg_database(name: &str) -> Option<String> {
     let template = format!("vogate_tpl_{}", vo_tap::postgres::migrations_fingerprint());
     let db = format!("vogate_t_{}", name.to_ascii_lowercase());
     let result: Result<(), String> = block(async {
-        let client = admin("postgres").await.map_err(|e| format!("connect: {e}"))?;
+        let client = admin("postgres")
+            .await
+            .map_err(|e| format!("connect: {e}"))?;
         // One template builder at a time (tests run in parallel).
         client
             .execute("SELECT pg_advisory_lock(7415011)", &[])
@@ -66,9 +68,10 @@ pub fn fresh_pg_database(name: &str) -> Option<String> {
                 .batch_execute(&format!("CREATE DATABASE \"{template}\""))
                 .await
                 .map_err(|e| format!("create template: {e}"))?;
-            let pg = vo_tap::postgres::PgBackend::new(vo_tap::postgres::PgOptions::new(
-                &format!("{}/{template}", pg_server()),
-            ))
+            let pg = vo_tap::postgres::PgBackend::new(vo_tap::postgres::PgOptions::new(&format!(
+                "{}/{template}",
+                pg_server()
+            )))
             .map_err(|e| e.message)?;
             pg.migrate().await.map_err(|e| e.message)?;
             drop(pg);

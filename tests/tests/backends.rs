@@ -19,7 +19,10 @@ fn shared_fits() -> Option<PathBuf> {
     } else if std::env::var("CI").is_ok_and(|v| v == "true") {
         panic!("{} is missing; CI needs ../shared", fits.display());
     } else {
-        eprintln!("{} is missing: the comparison runs on the generated sky only", fits.display());
+        eprintln!(
+            "{} is missing: the comparison runs on the generated sky only",
+            fits.display()
+        );
         None
     }
 }
@@ -93,7 +96,10 @@ fn same(a: &serde_json::Value, b: &serde_json::Value) -> bool {
             match (x.as_i64(), y.as_i64()) {
                 (Some(i), Some(j)) => i == j,
                 _ => {
-                    let (x, y) = (x.as_f64().unwrap_or(f64::NAN), y.as_f64().unwrap_or(f64::NAN));
+                    let (x, y) = (
+                        x.as_f64().unwrap_or(f64::NAN),
+                        y.as_f64().unwrap_or(f64::NAN),
+                    );
                     x == y || (x - y).abs() <= 1e-9 * x.abs().max(y.abs()) + 1e-12
                 }
             }
@@ -171,7 +177,11 @@ async fn sqlite_and_postgres_give_the_same_rows() {
     for (adql, ordered) in QUERIES {
         let (s1, a, body1) = query(&lite, adql).await;
         let (s2, b, body2) = query(&pg, adql).await;
-        assert_eq!((s1, s2), (200, 200), "{adql}\nSQLite: {body1}\nPostgreSQL: {body2}");
+        assert_eq!(
+            (s1, s2),
+            (200, 200),
+            "{adql}\nSQLite: {body1}\nPostgreSQL: {body2}"
+        );
         assert_eq!(a["query_status"], "OK", "{adql}: {body1}");
         assert_eq!(b["query_status"], "OK", "{adql}: {body2}");
         assert_eq!(a["metadata"], b["metadata"], "{adql}: the columns differ");
@@ -183,7 +193,11 @@ async fn sqlite_and_postgres_give_the_same_rows() {
             ra.sort_by_key(|r| r.to_string());
             rb.sort_by_key(|r| r.to_string());
         }
-        assert_eq!(ra.len(), rb.len(), "{adql}\nSQLite: {ra:?}\nPostgreSQL: {rb:?}");
+        assert_eq!(
+            ra.len(),
+            rb.len(),
+            "{adql}\nSQLite: {ra:?}\nPostgreSQL: {rb:?}"
+        );
         for (x, y) in ra.iter().zip(&rb) {
             assert!(same(x, y), "{adql}\nSQLite row {x}\nPostgreSQL row {y}");
         }
@@ -192,14 +206,41 @@ async fn sqlite_and_postgres_give_the_same_rows() {
         }
     }
     // The comparison means something only when the queries find rows.
-    assert!(non_empty >= QUERIES.len() - 2, "only {non_empty} queries found rows");
+    assert!(
+        non_empty >= QUERIES.len() - 2,
+        "only {non_empty} queries found rows"
+    );
     // Spot checks of the geometry against what the fields are.
-    let (_, v, _) = query(&pg, "SELECT obs_id FROM ivoa.ObsCore WHERE CONTAINS(POINT('ICRS', 0, 90), s_region) = 1").await;
-    let ids: Vec<&str> = v["data"].as_array().expect("rows").iter().filter_map(|r| r[0].as_str()).collect();
-    assert!(ids.contains(&"sky/field2.fits") && ids.contains(&"sky/allsky.fits"), "{ids:?}");
-    let (_, v, _) = query(&pg, "SELECT obs_id FROM ivoa.ObsCore WHERE INTERSECTS(s_region, CIRCLE('ICRS', 0, 0, 2)) = 1").await;
-    let ids: Vec<&str> = v["data"].as_array().expect("rows").iter().filter_map(|r| r[0].as_str()).collect();
-    assert!(ids.contains(&"sky/field0.fits") && ids.contains(&"sky/field1.fits"), "{ids:?}");
+    let (_, v, _) = query(
+        &pg,
+        "SELECT obs_id FROM ivoa.ObsCore WHERE CONTAINS(POINT('ICRS', 0, 90), s_region) = 1",
+    )
+    .await;
+    let ids: Vec<&str> = v["data"]
+        .as_array()
+        .expect("rows")
+        .iter()
+        .filter_map(|r| r[0].as_str())
+        .collect();
+    assert!(
+        ids.contains(&"sky/field2.fits") && ids.contains(&"sky/allsky.fits"),
+        "{ids:?}"
+    );
+    let (_, v, _) = query(
+        &pg,
+        "SELECT obs_id FROM ivoa.ObsCore WHERE INTERSECTS(s_region, CIRCLE('ICRS', 0, 0, 2)) = 1",
+    )
+    .await;
+    let ids: Vec<&str> = v["data"]
+        .as_array()
+        .expect("rows")
+        .iter()
+        .filter_map(|r| r[0].as_str())
+        .collect();
+    assert!(
+        ids.contains(&"sky/field0.fits") && ids.contains(&"sky/field1.fits"),
+        "{ids:?}"
+    );
 }
 
 #[actix_web::test]
@@ -215,8 +256,11 @@ async fn injection_attempts_are_refused_and_change_nothing() {
     write_data(data.path());
     let lite = gateway(w1.path(), data.path(), None).await;
     let pg = gateway(w2.path(), data.path(), Some(url.clone())).await;
-    vogate_tests::pg_execute(&url, "CREATE TABLE canary (x int); INSERT INTO canary VALUES (1);")
-        .expect("canary");
+    vogate_tests::pg_execute(
+        &url,
+        "CREATE TABLE canary (x int); INSERT INTO canary VALUES (1);",
+    )
+    .expect("canary");
     let attacks = [
         "SELECT pg_sleep(10)",
         "SELECT obs_id FROM ivoa.ObsCore WHERE pg_sleep(10) IS NULL",
@@ -293,9 +337,7 @@ async fn injection_attempts_are_refused_and_change_nothing() {
         let mut b = backend.clone();
         b.options.statement_timeout = std::time::Duration::from_millis(300);
         let b = vo_tap::postgres::PgBackend::new(b.options.clone()).expect("pool");
-        let r = b
-            .run_query(sql, std::future::pending(), &mut Sink)
-            .await;
+        let r = b.run_query(sql, std::future::pending(), &mut Sink).await;
         match r {
             Err(vo_tap::postgres::QueryFailure::Before(e)) => {
                 assert!(e.message.contains(expected), "{sql}: {}", e.message)

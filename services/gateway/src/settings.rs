@@ -158,17 +158,18 @@ pub fn resolve(
         }
         postgres.pool_size = n;
     }
-    let seconds = |name: &str, v: Option<f64>, min: f64| -> Result<Option<std::time::Duration>, String> {
-        match v {
-            None => Ok(None),
-            Some(s) if s.is_finite() && s >= min && s <= 86_400.0 => {
-                Ok(Some(std::time::Duration::from_secs_f64(s)))
+    let seconds =
+        |name: &str, v: Option<f64>, min: f64| -> Result<Option<std::time::Duration>, String> {
+            match v {
+                None => Ok(None),
+                Some(s) if s.is_finite() && s >= min && s <= 86_400.0 => {
+                    Ok(Some(std::time::Duration::from_secs_f64(s)))
+                }
+                Some(s) => Err(format!(
+                    "postgres.{name} = {s}: must be between {min} and 86400 seconds"
+                )),
             }
-            Some(s) => Err(format!(
-                "postgres.{name} = {s}: must be between {min} and 86400 seconds"
-            )),
-        }
-    };
+        };
     if let Some(d) = seconds("connect_timeout", pc.connect_timeout, 0.1)? {
         postgres.connect_timeout = d;
     }
@@ -176,7 +177,8 @@ pub fn resolve(
         postgres.statement_timeout = d;
     }
     if let Some(r) = &pc.reader_role {
-        if r.is_empty() || r.len() > 63 || !r.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
+        if r.is_empty() || r.len() > 63 || !r.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+        {
             return Err(format!(
                 "postgres.reader_role '{r}' must be 1-63 letters, digits or underscores"
             ));

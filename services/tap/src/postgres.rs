@@ -130,7 +130,10 @@ impl SqlDialect for PgDialect {
             .iter()
             .map(|(ra, dec)| format!("'(' || ({ra}) || 'd,' || ({dec}) || 'd)'"))
             .collect();
-        format!("CAST('{{' || {} || '}}' AS spoly)", parts.join(" || ',' || "))
+        format!(
+            "CAST('{{' || {} || '}}' AS spoly)",
+            parts.join(" || ',' || ")
+        )
     }
 
     fn polygon_literal(&self, stcs: &str) -> String {
@@ -350,7 +353,11 @@ fn migrations() -> Vec<(i32, &'static str, String)> {
         defs.join(", "),
         o = obscore()
     ));
-    vec![(1, "TAP_SCHEMA 1.1 and ivoa.ObsCore with pgSphere columns", v1)]
+    vec![(
+        1,
+        "TAP_SCHEMA 1.1 and ivoa.ObsCore with pgSphere columns",
+        v1,
+    )]
 }
 
 impl PgBackend {
@@ -412,7 +419,10 @@ impl PgBackend {
         .await
         .map_err(|e| admin_error("cannot prepare the migrations table", e))?;
         let current: i32 = tx
-            .query_one("SELECT COALESCE(MAX(version), 0) FROM vogate.migrations", &[])
+            .query_one(
+                "SELECT COALESCE(MAX(version), 0) FROM vogate.migrations",
+                &[],
+            )
             .await
             .map_err(|e| admin_error("cannot read the schema version", e))?
             .get(0);
@@ -439,7 +449,10 @@ impl PgBackend {
                 } else {
                     ""
                 };
-                admin_error(&format!("migration {version} ({description}) failed{hint}"), e)
+                admin_error(
+                    &format!("migration {version} ({description}) failed{hint}"),
+                    e,
+                )
             })?;
             tx.execute(
                 "INSERT INTO vogate.migrations (version, description) VALUES ($1, $2)",
@@ -493,7 +506,8 @@ impl PgBackend {
             v.dedup();
             v
         };
-        let (schemas, table_names, key_ids) = (pick("schemas", 0), pick("tables", 1), pick("keys", 0));
+        let (schemas, table_names, key_ids) =
+            (pick("schemas", 0), pick("tables", 1), pick("keys", 0));
         let mut client = self.client().await?;
         let tx = client
             .transaction()
@@ -501,11 +515,26 @@ impl PgBackend {
             .map_err(|e| admin_error("cannot update TAP_SCHEMA", e))?;
         let ts = |t: &str| physical(Some("TAP_SCHEMA"), t);
         for (sql, keys) in [
-            (format!("DELETE FROM {} WHERE key_id = ANY($1)", ts("key_columns")), &key_ids),
-            (format!("DELETE FROM {} WHERE key_id = ANY($1)", ts("keys")), &key_ids),
-            (format!("DELETE FROM {} WHERE table_name = ANY($1)", ts("columns")), &table_names),
-            (format!("DELETE FROM {} WHERE table_name = ANY($1)", ts("tables")), &table_names),
-            (format!("DELETE FROM {} WHERE schema_name = ANY($1)", ts("schemas")), &schemas),
+            (
+                format!("DELETE FROM {} WHERE key_id = ANY($1)", ts("key_columns")),
+                &key_ids,
+            ),
+            (
+                format!("DELETE FROM {} WHERE key_id = ANY($1)", ts("keys")),
+                &key_ids,
+            ),
+            (
+                format!("DELETE FROM {} WHERE table_name = ANY($1)", ts("columns")),
+                &table_names,
+            ),
+            (
+                format!("DELETE FROM {} WHERE table_name = ANY($1)", ts("tables")),
+                &table_names,
+            ),
+            (
+                format!("DELETE FROM {} WHERE schema_name = ANY($1)", ts("schemas")),
+                &schemas,
+            ),
         ] {
             tx.execute(&sql, &[keys])
                 .await
@@ -518,20 +547,26 @@ impl PgBackend {
                 .ok_or_else(|| VoError::internal(format!("no TAP_SCHEMA table {table}")))?
                 .1;
             let placeholders: Vec<String> = (1..=values.len()).map(|i| format!("${i}")).collect();
-            let sql = format!("INSERT INTO {} VALUES ({})", ts(table), placeholders.join(", "));
+            let sql = format!(
+                "INSERT INTO {} VALUES ({})",
+                ts(table),
+                placeholders.join(", ")
+            );
             let params: Vec<Box<dyn tokio_postgres::types::ToSql + Sync + Send>> = values
                 .into_iter()
                 .zip(cols.iter())
-                .map(|(v, (_, dt))| -> Box<dyn tokio_postgres::types::ToSql + Sync + Send> {
-                    match (v, *dt) {
-                        (Value::Int(i), "int") => Box::new(i as i32),
-                        (Value::Null, "int") => Box::new(Option::<i32>::None),
-                        (Value::Text(s), _) => Box::new(Some(s)),
-                        (Value::Int(i), _) => Box::new(Some(i.to_string())),
-                        (Value::Double(d), _) => Box::new(Some(d.to_string())),
-                        (Value::Null, _) => Box::new(Option::<String>::None),
-                    }
-                })
+                .map(
+                    |(v, (_, dt))| -> Box<dyn tokio_postgres::types::ToSql + Sync + Send> {
+                        match (v, *dt) {
+                            (Value::Int(i), "int") => Box::new(i as i32),
+                            (Value::Null, "int") => Box::new(Option::<i32>::None),
+                            (Value::Text(s), _) => Box::new(Some(s)),
+                            (Value::Int(i), _) => Box::new(Some(i.to_string())),
+                            (Value::Double(d), _) => Box::new(Some(d.to_string())),
+                            (Value::Null, _) => Box::new(Option::<String>::None),
+                        }
+                    },
+                )
                 .collect();
             let refs: Vec<&(dyn tokio_postgres::types::ToSql + Sync)> = params
                 .iter()
@@ -627,7 +662,10 @@ impl PgBackend {
                 .map_err(|e| admin_error("cannot read TAP_SCHEMA", e))?;
             let placeholders: Vec<String> = (1..=names.len()).map(|i| format!("?{i}")).collect();
             let mut st = conn
-                .prepare(&format!("INSERT INTO {lite} VALUES ({})", placeholders.join(", ")))
+                .prepare(&format!(
+                    "INSERT INTO {lite} VALUES ({})",
+                    placeholders.join(", ")
+                ))
                 .map_err(|e| VoError::internal(format!("cannot copy TAP_SCHEMA: {e}")))?;
             for row in rows {
                 let mut values = Vec::with_capacity(names.len());
@@ -662,7 +700,11 @@ impl PgBackend {
             .query_opt(&sql, &[&value])
             .await
             .map_err(|e| pg_error(&e))?;
-        Ok(row.map(|r| (0..columns.len()).map(|i| r.get::<_, Option<String>>(i)).collect()))
+        Ok(row.map(|r| {
+            (0..columns.len())
+                .map(|i| r.get::<_, Option<String>>(i))
+                .collect()
+        }))
     }
 
     /// The number of ObsCore rows.

@@ -345,8 +345,11 @@ pub fn create_schema(conn: &mut Connection) -> Result<(), VoError> {
             quote_ident(&format!("TAP_SCHEMA.{table}")),
             placeholders.join(", ")
         );
-        tx.execute(&sql, rusqlite::params_from_iter(values.into_iter().map(sqlite_value)))
-            .map_err(internal)?;
+        tx.execute(
+            &sql,
+            rusqlite::params_from_iter(values.into_iter().map(sqlite_value)),
+        )
+        .map_err(internal)?;
     }
     tx.commit().map_err(internal)
 }

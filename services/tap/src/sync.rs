@@ -8,8 +8,8 @@
 //! `QUERY_STATUS=ERROR`. When the client goes away, the channel closes and the query stops.
 
 use crate::params::{decode_form, parse_tap_request};
-use crate::schema::TapCatalog;
 use crate::postgres::{AsyncBatch, PgBackend, PgDialect, QueryFailure};
+use crate::schema::TapCatalog;
 use crate::sqlite::{open_query, SqliteDialect};
 use crate::Limits;
 use actix_web::http::StatusCode;
