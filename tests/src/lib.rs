@@ -120,3 +120,117 @@ pub fn pg_execute(url: &str, sql: &str) -> Result<(), String> {
         client.batch_execute(&sql).await.map_err(|e| e.to_string())
     })
 }
+
+/// A private PostgreSQL cluster on its own port, for tests that stop the server (the outage
+/// tests): made with initdb and run with pg_ctl as the `postgres` OS user when the tests run
+/// as root (initdb refuses root), as the current user otherwise. Removed when dropped.
+pub struct PrivateCluster {
+    dir: std::path::PathBuf,
+    bin: std::path::PathBuf,
+    /// The TCP port on 127.0.0.1.
+    pub port: u16,
+}
+
+fn as_cluster_owner(program: &std::path::Path, args: &[&str]) -> Result<(), String> {
+    let is_root = std::process::Command::new("id")
+        .arg("-u")
+        .output()
+        .map(|o| String::from_utf8_lossy(&o.stdout).trim() == "0")
+        .unwrap_or(false);
+    let mut cmd = if is_root {
+        let mut c = std::process::Command::new("runuser");
+        c.args(["-u", "postgres", "--"]).arg(program);
+        c
+    } else {
+        std::process::Command::new(program)
+    };
+    let out = cmd
+        .args(args)
+        .output()
+        .map_err(|e| format!("{}: {e}", program.display()))?;
+    if out.status.success() {
+        Ok(())
+    } else {
+        Err(format!(
+            "{} {args:?}: {}{}",
+            program.display(),
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        ))
+    }
+}
+
+impl PrivateCluster {
+    /// initdb a cluster (trust auth) and start it on `port`. `None` (after a message) when
+    /// that is impossible outside CI; panics under CI=true.
+    pub fn start(port: u16) -> Option<PrivateCluster> {
+        let made = (|| -> Result<PrivateCluster, String> {
+            let bin = std::fs::read_dir("/usr/lib/postgresql")
+                .map_err(|e| format!("/usr/lib/postgresql: {e}"))?
+                .filter_map(|e| e.ok().map(|e| e.path().join("bin")))
+                .find(|b| b.join("initdb").exists())
+                .ok_or("no initdb under /usr/lib/postgresql/*/bin")?;
+            let dir = std::path::PathBuf::from(format!("/tmp/vogate-pg-{port}"));
+            let _ = std::fs::remove_dir_all(&dir);
+            std::fs::create_dir_all(&dir).map_err(|e| e.to_string())?;
+            let _ = std::process::Command::new("chown")
+                .args(["postgres:postgres", &dir.to_string_lossy()])
+                .status();
+            let data = dir.join("data");
+            as_cluster_owner(
+                &bin.join("initdb"),
+                &["-D", &data.to_string_lossy(), "-A", "trust", "-U", "postgres", "--no-sync"],
+            )?;
+            let cluster = PrivateCluster { dir, bin, port };
+            cluster.resume()?;
+            Ok(cluster)
+        })();
+        match made {
+            Ok(c) => Some(c),
+            Err(e) if in_ci() => panic!("cannot make a private PostgreSQL cluster: {e}"),
+            Err(e) => {
+                eprintln!("skipping: cannot make a private PostgreSQL cluster: {e}");
+                None
+            }
+        }
+    }
+
+    /// The admin URL of the cluster's `postgres` database.
+    pub fn url(&self) -> String {
+        format!("postgres://postgres@127.0.0.1:{}/postgres", self.port)
+    }
+
+    /// Start (or restart) the server and wait until it accepts connections.
+    pub fn resume(&self) -> Result<(), String> {
+        let data = self.dir.join("data");
+        let log = self.dir.join("log");
+        as_cluster_owner(
+            &self.bin.join("pg_ctl"),
+            &[
+                "-D",
+                &data.to_string_lossy(),
+                "-l",
+                &log.to_string_lossy(),
+                "-w",
+                "-o",
+                &format!("-p {} -k {} -c listen_addresses=127.0.0.1", self.port, self.dir.display()),
+                "start",
+            ],
+        )
+    }
+
+    /// Stop the server at once (`pg_ctl stop -m immediate`): connections drop mid-query.
+    pub fn stop_immediate(&self) -> Result<(), String> {
+        as_cluster_owner(
+            &self.bin.join("pg_ctl"),
+            &["-D", &self.dir.join("data").to_string_lossy(), "-m", "immediate", "-w", "stop"],
+        )
+    }
+}
+
+impl Drop for PrivateCluster {
+    fn drop(&mut self) {
+        let _ = self.stop_immediate();
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
