@@ -1,0 +1,133 @@
+//! The gateway serving N generated ObsCore rows, for the backend benchmarks
+//! (`conformance/bench_backends.sh`): rows are written straight into the database (no FITS
+//! files), each a 0.2-degree square footprint at a position uniform on the sphere
+//! (deterministic), then the same routes as `vogate serve` are served.
+//!
+//! Usage: `bench_server DB_URL ROWS BIND WORKDIR` with DB_URL `sqlite:PATH` or `postgres://...`.
+
+use actix_web::{App, HttpServer};
+use vo_common::sky::{cross, dot, SkyPoint};
+use vo_obscore::ObsCoreRow;
+use vogate::settings::{resolve, Flags};
+
+/// `n` rows at deterministic pseudo-random positions, uniform on the sphere.
+fn rows(n: usize) -> Vec<ObsCoreRow> {
+    let mut seed: u64 = 0x2545F4914F6CDD1D;
+    let mut next = || {
+        seed = seed
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
+        (seed >> 11) as f64 / (1u64 << 53) as f64
+    };
+    let half = 0.1f64.to_radians();
+    (0..n)
+        .map(|i| {
+            let ra = 360.0 * next();
+            let dec = (2.0 * next() - 1.0).asin().to_degrees();
+            let c = SkyPoint::new(ra, dec).to_vec();
+            let e = {
+                let e = cross([0.0, 0.0, 1.0], c);
+                let l = dot(e, e).sqrt();
+                if l < 1e-12 {
+                    [0.0, 1.0, 0.0]
+                } else {
+                    e.map(|x| x / l)
+                }
+            };
+            let nn = cross(c, e);
+            let corners: Vec<SkyPoint> = [(-1.0, -1.0), (1.0, -1.0), (1.0, 1.0), (-1.0, 1.0)]
+                .iter()
+                .map(|(a, b)| {
+                    SkyPoint::from_vec([0, 1, 2].map(|k| c[k] + a * half * e[k] + b * half * nn[k]))
+                })
+                .collect();
+            let region = corners
+                .iter()
+                .map(|p| format!("{:.9} {:.9}", p.ra, p.dec))
+                .collect::<Vec<_>>()
+                .join(" ");
+            let obs_id = format!("gen/{i:07}.fits");
+            ObsCoreRow {
+                dataproduct_type: "image".into(),
+                calib_level: 2,
+                obs_collection: "bench".into(),
+                obs_publisher_did: format!("ivo://vogate.local/bench?{obs_id}"),
+                access_url: format!("http://127.0.0.1/files/{obs_id}"),
+                obs_id,
+                access_format: "application/fits".into(),
+                access_estsize: 100,
+                target_name: None,
+                s_ra: ra,
+                s_dec: dec,
+                s_fov: 0.2828,
+                s_region: Some(format!("POLYGON ICRS {region}")),
+                s_resolution: Some(1.0),
+                s_xel1: 720,
+                s_xel2: 720,
+                t_min: Some(60000.0 + next()),
+                t_max: Some(60000.5 + next()),
+                t_exptime: Some(30.0),
+                em_min: None,
+                em_max: None,
+                em_xel: None,
+                facility_name: Some("bench".into()),
+                instrument_name: None,
+                corners,
+            }
+        })
+        .collect()
+}
+
+fn main() -> std::io::Result<()> {
+    tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
+        .with_writer(std::io::stderr)
+        .with_ansi(false)
+        .init();
+    let args: Vec<String> = std::env::args().collect();
+    let [_, db, n, bind, workdir] = args.as_slice() else {
+        eprintln!("usage: bench_server DB_URL ROWS BIND WORKDIR");
+        std::process::exit(2);
+    };
+    let n: usize = n.parse().expect("ROWS is a number");
+    let workdir = std::path::PathBuf::from(workdir);
+    let empty = workdir.join("empty-data");
+    std::fs::create_dir_all(&empty)?;
+    let flags = Flags {
+        workdir: Some(workdir),
+        data: Some(empty),
+        db: Some(db.clone()),
+        bind: Some(bind.clone()),
+        ..Default::default()
+    };
+    let settings = resolve(flags, Default::default(), None).expect("settings");
+    let gw = vogate::prepare(settings).expect("prepare");
+    let started = std::time::Instant::now();
+    {
+        let rows = rows(n);
+        match &gw.tap.backend {
+            vo_tap::Backend::Sqlite(path) => {
+                let mut conn = vo_tap::sqlite::open_rw(path).expect("open");
+                vo_tap::schema::replace_obscore_rows(&mut conn, &rows).expect("load");
+                conn.execute_batch("ANALYZE").expect("analyze");
+            }
+            vo_tap::Backend::Postgres(pg) => {
+                // A pool of its own: connections made on this runtime die with it.
+                let pg = vo_tap::postgres::PgBackend::new(pg.options.clone()).expect("pool");
+                tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build()?
+                    .block_on(async move { pg.replace_obscore_rows(&rows).await })
+                    .expect("load");
+            }
+        }
+    }
+    eprintln!("loaded {n} rows in {:.1} s", started.elapsed().as_secs_f64());
+    actix_web::rt::System::new().block_on(async move {
+        let server = HttpServer::new(move || App::new().configure(vogate::routes(&gw)))
+            .tcp_nodelay(true)
+            .bind(bind.as_str())?;
+        eprintln!("listening on {bind}");
+        server.run().await
+    })
+}
