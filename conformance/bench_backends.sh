@@ -21,7 +21,6 @@ trap '[ -n "$pid" ] && kill $pid 2>/dev/null; rm -rf "$work"' EXIT
 psql "$pgserver/postgres" -qc "DROP DATABASE IF EXISTS vogate_bench" -c "CREATE DATABASE vogate_bench"
 
 enc() { python3 -c 'import sys, urllib.parse; print(urllib.parse.quote(sys.argv[1]))' "$1"; }
-cone="SELECT obs_id, s_ra, s_dec FROM ivoa.ObsCore WHERE CONTAINS(POINT('ICRS', s_ra, s_dec), CIRCLE('ICRS', 150.1, 2.2, 0.1)) = 1"
 star="SELECT * FROM ivoa.ObsCore"
 
 rss() { awk '/^VmRSS/ {print $2}' /proc/$1/status; }
@@ -37,6 +36,10 @@ for backend in sqlite postgres; do
   for _ in $(seq 1 1200); do grep -q listening "$work/log-$backend" && break; sleep 0.5; done
   grep loaded "$work/log-$backend"
   base="http://127.0.0.1:$port/tap/sync?LANG=ADQL&MAXREC=1000000&QUERY="
+  # The cone is centred 0.05 deg from a generated row, so that it finds at least that one.
+  pos=$(curl -fsS "${base}$(enc "SELECT s_ra, s_dec FROM ivoa.ObsCore WHERE obs_id = 'gen/0000042.fits'")&RESPONSEFORMAT=csv" | tail -1)
+  ra=$(python3 -c "print(round(float('${pos%,*}'), 6))") dec=$(python3 -c "print(round(float('${pos#*,}') + 0.05, 6))")
+  cone="SELECT obs_id, s_ra, s_dec FROM ivoa.ObsCore WHERE CONTAINS(POINT('ICRS', s_ra, s_dec), CIRCLE('ICRS', $ra, $dec, 0.1)) = 1"
   echo "cone rows: $(curl -fsS "$base$(enc "$cone")" | grep -c '<TR>' || true)"
   sql=$(grep -o 'running sql=.*' "$work/log-$backend" | tail -1 | sed 's/^running sql=//')
   echo "-- plan of: $sql"

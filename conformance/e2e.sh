@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Start a vogate binary on a data tree, run the end-to-end checks against it, stop it.
-# Usage: conformance/e2e.sh VOGATE_BINARY DATA_DIR PYTHON
+# Usage: [E2E_DB=postgres://...] conformance/e2e.sh VOGATE_BINARY DATA_DIR PYTHON
+# (E2E_DB: run everything on that database instead of the SQLite default.)
 # Also checks, on a scratch tree, that a corrupt file and a file without WCS are skipped with
 # a logged reason while the good files are served.
 set -euo pipefail
@@ -12,7 +13,7 @@ cleanup() { [ -n "$pid" ] && kill "$pid" 2>/dev/null || true; wait 2>/dev/null |
 trap cleanup EXIT
 
 start() { # data_dir port log
-  "$bin" serve --data "$1" --workdir "$work/w$2" --bind "127.0.0.1:$2" >"$3" 2>&1 &
+  "$bin" serve ${E2E_DB:+--db "$E2E_DB"} --data "$1" --workdir "$work/w$2" --bind "127.0.0.1:$2" >"$3" 2>&1 &
   pid=$!
   for _ in $(seq 1 120); do
     if curl -fs -o /dev/null "http://127.0.0.1:$2/tap/sync?LANG=ADQL&QUERY=SELECT%20TOP%201%20obs_id%20FROM%20ivoa.ObsCore"; then return 0; fi

@@ -179,7 +179,15 @@ impl PrivateCluster {
             let data = dir.join("data");
             as_cluster_owner(
                 &bin.join("initdb"),
-                &["-D", &data.to_string_lossy(), "-A", "trust", "-U", "postgres", "--no-sync"],
+                &[
+                    "-D",
+                    &data.to_string_lossy(),
+                    "-A",
+                    "trust",
+                    "-U",
+                    "postgres",
+                    "--no-sync",
+                ],
             )?;
             let cluster = PrivateCluster { dir, bin, port };
             cluster.resume()?;
@@ -213,7 +221,11 @@ impl PrivateCluster {
                 &log.to_string_lossy(),
                 "-w",
                 "-o",
-                &format!("-p {} -k {} -c listen_addresses=127.0.0.1", self.port, self.dir.display()),
+                &format!(
+                    "-p {} -k {} -c listen_addresses=127.0.0.1",
+                    self.port,
+                    self.dir.display()
+                ),
                 "start",
             ],
         )
@@ -223,7 +235,14 @@ impl PrivateCluster {
     pub fn stop_immediate(&self) -> Result<(), String> {
         as_cluster_owner(
             &self.bin.join("pg_ctl"),
-            &["-D", &self.dir.join("data").to_string_lossy(), "-m", "immediate", "-w", "stop"],
+            &[
+                "-D",
+                &self.dir.join("data").to_string_lossy(),
+                "-m",
+                "immediate",
+                "-w",
+                "stop",
+            ],
         )
     }
 }

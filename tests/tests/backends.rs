@@ -347,3 +347,50 @@ async fn injection_attempts_are_refused_and_change_nothing() {
     }
     vogate_tests::pg_execute(&url, "SELECT x FROM canary").expect("the canary is still there");
 }
+
+#[actix_web::test]
+async fn a_query_is_cancelled_on_the_server_when_its_client_goes_away() {
+    let Some(url) = vogate_tests::fresh_pg_database("backends_cancel") else {
+        return;
+    };
+    let backend =
+        vo_tap::postgres::PgBackend::new(vo_tap::postgres::PgOptions::new(&url)).expect("pool");
+    struct Sink;
+    impl vo_tap::postgres::AsyncBatch for Sink {
+        async fn batch(&mut self, _: Vec<tokio_postgres::Row>, _: bool, _: bool) -> bool {
+            true
+        }
+    }
+    let started = std::time::Instant::now();
+    // The "client" goes away after 300 ms.
+    let r = backend
+        .run_query(
+            "SELECT pg_sleep(20)",
+            tokio::time::sleep(std::time::Duration::from_millis(300)),
+            &mut Sink,
+        )
+        .await;
+    assert!(
+        matches!(r, Err(vo_tap::postgres::QueryFailure::Cancelled)),
+        "{r:?}"
+    );
+    assert!(started.elapsed().as_secs() < 5, "{:?}", started.elapsed());
+    // Nothing of it still runs on the server, and the pool still answers.
+    let (client, conn) = tokio_postgres::connect(&url, tokio_postgres::NoTls)
+        .await
+        .expect("connect");
+    tokio::spawn(conn);
+    let running: i64 = client
+        .query_one(
+            "SELECT COUNT(*) FROM pg_stat_activity WHERE query = 'SELECT pg_sleep(20)' AND state = 'active'",
+            &[],
+        )
+        .await
+        .expect("pg_stat_activity")
+        .get(0);
+    assert_eq!(running, 0);
+    let r = backend
+        .run_query("SELECT 1", std::future::pending(), &mut Sink)
+        .await;
+    assert!(r.is_ok(), "{r:?}");
+}

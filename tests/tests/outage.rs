@@ -7,12 +7,8 @@ use actix_web::{test, App};
 use vogate::settings::{resolve, Flags};
 
 fn sync_uri(adql: &str, maxrec: &str) -> String {
-    let qs = serde_urlencoded::to_string([
-        ("LANG", "ADQL"),
-        ("QUERY", adql),
-        ("MAXREC", maxrec),
-    ])
-    .expect("encode");
+    let qs = serde_urlencoded::to_string([("LANG", "ADQL"), ("QUERY", adql), ("MAXREC", maxrec)])
+        .expect("encode");
     format!("/tap/sync?{qs}")
 }
 
@@ -72,12 +68,18 @@ async fn an_outage_gives_the_documented_errors_then_normal_answers() {
     let rows = text.matches("<TR>").count();
     assert!(rows > 0 && rows < 200_005, "{rows} rows");
     assert!(
-        text.contains("<INFO name=\"QUERY_STATUS\" value=\"ERROR\">the database connection was lost")
-            || text.contains("<INFO name=\"QUERY_STATUS\" value=\"ERROR\">the query failed in the database"),
+        text.contains(
+            "<INFO name=\"QUERY_STATUS\" value=\"ERROR\">the database connection was lost"
+        ) || text.contains(
+            "<INFO name=\"QUERY_STATUS\" value=\"ERROR\">the query failed in the database"
+        ),
         "no trailing error: {}",
         &text[text.len().saturating_sub(600)..]
     );
-    assert!(text.trim_end().ends_with("</VOTABLE>"), "the document is closed");
+    assert!(
+        text.trim_end().ends_with("</VOTABLE>"),
+        "the document is closed"
+    );
 
     // Before a query: 503 with a DALI error document that says so.
     let resp = test::call_service(&app, count()).await;

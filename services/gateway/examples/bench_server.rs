@@ -122,7 +122,10 @@ fn main() -> std::io::Result<()> {
             }
         }
     }
-    eprintln!("loaded {n} rows in {:.1} s", started.elapsed().as_secs_f64());
+    eprintln!(
+        "loaded {n} rows in {:.1} s",
+        started.elapsed().as_secs_f64()
+    );
     actix_web::rt::System::new().block_on(async move {
         let server = HttpServer::new(move || App::new().configure(vogate::routes(&gw)))
             .tcp_nodelay(true)
