@@ -37,7 +37,7 @@ for backend in sqlite postgres; do
   grep loaded "$work/log-$backend"
   base="http://127.0.0.1:$port/tap/sync?LANG=ADQL&MAXREC=1000000&QUERY="
   # The cone is centred 0.05 deg from a generated row, so that it finds at least that one.
-  pos=$(curl -fsS "${base}$(enc "SELECT s_ra, s_dec FROM ivoa.ObsCore WHERE obs_id = 'gen/0000042.fits'")&RESPONSEFORMAT=csv" | tail -1)
+  pos=$(curl -fsS "${base}$(enc "SELECT s_ra, s_dec FROM ivoa.ObsCore WHERE obs_id = 'gen/0000042.fits'")&RESPONSEFORMAT=csv" | tail -1 | tr -d '\r')
   ra=$(python3 -c "print(round(float('${pos%,*}'), 6))") dec=$(python3 -c "print(round(float('${pos#*,}') + 0.05, 6))")
   cone="SELECT obs_id, s_ra, s_dec FROM ivoa.ObsCore WHERE CONTAINS(POINT('ICRS', s_ra, s_dec), CIRCLE('ICRS', $ra, $dec, 0.1)) = 1"
   echo "cone rows: $(curl -fsS "$base$(enc "$cone")" | grep -c '<TR>' || true)"
