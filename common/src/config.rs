@@ -28,6 +28,10 @@ pub struct FileConfig {
     pub obs_collection: Option<String>,
     /// ObsCore calib_level (0-4) for ingested files.
     pub calib_level: Option<i32>,
+    /// Felis schema files to publish at start (tables and TAP_SCHEMA rows, as `vogate schema
+    /// load` does).
+    #[serde(default)]
+    pub schemas: Vec<PathBuf>,
     /// TAP limits.
     #[serde(default)]
     pub tap: TapConfig,

@@ -79,6 +79,7 @@ pub fn prepare(settings: Settings) -> Result<Gateway, VoError> {
         calib_level: settings.calib_level,
         base_url: settings.base_url.clone(),
     };
+    let felis = read_schemas(&settings.schemas)?;
     let started = std::time::Instant::now();
     let report = vo_obscore::scan_tree(&data_root, &cfg);
     let (backend, catalog, vosi) = match &settings.db {
@@ -86,12 +87,16 @@ pub fn prepare(settings: Settings) -> Result<Gateway, VoError> {
             let mut conn = sqlite::open_rw(db_path)?;
             schema::create_schema(&mut conn)?;
             schema::replace_obscore_rows(&mut conn, &report.rows)?;
+            for s in &felis {
+                let outcome = vo_tap::publish::publish_sqlite(&mut conn, s, false)?;
+                tracing::info!(schema = %s.name, ?outcome, "published a Felis schema");
+            }
             let catalog = schema::load_catalog(&conn)?;
             let vosi = vo_tap::vosi::Vosi::load(&conn, &settings.base_url, settings.limits)?;
             (Backend::Sqlite(db_path.clone()), catalog, vosi)
         }
         DbUrl::Postgres(_) => {
-            let (catalog, vosi) = prepare_postgres(&settings, &report.rows)?;
+            let (catalog, vosi) = prepare_postgres(&settings, &report.rows, &felis)?;
             let pg = PgBackend::new(settings.postgres.clone())?;
             (Backend::Postgres(pg), catalog, vosi)
         }
@@ -125,6 +130,7 @@ pub fn prepare(settings: Settings) -> Result<Gateway, VoError> {
 fn prepare_postgres(
     settings: &Settings,
     rows: &[vo_obscore::ObsCoreRow],
+    felis: &[vo_felis::Schema],
 ) -> Result<(vo_tap::schema::TapCatalog, vo_tap::vosi::Vosi), VoError> {
     std::thread::scope(|scope| {
         scope
@@ -141,6 +147,10 @@ fn prepare_postgres(
                     }
                     admin.sync_tap_schema().await?;
                     admin.replace_obscore_rows(rows).await?;
+                    for s in felis {
+                        let outcome = admin.publish(s, false).await?;
+                        tracing::info!(schema = %s.name, ?outcome, "published a Felis schema");
+                    }
                     let snapshot = admin.tap_schema_snapshot().await?;
                     let catalog = schema::load_catalog(&snapshot)?;
                     let vosi =
@@ -151,6 +161,126 @@ fn prepare_postgres(
             .join()
             .unwrap_or_else(|_| Err(VoError::internal("the database set-up failed")))
     })
+}
+
+/// Read and validate Felis schema files (every one; a problem in any refuses them all, each
+/// problem located: file, line, path and rule).
+pub fn read_schemas(files: &[PathBuf]) -> Result<Vec<vo_felis::Schema>, VoError> {
+    let mut schemas = Vec::new();
+    let mut problems = Vec::new();
+    for f in files {
+        match vo_felis::load_file(f, &vo_felis::Checks::default()) {
+            Ok(s) => schemas.push(s),
+            Err(p) => problems.extend(p),
+        }
+    }
+    if problems.is_empty() {
+        Ok(schemas)
+    } else {
+        Err(VoError::usage(format!(
+            "invalid Felis schema:\n  {}",
+            problems
+                .iter()
+                .map(|p| p.to_string())
+                .collect::<Vec<_>>()
+                .join("\n  ")
+        )))
+    }
+}
+
+/// Run `f` on a private runtime on its own thread (works inside or outside an async
+/// context).
+fn on_own_runtime<T: Send>(
+    f: impl std::future::Future<Output = Result<T, VoError>> + Send,
+) -> Result<T, VoError> {
+    std::thread::scope(|scope| {
+        scope
+            .spawn(|| {
+                tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build()
+                    .map_err(|e| VoError::internal(format!("cannot start a runtime: {e}")))?
+                    .block_on(f)
+            })
+            .join()
+            .unwrap_or_else(|_| Err(VoError::internal("the database task failed")))
+    })
+}
+
+/// `vogate schema load`: publish Felis schemas (tables and TAP_SCHEMA rows) on the settings'
+/// database through the admin connection, without touching ivoa.ObsCore. Returns each
+/// schema's name and outcome.
+pub fn load_schemas(
+    settings: &Settings,
+    files: &[PathBuf],
+    metadata_only: bool,
+) -> Result<Vec<(String, vo_tap::publish::Published)>, VoError> {
+    let schemas = read_schemas(files)?;
+    let mut out = Vec::new();
+    match &settings.db {
+        DbUrl::Sqlite(path) => {
+            if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+                std::fs::create_dir_all(dir).map_err(|e| {
+                    VoError::internal(format!("cannot create {}: {e}", dir.display()))
+                })?;
+            }
+            let mut conn = sqlite::open_rw(path)?;
+            schema::ensure_tap_schema(&conn)?;
+            for s in &schemas {
+                out.push((
+                    s.name.clone(),
+                    vo_tap::publish::publish_sqlite(&mut conn, s, metadata_only)?,
+                ));
+            }
+        }
+        DbUrl::Postgres(_) => {
+            let opts = settings.postgres.clone();
+            out = on_own_runtime(async move {
+                let admin = PgBackend::new(opts)?;
+                admin.migrate().await?;
+                let mut out = Vec::new();
+                for s in &schemas {
+                    out.push((s.name.clone(), admin.publish(s, metadata_only).await?));
+                }
+                Ok(out)
+            })?;
+        }
+    }
+    Ok(out)
+}
+
+/// `vogate load TABLE FILE`: rows from CSV into a published table of the settings'
+/// database (see `vo_tap::csvload`). Returns the number of rows loaded.
+pub fn load_csv(
+    settings: &Settings,
+    table: &str,
+    file: &std::path::Path,
+) -> Result<usize, VoError> {
+    match &settings.db {
+        DbUrl::Sqlite(path) => {
+            if !path.is_file() {
+                return Err(VoError::usage(format!(
+                    "--db sqlite:{}: no such database (load a Felis schema first)",
+                    path.display()
+                )));
+            }
+            let mut conn = sqlite::open_rw(path)?;
+            let catalog = schema::load_catalog(&conn)?;
+            let rows = vo_tap::csvload::read_csv(&catalog, table, file)?;
+            vo_tap::csvload::insert_sqlite(&mut conn, &rows)
+        }
+        DbUrl::Postgres(_) => {
+            let opts = settings.postgres.clone();
+            on_own_runtime(async move {
+                let admin = PgBackend::new(opts)?;
+                let snapshot = admin.tap_schema_snapshot().await?;
+                let catalog = schema::load_catalog(&snapshot)?;
+                drop(snapshot);
+                let rows = vo_tap::csvload::read_csv(&catalog, table, file)?;
+                admin.insert_rows(&rows).await
+            })
+        }
+    }
 }
 
 /// The routes of every service, for `App::configure`.

@@ -1,5 +1,6 @@
 //! The `vogate` command: `vogate serve [--config FILE] [--db URL] [--data DIR] [--workdir DIR]
-//! [--bind ADDR] [--base-url URL]`.
+//! [--bind ADDR] [--base-url URL]`; `vogate schema check FILE...`; `vogate schema load FILE...
+//! [--db URL] [--metadata-only]`; `vogate load TABLE FILE [--db URL]`.
 
 use actix_web::{App, HttpServer};
 use clap::{Parser, Subcommand};
@@ -40,6 +41,184 @@ enum Command {
         #[arg(long)]
         base_url: Option<String>,
     },
+    /// Felis schema files: check them, or publish them (tables and TAP_SCHEMA rows).
+    Schema {
+        #[command(subcommand)]
+        action: SchemaAction,
+    },
+    /// Load rows into a published table from a CSV file with a header line (types checked
+    /// against TAP_SCHEMA; nothing is loaded when a value is bad).
+    Load {
+        /// The table, as published (`schema.table`).
+        table: String,
+        /// The CSV file.
+        file: PathBuf,
+        #[command(flatten)]
+        db: DbArgs,
+    },
+}
+
+/// Where the database is, as for `vogate serve`.
+#[derive(Debug, clap::Args)]
+struct DbArgs {
+    /// TOML configuration file (its db, workdir and [postgres] settings are used).
+    #[arg(long)]
+    config: Option<PathBuf>,
+    /// Database URL: sqlite:PATH or postgres://... (default: sqlite:<workdir>/vogate.db).
+    #[arg(long)]
+    db: Option<String>,
+    /// Working directory (default ./vogate-work).
+    #[arg(long)]
+    workdir: Option<PathBuf>,
+}
+
+#[derive(Debug, Subcommand)]
+enum SchemaAction {
+    /// Validate Felis files as `felis validate` does (plus: duplicate tap:table_index values
+    /// are always refused). Exit 0 when all are valid, 1 otherwise.
+    Check {
+        /// Felis YAML files.
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+        /// Every object needs a non-empty description.
+        #[arg(long)]
+        check_description: bool,
+        /// Every table needs a tap:principal column.
+        #[arg(long)]
+        check_tap_principal: bool,
+        /// Every table needs a tap:table_index.
+        #[arg(long)]
+        check_tap_table_indexes: bool,
+        /// Refuse mysql:/postgresql:datatype overrides that say what datatype says.
+        #[arg(long)]
+        check_redundant_datatypes: bool,
+    },
+    /// Create the tables of Felis files and their TAP_SCHEMA rows. Loading the same file again
+    /// changes nothing; a changed file is refused with the differences unless
+    /// --metadata-only; nothing is ever dropped.
+    Load {
+        /// Felis YAML files.
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+        /// Rewrite the TAP_SCHEMA rows of an already published schema (the tables stay).
+        #[arg(long)]
+        metadata_only: bool,
+        #[command(flatten)]
+        db: DbArgs,
+    },
+}
+
+/// Settings from a config file and flags (exit code 2 on error).
+fn settings_from(
+    config: Option<PathBuf>,
+    flags: Flags,
+) -> Result<vogate::settings::Settings, ExitCode> {
+    let (file, dir) = match &config {
+        Some(path) => {
+            let text = std::fs::read_to_string(path).map_err(|e| {
+                eprintln!("vogate: cannot read config {}: {e}", path.display());
+                ExitCode::from(2)
+            })?;
+            match FileConfig::from_toml(&text) {
+                Ok(f) => (f, path.parent().map(|p| p.to_path_buf())),
+                Err(e) => {
+                    eprintln!("vogate: config {}: {e}", path.display());
+                    return Err(ExitCode::from(2));
+                }
+            }
+        }
+        None => (FileConfig::default(), None),
+    };
+    resolve(flags, file, dir.as_deref()).map_err(|e| {
+        eprintln!("vogate: {e}");
+        ExitCode::from(2)
+    })
+}
+
+fn schema_command(action: SchemaAction) -> ExitCode {
+    match action {
+        SchemaAction::Check {
+            files,
+            check_description,
+            check_tap_principal,
+            check_tap_table_indexes,
+            check_redundant_datatypes,
+        } => {
+            let checks = vo_felis::Checks {
+                description: check_description,
+                tap_principal: check_tap_principal,
+                tap_table_indexes: check_tap_table_indexes,
+                redundant_datatypes: check_redundant_datatypes,
+            };
+            let mut ok = true;
+            for f in &files {
+                match vo_felis::load_file(f, &checks) {
+                    Ok(s) => println!(
+                        "{}: valid: schema {} with {} tables, {} columns",
+                        f.display(),
+                        s.name,
+                        s.tables.len(),
+                        s.tables.iter().map(|t| t.columns.len()).sum::<usize>()
+                    ),
+                    Err(problems) => {
+                        ok = false;
+                        for p in &problems {
+                            eprintln!("{p}");
+                        }
+                        println!("{}: invalid: {} problems", f.display(), problems.len());
+                    }
+                }
+            }
+            if ok {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::from(1)
+            }
+        }
+        SchemaAction::Load {
+            files,
+            metadata_only,
+            db,
+        } => {
+            let flags = Flags {
+                db: db.db,
+                workdir: db.workdir,
+                ..Default::default()
+            };
+            let settings = match settings_from(db.config, flags) {
+                Ok(s) => s,
+                Err(code) => return code,
+            };
+            match vogate::load_schemas(&settings, &files, metadata_only) {
+                Ok(done) => {
+                    for (name, outcome) in done {
+                        match outcome {
+                            vo_tap::publish::Published::Created => {
+                                println!("{name}: created its tables and TAP_SCHEMA rows")
+                            }
+                            vo_tap::publish::Published::Unchanged => {
+                                println!("{name}: already published so; nothing changed")
+                            }
+                            vo_tap::publish::Published::MetadataUpdated(diff) => {
+                                println!(
+                                    "{name}: rewrote its TAP_SCHEMA rows ({} differences):",
+                                    diff.len()
+                                );
+                                for d in diff {
+                                    println!("  {d}");
+                                }
+                            }
+                        }
+                    }
+                    ExitCode::SUCCESS
+                }
+                Err(e) => {
+                    eprintln!("vogate: {e}");
+                    ExitCode::from(1)
+                }
+            }
+        }
+    }
 }
 
 fn main() -> ExitCode {
@@ -54,6 +233,28 @@ fn main() -> ExitCode {
         .init();
     let cli = Cli::parse();
     match cli.command {
+        Command::Schema { action } => schema_command(action),
+        Command::Load { table, file, db } => {
+            let flags = Flags {
+                db: db.db,
+                workdir: db.workdir,
+                ..Default::default()
+            };
+            let settings = match settings_from(db.config, flags) {
+                Ok(s) => s,
+                Err(code) => return code,
+            };
+            match vogate::load_csv(&settings, &table, &file) {
+                Ok(n) => {
+                    println!("{table}: loaded {n} rows from {}", file.display());
+                    ExitCode::SUCCESS
+                }
+                Err(e) => {
+                    eprintln!("vogate: {e}");
+                    ExitCode::from(1)
+                }
+            }
+        }
         Command::Serve {
             config,
             db,

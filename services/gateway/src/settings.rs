@@ -72,6 +72,8 @@ pub struct Settings {
     /// PostgreSQL pool size (default 16), connect timeout (5 s), statement timeout (60 s)
     /// and reader role (`vogate_reader`); the URL is `db`'s.
     pub postgres: vo_tap::postgres::PgOptions,
+    /// Felis schema files to publish at start (config `schemas`).
+    pub schemas: Vec<PathBuf>,
 }
 
 /// Resolve flags over the file over defaults. `config_dir` is where relative paths in the
@@ -185,7 +187,9 @@ pub fn resolve(
         }
         postgres.reader_role = r.clone();
     }
+    let schemas = file.schemas.iter().cloned().map(rel).collect();
     Ok(Settings {
+        schemas,
         postgres,
         db,
         data,

@@ -1,19 +1,24 @@
 //! vo-tap: the TAP 1.1 (IVOA REC 2019-09-27) query service over the embedded SQLite backend
 //! or PostgreSQL + pgSphere.
 //!
+//! - [`csvload`]: rows of a published table from CSV, type-checked, all or nothing.
 //! - [`params`]: DALI 1.1 request parameters (names case-insensitive) into a typed request.
 //! - [`schema`]: TAP_SCHEMA 1.1 (TAP 1.1 §4) and `ivoa.ObsCore` in SQLite: DDL, the rows that
 //!   describe both, loading the [`vo_adql::Catalog`] back from them, and writing ObsCore rows.
 //! - [`postgres`]: the PostgreSQL + pgSphere backend: dialect, migrations, reader role,
 //!   ingest and pooled, cancellable, read-only queries.
+//! - [`publish`]: Felis schemas (vo-felis) published on either backend: tables and
+//!   TAP_SCHEMA rows, idempotently.
 //! - [`sqlite`]: the SQLite dialect of the ADQL renderer and its Rust SQL functions (exact
 //!   spherical predicates), and the read-only query connection.
 //! - [`sync`]: `GET`/`POST /tap/sync` (TAP 1.1 §2.3.1): translate, execute, and stream the
 //!   result in the requested format with QUERY_STATUS and MAXREC overflow.
 //! - [`vosi`]: `/tap/availability`, `/tap/capabilities`, `/tap/tables` (VOSI 1.1).
 
+pub mod csvload;
 pub mod params;
 pub mod postgres;
+pub mod publish;
 pub mod schema;
 pub mod sqlite;
 pub mod sync;

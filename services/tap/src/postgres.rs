@@ -14,7 +14,7 @@
 //! `SET LOCAL statement_timeout`. When the HTTP client goes away the query is cancelled with
 //! the protocol's cancel request; rows come from a portal in batches of [`BATCH_ROWS`].
 
-use crate::schema::{tap_schema_rows, tap_schema_tables, OBSCORE_TABLE};
+use crate::schema::{tap_schema_rows, tap_schema_tables, RowKeys, OBSCORE_TABLE, ROW_KEY_COLUMNS};
 use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod, Runtime};
 use futures_util::SinkExt;
 use std::time::Duration;
@@ -65,7 +65,14 @@ impl SqlDialect for PgDialect {
     }
 
     fn column_ref(&self, _table: &TableInfo, column: &ColumnInfo) -> String {
-        quote_ident(vo_adql::unquoted(&column.name))
+        let col = quote_ident(vo_adql::unquoted(&column.name));
+        if column.field.xtype.as_deref() == Some("timestamp") && column.field.datatype == "char" {
+            // DALI timestamps are ISO 8601 text (as SQLite keeps them): a PostgreSQL
+            // TIMESTAMP reads as YYYY-MM-DDThh:mm:ss[.fff] (no trailing zero digits).
+            format!("regexp_replace(to_char({col}, 'YYYY-MM-DD\"T\"HH24:MI:SS.US'), '\\.?0+$', '')")
+        } else {
+            col
+        }
     }
 
     fn contains_point_circle(&self, ra: &str, dec: &str, ra0: &str, dec0: &str, r: &str) -> String {
@@ -372,6 +379,8 @@ impl PgBackend {
         })?;
         config.connect_timeout(options.connect_timeout);
         config.application_name("vogate");
+        // Idempotent DDL ("... already exists, skipping") is not worth a log line.
+        config.options("-c client_min_messages=warning");
         let manager = Manager::from_config(
             config,
             NoTls,
@@ -492,93 +501,74 @@ impl PgBackend {
     /// one transaction; rows describing other tables are kept.
     pub async fn sync_tap_schema(&self) -> Result<(), VoError> {
         let rows = tap_schema_rows();
-        let tables = tap_schema_tables();
-        let pick = |t: &str, col: usize| -> Vec<String> {
-            let mut v: Vec<String> = rows
-                .iter()
-                .filter(|(table, _)| *table == t)
-                .filter_map(|(_, vals)| match &vals[col] {
-                    Value::Text(s) => Some(s.clone()),
-                    _ => None,
-                })
-                .collect();
-            v.sort();
-            v.dedup();
-            v
-        };
-        let (schemas, table_names, key_ids) =
-            (pick("schemas", 0), pick("tables", 1), pick("keys", 0));
+        let keys = RowKeys::of(&rows);
         let mut client = self.client().await?;
         let tx = client
             .transaction()
             .await
             .map_err(|e| admin_error("cannot update TAP_SCHEMA", e))?;
-        let ts = |t: &str| physical(Some("TAP_SCHEMA"), t);
-        for (sql, keys) in [
-            (
-                format!("DELETE FROM {} WHERE key_id = ANY($1)", ts("key_columns")),
-                &key_ids,
-            ),
-            (
-                format!("DELETE FROM {} WHERE key_id = ANY($1)", ts("keys")),
-                &key_ids,
-            ),
-            (
-                format!("DELETE FROM {} WHERE table_name = ANY($1)", ts("columns")),
-                &table_names,
-            ),
-            (
-                format!("DELETE FROM {} WHERE table_name = ANY($1)", ts("tables")),
-                &table_names,
-            ),
-            (
-                format!("DELETE FROM {} WHERE schema_name = ANY($1)", ts("schemas")),
-                &schemas,
-            ),
-        ] {
-            tx.execute(&sql, &[keys])
-                .await
-                .map_err(|e| admin_error("cannot update TAP_SCHEMA", e))?;
-        }
-        for (table, values) in rows {
-            let cols = &tables
-                .iter()
-                .find(|(t, _)| *t == table)
-                .ok_or_else(|| VoError::internal(format!("no TAP_SCHEMA table {table}")))?
-                .1;
-            let placeholders: Vec<String> = (1..=values.len()).map(|i| format!("${i}")).collect();
-            let sql = format!(
-                "INSERT INTO {} VALUES ({})",
-                ts(table),
-                placeholders.join(", ")
-            );
-            let params: Vec<Box<dyn tokio_postgres::types::ToSql + Sync + Send>> = values
-                .into_iter()
-                .zip(cols.iter())
-                .map(
-                    |(v, (_, dt))| -> Box<dyn tokio_postgres::types::ToSql + Sync + Send> {
-                        match (v, *dt) {
-                            (Value::Int(i), "int") => Box::new(i as i32),
-                            (Value::Null, "int") => Box::new(Option::<i32>::None),
-                            (Value::Text(s), _) => Box::new(Some(s)),
-                            (Value::Int(i), _) => Box::new(Some(i.to_string())),
-                            (Value::Double(d), _) => Box::new(Some(d.to_string())),
-                            (Value::Null, _) => Box::new(Option::<String>::None),
-                        }
-                    },
-                )
-                .collect();
-            let refs: Vec<&(dyn tokio_postgres::types::ToSql + Sync)> = params
-                .iter()
-                .map(|p| p.as_ref() as &(dyn tokio_postgres::types::ToSql + Sync))
-                .collect();
-            tx.execute(&sql, &refs)
-                .await
-                .map_err(|e| admin_error("cannot fill TAP_SCHEMA", e))?;
-        }
+        replace_tap_rows(&tx, &rows, &keys).await?;
         tx.commit()
             .await
             .map_err(|e| admin_error("cannot commit TAP_SCHEMA", e))
+    }
+
+    /// Publish a Felis schema (see [`crate::publish`]): create its tables if they are not
+    /// there, grant the reader role SELECT on them, and write its TAP_SCHEMA rows; when the
+    /// TAP_SCHEMA rows already there differ, refuse with the differences unless
+    /// `metadata_only`, which rewrites the TAP_SCHEMA rows alone. One transaction.
+    pub async fn publish(
+        &self,
+        schema: &vo_felis::Schema,
+        metadata_only: bool,
+    ) -> Result<crate::publish::Published, VoError> {
+        use crate::publish::{differences, felis_rows, Published};
+        let rows = felis_rows(schema);
+        let mut client = self.client().await?;
+        let tx = client
+            .transaction()
+            .await
+            .map_err(|e| admin_error("cannot start loading the schema", e))?;
+        tx.execute("SELECT pg_advisory_xact_lock(7415012)", &[])
+            .await
+            .map_err(|e| admin_error("cannot lock", e))?;
+        let old = read_tap_rows(&tx, &schema.name).await?;
+        let outcome = if old.is_empty() {
+            Published::Created
+        } else {
+            let diff = differences(&old, &rows);
+            if diff.is_empty() {
+                Published::Unchanged
+            } else if metadata_only {
+                Published::MetadataUpdated(diff)
+            } else {
+                return Err(crate::publish::refused(&schema.name, &diff));
+            }
+        };
+        if !matches!(outcome, Published::MetadataUpdated(_)) {
+            for sql in
+                vo_felis::ddl::create_statements(schema, vo_felis::ddl::Dialect::Postgres, &[])
+            {
+                tx.batch_execute(&sql).await.map_err(|e| {
+                    admin_error(&format!("cannot create the tables of {}", schema.name), e)
+                })?;
+            }
+            let role = quote_ident(&self.options.reader_role);
+            let s = quote_ident(&schema.name);
+            tx.batch_execute(&format!(
+                "GRANT USAGE ON SCHEMA {s} TO {role}; GRANT SELECT ON ALL TABLES IN SCHEMA {s} TO {role};"
+            ))
+            .await
+            .map_err(|e| admin_error("cannot grant the reader role", e))?;
+        }
+        if !matches!(outcome, Published::Unchanged) {
+            let keys = RowKeys::of(&rows).union(&RowKeys::of(&old));
+            replace_tap_rows(&tx, &rows, &keys).await?;
+        }
+        tx.commit()
+            .await
+            .map_err(|e| admin_error("cannot commit the schema", e))?;
+        Ok(outcome)
     }
 
     /// Replace every row of ivoa.ObsCore by `rows` (with their `_spoint` and `_spoly`), with
@@ -632,6 +622,64 @@ impl PgBackend {
             .batch_execute(&format!("ANALYZE {}", obscore()))
             .await
             .map_err(|e| admin_error("cannot analyse ivoa.ObsCore", e))
+    }
+
+    /// Insert checked CSV rows (see [`crate::csvload`]) with COPY, in one transaction.
+    /// Returns the row count.
+    pub async fn insert_rows(&self, rows: &crate::csvload::CsvRows) -> Result<usize, VoError> {
+        let mut client = self.client().await?;
+        let tx = client
+            .transaction()
+            .await
+            .map_err(|e| admin_error("cannot start loading", e))?;
+        let names: Vec<String> = rows
+            .columns
+            .iter()
+            .map(|c| quote_ident(&c.field.name))
+            .collect();
+        let sink = tx
+            .copy_in(&format!(
+                "COPY {} ({}) FROM STDIN",
+                physical(rows.table.schema.as_deref(), &rows.table.name),
+                names.join(", ")
+            ))
+            .await
+            .map_err(|e| {
+                VoError::usage(format!(
+                    "the database refused the rows: {}; nothing was loaded",
+                    pg_message(&e)
+                ))
+            })?;
+        let mut sink = std::pin::pin!(sink);
+        let mut buf = String::new();
+        for r in &rows.rows {
+            let mut first = true;
+            for v in r {
+                if !first {
+                    buf.push('\t');
+                }
+                first = false;
+                match v {
+                    Value::Null => buf.push_str("\\N"),
+                    Value::Int(i) => buf.push_str(&i.to_string()),
+                    Value::Double(d) => buf.push_str(&format!("{d:?}")),
+                    Value::Text(t) => copy_escape(t, &mut buf),
+                }
+            }
+            buf.push('\n');
+        }
+        let refused = |e: tokio_postgres::Error| {
+            VoError::usage(format!(
+                "the database refused the rows: {}; nothing was loaded",
+                pg_message(&e)
+            ))
+        };
+        sink.send(bytes::Bytes::from(buf)).await.map_err(refused)?;
+        sink.as_mut().finish().await.map_err(refused)?;
+        tx.commit()
+            .await
+            .map_err(|e| admin_error("cannot commit the rows", e))?;
+        Ok(rows.rows.len())
     }
 
     /// TAP_SCHEMA copied into an in-memory SQLite database (the same tables vogate keeps on
@@ -786,6 +834,120 @@ impl PgBackend {
     }
 }
 
+/// Delete the TAP_SCHEMA rows selected by `keys`, then insert `rows` (values in vogate's
+/// TAP_SCHEMA column order), within `tx`.
+async fn replace_tap_rows(
+    tx: &tokio_postgres::Transaction<'_>,
+    rows: &[(&'static str, Vec<Value>)],
+    keys: &RowKeys,
+) -> Result<(), VoError> {
+    let ts = |t: &str| physical(Some("TAP_SCHEMA"), t);
+    for (table, column) in ROW_KEY_COLUMNS {
+        let values: Vec<String> = keys.values_for(table).to_vec();
+        tx.execute(
+            &format!(
+                "DELETE FROM {} WHERE {} = ANY($1)",
+                ts(table),
+                quote_ident(column)
+            ),
+            &[&values],
+        )
+        .await
+        .map_err(|e| admin_error("cannot update TAP_SCHEMA", e))?;
+    }
+    let tables = tap_schema_tables();
+    for (table, values) in rows {
+        let cols = &tables
+            .iter()
+            .find(|(t, _)| t == table)
+            .ok_or_else(|| VoError::internal(format!("no TAP_SCHEMA table {table}")))?
+            .1;
+        let placeholders: Vec<String> = (1..=values.len()).map(|i| format!("${i}")).collect();
+        let sql = format!(
+            "INSERT INTO {} VALUES ({})",
+            ts(table),
+            placeholders.join(", ")
+        );
+        type Param = Box<dyn tokio_postgres::types::ToSql + Sync + Send>;
+        let params: Vec<Param> = values
+            .iter()
+            .zip(cols.iter())
+            .map(|(v, (_, dt))| -> Param {
+                match (v, *dt) {
+                    (Value::Int(i), "int") => Box::new(*i as i32),
+                    (Value::Null, "int") => Box::new(Option::<i32>::None),
+                    (Value::Text(s), _) => Box::new(Some(s.clone())),
+                    (Value::Int(i), _) => Box::new(Some(i.to_string())),
+                    (Value::Double(d), _) => Box::new(Some(d.to_string())),
+                    (Value::Null, _) => Box::new(Option::<String>::None),
+                }
+            })
+            .collect();
+        let refs: Vec<&(dyn tokio_postgres::types::ToSql + Sync)> = params
+            .iter()
+            .map(|p| p.as_ref() as &(dyn tokio_postgres::types::ToSql + Sync))
+            .collect();
+        tx.execute(&sql, &refs)
+            .await
+            .map_err(|e| admin_error("cannot fill TAP_SCHEMA", e))?;
+    }
+    Ok(())
+}
+
+/// The TAP_SCHEMA rows of schema `schema_name` (see [`crate::schema::read_tap_rows`]).
+async fn read_tap_rows(
+    tx: &tokio_postgres::Transaction<'_>,
+    schema_name: &str,
+) -> Result<Vec<(&'static str, Vec<Value>)>, VoError> {
+    let t = |n: &str| physical(Some("TAP_SCHEMA"), n);
+    let names = |n: &str| -> String {
+        tap_schema_tables()
+            .into_iter()
+            .find(|(t, _)| *t == n)
+            .map(|(_, cols)| {
+                cols.iter()
+                    .map(|(c, _)| quote_ident(vo_adql::unquoted(c)))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            })
+            .unwrap_or_default()
+    };
+    let in_schema = format!(
+        "SELECT table_name FROM {} WHERE schema_name = $1",
+        t("tables")
+    );
+    let queries = [
+        ("schemas", format!("SELECT {} FROM {} WHERE schema_name = $1", names("schemas"), t("schemas"))),
+        ("tables", format!("SELECT {} FROM {} WHERE schema_name = $1", names("tables"), t("tables"))),
+        ("columns", format!("SELECT {} FROM {} WHERE table_name IN ({in_schema})", names("columns"), t("columns"))),
+        ("keys", format!("SELECT {} FROM {} WHERE from_table IN ({in_schema})", names("keys"), t("keys"))),
+        (
+            "key_columns",
+            format!(
+                "SELECT {} FROM {} WHERE key_id IN (SELECT key_id FROM {} WHERE from_table IN ({in_schema}))",
+                names("key_columns"),
+                t("key_columns"),
+                t("keys")
+            ),
+        ),
+    ];
+    let mut out = Vec::new();
+    for (table, sql) in queries {
+        let rows = tx
+            .query(&sql, &[&schema_name])
+            .await
+            .map_err(|e| admin_error("cannot read TAP_SCHEMA", e))?;
+        for r in rows {
+            let vals = (0..r.len())
+                .map(|i| cell(&r, i))
+                .collect::<Result<Vec<_>, _>>()
+                .map_err(VoError::internal)?;
+            out.push((table, vals));
+        }
+    }
+    Ok(out)
+}
+
 /// Why a query did not complete.
 #[derive(Debug)]
 pub enum QueryFailure {
@@ -848,6 +1010,19 @@ pub fn cell(row: &tokio_postgres::Row, i: usize) -> Result<Value, String> {
             ))
         }
     })
+}
+
+/// Text escaped for COPY's text format.
+fn copy_escape(s: &str, out: &mut String) {
+    for ch in s.chars() {
+        match ch {
+            '\\' => out.push_str("\\\\"),
+            '\t' => out.push_str("\\t"),
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            c => out.push(c),
+        }
+    }
 }
 
 /// One ObsCore row as a line of COPY's text format (tab-separated, `\N` for NULL).

@@ -305,8 +305,27 @@ pub fn quote_ident(name: &str) -> String {
     format!("\"{}\"", name.replace('"', "\"\""))
 }
 
-/// Create (or re-create, dropping their rows) TAP_SCHEMA and `ivoa.ObsCore` and fill
-/// TAP_SCHEMA with the rows that describe both. Runs in one transaction.
+/// Create the TAP_SCHEMA tables if they are not there (nothing else), e.g. before loading a
+/// Felis schema into a new database.
+pub fn ensure_tap_schema(conn: &Connection) -> Result<(), VoError> {
+    for (t, _, cols) in TAP_SCHEMA_TABLES {
+        let name = quote_ident(&format!("TAP_SCHEMA.{t}"));
+        let defs: Vec<String> = cols
+            .iter()
+            .map(|(c, dt, ..)| format!("{} {}", quote_ident(vo_adql::unquoted(c)), sql_type(dt)))
+            .collect();
+        conn.execute_batch(&format!(
+            "CREATE TABLE IF NOT EXISTS {name} ({});",
+            defs.join(", ")
+        ))
+        .map_err(internal)?;
+    }
+    Ok(())
+}
+
+/// Create TAP_SCHEMA (if it is not there) and (re-create) `ivoa.ObsCore`, and replace the
+/// TAP_SCHEMA rows that describe both; rows describing other tables (Felis schemas loaded
+/// with `vogate schema load`) are kept. Runs in one transaction.
 pub fn create_schema(conn: &mut Connection) -> Result<(), VoError> {
     let tx = conn.transaction().map_err(internal)?;
     let mut ddl = String::new();
@@ -317,7 +336,7 @@ pub fn create_schema(conn: &mut Connection) -> Result<(), VoError> {
             .map(|(c, dt, ..)| format!("{} {}", quote_ident(vo_adql::unquoted(c)), sql_type(dt)))
             .collect();
         ddl.push_str(&format!(
-            "DROP TABLE IF EXISTS {name};\nCREATE TABLE {name} ({});\n",
+            "CREATE TABLE IF NOT EXISTS {name} ({});\n",
             defs.join(", ")
         ));
     }
@@ -338,7 +357,99 @@ pub fn create_schema(conn: &mut Connection) -> Result<(), VoError> {
     ));
     tx.execute_batch(&ddl).map_err(internal)?;
 
-    for (table, values) in tap_schema_rows() {
+    replace_tap_rows(&tx, &tap_schema_rows(), &RowKeys::of(&tap_schema_rows()))?;
+    tx.commit().map_err(internal)
+}
+
+/// What identifies a set of TAP_SCHEMA rows: its schema names, (qualified) table names and
+/// key ids.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct RowKeys {
+    /// schema_name values.
+    pub schemas: Vec<String>,
+    /// table_name values.
+    pub tables: Vec<String>,
+    /// key_id values.
+    pub keys: Vec<String>,
+}
+
+impl RowKeys {
+    /// The keys of `rows` (TAP_SCHEMA short table name, values in column order).
+    pub fn of(rows: &[(&'static str, Vec<Value>)]) -> RowKeys {
+        let pick = |t: &str, col: usize| -> Vec<String> {
+            let mut v: Vec<String> = rows
+                .iter()
+                .filter(|(table, _)| *table == t)
+                .filter_map(|(_, vals)| match &vals[col] {
+                    Value::Text(s) => Some(s.clone()),
+                    _ => None,
+                })
+                .collect();
+            v.sort();
+            v.dedup();
+            v
+        };
+        RowKeys {
+            schemas: pick("schemas", 0),
+            tables: pick("tables", 1),
+            keys: pick("keys", 0),
+        }
+    }
+
+    /// Both sets of keys.
+    pub fn union(mut self, other: &RowKeys) -> RowKeys {
+        for (a, b) in [
+            (&mut self.schemas, &other.schemas),
+            (&mut self.tables, &other.tables),
+            (&mut self.keys, &other.keys),
+        ] {
+            a.extend(b.iter().cloned());
+            a.sort();
+            a.dedup();
+        }
+        self
+    }
+}
+
+/// The (TAP_SCHEMA table, key column) pairs that [`RowKeys`] select on, in deletion order.
+pub const ROW_KEY_COLUMNS: [(&str, &str); 5] = [
+    ("key_columns", "key_id"),
+    ("keys", "key_id"),
+    ("columns", "table_name"),
+    ("tables", "table_name"),
+    ("schemas", "schema_name"),
+];
+
+impl RowKeys {
+    /// The values selected on in TAP_SCHEMA table `table` (see [`ROW_KEY_COLUMNS`]).
+    pub fn values_for(&self, table: &str) -> &[String] {
+        match table {
+            "key_columns" | "keys" => &self.keys,
+            "columns" | "tables" => &self.tables,
+            _ => &self.schemas,
+        }
+    }
+}
+
+/// Delete the TAP_SCHEMA rows selected by `keys`, then insert `rows`.
+pub fn replace_tap_rows(
+    tx: &rusqlite::Transaction<'_>,
+    rows: &[(&'static str, Vec<Value>)],
+    keys: &RowKeys,
+) -> Result<(), VoError> {
+    for (table, column) in ROW_KEY_COLUMNS {
+        let mut st = tx
+            .prepare(&format!(
+                "DELETE FROM {} WHERE {} = ?1",
+                quote_ident(&format!("TAP_SCHEMA.{table}")),
+                quote_ident(column)
+            ))
+            .map_err(internal)?;
+        for v in keys.values_for(table) {
+            st.execute([v]).map_err(internal)?;
+        }
+    }
+    for (table, values) in rows {
         let placeholders: Vec<String> = (1..=values.len()).map(|i| format!("?{i}")).collect();
         let sql = format!(
             "INSERT INTO {} VALUES ({})",
@@ -347,11 +458,71 @@ pub fn create_schema(conn: &mut Connection) -> Result<(), VoError> {
         );
         tx.execute(
             &sql,
-            rusqlite::params_from_iter(values.into_iter().map(sqlite_value)),
+            rusqlite::params_from_iter(values.iter().cloned().map(sqlite_value)),
         )
         .map_err(internal)?;
     }
-    tx.commit().map_err(internal)
+    Ok(())
+}
+
+/// The TAP_SCHEMA rows of schema `schema_name` (its schemas and tables rows, the columns of
+/// its tables, the keys from its tables and their key_columns), from SQLite.
+pub fn read_tap_rows(
+    conn: &Connection,
+    schema_name: &str,
+) -> Result<Vec<(&'static str, Vec<Value>)>, VoError> {
+    let t = |n: &str| quote_ident(&format!("TAP_SCHEMA.{n}"));
+    let queries = [
+        ("schemas", format!("SELECT * FROM {} WHERE schema_name = ?1", t("schemas"))),
+        ("tables", format!("SELECT * FROM {} WHERE schema_name = ?1", t("tables"))),
+        (
+            "columns",
+            format!(
+                "SELECT * FROM {} WHERE table_name IN (SELECT table_name FROM {} WHERE schema_name = ?1)",
+                t("columns"),
+                t("tables")
+            ),
+        ),
+        (
+            "keys",
+            format!(
+                "SELECT * FROM {} WHERE from_table IN (SELECT table_name FROM {} WHERE schema_name = ?1)",
+                t("keys"),
+                t("tables")
+            ),
+        ),
+        (
+            "key_columns",
+            format!(
+                "SELECT * FROM {} WHERE key_id IN (SELECT key_id FROM {} WHERE from_table IN (SELECT table_name FROM {} WHERE schema_name = ?1))",
+                t("key_columns"),
+                t("keys"),
+                t("tables")
+            ),
+        ),
+    ];
+    let mut out = Vec::new();
+    for (table, sql) in queries {
+        let mut st = conn.prepare(&sql).map_err(internal)?;
+        let n = st.column_count();
+        let mut rows = st.query([schema_name]).map_err(internal)?;
+        while let Some(r) = rows.next().map_err(internal)? {
+            let mut vals = Vec::with_capacity(n);
+            for i in 0..n {
+                vals.push(match r.get_ref(i).map_err(internal)? {
+                    rusqlite::types::ValueRef::Null => Value::Null,
+                    rusqlite::types::ValueRef::Integer(i) => Value::Int(i),
+                    rusqlite::types::ValueRef::Real(f) => Value::Double(f),
+                    rusqlite::types::ValueRef::Text(s) => {
+                        Value::Text(String::from_utf8_lossy(s).into_owned())
+                    }
+                    rusqlite::types::ValueRef::Blob(_) => Value::Null,
+                });
+            }
+            out.push((table, vals));
+        }
+    }
+    Ok(out)
 }
 
 /// A value as SQLite stores it.

@@ -1,0 +1,250 @@
+//! `vogate load TABLE FILE`: rows of a published table from a CSV file (RFC 4180, a header
+//! line naming columns of the table, in any order and case). Every value is checked against
+//! the column's TAP_SCHEMA datatype and arraysize before anything is written; the first bad
+//! value is reported with its line and column, and then nothing is loaded. The rows go in
+//! within one transaction.
+
+use crate::schema::{quote_ident, TapCatalog};
+use std::path::Path;
+use vo_adql::{ColumnInfo, TableInfo};
+use vo_common::{Value, VoError};
+
+/// Rows read and checked, ready to insert.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CsvRows {
+    /// The table.
+    pub table: TableInfo,
+    /// The columns given, in the file's order.
+    pub columns: Vec<ColumnInfo>,
+    /// The values (NULL for empty fields).
+    pub rows: Vec<Vec<Value>>,
+}
+
+/// Tables vogate writes itself, which `vogate load` refuses.
+fn managed(table: &TableInfo) -> bool {
+    table.qualified_name() == crate::schema::OBSCORE_TABLE
+        || table
+            .schema
+            .as_deref()
+            .is_some_and(|s| s.eq_ignore_ascii_case("TAP_SCHEMA"))
+}
+
+/// Check one field against its column: the value, or why it is not one.
+fn check(field: &str, column: &ColumnInfo) -> Result<Value, String> {
+    if field.is_empty() {
+        return Ok(Value::Null);
+    }
+    let f = &column.field;
+    let int_in = |lo: i64, hi: i64| -> Result<Value, String> {
+        match field.trim().parse::<i64>() {
+            Ok(v) if (lo..=hi).contains(&v) => Ok(Value::Int(v)),
+            Ok(v) => Err(format!(
+                "{v} is out of the range of a {} ({lo}..{hi})",
+                f.datatype
+            )),
+            Err(_) => Err(format!("'{field}' is not an integer ({})", f.datatype)),
+        }
+    };
+    match f.datatype.as_str() {
+        "boolean" => match field.trim().to_ascii_lowercase().as_str() {
+            "true" | "t" | "1" => Ok(Value::Int(1)),
+            "false" | "f" | "0" => Ok(Value::Int(0)),
+            _ => Err(format!("'{field}' is not a boolean (true/false, t/f, 1/0)")),
+        },
+        "unsignedByte" => int_in(-128, 255),
+        "short" => int_in(i16::MIN.into(), i16::MAX.into()),
+        "int" => int_in(i32::MIN.into(), i32::MAX.into()),
+        "long" => int_in(i64::MIN, i64::MAX),
+        "float" | "double" => match field.trim().parse::<f64>() {
+            Ok(v) if f.datatype == "float" && v.is_finite() && v.abs() > f32::MAX as f64 => {
+                Err(format!("{v} is out of the range of a float"))
+            }
+            Ok(v) => Ok(Value::Double(v)),
+            Err(_) => Err(format!("'{field}' is not a number ({})", f.datatype)),
+        },
+        _ => {
+            if f.xtype.as_deref() == Some("timestamp") {
+                let t = field.trim();
+                if !is_timestamp(t) {
+                    return Err(format!(
+                        "'{field}' is not a timestamp (YYYY-MM-DD or YYYY-MM-DDThh:mm:ss[.fff])"
+                    ));
+                }
+                // Kept as DALI's ISO 8601 form: 'T' between date and time.
+                return Ok(Value::Text(t.replacen(' ', "T", 1)));
+            }
+            let limit = f
+                .arraysize
+                .as_deref()
+                .and_then(|a| a.trim_end_matches('*').parse::<usize>().ok());
+            match limit {
+                Some(n) if field.chars().count() > n => Err(format!(
+                    "'{field}' has {} characters; the column holds at most {n}",
+                    field.chars().count()
+                )),
+                _ => Ok(Value::Text(field.to_string())),
+            }
+        }
+    }
+}
+
+/// `YYYY-MM-DD`, optionally `Thh:mm:ss` (or a space) and a fraction.
+fn is_timestamp(s: &str) -> bool {
+    let b = s.as_bytes();
+    let digits = |r: std::ops::Range<usize>| {
+        b.get(r.clone())
+            .is_some_and(|x| x.iter().all(u8::is_ascii_digit))
+    };
+    let date = b.len() >= 10
+        && digits(0..4)
+        && b[4] == b'-'
+        && digits(5..7)
+        && b[7] == b'-'
+        && digits(8..10);
+    if !date {
+        return false;
+    }
+    if b.len() == 10 {
+        return true;
+    }
+    let time = b.len() >= 19
+        && matches!(b[10], b'T' | b' ')
+        && digits(11..13)
+        && b[13] == b':'
+        && digits(14..16)
+        && b[16] == b':'
+        && digits(17..19);
+    time && (b.len() == 19 || (b[19] == b'.' && b.len() > 20 && digits(20..b.len())))
+}
+
+/// Read `path` for table `table_name` (as published, `schema.table`, any case) of `catalog`.
+pub fn read_csv(catalog: &TapCatalog, table_name: &str, path: &Path) -> Result<CsvRows, VoError> {
+    use vo_adql::Catalog;
+    let table = catalog
+        .tables()
+        .iter()
+        .find(|t| t.qualified_name() == table_name)
+        .or_else(|| {
+            catalog
+                .tables()
+                .iter()
+                .find(|t| t.qualified_name().eq_ignore_ascii_case(table_name))
+        })
+        .ok_or_else(|| {
+            VoError::usage(format!(
+                "there is no published table '{table_name}' (load its Felis schema first: vogate schema load)"
+            ))
+        })?
+        .clone();
+    if managed(&table) {
+        return Err(VoError::usage(format!(
+            "{} is written by vogate itself and cannot be loaded from CSV",
+            table.qualified_name()
+        )));
+    }
+    let file = path.display().to_string();
+    let mut reader = csv::ReaderBuilder::new()
+        .has_headers(true)
+        .from_path(path)
+        .map_err(|e| VoError::usage(format!("{file}: {e}")))?;
+    let headers = reader
+        .headers()
+        .map_err(|e| VoError::usage(format!("{file}: line 1: {e}")))?
+        .clone();
+    let mut columns = Vec::new();
+    for (i, h) in headers.iter().enumerate() {
+        let h = h.trim();
+        let c = table
+            .columns
+            .iter()
+            .find(|c| c.field.name == h)
+            .or_else(|| {
+                table
+                    .columns
+                    .iter()
+                    .find(|c| c.field.name.eq_ignore_ascii_case(h))
+            })
+            .ok_or_else(|| {
+                VoError::usage(format!(
+                    "{file}: line 1, column {}: '{h}' is not a column of {}",
+                    i + 1,
+                    table.qualified_name()
+                ))
+            })?;
+        if columns
+            .iter()
+            .any(|x: &ColumnInfo| x.field.name == c.field.name)
+        {
+            return Err(VoError::usage(format!(
+                "{file}: line 1, column {}: '{h}' is given twice",
+                i + 1
+            )));
+        }
+        columns.push(c.clone());
+    }
+    let mut rows = Vec::new();
+    for record in reader.records() {
+        let record = record.map_err(|e| VoError::usage(format!("{file}: {e}")))?;
+        let line = record.position().map_or(0, |p| p.line());
+        if record.len() != columns.len() {
+            return Err(VoError::usage(format!(
+                "{file}: line {line}: {} fields where the header has {}",
+                record.len(),
+                columns.len()
+            )));
+        }
+        let mut values = Vec::with_capacity(columns.len());
+        for (i, (field, column)) in record.iter().zip(&columns).enumerate() {
+            values.push(check(field, column).map_err(|m| {
+                VoError::usage(format!(
+                    "{file}: line {line}, column {} ({}): {m}; nothing was loaded",
+                    i + 1,
+                    column.field.name
+                ))
+            })?);
+        }
+        rows.push(values);
+    }
+    Ok(CsvRows {
+        table,
+        columns,
+        rows,
+    })
+}
+
+/// Insert checked rows into SQLite, in one transaction. Returns the row count.
+pub fn insert_sqlite(conn: &mut rusqlite::Connection, rows: &CsvRows) -> Result<usize, VoError> {
+    let tx = conn
+        .transaction()
+        .map_err(|e| VoError::internal(format!("database error: {e}")))?;
+    {
+        let names: Vec<String> = rows
+            .columns
+            .iter()
+            .map(|c| quote_ident(&c.field.name))
+            .collect();
+        let placeholders: Vec<String> = (1..=names.len()).map(|i| format!("?{i}")).collect();
+        let mut st = tx
+            .prepare(&format!(
+                "INSERT INTO {} ({}) VALUES ({})",
+                quote_ident(&rows.table.qualified_name()),
+                names.join(", "),
+                placeholders.join(", ")
+            ))
+            .map_err(|e| VoError::internal(format!("database error: {e}")))?;
+        for (i, r) in rows.rows.iter().enumerate() {
+            st.execute(rusqlite::params_from_iter(
+                r.iter().cloned().map(crate::schema::sqlite_value),
+            ))
+            .map_err(|e| {
+                VoError::usage(format!(
+                    "data row {}: the database refused it: {e}; nothing was loaded",
+                    i + 1
+                ))
+            })?;
+        }
+    }
+    tx.commit()
+        .map_err(|e| VoError::internal(format!("database error: {e}")))?;
+    Ok(rows.rows.len())
+}

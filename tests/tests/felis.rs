@@ -1,0 +1,246 @@
+//! Felis schemas published on both backends: `vogate schema load` of the real DP0.2 catalog
+//! schema creates its tables and TAP_SCHEMA rows, loading it again changes nothing, a changed
+//! file is refused with its differences unless metadata-only; the TAP_SCHEMA rows show the
+//! file's UCDs, units and descriptions through ADQL; mixed-case names resolve unquoted in any
+//! case and quoted exactly; CSV rows load with their types checked, all or nothing.
+
+use actix_web::{test, App};
+use std::path::{Path, PathBuf};
+use vo_tap::publish::Published;
+use vogate::settings::{resolve, Flags, Settings};
+
+fn corpus() -> Option<PathBuf> {
+    let root = std::env::var("VOGATE_SHARED")
+        .map(PathBuf::from)
+        .unwrap_or_else(|_| Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared"));
+    let dir = root.join("corpus/felis");
+    if dir.is_dir() {
+        Some(dir)
+    } else if std::env::var("CI").is_ok_and(|v| v == "true") {
+        panic!("{} is missing; CI needs ../shared", dir.display());
+    } else {
+        eprintln!("skipping: {} is missing", dir.display());
+        None
+    }
+}
+
+fn settings(work: &Path, db: Option<String>, schemas: Vec<PathBuf>) -> Settings {
+    let flags = Flags {
+        workdir: Some(work.to_path_buf()),
+        db,
+        ..Default::default()
+    };
+    let file = vo_common::config::FileConfig {
+        schemas,
+        ..Default::default()
+    };
+    resolve(flags, file, None).expect("settings")
+}
+
+async fn rows(gw: &vogate::Gateway, adql: &str) -> (u16, serde_json::Value, String) {
+    let app = test::init_service(App::new().configure(vogate::routes(gw))).await;
+    let qs = serde_urlencoded::to_string([
+        ("LANG", "ADQL"),
+        ("QUERY", adql),
+        ("RESPONSEFORMAT", "json"),
+    ])
+    .expect("encode");
+    let resp = test::call_service(
+        &app,
+        test::TestRequest::get()
+            .uri(&format!("/tap/sync?{qs}"))
+            .to_request(),
+    )
+    .await;
+    let status = resp.status().as_u16();
+    let body = String::from_utf8(test::read_body(resp).await.to_vec()).expect("utf8");
+    (
+        status,
+        serde_json::from_str(&body).unwrap_or(serde_json::Value::Null),
+        body,
+    )
+}
+
+async fn dp02_on(db: Option<String>) {
+    let Some(corpus) = corpus() else { return };
+    let dp02 = corpus.join("sdm_schemas/dp02_dc2.yaml");
+    let work = tempfile::tempdir().expect("tempdir");
+    let s = settings(work.path(), db.clone(), Vec::new());
+    let done = vogate::load_schemas(&s, std::slice::from_ref(&dp02), false).expect("load");
+    assert_eq!(
+        done,
+        vec![("dp02_dc2_catalogs".to_string(), Published::Created)]
+    );
+    let again = vogate::load_schemas(&s, std::slice::from_ref(&dp02), false).expect("again");
+    assert_eq!(again[0].1, Published::Unchanged);
+
+    // A changed file: refused with the difference named, then accepted metadata-only.
+    let text = std::fs::read_to_string(&dp02).expect("read");
+    let changed = text.replacen(
+        "description: Unique identifier.",
+        "description: CHANGED Unique identifier.",
+        1,
+    );
+    assert_ne!(changed, text, "the edit applies");
+    let changed_path = work.path().join("dp02_changed.yaml");
+    std::fs::write(&changed_path, changed).expect("write");
+    let e =
+        vogate::load_schemas(&s, std::slice::from_ref(&changed_path), false).expect_err("changed");
+    assert!(
+        e.message.contains("already published differently")
+            && e.message.contains("TAP_SCHEMA.columns")
+            && e.message.contains("CHANGED"),
+        "{}",
+        e.message
+    );
+    let meta = vogate::load_schemas(&s, std::slice::from_ref(&changed_path), true).expect("meta");
+    assert!(
+        matches!(&meta[0].1, Published::MetadataUpdated(d) if d.len() == 1),
+        "{meta:?}"
+    );
+    // Back to the original, and serve it (the config's schemas are published at start, and
+    // publishing the same file again there changes nothing).
+    vogate::load_schemas(&s, std::slice::from_ref(&dp02), true).expect("restore");
+    let gw = vogate::prepare(settings(work.path(), db, vec![dp02.clone()])).expect("prepare");
+
+    // TAP_SCHEMA shows the file's metadata (compared with the file itself).
+    let schema = vo_felis::load_file(&dp02, &vo_felis::Checks::default()).expect("valid");
+    let object = schema.table("Object").expect("Object");
+    let (status, v, body) = rows(
+        &gw,
+        "SELECT column_name, ucd, unit, description, datatype FROM TAP_SCHEMA.columns WHERE table_name = 'dp02_dc2_catalogs.Object'",
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    let got = v["data"].as_array().expect("rows");
+    assert_eq!(got.len(), object.columns.len());
+    for c in &object.columns {
+        let r = got
+            .iter()
+            .find(|r| r[0] == c.name.as_str())
+            .unwrap_or_else(|| panic!("{} missing", c.name));
+        assert_eq!(r[1].as_str(), c.ucd.as_deref(), "{}", c.name);
+        assert_eq!(r[2].as_str(), c.unit.as_deref(), "{}", c.name);
+        assert_eq!(r[3].as_str(), c.description.as_deref(), "{}", c.name);
+    }
+    let coord_ra = got.iter().find(|r| r[0] == "coord_ra").expect("coord_ra");
+    assert_eq!(coord_ra[1], "pos.eq.ra;meta.main");
+    assert_eq!(coord_ra[2], "deg");
+    assert_eq!(coord_ra[4], "double");
+
+    // Names: unquoted in any case, quoted exactly.
+    for adql in [
+        "SELECT TOP 1 objectId, coord_ra FROM dp02_dc2_catalogs.Object",
+        "SELECT TOP 1 OBJECTID, Coord_RA FROM DP02_DC2_CATALOGS.OBJECT",
+        "SELECT TOP 1 \"objectId\" FROM dp02_dc2_catalogs.\"Object\"",
+    ] {
+        let (status, v, body) = rows(&gw, adql).await;
+        assert_eq!(status, 200, "{adql}: {body}");
+        assert_eq!(v["metadata"][0]["name"], "objectId", "{adql}");
+    }
+    for adql in [
+        "SELECT TOP 1 \"objectid\" FROM dp02_dc2_catalogs.Object",
+        "SELECT TOP 1 objectId FROM dp02_dc2_catalogs.\"object\"",
+    ] {
+        let (status, _, body) = rows(&gw, adql).await;
+        assert_eq!(status, 400, "{adql}: {body}");
+        assert!(body.contains("does not exist"), "{adql}: {body}");
+    }
+
+    // CSV: a good file loads; a bad value is reported by line and column, and nothing loads.
+    let good = work.path().join("visit.csv");
+    std::fs::write(
+        &good,
+        "visit,band,physical_filter,ra,decl,skyRotation,azimuth,altitude,zenithDistance,airmass,expTime,expMidpt,expMidptMJD,obsStart,obsStartMJD\n\
+         1,r,r_sim_1.4,10.5,-20.25,90,180,60,30,1.15,30,2022-01-01T00:00:15,59580.0002,2022-01-01T00:00:00,59580.0\n\
+         2,i,i_sim_1.4,11.5,-21.25,91,181,61,29,1.14,30,2022-01-02 00:00:15,59581.0002,2022-01-02T00:00:00,59581.0\n",
+    )
+    .expect("csv");
+    assert_eq!(
+        vogate::load_csv(&s, "dp02_dc2_catalogs.Visit", &good).expect("load csv"),
+        2
+    );
+    let bad = work.path().join("bad.csv");
+    std::fs::write(&bad, "visit,band,ra\n3,g,1.0\n4,g,not-a-number\n").expect("csv");
+    let e = vogate::load_csv(&s, "dp02_dc2_catalogs.Visit", &bad).expect_err("bad");
+    assert!(
+        e.message.contains("line 3, column 3 (ra)") && e.message.contains("not-a-number"),
+        "{}",
+        e.message
+    );
+    let e = vogate::load_csv(&s, "dp02_dc2_catalogs.Visit", &{
+        let p = work.path().join("unknown.csv");
+        std::fs::write(&p, "visit,nosuch\n1,2\n").expect("csv");
+        p
+    })
+    .expect_err("unknown column");
+    assert!(
+        e.message.contains("'nosuch' is not a column"),
+        "{}",
+        e.message
+    );
+    let e = vogate::load_csv(&s, "ivoa.ObsCore", &good).expect_err("managed");
+    assert!(e.message.contains("written by vogate"), "{}", e.message);
+    let (status, v, body) = rows(
+        &gw,
+        "SELECT visit, band, ra, decl, expMidpt FROM dp02_dc2_catalogs.Visit ORDER BY visit",
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(
+        v["data"],
+        serde_json::json!([
+            [1, "r", 10.5, -20.25, "2022-01-01T00:00:15"],
+            [2, "i", 11.5, -21.25, "2022-01-02T00:00:15"]
+        ]),
+        "only the good file's rows, timestamps as ISO 8601 on both backends"
+    );
+    // Timestamps compare as ISO text on both backends; SELECT * returns every column type.
+    let (status, v, body) = rows(
+        &gw,
+        "SELECT visit FROM dp02_dc2_catalogs.Visit WHERE expMidpt > '2022-01-01T12:00:00'",
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(v["data"], serde_json::json!([[2]]));
+    let (status, v, body) = rows(&gw, "SELECT * FROM dp02_dc2_catalogs.Visit").await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(v["data"].as_array().map(Vec::len), Some(2), "{body}");
+}
+
+#[actix_web::test]
+async fn dp02_schema_on_sqlite() {
+    dp02_on(None).await
+}
+
+#[actix_web::test]
+async fn dp02_schema_on_postgres() {
+    if let Some(url) = vogate_tests::fresh_pg_database("felis_dp02") {
+        dp02_on(Some(url)).await
+    }
+}
+
+#[std::prelude::v1::test]
+fn invalid_schemas_refuse_the_whole_load_with_located_messages() {
+    let Some(corpus) = corpus() else { return };
+    let work = tempfile::tempdir().expect("tempdir");
+    let s = settings(work.path(), None, Vec::new());
+    let e = vogate::load_schemas(
+        &s,
+        &[
+            corpus.join("felis_tests/sales.yaml"),
+            corpus.join("invalid/08_unknown_key.yaml"),
+        ],
+        false,
+    )
+    .expect_err("invalid");
+    assert!(
+        e.message.contains("08_unknown_key.yaml:")
+            && e.message.contains("tables[0].columns[0].nulable")
+            && e.message.contains("[extra-key]"),
+        "{}",
+        e.message
+    );
+    // Nothing was published: not even the valid file.
+    assert!(!work.path().join("vogate.db").exists());
+}
