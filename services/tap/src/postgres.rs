@@ -346,18 +346,20 @@ fn migrations() -> Vec<(i32, &'static str, String)> {
             defs.join(", ")
         ));
     }
-    let defs: Vec<String> = OBSCORE_COLUMNS
-        .iter()
-        .map(|c| format!("{} {}", quote_ident(c.name), pg_type(c.datatype)))
-        .collect();
+    // ivoa.ObsCore from vogate's Felis file, then the internal pgSphere columns.
+    for sql in vo_felis::ddl::create_statements(
+        crate::schema::obscore_schema(),
+        vo_felis::ddl::Dialect::Postgres,
+        &[],
+    ) {
+        v1.push_str(&sql);
+        v1.push_str(";\n");
+    }
     v1.push_str(&format!(
-        "CREATE TABLE IF NOT EXISTS {o} ({}, \"_spoint\" spoint, \"_spoly\" spoly, \
-         PRIMARY KEY (\"obs_publisher_did\"));\n\
+        "ALTER TABLE {o} ADD COLUMN IF NOT EXISTS \"_spoint\" spoint, \
+         ADD COLUMN IF NOT EXISTS \"_spoly\" spoly;\n\
          CREATE INDEX IF NOT EXISTS \"ObsCore_spoint\" ON {o} USING GIST (\"_spoint\");\n\
-         CREATE INDEX IF NOT EXISTS \"ObsCore_spoly\" ON {o} USING GIST (\"_spoly\");\n\
-         CREATE INDEX IF NOT EXISTS \"ObsCore_s_dec\" ON {o} (\"s_dec\");\n\
-         CREATE INDEX IF NOT EXISTS \"ObsCore_obs_id\" ON {o} (\"obs_id\");\n",
-        defs.join(", "),
+         CREATE INDEX IF NOT EXISTS \"ObsCore_spoly\" ON {o} USING GIST (\"_spoly\");\n",
         o = obscore()
     ));
     vec![(

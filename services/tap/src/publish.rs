@@ -25,10 +25,18 @@ pub enum Published {
 /// The TAP_SCHEMA rows of a Felis schema as vogate stores them: (TAP_SCHEMA short table
 /// name, values in the column order of [`crate::schema::tap_schema_tables`]).
 pub fn felis_rows(schema: &Schema) -> Vec<(&'static str, Vec<Value>)> {
+    felis_rows_indexed(schema, None)
+}
+
+/// [`felis_rows`] with TAP_SCHEMA.schemas.schema_index = `schema_index`.
+pub fn felis_rows_indexed(
+    schema: &Schema,
+    schema_index: Option<i64>,
+) -> Vec<(&'static str, Vec<Value>)> {
     let rows = tap_schema_rows(
         schema,
         &TapOptions {
-            schema_index: None,
+            schema_index,
             honour_votable_datatype: true,
         },
     );

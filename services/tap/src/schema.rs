@@ -11,6 +11,27 @@ use vo_adql::{Catalog, ColumnInfo, TableInfo};
 use vo_common::{FieldMeta, Value, VoError};
 use vo_obscore::{ObsCoreRow, OBSCORE_COLUMNS};
 
+/// vogate's Felis description of `ivoa` and `ivoa.ObsCore` (`obscore.felis.yaml`, ObsCore 1.1
+/// with obscore: utypes): both backends build the table and its TAP_SCHEMA rows from it.
+pub const OBSCORE_FELIS: &str = include_str!("../obscore.felis.yaml");
+
+/// [`OBSCORE_FELIS`], read once. Its validity (and its agreement with the ingest's column
+/// order, `vo_obscore::OBSCORE_COLUMNS`) is checked by this crate's tests.
+pub fn obscore_schema() -> &'static vo_felis::Schema {
+    static SCHEMA: std::sync::OnceLock<vo_felis::Schema> = std::sync::OnceLock::new();
+    SCHEMA.get_or_init(|| {
+        vo_felis::load_str(
+            OBSCORE_FELIS,
+            "obscore.felis.yaml",
+            None,
+            &vo_felis::Checks::default(),
+        )
+        .unwrap_or_else(|problems| {
+            panic!("obscore.felis.yaml is invalid (a build defect): {problems:?}")
+        })
+    })
+}
+
 /// The ObsCore table's published name.
 pub const OBSCORE_TABLE: &str = "ivoa.ObsCore";
 
@@ -340,19 +361,19 @@ pub fn create_schema(conn: &mut Connection) -> Result<(), VoError> {
             defs.join(", ")
         ));
     }
-    let defs: Vec<String> = OBSCORE_COLUMNS
-        .iter()
-        .map(|c| format!("{} {}", quote_ident(c.name), sql_type(c.datatype)))
-        .collect();
     let obscore = quote_ident(OBSCORE_TABLE);
     // Every start re-derives ivoa.ObsCore from the data tree, so the table is made anew
-    // (which also brings older databases to the current columns).
+    // (which also brings older databases to the current columns), from vogate's Felis file,
+    // with the internal HEALPix column after the published ones.
+    ddl.push_str(&format!("DROP TABLE IF EXISTS {obscore};\n"));
+    for sql in
+        vo_felis::ddl::create_statements(obscore_schema(), vo_felis::ddl::Dialect::Sqlite, &[])
+    {
+        ddl.push_str(&sql);
+        ddl.push_str(";\n");
+    }
     ddl.push_str(&format!(
-        "DROP TABLE IF EXISTS {obscore};\nCREATE TABLE {obscore} ({}, \"_hpx\" INTEGER, PRIMARY KEY (\"obs_publisher_did\"));\n",
-        defs.join(", ")
-    ));
-    ddl.push_str(&format!(
-        "CREATE INDEX \"ivoa.ObsCore.s_dec\" ON {obscore} (\"s_dec\");\n\
+        "ALTER TABLE {obscore} ADD COLUMN \"_hpx\" INTEGER;\n\
          CREATE INDEX \"ivoa.ObsCore._hpx\" ON {obscore} (\"_hpx\");\n"
     ));
     tx.execute_batch(&ddl).map_err(internal)?;
@@ -549,59 +570,17 @@ pub fn tap_schema_tables() -> Vec<(&'static str, Vec<(&'static str, &'static str
 pub fn tap_schema_rows() -> Vec<(&'static str, Vec<Value>)> {
     let text = |s: &str| Value::Text(s.to_string());
     let opt = |s: Option<&str>| s.map_or(Value::Null, |s| Value::Text(s.to_string()));
-    let mut rows = vec![
-        (
-            "schemas",
-            vec![
-                text("ivoa"),
-                Value::Null,
-                text("IVOA-defined data models: the ObsCore 1.1 table"),
-                Value::Int(0),
-            ],
-        ),
-        (
-            "schemas",
-            vec![
-                text("TAP_SCHEMA"),
-                Value::Null,
-                text("Metadata of the tables this service publishes (TAP 1.1 section 4)"),
-                Value::Int(1),
-            ],
-        ),
-        (
-            "tables",
-            vec![
-                text("ivoa"),
-                text(OBSCORE_TABLE),
-                text("table"),
-                text("ivo://ivoa.net/std/ObsCore#table-1.1"),
-                text("Observations published by this service, one row per data product (ObsCore 1.1)"),
-                Value::Int(0),
-            ],
-        ),
-    ];
-    for (i, c) in OBSCORE_COLUMNS.iter().enumerate() {
-        let indexed = matches!(c.name, "obs_publisher_did" | "s_dec");
-        rows.push((
-            "columns",
-            vec![
-                text(OBSCORE_TABLE),
-                text(c.name),
-                text(c.datatype),
-                opt(c.arraysize),
-                opt(c.xtype),
-                Value::Null,
-                text(c.description),
-                text(c.utype),
-                opt(c.unit),
-                text(c.ucd),
-                Value::Int(indexed as i64),
-                Value::Int(1),
-                Value::Int(1),
-                Value::Int(i as i64),
-            ],
-        ));
-    }
+    // ivoa and ivoa.ObsCore, from vogate's Felis file (schema_index 0).
+    let mut rows = crate::publish::felis_rows_indexed(obscore_schema(), Some(0));
+    rows.push((
+        "schemas",
+        vec![
+            text("TAP_SCHEMA"),
+            Value::Null,
+            text("Metadata of the tables this service publishes (TAP 1.1 section 4)"),
+            Value::Int(1),
+        ],
+    ));
     for (ti, (t, desc, cols)) in TAP_SCHEMA_TABLES.iter().enumerate() {
         let tname = format!("TAP_SCHEMA.{t}");
         rows.push((
@@ -749,6 +728,26 @@ pub fn replace_obscore_rows(conn: &mut Connection, rows: &[ObsCoreRow]) -> Resul
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_obscore_felis_file_matches_the_ingest_columns() {
+        let schema = obscore_schema();
+        assert_eq!(schema.name, "ivoa");
+        let table = schema.table("ObsCore").expect("ObsCore");
+        assert_eq!(table.columns.len(), OBSCORE_COLUMNS.len());
+        for (f, c) in table.columns.iter().zip(OBSCORE_COLUMNS.iter()) {
+            assert_eq!(f.name, c.name, "the order of the ingest's values");
+            assert_eq!(f.datatype.votable(), c.datatype, "{}", c.name);
+            assert_eq!(f.arraysize.as_deref(), c.arraysize, "{}", c.name);
+            assert_eq!(f.xtype.as_deref(), c.xtype, "{}", c.name);
+            assert_eq!(f.unit.as_deref(), c.unit, "{}", c.name);
+            assert_eq!(f.ucd.as_deref(), Some(c.ucd), "{}", c.name);
+            assert_eq!(f.utype.as_deref(), Some(c.utype), "{}", c.name);
+            assert!(c.utype.starts_with("obscore:"), "{}", c.name);
+            assert_eq!(f.description.as_deref(), Some(c.description), "{}", c.name);
+            assert_eq!((f.tap_principal, f.tap_std), (1, 1), "{}", c.name);
+        }
+    }
 
     #[test]
     fn catalog_round_trips_through_tap_schema() {
