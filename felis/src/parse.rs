@@ -258,10 +258,12 @@ impl Parser {
     /// written as its Python field name (pydantic's populate_by_name), see [`py_name`].
     fn keys(&mut self, map: &MarkedMappingNode, path: &str, allowed: &[&str]) {
         for (k, _) in map.iter() {
-            if !allowed
-                .iter()
-                .any(|a| *a == k.as_str() || py_name(a) == k.as_str())
-            {
+            // The Python name counts only when the key itself is absent (pydantic then reports
+            // the Python name as an extra input).
+            let known = allowed.iter().any(|a| {
+                *a == k.as_str() || (py_name(a) == k.as_str() && map.get_node(a).is_none())
+            });
+            if !known {
                 self.problem(
                     scalar_line(k),
                     &join(path, k.as_str()),
