@@ -1,11 +1,14 @@
 //! `GET` and `POST /tap/sync` (TAP 1.1 §2.3.1): one query, answered in the request.
 //!
-//! The ADQL is translated before anything runs; then a blocking task opens a read-only
-//! connection, prepares the SQL and fetches the first row. Until then any error is answered
-//! with a DALI error document and its HTTP status (400 for user errors). After that the result
-//! streams through a bounded channel (a few 64 KiB chunks at most in flight), so memory stays
-//! flat whatever the row count; an error while streaming ends the table with
-//! `QUERY_STATUS=ERROR`. When the client goes away, the channel closes and the query stops.
+//! The ADQL is translated (in the backend's dialect) before anything runs; then a task runs
+//! the SQL and fetches the first row: on SQLite a blocking task with a read-only connection,
+//! on PostgreSQL an async task with a pooled connection in a READ ONLY transaction
+//! (`crate::postgres`). Until the first row any error is answered with a DALI error document
+//! and its HTTP status (400 for user errors, 503 when the database cannot be reached). After
+//! that the result streams through a bounded channel (a few 64 KiB chunks at most in
+//! flight), so memory stays flat whatever the row count; an error while streaming ends the
+//! table with `QUERY_STATUS=ERROR`. When the client goes away, the channel closes and the
+//! query stops (on PostgreSQL it is cancelled on the server).
 
 use crate::params::{decode_form, parse_tap_request};
 use crate::postgres::{AsyncBatch, PgBackend, PgDialect, QueryFailure};
