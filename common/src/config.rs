@@ -32,12 +32,28 @@ pub struct FileConfig {
     /// load` does).
     #[serde(default)]
     pub schemas: Vec<PathBuf>,
+    /// Catalog tables with a sky position to index (`[[positions]]` entries).
+    #[serde(default)]
+    pub positions: Vec<PositionConfig>,
     /// TAP limits.
     #[serde(default)]
     pub tap: TapConfig,
     /// PostgreSQL pool and query settings (used when `db` is a `postgres://` URL).
     #[serde(default)]
     pub postgres: PostgresConfig,
+}
+
+/// A published table whose rows have a sky position (ICRS degrees), which vogate indexes
+/// (HEALPix on SQLite, pgSphere on PostgreSQL) so that cones on it use the index.
+#[derive(Debug, Clone, Default, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct PositionConfig {
+    /// The table as published, `schema.table`.
+    pub table: String,
+    /// Its right-ascension column (degrees).
+    pub ra: String,
+    /// Its declination column (degrees).
+    pub dec: String,
 }
 
 /// PostgreSQL settings.

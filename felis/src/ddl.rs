@@ -124,8 +124,9 @@ fn column_names(table: &Table, ids: &[String]) -> Vec<String> {
 }
 
 /// The statements that create `schema` in `dialect`, in order. `ra_dec` lists tables with
-/// positions (table name, ra column, dec column), which get vogate's internal spatial
-/// column: on PostgreSQL a generated pgSphere `_spoint` with a GiST index.
+/// positions (table name within the schema, ra column, dec column), which get vogate's
+/// internal spatial column on PostgreSQL: a generated pgSphere `_spoint` (from the ra/dec
+/// columns, degrees) with a GiST index. (On SQLite the caller adds its `_hpx` column.)
 pub fn create_statements(
     schema: &Schema,
     dialect: Dialect,
@@ -156,15 +157,6 @@ pub fn create_statements(
                 d
             })
             .collect();
-        if let Some((_, ra, dec)) = ra_dec.iter().find(|(tn, ..)| *tn == t.name) {
-            if dialect == Dialect::Postgres {
-                defs.push(format!(
-                    "\"_spoint\" spoint GENERATED ALWAYS AS (spoint(radians({}), radians({}))) STORED",
-                    q(ra),
-                    q(dec)
-                ));
-            }
-        }
         let pk = column_names(t, &t.primary_key);
         if !pk.is_empty() {
             defs.push(format!("PRIMARY KEY ({})", pk.join(", ")));
@@ -229,7 +221,16 @@ pub fn create_statements(
                 what.join(", ")
             ));
         }
-        if dialect == Dialect::Postgres && ra_dec.iter().any(|(tn, ..)| *tn == t.name) {
+        if let (Dialect::Postgres, Some((_, ra, dec))) =
+            (dialect, ra_dec.iter().find(|(tn, ..)| *tn == t.name))
+        {
+            // Added after the table so that a table published before gets it too.
+            out.push(format!(
+                "ALTER TABLE {name} ADD COLUMN IF NOT EXISTS \"_spoint\" spoint \
+                 GENERATED ALWAYS AS (spoint(radians({}), radians({}))) STORED",
+                q(ra),
+                q(dec)
+            ));
             out.push(format!(
                 "CREATE INDEX IF NOT EXISTS {} ON {name} USING GIST (\"_spoint\")",
                 q(&format!("{}_spoint", t.name))

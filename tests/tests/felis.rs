@@ -32,6 +32,12 @@ fn settings(work: &Path, db: Option<String>, schemas: Vec<PathBuf>) -> Settings 
     };
     let file = vo_common::config::FileConfig {
         schemas,
+        // Object's position is indexed (HEALPix on SQLite, pgSphere on PostgreSQL).
+        positions: vec![vo_common::config::PositionConfig {
+            table: "dp02_dc2_catalogs.Object".into(),
+            ra: "coord_ra".into(),
+            dec: "coord_dec".into(),
+        }],
         ..Default::default()
     };
     resolve(flags, file, None).expect("settings")
@@ -179,6 +185,59 @@ async fn dp02_on(db: Option<String>) {
         "{}",
         e.message
     );
+    // Positions: cones on Object's indexed (coord_ra, coord_dec), across RA = 0 too, against
+    // a brute-force haversine; a row without a position is never a match.
+    let objects = work.path().join("object.csv");
+    let positions = [
+        (1, Some((10.0, 20.0))),
+        (2, Some((10.05, 20.02))),
+        (3, Some((359.99, 0.0))),
+        (4, Some((0.01, 0.01))),
+        (5, Some((180.0, -89.99))),
+        (6, None),
+    ];
+    let mut csv = String::from("objectId,coord_ra,coord_dec\n");
+    for (id, p) in positions {
+        match p {
+            Some((ra, dec)) => csv.push_str(&format!("{id},{ra},{dec}\n")),
+            None => csv.push_str(&format!("{id},,\n")),
+        }
+    }
+    std::fs::write(&objects, csv).expect("csv");
+    assert_eq!(
+        vogate::load_csv(&s, "dp02_dc2_catalogs.Object", &objects).expect("objects"),
+        6
+    );
+    let haversine = |ra1: f64, dec1: f64, ra2: f64, dec2: f64| {
+        let (p1, p2) = (dec1.to_radians(), dec2.to_radians());
+        let h = ((p2 - p1) / 2.0).sin().powi(2)
+            + p1.cos() * p2.cos() * ((ra2 - ra1).to_radians() / 2.0).sin().powi(2);
+        (2.0 * h.sqrt().min(1.0).asin()).to_degrees()
+    };
+    for (ra0, dec0, r) in [
+        (10.0, 20.0, 0.1),
+        (0.0, 0.0, 0.05),
+        (0.0, -90.0, 0.5),
+        (10.0, 20.0, 0.01),
+    ] {
+        let (status, v, body) = rows(
+            &gw,
+            &format!("SELECT objectId FROM dp02_dc2_catalogs.Object WHERE CONTAINS(POINT('ICRS', coord_ra, coord_dec), CIRCLE('ICRS', {ra0}, {dec0}, {r})) = 1 ORDER BY objectId"),
+        )
+        .await;
+        assert_eq!(status, 200, "{body}");
+        let want: Vec<serde_json::Value> = positions
+            .iter()
+            .filter(|(_, p)| p.is_some_and(|(ra, dec)| haversine(ra, dec, ra0, dec0) <= r))
+            .map(|(id, _)| serde_json::json!([id]))
+            .collect();
+        assert!(!want.is_empty());
+        assert_eq!(
+            v["data"],
+            serde_json::Value::Array(want),
+            "cone {ra0} {dec0} {r}"
+        );
+    }
     let e = vogate::load_csv(&s, "ivoa.ObsCore", &good).expect_err("managed");
     assert!(e.message.contains("written by vogate"), "{}", e.message);
     let (status, v, body) = rows(

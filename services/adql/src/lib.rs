@@ -67,6 +67,10 @@ pub struct TableInfo {
     pub name: String,
     /// Columns in `column_index` order: the order `SELECT *` returns.
     pub columns: Vec<ColumnInfo>,
+    /// The (ra, dec) columns (degrees) of the table's indexed sky position, if the backend
+    /// keeps a spatial index on them (ObsCore's s_ra/s_dec; catalog tables named in the
+    /// configuration). Cones on exactly these columns get the dialect's prefilter.
+    pub position: Option<(String, String)>,
 }
 
 impl TableInfo {

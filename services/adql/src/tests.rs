@@ -59,6 +59,7 @@ fn catalog() -> Cat {
         TableInfo {
             schema: Some("ivoa".into()),
             name: "ObsCore".into(),
+            position: Some(("s_ra".into(), "s_dec".into())),
             columns: vec![
                 col("obs_id", "char"),
                 col("s_ra", "double"),
@@ -78,6 +79,7 @@ fn catalog() -> Cat {
         TableInfo {
             schema: Some("TAP_SCHEMA".into()),
             name: "tables".into(),
+            position: None,
             columns: vec![col("table_name", "char"), col("MixedCase", "char")],
         },
     ])

@@ -88,10 +88,12 @@ pub fn prepare(settings: Settings) -> Result<Gateway, VoError> {
             schema::create_schema(&mut conn)?;
             schema::replace_obscore_rows(&mut conn, &report.rows)?;
             for s in &felis {
-                let outcome = vo_tap::publish::publish_sqlite(&mut conn, s, false)?;
+                let outcome =
+                    vo_tap::publish::publish_sqlite(&mut conn, s, false, &settings.positions)?;
                 tracing::info!(schema = %s.name, ?outcome, "published a Felis schema");
             }
-            let catalog = schema::load_catalog(&conn)?;
+            let mut catalog = schema::load_catalog(&conn)?;
+            catalog.set_positions(&settings.positions)?;
             let vosi = vo_tap::vosi::Vosi::load(&conn, &settings.base_url, settings.limits)?;
             (Backend::Sqlite(db_path.clone()), catalog, vosi)
         }
@@ -148,11 +150,12 @@ fn prepare_postgres(
                     admin.sync_tap_schema().await?;
                     admin.replace_obscore_rows(rows).await?;
                     for s in felis {
-                        let outcome = admin.publish(s, false).await?;
+                        let outcome = admin.publish(s, false, &settings.positions).await?;
                         tracing::info!(schema = %s.name, ?outcome, "published a Felis schema");
                     }
                     let snapshot = admin.tap_schema_snapshot().await?;
-                    let catalog = schema::load_catalog(&snapshot)?;
+                    let mut catalog = schema::load_catalog(&snapshot)?;
+                    catalog.set_positions(&settings.positions)?;
                     let vosi =
                         vo_tap::vosi::Vosi::load(&snapshot, &settings.base_url, settings.limits)?;
                     Ok((catalog, vosi))
@@ -229,18 +232,27 @@ pub fn load_schemas(
             for s in &schemas {
                 out.push((
                     s.name.clone(),
-                    vo_tap::publish::publish_sqlite(&mut conn, s, metadata_only)?,
+                    vo_tap::publish::publish_sqlite(
+                        &mut conn,
+                        s,
+                        metadata_only,
+                        &settings.positions,
+                    )?,
                 ));
             }
         }
         DbUrl::Postgres(_) => {
             let opts = settings.postgres.clone();
+            let positions = settings.positions.clone();
             out = on_own_runtime(async move {
                 let admin = PgBackend::new(opts)?;
                 admin.migrate().await?;
                 let mut out = Vec::new();
                 for s in &schemas {
-                    out.push((s.name.clone(), admin.publish(s, metadata_only).await?));
+                    out.push((
+                        s.name.clone(),
+                        admin.publish(s, metadata_only, &positions).await?,
+                    ));
                 }
                 Ok(out)
             })?;
@@ -265,16 +277,19 @@ pub fn load_csv(
                 )));
             }
             let mut conn = sqlite::open_rw(path)?;
-            let catalog = schema::load_catalog(&conn)?;
+            let mut catalog = schema::load_catalog(&conn)?;
+            catalog.set_positions(&settings.positions)?;
             let rows = vo_tap::csvload::read_csv(&catalog, table, file)?;
             vo_tap::csvload::insert_sqlite(&mut conn, &rows)
         }
         DbUrl::Postgres(_) => {
             let opts = settings.postgres.clone();
+            let positions = settings.positions.clone();
             on_own_runtime(async move {
                 let admin = PgBackend::new(opts)?;
                 let snapshot = admin.tap_schema_snapshot().await?;
-                let catalog = schema::load_catalog(&snapshot)?;
+                let mut catalog = schema::load_catalog(&snapshot)?;
+                catalog.set_positions(&positions)?;
                 drop(snapshot);
                 let rows = vo_tap::csvload::read_csv(&catalog, table, file)?;
                 admin.insert_rows(&rows).await

@@ -74,6 +74,9 @@ pub struct Settings {
     pub postgres: vo_tap::postgres::PgOptions,
     /// Felis schema files to publish at start (config `schemas`).
     pub schemas: Vec<PathBuf>,
+    /// Catalog tables with an indexed sky position (config `[[positions]]`): (table as
+    /// published, ra column, dec column).
+    pub positions: Vec<(String, String, String)>,
 }
 
 /// Resolve flags over the file over defaults. `config_dir` is where relative paths in the
@@ -188,7 +191,18 @@ pub fn resolve(
         postgres.reader_role = r.clone();
     }
     let schemas = file.schemas.iter().cloned().map(rel).collect();
+    let mut positions = Vec::new();
+    for p in &file.positions {
+        if !p.table.contains('.') {
+            return Err(format!(
+                "positions: table '{}' must be given as schema.table",
+                p.table
+            ));
+        }
+        positions.push((p.table.clone(), p.ra.clone(), p.dec.clone()));
+    }
     Ok(Settings {
+        positions,
         schemas,
         postgres,
         db,

@@ -244,6 +244,9 @@ pub fn insert_sqlite(conn: &mut rusqlite::Connection, rows: &CsvRows) -> Result<
             })?;
         }
     }
+    if let Some((ra, dec)) = &rows.table.position {
+        crate::schema::ensure_position_sqlite(&tx, &rows.table.qualified_name(), ra, dec)?;
+    }
     tx.commit()
         .map_err(|e| VoError::internal(format!("database error: {e}")))?;
     Ok(rows.rows.len())

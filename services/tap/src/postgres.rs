@@ -119,11 +119,11 @@ impl SqlDialect for PgDialect {
     ) -> Option<String> {
         // `_spoint @ scircle` uses the GiST index; pgSphere's containment allows 1e-9 rad
         // of slack, so it keeps every row the exact distance test keeps.
-        if table.qualified_name() != OBSCORE_TABLE
-            || ra.name != "s_ra"
-            || dec.name != "s_dec"
-            || !(0.0..90.0).contains(&r)
-        {
+        let is_position = table
+            .position
+            .as_ref()
+            .is_some_and(|(r_, d_)| *r_ == ra.name && *d_ == dec.name);
+        if !is_position || !(0.0..90.0).contains(&r) {
             return None;
         }
         Some(format!(
@@ -519,10 +519,14 @@ impl PgBackend {
     /// there, grant the reader role SELECT on them, and write its TAP_SCHEMA rows; when the
     /// TAP_SCHEMA rows already there differ, refuse with the differences unless
     /// `metadata_only`, which rewrites the TAP_SCHEMA rows alone. One transaction.
+    ///
+    /// `positions` (table as published, ra, dec) of `schema`'s tables get a generated
+    /// `_spoint` column with a GiST index.
     pub async fn publish(
         &self,
         schema: &vo_felis::Schema,
         metadata_only: bool,
+        positions: &[(String, String, String)],
     ) -> Result<crate::publish::Published, VoError> {
         use crate::publish::{differences, felis_rows, Published};
         let rows = felis_rows(schema);
@@ -547,9 +551,10 @@ impl PgBackend {
                 return Err(crate::publish::refused(&schema.name, &diff));
             }
         };
+        let ra_dec = crate::publish::positions_of(schema, positions);
         if !matches!(outcome, Published::MetadataUpdated(_)) {
             for sql in
-                vo_felis::ddl::create_statements(schema, vo_felis::ddl::Dialect::Postgres, &[])
+                vo_felis::ddl::create_statements(schema, vo_felis::ddl::Dialect::Postgres, &ra_dec)
             {
                 tx.batch_execute(&sql).await.map_err(|e| {
                     admin_error(&format!("cannot create the tables of {}", schema.name), e)

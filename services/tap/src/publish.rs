@@ -194,6 +194,23 @@ pub fn differences(
     out
 }
 
+/// The positions of `schema`'s tables among `positions` (table as published, ra, dec), as
+/// (table name within the schema, ra, dec).
+pub fn positions_of(
+    schema: &Schema,
+    positions: &[(String, String, String)],
+) -> Vec<(String, String, String)> {
+    positions
+        .iter()
+        .filter_map(|(t, ra, dec)| {
+            let name = t.strip_prefix(&format!("{}.", schema.name))?;
+            schema
+                .table(name)
+                .map(|_| (name.to_string(), ra.clone(), dec.clone()))
+        })
+        .collect()
+}
+
 /// The error for a changed schema loaded without `--metadata-only`.
 pub fn refused(schema: &str, diff: &[String]) -> VoError {
     VoError::usage(format!(
@@ -210,10 +227,14 @@ fn internal(e: rusqlite::Error) -> VoError {
 
 /// Publish `schema` in the SQLite database `conn` (which has TAP_SCHEMA; see
 /// [`crate::schema::create_schema`]); one transaction. See the module documentation.
+///
+/// `positions` lists this database's tables with an indexed sky position (table as
+/// published, ra, dec); those of `schema` get their `_hpx` column.
 pub fn publish_sqlite(
     conn: &mut Connection,
     schema: &Schema,
     metadata_only: bool,
+    positions: &[(String, String, String)],
 ) -> Result<Published, VoError> {
     let rows = felis_rows(schema);
     let tx = conn.transaction().map_err(internal)?;
@@ -240,6 +261,9 @@ pub fn publish_sqlite(
     if !matches!(outcome, Published::Unchanged) {
         let keys = RowKeys::of(&rows).union(&RowKeys::of(&old));
         replace_tap_rows(&tx, &rows, &keys)?;
+    }
+    for (table, ra, dec) in positions_of(schema, positions) {
+        crate::schema::ensure_position_sqlite(&tx, &format!("{}.{table}", schema.name), &ra, &dec)?;
     }
     tx.commit().map_err(internal)?;
     Ok(outcome)

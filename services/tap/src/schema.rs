@@ -632,6 +632,65 @@ pub struct TapCatalog {
     tables: Vec<TableInfo>,
 }
 
+impl TapCatalog {
+    /// Mark the indexed sky positions of catalog tables: (table as published, ra column, dec
+    /// column). Errors: a table that is not published, or columns it does not have.
+    pub fn set_positions(&mut self, positions: &[(String, String, String)]) -> Result<(), VoError> {
+        for (table, ra, dec) in positions {
+            let t = self
+                .tables
+                .iter_mut()
+                .find(|t| t.qualified_name() == *table)
+                .ok_or_else(|| {
+                    VoError::usage(format!("positions: no published table '{table}'"))
+                })?;
+            for c in [ra, dec] {
+                let col = t.columns.iter().find(|x| x.name == *c).ok_or_else(|| {
+                    VoError::usage(format!("positions: table '{table}' has no column '{c}'"))
+                })?;
+                if !matches!(col.field.datatype.as_str(), "double" | "float") {
+                    return Err(VoError::usage(format!(
+                        "positions: column '{c}' of '{table}' is {}, not a float or double",
+                        col.field.datatype
+                    )));
+                }
+            }
+            t.position = Some((ra.clone(), dec.clone()));
+        }
+        Ok(())
+    }
+}
+
+/// Give the SQLite table `table` (as published) the internal `_hpx` column of an indexed
+/// position (ra, dec in degrees) if it lacks it, fill it where it is NULL, and index it.
+pub fn ensure_position_sqlite(
+    conn: &Connection,
+    table: &str,
+    ra: &str,
+    dec: &str,
+) -> Result<(), VoError> {
+    let t = quote_ident(table);
+    let has = conn
+        .prepare(&format!(
+            "SELECT 1 FROM pragma_table_info('{}') WHERE name = '_hpx'",
+            table.replace('\'', "''")
+        ))
+        .and_then(|mut st| st.exists([]))
+        .map_err(internal)?;
+    if !has {
+        conn.execute_batch(&format!("ALTER TABLE {t} ADD COLUMN \"_hpx\" INTEGER"))
+            .map_err(internal)?;
+    }
+    conn.execute_batch(&format!(
+        "UPDATE {t} SET \"_hpx\" = vogate_hpx({r}, {d}) WHERE \"_hpx\" IS NULL AND {r} IS NOT NULL AND {d} IS NOT NULL;\n\
+         CREATE INDEX IF NOT EXISTS {ix} ON {t} (\"_hpx\");",
+        r = quote_ident(ra),
+        d = quote_ident(dec),
+        ix = quote_ident(&format!("{table}._hpx"))
+    ))
+    .map_err(|e| VoError::usage(format!("cannot index the position of {table}: {e}")))
+}
+
 impl Catalog for TapCatalog {
     fn tables(&self) -> &[TableInfo] {
         &self.tables
@@ -684,10 +743,13 @@ pub fn load_catalog(conn: &Connection) -> Result<TapCatalog, VoError> {
             .map_err(internal)?
             .collect::<Result<_, _>>()
             .map_err(internal)?;
+        let position = (format!("{}.{name}", schema.as_deref().unwrap_or("")) == OBSCORE_TABLE)
+            .then(|| ("s_ra".to_string(), "s_dec".to_string()));
         tables.push(TableInfo {
             schema,
             name,
             columns,
+            position,
         });
     }
     Ok(TapCatalog { tables })

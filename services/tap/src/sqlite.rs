@@ -5,7 +5,9 @@
 //! sphere (angles in degrees):
 //! - `vogate_contains_pc(ra, dec, ra0, dec0, r)`: 1 when the point lies within `r` degrees
 //!   of (ra0, dec0) (boundary included), 0 otherwise, NULL when any argument is NULL;
-//! - `vogate_distance(ra1, dec1, ra2, dec2)`: the great-circle distance in degrees (Vincenty).
+//! - `vogate_distance(ra1, dec1, ra2, dec2)`: the great-circle distance in degrees (Vincenty);
+//! - `vogate_hpx(ra, dec)`: the HEALPix cell (NESTED, order [`crate::schema::HPX_ORDER`]) of
+//!   a position, for the `_hpx` column of tables with an indexed position.
 //!
 //! Query connections are read-only (`SQLITE_OPEN_READ_ONLY` and `PRAGMA query_only`), with
 //! `PRAGMA case_sensitive_like = ON` because ADQL's LIKE is case-sensitive (ADQL 2.1 §2.3.3)
@@ -58,19 +60,24 @@ impl SqlDialect for SqliteDialect {
         dec0: f64,
         r: f64,
     ) -> Option<String> {
-        // ivoa.ObsCore's `_hpx` is the HEALPix cell of (s_ra, s_dec): the cells that cover
-        // the cone (CDS cdshealpix, a superset: no row is lost) become B-tree ranges.
-        if table.qualified_name() != crate::schema::OBSCORE_TABLE
-            || ra.name != "s_ra"
-            || dec.name != "s_dec"
-            || !(0.0..30.0).contains(&r)
-        {
+        // A table with an indexed position (ivoa.ObsCore's s_ra/s_dec, or a catalog's
+        // configured ra/dec) has `_hpx`, the HEALPix cell of its position: the cells that
+        // cover the cone (CDS cdshealpix, a superset: no row is lost) become B-tree ranges.
+        // Catalog rows written by other tools may lack `_hpx`; they are kept too.
+        let is_position = table
+            .position
+            .as_ref()
+            .is_some_and(|(r_, d_)| *r_ == ra.name && *d_ == dec.name);
+        if !is_position || !(0.0..30.0).contains(&r) {
             return None;
         }
-        let ranges: Vec<String> = cone_ranges(ra0, dec0, r)
+        let mut ranges: Vec<String> = cone_ranges(ra0, dec0, r)
             .iter()
             .map(|rg| format!("\"_hpx\" BETWEEN {} AND {}", rg.start, rg.end - 1))
             .collect();
+        if table.qualified_name() != crate::schema::OBSCORE_TABLE {
+            ranges.push("\"_hpx\" IS NULL".into());
+        }
         (!ranges.is_empty()).then(|| format!("({})", ranges.join(" OR ")))
     }
 
@@ -244,6 +251,17 @@ pub fn register_functions(conn: &Connection) -> rusqlite::Result<()> {
             (Region::Polygon(a), Region::Polygon(b)) => a.intersects_polygon(b),
             _ => true,
         })))
+    })?;
+    conn.create_scalar_function("vogate_hpx", 2, flags, |ctx| {
+        let Some(a) = args_f64(ctx, 2)? else {
+            return Ok(None);
+        };
+        let p = check_point("POINT", a[0], a[1])?;
+        Ok(Some(cdshealpix::nested::hash(
+            crate::schema::HPX_ORDER,
+            vo_common::sky::normalize_ra(p.ra).to_radians(),
+            p.dec.to_radians(),
+        ) as i64))
     })?;
     conn.create_scalar_function("vogate_distance", 4, flags, |ctx| {
         let Some(a) = args_f64(ctx, 4)? else {
