@@ -634,42 +634,8 @@ impl Parser {
                 }
             }
         }
-        let mut constraints = Vec::new();
-        if let Some(cs) = self.get(map, "constraints") {
-            match cs.as_sequence() {
-                Some(seq) => {
-                    for (i, c) in seq.iter().enumerate() {
-                        if let Some(c) = self.constraint(c, &format!("{path}.constraints[{i}]")) {
-                            constraints.push(c);
-                        }
-                    }
-                }
-                None => self.problem(
-                    line_of(cs),
-                    &join(path, "constraints"),
-                    "type",
-                    "Input should be a valid list",
-                ),
-            }
-        }
-        let mut indexes = Vec::new();
-        if let Some(ix) = self.get(map, "indexes") {
-            match ix.as_sequence() {
-                Some(seq) => {
-                    for (i, x) in seq.iter().enumerate() {
-                        if let Some(x) = self.index(x, &format!("{path}.indexes[{i}]")) {
-                            indexes.push(x);
-                        }
-                    }
-                }
-                None => self.problem(
-                    line_of(ix),
-                    &join(path, "indexes"),
-                    "type",
-                    "Input should be a valid list",
-                ),
-            }
-        }
+        let constraints = self.list(map, "constraints", path, Parser::constraint);
+        let indexes = self.list(map, "indexes", path, Parser::index);
         if let Some(groups) = self.get(map, "columnGroups") {
             self.column_groups(groups, &join(path, "columnGroups"), &columns);
         }
@@ -718,6 +684,37 @@ impl Parser {
             indexes,
             at: self.at(line, path),
         })
+    }
+
+    /// The items of the list under `key` (absent: none), each read by `item` with its path
+    /// `path.key[i]`; a value that is not a list is a problem.
+    fn list<T>(
+        &mut self,
+        map: &MarkedMappingNode,
+        key: &str,
+        path: &str,
+        item: fn(&mut Parser, &Node, &str) -> Option<T>,
+    ) -> Vec<T> {
+        let mut out = Vec::new();
+        let Some(node) = self.get(map, key) else {
+            return out;
+        };
+        match node.as_sequence() {
+            Some(seq) => {
+                for (i, x) in seq.iter().enumerate() {
+                    if let Some(x) = item(self, x, &format!("{}[{i}]", join(path, key))) {
+                        out.push(x);
+                    }
+                }
+            }
+            None => self.problem(
+                line_of(node),
+                &join(path, key),
+                "type",
+                "Input should be a valid list",
+            ),
+        }
+        out
     }
 
     fn column(&mut self, node: &Node, path: &str, table: &str) -> Option<Column> {

@@ -253,3 +253,23 @@ impl Drop for PrivateCluster {
         let _ = std::fs::remove_dir_all(&self.dir);
     }
 }
+
+/// `../shared/<sub>` beside the clone (or `$VOGATE_SHARED/<sub>`), if it is there. Outside CI
+/// a missing folder gives `None` after a message; under `CI=true` it is a failure.
+pub fn shared(sub: &str) -> Option<std::path::PathBuf> {
+    let root = std::env::var("VOGATE_SHARED")
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(|_| std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared"));
+    let dir = root.join(sub);
+    if dir.is_dir() {
+        Some(dir)
+    } else if in_ci() {
+        panic!("{} is missing; CI needs ../shared", dir.display());
+    } else {
+        eprintln!(
+            "{} is missing: the tests that need it are skipped",
+            dir.display()
+        );
+        None
+    }
+}

@@ -8,23 +8,10 @@ use std::path::{Path, PathBuf};
 use vo_obscore::demo::{write_image, ImageSpec};
 use vogate::settings::{resolve, Flags};
 
-/// ../shared/data/fits (or $VOGATE_SHARED/data/fits); required under CI=true.
+/// ../shared/data/fits (or $VOGATE_SHARED/data/fits); required under CI=true. Without it
+/// the comparison runs on the generated sky only.
 fn shared_fits() -> Option<PathBuf> {
-    let root = std::env::var("VOGATE_SHARED")
-        .map(PathBuf::from)
-        .unwrap_or_else(|_| Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared"));
-    let fits = root.join("data/fits");
-    if fits.is_dir() {
-        Some(fits)
-    } else if std::env::var("CI").is_ok_and(|v| v == "true") {
-        panic!("{} is missing; CI needs ../shared", fits.display());
-    } else {
-        eprintln!(
-            "{} is missing: the comparison runs on the generated sky only",
-            fits.display()
-        );
-        None
-    }
+    vogate_tests::shared("data/fits")
 }
 
 /// The data tree: a link to the shared FITS files and a generated sky of 3-degree TAN fields

@@ -9,19 +9,9 @@ use std::path::{Path, PathBuf};
 use vo_tap::publish::Published;
 use vogate::settings::{resolve, Flags, Settings};
 
+/// ../shared/corpus/felis; required under CI=true.
 fn corpus() -> Option<PathBuf> {
-    let root = std::env::var("VOGATE_SHARED")
-        .map(PathBuf::from)
-        .unwrap_or_else(|_| Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared"));
-    let dir = root.join("corpus/felis");
-    if dir.is_dir() {
-        Some(dir)
-    } else if std::env::var("CI").is_ok_and(|v| v == "true") {
-        panic!("{} is missing; CI needs ../shared", dir.display());
-    } else {
-        eprintln!("skipping: {} is missing", dir.display());
-        None
-    }
+    vogate_tests::shared("corpus/felis")
 }
 
 fn settings(work: &Path, db: Option<String>, schemas: Vec<PathBuf>) -> Settings {

@@ -74,6 +74,13 @@ pub struct TableInfo {
 }
 
 impl TableInfo {
+    /// Whether (`ra`, `dec`) are the table's indexed position columns ([`Self::position`]).
+    pub fn is_position(&self, ra: &ColumnInfo, dec: &ColumnInfo) -> bool {
+        self.position
+            .as_ref()
+            .is_some_and(|(r, d)| *r == ra.name && *d == dec.name)
+    }
+
     /// The qualified name, `schema.table`, as TAP_SCHEMA.tables.table_name gives it.
     pub fn qualified_name(&self) -> String {
         match &self.schema {

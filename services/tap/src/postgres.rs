@@ -119,11 +119,7 @@ impl SqlDialect for PgDialect {
     ) -> Option<String> {
         // `_spoint @ scircle` uses the GiST index; pgSphere's containment allows 1e-9 rad
         // of slack, so it keeps every row the exact distance test keeps.
-        let is_position = table
-            .position
-            .as_ref()
-            .is_some_and(|(r_, d_)| *r_ == ra.name && *d_ == dec.name);
-        if !is_position || !(0.0..90.0).contains(&r) {
+        if !table.is_position(ra, dec) || !(0.0..90.0).contains(&r) {
             return None;
         }
         Some(format!(
@@ -528,7 +524,7 @@ impl PgBackend {
         metadata_only: bool,
         positions: &[(String, String, String)],
     ) -> Result<crate::publish::Published, VoError> {
-        use crate::publish::{differences, felis_rows, Published};
+        use crate::publish::{felis_rows, Published};
         let rows = felis_rows(schema);
         let mut client = self.client().await?;
         let tx = client
@@ -539,18 +535,7 @@ impl PgBackend {
             .await
             .map_err(|e| admin_error("cannot lock", e))?;
         let old = read_tap_rows(&tx, &schema.name).await?;
-        let outcome = if old.is_empty() {
-            Published::Created
-        } else {
-            let diff = differences(&old, &rows);
-            if diff.is_empty() {
-                Published::Unchanged
-            } else if metadata_only {
-                Published::MetadataUpdated(diff)
-            } else {
-                return Err(crate::publish::refused(&schema.name, &diff));
-            }
-        };
+        let outcome = crate::publish::outcome(&schema.name, &old, &rows, metadata_only)?;
         let ra_dec = crate::publish::positions_of(schema, positions);
         if !matches!(outcome, Published::MetadataUpdated(_)) {
             for sql in

@@ -211,6 +211,28 @@ pub fn positions_of(
         .collect()
 }
 
+/// What loading does, given the TAP_SCHEMA rows there (`old`) and the file's (`new`):
+/// create (none there), nothing (the same), rewrite the rows (`metadata_only`), or refuse
+/// with the differences.
+pub fn outcome(
+    schema: &str,
+    old: &[(&'static str, Vec<Value>)],
+    new: &[(&'static str, Vec<Value>)],
+    metadata_only: bool,
+) -> Result<Published, VoError> {
+    if old.is_empty() {
+        return Ok(Published::Created);
+    }
+    let diff = differences(old, new);
+    if diff.is_empty() {
+        Ok(Published::Unchanged)
+    } else if metadata_only {
+        Ok(Published::MetadataUpdated(diff))
+    } else {
+        Err(refused(schema, &diff))
+    }
+}
+
 /// The error for a changed schema loaded without `--metadata-only`.
 pub fn refused(schema: &str, diff: &[String]) -> VoError {
     VoError::usage(format!(
@@ -239,18 +261,7 @@ pub fn publish_sqlite(
     let rows = felis_rows(schema);
     let tx = conn.transaction().map_err(internal)?;
     let old = read_tap_rows(&tx, &schema.name)?;
-    let outcome = if old.is_empty() {
-        Published::Created
-    } else {
-        let diff = differences(&old, &rows);
-        if diff.is_empty() {
-            Published::Unchanged
-        } else if metadata_only {
-            Published::MetadataUpdated(diff)
-        } else {
-            return Err(refused(&schema.name, &diff));
-        }
-    };
+    let outcome = outcome(&schema.name, &old, &rows, metadata_only)?;
     if !matches!(outcome, Published::MetadataUpdated(_)) {
         for sql in vo_felis::ddl::create_statements(schema, vo_felis::ddl::Dialect::Sqlite, &[]) {
             tx.execute_batch(&sql).map_err(|e| {

@@ -64,11 +64,7 @@ impl SqlDialect for SqliteDialect {
         // configured ra/dec) has `_hpx`, the HEALPix cell of its position: the cells that
         // cover the cone (CDS cdshealpix, a superset: no row is lost) become B-tree ranges.
         // Catalog rows written by other tools may lack `_hpx`; they are kept too.
-        let is_position = table
-            .position
-            .as_ref()
-            .is_some_and(|(r_, d_)| *r_ == ra.name && *d_ == dec.name);
-        if !is_position || !(0.0..30.0).contains(&r) {
+        if !table.is_position(ra, dec) || !(0.0..30.0).contains(&r) {
             return None;
         }
         let mut ranges: Vec<String> = cone_ranges(ra0, dec0, r)
