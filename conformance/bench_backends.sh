@@ -3,6 +3,7 @@
 # on N (default 1000000) generated ObsCore rows (examples/bench_server.rs):
 #  - a cone search of radius 0.1 deg through /tap/sync, one connection for DURATION seconds
 #    (default 20) with wrk: latency p50/p99 (wrk --latency), and the query plan;
+#  - the same for a footprint query, INTERSECTS(s_region, CIRCLE(... 0.1)) = 1;
 #  - SELECT * FROM ivoa.ObsCore as TABLEDATA (MAXREC 1000000): rows/s, and the server's RSS
 #    sampled every 20 ms (peak minus idle).
 # Needs PostgreSQL with pgSphere at $VOGATE_BENCH_PG (default postgres://postgres@127.0.0.1:5432);
@@ -57,6 +58,24 @@ PY
   fi
   echo "-- cone latency"
   wrk -t1 -c1 -d"${duration}s" --latency "$base$(enc "$cone")" | sed -n '/Latency Distribution/,/Requests\/sec/p'
+  foot="SELECT obs_id FROM ivoa.ObsCore WHERE INTERSECTS(s_region, CIRCLE('ICRS', $ra, $dec, 0.1)) = 1"
+  echo "footprint rows: $(curl -fsS "$base$(enc "$foot")" | grep -c '<TR>' || true)"
+  fsql=$(grep -o 'running sql=.*' "$work/log-$backend" | tail -1 | sed 's/^running sql=//')
+  echo "-- plan of: $fsql"
+  if [ $backend = postgres ]; then
+    psql "$db" -c "SET ROLE vogate_reader" -c "EXPLAIN ANALYZE $fsql"
+  else
+    python3 - "$work/bench.db" "$fsql" <<'PY'
+import sqlite3, sys
+c = sqlite3.connect(sys.argv[1])
+for name, n in [("vogate_contains_pc", 5), ("vogate_contains_pr", 3), ("vogate_intersects_rc", 4), ("vogate_intersects_rr", 2), ("vogate_distance", 4)]:
+    c.create_function(name, n, lambda *a: 1)
+for row in c.execute("EXPLAIN QUERY PLAN " + sys.argv[2]):
+    print(row)
+PY
+  fi
+  echo "-- footprint latency"
+  wrk -t1 -c1 -d"${duration}s" --latency "$base$(enc "$foot")" | sed -n '/Latency Distribution/,/Requests\/sec/p'
   idle=$(rss $pid); peak=$idle
   ( while kill -0 $pid 2>/dev/null; do rss $pid; sleep 0.02; done ) > "$work/rss-$backend" &
   sampler=$!

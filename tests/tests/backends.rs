@@ -38,6 +38,12 @@ fn write_data(dir: &Path) {
         spec.rotation = *rot;
         write_image(&sky.join(format!("field{i}.fits")), &spec).expect("write");
     }
+    // A wide field (8 degrees): its footprint reaches far beyond its centre's HEALPix cell.
+    write_image(
+        &sky.join("wide.fits"),
+        &ImageSpec::tan(120.0, 30.0, 160, 160, 0.05),
+    )
+    .expect("write");
     let mut allsky = ImageSpec::tan(0.0, 0.0, 361, 181, 1.0);
     allsky.ctype1 = "RA---AIT".into();
     allsky.ctype2 = "DEC--AIT".into();
@@ -120,6 +126,10 @@ const QUERIES: &[(&str, bool)] = &[
     ("SELECT obs_id FROM ivoa.ObsCore WHERE CONTAINS(POINT('ICRS', 17, -90), s_region) = 1", false),
     ("SELECT obs_id FROM ivoa.ObsCore WHERE CONTAINS(POINT('ICRS', 266.4, -28.93), s_region) = 1", false),
     ("SELECT obs_id FROM ivoa.ObsCore WHERE INTERSECTS(s_region, CIRCLE('ICRS', 0, 0, 2)) = 1", false),
+    // Near the corner of the wide field, far from its centre.
+    ("SELECT obs_id FROM ivoa.ObsCore WHERE INTERSECTS(s_region, CIRCLE('ICRS', 123.5, 33.5, 0.1)) = 1", false),
+    ("SELECT obs_id FROM ivoa.ObsCore WHERE CONTAINS(POINT('ICRS', 116.6, 26.7), s_region) = 1", false),
+    ("SELECT obs_id FROM ivoa.ObsCore WHERE INTERSECTS(POLYGON('ICRS', 123, 33, 124, 33, 124, 34), s_region) = 1", false),
     ("SELECT obs_id FROM ivoa.ObsCore WHERE INTERSECTS(CIRCLE('ICRS', 358.5, 0, 1.5), s_region) = 1", false),
     ("SELECT obs_id FROM ivoa.ObsCore WHERE INTERSECTS(s_region, CIRCLE('ICRS', 0, 89.9, 1)) = 1", false),
     ("SELECT obs_id FROM ivoa.ObsCore WHERE INTERSECTS(s_region, CIRCLE('ICRS', 30, -89.5, 0.6)) = 1", false),
@@ -213,6 +223,21 @@ async fn sqlite_and_postgres_give_the_same_rows() {
         ids.contains(&"sky/field2.fits") && ids.contains(&"sky/allsky.fits"),
         "{ids:?}"
     );
+    for gw in [&lite, &pg] {
+        for adql in [
+            "SELECT obs_id FROM ivoa.ObsCore WHERE INTERSECTS(s_region, CIRCLE('ICRS', 123.5, 33.5, 0.1)) = 1",
+            "SELECT obs_id FROM ivoa.ObsCore WHERE CONTAINS(POINT('ICRS', 116.6, 26.7), s_region) = 1",
+        ] {
+            let (_, v, _) = query(gw, adql).await;
+            let ids: Vec<&str> = v["data"]
+                .as_array()
+                .expect("rows")
+                .iter()
+                .filter_map(|r| r[0].as_str())
+                .collect();
+            assert!(ids.contains(&"sky/wide.fits"), "{adql}: {ids:?}");
+        }
+    }
     let (_, v, _) = query(
         &pg,
         "SELECT obs_id FROM ivoa.ObsCore WHERE INTERSECTS(s_region, CIRCLE('ICRS', 0, 0, 2)) = 1",

@@ -152,6 +152,20 @@ pub trait SqlDialect {
     ) -> Option<String> {
         None
     }
+    /// An optional extra condition, ANDed to WHERE, that keeps every row whose region column
+    /// `column` could share a point with the circle of radius `r` degrees around (`ra0`,
+    /// `dec0`) (`r` = 0 for a point), and lets the database use an index. It must never
+    /// exclude a row the exact test keeps. `None` (the default): no prefilter.
+    fn region_prefilter(
+        &self,
+        _table: &TableInfo,
+        _column: &ColumnInfo,
+        _ra0: f64,
+        _dec0: f64,
+        _r: f64,
+    ) -> Option<String> {
+        None
+    }
     /// The great-circle distance in degrees between two points given in degrees.
     fn distance(&self, ra1: &str, dec1: &str, ra2: &str, dec2: &str) -> String;
     /// A clause that keeps at most `n` rows, appended after ORDER BY.
@@ -697,9 +711,11 @@ impl<'a> Translator<'a> {
         Some((sql, fields, top))
     }
 
-    /// Index prefilters for the `CONTAINS(POINT(ra_col, dec_col), CIRCLE(literals)) = 1`
-    /// terms of the top-level AND chain of WHERE (where dropping rows outside the circle is
-    /// sound); see [`SqlDialect::cone_prefilter`].
+    /// Index prefilters for the terms `CONTAINS(POINT(ra_col, dec_col), CIRCLE(literals)) = 1`
+    /// and the footprint terms on a region column with literal shapes (`CONTAINS(POINT,
+    /// region) = 1`, `INTERSECTS(region, CIRCLE|POLYGON|POINT) = 1`, either order) of the
+    /// top-level AND chain of WHERE, where dropping rows that cannot match is sound; see
+    /// [`SqlDialect::cone_prefilter`] and [`SqlDialect::region_prefilter`].
     fn cone_prefilters(&self, w: &Expr) -> Vec<String> {
         let mut out = Vec::new();
         let mut stack = vec![w];
@@ -724,7 +740,10 @@ impl<'a> Translator<'a> {
                         (Some(1.0), _) => right,
                         _ => continue,
                     };
-                    if let Some(p) = self.cone_prefilter_of(call) {
+                    if let Some(p) = self
+                        .cone_prefilter_of(call)
+                        .or_else(|| self.region_prefilter_of(call))
+                    {
                         out.push(p);
                     }
                 }
@@ -781,6 +800,90 @@ impl<'a> Translator<'a> {
             literal_number(r)?,
         );
         self.dialect.cone_prefilter(table, ra, dec, ra0, dec0, r)
+    }
+
+    /// The region prefilter of a footprint term (see [`Self::cone_prefilters`]): the literal
+    /// shape as a circle that holds it (a point: radius 0; a polygon: a cap around its
+    /// vertices), against a region column of the table.
+    fn region_prefilter_of(&self, call: &Expr) -> Option<String> {
+        let Expr::Function(f) = call else { return None };
+        let name = object_idents(&f.name)?;
+        let [name] = name.as_slice() else {
+            return None;
+        };
+        let fname = name.value.to_ascii_uppercase();
+        let args = plain_args(f)?;
+        let [a, b] = args.as_slice() else {
+            return None;
+        };
+        let table = self.table?;
+        let region = |e: &Expr| -> Option<&ColumnInfo> {
+            let (id, qual): (&Ident, Vec<&Ident>) = match e {
+                Expr::Identifier(id) => (id, Vec::new()),
+                Expr::CompoundIdentifier(parts) => {
+                    let (last, qual) = parts.split_last()?;
+                    (last, qual.iter().collect())
+                }
+                _ => return None,
+            };
+            if !qual.is_empty() && !self.qualifier_matches(&qual) {
+                return None;
+            }
+            table
+                .columns
+                .iter()
+                .find(|c| ident_matches(id, &c.name))
+                .filter(|c| c.field.xtype.as_deref() == Some("adql:REGION"))
+        };
+        // The literal shape as (ra, dec, radius) of a circle holding it.
+        let shape = |e: &Expr| -> Option<(f64, f64, f64)> {
+            let Expr::Function(sf) = e else { return None };
+            let sname = object_idents(&sf.name)?;
+            let [sname] = sname.as_slice() else {
+                return None;
+            };
+            let nums: Vec<f64> = strip_frame(plain_args(sf)?)
+                .into_iter()
+                .map(literal_number)
+                .collect::<Option<_>>()?;
+            match (sname.value.to_ascii_uppercase().as_str(), nums.as_slice()) {
+                ("POINT", [ra, dec]) => Some((*ra, *dec, 0.0)),
+                ("CIRCLE", [ra, dec, r]) => Some((*ra, *dec, *r)),
+                ("POLYGON", v) if v.len() >= 6 && v.len() % 2 == 0 => {
+                    let pts: Vec<SkyPoint> =
+                        v.chunks(2).map(|c| SkyPoint::new(c[0], c[1])).collect();
+                    let sum = pts.iter().fold([0.0; 3], |acc, p| {
+                        let w = p.to_vec();
+                        [acc[0] + w[0], acc[1] + w[1], acc[2] + w[2]]
+                    });
+                    let n = (sum[0] * sum[0] + sum[1] * sum[1] + sum[2] * sum[2]).sqrt();
+                    if !(n > 1e-9) {
+                        return None;
+                    }
+                    let centre = SkyPoint::from_vec([sum[0] / n, sum[1] / n, sum[2] / n]);
+                    let r = pts.iter().map(|p| centre.distance(*p)).fold(0.0, f64::max);
+                    // A cap smaller than a hemisphere holds the polygon (with its edges).
+                    (r < 89.0).then_some((centre.ra, centre.dec, r + 1e-9))
+                }
+                _ => None,
+            }
+        };
+        let (col, (ra0, dec0, r)) = match fname.as_str() {
+            "CONTAINS" => {
+                let s = shape(a).filter(|s| s.2 == 0.0)?;
+                (region(b)?, s)
+            }
+            "INTERSECTS" => match (region(a), region(b)) {
+                (Some(c), None) => (c, shape(b)?),
+                (None, Some(c)) => (c, shape(a)?),
+                _ => return None,
+            },
+            _ => return None,
+        };
+        if !(ra0.is_finite() && (-90.0..=90.0).contains(&dec0) && (0.0..=180.0).contains(&r)) {
+            return None;
+        }
+        self.dialect.region_prefilter(table, col, ra0, dec0, r)
     }
 
     /// Whether a select item is a value (a condition cannot be selected in ADQL); records the

@@ -128,6 +128,26 @@ impl SqlDialect for PgDialect {
         ))
     }
 
+    fn region_prefilter(
+        &self,
+        table: &TableInfo,
+        column: &ColumnInfo,
+        ra0: f64,
+        dec0: f64,
+        r: f64,
+    ) -> Option<String> {
+        // `_spoly && scircle` uses the GiST index on `_spoly` (pgSphere's overlap test allows
+        // 1e-9 rad of slack, so it keeps every row the exact test keeps); all-sky rows have
+        // `_spoly` NULL and are kept.
+        if !is_obscore_region(table, column) || !(0.0..90.0).contains(&r) {
+            return None;
+        }
+        Some(format!(
+            "(\"_spoly\" && scircle({}, radians({r:?})) OR \"_spoly\" IS NULL)",
+            spoint(&format!("{ra0:?}"), &format!("{dec0:?}"))
+        ))
+    }
+
     fn polygon_region(&self, vertices: &[(String, String)]) -> String {
         let parts: Vec<String> = vertices
             .iter()

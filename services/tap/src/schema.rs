@@ -32,6 +32,27 @@ pub fn obscore_schema() -> &'static vo_felis::Schema {
     })
 }
 
+/// Footprints that reach at most this far (degrees) from their (s_ra, s_dec) are found through
+/// the HEALPix index of their centre; wider ones (and all-sky rows) are always checked. See
+/// [`footprint_reach`].
+pub const FOOTPRINT_REACH: f64 = 2.0;
+
+/// How far (degrees) the footprint of an ObsCore row reaches from (s_ra, s_dec): the largest
+/// distance to a vertex of s_region (the polygon lies in that cap), stored in SQLite's
+/// internal `_ext` column. `None` when the row has no polygon (all-sky rows).
+pub fn footprint_reach(row: &ObsCoreRow) -> Option<f64> {
+    let centre = vo_common::sky::SkyPoint::new(row.s_ra, row.s_dec);
+    let poly = vo_common::region::parse_stcs_polygon(row.s_region.as_deref()?).ok()?;
+    let c = centre.to_vec();
+    let reach = poly
+        .vertices()
+        .iter()
+        .map(|v| vo_common::sky::angle_between(c, *v).to_degrees())
+        .fold(0.0f64, f64::max);
+    // A hair more, so that rounding never puts a vertex outside.
+    Some(reach + 1e-9)
+}
+
 /// The ObsCore table's published name.
 pub const OBSCORE_TABLE: &str = "ivoa.ObsCore";
 
@@ -374,7 +395,9 @@ pub fn create_schema(conn: &mut Connection) -> Result<(), VoError> {
     }
     ddl.push_str(&format!(
         "ALTER TABLE {obscore} ADD COLUMN \"_hpx\" INTEGER;\n\
-         CREATE INDEX \"ivoa.ObsCore._hpx\" ON {obscore} (\"_hpx\");\n"
+         ALTER TABLE {obscore} ADD COLUMN \"_ext\" REAL;\n\
+         CREATE INDEX \"ivoa.ObsCore._hpx\" ON {obscore} (\"_hpx\");\n\
+         CREATE INDEX \"ivoa.ObsCore._ext\" ON {obscore} (\"_ext\");\n"
     ));
     tx.execute_batch(&ddl).map_err(internal)?;
 
@@ -762,7 +785,7 @@ pub fn replace_obscore_rows(conn: &mut Connection, rows: &[ObsCoreRow]) -> Resul
     tx.execute(&format!("DELETE FROM {}", quote_ident(OBSCORE_TABLE)), [])
         .map_err(internal)?;
     {
-        let placeholders: Vec<String> = (1..=OBSCORE_COLUMNS.len() + 1)
+        let placeholders: Vec<String> = (1..=OBSCORE_COLUMNS.len() + 2)
             .map(|i| format!("?{i}"))
             .collect();
         let mut st = tx
@@ -778,6 +801,10 @@ pub fn replace_obscore_rows(conn: &mut Connection, rows: &[ObsCoreRow]) -> Resul
             let hpx =
                 cdshealpix::nested::hash(HPX_ORDER, row.s_ra.to_radians(), row.s_dec.to_radians());
             values.push(rusqlite::types::Value::Integer(hpx as i64));
+            values.push(match footprint_reach(row) {
+                Some(d) => rusqlite::types::Value::Real(d),
+                None => rusqlite::types::Value::Null,
+            });
             st.execute(rusqlite::params_from_iter(values))
                 .map_err(|e| {
                     VoError::internal(format!("cannot store ObsCore row {}: {e}", row.obs_id))

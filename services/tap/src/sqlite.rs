@@ -77,6 +77,34 @@ impl SqlDialect for SqliteDialect {
         (!ranges.is_empty()).then(|| format!("({})", ranges.join(" OR ")))
     }
 
+    fn region_prefilter(
+        &self,
+        table: &TableInfo,
+        column: &ColumnInfo,
+        ra0: f64,
+        dec0: f64,
+        r: f64,
+    ) -> Option<String> {
+        // ivoa.ObsCore's `_ext` is how far a footprint reaches from (s_ra, s_dec): a
+        // footprint within FOOTPRINT_REACH that meets the circle has its centre within
+        // r + FOOTPRINT_REACH of the circle's centre, so the HEALPix cells of that wider cone
+        // hold it; wider footprints and all-sky rows (`_ext` NULL) are kept as they are.
+        let reach = crate::schema::FOOTPRINT_REACH;
+        if table.qualified_name() != crate::schema::OBSCORE_TABLE
+            || column.name != "s_region"
+            || !(0.0..30.0).contains(&(r + reach))
+        {
+            return None;
+        }
+        let mut terms: Vec<String> = cone_ranges(ra0, dec0, r + reach)
+            .iter()
+            .map(|rg| format!("\"_hpx\" BETWEEN {} AND {}", rg.start, rg.end - 1))
+            .collect();
+        terms.push(format!("\"_ext\" > {reach:?}"));
+        terms.push("\"_ext\" IS NULL".into());
+        Some(format!("({})", terms.join(" OR ")))
+    }
+
     fn polygon_region(&self, vertices: &[(String, String)]) -> String {
         let parts: Vec<String> = vertices
             .iter()
