@@ -857,7 +857,7 @@ impl<'a> Translator<'a> {
                         [acc[0] + w[0], acc[1] + w[1], acc[2] + w[2]]
                     });
                     let n = (sum[0] * sum[0] + sum[1] * sum[1] + sum[2] * sum[2]).sqrt();
-                    if !(n > 1e-9) {
+                    if n.is_nan() || n <= 1e-9 {
                         return None;
                     }
                     let centre = SkyPoint::from_vec([sum[0] / n, sum[1] / n, sum[2] / n]);
