@@ -7,8 +7,8 @@ template) and mutated copies of valid files (one rule broken, or a harmless chan
 copy); their verdicts (valid or invalid) must agree. vogate always refuses duplicate
 `tap:table_index` values, which Felis refuses only with --check-tap-table-indexes, so for Felis
 a schema is invalid when `felis validate` fails or when that check reports a duplicate.
-Felis also checks UCDs against the UCD1+ vocabulary and units with astropy, which vogate does
-not yet: no mutation here breaks those (a documented gap).
+Felis also checks units with astropy's unit grammar, which vogate does not yet: no mutation
+here breaks units (a documented gap). UCDs are checked by both against the UCD1+ vocabulary.
 Prints one line per disagreement and a summary "N passed, M failed"; exits 1 on any.
 """
 
@@ -109,6 +109,9 @@ def mutations(doc):
     m("description as a list", on_col(anyc, lambda t, c, d: c.update({"description": ["a", "b"]})))
     m("name as a number", on_col(anyc, lambda t, c, d: c.update({"name": 12})))
     m("description changed", on_col(anyc, lambda t, c, d: c.update({"description": "changed"})))
+    for ucd in ["foo.bar", "meta.main", "pos.eq.ra;meta.main", "POS.EQ.RA", "pos.eq.ra;arith.factor",
+                "pos eq", "phot.flux;em.opt.R", "custom:word", "pos.eq.ra;custom:word", "meta.id;;meta.main"]:
+        m(f"ivoa:ucd {ucd!r}", on_col(anyc, lambda t, c, d, u=ucd: c.update({"ivoa:ucd": u})))
     m("votable:arraysize as a list", on_col(anyc, lambda t, c, d: c.update({"votable:arraysize": [1]})))
     m("votable:datatype given", on_col(is_int, lambda t, c, d: c.update({"votable:datatype": "long"})))
     m("no table name", lambda d: d["tables"][0].pop("name"))

@@ -6,12 +6,14 @@
 //! - [`parse`]: YAML to [`model::Schema`], with located [`parse::Problem`]s (file, line, path
 //!   like `tables[3].columns[7].datatype`, and the rule's name);
 //! - [`tap`]: the TAP_SCHEMA rows, by Felis's rules;
-//! - [`ddl`]: `CREATE` statements for either database.
+//! - [`ddl`]: `CREATE` statements for either database;
+//! - [`ucd`]: UCDs against the UCD1+ controlled vocabulary.
 
 pub mod ddl;
 pub mod model;
 pub mod parse;
 pub mod tap;
+pub mod ucd;
 
 pub use model::{DataType, Schema};
 pub use parse::{load_file, load_str, Checks, Problem};

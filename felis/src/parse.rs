@@ -3,8 +3,8 @@
 //! values, which vogate always rejects, and Felis's opt-in checks behind [`Checks`]. Each
 //! problem is located: file, line and a path such as `tables[3].columns[7].datatype`.
 //!
-//! Not checked (yet): UCDs against the UCD1+ controlled vocabulary and units against astropy's
-//! unit grammar (Felis checks both).
+//! UCDs are checked against the UCD1+ controlled vocabulary ([`crate::ucd`]). Not checked
+//! (yet): units against astropy's unit grammar (Felis checks them).
 
 use crate::model::{
     Column, Constraint, ConstraintKind, DataType, Index, Located, Scalar, Schema, Table,
@@ -382,6 +382,20 @@ impl Parser {
             }
         }
         Some(out)
+    }
+
+    /// `ivoa:ucd` against the UCD1+ vocabulary (Felis: namespaces allowed when it has a `;`).
+    fn check_ucd(&mut self, ucd: &Option<String>, line: usize, path: &str) {
+        if let Some(u) = ucd {
+            if let Err(e) = crate::ucd::check(u, u.contains(';')) {
+                self.problem(
+                    line,
+                    &join(path, "ivoa:ucd"),
+                    "ucd",
+                    format!("Invalid IVOA UCD: {e}"),
+                );
+            }
+        }
     }
 
     fn description_check(&mut self, description: &Option<String>, line: usize, path: &str) {
@@ -813,6 +827,7 @@ impl Parser {
             },
         };
         let ucd = self.string(map, "ivoa:ucd", path);
+        self.check_ucd(&ucd, line, path);
         let fits_unit = self.string(map, "fits:tunit", path);
         let ivoa_unit = self.string(map, "ivoa:unit", path);
         if fits_unit.as_deref().is_some_and(|u| !u.is_empty())
@@ -1289,7 +1304,8 @@ impl Parser {
             let _ = self.required_string(map, "name", &gpath, line);
             let description = self.string(map, "description", &gpath);
             self.description_check(&description, line, &gpath);
-            let _ = self.string(map, "ivoa:ucd", &gpath);
+            let ucd = self.string(map, "ivoa:ucd", &gpath);
+            self.check_ucd(&ucd, line, &gpath);
             let Some(members) = self.required_list(map, "columns", &gpath, line) else {
                 continue;
             };

@@ -137,13 +137,13 @@ impl SqlDialect for PgDialect {
         r: f64,
     ) -> Option<String> {
         // `_spoly && scircle` uses the GiST index on `_spoly` (pgSphere's overlap test allows
-        // 1e-9 rad of slack, so it keeps every row the exact test keeps); all-sky rows have
-        // `_spoly` NULL and are kept.
+        // 1e-9 rad of slack, so it keeps every row the exact test keeps); all-sky rows
+        // (`_spoly` NULL, s_fov 360) are kept through the B-tree index on s_fov.
         if !is_obscore_region(table, column) || !(0.0..90.0).contains(&r) {
             return None;
         }
         Some(format!(
-            "(\"_spoly\" && scircle({}, radians({r:?})) OR \"_spoly\" IS NULL)",
+            "(\"_spoly\" && scircle({}, radians({r:?})) OR \"s_fov\" >= 360)",
             spoint(&format!("{ra0:?}"), &format!("{dec0:?}"))
         ))
     }

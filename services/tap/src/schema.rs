@@ -35,7 +35,7 @@ pub fn obscore_schema() -> &'static vo_felis::Schema {
 /// Footprints that reach at most this far (degrees) from their (s_ra, s_dec) are found through
 /// the HEALPix index of their centre; wider ones (and all-sky rows) are always checked. See
 /// [`footprint_reach`].
-pub const FOOTPRINT_REACH: f64 = 2.0;
+pub const FOOTPRINT_REACH: f64 = 0.5;
 
 /// How far (degrees) the footprint of an ObsCore row reaches from (s_ra, s_dec): the largest
 /// distance to a vertex of s_region (the polygon lies in that cap), stored in SQLite's
