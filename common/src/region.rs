@@ -60,6 +60,26 @@ pub fn arcs_intersect(a0: Vec3, a1: Vec3, b0: Vec3, b1: Vec3) -> bool {
     on_arc(x, a0, a1) && on_arc(x, b0, b1)
 }
 
+/// Whether the closed polygon through `vertices` (great-circle edges, in order) has two
+/// edges that cross or touch other than at the vertex they share: then it bounds no simple
+/// region. O(n²) in the vertex count.
+pub fn edges_cross(vertices: &[crate::sky::SkyPoint]) -> bool {
+    let v: Vec<Vec3> = vertices.iter().map(|p| p.to_vec()).collect();
+    let n = v.len();
+    for i in 0..n {
+        for j in i + 1..n {
+            // Adjacent edges share a vertex (edge n-1 and edge 0 too).
+            if j == i + 1 || (i == 0 && j == n - 1) {
+                continue;
+            }
+            if arcs_intersect(v[i], v[(i + 1) % n], v[j], v[(j + 1) % n]) {
+                return true;
+            }
+        }
+    }
+    false
+}
+
 /// Whether `p`, on the great circle through a and b, lies on the shorter arc a-b.
 fn on_arc(p: Vec3, a: Vec3, b: Vec3) -> bool {
     let ab = angle_between(a, b);

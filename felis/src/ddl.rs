@@ -45,8 +45,9 @@ pub fn column_type(dialect: Dialect, c: &Column) -> String {
             DataType::Long => "BIGINT".into(),
             DataType::Float => "REAL".into(),
             DataType::Double => "DOUBLE PRECISION".into(),
-            DataType::Char => format!("CHAR({len})"),
-            DataType::String | DataType::Unicode => format!("VARCHAR({len})"),
+            // Felis `char(n)` is at most n characters; PostgreSQL's CHAR(n) would pad values
+            // with blanks (and answer differently from SQLite), so it is VARCHAR(n).
+            DataType::Char | DataType::String | DataType::Unicode => format!("VARCHAR({len})"),
             DataType::Text => "TEXT".into(),
             DataType::Binary => "BYTEA".into(),
             DataType::Timestamp => match c.precision {
@@ -54,9 +55,12 @@ pub fn column_type(dialect: Dialect, c: &Column) -> String {
                 None => "TIMESTAMP".into(),
             },
         },
+        // Integer affinity, but never the exact type name INTEGER, so that a one-column
+        // primary key is not an alias of the rowid (SQLite would invent keys for NULLs).
         Dialect::Sqlite => match c.datatype {
-            d if d.is_integer() => "INTEGER".into(),
-            DataType::Boolean => "INTEGER".into(),
+            DataType::Long => "BIGINT".into(),
+            DataType::Int => "INT".into(),
+            DataType::Short | DataType::Byte | DataType::Boolean => "SMALLINT".into(),
             DataType::Float | DataType::Double => "REAL".into(),
             DataType::Binary => "BLOB".into(),
             _ => "TEXT".into(),
@@ -144,8 +148,21 @@ pub fn create_statements(
             .iter()
             .map(|c| {
                 let mut d = format!("{} {}", q(&c.name), column_type(dialect, c));
-                if !c.nullable {
+                let in_pk = t.primary_key.contains(&c.id);
+                if !c.nullable || in_pk {
                     d.push_str(" NOT NULL");
+                }
+                // SQLite does not enforce a text length: a CHECK does, as PostgreSQL's
+                // VARCHAR(n) does.
+                if let (Dialect::Sqlite, Some(n), true) = (
+                    dialect,
+                    c.length,
+                    matches!(
+                        c.datatype,
+                        DataType::Char | DataType::String | DataType::Unicode
+                    ),
+                ) {
+                    d.push_str(&format!(" CHECK (length({}) <= {n})", q(&c.name)));
                 }
                 if let Some(v) = &c.value {
                     let v = match (dialect, v) {

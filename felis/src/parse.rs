@@ -97,6 +97,18 @@ fn load_str_inner(
     checks: &Checks,
     depth: usize,
 ) -> Result<Schema, Vec<Problem>> {
+    // One document per file, as Felis (PyYAML's safe_load) wants.
+    if let Some(line) = second_document(text) {
+        return Err(vec![Problem {
+            at: Located {
+                file: file.to_string(),
+                line,
+                path: String::new(),
+            },
+            rule: "yaml",
+            message: "expected a single YAML document, but found another".into(),
+        }]);
+    }
     // Quoted scalars stay text (may_coerce false); plain ones are typed as YAML 1.1 does.
     let options = marked_yaml::LoaderOptions::default().prevent_coercion(true);
     let root = marked_yaml::parse_yaml_with_options(0, text, options).map_err(|e| {
@@ -139,6 +151,38 @@ fn load_str_inner(
             Err(p.problems)
         }
     }
+}
+
+/// The 1-based line where a second YAML document starts (a `---` or `...` marker after
+/// content), if any.
+fn second_document(text: &str) -> Option<usize> {
+    let mut content = false;
+    let mut ended = false;
+    for (i, line) in text.lines().enumerate() {
+        let marker = |m: &str| {
+            line.strip_prefix(m)
+                .is_some_and(|rest| rest.is_empty() || rest.starts_with([' ', '\t', '#']))
+        };
+        if marker("---") {
+            if content {
+                return Some(i + 1);
+            }
+            continue;
+        }
+        if marker("...") {
+            ended = content;
+            continue;
+        }
+        let t = line.trim();
+        if t.is_empty() || t.starts_with('#') || (!content && t.starts_with('%')) {
+            continue;
+        }
+        if ended {
+            return Some(i + 1);
+        }
+        content = true;
+    }
+    None
 }
 
 fn yaml_error_line(e: &marked_yaml::LoadError) -> usize {

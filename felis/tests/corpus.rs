@@ -321,3 +321,17 @@ fn votable_datatype_is_honoured_where_asked() {
     );
     assert_eq!(vogate_rule.columns[0].datatype, "int");
 }
+
+#[test]
+fn a_file_holds_one_yaml_document() {
+    let one = "---\nname: s\ntables: []\n";
+    assert!(vo_felis::load_str(one, "one.yaml", None, &Checks::default()).is_ok());
+    let two = "name: s\ntables: []\n---\nname: t\ntables: []\n";
+    let e = vo_felis::load_str(two, "two.yaml", None, &Checks::default()).expect_err("two");
+    assert_eq!(e[0].at.line, 3, "{e:?}");
+    assert!(e[0].message.contains("single YAML document"), "{e:?}");
+    for bad in ["", "- a\n- b\n", "not: [closed\n"] {
+        let e = vo_felis::load_str(bad, "bad.yaml", None, &Checks::default()).expect_err(bad);
+        assert!(!e.is_empty());
+    }
+}

@@ -164,6 +164,54 @@ async fn dp02_on(db: Option<String>) {
         "{}",
         e.message
     );
+    // Values the database would not keep as given: refused on both backends, with the line,
+    // and nothing is loaded.
+    for (name, csv, words) in [
+        ("long_band.csv", "visit,band\n7,g\n8,rr\n", "line 3"),
+        (
+            "long_filter.csv",
+            "visit,physical_filter\n9,abcdefghijklmnopqrstuvwxyz1234567\n",
+            "line 2",
+        ),
+        ("no_key.csv", "visit,band\n10,g\n,r\n", "line 3"),
+        (
+            "month_13.csv",
+            "visit,expMidpt\n11,2022-13-01T00:00:00\n",
+            "line 2, column 2 (expMidpt)",
+        ),
+        (
+            "feb_30.csv",
+            "visit,obsStart\n12,2022-02-30\n",
+            "line 2, column 2 (obsStart)",
+        ),
+        ("infinite.csv", "visit,ra\n13,inf\n", "not a finite number"),
+        ("empty.csv", "", "no header line"),
+    ] {
+        let p = work.path().join(name);
+        std::fs::write(&p, csv).expect("csv");
+        let e = vogate::load_csv(&s, "dp02_dc2_catalogs.Visit", &p).expect_err(name);
+        assert!(
+            e.message.contains(words) && e.message.contains("nothing was loaded"),
+            "{name}: {}",
+            e.message
+        );
+        assert!(
+            !e.message.contains("INSERT INTO"),
+            "{name}: SQL in {}",
+            e.message
+        );
+    }
+    // DALI timestamps: a trailing Z and zero fractions are the same instant, stored alike.
+    let z = work.path().join("z.csv");
+    std::fs::write(
+        &z,
+        "visit,expMidpt,obsStart\n14,2022-03-01T10:00:00Z,2022-03-01T10:00:00.500000\n",
+    )
+    .expect("csv");
+    assert_eq!(
+        vogate::load_csv(&s, "dp02_dc2_catalogs.Visit", &z).expect("z"),
+        1
+    );
     let e = vogate::load_csv(&s, "dp02_dc2_catalogs.Visit", &{
         let p = work.path().join("unknown.csv");
         std::fs::write(&p, "visit,nosuch\n1,2\n").expect("csv");
@@ -232,17 +280,39 @@ async fn dp02_on(db: Option<String>) {
     assert!(e.message.contains("written by vogate"), "{}", e.message);
     let (status, v, body) = rows(
         &gw,
-        "SELECT visit, band, ra, decl, expMidpt FROM dp02_dc2_catalogs.Visit ORDER BY visit",
+        "SELECT visit, band, ra, decl, expMidpt, obsStart FROM dp02_dc2_catalogs.Visit ORDER BY visit",
     )
     .await;
     assert_eq!(status, 200, "{body}");
     assert_eq!(
         v["data"],
         serde_json::json!([
-            [1, "r", 10.5, -20.25, "2022-01-01T00:00:15"],
-            [2, "i", 11.5, -21.25, "2022-01-02T00:00:15"]
+            [
+                1,
+                "r",
+                10.5,
+                -20.25,
+                "2022-01-01T00:00:15",
+                "2022-01-01T00:00:00"
+            ],
+            [
+                2,
+                "i",
+                11.5,
+                -21.25,
+                "2022-01-02T00:00:15",
+                "2022-01-02T00:00:00"
+            ],
+            [
+                14,
+                null,
+                null,
+                null,
+                "2022-03-01T10:00:00",
+                "2022-03-01T10:00:00.5"
+            ]
         ]),
-        "only the good file's rows, timestamps as ISO 8601 on both backends"
+        "only the good files' rows, timestamps as ISO 8601 alike on both backends"
     );
     // Timestamps compare as ISO text on both backends; SELECT * returns every column type.
     let (status, v, body) = rows(
@@ -251,10 +321,21 @@ async fn dp02_on(db: Option<String>) {
     )
     .await;
     assert_eq!(status, 200, "{body}");
-    assert_eq!(v["data"], serde_json::json!([[2]]));
+    assert_eq!(v["data"], serde_json::json!([[2], [14]]));
+    let (status, v, body) = rows(
+        &gw,
+        "SELECT visit FROM dp02_dc2_catalogs.Visit WHERE obsStart > '2022-03-01T10:00:00'",
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(
+        v["data"],
+        serde_json::json!([[14]]),
+        "10:00:00.5 is after 10:00:00"
+    );
     let (status, v, body) = rows(&gw, "SELECT * FROM dp02_dc2_catalogs.Visit").await;
     assert_eq!(status, 200, "{body}");
-    assert_eq!(v["data"].as_array().map(Vec::len), Some(2), "{body}");
+    assert_eq!(v["data"].as_array().map(Vec::len), Some(3), "{body}");
 }
 
 #[actix_web::test]

@@ -1739,6 +1739,13 @@ impl<'a> Translator<'a> {
                     self.err(format!("POLYGON{}: {e}", at(loc)));
                     return None;
                 }
+                if vo_common::region::edges_cross(&points) {
+                    self.err(format!(
+                        "POLYGON{}: its edges cross; give the vertices in order around the region",
+                        at(loc)
+                    ));
+                    return None;
+                }
                 // A literal polygon goes to the database as one STC-S string, however many
                 // vertices it has.
                 self.literal_polygon = Some(stcs_polygon(&points));

@@ -386,3 +386,17 @@ fn footprint_predicates_render_in_either_order() {
         assert!(e.contains(want), "{cond}: {e}");
     }
 }
+
+#[test]
+fn self_crossing_literal_polygons_are_refused() {
+    let e = err("SELECT obs_id FROM ivoa.ObsCore WHERE CONTAINS(POINT('ICRS', s_ra, s_dec), POLYGON('ICRS', 10, 40, 12, 40, 10, 42, 12, 42)) = 1");
+    assert!(e.contains("edges cross") && e.contains("line 1"), "{e}");
+    // The same vertices in order around the square are a polygon.
+    let t = ok("SELECT obs_id FROM ivoa.ObsCore WHERE CONTAINS(POINT('ICRS', s_ra, s_dec), POLYGON('ICRS', 10, 40, 12, 40, 12, 42, 10, 42)) = 1");
+    assert!(
+        t.sql
+            .contains("POLYGON ICRS 10.0 40.0 12.0 40.0 12.0 42.0 10.0 42.0"),
+        "{}",
+        t.sql
+    );
+}

@@ -165,7 +165,12 @@ fn schema_command(action: SchemaAction) -> ExitCode {
                         for p in &problems {
                             eprintln!("{p}");
                         }
-                        println!("{}: invalid: {} problems", f.display(), problems.len());
+                        let n = problems.len();
+                        println!(
+                            "{}: invalid: {n} problem{}",
+                            f.display(),
+                            if n == 1 { "" } else { "s" }
+                        );
                     }
                 }
             }

@@ -18,6 +18,10 @@ pub struct CsvRows {
     pub columns: Vec<ColumnInfo>,
     /// The values (NULL for empty fields).
     pub rows: Vec<Vec<Value>>,
+    /// The file's line of each row, for messages.
+    pub lines: Vec<u64>,
+    /// The file, for messages.
+    pub file: String,
 }
 
 /// Tables vogate writes itself, which `vogate load` refuses.
@@ -56,7 +60,12 @@ fn check(field: &str, column: &ColumnInfo) -> Result<Value, String> {
         "int" => int_in(i32::MIN.into(), i32::MAX.into()),
         "long" => int_in(i64::MIN, i64::MAX),
         "float" | "double" => match field.trim().parse::<f64>() {
-            Ok(v) if f.datatype == "float" && v.is_finite() && v.abs() > f32::MAX as f64 => {
+            // VOTable and JSON carry no infinities or NaN (vogate writes them as null), so a
+            // stored one would answer comparisons while reading as null: refused.
+            Ok(v) if !v.is_finite() => Err(format!(
+                "'{field}' is not a finite number (leave the field empty for NULL)"
+            )),
+            Ok(v) if f.datatype == "float" && v.abs() > f32::MAX as f64 => {
                 Err(format!("{v} is out of the range of a float"))
             }
             Ok(v) => Ok(Value::Double(v)),
@@ -64,14 +73,12 @@ fn check(field: &str, column: &ColumnInfo) -> Result<Value, String> {
         },
         _ => {
             if f.xtype.as_deref() == Some("timestamp") {
-                let t = field.trim();
-                if !is_timestamp(t) {
-                    return Err(format!(
-                        "'{field}' is not a timestamp (YYYY-MM-DD or YYYY-MM-DDThh:mm:ss[.fff])"
-                    ));
-                }
-                // Kept as DALI's ISO 8601 form: 'T' between date and time.
-                return Ok(Value::Text(t.replacen(' ', "T", 1)));
+                return match timestamp(field.trim()) {
+                    Some(t) => Ok(Value::Text(t)),
+                    None => Err(format!(
+                        "'{field}' is not a timestamp (YYYY-MM-DD or YYYY-MM-DDThh:mm:ss[.fff][Z])"
+                    )),
+                };
             }
             let limit = f
                 .arraysize
@@ -88,7 +95,46 @@ fn check(field: &str, column: &ColumnInfo) -> Result<Value, String> {
     }
 }
 
-/// `YYYY-MM-DD`, optionally `Thh:mm:ss` (or a space) and a fraction.
+/// A DALI timestamp (DALI 1.1 §3.3.3: `YYYY-MM-DD['T'hh:mm:ss[.fff]][Z]`, a space also taken
+/// for `T`) with its fields in range, in the form vogate stores and PostgreSQL returns:
+/// `T` between date and time, no `Z`, no trailing zero digits of the fraction.
+fn timestamp(s: &str) -> Option<String> {
+    let s = s.strip_suffix('Z').unwrap_or(s);
+    if !is_timestamp(s) {
+        return None;
+    }
+    let n = |r: std::ops::Range<usize>| s.get(r).and_then(|x| x.parse::<u32>().ok());
+    let (year, month, day) = (n(0..4)?, n(5..7)?, n(8..10)?);
+    let leap = (year % 4 == 0 && year % 100 != 0) || year % 400 == 0;
+    let days = match month {
+        1 | 3 | 5 | 7 | 8 | 10 | 12 => 31,
+        4 | 6 | 9 | 11 => 30,
+        2 if leap => 29,
+        2 => 28,
+        _ => return None,
+    };
+    if !(1..=days).contains(&day) {
+        return None;
+    }
+    if s.len() == 10 {
+        return Some(s.to_string());
+    }
+    let (h, m, sec) = (n(11..13)?, n(14..16)?, n(17..19)?);
+    if h > 23 || m > 59 || sec > 60 {
+        return None;
+    }
+    let mut out = format!("{}T{}", &s[..10], &s[11..19]);
+    if s.len() > 19 {
+        let frac = s[20..].trim_end_matches('0');
+        if !frac.is_empty() {
+            out.push('.');
+            out.push_str(frac);
+        }
+    }
+    Some(out)
+}
+
+/// `YYYY-MM-DD`, optionally `Thh:mm:ss` (or a space) and a fraction (shape only).
 fn is_timestamp(s: &str) -> bool {
     let b = s.as_bytes();
     let digits = |r: std::ops::Range<usize>| {
@@ -151,6 +197,12 @@ pub fn read_csv(catalog: &TapCatalog, table_name: &str, path: &Path) -> Result<C
         .headers()
         .map_err(|e| VoError::usage(format!("{file}: line 1: {e}")))?
         .clone();
+    if headers.is_empty() || headers.iter().all(|h| h.trim().is_empty()) {
+        return Err(VoError::usage(format!(
+            "{file}: line 1: no header line naming the columns of {}; nothing was loaded",
+            table.qualified_name()
+        )));
+    }
     let mut columns = Vec::new();
     for (i, h) in headers.iter().enumerate() {
         let h = h.trim();
@@ -183,6 +235,7 @@ pub fn read_csv(catalog: &TapCatalog, table_name: &str, path: &Path) -> Result<C
         columns.push(c.clone());
     }
     let mut rows = Vec::new();
+    let mut lines = Vec::new();
     for record in reader.records() {
         let record = record.map_err(|e| VoError::usage(format!("{file}: {e}")))?;
         let line = record.position().map_or(0, |p| p.line());
@@ -204,11 +257,14 @@ pub fn read_csv(catalog: &TapCatalog, table_name: &str, path: &Path) -> Result<C
             })?);
         }
         rows.push(values);
+        lines.push(line);
     }
     Ok(CsvRows {
         table,
         columns,
         rows,
+        lines,
+        file,
     })
 }
 
@@ -238,8 +294,9 @@ pub fn insert_sqlite(conn: &mut rusqlite::Connection, rows: &CsvRows) -> Result<
             ))
             .map_err(|e| {
                 VoError::usage(format!(
-                    "data row {}: the database refused it: {e}; nothing was loaded",
-                    i + 1
+                    "{}: line {}: the database refused the row: {e}; nothing was loaded",
+                    rows.file,
+                    rows.lines.get(i).copied().unwrap_or(0)
                 ))
             })?;
         }

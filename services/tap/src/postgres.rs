@@ -680,9 +680,20 @@ impl PgBackend {
             }
             buf.push('\n');
         }
+        // COPY names the data line it stopped at ("COPY Visit, line 3"): the file's line.
         let refused = |e: tokio_postgres::Error| {
+            let at = e
+                .as_db_error()
+                .and_then(|d| d.where_())
+                .and_then(|w| w.rsplit("line ").next())
+                .and_then(|n| n.split(|c: char| !c.is_ascii_digit()).next())
+                .and_then(|n| n.parse::<usize>().ok())
+                .and_then(|n| rows.lines.get(n.wrapping_sub(1)))
+                .map(|l| format!("line {l}: "))
+                .unwrap_or_default();
             VoError::usage(format!(
-                "the database refused the rows: {}; nothing was loaded",
+                "{}: {at}the database refused the row: {}; nothing was loaded",
+                rows.file,
                 pg_message(&e)
             ))
         };

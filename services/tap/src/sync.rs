@@ -225,8 +225,8 @@ pub async fn run_sync(state: TapState, pairs: Vec<(String, String)>) -> HttpResp
         Ok(Ok(t)) => t,
         Ok(Err(e)) => {
             tracing::info!(
-                query = %shorten(&request.query, 500),
-                error = %shorten(&e.message, 500),
+                query = ?shorten(&request.query, 500),
+                error = ?shorten(&e.message, 500),
                 "rejected ADQL"
             );
             return error_response(&e);
