@@ -98,13 +98,17 @@ pub fn parse_tap_request(params: &[(String, String)]) -> Result<TapRequest, VoEr
     let query = single(params, "QUERY")?
         .filter(|q| !q.trim().is_empty())
         .ok_or_else(|| VoError::usage("QUERY is missing or empty: give an ADQL query"))?;
-    let maxrec =
-        match single(params, "MAXREC")? {
-            None => None,
-            Some(m) => Some(m.trim().parse::<u64>().map_err(|_| {
-                VoError::usage(format!("MAXREC={m} is not a non-negative integer"))
-            })?),
-        };
+    let maxrec = match single(params, "MAXREC")? {
+        None => None,
+        Some(m) => Some(m.trim().parse::<u64>().map_err(|e| {
+            let why = if matches!(e.kind(), std::num::IntErrorKind::PosOverflow) {
+                "is too large: the largest MAXREC honoured is given in /tap/capabilities"
+            } else {
+                "is not a non-negative integer"
+            };
+            VoError::usage(format!("MAXREC={m} {why}"))
+        })?),
+    };
     let format = match single(params, "RESPONSEFORMAT")?.or(single(params, "FORMAT")?) {
         Some(f) => Format::from_param(f)?,
         None => Format::VotableTabledata,

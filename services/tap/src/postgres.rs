@@ -289,7 +289,7 @@ fn unavailable(e: impl std::fmt::Display) -> VoError {
 /// The user-facing words of a database error: PostgreSQL's message (no SQL, no internal
 /// position or detail), or that the connection was lost.
 pub fn pg_message(e: &tokio_postgres::Error) -> String {
-    tracing::warn!(error = %e, "database error");
+    tracing::warn!(error = ?e, "database error");
     match e.as_db_error() {
         Some(db) if db.code() == &tokio_postgres::error::SqlState::QUERY_CANCELED => {
             format!(
