@@ -26,6 +26,29 @@ star="SELECT * FROM ivoa.ObsCore"
 
 rss() { awk '/^VmRSS/ {print $2}' /proc/$1/status; }
 
+# measure NAME ADQL: rows found, the plan of the SQL the server ran (from its debug log),
+# and the latency distribution over $duration seconds. Uses $base, $backend, $db, $work.
+measure() {
+  local name=$1 adql=$2 sql
+  echo "$name rows: $(curl -fsS "$base$(enc "$adql")" | grep -c '<TR>' || true)"
+  sql=$(grep -o 'running sql=.*' "$work/log-$backend" | tail -1 | sed 's/^running sql=//')
+  echo "-- plan of: $sql"
+  if [ "$backend" = postgres ]; then
+    psql "$db" -c "SET ROLE vogate_reader" -c "EXPLAIN ANALYZE $sql"
+  else
+    python3 - "$work/bench.db" "$sql" <<'PY'
+import sqlite3, sys
+c = sqlite3.connect(sys.argv[1])
+for name, n in [("vogate_contains_pc", 5), ("vogate_contains_pr", 3), ("vogate_intersects_rc", 4), ("vogate_intersects_rr", 2), ("vogate_distance", 4)]:
+    c.create_function(name, n, lambda *a: 1)
+for row in c.execute("EXPLAIN QUERY PLAN " + sys.argv[2]):
+    print(row)
+PY
+  fi
+  echo "-- $name latency"
+  wrk -t1 -c1 -d"${duration}s" --latency "$base$(enc "$adql")" | sed -n '/Latency Distribution/,/Requests\/sec/p'
+}
+
 for backend in sqlite postgres; do
   case $backend in
     sqlite) db="sqlite:$work/bench.db" port=18571 ;;
@@ -41,41 +64,9 @@ for backend in sqlite postgres; do
   pos=$(curl -fsS "${base}$(enc "SELECT s_ra, s_dec FROM ivoa.ObsCore WHERE obs_id = 'gen/0000042.fits'")&RESPONSEFORMAT=csv" | tail -1 | tr -d '\r')
   ra=$(python3 -c "print(round(float('${pos%,*}'), 6))") dec=$(python3 -c "print(round(float('${pos#*,}') + 0.05, 6))")
   cone="SELECT obs_id, s_ra, s_dec FROM ivoa.ObsCore WHERE CONTAINS(POINT('ICRS', s_ra, s_dec), CIRCLE('ICRS', $ra, $dec, 0.1)) = 1"
-  echo "cone rows: $(curl -fsS "$base$(enc "$cone")" | grep -c '<TR>' || true)"
-  sql=$(grep -o 'running sql=.*' "$work/log-$backend" | tail -1 | sed 's/^running sql=//')
-  echo "-- plan of: $sql"
-  if [ $backend = postgres ]; then
-    psql "$db" -c "SET ROLE vogate_reader" -c "EXPLAIN ANALYZE $sql"
-  else
-    python3 - "$work/bench.db" "$sql" <<'PY'
-import sqlite3, sys
-c = sqlite3.connect(sys.argv[1])
-for name, n in [("vogate_contains_pc", 5), ("vogate_contains_pr", 3), ("vogate_intersects_rc", 4), ("vogate_intersects_rr", 2), ("vogate_distance", 4)]:
-    c.create_function(name, n, lambda *a: 1)
-for row in c.execute("EXPLAIN QUERY PLAN " + sys.argv[2]):
-    print(row)
-PY
-  fi
-  echo "-- cone latency"
-  wrk -t1 -c1 -d"${duration}s" --latency "$base$(enc "$cone")" | sed -n '/Latency Distribution/,/Requests\/sec/p'
+  measure cone "$cone"
   foot="SELECT obs_id FROM ivoa.ObsCore WHERE INTERSECTS(s_region, CIRCLE('ICRS', $ra, $dec, 0.1)) = 1"
-  echo "footprint rows: $(curl -fsS "$base$(enc "$foot")" | grep -c '<TR>' || true)"
-  fsql=$(grep -o 'running sql=.*' "$work/log-$backend" | tail -1 | sed 's/^running sql=//')
-  echo "-- plan of: $fsql"
-  if [ $backend = postgres ]; then
-    psql "$db" -c "SET ROLE vogate_reader" -c "EXPLAIN ANALYZE $fsql"
-  else
-    python3 - "$work/bench.db" "$fsql" <<'PY'
-import sqlite3, sys
-c = sqlite3.connect(sys.argv[1])
-for name, n in [("vogate_contains_pc", 5), ("vogate_contains_pr", 3), ("vogate_intersects_rc", 4), ("vogate_intersects_rr", 2), ("vogate_distance", 4)]:
-    c.create_function(name, n, lambda *a: 1)
-for row in c.execute("EXPLAIN QUERY PLAN " + sys.argv[2]):
-    print(row)
-PY
-  fi
-  echo "-- footprint latency"
-  wrk -t1 -c1 -d"${duration}s" --latency "$base$(enc "$foot")" | sed -n '/Latency Distribution/,/Requests\/sec/p'
+  measure footprint "$foot"
   idle=$(rss $pid); peak=$idle
   ( while kill -0 $pid 2>/dev/null; do rss $pid; sleep 0.02; done ) > "$work/rss-$backend" &
   sampler=$!

@@ -265,6 +265,14 @@ fn typed(s: &MarkedScalarNode) -> Option<Scalar> {
 
 const BASE_KEYS: [&str; 4] = ["name", "@id", "description", "votable:utype"];
 
+/// The fields of [`BASE_KEYS`] as read (`name` is `None` when missing: already a problem).
+struct Base {
+    name: Option<String>,
+    id: Option<String>,
+    description: Option<String>,
+    utype: Option<String>,
+}
+
 impl Parser {
     fn at(&self, line: usize, path: &str) -> Located {
         Located {
@@ -426,6 +434,22 @@ impl Parser {
             }
         }
         Some(out)
+    }
+
+    /// The fields every Felis object has (`felis.datamodel.BaseObject`): name (required),
+    /// `@id`, description (checked when [`Checks::description`]) and `votable:utype`.
+    fn base(&mut self, map: &MarkedMappingNode, path: &str, line: usize) -> Base {
+        let name = self.required_string(map, "name", path, line);
+        let id = self.string(map, "@id", path);
+        let description = self.string(map, "description", path);
+        let utype = self.string(map, "votable:utype", path);
+        self.description_check(&description, line, path);
+        Base {
+            name,
+            id,
+            description,
+            utype,
+        }
     }
 
     /// `ivoa:ucd` against the UCD1+ vocabulary (Felis: namespaces allowed when it has a `;`).
@@ -602,11 +626,12 @@ impl Parser {
             "indexes",
         ]);
         self.keys(map, path, &allowed);
-        let name = self.required_string(map, "name", path, line);
-        let id = self.string(map, "@id", path);
-        let description = self.string(map, "description", path);
-        let utype = self.string(map, "votable:utype", path);
-        self.description_check(&description, line, path);
+        let Base {
+            name,
+            id,
+            description,
+            utype,
+        } = self.base(map, path, line);
         let tap_table_index = self.int(map, "tap:table_index", path);
         let _ = self.string(map, "mysql:engine", path);
         let _ = self.string(map, "mysql:charset", path);
@@ -799,11 +824,12 @@ impl Parser {
             "postgresql:datatype",
         ]);
         self.keys(map, path, &allowed);
-        let name = self.required_string(map, "name", path, line);
-        let id = self.string(map, "@id", path);
-        let description = self.string(map, "description", path);
-        let utype = self.string(map, "votable:utype", path);
-        self.description_check(&description, line, path);
+        let Base {
+            name,
+            id,
+            description,
+            utype,
+        } = self.base(map, path, line);
         let datatype = match self.get(map, "datatype") {
             None => {
                 self.problem(line, &join(path, "datatype"), "required", "Field required");
@@ -1190,11 +1216,12 @@ impl Parser {
             }
         }
         self.keys(map, path, &allowed);
-        let name = self.required_string(map, "name", path, line);
-        let id = self.string(map, "@id", path);
-        let description = self.string(map, "description", path);
-        let utype = self.string(map, "votable:utype", path);
-        self.description_check(&description, line, path);
+        let Base {
+            name,
+            id,
+            description,
+            utype,
+        } = self.base(map, path, line);
         let deferrable = self.boolean(map, "deferrable", path).unwrap_or(false);
         if let Some(init) = self.string(map, "initially", path) {
             if !matches!(init.as_str(), "IMMEDIATE" | "DEFERRED") {
@@ -1298,10 +1325,12 @@ impl Parser {
         let mut allowed: Vec<&str> = BASE_KEYS.to_vec();
         allowed.extend(["columns", "expressions"]);
         self.keys(map, path, &allowed);
-        let name = self.required_string(map, "name", path, line);
-        let id = self.string(map, "@id", path);
-        let description = self.string(map, "description", path);
-        self.description_check(&description, line, path);
+        let Base {
+            name,
+            id,
+            description,
+            ..
+        } = self.base(map, path, line);
         let columns = self.string_list(map, "columns", path);
         let expressions = self.string_list(map, "expressions", path);
         match (&columns, &expressions) {

@@ -82,6 +82,16 @@ async fn query(gw: &vogate::Gateway, adql: &str) -> (u16, serde_json::Value, Str
     (status, json, body)
 }
 
+/// The first column of a JSON result, as strings.
+fn first_column(v: &serde_json::Value) -> Vec<&str> {
+    v["data"]
+        .as_array()
+        .expect("rows")
+        .iter()
+        .filter_map(|r| r[0].as_str())
+        .collect()
+}
+
 /// Equal as values, floats to 1e-9 relative (and 1e-12 absolute, for values near 0).
 fn same(a: &serde_json::Value, b: &serde_json::Value) -> bool {
     match (a, b) {
@@ -213,12 +223,7 @@ async fn sqlite_and_postgres_give_the_same_rows() {
         "SELECT obs_id FROM ivoa.ObsCore WHERE CONTAINS(POINT('ICRS', 0, 90), s_region) = 1",
     )
     .await;
-    let ids: Vec<&str> = v["data"]
-        .as_array()
-        .expect("rows")
-        .iter()
-        .filter_map(|r| r[0].as_str())
-        .collect();
+    let ids = first_column(&v);
     assert!(
         ids.contains(&"sky/field2.fits") && ids.contains(&"sky/allsky.fits"),
         "{ids:?}"
@@ -229,12 +234,7 @@ async fn sqlite_and_postgres_give_the_same_rows() {
             "SELECT obs_id FROM ivoa.ObsCore WHERE CONTAINS(POINT('ICRS', 116.6, 26.7), s_region) = 1",
         ] {
             let (_, v, _) = query(gw, adql).await;
-            let ids: Vec<&str> = v["data"]
-                .as_array()
-                .expect("rows")
-                .iter()
-                .filter_map(|r| r[0].as_str())
-                .collect();
+            let ids = first_column(&v);
             assert!(ids.contains(&"sky/wide.fits"), "{adql}: {ids:?}");
         }
     }
@@ -243,12 +243,7 @@ async fn sqlite_and_postgres_give_the_same_rows() {
         "SELECT obs_id FROM ivoa.ObsCore WHERE INTERSECTS(s_region, CIRCLE('ICRS', 0, 0, 2)) = 1",
     )
     .await;
-    let ids: Vec<&str> = v["data"]
-        .as_array()
-        .expect("rows")
-        .iter()
-        .filter_map(|r| r[0].as_str())
-        .collect();
+    let ids = first_column(&v);
     assert!(
         ids.contains(&"sky/field0.fits") && ids.contains(&"sky/field1.fits"),
         "{ids:?}"
