@@ -6,20 +6,39 @@ use std::path::PathBuf;
 use vo_felis::tap::TapRows;
 use vo_felis::{load_file, tap_schema_rows, Checks, TapOptions};
 
-/// ../shared/corpus/felis (or $VOGATE_SHARED/corpus/felis); required under CI=true.
-fn corpus() -> Option<PathBuf> {
-    let root = std::env::var("VOGATE_SHARED")
-        .map(PathBuf::from)
-        .unwrap_or_else(|_| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared"));
-    let dir = root.join("corpus/felis");
-    if dir.is_dir() {
-        Some(dir)
-    } else if std::env::var("CI").is_ok_and(|v| v == "true") {
-        panic!("{} is missing; CI needs ../shared", dir.display());
-    } else {
-        eprintln!("skipping: {} is missing", dir.display());
-        None
-    }
+fn main() -> std::process::ExitCode {
+    use vo_testkit::Test;
+    let corpus = vo_testkit::shared("corpus/felis");
+    vo_testkit::run(vec![
+        Test::sync(
+            "every_valid_schema_is_accepted",
+            every_valid_schema_is_accepted,
+        )
+        .needs(&corpus),
+        Test::sync(
+            "every_invalid_schema_is_refused_with_the_rule_named_where_it_is_broken",
+            every_invalid_schema_is_refused_with_the_rule_named_where_it_is_broken,
+        )
+        .needs(&corpus),
+        Test::sync(
+            "tap_schema_rows_equal_felis_rows_field_by_field",
+            tap_schema_rows_equal_felis_rows_field_by_field,
+        )
+        .needs(&corpus),
+        Test::sync(
+            "votable_datatype_is_honoured_where_asked",
+            votable_datatype_is_honoured_where_asked,
+        ),
+        Test::sync(
+            "a_file_holds_one_yaml_document",
+            a_file_holds_one_yaml_document,
+        ),
+    ])
+}
+
+/// ../shared/corpus/felis (or $VOGATE_SHARED/corpus/felis), declared as a need.
+fn corpus() -> PathBuf {
+    vo_testkit::shared_dir("corpus/felis")
 }
 
 /// The files the corpus README marks as valid.
@@ -45,9 +64,8 @@ const VALID: &[&str] = &[
     "felis_config/tap_schema_std.yaml",
 ];
 
-#[test]
 fn every_valid_schema_is_accepted() {
-    let Some(dir) = corpus() else { return };
+    let dir = corpus();
     for f in VALID {
         if let Err(problems) = load_file(&dir.join(f), &Checks::default()) {
             panic!(
@@ -62,9 +80,8 @@ fn every_valid_schema_is_accepted() {
     }
 }
 
-#[test]
 fn every_invalid_schema_is_refused_with_the_rule_named_where_it_is_broken() {
-    let Some(dir) = corpus() else { return };
+    let dir = corpus();
     // (file, rule, words of the message, path of the object)
     let cases = [
         (
@@ -268,9 +285,8 @@ fn expected_fields(path: &std::path::Path) -> Vec<Vec<String>> {
     out
 }
 
-#[test]
 fn tap_schema_rows_equal_felis_rows_field_by_field() {
-    let Some(dir) = corpus() else { return };
+    let dir = corpus();
     let inputs = [
         ("test_tap_schema", "felis_tests/test_tap_schema.yaml"),
         (
@@ -306,7 +322,6 @@ fn tap_schema_rows_equal_felis_rows_field_by_field() {
     }
 }
 
-#[test]
 fn votable_datatype_is_honoured_where_asked() {
     let text = "name: s\ntables:\n- name: t\n  columns:\n  - name: c\n    datatype: long\n    votable:datatype: int\n";
     let schema = vo_felis::load_str(text, "inline.yaml", None, &Checks::default()).expect("valid");
@@ -322,7 +337,6 @@ fn votable_datatype_is_honoured_where_asked() {
     assert_eq!(vogate_rule.columns[0].datatype, "int");
 }
 
-#[test]
 fn a_file_holds_one_yaml_document() {
     let one = "---\nname: s\ntables: []\n";
     assert!(vo_felis::load_str(one, "one.yaml", None, &Checks::default()).is_ok());

@@ -1,13 +1,16 @@
 //! Helpers shared by the integration tests in `tests/tests/`: which database backends to run
-//! on, and a fresh PostgreSQL database per test.
+//! on, and a fresh PostgreSQL database per test. The tests run under vo-testkit's harness:
+//! a test that needs PostgreSQL declares [`postgres`], and is skipped (and counted as
+//! skipped) outside CI when the server cannot be used.
 //!
 //! PostgreSQL is reached at `VOGATE_TEST_PG` (default `postgres://postgres@127.0.0.1:5432`,
 //! a superuser). Each test gets its own database, created from a template database that
 //! already has pgSphere and vogate's migrations (`vogate_tpl_<fingerprint>`, made once and
-//! rebuilt when the migrations change). When PostgreSQL cannot be reached the PostgreSQL
-//! variant of a test fails under `CI=true` and is skipped (with a message) otherwise.
+//! rebuilt when the migrations change).
 
+use std::sync::OnceLock;
 use std::time::Duration;
+use vo_testkit::Need;
 
 /// The server the PostgreSQL tests use, without a database name.
 pub fn pg_server() -> String {
@@ -17,8 +20,36 @@ pub fn pg_server() -> String {
         .to_string()
 }
 
-fn in_ci() -> bool {
-    std::env::var("CI").is_ok_and(|v| v == "true" || v == "1")
+fn template_name() -> String {
+    format!("vogate_tpl_{}", vo_tap::postgres::migrations_fingerprint())
+}
+
+/// The need for a usable PostgreSQL + pgSphere at [`pg_server`]: checked once per test
+/// binary by making (or finding) the template database.
+pub fn postgres() -> Need {
+    static PROBE: OnceLock<Need> = OnceLock::new();
+    PROBE
+        .get_or_init(|| {
+            Need::check(
+                block(ensure_template())
+                    .map_err(|e| format!("PostgreSQL at {} cannot be used: {e}", pg_server())),
+            )
+        })
+        .clone()
+}
+
+/// The need for a private PostgreSQL cluster ([`PrivateCluster`]): PostgreSQL's server
+/// programs (initdb, pg_ctl) under /usr/lib/postgresql/*/bin.
+pub fn private_cluster() -> Need {
+    Need::check(server_bin().map(|_| ()))
+}
+
+fn server_bin() -> Result<std::path::PathBuf, String> {
+    std::fs::read_dir("/usr/lib/postgresql")
+        .map_err(|e| format!("PostgreSQL's server programs are not installed (/usr/lib/postgresql: {e})"))?
+        .filter_map(|e| e.ok().map(|e| e.path().join("bin")))
+        .find(|b| b.join("initdb").exists() && b.join("pg_ctl").exists())
+        .ok_or_else(|| "PostgreSQL's server programs are not installed (no initdb under /usr/lib/postgresql/*/bin)".to_string())
 }
 
 /// Run `f` on a private current-thread runtime on its own thread (works inside an async test).
@@ -36,28 +67,42 @@ fn block<T: Send>(f: impl std::future::Future<Output = T> + Send) -> T {
     })
 }
 
+/// An error with its causes, e.g. `error connecting to server: Connection refused (os error 111)`.
+fn with_causes(e: &dyn std::error::Error) -> String {
+    let mut text = e.to_string();
+    let mut cause = e.source();
+    while let Some(c) = cause {
+        let more = c.to_string();
+        if !text.contains(&more) {
+            text = format!("{text}: {more}");
+        }
+        cause = c.source();
+    }
+    text
+}
+
 async fn admin(db: &str) -> Result<tokio_postgres::Client, tokio_postgres::Error> {
-    let (client, conn) =
-        tokio_postgres::connect(&format!("{}/{db}", pg_server()), tokio_postgres::NoTls).await?;
+    let (client, conn) = tokio_postgres::connect(
+        &format!("{}/{db}?connect_timeout=5", pg_server()),
+        tokio_postgres::NoTls,
+    )
+    .await?;
     tokio::spawn(conn);
     Ok(client)
 }
 
-/// A new, empty-but-migrated PostgreSQL database for the test `name` (dropped first if a
-/// previous run left it), as a URL; `None` (after a message) when PostgreSQL is unreachable
-/// outside CI. Panics under CI=true when it is unreachable.
-pub fn fresh_pg_database(name: &str) -> Option<String> {
-    let template = format!("vogate_tpl_{}", vo_tap::postgres::migrations_fingerprint());
-    let db = format!("vogate_t_{}", name.to_ascii_lowercase());
-    let result: Result<(), String> = block(async {
-        let client = admin("postgres")
-            .await
-            .map_err(|e| format!("connect: {e}"))?;
-        // One template builder at a time (tests run in parallel).
-        client
-            .execute("SELECT pg_advisory_lock(7415011)", &[])
-            .await
-            .map_err(|e| e.to_string())?;
+/// Make the template database (pgSphere and vogate's migrations) unless it is there.
+async fn ensure_template() -> Result<(), String> {
+    let template = template_name();
+    let client = admin("postgres")
+        .await
+        .map_err(|e| format!("connect: {}", with_causes(&e)))?;
+    // One template builder at a time (tests run in parallel, and so may test binaries).
+    client
+        .execute("SELECT pg_advisory_lock(7415011)", &[])
+        .await
+        .map_err(|e| e.to_string())?;
+    let made = async {
         let exists = client
             .query_opt("SELECT 1 FROM pg_database WHERE datname = $1", &[&template])
             .await
@@ -68,18 +113,48 @@ pub fn fresh_pg_database(name: &str) -> Option<String> {
                 .batch_execute(&format!("CREATE DATABASE \"{template}\""))
                 .await
                 .map_err(|e| format!("create template: {e}"))?;
-            let pg = vo_tap::postgres::PgBackend::new(vo_tap::postgres::PgOptions::new(&format!(
-                "{}/{template}",
-                pg_server()
-            )))
-            .map_err(|e| e.message)?;
-            pg.migrate().await.map_err(|e| e.message)?;
-            drop(pg);
+            let built = async {
+                let pg = vo_tap::postgres::PgBackend::new(vo_tap::postgres::PgOptions::new(
+                    &format!("{}/{template}", pg_server()),
+                ))
+                .map_err(|e| e.message)?;
+                pg.migrate().await.map_err(|e| e.message)?;
+                Ok::<(), String>(())
+            }
+            .await;
+            if let Err(e) = built {
+                // Leave no half-made template behind (pgSphere missing, say).
+                let _ = client
+                    .batch_execute(&format!(
+                        "DROP DATABASE IF EXISTS \"{template}\" WITH (FORCE)"
+                    ))
+                    .await;
+                return Err(e);
+            }
         }
-        client
-            .execute("SELECT pg_advisory_unlock(7415011)", &[])
+        Ok(())
+    }
+    .await;
+    client
+        .execute("SELECT pg_advisory_unlock(7415011)", &[])
+        .await
+        .map_err(|e| e.to_string())?;
+    made
+}
+
+/// A new, empty-but-migrated PostgreSQL database for the test `name` (dropped first if a
+/// previous run left it), as a URL. For tests that declare [`postgres`].
+///
+/// # Panics
+/// When PostgreSQL cannot be used (the reason is in the message).
+pub fn fresh_pg_database(name: &str) -> String {
+    let template = template_name();
+    let db = format!("vogate_t_{}", name.to_ascii_lowercase());
+    let result: Result<(), String> = block(async {
+        ensure_template().await?;
+        let client = admin("postgres")
             .await
-            .map_err(|e| e.to_string())?;
+            .map_err(|e| format!("connect: {}", with_causes(&e)))?;
         client
             .batch_execute(&format!("DROP DATABASE IF EXISTS \"{db}\" WITH (FORCE)"))
             .await
@@ -99,12 +174,8 @@ pub fn fresh_pg_database(name: &str) -> Option<String> {
         Err(format!("create {db}: {last}"))
     });
     match result {
-        Ok(()) => Some(format!("{}/{db}", pg_server())),
-        Err(e) if in_ci() => panic!("PostgreSQL at {} is needed under CI: {e}", pg_server()),
-        Err(e) => {
-            eprintln!("skipping the PostgreSQL variant of {name}: {e}");
-            None
-        }
+        Ok(()) => format!("{}/{db}", pg_server()),
+        Err(e) => panic!("PostgreSQL at {} is needed by this test: {e}", pg_server()),
     }
 }
 
@@ -161,15 +232,14 @@ fn as_cluster_owner(program: &std::path::Path, args: &[&str]) -> Result<(), Stri
 }
 
 impl PrivateCluster {
-    /// initdb a cluster (trust auth) and start it on `port`. `None` (after a message) when
-    /// that is impossible outside CI; panics under CI=true.
-    pub fn start(port: u16) -> Option<PrivateCluster> {
+    /// initdb a cluster (trust auth) and start it on `port`, for tests that declare
+    /// [`private_cluster`].
+    ///
+    /// # Panics
+    /// When the cluster cannot be made (the reason is in the message).
+    pub fn start(port: u16) -> PrivateCluster {
         let made = (|| -> Result<PrivateCluster, String> {
-            let bin = std::fs::read_dir("/usr/lib/postgresql")
-                .map_err(|e| format!("/usr/lib/postgresql: {e}"))?
-                .filter_map(|e| e.ok().map(|e| e.path().join("bin")))
-                .find(|b| b.join("initdb").exists())
-                .ok_or("no initdb under /usr/lib/postgresql/*/bin")?;
+            let bin = server_bin()?;
             let dir = std::path::PathBuf::from(format!("/tmp/vogate-pg-{port}"));
             let _ = std::fs::remove_dir_all(&dir);
             std::fs::create_dir_all(&dir).map_err(|e| e.to_string())?;
@@ -194,12 +264,8 @@ impl PrivateCluster {
             Ok(cluster)
         })();
         match made {
-            Ok(c) => Some(c),
-            Err(e) if in_ci() => panic!("cannot make a private PostgreSQL cluster: {e}"),
-            Err(e) => {
-                eprintln!("skipping: cannot make a private PostgreSQL cluster: {e}");
-                None
-            }
+            Ok(c) => c,
+            Err(e) => panic!("cannot make a private PostgreSQL cluster: {e}"),
         }
     }
 
@@ -251,25 +317,5 @@ impl Drop for PrivateCluster {
     fn drop(&mut self) {
         let _ = self.stop_immediate();
         let _ = std::fs::remove_dir_all(&self.dir);
-    }
-}
-
-/// `../shared/<sub>` beside the clone (or `$VOGATE_SHARED/<sub>`), if it is there. Outside CI
-/// a missing folder gives `None` after a message; under `CI=true` it is a failure.
-pub fn shared(sub: &str) -> Option<std::path::PathBuf> {
-    let root = std::env::var("VOGATE_SHARED")
-        .map(std::path::PathBuf::from)
-        .unwrap_or_else(|_| std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared"));
-    let dir = root.join(sub);
-    if dir.is_dir() {
-        Some(dir)
-    } else if in_ci() {
-        panic!("{} is missing; CI needs ../shared", dir.display());
-    } else {
-        eprintln!(
-            "{} is missing: the tests that need it are skipped",
-            dir.display()
-        );
-        None
     }
 }

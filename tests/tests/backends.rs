@@ -1,21 +1,52 @@
-//! SQLite and PostgreSQL + pgSphere give the same answers: 30+ ADQL queries (cones and
-//! footprint queries across RA = 0 and around both poles included) over the shared FITS files
-//! plus a generated sky, compared as sets (in order where the query orders), floats to 1e-9
-//! relative. And injection attempts are refused on both and change nothing.
+//! SQLite and PostgreSQL + pgSphere give the same answers: 40+ ADQL queries (cones and
+//! footprint queries across RA = 0 and around both poles included) over a generated sky
+//! (plus the shared FITS files when ../shared is there), compared as sets (in order where the
+//! query orders), floats to 1e-9 relative; every query but two finds rows on the generated
+//! sky alone. And injection attempts are refused on both and change nothing.
 
 use actix_web::{test, App};
 use std::path::{Path, PathBuf};
 use vo_obscore::demo::{write_image, ImageSpec};
 use vogate::settings::{resolve, Flags};
 
-/// ../shared/data/fits (or $VOGATE_SHARED/data/fits); required under CI=true. Without it
-/// the comparison runs on the generated sky only.
-fn shared_fits() -> Option<PathBuf> {
-    vogate_tests::shared("data/fits")
+fn main() -> std::process::ExitCode {
+    use vo_testkit::Test;
+    let pg = vogate_tests::postgres();
+    vo_testkit::run(vec![
+        Test::actix(
+            "sqlite_and_postgres_give_the_same_rows",
+            sqlite_and_postgres_give_the_same_rows,
+        )
+        .needs(&pg),
+        Test::actix(
+            "injection_attempts_are_refused_and_change_nothing",
+            injection_attempts_are_refused_and_change_nothing,
+        )
+        .needs(&pg),
+        Test::actix(
+            "a_query_is_cancelled_on_the_server_when_its_client_goes_away",
+            a_query_is_cancelled_on_the_server_when_its_client_goes_away,
+        )
+        .needs(&pg),
+        Test::actix(
+            "a_second_server_on_a_served_database_is_refused_and_changes_nothing",
+            a_second_server_on_a_served_database_is_refused_and_changes_nothing,
+        )
+        .needs(&pg),
+    ])
 }
 
-/// The data tree: a link to the shared FITS files and a generated sky of 3-degree TAN fields
-/// on the RA = 0 seam, at both poles and elsewhere, plus an all-sky AIT map.
+/// ../shared/data/fits (or $VOGATE_SHARED/data/fits) when it is there: its files add to
+/// the comparison, which does not need them.
+fn shared_fits() -> Option<PathBuf> {
+    let dir = vo_testkit::shared_root().join("data/fits");
+    dir.is_dir().then_some(dir)
+}
+
+/// The data tree: a generated sky of 3-degree TAN fields on the RA = 0 seam, at both poles
+/// and elsewhere (two named for the Galactic centre, one at the Horsehead nebula), a wide
+/// field, a Galactic CAR image, a cube with a wavelength axis and an all-sky AIT map; plus a
+/// link to the shared FITS files when ../shared is there.
 fn write_data(dir: &Path) {
     if let Some(shared) = shared_fits() {
         std::os::unix::fs::symlink(shared, dir.join("shared")).expect("symlink");
@@ -48,6 +79,32 @@ fn write_data(dir: &Path) {
     allsky.ctype1 = "RA---AIT".into();
     allsky.ctype2 = "DEC--AIT".into();
     write_image(&sky.join("allsky.fits"), &allsky).expect("write");
+    // Around the Galactic centre: a TAN field and a Galactic CAR map (l, b = 0, 0 is at
+    // RA 266.40, Dec -28.94).
+    let mut gc = ImageSpec::tan(266.2, -29.1, 40, 40, 0.02);
+    gc.rotation = 12.0;
+    write_image(&sky.join("gc_2mass_k.fits"), &gc).expect("write");
+    let mut msx = ImageSpec::tan(0.0, 0.0, 50, 30, 0.03);
+    msx.ctype1 = "GLON-CAR".into();
+    msx.ctype2 = "GLAT-CAR".into();
+    msx.radesys = None;
+    write_image(&sky.join("gc_msx_e.fits"), &msx).expect("write");
+    // The Horsehead nebula, small and fine.
+    write_image(
+        &sky.join("HorseHead.fits"),
+        &ImageSpec::tan(85.2496, -2.4583, 50, 50, 0.002),
+    )
+    .expect("write");
+    // A cube: 5 planes from 500 nm in 10 nm steps.
+    let mut cube = ImageSpec::tan(150.1, 2.2, 20, 20, 0.01);
+    cube.spectral = Some(vo_obscore::demo::SpectralAxis {
+        ctype: "WAVE".into(),
+        cunit: "nm".into(),
+        crval: 500.0,
+        cdelt: 10.0,
+        planes: 5,
+    });
+    write_image(&sky.join("cube.fits"), &cube).expect("write");
 }
 
 async fn gateway(work: &Path, data: &Path, db: Option<String>) -> vogate::Gateway {
@@ -151,13 +208,13 @@ const QUERIES: &[(&str, bool)] = &[
     // Everything else the renderer knows.
     ("SELECT obs_id, s_fov FROM ivoa.ObsCore WHERE s_fov >= 360", false),
     ("SELECT obs_id FROM ivoa.ObsCore WHERE s_region IS NULL", false),
-    ("SELECT obs_id, s_ra FROM ivoa.ObsCore WHERE obs_id LIKE 'shared/gc_%' ORDER BY obs_id", true),
+    ("SELECT obs_id, s_ra FROM ivoa.ObsCore WHERE obs_id LIKE 'sky/gc_%' ORDER BY obs_id", true),
     ("SELECT obs_id FROM ivoa.ObsCore WHERE obs_id ILIKE '%GC_2MASS%'", false),
     ("SELECT obs_id, s_dec FROM ivoa.ObsCore WHERE s_dec BETWEEN -30 AND -20 ORDER BY s_dec DESC, obs_id", true),
     ("SELECT DISTINCT dataproduct_type FROM ivoa.ObsCore ORDER BY 1", true),
     ("SELECT TOP 3 obs_id, s_ra FROM ivoa.ObsCore ORDER BY s_ra DESC, obs_id", true),
     ("SELECT obs_id, s_ra * 2 + 1.5 AS x, s_dec / 3 AS y, 7 / 2 AS i FROM ivoa.ObsCore ORDER BY obs_id", true),
-    ("SELECT obs_id FROM ivoa.ObsCore WHERE obs_id IN ('shared/HorseHead.fits', 'shared/gc_msx_e.fits', 'sky/field0.fits')", false),
+    ("SELECT obs_id FROM ivoa.ObsCore WHERE obs_id IN ('sky/HorseHead.fits', 'sky/gc_msx_e.fits', 'sky/field0.fits', 'shared/HorseHead.fits')", false),
     ("SELECT obs_id FROM ivoa.ObsCore WHERE NOT (s_dec > 0) AND s_ra < 100", false),
     ("SELECT obs_id || ' is ' || dataproduct_type AS k FROM ivoa.ObsCore", false),
     ("SELECT obs_id, em_min, em_max FROM ivoa.ObsCore WHERE em_min IS NOT NULL", false),
@@ -166,11 +223,8 @@ const QUERIES: &[(&str, bool)] = &[
     ("SELECT * FROM TAP_SCHEMA.keys ORDER BY key_id", true),
 ];
 
-#[actix_web::test]
 async fn sqlite_and_postgres_give_the_same_rows() {
-    let Some(url) = vogate_tests::fresh_pg_database("backends_same_rows") else {
-        return;
-    };
+    let url = vogate_tests::fresh_pg_database("backends_same_rows");
     let (data, w1, w2) = (
         tempfile::tempdir().expect("tempdir"),
         tempfile::tempdir().expect("tempdir"),
@@ -250,11 +304,8 @@ async fn sqlite_and_postgres_give_the_same_rows() {
     );
 }
 
-#[actix_web::test]
 async fn injection_attempts_are_refused_and_change_nothing() {
-    let Some(url) = vogate_tests::fresh_pg_database("backends_injection") else {
-        return;
-    };
+    let url = vogate_tests::fresh_pg_database("backends_injection");
     let (data, w1, w2) = (
         tempfile::tempdir().expect("tempdir"),
         tempfile::tempdir().expect("tempdir"),
@@ -355,11 +406,8 @@ async fn injection_attempts_are_refused_and_change_nothing() {
     vogate_tests::pg_execute(&url, "SELECT x FROM canary").expect("the canary is still there");
 }
 
-#[actix_web::test]
 async fn a_query_is_cancelled_on_the_server_when_its_client_goes_away() {
-    let Some(url) = vogate_tests::fresh_pg_database("backends_cancel") else {
-        return;
-    };
+    let url = vogate_tests::fresh_pg_database("backends_cancel");
     let backend =
         vo_tap::postgres::PgBackend::new(vo_tap::postgres::PgOptions::new(&url)).expect("pool");
     struct Sink;
@@ -400,4 +448,51 @@ async fn a_query_is_cancelled_on_the_server_when_its_client_goes_away() {
         .run_query("SELECT 1", std::future::pending(), &mut Sink)
         .await;
     assert!(r.is_ok(), "{r:?}");
+}
+
+async fn a_second_server_on_a_served_database_is_refused_and_changes_nothing() {
+    let url = vogate_tests::fresh_pg_database("backends_second_server");
+    let (data, other, w1, w2) = (
+        tempfile::tempdir().expect("tempdir"),
+        tempfile::tempdir().expect("tempdir"),
+        tempfile::tempdir().expect("tempdir"),
+        tempfile::tempdir().expect("tempdir"),
+    );
+    write_data(data.path());
+    write_image(
+        &other.path().join("intruder.fits"),
+        &ImageSpec::tan(1.0, 2.0, 10, 10, 0.01),
+    )
+    .expect("write");
+    let first = gateway(w1.path(), data.path(), Some(url.clone())).await;
+    let ids = "SELECT obs_id FROM ivoa.ObsCore ORDER BY obs_id";
+    let (_, before, _) = query(&first, ids).await;
+    assert!(first_column(&before).contains(&"sky/field0.fits"));
+    let flags = Flags {
+        workdir: Some(w2.path().to_path_buf()),
+        data: Some(other.path().to_path_buf()),
+        db: Some(url.clone()),
+        ..Default::default()
+    };
+    let e = vogate::prepare(resolve(flags.clone(), Default::default(), None).expect("settings"))
+        .expect_err("a second server on the same database");
+    assert!(
+        e.message
+            .contains("the database is being served by vogate serve on 127.0.0.1:8080 (pid"),
+        "{}",
+        e.message
+    );
+    let (_, after, _) = query(&first, ids).await;
+    assert_eq!(before, after, "the first server's rows changed");
+    assert_eq!(
+        std::fs::read_dir(w2.path()).expect("w2").count(),
+        0,
+        "the second start wrote into its workdir"
+    );
+    // Once the first server is gone, the database can be served again.
+    drop(first);
+    let second = vogate::prepare(resolve(flags, Default::default(), None).expect("settings"))
+        .expect("the lock went with the first server");
+    let (_, v, _) = query(&second, ids).await;
+    assert_eq!(first_column(&v), vec!["intruder.fits"]);
 }

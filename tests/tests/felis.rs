@@ -9,9 +9,28 @@ use std::path::{Path, PathBuf};
 use vo_tap::publish::Published;
 use vogate::settings::{resolve, Flags, Settings};
 
-/// ../shared/corpus/felis; required under CI=true.
-fn corpus() -> Option<PathBuf> {
-    vogate_tests::shared("corpus/felis")
+fn main() -> std::process::ExitCode {
+    use vo_testkit::Test;
+    let corpus = vo_testkit::shared("corpus/felis");
+    vo_testkit::run(vec![
+        Test::actix("dp02_schema_on_sqlite", || dp02_on(None)).needs(&corpus),
+        Test::actix("dp02_schema_on_postgres", || async {
+            let url = vogate_tests::fresh_pg_database("felis_dp02");
+            dp02_on(Some(url)).await
+        })
+        .needs(&corpus)
+        .needs(&vogate_tests::postgres()),
+        Test::sync(
+            "invalid_schemas_refuse_the_whole_load_with_located_messages",
+            invalid_schemas_refuse_the_whole_load_with_located_messages,
+        )
+        .needs(&corpus),
+    ])
+}
+
+/// ../shared/corpus/felis (declared as a need of every test here).
+fn corpus() -> PathBuf {
+    vo_testkit::shared_dir("corpus/felis")
 }
 
 fn settings(work: &Path, db: Option<String>, schemas: Vec<PathBuf>) -> Settings {
@@ -58,7 +77,7 @@ async fn rows(gw: &vogate::Gateway, adql: &str) -> (u16, serde_json::Value, Stri
 }
 
 async fn dp02_on(db: Option<String>) {
-    let Some(corpus) = corpus() else { return };
+    let corpus = corpus();
     let dp02 = corpus.join("sdm_schemas/dp02_dc2.yaml");
     let work = tempfile::tempdir().expect("tempdir");
     let s = settings(work.path(), db.clone(), Vec::new());
@@ -338,21 +357,8 @@ async fn dp02_on(db: Option<String>) {
     assert_eq!(v["data"].as_array().map(Vec::len), Some(3), "{body}");
 }
 
-#[actix_web::test]
-async fn dp02_schema_on_sqlite() {
-    dp02_on(None).await
-}
-
-#[actix_web::test]
-async fn dp02_schema_on_postgres() {
-    if let Some(url) = vogate_tests::fresh_pg_database("felis_dp02") {
-        dp02_on(Some(url)).await
-    }
-}
-
-#[std::prelude::v1::test]
 fn invalid_schemas_refuse_the_whole_load_with_located_messages() {
-    let Some(corpus) = corpus() else { return };
+    let corpus = corpus();
     let work = tempfile::tempdir().expect("tempdir");
     let s = settings(work.path(), None, Vec::new());
     let e = vogate::load_schemas(

@@ -134,16 +134,18 @@ struct Row {
     vertices: Option<Vec<V3>>,
 }
 
-#[actix_web::test]
-async fn footprint_queries_match_brute_force_on_sqlite() {
-    footprint_queries_match_brute_force(None).await
-}
-
-#[actix_web::test]
-async fn footprint_queries_match_brute_force_on_postgres() {
-    if let Some(url) = vogate_tests::fresh_pg_database("footprints") {
-        footprint_queries_match_brute_force(Some(url)).await
-    }
+fn main() -> std::process::ExitCode {
+    use vo_testkit::Test;
+    vo_testkit::run(vec![
+        Test::actix("footprint_queries_match_brute_force::sqlite", || {
+            footprint_queries_match_brute_force(None)
+        }),
+        Test::actix("footprint_queries_match_brute_force::postgres", || async {
+            let url = vogate_tests::fresh_pg_database("footprints");
+            footprint_queries_match_brute_force(Some(url)).await
+        })
+        .needs(&vogate_tests::postgres()),
+    ])
 }
 
 /// `db`: a PostgreSQL URL, or None for the SQLite default.

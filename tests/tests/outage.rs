@@ -12,11 +12,16 @@ fn sync_uri(adql: &str, maxrec: &str) -> String {
     format!("/tap/sync?{qs}")
 }
 
-#[actix_web::test]
+fn main() -> std::process::ExitCode {
+    vo_testkit::run(vec![vo_testkit::Test::actix(
+        "an_outage_gives_the_documented_errors_then_normal_answers",
+        an_outage_gives_the_documented_errors_then_normal_answers,
+    )
+    .needs(&vogate_tests::private_cluster())])
+}
+
 async fn an_outage_gives_the_documented_errors_then_normal_answers() {
-    let Some(cluster) = vogate_tests::PrivateCluster::start(54329) else {
-        return;
-    };
+    let cluster = vogate_tests::PrivateCluster::start(54329);
     let work = tempfile::tempdir().expect("tempdir");
     let flags = Flags {
         workdir: Some(work.path().into()),

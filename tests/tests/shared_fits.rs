@@ -1,28 +1,18 @@
 //! Ingest of the real FITS files in ../shared/data/fits (see its MANIFEST.md).
 //!
 //! The suite reads ../shared through `VOGATE_SHARED` (default: `../shared` beside the
-//! clone). Without it, the suite says it is skipped; under `CI=true` a missing ../shared is a
-//! failure.
+//! clone). Without it, the test is skipped and counted so; under `CI=true` a missing
+//! ../shared is a failure.
 
-use std::path::PathBuf;
 use vo_common::sky::SkyPoint;
 use vo_obscore::{scan_tree, IngestConfig};
 
-fn shared_fits() -> Option<PathBuf> {
-    let root = std::env::var_os("VOGATE_SHARED")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared"));
-    let dir = root.join("data/fits");
-    if dir.is_dir() {
-        return Some(dir);
-    }
-    assert!(
-        std::env::var("CI").as_deref() != Ok("true"),
-        "CI=true but {} is missing",
-        dir.display()
-    );
-    eprintln!("SKIPPED: {} is missing (set VOGATE_SHARED)", dir.display());
-    None
+fn main() -> std::process::ExitCode {
+    vo_testkit::run(vec![vo_testkit::Test::sync(
+        "every_tan_sin_car_file_has_a_row_at_astropys_centre",
+        every_tan_sin_car_file_has_a_row_at_astropys_centre,
+    )
+    .needs(&vo_testkit::shared("data/fits"))])
 }
 
 /// The TAN, SIN and CAR files of MANIFEST.md: each must give a row.
@@ -91,9 +81,8 @@ const ASTROPY_CENTRES: [(&str, f64, f64); 12] = [
     ),
 ];
 
-#[test]
 fn every_tan_sin_car_file_has_a_row_at_astropys_centre() {
-    let Some(dir) = shared_fits() else { return };
+    let dir = vo_testkit::shared_dir("data/fits");
     let cfg = IngestConfig {
         authority: "ivo://vogate.local".into(),
         obs_collection: "shared".into(),

@@ -13,23 +13,30 @@ enum Db {
     Postgres(String),
 }
 
-/// Run the test function `$name(Db)` once per backend, as `$name::sqlite` and
-/// `$name::postgres` (see vogate_tests::fresh_pg_database for when the latter skips).
+/// The test functions `$name(Db)`, each run once per backend as `$name::sqlite` and
+/// `$name::postgres` (the latter skipped, and counted so, when PostgreSQL cannot be used
+/// outside CI: see vogate_tests::postgres).
 macro_rules! on_both_backends {
-    ($($name:ident),* $(,)?) => {$(
-        mod $name {
-            #[actix_web::test]
-            async fn sqlite() {
-                super::$name(super::Db::Sqlite).await
-            }
-            #[actix_web::test]
-            async fn postgres() {
-                if let Some(url) = vogate_tests::fresh_pg_database(concat!("tap_", stringify!($name))) {
-                    super::$name(super::Db::Postgres(url)).await
-                }
-            }
+    ($($name:ident),* $(,)?) => {
+        fn main() -> std::process::ExitCode {
+            let pg = vogate_tests::postgres();
+            let mut tests = Vec::new();
+            $(
+                tests.push(vo_testkit::Test::actix(
+                    concat!(stringify!($name), "::sqlite"),
+                    || $name(Db::Sqlite),
+                ));
+                tests.push(
+                    vo_testkit::Test::actix(concat!(stringify!($name), "::postgres"), || async {
+                        let url = vogate_tests::fresh_pg_database(concat!("tap_", stringify!($name)));
+                        $name(Db::Postgres(url)).await
+                    })
+                    .needs(&pg),
+                );
+            )*
+            vo_testkit::run(tests)
         }
-    )*};
+    };
 }
 
 on_both_backends!(
@@ -529,6 +536,25 @@ async fn vosi_documents_describe_what_tap_schema_publishes(db: Db) {
     assert!(caps.contains("<dataModel ivo-id=\"ivo://ivoa.net/std/ObsCore#core-1.1\">"));
     assert!(caps.contains("<version ivo-id=\"ivo://ivoa.net/std/ADQL#v2.1\">2.1</version>"));
     assert!(caps.contains("<default unit=\"row\">10000</default><hard unit=\"row\">1000000</hard>"));
+    // The base URL clients are given answers a page that links every TAP endpoint.
+    for base in ["/tap", "/tap/"] {
+        let resp = test::call_service(&app, fetch(base)).await;
+        assert_eq!(resp.status().as_u16(), 200, "{base}");
+        assert_eq!(
+            resp.headers().get("content-type").map(|v| v.as_bytes()),
+            Some(&b"text/html; charset=utf-8"[..])
+        );
+        let page = text(test::read_body(resp).await);
+        for endpoint in ["sync", "tables", "capabilities", "availability"] {
+            assert!(
+                page.contains(&format!(
+                    "<a href=\"http://127.0.0.1:8080/tap/{endpoint}\">"
+                )),
+                "{endpoint}: {page}"
+            );
+        }
+        assert!(page.contains("over 6 published tables"), "{page}");
+    }
     let tables = text(test::read_body(test::call_service(&app, fetch("/tap/tables")).await).await);
     assert_eq!(tables.matches("<table>").count(), 6);
     assert_eq!(tables.matches("<column").count(), 30 + 4 + 6 + 14 + 5 + 3);

@@ -1673,7 +1673,7 @@ impl<'a> Translator<'a> {
             "CIRCLE" => nums.len() == 3 && point_args.is_empty(),
             _ => {
                 (point_args.is_empty() || nums.is_empty())
-                    && (nums.len() + point_args.len()) % 2 == 0
+                    && (nums.len() + point_args.len()).is_multiple_of(2)
                     && nums.len() + point_args.len() >= 6
             }
         };

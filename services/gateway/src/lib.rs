@@ -7,6 +7,7 @@
 //! - `/files/{obs_id}`: the product file of an ObsCore row, found through `ivoa.ObsCore`
 //!   (the path part is the percent-encoded obs_id; never a file path taken from the user).
 
+pub mod lock;
 pub mod settings;
 
 use actix_web::{web, HttpRequest, HttpResponse};
@@ -29,9 +30,13 @@ pub struct Gateway {
     pub data_root: PathBuf,
     /// How many files the ingest skipped, with reasons (also logged).
     pub skipped: Vec<vo_obscore::Skipped>,
+    /// The exclusive locks on the workdir and the database (see [`lock`]), held as long as
+    /// any clone of the gateway lives.
+    pub locks: Arc<(lock::WorkdirLock, Option<lock::PgServeLock>)>,
 }
 
-/// Prepare the gateway: create the workdir, write the demo sky when no data tree is given,
+/// Prepare the gateway: lock the workdir and the database (a second server on them is
+/// refused before anything is written), write the demo sky when no data tree is given,
 /// create the schema, ingest the data tree into `ivoa.ObsCore` and load the catalog.
 /// Errors say which step failed and why.
 pub fn prepare(settings: Settings) -> Result<Gateway, VoError> {
@@ -58,12 +63,16 @@ pub fn prepare(settings: Settings) -> Result<Gateway, VoError> {
             )));
         }
     }
-    std::fs::create_dir_all(&settings.workdir).map_err(|e| {
-        VoError::internal(format!(
-            "cannot create the workdir {}: {e}",
-            settings.workdir.display()
-        ))
-    })?;
+    let holder = format!("vogate serve on {}", settings.bind);
+    let pg_lock = match &settings.db {
+        DbUrl::Postgres(url) => Some(lock::PgServeLock::acquire(
+            url,
+            settings.postgres.connect_timeout,
+            &holder,
+        )?),
+        DbUrl::Sqlite(_) => None,
+    };
+    let workdir_lock = lock::WorkdirLock::acquire(&settings, &holder)?;
     let data_root = match &settings.data {
         Some(d) => d.clone(),
         None => {
@@ -123,6 +132,7 @@ pub fn prepare(settings: Settings) -> Result<Gateway, VoError> {
         data_root,
         skipped: report.skipped,
         settings,
+        locks: Arc::new((workdir_lock, pg_lock)),
     })
 }
 
@@ -318,6 +328,10 @@ pub fn endpoints(base_url: &str) -> Vec<(&'static str, String)> {
     let b = base_url.trim_end_matches('/');
     vec![
         ("landing page", format!("{b}/")),
+        (
+            "TAP service (the base URL for TOPCAT and pyvo)",
+            format!("{b}/tap"),
+        ),
         ("TAP sync (GET/POST)", format!("{b}/tap/sync")),
         ("TAP tables (VOSI)", format!("{b}/tap/tables")),
         ("TAP capabilities (VOSI)", format!("{b}/tap/capabilities")),

@@ -24,7 +24,8 @@ enum Command {
         /// TOML configuration file (see vogate.example.toml); flags override it.
         #[arg(long)]
         config: Option<PathBuf>,
-        /// Database URL: sqlite:PATH (default: sqlite:<workdir>/vogate.db).
+        /// Database URL: sqlite:PATH (the embedded default: sqlite:<workdir>/vogate.db) or
+        /// postgres://USER@HOST:PORT/DB (PostgreSQL 15+ with pgSphere).
         #[arg(long)]
         db: Option<String>,
         /// Root of the FITS data tree (read only). Without it, a demo sky is written into the
@@ -64,7 +65,8 @@ struct DbArgs {
     /// TOML configuration file (its db, workdir and [postgres] settings are used).
     #[arg(long)]
     config: Option<PathBuf>,
-    /// Database URL: sqlite:PATH or postgres://... (default: sqlite:<workdir>/vogate.db).
+    /// Database URL: sqlite:PATH or postgres://USER@HOST:PORT/DB (default:
+    /// sqlite:<workdir>/vogate.db).
     #[arg(long)]
     db: Option<String>,
     /// Working directory (default ./vogate-work).
@@ -194,6 +196,12 @@ fn schema_command(action: SchemaAction) -> ExitCode {
                 Ok(s) => s,
                 Err(code) => return code,
             };
+            if let Some(who) = vogate::lock::held_by(&settings) {
+                eprintln!(
+                    "vogate: the database is being served by {who}: the schemas are written in \
+                     one transaction; that server serves new tables after a restart"
+                );
+            }
             match vogate::load_schemas(&settings, &files, metadata_only) {
                 Ok(done) => {
                     for (name, outcome) in done {
@@ -249,6 +257,12 @@ fn main() -> ExitCode {
                 Ok(s) => s,
                 Err(code) => return code,
             };
+            if let Some(who) = vogate::lock::held_by(&settings) {
+                eprintln!(
+                    "vogate: the database is being served by {who}: the rows are written in \
+                     one transaction, and that server sees them once it is committed"
+                );
+            }
             match vogate::load_csv(&settings, &table, &file) {
                 Ok(n) => {
                     println!("{table}: loaded {n} rows from {}", file.display());
@@ -307,6 +321,21 @@ fn main() -> ExitCode {
 }
 
 fn serve(settings: vogate::settings::Settings) -> ExitCode {
+    // The port first, then the workdir and database locks (in prepare), and only then
+    // anything written: a second start on a taken port or a locked workdir changes nothing.
+    let bind = settings.bind.clone();
+    let listener = match std::net::TcpListener::bind(&bind) {
+        Ok(l) => l,
+        Err(e) => {
+            let hint = if e.kind() == std::io::ErrorKind::AddrInUse {
+                " (another server, perhaps another vogate, listens there; give another --bind)"
+            } else {
+                ""
+            };
+            eprintln!("vogate: cannot listen on {bind}: {e}{hint}; nothing was changed");
+            return ExitCode::from(2);
+        }
+    };
     let gw = match vogate::prepare(settings) {
         Ok(g) => g,
         Err(e) => {
@@ -314,7 +343,6 @@ fn serve(settings: vogate::settings::Settings) -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    let bind = gw.settings.bind.clone();
     for (what, url) in vogate::endpoints(&gw.settings.base_url) {
         tracing::info!("{what}: {url}");
     }
@@ -330,7 +358,7 @@ fn serve(settings: vogate::settings::Settings) -> ExitCode {
         // Results stream in chunks; without TCP_NODELAY, Nagle's algorithm holds the
         // last small chunk until the client's delayed ACK, about 40 ms later.
         .tcp_nodelay(true)
-        .bind(&bind)
+        .listen(listener)
         .map_err(|e| std::io::Error::new(e.kind(), format!("cannot listen on {bind}: {e}")))?;
         tracing::info!("listening on {bind}");
         server.run().await

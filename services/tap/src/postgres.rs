@@ -210,7 +210,10 @@ pub fn stcs_to_spoly(stcs: &str) -> Option<String> {
         .map(|w| w.parse::<f64>())
         .collect::<Result<_, _>>()
         .ok()?;
-    if numbers.len() < 6 || numbers.len() % 2 != 0 || numbers.iter().any(|v| !v.is_finite()) {
+    if numbers.len() < 6
+        || !numbers.len().is_multiple_of(2)
+        || numbers.iter().any(|v| !v.is_finite())
+    {
         return None;
     }
     let parts: Vec<String> = numbers

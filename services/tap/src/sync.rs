@@ -38,8 +38,9 @@ pub struct TapState {
     pub vosi: Arc<crate::vosi::Vosi>,
 }
 
-/// Mount `/tap/sync` (GET and POST) and the VOSI endpoints `/tap/availability`,
-/// `/tap/capabilities`, `/tap/tables` and `/tap/tables/{table_name}`. Needs
+/// Mount `/tap` (a page listing the endpoints), `/tap/sync` (GET and POST) and the VOSI
+/// endpoints `/tap/availability`, `/tap/capabilities`, `/tap/tables` and
+/// `/tap/tables/{table_name}`. Needs
 /// `web::Data<TapState>` in the app.
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(
@@ -47,6 +48,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .route(web::get().to(sync_get))
             .route(web::post().to(sync_post)),
     )
+    .route("/tap", web::get().to(home))
+    .route("/tap/", web::get().to(home))
     .route("/tap/availability", web::get().to(availability))
     .route("/tap/capabilities", web::get().to(capabilities))
     .route("/tap/tables", web::get().to(tables))
@@ -57,6 +60,12 @@ fn xml(body: String) -> HttpResponse {
     HttpResponse::Ok()
         .content_type("text/xml; charset=utf-8")
         .body(body)
+}
+
+async fn home(state: web::Data<TapState>) -> HttpResponse {
+    HttpResponse::Ok()
+        .content_type("text/html; charset=utf-8")
+        .body(state.vosi.home())
 }
 
 async fn availability(state: web::Data<TapState>) -> HttpResponse {

@@ -181,6 +181,43 @@ impl Vosi {
         })
     }
 
+    /// `/tap`, the base URL clients are given (TAP 1.1 §2): a short HTML page naming the
+    /// service's endpoints, each a link, and what the examples below the page's list do.
+    pub fn home(&self) -> String {
+        let b = xml_escape(&self.base_url);
+        let tables: usize = self.schemas.iter().map(|s| s.tables.len()).sum();
+        let endpoints = [
+            (
+                "sync",
+                "synchronous queries, GET or POST: LANG=ADQL, QUERY, MAXREC, RESPONSEFORMAT",
+            ),
+            (
+                "tables",
+                "VOSI tables: the published schemas, tables and columns",
+            ),
+            (
+                "capabilities",
+                "VOSI capabilities: TAP 1.1, ADQL 2.0 and 2.1, formats, limits",
+            ),
+            ("availability", "VOSI availability"),
+        ];
+        let list: String = endpoints
+            .iter()
+            .map(|(path, what)| {
+                format!(
+                    "<li><a href=\"{b}/tap/{path}\"><code>{b}/tap/{path}</code></a>: {what}</li>"
+                )
+            })
+            .collect();
+        format!(
+            "<!DOCTYPE html><html><head><meta charset=\"utf-8\"><title>vogate TAP</title></head>\
+             <body><h1>TAP service</h1><p>A TAP 1.1 service over {tables} published tables. \
+             Give TOPCAT or pyvo the base URL <code>{b}/tap</code>.</p><ul>{list}</ul>\
+             <p>Example: <a href=\"{b}/tap/sync?LANG=ADQL&amp;QUERY=SELECT+TOP+10+*+FROM+ivoa.ObsCore\">\
+             <code>SELECT TOP 10 * FROM ivoa.ObsCore</code></a></p></body></html>\n"
+        )
+    }
+
     /// `/availability` (VOSI 1.1 §3.5).
     pub fn availability(&self) -> String {
         format!(

@@ -1,0 +1,231 @@
+//! A second `vogate serve` on a taken port or a locked workdir (or database) exits with a
+//! clear message and changes nothing: the first server's answers and files stay as they were.
+//! `vogate schema load` against the served database works (one transaction) and says that a
+//! server is serving it. Runs the real binary.
+
+use std::collections::BTreeMap;
+use std::io::{Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant};
+use vo_obscore::demo::{write_image, ImageSpec};
+
+const VOGATE: &str = env!("CARGO_BIN_EXE_vogate");
+
+/// A port nobody listens on now.
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("a free port")
+        .port()
+}
+
+/// `GET path` over HTTP/1.0: (status, body), or None when nothing answers.
+fn get(port: u16, path: &str) -> Option<(u16, String)> {
+    let mut s = TcpStream::connect(("127.0.0.1", port)).ok()?;
+    s.set_read_timeout(Some(Duration::from_secs(30))).ok()?;
+    write!(s, "GET {path} HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n").ok()?;
+    let mut raw = Vec::new();
+    s.read_to_end(&mut raw).ok()?;
+    let text = String::from_utf8_lossy(&raw).to_string();
+    let status = text.split(' ').nth(1)?.parse().ok()?;
+    let body = text.split_once("\r\n\r\n").map(|(_, b)| b.to_string())?;
+    Some((status, body))
+}
+
+/// A running `vogate serve`, killed when dropped.
+struct Server(Child);
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn serve_args(workdir: &Path, port: u16, extra: &[&str]) -> Vec<String> {
+    let mut args = vec![
+        "serve".to_string(),
+        "--workdir".into(),
+        workdir.display().to_string(),
+        "--bind".into(),
+        format!("127.0.0.1:{port}"),
+    ];
+    args.extend(extra.iter().map(|s| s.to_string()));
+    args
+}
+
+/// Start a server and wait until it answers (at most two minutes).
+fn start(workdir: &Path, port: u16) -> Server {
+    let child = Command::new(VOGATE)
+        .args(serve_args(workdir, port, &[]))
+        .env("RUST_LOG", "warn")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("spawn vogate");
+    let mut server = Server(child);
+    let t0 = Instant::now();
+    while t0.elapsed() < Duration::from_secs(120) {
+        if let Some((200, _)) = get(port, "/tap/availability") {
+            return server;
+        }
+        if let Ok(Some(status)) = server.0.try_wait() {
+            panic!("the first server exited: {status}");
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    panic!("the first server did not answer within two minutes");
+}
+
+/// Run vogate to its end (at most two minutes).
+fn run(args: &[String]) -> Output {
+    let mut child = Command::new(VOGATE)
+        .args(args)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn vogate");
+    let t0 = Instant::now();
+    while child.try_wait().expect("wait").is_none() {
+        if t0.elapsed() > Duration::from_secs(120) {
+            let _ = child.kill();
+            panic!("vogate {args:?} did not end within two minutes");
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    child.wait_with_output().expect("output")
+}
+
+/// Every file under `dir` (relative path -> content), but SQLite's shared-memory index,
+/// which readers may touch.
+fn files(dir: &Path) -> BTreeMap<PathBuf, Vec<u8>> {
+    fn walk(root: &Path, dir: &Path, out: &mut BTreeMap<PathBuf, Vec<u8>>) {
+        for e in std::fs::read_dir(dir).expect("read_dir").flatten() {
+            let p = e.path();
+            if p.is_dir() {
+                walk(root, &p, out);
+            } else if !p.to_string_lossy().ends_with("-shm") {
+                let rel = p.strip_prefix(root).expect("prefix").to_path_buf();
+                out.insert(rel, std::fs::read(&p).expect("read"));
+            }
+        }
+    }
+    let mut out = BTreeMap::new();
+    walk(dir, dir, &mut out);
+    out
+}
+
+const ROWS: &str = "/tap/sync?LANG=ADQL&RESPONSEFORMAT=csv&QUERY=SELECT+obs_id,s_ra,s_dec,access_url+FROM+ivoa.ObsCore+ORDER+BY+obs_id";
+
+#[test]
+fn a_second_start_changes_nothing() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let work = tmp.path().join("work");
+    let port = free_port();
+    let first = start(&work, port);
+    let (status, answer) = get(port, ROWS).expect("an answer");
+    assert_eq!(status, 200, "{answer}");
+    assert!(answer.contains("m31.fits"), "the demo sky: {answer}");
+    let before = files(&work);
+    assert!(
+        before.contains_key(Path::new("vogate.db")),
+        "{:?}",
+        before.keys()
+    );
+
+    // Another data tree, which a second start must not ingest anywhere.
+    let other = tmp.path().join("other");
+    std::fs::create_dir_all(&other).expect("mkdir");
+    write_image(
+        &other.join("intruder.fits"),
+        &ImageSpec::tan(1.0, 2.0, 10, 10, 0.01),
+    )
+    .expect("write");
+    let data = other.display().to_string();
+
+    // The same port (and workdir): refused before anything is written.
+    let out = run(&serve_args(&work, port, &["--data", &data]));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "{err}");
+    assert!(
+        err.contains(&format!("cannot listen on 127.0.0.1:{port}"))
+            && err.contains("nothing was changed"),
+        "{err}"
+    );
+
+    // Another port, the same workdir: the workdir lock refuses it, naming the first server.
+    let port2 = free_port();
+    let out = run(&serve_args(&work, port2, &["--data", &data]));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "{err}");
+    assert!(
+        err.contains("is in use by")
+            && err.contains(&format!("pid {}", first.0.id()))
+            && err.contains(&format!("vogate serve on 127.0.0.1:{port}")),
+        "{err}"
+    );
+    assert!(
+        get(port2, "/tap/availability").is_none(),
+        "nobody listens on {port2}"
+    );
+
+    // Another workdir but the first server's database: the database lock refuses it.
+    let work3 = tmp.path().join("work3");
+    let db = format!("sqlite:{}", work.join("vogate.db").display());
+    let out = run(&serve_args(&work3, port2, &["--data", &data, "--db", &db]));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "{err}");
+    assert!(
+        err.contains("the database") && err.contains("is in use by"),
+        "{err}"
+    );
+    assert!(!work3.join("demo-sky").exists());
+
+    // A taken port and a new workdir: the new workdir is not even made.
+    let work4 = tmp.path().join("work4");
+    let out = run(&serve_args(&work4, port, &[]));
+    assert!(!out.status.success());
+    assert!(!work4.exists(), "the second start made {}", work4.display());
+
+    assert_eq!(get(port, ROWS), Some((200, answer.clone())));
+    let after = files(&work);
+    assert_eq!(
+        before.keys().collect::<Vec<_>>(),
+        after.keys().collect::<Vec<_>>()
+    );
+    for (path, content) in &before {
+        assert!(after[path] == *content, "{} changed", path.display());
+    }
+
+    // Publishing a schema while serving: one transaction, with a note naming the server.
+    let felis = tmp.path().join("extra.yaml");
+    std::fs::write(
+        &felis,
+        "name: extra\n\"@id\": \"#extra\"\ntables:\n- name: t\n  \"@id\": \"#t\"\n  columns:\n  - name: x\n    \"@id\": \"#t.x\"\n    datatype: int\n",
+    )
+    .expect("write");
+    let out = run(&[
+        "schema".into(),
+        "load".into(),
+        felis.display().to_string(),
+        "--workdir".into(),
+        work.display().to_string(),
+    ]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{err}");
+    assert!(
+        err.contains(&format!("being served by pid {}", first.0.id())),
+        "{err}"
+    );
+    // ObsCore as it was.
+    assert_eq!(get(port, ROWS), Some((200, answer)));
+    drop(first);
+
+    // Once the first server is gone, the workdir can be served again.
+    let again = start(&work, port2);
+    let (status, _) = get(port2, "/tap").expect("an answer");
+    assert_eq!(status, 200);
+    drop(again);
+}
