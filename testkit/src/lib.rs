@@ -66,7 +66,14 @@ impl Need {
 pub fn shared_root() -> PathBuf {
     std::env::var_os("VOGATE_SHARED")
         .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared"))
+        .unwrap_or_else(|| {
+            // testkit/ is at the root of the clone: the shared folder is beside the clone.
+            let testkit = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+            match testkit.parent().and_then(std::path::Path::parent) {
+                Some(beside) => beside.join("shared"),
+                None => testkit.join("../../shared"),
+            }
+        })
 }
 
 /// The need for the folder `<shared root>/<sub>` (e.g. `data/fits`).
