@@ -1,0 +1,175 @@
+//! The renderer's PostgreSQL + pgSphere dialect and STC-S polygons as pgSphere text.
+
+use super::*;
+
+/// The PostgreSQL + pgSphere spelling of ADQL. Geometry (ADQL 2.1 §4.2): POINT is `spoint`,
+/// CIRCLE `scircle`, POLYGON `spoly`, CONTAINS `@`, INTERSECTS `&&`, DISTANCE `<->`; pgSphere
+/// works in radians, so every angle is converted with `radians()` once on the way in and
+/// DISTANCE with `degrees()` once on the way out. The predicates give 1/0 (NULL for NULL
+/// inputs), as on SQLite.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct PgDialect;
+
+impl SqlDialect for PgDialect {
+    fn table_ref(&self, table: &TableInfo) -> String {
+        physical(table.schema.as_deref(), &table.name)
+    }
+
+    fn column_ref(&self, _table: &TableInfo, column: &ColumnInfo) -> String {
+        let col = quote_ident(vo_adql::unquoted(&column.name));
+        if column.field.xtype.as_deref() == Some("timestamp") && column.field.datatype == "char" {
+            // DALI timestamps are ISO 8601 text (as SQLite keeps them): a PostgreSQL
+            // TIMESTAMP reads as YYYY-MM-DDThh:mm:ss[.fff] (no trailing zero digits).
+            format!("regexp_replace(to_char({col}, 'YYYY-MM-DD\"T\"HH24:MI:SS.US'), '\\.?0+$', '')")
+        } else {
+            col
+        }
+    }
+
+    fn contains_point_circle(&self, ra: &str, dec: &str, ra0: &str, dec0: &str, r: &str) -> String {
+        // The distance form is exact for any radius (pgSphere's scircle stops at 90 degrees);
+        // the index is used through `cone_prefilter`.
+        format!(
+            "((({}) <-> ({})) <= radians({r}))::int",
+            spoint(ra, dec),
+            spoint(ra0, dec0)
+        )
+    }
+
+    fn region_ref(&self, table: &TableInfo, column: &ColumnInfo) -> String {
+        if is_obscore_region(table, column) {
+            quote_ident("_spoly")
+        } else {
+            format!("CAST({} AS spoly)", self.column_ref(table, column))
+        }
+    }
+
+    fn region_all_sky(&self, table: &TableInfo, column: &ColumnInfo) -> Option<String> {
+        // ObsCore all-sky rows have s_region NULL and s_fov 360 (see the README).
+        is_obscore_region(table, column)
+            .then(|| "(\"_spoly\" IS NULL AND \"s_fov\" >= 360)".to_string())
+    }
+
+    fn number_literal(&self, text: &str, is_int: bool) -> String {
+        // A decimal literal is NUMERIC in PostgreSQL; ADQL's are doubles (as on SQLite).
+        if is_int {
+            text.to_string()
+        } else {
+            format!("CAST({text} AS double precision)")
+        }
+    }
+
+    fn cone_prefilter(
+        &self,
+        table: &TableInfo,
+        ra: &ColumnInfo,
+        dec: &ColumnInfo,
+        ra0: f64,
+        dec0: f64,
+        r: f64,
+    ) -> Option<String> {
+        // `_spoint @ scircle` uses the GiST index; pgSphere's containment allows 1e-9 rad
+        // of slack, so it keeps every row the exact distance test keeps.
+        if !table.is_position(ra, dec) || !(0.0..90.0).contains(&r) {
+            return None;
+        }
+        Some(format!(
+            "(\"_spoint\" @ scircle({}, radians({r:?})))",
+            spoint(&format!("{ra0:?}"), &format!("{dec0:?}"))
+        ))
+    }
+
+    fn region_prefilter(
+        &self,
+        table: &TableInfo,
+        column: &ColumnInfo,
+        ra0: f64,
+        dec0: f64,
+        r: f64,
+    ) -> Option<String> {
+        // `_spoly && scircle` uses the GiST index on `_spoly` (pgSphere's overlap test allows
+        // 1e-9 rad of slack, so it keeps every row the exact test keeps); all-sky rows
+        // (`_spoly` NULL, s_fov 360) are kept through the B-tree index on s_fov.
+        if !is_obscore_region(table, column) || !(0.0..90.0).contains(&r) {
+            return None;
+        }
+        Some(format!(
+            "(\"_spoly\" && scircle({}, radians({r:?})) OR \"s_fov\" >= 360)",
+            spoint(&format!("{ra0:?}"), &format!("{dec0:?}"))
+        ))
+    }
+
+    fn polygon_region(&self, vertices: &[(String, String)]) -> String {
+        let parts: Vec<String> = vertices
+            .iter()
+            .map(|(ra, dec)| format!("'(' || ({ra}) || 'd,' || ({dec}) || 'd)'"))
+            .collect();
+        format!(
+            "CAST('{{' || {} || '}}' AS spoly)",
+            parts.join(" || ',' || ")
+        )
+    }
+
+    fn polygon_literal(&self, stcs: &str) -> String {
+        match stcs_to_spoly(stcs) {
+            Some(text) => format!("CAST('{text}' AS spoly)"),
+            None => format!("CAST('{}' AS spoly)", stcs.replace('\'', "''")),
+        }
+    }
+
+    fn contains_point_region(&self, ra: &str, dec: &str, region: &str) -> String {
+        format!("(({}) @ ({region}))::int", spoint(ra, dec))
+    }
+
+    fn intersects_region_circle(&self, region: &str, ra0: &str, dec0: &str, r: &str) -> String {
+        format!(
+            "(({region}) && scircle({}, radians({r})))::int",
+            spoint(ra0, dec0)
+        )
+    }
+
+    fn intersects_regions(&self, a: &str, b: &str) -> String {
+        format!("(({a}) && ({b}))::int")
+    }
+
+    fn distance(&self, ra1: &str, dec1: &str, ra2: &str, dec2: &str) -> String {
+        format!(
+            "degrees(({}) <-> ({}))",
+            spoint(ra1, dec1),
+            spoint(ra2, dec2)
+        )
+    }
+
+    fn limit(&self, n: u64) -> String {
+        format!(" LIMIT {n}")
+    }
+}
+
+pub(super) fn is_obscore_region(table: &TableInfo, column: &ColumnInfo) -> bool {
+    table.qualified_name() == OBSCORE_TABLE && column.name == "s_region"
+}
+
+/// pgSphere polygon text (`{(ra1d,dec1d),...}`, degrees) of an STC-S `POLYGON [frame] ra dec
+/// ...` string, or `None` when it is not one.
+pub fn stcs_to_spoly(stcs: &str) -> Option<String> {
+    let mut words = stcs.split_whitespace();
+    if !words.next()?.eq_ignore_ascii_case("POLYGON") {
+        return None;
+    }
+    let numbers: Vec<f64> = words
+        .skip_while(|w| w.parse::<f64>().is_err())
+        .map(|w| w.parse::<f64>())
+        .collect::<Result<_, _>>()
+        .ok()?;
+    if numbers.len() < 6
+        || !numbers.len().is_multiple_of(2)
+        || numbers.iter().any(|v| !v.is_finite())
+    {
+        return None;
+    }
+    let parts: Vec<String> = numbers
+        .chunks(2)
+        .map(|c| format!("({:?}d,{:?}d)", c[0], c[1]))
+        .collect();
+    Some(format!("{{{}}}", parts.join(",")))
+}

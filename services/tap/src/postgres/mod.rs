@@ -1,0 +1,96 @@
+//! The PostgreSQL + pgSphere backend: the renderer's PostgreSQL dialect, versioned
+//! migrations, the reader role, ObsCore ingest and pooled query connections.
+//!
+//! Layout in the database: a published table `schema.table` is the table `"schema"."table"`
+//! (names quoted, so their case is kept: `"ivoa"."ObsCore"`, `"TAP_SCHEMA"."columns"`).
+//! `ivoa.ObsCore` carries two internal pgSphere columns beside the ObsCore ones, kept in step
+//! by the ingest and absent from TAP_SCHEMA (so from ADQL, `/tables` and `SELECT *`):
+//! `_spoint` (`spoint` of (s_ra, s_dec)) and `_spoly` (`spoly` of s_region, NULL for all-sky
+//! rows), each with a GiST index.
+//!
+//! Safety: the URL given to `--db` is the admin connection (migrations, ingest, grants). Every
+//! TAP query runs in a `READ ONLY` transaction after `SET LOCAL ROLE` to a NOLOGIN role (by
+//! default `vogate_reader`) that has USAGE and SELECT on the published schemas only, and
+//! `SET LOCAL statement_timeout`. When the HTTP client goes away the query is cancelled with
+//! the protocol's cancel request; rows come from a portal in batches of [`BATCH_ROWS`].
+
+use crate::schema::{tap_schema_rows, tap_schema_tables, RowKeys, OBSCORE_TABLE, ROW_KEY_COLUMNS};
+use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod, Runtime};
+use futures_util::SinkExt;
+use std::time::Duration;
+use tokio_postgres::types::Type;
+use tokio_postgres::NoTls;
+use vo_adql::{ColumnInfo, SqlDialect, TableInfo};
+use vo_common::{ErrorKind, Value, VoError};
+use vo_obscore::{ObsCoreRow, OBSCORE_COLUMNS};
+
+/// Rows fetched from the portal per round trip while streaming a result.
+pub const BATCH_ROWS: i32 = 1000;
+
+/// Quote an SQL identifier with double quotes (PostgreSQL keeps the case of quoted names).
+pub fn quote_ident(name: &str) -> String {
+    format!("\"{}\"", name.replace('"', "\"\""))
+}
+
+/// The physical name of a published table: `"schema"."table"`.
+fn physical(schema: Option<&str>, table: &str) -> String {
+    match schema {
+        Some(s) => format!("{}.{}", quote_ident(s), quote_ident(table)),
+        None => quote_ident(table),
+    }
+}
+
+/// The physical name of ivoa.ObsCore.
+fn obscore() -> String {
+    let (s, t) = OBSCORE_TABLE.split_once('.').unwrap_or(("ivoa", "ObsCore"));
+    physical(Some(s), t)
+}
+
+/// pgSphere `spoint` of (ra, dec), SQL expressions in degrees.
+fn spoint(ra: &str, dec: &str) -> String {
+    format!("spoint(radians({ra}), radians({dec}))")
+}
+
+mod dialect;
+mod migrations;
+mod pool;
+mod queries;
+mod storage;
+
+pub use dialect::{stcs_to_spoly, PgDialect};
+pub use migrations::migrations_fingerprint;
+pub use pool::{pg_error, pg_message, redacted, PgBackend, PgOptions};
+pub use queries::{cell, AsyncBatch, QueryFailure};
+// The helpers the submodules share (pub(super) in each).
+use pool::*;
+use storage::*;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn stcs_polygons_become_pgsphere_text() {
+        assert_eq!(
+            stcs_to_spoly("POLYGON ICRS 359.5 -1 0.5 -1 0.5 1").as_deref(),
+            Some("{(359.5d,-1.0d),(0.5d,-1.0d),(0.5d,1.0d)}")
+        );
+        assert_eq!(
+            stcs_to_spoly("POLYGON 1 2 3 4 5 6").as_deref(),
+            Some("{(1.0d,2.0d),(3.0d,4.0d),(5.0d,6.0d)}")
+        );
+        assert_eq!(stcs_to_spoly("CIRCLE ICRS 1 2 3"), None);
+        assert_eq!(stcs_to_spoly("POLYGON ICRS 1 2 3 4"), None);
+        assert_eq!(stcs_to_spoly("POLYGON ICRS 1 2 3 4 5 x"), None);
+    }
+
+    #[test]
+    fn urls_are_redacted() {
+        assert_eq!(
+            redacted("postgres://u:secret@h:5432/db"),
+            "postgres://u:***@h:5432/db"
+        );
+        assert_eq!(redacted("postgres://u@h/db"), "postgres://u@h/db");
+    }
+}
+

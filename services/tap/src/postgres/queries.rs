@@ -1,0 +1,176 @@
+//! What is read: TAP queries (READ ONLY, as the reader role, with the statement timeout,
+//! from a portal in batches, cancelled when the client goes away), ObsCore lookups and
+//! counts, and PostgreSQL values as VOTable cells.
+
+use super::*;
+
+impl PgBackend {
+
+    /// Text columns `columns` of the ObsCore row whose `key` column equals `value`, or `None`.
+    pub async fn obscore_lookup(
+        &self,
+        key: &str,
+        value: &str,
+        columns: &[&str],
+    ) -> Result<Option<Vec<Option<String>>>, VoError> {
+        let client = self.client().await?;
+        let cols: Vec<String> = columns.iter().map(|c| quote_ident(c)).collect();
+        let sql = format!(
+            "SELECT {} FROM {} WHERE {} = $1",
+            cols.join(", "),
+            obscore(),
+            quote_ident(key)
+        );
+        let row = client
+            .query_opt(&sql, &[&value])
+            .await
+            .map_err(|e| pg_error(&e))?;
+        Ok(row.map(|r| {
+            (0..columns.len())
+                .map(|i| r.get::<_, Option<String>>(i))
+                .collect()
+        }))
+    }
+
+    /// The number of ObsCore rows.
+    pub async fn obscore_count(&self) -> Result<i64, VoError> {
+        let client = self.client().await?;
+        let row = client
+            .query_one(&format!("SELECT COUNT(*) FROM {}", obscore()), &[])
+            .await
+            .map_err(|e| pg_error(&e))?;
+        Ok(row.get(0))
+    }
+
+    /// Run one translated query for a TAP request: a READ ONLY transaction as the reader role
+    /// with the statement timeout, the statement bound to a portal, and rows fetched
+    /// [`BATCH_ROWS`] at a time and handed to `on_batch` (which returns false to stop). The
+    /// query is cancelled on the server when `cancelled` completes first.
+    pub async fn run_query<F>(
+        &self,
+        sql: &str,
+        cancelled: impl std::future::Future<Output = ()>,
+        on_batch: &mut F,
+    ) -> Result<(), QueryFailure>
+    where
+        F: AsyncBatch,
+    {
+        let mut client = self.client().await.map_err(QueryFailure::Before)?;
+        let cancel = client.cancel_token();
+        let role = quote_ident(&self.options.reader_role);
+        let timeout_ms = self.options.statement_timeout.as_millis();
+        let mut started = false;
+        let work = async {
+            let tx = client
+                .build_transaction()
+                .read_only(true)
+                .start()
+                .await
+                .map_err(|e| (false, e))?;
+            tx.batch_execute(&format!(
+                "SET LOCAL ROLE {role}; SET LOCAL statement_timeout = {timeout_ms}"
+            ))
+            .await
+            .map_err(|e| (false, e))?;
+            let stmt = tx.prepare(sql).await.map_err(|e| (false, e))?;
+            let portal = tx.bind(&stmt, &[]).await.map_err(|e| (false, e))?;
+            loop {
+                let rows = tx
+                    .query_portal(&portal, BATCH_ROWS)
+                    .await
+                    .map_err(|e| (started, e))?;
+                let done = rows.len() < BATCH_ROWS as usize;
+                let first = !started;
+                started = true;
+                if !on_batch.batch(rows, first, done).await || done {
+                    break;
+                }
+            }
+            Ok::<(), (bool, tokio_postgres::Error)>(())
+        };
+        let mut work = std::pin::pin!(work);
+        let mut cancelled = std::pin::pin!(cancelled);
+        let result = tokio::select! {
+            r = &mut work => r,
+            () = &mut cancelled => {
+                tracing::info!("client gone: cancelling the query");
+                if let Err(e) = cancel.cancel_query(NoTls).await {
+                    tracing::warn!(error = %e, "cannot cancel the query");
+                }
+                // Let the work finish (it fails with 'canceling statement'), so the
+                // connection goes back to the pool in a clean state.
+                let _ = tokio::time::timeout(Duration::from_secs(5), &mut work).await;
+                return Err(QueryFailure::Cancelled);
+            }
+        };
+        match result {
+            Ok(()) => Ok(()),
+            Err((false, e)) => Err(QueryFailure::Before(pg_error(&e))),
+            Err((true, e)) => Err(QueryFailure::During(pg_message(&e))),
+        }
+    }
+}
+
+/// Why a query did not complete.
+#[derive(Debug)]
+pub enum QueryFailure {
+    /// Before any row: answer with this error document.
+    Before(VoError),
+    /// While rows were streaming: end the table with QUERY_STATUS=ERROR and this message.
+    During(String),
+    /// The client went away and the query was cancelled.
+    Cancelled,
+}
+
+/// The consumer of result batches of [`PgBackend::run_query`].
+pub trait AsyncBatch {
+    /// Take one batch (`first`: the first; `last`: no more follow). Returns false to stop.
+    fn batch(
+        &mut self,
+        rows: Vec<tokio_postgres::Row>,
+        first: bool,
+        last: bool,
+    ) -> impl std::future::Future<Output = bool>;
+}
+
+/// Column `i` of `row` as a VOTable value, by its PostgreSQL type.
+pub fn cell(row: &tokio_postgres::Row, i: usize) -> Result<Value, String> {
+    let ty = row.columns()[i].type_();
+    let err = |e: tokio_postgres::Error| format!("cannot read column {i}: {e}");
+    Ok(match *ty {
+        Type::BOOL => row
+            .try_get::<_, Option<bool>>(i)
+            .map_err(err)?
+            .map_or(Value::Null, |b| Value::Int(b as i64)),
+        Type::INT2 => row
+            .try_get::<_, Option<i16>>(i)
+            .map_err(err)?
+            .map_or(Value::Null, |v| Value::Int(v.into())),
+        Type::INT4 => row
+            .try_get::<_, Option<i32>>(i)
+            .map_err(err)?
+            .map_or(Value::Null, |v| Value::Int(v.into())),
+        Type::INT8 => row
+            .try_get::<_, Option<i64>>(i)
+            .map_err(err)?
+            .map_or(Value::Null, Value::Int),
+        Type::FLOAT4 => row
+            .try_get::<_, Option<f32>>(i)
+            .map_err(err)?
+            .map_or(Value::Null, |v| Value::Double(v.into())),
+        Type::FLOAT8 => row
+            .try_get::<_, Option<f64>>(i)
+            .map_err(err)?
+            .map_or(Value::Null, Value::Double),
+        Type::TEXT | Type::VARCHAR | Type::BPCHAR | Type::NAME | Type::UNKNOWN => row
+            .try_get::<_, Option<String>>(i)
+            .map_err(err)?
+            .map_or(Value::Null, Value::Text),
+        ref other => {
+            return Err(format!(
+                "column {} has the database type {other}, which vogate cannot return",
+                row.columns()[i].name()
+            ))
+        }
+    })
+}
