@@ -374,9 +374,8 @@ async fn injection_attempts_are_refused_and_change_nothing() {
     vogate_tests::pg_execute(&url, "SELECT x FROM canary").expect("the canary is still there");
 
     // Defence in depth below the translator: TAP queries run READ ONLY as the reader role.
-    let vo_tap::Backend::Postgres(backend) = &pg.tap.backend else {
-        panic!("not PostgreSQL")
-    };
+    assert_eq!(pg.tap.backend.name(), "PostgreSQL");
+    let backend = vo_tap::postgres::PgBackend::new(pg.settings.postgres.clone()).expect("pool");
     struct Sink;
     impl vo_tap::postgres::AsyncBatch for Sink {
         async fn batch(&mut self, _: Vec<tokio_postgres::Row>, _: bool, _: bool) -> bool {

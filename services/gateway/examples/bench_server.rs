@@ -105,21 +105,21 @@ fn main() -> std::io::Result<()> {
     let started = std::time::Instant::now();
     {
         let rows = rows(n);
-        match &gw.tap.backend {
-            vo_tap::Backend::Sqlite(path) => {
-                let mut conn = vo_tap::sqlite::open_rw(path).expect("open");
-                vo_tap::schema::replace_obscore_rows(&mut conn, &rows).expect("load");
-                conn.execute_batch("ANALYZE").expect("analyze");
-            }
-            vo_tap::Backend::Postgres(pg) => {
-                // A pool of its own: connections made on this runtime die with it.
-                let pg = vo_tap::postgres::PgBackend::new(pg.options.clone()).expect("pool");
-                tokio::runtime::Builder::new_current_thread()
-                    .enable_all()
-                    .build()?
-                    .block_on(async move { pg.replace_obscore_rows(&rows).await })
-                    .expect("load");
-            }
+        // A backend of its own on a runtime of its own: connections made on this runtime
+        // die with it.
+        let loader = vo_tap::open(&gw.settings.database()).expect("backend");
+        tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()?
+            .block_on(async move { loader.replace_obscore_rows(&rows).await })
+            .expect("load");
+        if let vogate::settings::DbUrl::Sqlite(path) = &gw.settings.db {
+            vo_tap::sqlite::open_rw(path)
+                .and_then(|c| {
+                    c.execute_batch("ANALYZE")
+                        .map_err(|e| vo_common::VoError::internal(e.to_string()))
+                })
+                .expect("analyze");
         }
     }
     eprintln!(

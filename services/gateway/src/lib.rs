@@ -16,8 +16,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use vo_common::VoError;
 use vo_obscore::IngestConfig;
-use vo_tap::postgres::PgBackend;
-use vo_tap::{schema, sqlite, Backend, TapState};
+use vo_tap::{schema, TapState};
 
 /// Everything the routes need, made once at start-up by [`prepare`].
 #[derive(Debug, Clone)]
@@ -32,7 +31,7 @@ pub struct Gateway {
     pub skipped: Vec<vo_obscore::Skipped>,
     /// The exclusive locks on the workdir and the database (see [`lock`]), held as long as
     /// any clone of the gateway lives.
-    pub locks: Arc<(lock::WorkdirLock, Option<lock::PgServeLock>)>,
+    pub locks: Arc<(vo_common::lockfile::LockFile, vo_tap::ServeLock)>,
 }
 
 /// Prepare the gateway: lock the workdir and the database (a second server on them is
@@ -64,15 +63,11 @@ pub fn prepare(settings: Settings) -> Result<Gateway, VoError> {
         }
     }
     let holder = format!("vogate serve on {}", settings.bind);
-    let pg_lock = match &settings.db {
-        DbUrl::Postgres(url) => Some(lock::PgServeLock::acquire(
-            url,
-            settings.postgres.connect_timeout,
-            &holder,
-        )?),
-        DbUrl::Sqlite(_) => None,
-    };
-    let workdir_lock = lock::WorkdirLock::acquire(&settings, &holder)?;
+    // The database first (a served PostgreSQL database refuses before the workdir is made),
+    // then the workdir; each lock names this server to whoever finds it taken.
+    let setup = vo_tap::open(&settings.database())?;
+    let serve_lock = on_own_runtime(async { setup.lock_for_serving(&holder).await })?;
+    let workdir_lock = lock::lock_workdir(&settings, &holder)?;
     let data_root = match &settings.data {
         Some(d) => d.clone(),
         None => {
@@ -91,27 +86,23 @@ pub fn prepare(settings: Settings) -> Result<Gateway, VoError> {
     let felis = read_schemas(&settings.schemas)?;
     let started = std::time::Instant::now();
     let report = vo_obscore::scan_tree(&data_root, &cfg);
-    let (backend, catalog, vosi) = match &settings.db {
-        DbUrl::Sqlite(db_path) => {
-            let mut conn = sqlite::open_rw(db_path)?;
-            schema::create_schema(&mut conn)?;
-            schema::replace_obscore_rows(&mut conn, &report.rows)?;
-            for s in &felis {
-                let outcome =
-                    vo_tap::publish::publish_sqlite(&mut conn, s, false, &settings.positions)?;
-                tracing::info!(schema = %s.name, ?outcome, "published a Felis schema");
-            }
-            let mut catalog = schema::load_catalog(&conn)?;
-            catalog.set_positions(&settings.positions)?;
-            let vosi = vo_tap::vosi::Vosi::load(&conn, &settings.base_url, settings.limits)?;
-            (Backend::Sqlite(db_path.clone()), catalog, vosi)
+    // Set up on a runtime of its own, with a backend of its own (pooled connections die
+    // with the runtime that made them); the gateway serves through a fresh one.
+    let (catalog, vosi) = on_own_runtime(async {
+        setup.migrate().await?;
+        setup.replace_obscore_rows(&report.rows).await?;
+        for s in &felis {
+            let outcome = setup.publish(s, false, &settings.positions).await?;
+            tracing::info!(schema = %s.name, ?outcome, "published a Felis schema");
         }
-        DbUrl::Postgres(_) => {
-            let (catalog, vosi) = prepare_postgres(&settings, &report.rows, &felis)?;
-            let pg = PgBackend::new(settings.postgres.clone())?;
-            (Backend::Postgres(pg), catalog, vosi)
-        }
-    };
+        let snapshot = setup.tap_schema().await?;
+        let mut catalog = schema::load_catalog(&snapshot)?;
+        catalog.set_positions(&settings.positions)?;
+        let vosi = vo_tap::vosi::Vosi::load(&snapshot, &settings.base_url, settings.limits)?;
+        Ok((catalog, vosi))
+    })?;
+    drop(setup);
+    let backend = vo_tap::open(&settings.database())?;
     if report.rows.is_empty() {
         tracing::warn!(root = %data_root.display(), "no FITS image with a celestial WCS found: ivoa.ObsCore is empty");
     }
@@ -132,47 +123,7 @@ pub fn prepare(settings: Settings) -> Result<Gateway, VoError> {
         data_root,
         skipped: report.skipped,
         settings,
-        locks: Arc::new((workdir_lock, pg_lock)),
-    })
-}
-
-/// On PostgreSQL, with the admin connection: migrations, the reader role, TAP_SCHEMA and the
-/// ObsCore rows; then the catalog and VOSI documents read back from TAP_SCHEMA. Runs on a
-/// thread of its own with its own runtime, so it works inside or outside an async context.
-fn prepare_postgres(
-    settings: &Settings,
-    rows: &[vo_obscore::ObsCoreRow],
-    felis: &[vo_felis::Schema],
-) -> Result<(vo_tap::schema::TapCatalog, vo_tap::vosi::Vosi), VoError> {
-    std::thread::scope(|scope| {
-        scope
-            .spawn(|| {
-                let rt = tokio::runtime::Builder::new_current_thread()
-                    .enable_all()
-                    .build()
-                    .map_err(|e| VoError::internal(format!("cannot start a runtime: {e}")))?;
-                rt.block_on(async {
-                    let admin = PgBackend::new(settings.postgres.clone())?;
-                    let applied = admin.migrate().await?;
-                    if !applied.is_empty() {
-                        tracing::info!(?applied, "applied database migrations");
-                    }
-                    admin.sync_tap_schema().await?;
-                    admin.replace_obscore_rows(rows).await?;
-                    for s in felis {
-                        let outcome = admin.publish(s, false, &settings.positions).await?;
-                        tracing::info!(schema = %s.name, ?outcome, "published a Felis schema");
-                    }
-                    let snapshot = admin.tap_schema_snapshot().await?;
-                    let mut catalog = schema::load_catalog(&snapshot)?;
-                    catalog.set_positions(&settings.positions)?;
-                    let vosi =
-                        vo_tap::vosi::Vosi::load(&snapshot, &settings.base_url, settings.limits)?;
-                    Ok((catalog, vosi))
-                })
-            })
-            .join()
-            .unwrap_or_else(|_| Err(VoError::internal("the database set-up failed")))
+        locks: Arc::new((workdir_lock, serve_lock)),
     })
 }
 
@@ -229,46 +180,20 @@ pub fn load_schemas(
     metadata_only: bool,
 ) -> Result<Vec<(String, vo_tap::publish::Published)>, VoError> {
     let schemas = read_schemas(files)?;
-    let mut out = Vec::new();
-    match &settings.db {
-        DbUrl::Sqlite(path) => {
-            if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-                std::fs::create_dir_all(dir).map_err(|e| {
-                    VoError::internal(format!("cannot create {}: {e}", dir.display()))
-                })?;
-            }
-            let mut conn = sqlite::open_rw(path)?;
-            schema::ensure_tap_schema(&conn)?;
-            for s in &schemas {
-                out.push((
-                    s.name.clone(),
-                    vo_tap::publish::publish_sqlite(
-                        &mut conn,
-                        s,
-                        metadata_only,
-                        &settings.positions,
-                    )?,
-                ));
-            }
+    let backend = vo_tap::open(&settings.database())?;
+    on_own_runtime(async {
+        backend.ensure_tap_schema().await?;
+        let mut out = Vec::new();
+        for s in &schemas {
+            out.push((
+                s.name.clone(),
+                backend
+                    .publish(s, metadata_only, &settings.positions)
+                    .await?,
+            ));
         }
-        DbUrl::Postgres(_) => {
-            let opts = settings.postgres.clone();
-            let positions = settings.positions.clone();
-            out = on_own_runtime(async move {
-                let admin = PgBackend::new(opts)?;
-                admin.migrate().await?;
-                let mut out = Vec::new();
-                for s in &schemas {
-                    out.push((
-                        s.name.clone(),
-                        admin.publish(s, metadata_only, &positions).await?,
-                    ));
-                }
-                Ok(out)
-            })?;
-        }
-    }
-    Ok(out)
+        Ok(out)
+    })
 }
 
 /// `vogate load TABLE FILE`: rows from CSV into a published table of the settings'
@@ -278,34 +203,21 @@ pub fn load_csv(
     table: &str,
     file: &std::path::Path,
 ) -> Result<usize, VoError> {
-    match &settings.db {
-        DbUrl::Sqlite(path) => {
-            if !path.is_file() {
-                return Err(VoError::usage(format!(
-                    "--db sqlite:{}: no such database (load a Felis schema first)",
-                    path.display()
-                )));
-            }
-            let mut conn = sqlite::open_rw(path)?;
-            let mut catalog = schema::load_catalog(&conn)?;
-            catalog.set_positions(&settings.positions)?;
-            let rows = vo_tap::csvload::read_csv(&catalog, table, file)?;
-            vo_tap::csvload::insert_sqlite(&mut conn, &rows)
-        }
-        DbUrl::Postgres(_) => {
-            let opts = settings.postgres.clone();
-            let positions = settings.positions.clone();
-            on_own_runtime(async move {
-                let admin = PgBackend::new(opts)?;
-                let snapshot = admin.tap_schema_snapshot().await?;
-                let mut catalog = schema::load_catalog(&snapshot)?;
-                catalog.set_positions(&positions)?;
-                drop(snapshot);
-                let rows = vo_tap::csvload::read_csv(&catalog, table, file)?;
-                admin.insert_rows(&rows).await
-            })
-        }
-    }
+    let backend = vo_tap::open(&settings.database())?;
+    on_own_runtime(async {
+        let snapshot = backend.tap_schema().await?;
+        let mut catalog = schema::load_catalog(&snapshot)?;
+        catalog.set_positions(&settings.positions)?;
+        drop(snapshot);
+        let rows = vo_tap::csvload::read_csv(&catalog, table, file)?;
+        backend.insert_rows(&rows).await
+    })
+}
+
+/// Who serves the database of `settings` now, when that is known (see
+/// [`vo_tap::Backend::served_by`]).
+pub fn served_by(settings: &Settings) -> Option<String> {
+    vo_tap::open(&settings.database()).ok()?.served_by()
 }
 
 /// The routes of every service, for `App::configure`.

@@ -196,7 +196,7 @@ fn schema_command(action: SchemaAction) -> ExitCode {
                 Ok(s) => s,
                 Err(code) => return code,
             };
-            if let Some(who) = vogate::lock::held_by(&settings) {
+            if let Some(who) = vogate::served_by(&settings) {
                 eprintln!(
                     "vogate: the database is being served by {who}: the schemas are written in \
                      one transaction; that server serves new tables after a restart"
@@ -257,7 +257,7 @@ fn main() -> ExitCode {
                 Ok(s) => s,
                 Err(code) => return code,
             };
-            if let Some(who) = vogate::lock::held_by(&settings) {
+            if let Some(who) = vogate::served_by(&settings) {
                 eprintln!(
                     "vogate: the database is being served by {who}: the rows are written in \
                      one transaction, and that server sees them once it is committed"

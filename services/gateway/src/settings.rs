@@ -9,7 +9,7 @@ use vo_tap::Limits;
 pub enum DbUrl {
     /// `sqlite:PATH`: an SQLite file (created if missing).
     Sqlite(PathBuf),
-    /// `postgres://...`: a PostgreSQL server (not available yet).
+    /// `postgres://...`: a PostgreSQL server with pgSphere.
     Postgres(String),
 }
 
@@ -77,6 +77,17 @@ pub struct Settings {
     /// Catalog tables with an indexed sky position (config `[[positions]]`): (table as
     /// published, ra column, dec column).
     pub positions: Vec<(String, String, String)>,
+}
+
+impl Settings {
+    /// The database to open ([`vo_tap::open`]): the SQLite file, or PostgreSQL with the
+    /// `[postgres]` options.
+    pub fn database(&self) -> vo_tap::Database {
+        match &self.db {
+            DbUrl::Sqlite(path) => vo_tap::Database::Sqlite(path.clone()),
+            DbUrl::Postgres(_) => vo_tap::Database::Postgres(self.postgres.clone()),
+        }
+    }
 }
 
 /// Resolve flags over the file over defaults. `config_dir` is where relative paths in the

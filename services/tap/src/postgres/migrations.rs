@@ -69,7 +69,6 @@ pub(super) fn migrations() -> Vec<(i32, &'static str, String)> {
     )]
 }
 
-
 impl PgBackend {
     /// Apply the migrations this database lacks, each once (an advisory lock serialises
     /// concurrent starts), then make the reader role and its grants. Returns the versions

@@ -52,18 +52,100 @@ fn spoint(ra: &str, dec: &str) -> String {
 }
 
 mod dialect;
+mod lock;
 mod migrations;
 mod pool;
 mod queries;
 mod storage;
 
 pub use dialect::{stcs_to_spoly, PgDialect};
+pub use lock::{PgServeLock, PG_SERVE_LOCK_KEY};
 pub use migrations::migrations_fingerprint;
 pub use pool::{pg_error, pg_message, redacted, PgBackend, PgOptions};
 pub use queries::{cell, AsyncBatch, QueryFailure};
 // The helpers the submodules share (pub(super) in each).
 use pool::*;
 use storage::*;
+
+#[async_trait::async_trait]
+impl crate::Backend for PgBackend {
+    fn name(&self) -> &'static str {
+        "PostgreSQL"
+    }
+
+    fn dialect(&self) -> &'static (dyn SqlDialect + Sync) {
+        &PgDialect
+    }
+
+    async fn lock_for_serving(&self, holder: &str) -> Result<crate::ServeLock, VoError> {
+        let (url, timeout) = (self.options.url.clone(), self.options.connect_timeout);
+        let holder = holder.to_string();
+        // The lock's connection lives on a thread of its own (see PgServeLock).
+        let lock =
+            tokio::task::spawn_blocking(move || PgServeLock::acquire(&url, timeout, &holder))
+                .await
+                .map_err(|_| VoError::internal("the database lock task failed"))??;
+        Ok(crate::ServeLock::new(lock))
+    }
+
+    fn served_by(&self) -> Option<String> {
+        None
+    }
+
+    async fn ensure_tap_schema(&self) -> Result<(), VoError> {
+        PgBackend::migrate(self).await.map(|_| ())
+    }
+
+    async fn migrate(&self) -> Result<(), VoError> {
+        let applied = PgBackend::migrate(self).await?;
+        if !applied.is_empty() {
+            tracing::info!(?applied, "applied database migrations");
+        }
+        self.sync_tap_schema().await
+    }
+
+    async fn replace_obscore_rows(&self, rows: &[ObsCoreRow]) -> Result<(), VoError> {
+        PgBackend::replace_obscore_rows(self, rows).await
+    }
+
+    async fn publish(
+        &self,
+        schema: &vo_felis::Schema,
+        metadata_only: bool,
+        positions: &[(String, String, String)],
+    ) -> Result<crate::publish::Published, VoError> {
+        PgBackend::publish(self, schema, metadata_only, positions).await
+    }
+
+    async fn tap_schema(&self) -> Result<rusqlite::Connection, VoError> {
+        self.tap_schema_snapshot().await
+    }
+
+    async fn insert_rows(&self, rows: &crate::csvload::CsvRows) -> Result<usize, VoError> {
+        PgBackend::insert_rows(self, rows).await
+    }
+
+    async fn obscore_lookup(
+        &self,
+        key: &str,
+        value: &str,
+        columns: &[&str],
+    ) -> Result<Option<Vec<Option<String>>>, VoError> {
+        PgBackend::obscore_lookup(self, key, value, columns).await
+    }
+
+    async fn obscore_count(&self) -> Result<i64, VoError> {
+        PgBackend::obscore_count(self).await
+    }
+
+    async fn query(
+        &self,
+        sql: String,
+        fields: std::sync::Arc<[vo_common::FieldMeta]>,
+    ) -> Result<crate::RowStream, VoError> {
+        queries::stream_rows(self.clone(), sql, fields).await
+    }
+}
 
 #[cfg(test)]
 mod tests {
@@ -93,4 +175,3 @@ mod tests {
         assert_eq!(redacted("postgres://u@h/db"), "postgres://u@h/db");
     }
 }
-

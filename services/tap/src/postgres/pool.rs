@@ -102,7 +102,6 @@ pub(super) fn admin_error(what: &str, e: tokio_postgres::Error) -> VoError {
     }
 }
 
-
 impl PgBackend {
     /// A pool for `options` (no connection is made until one is needed). Errors: a URL
     /// PostgreSQL's client cannot parse.
@@ -145,5 +144,4 @@ impl PgBackend {
             })
         })
     }
-
 }

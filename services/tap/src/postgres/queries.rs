@@ -5,7 +5,6 @@
 use super::*;
 
 impl PgBackend {
-
     /// Text columns `columns` of the ObsCore row whose `key` column equals `value`, or `None`.
     pub async fn obscore_lookup(
         &self,
@@ -173,4 +172,107 @@ pub fn cell(row: &tokio_postgres::Row, i: usize) -> Result<Value, String> {
             ))
         }
     })
+}
+
+/// Column values of `row` as cells of `fields`: integers in a float column (e.g. COUNT in an
+/// expression) stay numbers, numbers in a text column become text.
+pub(super) fn row_values(
+    row: &tokio_postgres::Row,
+    fields: &[vo_common::FieldMeta],
+) -> Result<Vec<Value>, String> {
+    (0..fields.len())
+        .map(|i| {
+            let v = cell(row, i)?;
+            Ok(match (v, fields[i].datatype.as_str()) {
+                (Value::Int(n), "float" | "double") => Value::Double(n as f64),
+                (Value::Int(n), "char" | "unicodeChar") => Value::Text(n.to_string()),
+                (Value::Double(d), "char" | "unicodeChar") => Value::Text(format!("{d:?}")),
+                (v, _) => v,
+            })
+        })
+        .collect()
+}
+
+/// The consumer of [`PgBackend::run_query`]'s batches that feeds a [`crate::RowStream`]:
+/// `ready` is answered at the first batch (with an error when its first row cannot be
+/// converted), then every batch goes to the stream.
+struct ToStream {
+    fields: std::sync::Arc<[vo_common::FieldMeta]>,
+    ready: Option<tokio::sync::oneshot::Sender<Result<(), VoError>>>,
+    rows: crate::backend::RowSender,
+    /// A conversion failure after the first row (sent after the rows before it).
+    failed: Option<String>,
+}
+
+impl AsyncBatch for ToStream {
+    async fn batch(&mut self, rows: Vec<tokio_postgres::Row>, first: bool, _last: bool) -> bool {
+        let mut out = Vec::with_capacity(rows.len());
+        for row in &rows {
+            match row_values(row, &self.fields) {
+                Ok(v) => out.push(v),
+                Err(m) => {
+                    if first && out.is_empty() {
+                        if let Some(ready) = self.ready.take() {
+                            let _ = ready.send(Err(VoError::query(m)));
+                        }
+                        return false;
+                    }
+                    self.failed = Some(m);
+                    break;
+                }
+            }
+        }
+        if first && self.ready.take().is_none_or(|r| r.send(Ok(())).is_err()) {
+            return false;
+        }
+        if !out.is_empty() && !self.rows.send(Ok(out)).await {
+            return false;
+        }
+        if let Some(m) = self.failed.take() {
+            let _ = self.rows.send(Err(m)).await;
+            return false;
+        }
+        true
+    }
+}
+
+/// Run `sql` on a task of its own and stream its rows (see [`crate::Backend::query`]); the
+/// query is cancelled on the server when the stream is dropped.
+pub(super) async fn stream_rows(
+    pg: PgBackend,
+    sql: String,
+    fields: std::sync::Arc<[vo_common::FieldMeta]>,
+) -> Result<crate::RowStream, VoError> {
+    let (rows, gone, stream) = crate::backend::row_channel();
+    let (ready_tx, ready_rx) = tokio::sync::oneshot::channel();
+    tokio::spawn(async move {
+        let mut sink = ToStream {
+            fields,
+            ready: Some(ready_tx),
+            rows,
+            failed: None,
+        };
+        let cancelled = async move {
+            let _ = gone.await;
+        };
+        match pg.run_query(&sql, cancelled, &mut sink).await {
+            Ok(()) | Err(QueryFailure::Cancelled) => {}
+            Err(QueryFailure::Before(e)) => match sink.ready.take() {
+                Some(ready) => {
+                    let _ = ready.send(Err(e));
+                }
+                None => {
+                    let _ = sink.rows.send(Err(e.message)).await;
+                }
+            },
+            Err(QueryFailure::During(m)) => {
+                let _ = sink.rows.send(Err(m)).await;
+            }
+        }
+    });
+    match ready_rx.await {
+        Ok(Ok(())) => Ok(stream),
+        Ok(Err(e)) => Err(e),
+        Err(_) => Err(VoError::internal("the query task ended unexpectedly")),
+    }
 }

@@ -4,7 +4,6 @@
 use super::*;
 
 impl PgBackend {
-
     /// Publish a Felis schema (see [`crate::publish`]): create its tables if they are not
     /// there, grant the reader role SELECT on them, and write its TAP_SCHEMA rows; when the
     /// TAP_SCHEMA rows already there differ, refuse with the differences unless
@@ -340,8 +339,6 @@ pub(super) async fn read_tap_rows(
     }
     Ok(out)
 }
-
-
 
 /// Text escaped for COPY's text format.
 pub(super) fn copy_escape(s: &str, out: &mut String) {

@@ -9,9 +9,15 @@
 //! - `vogate_hpx(ra, dec)`: the HEALPix cell (NESTED, order [`crate::schema::HPX_ORDER`]) of
 //!   a position, for the `_hpx` column of tables with an indexed position.
 //!
+//! [`SqliteBackend`] is the [`crate::Backend`] over one database file.
+//!
 //! Query connections are read-only (`SQLITE_OPEN_READ_ONLY` and `PRAGMA query_only`), with
 //! `PRAGMA case_sensitive_like = ON` because ADQL's LIKE is case-sensitive (ADQL 2.1 §2.3.3)
 //! while SQLite's is not by default.
+
+mod backend;
+
+pub use backend::SqliteBackend;
 
 use crate::schema::quote_ident;
 use rusqlite::functions::FunctionFlags;

@@ -1,0 +1,179 @@
+//! The one seam between the services and the database: [`Backend`], implemented once for the
+//! embedded SQLite ([`crate::sqlite::SqliteBackend`]) and once for PostgreSQL + pgSphere
+//! ([`crate::postgres::PgBackend`]). Code above it (TAP sync, the gateway, DataLink) never asks
+//! which database it talks to; [`open`] is the one place that chooses.
+//!
+//! A query's rows come back as a [`RowStream`]: batches of rows whose values are already
+//! VOTable cells of the query's fields. The stream is bounded (a few batches in flight), so
+//! memory stays flat whatever the result's size; dropping it cancels the query on the
+//! database (SQLite's interrupt, PostgreSQL's cancel request). [`crate::result`] turns a
+//! stream into a table in any output format, with MAXREC overflow, for every backend.
+
+use crate::csvload::CsvRows;
+use crate::publish::Published;
+use std::path::PathBuf;
+use std::sync::Arc;
+use tokio::sync::{mpsc, oneshot};
+use vo_adql::SqlDialect;
+use vo_common::{FieldMeta, Value, VoError};
+use vo_obscore::ObsCoreRow;
+
+/// One batch of result rows, each the cells of the query's fields in order.
+pub type RowBatch = Vec<Vec<Value>>;
+
+/// How many rows a backend puts in one batch of a [`RowStream`].
+pub const BATCH: usize = 256;
+
+/// The rows of a running query, batch by batch. `next` gives `Some(Ok(rows))` for each
+/// batch, `Some(Err(message))` when the query fails after its first batch (the message for
+/// `QUERY_STATUS=ERROR`), and `None` at the end. Dropping the stream cancels the query.
+#[derive(Debug)]
+pub struct RowStream {
+    rows: mpsc::Receiver<Result<RowBatch, String>>,
+    /// Dropped with the stream: the producer's signal to stop and cancel.
+    _alive: oneshot::Sender<()>,
+}
+
+impl RowStream {
+    /// The next batch; `None` after the last.
+    pub async fn next(&mut self) -> Option<Result<RowBatch, String>> {
+        self.rows.recv().await
+    }
+}
+
+/// The producer's end of a [`RowStream`] (for backends).
+#[derive(Debug)]
+pub struct RowSender {
+    rows: mpsc::Sender<Result<RowBatch, String>>,
+}
+
+impl RowSender {
+    /// Send a batch from async code; false when the stream was dropped.
+    pub async fn send(&self, batch: Result<RowBatch, String>) -> bool {
+        self.rows.send(batch).await.is_ok()
+    }
+
+    /// Send a batch from a blocking thread; false when the stream was dropped.
+    pub fn blocking_send(&self, batch: Result<RowBatch, String>) -> bool {
+        self.rows.blocking_send(batch).is_ok()
+    }
+}
+
+/// A new stream, its producer's end, and a receiver that resolves (with an error) when the
+/// stream is dropped: the producer's cue to cancel. Two batches may be in flight.
+pub fn row_channel() -> (RowSender, oneshot::Receiver<()>, RowStream) {
+    let (tx, rx) = mpsc::channel(2);
+    let (alive_tx, alive_rx) = oneshot::channel();
+    (
+        RowSender { rows: tx },
+        alive_rx,
+        RowStream {
+            rows: rx,
+            _alive: alive_tx,
+        },
+    )
+}
+
+/// Held by a serving gateway for as long as it serves: no other server may serve the same
+/// database meanwhile (see [`Backend::lock_for_serving`]). Released when dropped.
+pub struct ServeLock(#[allow(dead_code)] Box<dyn std::fmt::Debug + Send + Sync>);
+
+impl ServeLock {
+    /// Wrap whatever keeps the lock held.
+    pub fn new(held: impl std::fmt::Debug + Send + Sync + 'static) -> ServeLock {
+        ServeLock(Box::new(held))
+    }
+}
+
+impl std::fmt::Debug for ServeLock {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_tuple("ServeLock").field(&self.0).finish()
+    }
+}
+
+/// A database that holds TAP_SCHEMA, ivoa.ObsCore and published catalogs, and runs
+/// translated ADQL. All methods are safe to call from any async context: blocking work runs
+/// on blocking threads.
+#[async_trait::async_trait]
+pub trait Backend: Send + Sync + std::fmt::Debug {
+    /// The database's name for messages: `SQLite` or `PostgreSQL`.
+    fn name(&self) -> &'static str;
+
+    /// How ADQL is rendered for this database.
+    fn dialect(&self) -> &'static (dyn SqlDialect + Sync);
+
+    /// Take the lock that makes this process the one server of the database, for `holder`
+    /// (e.g. `vogate serve on 127.0.0.1:8080`). Errors: a usage error naming the server that
+    /// holds it; `Unavailable` when the database cannot be reached.
+    async fn lock_for_serving(&self, holder: &str) -> Result<ServeLock, VoError>;
+
+    /// Who serves the database now (`pid 4242 (vogate serve on ...)`), when that can be
+    /// known without disturbing it; `None` otherwise.
+    fn served_by(&self) -> Option<String>;
+
+    /// Create the TAP_SCHEMA tables when missing, and nothing else that a running server
+    /// uses (for `schema load` and `load`, which may run beside a server).
+    async fn ensure_tap_schema(&self) -> Result<(), VoError>;
+
+    /// Bring vogate's own tables to the current version and write the TAP_SCHEMA rows that
+    /// describe TAP_SCHEMA and ivoa.ObsCore (for a server's start). On SQLite ivoa.ObsCore is
+    /// made anew and empty, since every start ingests it; PostgreSQL keeps its rows until
+    /// [`Backend::replace_obscore_rows`].
+    async fn migrate(&self) -> Result<(), VoError>;
+
+    /// Replace every ivoa.ObsCore row by `rows`, index columns included, in one transaction.
+    async fn replace_obscore_rows(&self, rows: &[ObsCoreRow]) -> Result<(), VoError>;
+
+    /// Publish a Felis schema: its tables (created when missing) and TAP_SCHEMA rows, the
+    /// internal position columns of `positions` ((table, ra, dec) of its tables), in one
+    /// transaction. Errors: a changed schema without `metadata_only`, with the differences.
+    async fn publish(
+        &self,
+        schema: &vo_felis::Schema,
+        metadata_only: bool,
+        positions: &[(String, String, String)],
+    ) -> Result<Published, VoError>;
+
+    /// TAP_SCHEMA as a SQLite connection holding the five tables (`"TAP_SCHEMA.tables"`, ...),
+    /// from which [`crate::schema::load_catalog`] and [`crate::vosi::Vosi::load`] read.
+    async fn tap_schema(&self) -> Result<rusqlite::Connection, VoError>;
+
+    /// Insert checked CSV rows into their table in one transaction; the number inserted.
+    async fn insert_rows(&self, rows: &CsvRows) -> Result<usize, VoError>;
+
+    /// Text columns `columns` of the ObsCore row whose `key` column equals `value`, or
+    /// `None`. `key` and `columns` are ObsCore column names (never user text).
+    async fn obscore_lookup(
+        &self,
+        key: &str,
+        value: &str,
+        columns: &[&str],
+    ) -> Result<Option<Vec<Option<String>>>, VoError>;
+
+    /// The number of ivoa.ObsCore rows.
+    async fn obscore_count(&self) -> Result<i64, VoError>;
+
+    /// Run `sql` (rendered by [`Backend::dialect`], read only) and stream its rows as cells
+    /// of `fields`. Returns once the first batch is there: an error before any row (a
+    /// database error, a first value that cannot be a cell of its field) is the `Err`; a
+    /// later one ends the stream.
+    async fn query(&self, sql: String, fields: Arc<[FieldMeta]>) -> Result<RowStream, VoError>;
+}
+
+/// Which database to open: the SQLite file, or PostgreSQL with its options.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Database {
+    /// The embedded SQLite database at this path (created when missing).
+    Sqlite(PathBuf),
+    /// PostgreSQL + pgSphere.
+    Postgres(crate::postgres::PgOptions),
+}
+
+/// Open the backend for `db` (no connection is made yet on PostgreSQL). Errors: a URL that
+/// PostgreSQL's client cannot parse.
+pub fn open(db: &Database) -> Result<Arc<dyn Backend>, VoError> {
+    Ok(match db {
+        Database::Sqlite(path) => Arc::new(crate::sqlite::SqliteBackend::new(path.clone())),
+        Database::Postgres(options) => Arc::new(crate::postgres::PgBackend::new(options.clone())?),
+    })
+}

@@ -1,0 +1,487 @@
+//! [`SqliteBackend`]: the [`crate::Backend`] over one SQLite database file. Every call opens
+//! its own connection on a blocking thread (queries read-only, see
+//! [`super::open_query`]); writes go through one transaction each. A query's rows are read on
+//! a blocking thread and sent as batches; when the [`crate::RowStream`] is dropped the
+//! statement is interrupted (`sqlite3_interrupt`).
+
+use super::{open_query, open_rw, SqliteDialect};
+use crate::backend::{row_channel, RowSender, RowStream, ServeLock, BATCH};
+use crate::schema::{self, quote_ident, OBSCORE_TABLE};
+use rusqlite::types::ValueRef;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use tokio::sync::oneshot;
+use vo_adql::SqlDialect;
+use vo_common::lockfile::LockFile;
+use vo_common::{FieldMeta, Value, VoError};
+use vo_obscore::ObsCoreRow;
+
+/// The embedded SQLite database at `path` (created when missing by the first write).
+#[derive(Debug, Clone)]
+pub struct SqliteBackend {
+    path: PathBuf,
+}
+
+impl SqliteBackend {
+    /// The backend over the database file `path`.
+    pub fn new(path: PathBuf) -> SqliteBackend {
+        SqliteBackend { path }
+    }
+
+    /// The database file.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// The lock file of a serving gateway: `<db>.lock`.
+    pub fn lock_path(&self) -> PathBuf {
+        let mut name = self.path.as_os_str().to_owned();
+        name.push(".lock");
+        PathBuf::from(name)
+    }
+
+    /// Run `f` with the database path on a blocking thread.
+    async fn blocking<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(&Path) -> Result<T, VoError> + Send + 'static,
+    ) -> Result<T, VoError> {
+        let path = self.path.clone();
+        tokio::task::spawn_blocking(move || f(&path))
+            .await
+            .map_err(|_| VoError::internal("the database task failed"))?
+    }
+}
+
+/// The error for a task that could not write the database.
+fn create_parent(path: &Path) -> Result<(), VoError> {
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir)
+            .map_err(|e| VoError::internal(format!("cannot create {}: {e}", dir.display())))?;
+    }
+    Ok(())
+}
+
+#[async_trait::async_trait]
+impl crate::Backend for SqliteBackend {
+    fn name(&self) -> &'static str {
+        "SQLite"
+    }
+
+    fn dialect(&self) -> &'static (dyn SqlDialect + Sync) {
+        &SqliteDialect
+    }
+
+    async fn lock_for_serving(&self, holder: &str) -> Result<ServeLock, VoError> {
+        let lock = LockFile::acquire(&self.lock_path(), holder).map_err(|e| {
+            e.into_vo_error(
+                &format!("the database {}", self.path.display()),
+                "Stop that server, or give another --db",
+            )
+        })?;
+        Ok(ServeLock::new(lock))
+    }
+
+    fn served_by(&self) -> Option<String> {
+        LockFile::holder(&self.lock_path())
+    }
+
+    async fn ensure_tap_schema(&self) -> Result<(), VoError> {
+        self.blocking(|path| {
+            create_parent(path)?;
+            schema::ensure_tap_schema(&open_rw(path)?)
+        })
+        .await
+    }
+
+    async fn migrate(&self) -> Result<(), VoError> {
+        self.blocking(|path| {
+            create_parent(path)?;
+            schema::create_schema(&mut open_rw(path)?)
+        })
+        .await
+    }
+
+    async fn replace_obscore_rows(&self, rows: &[ObsCoreRow]) -> Result<(), VoError> {
+        let rows = rows.to_vec();
+        self.blocking(move |path| schema::replace_obscore_rows(&mut open_rw(path)?, &rows))
+            .await
+    }
+
+    async fn publish(
+        &self,
+        felis: &vo_felis::Schema,
+        metadata_only: bool,
+        positions: &[(String, String, String)],
+    ) -> Result<crate::publish::Published, VoError> {
+        let (felis, positions) = (felis.clone(), positions.to_vec());
+        self.blocking(move |path| {
+            crate::publish::publish_sqlite(&mut open_rw(path)?, &felis, metadata_only, &positions)
+        })
+        .await
+    }
+
+    async fn tap_schema(&self) -> Result<rusqlite::Connection, VoError> {
+        self.blocking(|path| {
+            if !path.is_file() {
+                return Err(VoError::usage(format!(
+                    "--db sqlite:{}: no such database (load a Felis schema first)",
+                    path.display()
+                )));
+            }
+            open_query(path)
+        })
+        .await
+    }
+
+    async fn insert_rows(&self, rows: &crate::csvload::CsvRows) -> Result<usize, VoError> {
+        let rows = rows.clone();
+        self.blocking(move |path| crate::csvload::insert_sqlite(&mut open_rw(path)?, &rows))
+            .await
+    }
+
+    async fn obscore_lookup(
+        &self,
+        key: &str,
+        value: &str,
+        columns: &[&str],
+    ) -> Result<Option<Vec<Option<String>>>, VoError> {
+        let cols: Vec<String> = columns.iter().map(|c| quote_ident(c)).collect();
+        let sql = format!(
+            "SELECT {} FROM {} WHERE {} = ?1",
+            cols.join(", "),
+            quote_ident(OBSCORE_TABLE),
+            quote_ident(key)
+        );
+        let value = value.to_string();
+        let n = columns.len();
+        self.blocking(move |path| {
+            let conn = open_query(path)?;
+            let lookup = |e: rusqlite::Error| VoError::internal(format!("lookup failed: {e}"));
+            let mut st = conn.prepare(&sql).map_err(lookup)?;
+            let mut rows = st.query([&value]).map_err(lookup)?;
+            match rows.next().map_err(lookup)? {
+                Some(r) => Ok(Some(
+                    (0..n)
+                        .map(|i| r.get::<_, Option<String>>(i).map_err(lookup))
+                        .collect::<Result<Vec<_>, _>>()?,
+                )),
+                None => Ok(None),
+            }
+        })
+        .await
+    }
+
+    async fn obscore_count(&self) -> Result<i64, VoError> {
+        self.blocking(|path| {
+            open_query(path)?
+                .query_row(
+                    &format!("SELECT COUNT(*) FROM {}", quote_ident(OBSCORE_TABLE)),
+                    [],
+                    |r| r.get(0),
+                )
+                .map_err(|e| VoError::internal(format!("cannot count rows: {e}")))
+        })
+        .await
+    }
+
+    async fn query(&self, sql: String, fields: Arc<[FieldMeta]>) -> Result<RowStream, VoError> {
+        let (rows, gone, stream) = row_channel();
+        let (ready_tx, ready_rx) = oneshot::channel();
+        let path = self.path.clone();
+        let runtime = tokio::runtime::Handle::current();
+        tokio::task::spawn_blocking(move || {
+            read_rows(&path, &sql, &fields, ready_tx, rows, gone, runtime)
+        });
+        match ready_rx.await {
+            Ok(Ok(())) => Ok(stream),
+            Ok(Err(e)) => Err(e),
+            Err(_) => Err(VoError::internal("the query task ended unexpectedly")),
+        }
+    }
+}
+
+/// Read the rows of `sql` on this (blocking) thread: `ready` is answered at the first row
+/// (or at the end of an empty result, or with the error that came first), then rows go to
+/// `out` in batches of [`BATCH`]. When `gone` fires (the stream was dropped) the statement
+/// is interrupted.
+fn read_rows(
+    path: &Path,
+    sql: &str,
+    fields: &[FieldMeta],
+    ready: oneshot::Sender<Result<(), VoError>>,
+    out: RowSender,
+    gone: oneshot::Receiver<()>,
+    runtime: tokio::runtime::Handle,
+) {
+    let conn = match open_query(path) {
+        Ok(c) => c,
+        Err(e) => {
+            let _ = ready.send(Err(e));
+            return;
+        }
+    };
+    let interrupt = conn.get_interrupt_handle();
+    let (done_tx, done_rx) = oneshot::channel::<()>();
+    runtime.spawn(async move {
+        tokio::select! {
+            _ = gone => interrupt.interrupt(),
+            _ = done_rx => {}
+        }
+    });
+    let _done = done_tx; // dropped when this function returns: the watcher ends
+    let mut stmt = match conn.prepare(sql) {
+        Ok(s) => s,
+        Err(e) => {
+            let _ = ready.send(Err(db_error(e)));
+            return;
+        }
+    };
+    let mut rows = match stmt.query([]) {
+        Ok(r) => r,
+        Err(e) => {
+            let _ = ready.send(Err(db_error(e)));
+            return;
+        }
+    };
+    let mut ready = Some(ready);
+    let mut batch = Vec::with_capacity(BATCH);
+    let failure = loop {
+        let step = match rows.next() {
+            Ok(Some(row)) => row_values(row, fields).map(Some),
+            Ok(None) => Ok(None),
+            Err(e) => Err(db_message(&e)),
+        };
+        match step {
+            Ok(Some(values)) => {
+                batch.push(values);
+                if let Some(r) = ready.take() {
+                    if r.send(Ok(())).is_err() {
+                        return;
+                    }
+                }
+                if batch.len() == BATCH && !out.blocking_send(Ok(std::mem::take(&mut batch))) {
+                    return; // the stream was dropped
+                }
+            }
+            Ok(None) => break None,
+            Err(m) => break Some(m),
+        }
+    };
+    if let Some(r) = ready.take() {
+        // No row came: the error is the answer, or the result is empty.
+        let _ = r.send(match failure {
+            Some(m) => Err(VoError::query(m)),
+            None => Ok(()),
+        });
+        return;
+    }
+    if !batch.is_empty() && !out.blocking_send(Ok(batch)) {
+        return;
+    }
+    if let Some(m) = failure {
+        let _ = out.blocking_send(Err(m));
+    }
+}
+
+/// One SQLite value as a cell of a column of `field`'s datatype. SQLite turns an integer
+/// overflow into a REAL: in an integer column that is an error, never a silently different
+/// value.
+fn cell(v: ValueRef<'_>, field: &FieldMeta) -> Result<Value, String> {
+    let datatype = field.datatype.as_str();
+    let is_float = matches!(datatype, "float" | "double");
+    let is_char = matches!(datatype, "char" | "unicodeChar");
+    Ok(match v {
+        ValueRef::Null => Value::Null,
+        ValueRef::Integer(i) if is_float => Value::Double(i as f64),
+        ValueRef::Integer(i) if is_char => Value::Text(i.to_string()),
+        ValueRef::Integer(i) => Value::Int(i),
+        ValueRef::Real(f) if is_char => Value::Text(format!("{f:?}")),
+        ValueRef::Real(f) if is_float => Value::Double(f),
+        ValueRef::Real(f) => {
+            // An integer column: only integral values in range are integers.
+            // i64::MIN is -2^63 exactly; i64::MAX + 1 is 2^63.
+            let two_63 = 2f64.powi(63);
+            if f.fract() == 0.0 && (-two_63..two_63).contains(&f) {
+                Value::Int(f as i64)
+            } else {
+                return Err(format!(
+                    "integer overflow in column {}: the value {f:?} is not a {datatype}",
+                    field.name
+                ));
+            }
+        }
+        ValueRef::Text(t) => Value::Text(String::from_utf8_lossy(t).into_owned()),
+        ValueRef::Blob(_) => Value::Null,
+    })
+}
+
+/// The user-facing message of a database error: SQLite's own words, without the generated
+/// SQL (which is logged instead).
+fn db_message(e: &rusqlite::Error) -> String {
+    tracing::warn!(error = %e, "database error");
+    let msg = match e {
+        rusqlite::Error::SqlInputError { msg, .. } => msg.clone(),
+        rusqlite::Error::SqliteFailure(_, Some(msg)) => msg.clone(),
+        other => other.to_string(),
+    };
+    format!("the query failed in the database: {msg}")
+}
+
+fn db_error(e: rusqlite::Error) -> VoError {
+    VoError::query(db_message(&e))
+}
+
+fn row_values(row: &rusqlite::Row<'_>, fields: &[FieldMeta]) -> Result<Vec<Value>, String> {
+    fields
+        .iter()
+        .enumerate()
+        .map(|(i, f)| match row.get_ref(i) {
+            Ok(v) => cell(v, f),
+            Err(e) => Err(format!("cannot read column {}: {e}", f.name)),
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::Backend;
+    use std::time::Duration;
+
+    fn long_field() -> Arc<[FieldMeta]> {
+        vec![FieldMeta {
+            name: "x".into(),
+            datatype: "long".into(),
+            ..Default::default()
+        }]
+        .into()
+    }
+
+    /// CPU seconds this process has used (utime + stime of /proc/self/stat, at 100 ticks/s).
+    fn cpu_seconds() -> f64 {
+        let stat = std::fs::read_to_string("/proc/self/stat").expect("/proc/self/stat");
+        let after_name = &stat[stat.rfind(')').expect("comm") + 2..];
+        let f: Vec<&str> = after_name.split(' ').collect();
+        // Fields 14 and 15 of stat(5), counted from field 3 (state) here.
+        let ticks: f64 =
+            f[11].parse::<f64>().expect("utime") + f[12].parse::<f64>().expect("stime");
+        ticks / 100.0
+    }
+
+    async fn backend() -> (tempfile::TempDir, SqliteBackend) {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let b = SqliteBackend::new(dir.path().join("t.db"));
+        b.migrate().await.expect("migrate");
+        (dir, b)
+    }
+
+    /// Rows 1..=n, with `bad` (if any) replaced by 0.5, which is no `long`.
+    fn counting(n: u32, bad: Option<u32>) -> String {
+        let value = match bad {
+            Some(b) => format!("CASE WHEN x = {b} THEN 0.5 ELSE x END"),
+            None => "x".into(),
+        };
+        format!(
+            "WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c WHERE x < {n}) \
+             SELECT {value} FROM c"
+        )
+    }
+
+    #[tokio::test]
+    async fn rows_come_in_batches_and_a_late_failure_ends_the_stream() {
+        let (_dir, b) = backend().await;
+        let mut rows = b
+            .query(counting(600, None), long_field())
+            .await
+            .expect("query");
+        let mut sizes = Vec::new();
+        let mut next = 1;
+        while let Some(batch) = rows.next().await {
+            let batch = batch.expect("rows");
+            for r in &batch {
+                assert_eq!(r, &vec![Value::Int(next)]);
+                next += 1;
+            }
+            sizes.push(batch.len());
+        }
+        assert_eq!(sizes, vec![BATCH, BATCH, 600 - 2 * BATCH]);
+
+        // A value that is no long at row 300: the rows before it, then the failure.
+        let mut rows = b
+            .query(counting(600, Some(300)), long_field())
+            .await
+            .expect("query");
+        let mut got = 0;
+        let mut failure = None;
+        while let Some(batch) = rows.next().await {
+            match batch {
+                Ok(batch) => got += batch.len(),
+                Err(m) => failure = Some(m),
+            }
+        }
+        assert_eq!(got, 299);
+        assert_eq!(
+            failure.as_deref(),
+            Some("integer overflow in column x: the value 0.5 is not a long")
+        );
+
+        // At the first row, or in the SQL: the query's error, before any stream.
+        let e = b
+            .query(counting(5, Some(1)), long_field())
+            .await
+            .expect_err("first row");
+        assert!(
+            e.message.contains("integer overflow in column x"),
+            "{}",
+            e.message
+        );
+        let e = b
+            .query("SELECT nope FROM nowhere".into(), long_field())
+            .await
+            .expect_err("sql");
+        assert_eq!(
+            e.message,
+            "the query failed in the database: no such table: nowhere"
+        );
+        // An empty result is a stream with no batch.
+        let mut rows = b
+            .query("SELECT 1 WHERE 0".into(), long_field())
+            .await
+            .expect("empty");
+        assert!(rows.next().await.is_none());
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn dropping_the_stream_interrupts_the_query() {
+        let (_dir, b) = backend().await;
+        // Never ends, and never gives a first row: only the interrupt stops it.
+        let endless = "WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c) \
+                       SELECT MAX(x) FROM c";
+        let waited = tokio::time::timeout(
+            Duration::from_millis(300),
+            b.query(endless.into(), long_field()),
+        )
+        .await;
+        assert!(waited.is_err(), "the endless query answered");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        let t0 = cpu_seconds();
+        tokio::time::sleep(Duration::from_secs(1)).await;
+        let used = cpu_seconds() - t0;
+        assert!(used < 0.3, "the query still runs: {used} s of CPU in 1 s");
+        // The same after the first rows: a stream dropped mid-way stops its query.
+        let rows = b
+            .query(
+                "WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c) SELECT x FROM c"
+                    .into(),
+                long_field(),
+            )
+            .await
+            .expect("first rows");
+        drop(rows);
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        let t0 = cpu_seconds();
+        tokio::time::sleep(Duration::from_secs(1)).await;
+        let used = cpu_seconds() - t0;
+        assert!(used < 0.3, "the query still runs: {used} s of CPU in 1 s");
+    }
+}
