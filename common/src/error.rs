@@ -1,10 +1,6 @@
-//! The vogate error type and its one mapping to HTTP statuses and DALI error documents.
-//!
-//! DALI 1.1 §4.2 ("Error Documents") requires a VOTable with a RESOURCE of type "results"
-//! holding `<INFO name="QUERY_STATUS" value="ERROR">message</INFO>`; TAP 1.1 §2.9 uses the
-//! same document for every error of a sync query. Service crates never choose statuses
-//! themselves: they build a [`VoError`] and call [`VoError::http_status`] and
-//! [`VoError::to_votable`].
+//! The vogate error type: a kind a client can act on and a message for the user. The one
+//! mapping from kinds to HTTP statuses and error documents (DALI 1.1 §4.2, SODA 1.0 §5.2)
+//! is vo-dali's `error` module; service crates never choose statuses themselves.
 
 use std::fmt;
 
@@ -65,33 +61,6 @@ impl VoError {
     pub fn internal(message: impl Into<String>) -> Self {
         Self::new(ErrorKind::Internal, message)
     }
-
-    /// The HTTP status code for this error's kind.
-    pub fn http_status(&self) -> u16 {
-        match self.kind {
-            ErrorKind::Usage | ErrorKind::Query => 400,
-            ErrorKind::NotFound => 404,
-            ErrorKind::TooLarge => 413,
-            ErrorKind::Unavailable => 503,
-            ErrorKind::Internal => 500,
-        }
-    }
-
-    /// The DALI 1.1 §4.2 error document: a VOTable 1.4 whose results RESOURCE holds
-    /// `INFO name="QUERY_STATUS" value="ERROR"` with the message as its content.
-    pub fn to_votable(&self) -> String {
-        format!(
-            concat!(
-                "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n",
-                "<VOTABLE version=\"1.4\" xmlns=\"http://www.ivoa.net/xml/VOTable/v1.3\" ",
-                "xmlns:xsi=\"http://www.w3.org/2001/XMLSchema-instance\">\n",
-                "<RESOURCE type=\"results\">\n",
-                "<INFO name=\"QUERY_STATUS\" value=\"ERROR\">{}</INFO>\n",
-                "</RESOURCE>\n</VOTABLE>\n"
-            ),
-            crate::votable::xml_escape(&self.message)
-        )
-    }
 }
 
 impl fmt::Display for VoError {
@@ -101,27 +70,3 @@ impl fmt::Display for VoError {
 }
 
 impl std::error::Error for VoError {}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn statuses_follow_kinds() {
-        assert_eq!(VoError::usage("x").http_status(), 400);
-        assert_eq!(VoError::query("x").http_status(), 400);
-        assert_eq!(VoError::not_found("x").http_status(), 404);
-        assert_eq!(VoError::new(ErrorKind::TooLarge, "x").http_status(), 413);
-        assert_eq!(VoError::new(ErrorKind::Unavailable, "x").http_status(), 503);
-        assert_eq!(VoError::internal("x").http_status(), 500);
-    }
-
-    #[test]
-    fn error_document_escapes_message() {
-        let doc = VoError::query("column \"a<b\" & more").to_votable();
-        assert!(doc.contains(
-            "<INFO name=\"QUERY_STATUS\" value=\"ERROR\">column &quot;a&lt;b&quot; &amp; more</INFO>"
-        ));
-        assert!(doc.contains("<RESOURCE type=\"results\">"));
-    }
-}

@@ -536,6 +536,50 @@ async fn vosi_documents_describe_what_tap_schema_publishes(db: Db) {
     assert!(caps.contains("<dataModel ivo-id=\"ivo://ivoa.net/std/ObsCore#core-1.1\">"));
     assert!(caps.contains("<version ivo-id=\"ivo://ivoa.net/std/ADQL#v2.1\">2.1</version>"));
     assert!(caps.contains("<default unit=\"row\">10000</default><hard unit=\"row\">1000000</hard>"));
+    // Browsers (Aladin Lite, the portal) may call every service: CORS on answers, errors
+    // and preflights alike.
+    for uri in [
+        "/tap/sync?LANG=ADQL&QUERY=SELECT+TOP+1+obs_id+FROM+ivoa.ObsCore",
+        "/tap/sync?LANG=ADQL",
+        "/tap/capabilities",
+        "/datalink/links?ID=ivo://nowhere/x",
+        "/nothing/here",
+    ] {
+        let resp = test::call_service(
+            &app,
+            test::TestRequest::get()
+                .uri(uri)
+                .insert_header(("Origin", "http://portal.example"))
+                .to_request(),
+        )
+        .await;
+        assert_eq!(
+            resp.headers()
+                .get("access-control-allow-origin")
+                .map(|v| v.as_bytes()),
+            Some(&b"*"[..]),
+            "{uri}: {:?}",
+            resp.headers()
+        );
+    }
+    let preflight = test::call_service(
+        &app,
+        test::TestRequest::default()
+            .method(actix_web::http::Method::OPTIONS)
+            .uri("/tap/sync")
+            .insert_header(("Origin", "http://portal.example"))
+            .insert_header(("Access-Control-Request-Method", "POST"))
+            .to_request(),
+    )
+    .await;
+    assert_eq!(preflight.status().as_u16(), 200);
+    assert_eq!(
+        preflight
+            .headers()
+            .get("access-control-allow-origin")
+            .map(|v| v.as_bytes()),
+        Some(&b"*"[..])
+    );
     // The base URL clients are given answers a page that links every TAP endpoint.
     for base in ["/tap", "/tap/"] {
         let resp = test::call_service(&app, fetch(base)).await;

@@ -2,7 +2,12 @@
 //!
 //! [`links_document`] writes the `{links}` response (DataLink 1.1 §3.2): a VOTable whose
 //! table has the standard columns of Table 1, in order, with their UCDs, one row per link or
-//! per error. Service descriptors (SODA) come with the SODA issue.
+//! per error. Service descriptors (SODA) come with the SODA issue. [`service`] answers
+//! `/datalink/links` and `/files/{obs_id}` over HTTP.
+
+pub mod service;
+
+pub use service::{configure, DatalinkState};
 
 use vo_common::votable::{QueryStatus, TableWriter};
 use vo_common::{FieldMeta, Format, Value};

@@ -225,13 +225,19 @@ pub fn routes(gw: &Gateway) -> impl FnOnce(&mut web::ServiceConfig) + '_ {
     move |cfg: &mut web::ServiceConfig| {
         cfg.app_data(web::Data::new(gw.tap.clone()))
             .app_data(web::Data::new(gw.clone()))
-            .route("/", web::get().to(landing))
-            .route("/files/{obs_id:.*}", web::get().to(file))
-            .route("/files/{obs_id:.*}", web::head().to(file))
-            .route("/datalink/links", web::get().to(links))
-            .route("/datalink/links", web::post().to(links_post))
-            .configure(vo_tap::configure)
-            .default_service(web::to(not_found));
+            .app_data(web::Data::new(vo_datalink::DatalinkState {
+                backend: gw.tap.backend.clone(),
+                data_root: gw.data_root.clone(),
+            }))
+            .service(
+                // Every service behind CORS (Access-Control-Allow-Origin: *), for browsers.
+                web::scope("")
+                    .wrap(vo_dali::cors())
+                    .route("/", web::get().to(landing))
+                    .configure(vo_tap::configure)
+                    .configure(vo_datalink::configure)
+                    .default_service(web::to(not_found)),
+            );
     }
 }
 
@@ -256,98 +262,8 @@ pub fn endpoints(base_url: &str) -> Vec<(&'static str, String)> {
     ]
 }
 
-/// `/datalink/links?ID=...` (DataLink 1.1 §3): for each ID (an obs_publisher_did), a `#this`
-/// row pointing to the product file, or a `NotFoundFault` row.
-async fn links(gw: web::Data<Gateway>, req: HttpRequest) -> HttpResponse {
-    links_for(gw, req.query_string().to_string()).await
-}
-
-async fn links_for(gw: web::Data<Gateway>, form: String) -> HttpResponse {
-    let pairs = match vo_tap::params::decode_form(&form) {
-        Ok(p) => p,
-        Err(e) => return vo_tap::sync::error_response(&e),
-    };
-    for (k, v) in &pairs {
-        if k.eq_ignore_ascii_case("RESPONSEFORMAT") {
-            let ok = v.is_empty()
-                || v.eq_ignore_ascii_case("votable")
-                || v.to_ascii_lowercase()
-                    .replace(' ', "")
-                    .starts_with("application/x-votable+xml");
-            if !ok {
-                return vo_tap::sync::error_response(&VoError::usage(format!(
-                    "RESPONSEFORMAT={v} is not supported: {{links}} are VOTable only"
-                )));
-            }
-        }
-    }
-    let ids: Vec<String> = pairs
-        .into_iter()
-        .filter(|(k, _)| k.eq_ignore_ascii_case("ID"))
-        .map(|(_, v)| v)
-        .collect();
-    if ids.is_empty() {
-        return vo_tap::sync::error_response(&VoError::usage(
-            "UsageFault: ID is missing: give the obs_publisher_did of a dataset",
-        ));
-    }
-    let mut links = Vec::new();
-    for id in ids {
-        let row = match gw
-            .tap
-            .backend
-            .obscore_lookup(
-                "obs_publisher_did",
-                &id,
-                &["obs_id", "access_url", "access_format", "dataproduct_type"],
-            )
-            .await
-        {
-            Ok(r) => r,
-            Err(e) => return vo_tap::sync::error_response(&e),
-        };
-        links.push(match row {
-            Some(v) => {
-                let text = |i: usize| v[i].clone().unwrap_or_default();
-                let obs_id = text(0);
-                vo_datalink::Link {
-                    access_url: Some(text(1)),
-                    semantics: "#this".into(),
-                    description: Some(format!("The product file {obs_id}")),
-                    content_type: Some(text(2)),
-                    content_length: std::fs::metadata(gw.data_root.join(&obs_id))
-                        .ok()
-                        .map(|m| m.len() as i64),
-                    content_qualifier: Some(format!("#{}", text(3))),
-                    id,
-                    ..Default::default()
-                }
-            }
-            None => vo_datalink::Link {
-                error_message: Some(format!("NotFoundFault: no dataset has the ID {id}")),
-                id,
-                semantics: "#this".into(),
-                ..Default::default()
-            },
-        });
-    }
-    HttpResponse::Ok()
-        .content_type(vo_datalink::CONTENT_TYPE)
-        .body(vo_datalink::links_document(&links))
-}
-
-/// `POST /datalink/links` with a form body (DALI 1.1 §2: every parameter may be POSTed).
-async fn links_post(gw: web::Data<Gateway>, req: HttpRequest, body: web::Bytes) -> HttpResponse {
-    match std::str::from_utf8(&body) {
-        Ok(text) => links_for(gw, format!("{}&{text}", req.query_string())).await,
-        Err(_) => {
-            vo_tap::sync::error_response(&VoError::usage("the request body is not UTF-8 text"))
-        }
-    }
-}
-
 async fn not_found(req: HttpRequest) -> HttpResponse {
-    vo_tap::sync::error_response(&VoError::not_found(format!(
+    vo_dali::error_response(&VoError::not_found(format!(
         "nothing is served at {}; see / for the endpoints",
         req.uri().path()
     )))
@@ -356,7 +272,7 @@ async fn not_found(req: HttpRequest) -> HttpResponse {
 async fn landing(gw: web::Data<Gateway>) -> HttpResponse {
     let rows = match gw.tap.backend.obscore_count().await {
         Ok(n) => n,
-        Err(e) => return vo_tap::sync::error_response(&e),
+        Err(e) => return vo_dali::error_response(&e),
     };
     let base = gw.settings.base_url.trim_end_matches('/');
     let example = "SELECT TOP 10 obs_id, s_ra, s_dec, s_fov FROM ivoa.ObsCore";
@@ -386,68 +302,4 @@ async fn landing(gw: web::Data<Gateway>) -> HttpResponse {
     HttpResponse::Ok()
         .content_type("text/html; charset=utf-8")
         .body(body)
-}
-
-/// Decode `%XX` escapes; `None` when an escape is malformed or the result is not UTF-8.
-pub fn percent_decode(s: &str) -> Option<String> {
-    let bytes = s.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        if bytes[i] == b'%' {
-            let hex = s.get(i + 1..i + 3)?;
-            out.push(u8::from_str_radix(hex, 16).ok()?);
-            i += 3;
-        } else {
-            out.push(bytes[i]);
-            i += 1;
-        }
-    }
-    String::from_utf8(out).ok()
-}
-
-async fn file(gw: web::Data<Gateway>, req: HttpRequest) -> HttpResponse {
-    let raw = req.uri().path().strip_prefix("/files/").unwrap_or("");
-    let Some(obs_id) = percent_decode(raw) else {
-        return vo_tap::sync::error_response(&VoError::usage(format!(
-            "'{raw}' is not a valid percent-encoded obs_id"
-        )));
-    };
-    let found = gw
-        .tap
-        .backend
-        .obscore_lookup("obs_id", &obs_id, &["access_format"])
-        .await;
-    let format = match found {
-        Ok(Some(v)) => v[0].clone().unwrap_or_default(),
-        Ok(None) => {
-            return vo_tap::sync::error_response(&VoError::not_found(format!(
-                "no ObsCore row has obs_id '{obs_id}'"
-            )))
-        }
-        Err(e) => return vo_tap::sync::error_response(&e),
-    };
-    // obs_id is a path relative to the data root that ingest wrote; defence in depth: it
-    // must be plain names only (no root, no '..'), so it stays below the root.
-    let relative = std::path::Path::new(&obs_id);
-    let plain = relative
-        .components()
-        .all(|c| matches!(c, std::path::Component::Normal(_)));
-    let path = gw.data_root.join(relative);
-    if !plain || !path.is_file() {
-        return vo_tap::sync::error_response(&VoError::not_found(format!(
-            "the file of obs_id '{obs_id}' is no longer in the data tree"
-        )));
-    }
-    match actix_files::NamedFile::open_async(&path).await {
-        Ok(f) => {
-            let mime: mime::Mime = format.parse().unwrap_or(mime::APPLICATION_OCTET_STREAM);
-            f.set_content_type(mime)
-                .disable_content_disposition()
-                .into_response(&req)
-        }
-        Err(e) => vo_tap::sync::error_response(&VoError::not_found(format!(
-            "the file of obs_id '{obs_id}' cannot be read: {e}"
-        ))),
-    }
 }

@@ -5,6 +5,7 @@
 //! parameter given more than once is an error (DALI 1.1 §3.1).
 
 use vo_common::{Format, VoError};
+use vo_dali::{response_format, Params};
 
 /// A checked TAP query request.
 #[derive(Debug, Clone, PartialEq)]
@@ -22,83 +23,37 @@ pub struct TapRequest {
 /// The languages accepted in LANG.
 pub const LANGS: [&str; 3] = ["ADQL", "ADQL-2.0", "ADQL-2.1"];
 
-fn single<'a>(params: &'a [(String, String)], name: &str) -> Result<Option<&'a str>, VoError> {
-    let mut found = params
-        .iter()
-        .filter(|(k, _)| k.eq_ignore_ascii_case(name))
-        .map(|(_, v)| v.as_str());
-    let first = found.next();
-    let extra = found.count();
-    if extra > 0 {
-        return Err(VoError::usage(format!(
-            "parameter {name} is given {} times; it takes one value",
-            extra + 1
-        )));
-    }
-    Ok(first)
-}
+/// The output formats of TAP queries.
+pub const FORMATS: [Format; 4] = [
+    Format::VotableTabledata,
+    Format::Json,
+    Format::Csv,
+    Format::Tsv,
+];
 
-/// Decode an `application/x-www-form-urlencoded` string (a query string or a form body):
-/// `+` is a space, `%XX` a byte. Errors name the parameter whose name or value is not valid
-/// UTF-8 or has a malformed escape, rather than silently replacing characters.
-pub fn decode_form(s: &str) -> Result<Vec<(String, String)>, VoError> {
-    fn decode(part: &str) -> Option<String> {
-        let b = part.as_bytes();
-        let mut out = Vec::with_capacity(b.len());
-        let mut i = 0;
-        while i < b.len() {
-            match b[i] {
-                b'+' => out.push(b' '),
-                b'%' => {
-                    let hex = part.get(i + 1..i + 3)?;
-                    out.push(u8::from_str_radix(hex, 16).ok()?);
-                    i += 2;
-                }
-                c => out.push(c),
-            }
-            i += 1;
-        }
-        String::from_utf8(out).ok()
-    }
-    let mut pairs = Vec::new();
-    for item in s.split('&').filter(|p| !p.is_empty()) {
-        let (k, v) = item.split_once('=').unwrap_or((item, ""));
-        let name = decode(k).ok_or_else(|| {
-            VoError::usage(format!(
-                "parameter name '{k}' is not valid percent-encoded UTF-8"
-            ))
-        })?;
-        let value = decode(v).ok_or_else(|| {
-            VoError::usage(format!(
-                "the value of parameter {name} is not valid percent-encoded UTF-8"
-            ))
-        })?;
-        pairs.push((name, value));
-    }
-    Ok(pairs)
-}
-
-/// Parse the (name, value) pairs of a query string and/or form body into a request. Errors
-/// name the parameter and the value at fault.
-pub fn parse_tap_request(params: &[(String, String)]) -> Result<TapRequest, VoError> {
-    if let Some(r) = single(params, "REQUEST")? {
+/// Parse the parameters of a query string and/or form body into a request. Errors name the
+/// parameter and the value at fault.
+pub fn parse_tap_request(params: &Params) -> Result<TapRequest, VoError> {
+    if let Some(r) = params.single("REQUEST")? {
         if !r.eq_ignore_ascii_case("doQuery") {
             return Err(VoError::usage(format!(
                 "REQUEST={r} is not supported: the only request is doQuery"
             )));
         }
     }
-    let lang =
-        single(params, "LANG")?.ok_or_else(|| VoError::usage("LANG is missing: use LANG=ADQL"))?;
+    let lang = params
+        .single("LANG")?
+        .ok_or_else(|| VoError::usage("LANG is missing: use LANG=ADQL"))?;
     if !LANGS.iter().any(|l| l.eq_ignore_ascii_case(lang.trim())) {
         return Err(VoError::usage(format!(
             "LANG={lang} is not supported: use LANG=ADQL (ADQL-2.0 and ADQL-2.1 are accepted too)"
         )));
     }
-    let query = single(params, "QUERY")?
+    let query = params
+        .single("QUERY")?
         .filter(|q| !q.trim().is_empty())
         .ok_or_else(|| VoError::usage("QUERY is missing or empty: give an ADQL query"))?;
-    let maxrec = match single(params, "MAXREC")? {
+    let maxrec = match params.single("MAXREC")? {
         None => None,
         Some(m) => Some(m.trim().parse::<u64>().map_err(|e| {
             let why = if matches!(e.kind(), std::num::IntErrorKind::PosOverflow) {
@@ -109,11 +64,13 @@ pub fn parse_tap_request(params: &[(String, String)]) -> Result<TapRequest, VoEr
             VoError::usage(format!("MAXREC={m} {why}"))
         })?),
     };
-    let format = match single(params, "RESPONSEFORMAT")?.or(single(params, "FORMAT")?) {
-        Some(f) => Format::from_param(f)?,
-        None => Format::VotableTabledata,
-    };
-    if single(params, "UPLOAD")?.is_some() {
+    let format = response_format(
+        params,
+        &["RESPONSEFORMAT", "FORMAT"],
+        Format::VotableTabledata,
+        &FORMATS,
+    )?;
+    if params.single("UPLOAD")?.is_some() {
         return Err(VoError::usage("UPLOAD is not supported yet"));
     }
     Ok(TapRequest {
@@ -128,28 +85,13 @@ pub fn parse_tap_request(params: &[(String, String)]) -> Result<TapRequest, VoEr
 mod tests {
     use super::*;
 
-    fn p(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
-        pairs
-            .iter()
-            .map(|(a, b)| (a.to_string(), b.to_string()))
-            .collect()
-    }
-
-    #[test]
-    fn forms_decode_strictly() {
-        let pairs = decode_form("LANG=ADQL&QUERY=SELECT+%2A+FROM+t%C3%A9&&flag").expect("valid");
-        assert_eq!(
-            pairs,
-            p(&[
-                ("LANG", "ADQL"),
-                ("QUERY", "SELECT * FROM té"),
-                ("flag", "")
-            ])
-        );
-        let e = decode_form("QUERY=caf%E9").expect_err("latin-1");
-        assert!(e.message.contains("parameter QUERY"), "{}", e.message);
-        assert!(decode_form("QUERY=%zz").is_err());
-        assert!(decode_form("QUERY=%4").is_err());
+    fn p(pairs: &[(&str, &str)]) -> Params {
+        Params::new(
+            pairs
+                .iter()
+                .map(|(a, b)| (a.to_string(), b.to_string()))
+                .collect(),
+        )
     }
 
     #[test]
@@ -200,7 +142,7 @@ mod tests {
         for (params, want) in cases {
             let e = parse_tap_request(&p(params)).expect_err(want);
             assert!(e.message.contains(want), "{} vs {want}", e.message);
-            assert_eq!(e.http_status(), 400);
+            assert_eq!(vo_dali::status(e.kind).as_u16(), 400);
         }
     }
 }

@@ -9,17 +9,17 @@
 //! `QUERY_STATUS=ERROR`. When the client goes away, the channel closes, the row stream is
 //! dropped and the query is cancelled in the database.
 
-use crate::params::{decode_form, parse_tap_request};
+use crate::params::parse_tap_request;
 use crate::result::{write_table, ResultPlan};
 use crate::schema::TapCatalog;
 use crate::Limits;
-use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
 use bytes::Bytes;
 use std::sync::Arc;
 use tokio::sync::mpsc;
 use vo_adql::SqlDialect;
 use vo_common::VoError;
+use vo_dali::{error_response, Params};
 
 /// What the TAP handlers share.
 #[derive(Debug, Clone)]
@@ -74,14 +74,14 @@ async fn capabilities(state: web::Data<TapState>) -> HttpResponse {
 
 /// `/tap/tables[?detail=min|max]`: all tables, with their columns unless detail=min.
 async fn tables(state: web::Data<TapState>, req: HttpRequest) -> HttpResponse {
-    let pairs = match form_pairs(req.query_string()) {
+    let params = match Params::from_query(req.query_string()) {
         Ok(p) => p,
         Err(e) => return error_response(&e),
     };
-    let detail = pairs
-        .iter()
-        .find(|(k, _)| k.eq_ignore_ascii_case("detail"))
-        .map(|(_, v)| v.to_ascii_lowercase());
+    let detail = match params.single("detail") {
+        Ok(d) => d.map(str::to_ascii_lowercase),
+        Err(e) => return error_response(&e),
+    };
     match detail.as_deref() {
         None | Some("max") => xml(state.vosi.tables(true)),
         Some("min") => xml(state.vosi.tables(false)),
@@ -100,21 +100,6 @@ async fn table(state: web::Data<TapState>, name: web::Path<String>) -> HttpRespo
         ))),
     }
 }
-
-/// The HTTP response for an error: the DALI error document with the kind's status.
-pub fn error_response(e: &VoError) -> HttpResponse {
-    let status = StatusCode::from_u16(e.http_status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-    HttpResponse::build(status)
-        .content_type("application/x-votable+xml")
-        .body(e.to_votable())
-}
-
-fn form_pairs(s: &str) -> Result<Vec<(String, String)>, VoError> {
-    decode_form(s)
-}
-
-/// The largest POST body accepted, bytes.
-pub const MAX_BODY: usize = 1 << 20;
 
 /// Queries up to this many bytes are translated on the worker thread: at most a few thousand
 /// tokens, whose syntax tree the 2 MiB worker stack drops safely.
@@ -147,8 +132,8 @@ fn shorten(s: &str, n: usize) -> String {
 }
 
 async fn sync_get(state: web::Data<TapState>, req: HttpRequest) -> HttpResponse {
-    match form_pairs(req.query_string()) {
-        Ok(pairs) => run_sync(state.get_ref().clone(), pairs).await,
+    match Params::from_query(req.query_string()) {
+        Ok(params) => run_sync(state.get_ref().clone(), params).await,
         Err(e) => error_response(&e),
     }
 }
@@ -156,54 +141,17 @@ async fn sync_get(state: web::Data<TapState>, req: HttpRequest) -> HttpResponse 
 async fn sync_post(
     state: web::Data<TapState>,
     req: HttpRequest,
-    mut payload: web::Payload,
+    payload: web::Payload,
 ) -> HttpResponse {
-    use futures_util::StreamExt;
-    let mut body = web::BytesMut::new();
-    while let Some(chunk) = payload.next().await {
-        match chunk {
-            Ok(c) if body.len() + c.len() <= MAX_BODY => body.extend_from_slice(&c),
-            Ok(_) => {
-                return error_response(&VoError::new(
-                    vo_common::ErrorKind::TooLarge,
-                    format!("the request body is larger than {MAX_BODY} bytes"),
-                ))
-            }
-            Err(e) => {
-                return error_response(&VoError::usage(format!(
-                    "cannot read the request body: {e}"
-                )))
-            }
-        }
+    match Params::from_request(&req, Some(payload), "UPLOAD").await {
+        Ok(params) => run_sync(state.get_ref().clone(), params).await,
+        Err(e) => error_response(&e),
     }
-    let mut pairs = match form_pairs(req.query_string()) {
-        Ok(p) => p,
-        Err(e) => return error_response(&e),
-    };
-    let content_type = req
-        .headers()
-        .get(actix_web::http::header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("")
-        .to_ascii_lowercase();
-    if content_type.starts_with("multipart/") {
-        return error_response(&VoError::usage(
-            "multipart/form-data requests (UPLOAD) are not supported yet; send application/x-www-form-urlencoded",
-        ));
-    }
-    match std::str::from_utf8(&body) {
-        Ok(text) => match form_pairs(text) {
-            Ok(p) => pairs.extend(p),
-            Err(e) => return error_response(&e),
-        },
-        Err(_) => return error_response(&VoError::usage("the request body is not UTF-8 text")),
-    }
-    run_sync(state.get_ref().clone(), pairs).await
 }
 
 /// Run one sync query from its DALI parameters and answer it.
-pub async fn run_sync(state: TapState, pairs: Vec<(String, String)>) -> HttpResponse {
-    let request = match parse_tap_request(&pairs) {
+pub async fn run_sync(state: TapState, params: Params) -> HttpResponse {
+    let request = match parse_tap_request(&params) {
         Ok(r) => r,
         Err(e) => return error_response(&e),
     };
