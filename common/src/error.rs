@@ -15,6 +15,8 @@ pub enum ErrorKind {
     Query,
     /// The requested resource does not exist. HTTP 404.
     NotFound,
+    /// The resource exists but belongs to another user. HTTP 403.
+    Forbidden,
     /// The request body is larger than the service accepts. HTTP 413.
     TooLarge,
     /// A backing service (the database) cannot be reached now. HTTP 503.

@@ -7,12 +7,13 @@ use actix_web::HttpResponse;
 use vo_common::{ErrorKind, VoError};
 
 /// The HTTP status of an error kind: 400 for usage and query errors, 404 for what does not
-/// exist, 413 for a body too large, 503 when a backing service cannot be reached, 500 for
+/// exist, 403 for another user's resource, 413 for a body too large, 503 when a backing service cannot be reached, 500 for
 /// vogate's own faults.
 pub fn status(kind: ErrorKind) -> StatusCode {
     match kind {
         ErrorKind::Usage | ErrorKind::Query => StatusCode::BAD_REQUEST,
         ErrorKind::NotFound => StatusCode::NOT_FOUND,
+        ErrorKind::Forbidden => StatusCode::FORBIDDEN,
         ErrorKind::TooLarge => StatusCode::PAYLOAD_TOO_LARGE,
         ErrorKind::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
         ErrorKind::Internal => StatusCode::INTERNAL_SERVER_ERROR,
@@ -50,6 +51,7 @@ pub fn soda_label(kind: ErrorKind) -> &'static str {
         ErrorKind::Usage | ErrorKind::Query | ErrorKind::NotFound | ErrorKind::TooLarge => {
             "UsageError"
         }
+        ErrorKind::Forbidden => "AuthorizationError",
         ErrorKind::Unavailable => "ServiceUnavailable",
         ErrorKind::Internal => "Error",
     }
@@ -88,6 +90,7 @@ mod tests {
         assert_eq!(s(VoError::usage("x")), 400);
         assert_eq!(s(VoError::query("x")), 400);
         assert_eq!(s(VoError::not_found("x")), 404);
+        assert_eq!(s(VoError::new(ErrorKind::Forbidden, "x")), 403);
         assert_eq!(s(VoError::new(ErrorKind::TooLarge, "x")), 413);
         assert_eq!(s(VoError::new(ErrorKind::Unavailable, "x")), 503);
         assert_eq!(s(VoError::internal("x")), 500);

@@ -1,0 +1,748 @@
+//! The job engine: creating and changing jobs as UWS 1.1 §2.2 allows, a bounded pool of
+//! workers that run QUEUED jobs, results written whole or not at all, WAIT woken by the
+//! change itself, leases renewed by a heartbeat, and a reaper for expired leases and
+//! destroyed jobs.
+//!
+//! Durability: every job lives in the [`JobStore`] (the serving database), every result in
+//! `<results_dir>/<job id>/`. A process that dies leaves its QUEUED jobs to the next start
+//! (any worker claims them) and its EXECUTING jobs to their lease: once it runs out, the
+//! reaper of any process makes the job ERROR with a message saying so.
+
+use crate::job::{
+    now, parse_destruction, parse_execution_duration, Job, JobFilter, Lease, Millis, Phase,
+    ResultRef,
+};
+use crate::store::JobStore;
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+use tokio::io::AsyncWriteExt;
+use tokio::sync::{broadcast, oneshot, Notify};
+use vo_common::{ErrorKind, VoError};
+
+/// How a UWS service behaves.
+#[derive(Debug, Clone, PartialEq)]
+pub struct UwsConfig {
+    /// The job list's absolute URL, e.g. `http://127.0.0.1:8080/tap/async` (Location headers
+    /// and documents use it).
+    pub base_url: String,
+    /// Where results are written: `<results_dir>/<job id>/<result id>`.
+    pub results_dir: PathBuf,
+    /// Jobs run at once by this process.
+    pub workers: usize,
+    /// EXECUTIONDURATION of a job that gives none, seconds (0: no limit).
+    pub default_execution_duration: i64,
+    /// The largest EXECUTIONDURATION accepted, seconds (0: no cap).
+    pub max_execution_duration: i64,
+    /// How long a job lives when DESTRUCTION is not given.
+    pub default_lifetime: Duration,
+    /// The longest WAIT honoured, seconds.
+    pub max_wait: u64,
+    /// The most jobs stored at once; a new job beyond it is refused.
+    pub max_jobs: u64,
+    /// The largest result of one job, bytes; a job writing more ends in ERROR.
+    pub max_result_bytes: u64,
+    /// How long a lease lasts without a heartbeat (renewed every third of it).
+    pub lease: Duration,
+    /// How often the reaper looks for expired leases and destroyed jobs.
+    pub reap_every: Duration,
+    /// The request header that names the caller (set by an authenticating proxy, e.g.
+    /// `X-Auth-Request-User`); `None`: every job is anonymous and visible to all.
+    pub owner_header: Option<String>,
+}
+
+impl UwsConfig {
+    /// Defaults for a service whose job list is at `base_url`, results under `results_dir`:
+    /// 4 workers, 1 h execution (at most 24 h), 7 days' lifetime, WAIT up to 60 s, 10,000
+    /// jobs, 10 GiB per result, 30 s leases, reaping every 5 s, no owners.
+    pub fn new(base_url: &str, results_dir: &Path) -> UwsConfig {
+        UwsConfig {
+            base_url: base_url.trim_end_matches('/').to_string(),
+            results_dir: results_dir.to_path_buf(),
+            workers: 4,
+            default_execution_duration: 3600,
+            max_execution_duration: 86_400,
+            default_lifetime: Duration::from_secs(7 * 86_400),
+            max_wait: 60,
+            max_jobs: 10_000,
+            max_result_bytes: 10 << 30,
+            lease: Duration::from_secs(30),
+            reap_every: Duration::from_secs(5),
+            owner_header: None,
+        }
+    }
+}
+
+/// What runs one kind of job (TAP queries, SODA cutouts). It knows its parameters; the
+/// engine knows phases, limits and results.
+#[async_trait::async_trait]
+pub trait JobRunner: Send + Sync {
+    /// Run `job`, writing its results through `results`. Errors become the job's error
+    /// summary (phase ERROR). The future is dropped when the job is aborted or runs out of
+    /// time: whatever it runs must stop then (a dropped query is cancelled).
+    async fn run(&self, job: &Job, results: &ResultDir) -> Result<Vec<ResultRef>, VoError>;
+}
+
+/// The folder of one job's results.
+#[derive(Debug, Clone)]
+pub struct ResultDir {
+    dir: PathBuf,
+    max_bytes: u64,
+}
+
+impl ResultDir {
+    /// Start writing result `id` (a plain name) of media type `mime`: a temporary file in the
+    /// job's folder, renamed to `id` by [`ResultFile::commit`], so a result is never seen
+    /// half-written.
+    pub async fn create(&self, id: &str, mime: &str) -> Result<ResultFile, VoError> {
+        tokio::fs::create_dir_all(&self.dir)
+            .await
+            .map_err(|e| VoError::internal(format!("cannot make the result folder: {e}")))?;
+        let tmp = self.dir.join(format!(".{id}.part"));
+        let file = tokio::fs::File::create(&tmp)
+            .await
+            .map_err(|e| VoError::internal(format!("cannot write the result: {e}")))?;
+        Ok(ResultFile {
+            file: Some(file),
+            tmp,
+            path: self.dir.join(id),
+            id: id.to_string(),
+            mime: mime.to_string(),
+            written: 0,
+            max: self.max_bytes,
+            failure: None,
+        })
+    }
+}
+
+/// A result being written (see [`ResultDir::create`]); removed if dropped uncommitted.
+#[derive(Debug)]
+pub struct ResultFile {
+    file: Option<tokio::fs::File>,
+    tmp: PathBuf,
+    path: PathBuf,
+    id: String,
+    mime: String,
+    written: u64,
+    max: u64,
+    failure: Option<VoError>,
+}
+
+impl ResultFile {
+    /// Append `chunk`; false when the result is over its size limit or cannot be written
+    /// (then [`ResultFile::commit`] says why).
+    pub async fn write(&mut self, chunk: &[u8]) -> bool {
+        if self.failure.is_some() {
+            return false;
+        }
+        self.written += chunk.len() as u64;
+        if self.written > self.max {
+            self.failure = Some(VoError::new(
+                ErrorKind::TooLarge,
+                format!(
+                    "the result is larger than {} bytes, this service's limit for one job: \
+                     ask for fewer rows (MAXREC) or columns",
+                    self.max
+                ),
+            ));
+            return false;
+        }
+        let Some(file) = self.file.as_mut() else {
+            return false;
+        };
+        if let Err(e) = file.write_all(chunk).await {
+            self.failure = Some(VoError::internal(format!("cannot write the result: {e}")));
+            return false;
+        }
+        true
+    }
+
+    /// Finish: flush and rename to the result's name. Errors: the size limit was passed, or
+    /// writing failed (nothing is left behind then).
+    pub async fn commit(mut self) -> Result<ResultRef, VoError> {
+        if let Some(e) = self.failure.take() {
+            return Err(e);
+        }
+        let mut file = self.file.take().ok_or_else(|| VoError::internal("result closed"))?;
+        file.flush()
+            .await
+            .map_err(|e| VoError::internal(format!("cannot write the result: {e}")))?;
+        file.sync_all()
+            .await
+            .map_err(|e| VoError::internal(format!("cannot write the result: {e}")))?;
+        drop(file);
+        tokio::fs::rename(&self.tmp, &self.path)
+            .await
+            .map_err(|e| VoError::internal(format!("cannot store the result: {e}")))?;
+        Ok(ResultRef {
+            id: self.id.clone(),
+            mime: self.mime.clone(),
+            size: self.written,
+        })
+    }
+}
+
+impl Drop for ResultFile {
+    fn drop(&mut self) {
+        if self.file.is_some() || self.failure.is_some() {
+            let _ = std::fs::remove_file(&self.tmp);
+        }
+    }
+}
+
+/// A random job id: 16 bytes, hex (unguessable, URL-safe).
+fn new_id() -> Result<String, VoError> {
+    let mut b = [0u8; 16];
+    getrandom::fill(&mut b).map_err(|e| VoError::internal(format!("no randomness: {e}")))?;
+    Ok(b.iter().map(|x| format!("{x:02x}")).collect())
+}
+
+/// The engine of one UWS service (one job kind).
+pub struct Uws {
+    store: Arc<dyn JobStore>,
+    runner: Arc<dyn JobRunner>,
+    kind: String,
+    /// Its settings.
+    pub config: UwsConfig,
+    /// Job ids whose record changed (WAIT listens).
+    changed: broadcast::Sender<String>,
+    /// A job was queued (an idle worker wakes).
+    queued: Notify,
+    /// Jobs running in this process: the switch that aborts each.
+    running: Mutex<HashMap<String, oneshot::Sender<()>>>,
+    /// This process, as lease holder.
+    holder: String,
+}
+
+impl std::fmt::Debug for Uws {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Uws")
+            .field("kind", &self.kind)
+            .field("config", &self.config)
+            .field("holder", &self.holder)
+            .finish()
+    }
+}
+
+/// The workers and reaper of a started engine; they stop when this is dropped.
+#[derive(Debug)]
+pub struct Running {
+    stop: Option<oneshot::Sender<()>>,
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        drop(self.stop.take());
+    }
+}
+
+impl Uws {
+    /// An engine for jobs of `kind`, stored in `store`, run by `runner`.
+    pub fn new(
+        kind: &str,
+        store: Arc<dyn JobStore>,
+        runner: Arc<dyn JobRunner>,
+        config: UwsConfig,
+    ) -> Arc<Uws> {
+        let (changed, _) = broadcast::channel(1024);
+        Arc::new(Uws {
+            store,
+            runner,
+            kind: kind.to_string(),
+            config,
+            changed,
+            queued: Notify::new(),
+            running: Mutex::new(HashMap::new()),
+            holder: format!("pid {} since {}", std::process::id(), crate::job::iso(now())),
+        })
+    }
+
+    /// Start the workers and the reaper on a runtime of their own (a thread), so they run
+    /// whatever serves HTTP. They stop when the returned value is dropped.
+    pub fn start(self: &Arc<Self>) -> Result<Running, VoError> {
+        let (stop_tx, stop_rx) = oneshot::channel::<()>();
+        let uws = self.clone();
+        let rt = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .thread_name(format!("uws-{}", self.kind))
+            .enable_all()
+            .build()
+            .map_err(|e| VoError::internal(format!("cannot start the job runtime: {e}")))?;
+        std::thread::Builder::new()
+            .name(format!("uws-{}", self.kind))
+            .spawn(move || {
+                rt.block_on(async move {
+                    for _ in 0..uws.config.workers.max(1) {
+                        tokio::spawn(uws.clone().worker());
+                    }
+                    tokio::spawn(uws.clone().reaper());
+                    let _ = stop_rx.await;
+                });
+                rt.shutdown_background();
+            })
+            .map_err(|e| VoError::internal(format!("cannot start the job thread: {e}")))?;
+        Ok(Running {
+            stop: Some(stop_tx),
+        })
+    }
+
+    /// The absolute URL of job `id`.
+    pub fn job_url(&self, id: &str) -> String {
+        format!("{}/{id}", self.config.base_url)
+    }
+
+    fn results_of(&self, id: &str) -> ResultDir {
+        ResultDir {
+            dir: self.config.results_dir.join(id),
+            max_bytes: self.config.max_result_bytes,
+        }
+    }
+
+    /// The file of result `rid` of job `id` (which the caller has been allowed to see).
+    pub fn result_path(&self, id: &str, rid: &str) -> PathBuf {
+        self.config.results_dir.join(id).join(rid)
+    }
+
+    fn announce(&self, id: &str) {
+        let _ = self.changed.send(id.to_string());
+    }
+
+    /// A new job from its request parameters (UWS 1.1 §2.2.3.1): RUNID, EXECUTIONDURATION,
+    /// DESTRUCTION and PHASE (only RUN, which queues it at once) are the job's; the rest are
+    /// its parameters. Errors: a bad value (named), or the store full.
+    pub async fn create(
+        &self,
+        params: Vec<(String, String)>,
+        owner: Option<String>,
+    ) -> Result<Job, VoError> {
+        let t = now();
+        let stored = self.store.count_jobs().await?;
+        if stored >= self.config.max_jobs {
+            return Err(VoError::new(
+                ErrorKind::Unavailable,
+                format!(
+                    "this service holds {stored} jobs, its limit: delete finished jobs, or \
+                     try again once older ones are destroyed"
+                ),
+            ));
+        }
+        let mut job = Job {
+            id: new_id()?,
+            kind: self.kind.clone(),
+            run_id: None,
+            owner,
+            phase: Phase::Pending,
+            creation_time: t,
+            start_time: None,
+            end_time: None,
+            execution_duration: self.config.default_execution_duration,
+            destruction: t + self.config.default_lifetime.as_millis() as Millis,
+            parameters: Vec::new(),
+            results: Vec::new(),
+            error: None,
+            lease: None,
+        };
+        let mut run = false;
+        for (k, v) in params {
+            match k.to_ascii_uppercase().as_str() {
+                "PHASE" => match v.as_str() {
+                    "RUN" => run = true,
+                    other => {
+                        return Err(VoError::usage(format!(
+                            "PHASE={other} cannot be given to a new job: only PHASE=RUN"
+                        )))
+                    }
+                },
+                "RUNID" => job.run_id = Some(v),
+                "EXECUTIONDURATION" => {
+                    job.execution_duration =
+                        parse_execution_duration(&v, self.config.max_execution_duration)?
+                }
+                "DESTRUCTION" => job.destruction = parse_destruction(&v, t)?,
+                _ => job.parameters.push((k, v)),
+            }
+        }
+        if run {
+            job.phase = Phase::Queued;
+        }
+        self.store.insert_job(&job).await?;
+        if run {
+            self.queued.notify_one();
+        }
+        Ok(job)
+    }
+
+    /// Job `id` as `caller` may see it. Errors: no such job (404); another owner's job (403).
+    pub async fn get(&self, id: &str, caller: Option<&str>) -> Result<Job, VoError> {
+        let job = self
+            .store
+            .job(id)
+            .await?
+            .ok_or_else(|| VoError::not_found(format!("there is no job '{id}' (deleted, destroyed, or never made)")))?;
+        if let (Some(owner), true) = (&job.owner, self.config.owner_header.is_some()) {
+            if caller != Some(owner.as_str()) {
+                return Err(VoError::new(
+                    ErrorKind::Forbidden,
+                    format!("job '{id}' belongs to another user"),
+                ));
+            }
+        }
+        Ok(job)
+    }
+
+    /// The jobs `filter` selects (the caller's only, when callers are identified).
+    pub async fn list(&self, mut filter: JobFilter, caller: Option<&str>) -> Result<Vec<Job>, VoError> {
+        if self.config.owner_header.is_some() {
+            filter.owner = Some(caller.map(str::to_string));
+        }
+        Ok(filter.apply(self.store.all_jobs().await?))
+    }
+
+    /// Apply `change` to job `id` if its phase is one of `allowed`, retrying when another
+    /// process changed it meanwhile. Errors: no such job, or a phase that does not allow it
+    /// (`what` names the change).
+    async fn change(
+        &self,
+        id: &str,
+        caller: Option<&str>,
+        allowed: &[Phase],
+        what: &str,
+        change: impl Fn(&mut Job) -> Result<(), VoError>,
+    ) -> Result<Job, VoError> {
+        for _ in 0..10 {
+            let mut job = self.get(id, caller).await?;
+            if !allowed.contains(&job.phase) {
+                return Err(VoError::usage(format!(
+                    "job '{id}' is {}: {what} is possible only while it is {}",
+                    job.phase,
+                    allowed.iter().map(|p| p.as_str()).collect::<Vec<_>>().join(" or ")
+                )));
+            }
+            let before = job.phase;
+            change(&mut job)?;
+            if self.store.update_job(&job, &[before]).await? {
+                self.announce(id);
+                return Ok(job);
+            }
+        }
+        Err(VoError::new(
+            ErrorKind::Unavailable,
+            format!("job '{id}' keeps changing; try again"),
+        ))
+    }
+
+    /// PHASE=RUN: a PENDING (or HELD) job is queued.
+    pub async fn run(&self, id: &str, caller: Option<&str>) -> Result<Job, VoError> {
+        let job = self
+            .change(id, caller, &[Phase::Pending, Phase::Held], "PHASE=RUN", |j| {
+                j.phase = Phase::Queued;
+                Ok(())
+            })
+            .await?;
+        self.queued.notify_one();
+        Ok(job)
+    }
+
+    /// PHASE=ABORT: a job not yet ended is ABORTED (a running one is stopped).
+    pub async fn abort(&self, id: &str, caller: Option<&str>) -> Result<Job, VoError> {
+        let job = self
+            .change(
+                id,
+                caller,
+                &[
+                    Phase::Pending,
+                    Phase::Queued,
+                    Phase::Executing,
+                    Phase::Held,
+                    Phase::Suspended,
+                ],
+                "PHASE=ABORT",
+                |j| {
+                    j.phase = Phase::Aborted;
+                    j.end_time = Some(now());
+                    j.lease = None;
+                    Ok(())
+                },
+            )
+            .await?;
+        self.stop_local(id);
+        Ok(job)
+    }
+
+    fn stop_local(&self, id: &str) {
+        if let Ok(mut running) = self.running.lock() {
+            if let Some(stop) = running.remove(id) {
+                let _ = stop.send(());
+            }
+        }
+    }
+
+    /// Delete job `id` and its results (a running job is stopped first).
+    pub async fn delete(&self, id: &str, caller: Option<&str>) -> Result<(), VoError> {
+        self.get(id, caller).await?;
+        self.store.delete_job(id).await?;
+        self.stop_local(id);
+        self.remove_results(id).await;
+        self.announce(id);
+        Ok(())
+    }
+
+    async fn remove_results(&self, id: &str) {
+        let dir = self.config.results_dir.join(id);
+        if let Err(e) = tokio::fs::remove_dir_all(&dir).await {
+            if e.kind() != std::io::ErrorKind::NotFound {
+                tracing::warn!(dir = %dir.display(), error = %e, "cannot remove a job's results");
+            }
+        }
+    }
+
+    /// DESTRUCTION: a new destruction time (ISO 8601, in the future), in any phase.
+    pub async fn set_destruction(&self, id: &str, caller: Option<&str>, value: &str) -> Result<Job, VoError> {
+        let t = parse_destruction(value, now())?;
+        self.change(id, caller, &Phase::ALL, "DESTRUCTION", move |j| {
+            j.destruction = t;
+            Ok(())
+        })
+        .await
+    }
+
+    /// EXECUTIONDURATION, while PENDING.
+    pub async fn set_execution_duration(
+        &self,
+        id: &str,
+        caller: Option<&str>,
+        value: &str,
+    ) -> Result<Job, VoError> {
+        let d = parse_execution_duration(value, self.config.max_execution_duration)?;
+        self.change(id, caller, &[Phase::Pending], "changing EXECUTIONDURATION", move |j| {
+            j.execution_duration = d;
+            Ok(())
+        })
+        .await
+    }
+
+    /// New or changed parameters (a parameter given replaces all its earlier values), while
+    /// PENDING. UWS's own names (PHASE, RUNID, ...) are handled as on creation.
+    pub async fn set_parameters(
+        &self,
+        id: &str,
+        caller: Option<&str>,
+        params: Vec<(String, String)>,
+    ) -> Result<Job, VoError> {
+        let max = self.config.max_execution_duration;
+        let t = now();
+        let mut run = false;
+        let job = self
+            .change(id, caller, &[Phase::Pending], "changing parameters", |j| {
+                for (k, v) in &params {
+                    match k.to_ascii_uppercase().as_str() {
+                        "PHASE" if v == "RUN" => {}
+                        "PHASE" => {
+                            return Err(VoError::usage(format!(
+                                "PHASE={v} is not a phase change: use PHASE=RUN or PHASE=ABORT on {{job}}/phase"
+                            )))
+                        }
+                        "RUNID" => j.run_id = Some(v.clone()),
+                        "EXECUTIONDURATION" => j.execution_duration = parse_execution_duration(v, max)?,
+                        "DESTRUCTION" => j.destruction = parse_destruction(v, t)?,
+                        _ => {
+                            j.parameters.retain(|(name, _)| !name.eq_ignore_ascii_case(k));
+                        }
+                    }
+                }
+                for (k, v) in &params {
+                    if !["PHASE", "RUNID", "EXECUTIONDURATION", "DESTRUCTION"]
+                        .contains(&k.to_ascii_uppercase().as_str())
+                    {
+                        j.parameters.push((k.clone(), v.clone()));
+                    }
+                }
+                Ok(())
+            })
+            .await?;
+        if params.iter().any(|(k, v)| k.eq_ignore_ascii_case("PHASE") && v == "RUN") {
+            run = true;
+        }
+        if run {
+            return self.run(id, caller).await;
+        }
+        Ok(job)
+    }
+
+    /// WAIT (UWS 1.1 §2.2.3.2): the job once it is no longer in `phase` (its current phase
+    /// when `None`), is no longer active, or `seconds` have passed, whichever comes first.
+    /// Woken by the change itself.
+    pub async fn wait(
+        &self,
+        id: &str,
+        caller: Option<&str>,
+        phase: Option<Phase>,
+        seconds: u64,
+    ) -> Result<Job, VoError> {
+        let mut changes = self.changed.subscribe();
+        let job = self.get(id, caller).await?;
+        let awaited = phase.unwrap_or(job.phase);
+        if !job.phase.is_active() || job.phase != awaited || seconds == 0 {
+            return Ok(job);
+        }
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(seconds);
+        loop {
+            match tokio::time::timeout_at(deadline, changes.recv()).await {
+                Err(_) => return self.get(id, caller).await,
+                Ok(Ok(changed)) if changed != id => continue,
+                Ok(Ok(_)) | Ok(Err(broadcast::error::RecvError::Lagged(_))) => {
+                    let job = self.get(id, caller).await?;
+                    if job.phase != awaited || !job.phase.is_active() {
+                        return Ok(job);
+                    }
+                }
+                Ok(Err(broadcast::error::RecvError::Closed)) => return self.get(id, caller).await,
+            }
+        }
+    }
+
+    async fn worker(self: Arc<Self>) {
+        loop {
+            let t = now();
+            let until = t + self.config.lease.as_millis() as Millis;
+            match self.store.claim_job(&self.holder, t, until).await {
+                Ok(Some(job)) => {
+                    self.announce(&job.id);
+                    self.execute(job).await;
+                }
+                Ok(None) => {
+                    // Woken by a job queued here; jobs queued by other processes are found
+                    // within a second.
+                    let _ = tokio::time::timeout(Duration::from_secs(1), self.queued.notified()).await;
+                }
+                Err(e) => {
+                    tracing::warn!(error = %e.message, "cannot take a queued job");
+                    tokio::time::sleep(Duration::from_secs(1)).await;
+                }
+            }
+        }
+    }
+
+    async fn execute(&self, mut job: Job) {
+        let id = job.id.clone();
+        let (stop_tx, stop_rx) = oneshot::channel::<()>();
+        if let Ok(mut running) = self.running.lock() {
+            running.insert(id.clone(), stop_tx);
+        }
+        let results = self.results_of(&id);
+        let heartbeat = async {
+            let every = self.config.lease / 3;
+            loop {
+                tokio::time::sleep(every).await;
+                let until = now() + self.config.lease.as_millis() as Millis;
+                match self.store.renew_lease(&id, &self.holder, until).await {
+                    Ok(true) => {}
+                    Ok(false) => return,
+                    Err(e) => tracing::warn!(error = %e.message, job = %id, "cannot renew a lease"),
+                }
+            }
+        };
+        let limit = async {
+            if job.execution_duration > 0 {
+                tokio::time::sleep(Duration::from_secs(job.execution_duration as u64)).await;
+            } else {
+                std::future::pending::<()>().await;
+            }
+        };
+        enum Outcome {
+            Done(Result<Vec<ResultRef>, VoError>),
+            Stopped,
+            TimedOut,
+        }
+        let outcome = tokio::select! {
+            r = self.runner.run(&job, &results) => Outcome::Done(r),
+            _ = stop_rx => Outcome::Stopped,
+            () = heartbeat => Outcome::Stopped,
+            () = limit => Outcome::TimedOut,
+        };
+        if let Ok(mut running) = self.running.lock() {
+            running.remove(&id);
+        }
+        job.end_time = Some(now());
+        job.lease = None;
+        match outcome {
+            Outcome::Stopped => {
+                // Aborted or deleted: the record already says so.
+                self.remove_results(&id).await;
+                return;
+            }
+            Outcome::Done(Ok(r)) => {
+                job.phase = Phase::Completed;
+                job.results = r;
+            }
+            Outcome::Done(Err(e)) => {
+                job.phase = Phase::Error;
+                job.error = Some(e.message);
+            }
+            Outcome::TimedOut => {
+                job.phase = Phase::Error;
+                job.error = Some(format!(
+                    "the job ran for its whole EXECUTIONDURATION of {} s and was stopped",
+                    job.execution_duration
+                ));
+            }
+        }
+        match self.store.update_job(&job, &[Phase::Executing]).await {
+            Ok(true) => {}
+            Ok(false) => self.remove_results(&id).await,
+            Err(e) => tracing::warn!(error = %e.message, job = %id, "cannot record a job's end"),
+        }
+        self.announce(&id);
+    }
+
+    async fn reaper(self: Arc<Self>) {
+        loop {
+            if let Err(e) = self.reap().await {
+                tracing::warn!(error = %e.message, "the job reaper failed");
+            }
+            tokio::time::sleep(self.config.reap_every).await;
+        }
+    }
+
+    /// Destroy jobs whose destruction time has passed (record and results), and end in
+    /// ERROR the EXECUTING jobs whose lease ran out (their process died).
+    pub async fn reap(&self) -> Result<(), VoError> {
+        let t = now();
+        for job in self.store.all_jobs().await? {
+            if job.destruction <= t {
+                if self.store.delete_job(&job.id).await? {
+                    self.stop_local(&job.id);
+                    self.remove_results(&job.id).await;
+                    self.announce(&job.id);
+                    tracing::info!(job = %job.id, "destroyed a job at its destruction time");
+                }
+                continue;
+            }
+            let expired = job.phase == Phase::Executing
+                && job.lease.as_ref().is_none_or(|l: &Lease| l.until < t);
+            let here = self
+                .running
+                .lock()
+                .map(|r| r.contains_key(&job.id))
+                .unwrap_or(false);
+            if expired && !here {
+                let mut dead = job.clone();
+                let holder = job.lease.as_ref().map(|l| l.holder.clone()).unwrap_or_default();
+                dead.phase = Phase::Error;
+                dead.end_time = Some(t);
+                dead.lease = None;
+                dead.error = Some(format!(
+                    "the process that ran this job ({holder}) stopped before it ended: its \
+                     lease ran out at {}",
+                    job.lease.as_ref().map(|l| crate::job::iso(l.until)).unwrap_or_default()
+                ));
+                if self.store.update_job(&dead, &[Phase::Executing]).await? {
+                    self.remove_results(&job.id).await;
+                    self.announce(&job.id);
+                }
+            }
+        }
+        Ok(())
+    }
+}
