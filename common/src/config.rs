@@ -41,6 +41,38 @@ pub struct FileConfig {
     /// PostgreSQL pool and query settings (used when `db` is a `postgres://` URL).
     #[serde(default)]
     pub postgres: PostgresConfig,
+    /// Asynchronous jobs (UWS 1.1: TAP async).
+    #[serde(default)]
+    pub jobs: JobsConfig,
+}
+
+/// Asynchronous jobs (UWS 1.1). Every key is optional; the defaults are in
+/// `vogate.example.toml`.
+#[derive(Debug, Clone, Default, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct JobsConfig {
+    /// Where results are written (default `<workdir>/jobs`).
+    pub results_dir: Option<PathBuf>,
+    /// Jobs run at once by one gateway (default 4).
+    pub workers: Option<usize>,
+    /// EXECUTIONDURATION of a job that gives none, seconds (default 3600; 0: no limit).
+    pub default_execution_duration: Option<i64>,
+    /// The largest EXECUTIONDURATION accepted, seconds (default 86400; 0: no cap).
+    pub max_execution_duration: Option<i64>,
+    /// How long a job lives when it gives no DESTRUCTION, days (default 7).
+    pub lifetime_days: Option<f64>,
+    /// The longest WAIT honoured, seconds (default 60).
+    pub max_wait: Option<u64>,
+    /// The most jobs stored at once (default 10000).
+    pub max_jobs: Option<u64>,
+    /// The largest result of one job, bytes (default 10 GiB).
+    pub max_result_bytes: Option<u64>,
+    /// How long a running job's lease lasts without a heartbeat, seconds (default 30).
+    pub lease_seconds: Option<f64>,
+    /// The request header naming the caller, set by an authenticating proxy (e.g.
+    /// `X-Auth-Request-User`); jobs then belong to their caller. Default: none (anonymous
+    /// jobs, visible to all).
+    pub owner_header: Option<String>,
 }
 
 /// A published table whose rows have a sky position (ICRS degrees), which vogate indexes

@@ -29,6 +29,10 @@ pub struct Gateway {
     pub data_root: PathBuf,
     /// How many files the ingest skipped, with reasons (also logged).
     pub skipped: Vec<vo_obscore::Skipped>,
+    /// The TAP async jobs (UWS engine).
+    pub jobs: Arc<vo_uws::Uws>,
+    /// The job workers and reaper, stopped when the last clone of the gateway goes.
+    pub workers: Arc<vo_uws::Running>,
     /// The exclusive locks on the workdir and the database (see [`lock`]), held as long as
     /// any clone of the gateway lives.
     pub locks: Arc<(vo_common::lockfile::LockFile, vo_tap::ServeLock)>,
@@ -113,13 +117,23 @@ pub fn prepare(settings: Settings) -> Result<Gateway, VoError> {
         root = %data_root.display(),
         "ingested the data tree into ivoa.ObsCore"
     );
+    let tap = TapState {
+        backend: backend.clone(),
+        catalog: Arc::new(catalog),
+        limits: settings.limits,
+        vosi: Arc::new(vosi),
+    };
+    let jobs = vo_uws::Uws::new(
+        vo_tap::asynchronous::KIND,
+        backend as Arc<dyn vo_uws::JobStore>,
+        Arc::new(vo_tap::TapRunner { state: tap.clone() }),
+        settings.jobs.clone(),
+    );
+    let workers = Arc::new(jobs.start()?);
     Ok(Gateway {
-        tap: TapState {
-            backend,
-            catalog: Arc::new(catalog),
-            limits: settings.limits,
-            vosi: Arc::new(vosi),
-        },
+        tap,
+        jobs,
+        workers,
         data_root,
         skipped: report.skipped,
         settings,
@@ -234,7 +248,7 @@ pub fn routes(gw: &Gateway) -> impl FnOnce(&mut web::ServiceConfig) + '_ {
                 web::scope("")
                     .wrap(vo_dali::cors())
                     .route("/", web::get().to(landing))
-                    .configure(vo_tap::configure)
+                    .configure(vo_tap::configure(gw.jobs.clone()))
                     .configure(vo_datalink::configure)
                     .default_service(web::to(not_found)),
             );
@@ -251,6 +265,7 @@ pub fn endpoints(base_url: &str) -> Vec<(&'static str, String)> {
             format!("{b}/tap"),
         ),
         ("TAP sync (GET/POST)", format!("{b}/tap/sync")),
+        ("TAP async (UWS 1.1 jobs)", format!("{b}/tap/async")),
         ("TAP tables (VOSI)", format!("{b}/tap/tables")),
         ("TAP capabilities (VOSI)", format!("{b}/tap/capabilities")),
         ("TAP availability (VOSI)", format!("{b}/tap/availability")),

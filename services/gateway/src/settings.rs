@@ -77,6 +77,9 @@ pub struct Settings {
     /// Catalog tables with an indexed sky position (config `[[positions]]`): (table as
     /// published, ra column, dec column).
     pub positions: Vec<(String, String, String)>,
+    /// TAP async jobs (config `[jobs]`): the UWS engine's settings, its base URL
+    /// `<base_url>/tap/async`, results under `<workdir>/jobs` unless configured.
+    pub jobs: vo_uws::UwsConfig,
 }
 
 impl Settings {
@@ -212,7 +215,99 @@ pub fn resolve(
         }
         positions.push((p.table.clone(), p.ra.clone(), p.dec.clone()));
     }
+    let jc = &file.jobs;
+    let mut jobs = vo_uws::UwsConfig::new(
+        &format!("{base_url}/tap/async"),
+        &jc.results_dir
+            .clone()
+            .map(rel)
+            .unwrap_or_else(|| workdir.join("jobs")),
+    );
+    if let Some(n) = jc.workers {
+        if n == 0 || n > 1024 {
+            return Err(format!("jobs.workers = {n}: must be between 1 and 1024"));
+        }
+        jobs.workers = n;
+    }
+    for (name, value, target) in [
+        (
+            "default_execution_duration",
+            jc.default_execution_duration,
+            &mut jobs.default_execution_duration,
+        ),
+        (
+            "max_execution_duration",
+            jc.max_execution_duration,
+            &mut jobs.max_execution_duration,
+        ),
+    ] {
+        if let Some(v) = value {
+            if v < 0 {
+                return Err(format!(
+                    "jobs.{name} = {v}: must be 0 (no limit) or more seconds"
+                ));
+            }
+            *target = v;
+        }
+    }
+    if jobs.max_execution_duration > 0
+        && (jobs.default_execution_duration == 0
+            || jobs.default_execution_duration > jobs.max_execution_duration)
+    {
+        return Err(format!(
+            "jobs.default_execution_duration {} is above jobs.max_execution_duration {}",
+            jobs.default_execution_duration, jobs.max_execution_duration
+        ));
+    }
+    if let Some(d) = jc.lifetime_days {
+        if !(d.is_finite() && d > 0.0 && d <= 3650.0) {
+            return Err(format!(
+                "jobs.lifetime_days = {d}: must be above 0 and at most 3650"
+            ));
+        }
+        jobs.default_lifetime = std::time::Duration::from_secs_f64(d * 86_400.0);
+    }
+    if let Some(w) = jc.max_wait {
+        if w > 3600 {
+            return Err(format!("jobs.max_wait = {w}: must be at most 3600 seconds"));
+        }
+        jobs.max_wait = w;
+    }
+    if let Some(n) = jc.max_jobs {
+        if n == 0 {
+            return Err("jobs.max_jobs must be at least 1".into());
+        }
+        jobs.max_jobs = n;
+    }
+    if let Some(n) = jc.max_result_bytes {
+        if n == 0 {
+            return Err("jobs.max_result_bytes must be at least 1".into());
+        }
+        jobs.max_result_bytes = n;
+    }
+    if let Some(l) = jc.lease_seconds {
+        if !(l.is_finite() && (1.0..=3600.0).contains(&l)) {
+            return Err(format!(
+                "jobs.lease_seconds = {l}: must be between 1 and 3600"
+            ));
+        }
+        jobs.lease = std::time::Duration::from_secs_f64(l);
+        jobs.reap_every = jobs.lease.min(std::time::Duration::from_secs(5));
+    }
+    if let Some(h) = &jc.owner_header {
+        if h.is_empty()
+            || !h
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+        {
+            return Err(format!(
+                "jobs.owner_header '{h}' is not an HTTP header name"
+            ));
+        }
+        jobs.owner_header = Some(h.clone());
+    }
     Ok(Settings {
+        jobs,
         positions,
         schemas,
         postgres,

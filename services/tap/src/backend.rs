@@ -91,11 +91,11 @@ impl std::fmt::Debug for ServeLock {
     }
 }
 
-/// A database that holds TAP_SCHEMA, ivoa.ObsCore and published catalogs, and runs
-/// translated ADQL. All methods are safe to call from any async context: blocking work runs
+/// A database that holds TAP_SCHEMA, ivoa.ObsCore, published catalogs and UWS jobs
+/// ([`vo_uws::JobStore`]), and runs translated ADQL. All methods are safe to call from any async context: blocking work runs
 /// on blocking threads.
 #[async_trait::async_trait]
-pub trait Backend: Send + Sync + std::fmt::Debug {
+pub trait Backend: vo_uws::JobStore + Send + Sync + std::fmt::Debug {
     /// The database's name for messages: `SQLite` or `PostgreSQL`.
     fn name(&self) -> &'static str;
 

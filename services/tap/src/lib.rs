@@ -1,6 +1,7 @@
 //! vo-tap: the TAP 1.1 (IVOA REC 2019-09-27) query service over the embedded SQLite backend
 //! or PostgreSQL + pgSphere.
 //!
+//! - [`asynchronous`]: `/tap/async` (TAP 1.1 §2.3.2): TAP queries as UWS jobs (vo-uws).
 //! - [`backend`]: the [`Backend`] trait every database implements (queries as row streams
 //!   with cancel, ObsCore rows, publishing, TAP_SCHEMA, CSV rows, the serve lock), and
 //!   [`open`], the one place that chooses the database.
@@ -20,6 +21,7 @@
 //!   result in the requested format with QUERY_STATUS and MAXREC overflow.
 //! - [`vosi`]: `/tap/availability`, `/tap/capabilities`, `/tap/tables` (VOSI 1.1).
 
+pub mod asynchronous;
 pub mod backend;
 pub mod csvload;
 pub mod params;
@@ -31,6 +33,7 @@ pub mod sqlite;
 pub mod sync;
 pub mod vosi;
 
+pub use asynchronous::TapRunner;
 pub use backend::{open, Backend, Database, RowStream, ServeLock};
 pub use sync::{configure, TapState};
 

@@ -34,22 +34,24 @@ pub struct TapState {
     pub vosi: Arc<crate::vosi::Vosi>,
 }
 
-/// Mount `/tap` (a page listing the endpoints), `/tap/sync` (GET and POST) and the VOSI
-/// endpoints `/tap/availability`, `/tap/capabilities`, `/tap/tables` and
-/// `/tap/tables/{table_name}`. Needs
-/// `web::Data<TapState>` in the app.
-pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.service(
-        web::resource("/tap/sync")
-            .route(web::get().to(sync_get))
-            .route(web::post().to(sync_post)),
-    )
-    .route("/tap", web::get().to(home))
-    .route("/tap/", web::get().to(home))
-    .route("/tap/availability", web::get().to(availability))
-    .route("/tap/capabilities", web::get().to(capabilities))
-    .route("/tap/tables", web::get().to(tables))
-    .route("/tap/tables/{table_name}", web::get().to(table));
+/// Mount `/tap` (a page listing the endpoints), `/tap/sync` (GET and POST), `/tap/async`
+/// (UWS 1.1, run by `jobs`) and the VOSI endpoints `/tap/availability`, `/tap/capabilities`,
+/// `/tap/tables` and `/tap/tables/{table_name}`. Needs `web::Data<TapState>` in the app.
+pub fn configure(jobs: Arc<vo_uws::Uws>) -> impl FnOnce(&mut web::ServiceConfig) {
+    move |cfg: &mut web::ServiceConfig| {
+        cfg.service(
+            web::resource("/tap/sync")
+                .route(web::get().to(sync_get))
+                .route(web::post().to(sync_post)),
+        )
+        .route("/tap", web::get().to(home))
+        .route("/tap/", web::get().to(home))
+        .route("/tap/availability", web::get().to(availability))
+        .route("/tap/capabilities", web::get().to(capabilities))
+        .route("/tap/tables", web::get().to(tables))
+        .route("/tap/tables/{table_name}", web::get().to(table));
+        vo_uws::http::configure(cfg, "/tap/async", jobs);
+    }
 }
 
 fn xml(body: String) -> HttpResponse {
@@ -149,12 +151,15 @@ async fn sync_post(
     }
 }
 
-/// Run one sync query from its DALI parameters and answer it.
-pub async fn run_sync(state: TapState, params: Params) -> HttpResponse {
-    let request = match parse_tap_request(&params) {
-        Ok(r) => r,
-        Err(e) => return error_response(&e),
-    };
+/// Check the parameters of a TAP query (sync or async), translate its ADQL and start it:
+/// its first rows are there, and the plan says how to write the result (format, MAXREC and
+/// whether it can overflow, the INFOs). Errors: bad parameters, ADQL errors, and database
+/// errors before the first row, each with its kind.
+pub async fn start_query(
+    state: &TapState,
+    params: &Params,
+) -> Result<(crate::RowStream, ResultPlan), VoError> {
+    let request = parse_tap_request(params)?;
     // A short query cannot build a tree deep enough to threaten the worker's stack; a long
     // one is translated on a thread with a large stack.
     let dialect = state.backend.dialect();
@@ -165,7 +170,7 @@ pub async fn run_sync(state: TapState, params: Params) -> HttpResponse {
             dialect,
         ))
     } else {
-        web::block({
+        tokio::task::spawn_blocking({
             let (q, c) = (request.query.clone(), state.catalog.clone());
             move || translate_big_stack(q, c, dialect)
         })
@@ -179,9 +184,9 @@ pub async fn run_sync(state: TapState, params: Params) -> HttpResponse {
                 error = ?shorten(&e.message, 500),
                 "rejected ADQL"
             );
-            return error_response(&e);
+            return Err(e);
         }
-        Err(_) => return error_response(&VoError::internal("the ADQL translator failed")),
+        Err(_) => return Err(VoError::internal("the ADQL translator failed")),
     };
     let maxrec = request
         .maxrec
@@ -195,10 +200,7 @@ pub async fn run_sync(state: TapState, params: Params) -> HttpResponse {
     let sql = format!("{}{}", translated.sql, dialect.limit(limit));
     tracing::debug!(%sql, "running");
     let fields: Arc<[vo_common::FieldMeta]> = translated.fields.clone().into();
-    let rows = match state.backend.query(sql, fields).await {
-        Ok(rows) => rows,
-        Err(e) => return error_response(&e),
-    };
+    let rows = state.backend.query(sql, fields).await?;
     let plan = ResultPlan {
         format: request.format,
         fields: translated.fields,
@@ -209,10 +211,20 @@ pub async fn run_sync(state: TapState, params: Params) -> HttpResponse {
             ("MAXREC".to_string(), maxrec.to_string()),
         ],
     };
+    Ok((rows, plan))
+}
+
+/// Run one sync query from its DALI parameters and answer it.
+pub async fn run_sync(state: TapState, params: Params) -> HttpResponse {
+    let (rows, plan) = match start_query(&state, &params).await {
+        Ok(started) => started,
+        Err(e) => return error_response(&e),
+    };
+    let format = plan.format;
     let (mut chunks_tx, mut chunks_rx) = mpsc::channel::<Result<Bytes, std::io::Error>>(4);
     actix_web::rt::spawn(async move { write_table(rows, plan, &mut chunks_tx).await });
     let stream = futures_util::stream::poll_fn(move |cx| chunks_rx.poll_recv(cx));
     HttpResponse::Ok()
-        .content_type(request.format.content_type())
+        .content_type(format.content_type())
         .streaming(stream)
 }

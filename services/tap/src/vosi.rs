@@ -229,7 +229,7 @@ impl Vosi {
 
     /// `/capabilities` (VOSI 1.1 §3.3, TAP 1.1 §2.4, TAPRegExt 1.0): TAP with ADQL 2.0 and
     /// 2.1, the ObsCore 1.1 data model, the output formats and limits, and the VOSI
-    /// endpoints. Only the synchronous interface exists, so only `sync` is declared.
+    /// endpoints. The TAP 1.1 base interface stands for both `sync` and `async`.
     pub fn capabilities(&self) -> String {
         let b = xml_escape(&self.base_url);
         let vosi = |id: &str, path: &str| {

@@ -185,14 +185,19 @@ mod tests {
         ];
         let mut at = 0;
         for part in order {
-            let found = doc[at..].find(part).unwrap_or_else(|| panic!("{part} in order in {doc}"));
+            let found = doc[at..]
+                .find(part)
+                .unwrap_or_else(|| panic!("{part} in order in {doc}"));
             at += found + part.len();
         }
         assert!(doc.contains("version=\"1.1\""));
         let j = job_json(&sample(), "http://h/tap/async/j1");
         assert_eq!(j["phase"], "COMPLETED");
         assert_eq!(j["parameters"]["QUERY"], "SELECT a < b");
-        assert_eq!(j["results"][0]["href"], "http://h/tap/async/j1/results/result");
+        assert_eq!(
+            j["results"][0]["href"],
+            "http://h/tap/async/j1/results/result"
+        );
         assert_eq!(j["errorSummary"], serde_json::Value::Null);
     }
 
@@ -202,6 +207,9 @@ mod tests {
         assert!(list.contains("<uws:jobref id=\"j1\" xlink:type=\"simple\" xlink:href=\"http://h/tap/async/j1\"><uws:phase>COMPLETED</uws:phase><uws:runId>my &lt;run&gt;</uws:runId><uws:ownerId xsi:nil=\"true\"/><uws:creationTime>1970-01-01T00:00:00.000Z</uws:creationTime></uws:jobref>"), "{list}");
         let p = standalone(&parameters(&sample()));
         assert!(p.starts_with("<?xml"), "{p}");
-        assert!(p.contains("<uws:parameters xmlns:uws=\"http://www.ivoa.net/xml/UWS/v1.0\""), "{p}");
+        assert!(
+            p.contains("<uws:parameters xmlns:uws=\"http://www.ivoa.net/xml/UWS/v1.0\""),
+            "{p}"
+        );
     }
 }

@@ -164,7 +164,10 @@ impl ResultFile {
         if let Some(e) = self.failure.take() {
             return Err(e);
         }
-        let mut file = self.file.take().ok_or_else(|| VoError::internal("result closed"))?;
+        let mut file = self
+            .file
+            .take()
+            .ok_or_else(|| VoError::internal("result closed"))?;
         file.flush()
             .await
             .map_err(|e| VoError::internal(format!("cannot write the result: {e}")))?;
@@ -254,7 +257,11 @@ impl Uws {
             changed,
             queued: Notify::new(),
             running: Mutex::new(HashMap::new()),
-            holder: format!("pid {} since {}", std::process::id(), crate::job::iso(now())),
+            holder: format!(
+                "pid {} since {}",
+                std::process::id(),
+                crate::job::iso(now())
+            ),
         })
     }
 
@@ -379,7 +386,12 @@ impl Uws {
             .store
             .job(id)
             .await?
-            .ok_or_else(|| VoError::not_found(format!("there is no job '{id}' (deleted, destroyed, or never made)")))?;
+            .filter(|j| j.kind == self.kind)
+            .ok_or_else(|| {
+                VoError::not_found(format!(
+                    "there is no job '{id}' (deleted, destroyed, or never made)"
+                ))
+            })?;
         if let (Some(owner), true) = (&job.owner, self.config.owner_header.is_some()) {
             if caller != Some(owner.as_str()) {
                 return Err(VoError::new(
@@ -392,11 +404,15 @@ impl Uws {
     }
 
     /// The jobs `filter` selects (the caller's only, when callers are identified).
-    pub async fn list(&self, mut filter: JobFilter, caller: Option<&str>) -> Result<Vec<Job>, VoError> {
+    pub async fn list(
+        &self,
+        mut filter: JobFilter,
+        caller: Option<&str>,
+    ) -> Result<Vec<Job>, VoError> {
         if self.config.owner_header.is_some() {
             filter.owner = Some(caller.map(str::to_string));
         }
-        Ok(filter.apply(self.store.all_jobs().await?))
+        Ok(filter.apply(self.store.all_jobs(&self.kind).await?))
     }
 
     /// Apply `change` to job `id` if its phase is one of `allowed`, retrying when another
@@ -416,7 +432,11 @@ impl Uws {
                 return Err(VoError::usage(format!(
                     "job '{id}' is {}: {what} is possible only while it is {}",
                     job.phase,
-                    allowed.iter().map(|p| p.as_str()).collect::<Vec<_>>().join(" or ")
+                    allowed
+                        .iter()
+                        .map(|p| p.as_str())
+                        .collect::<Vec<_>>()
+                        .join(" or ")
                 )));
             }
             let before = job.phase;
@@ -435,10 +455,16 @@ impl Uws {
     /// PHASE=RUN: a PENDING (or HELD) job is queued.
     pub async fn run(&self, id: &str, caller: Option<&str>) -> Result<Job, VoError> {
         let job = self
-            .change(id, caller, &[Phase::Pending, Phase::Held], "PHASE=RUN", |j| {
-                j.phase = Phase::Queued;
-                Ok(())
-            })
+            .change(
+                id,
+                caller,
+                &[Phase::Pending, Phase::Held],
+                "PHASE=RUN",
+                |j| {
+                    j.phase = Phase::Queued;
+                    Ok(())
+                },
+            )
             .await?;
         self.queued.notify_one();
         Ok(job)
@@ -498,7 +524,12 @@ impl Uws {
     }
 
     /// DESTRUCTION: a new destruction time (ISO 8601, in the future), in any phase.
-    pub async fn set_destruction(&self, id: &str, caller: Option<&str>, value: &str) -> Result<Job, VoError> {
+    pub async fn set_destruction(
+        &self,
+        id: &str,
+        caller: Option<&str>,
+        value: &str,
+    ) -> Result<Job, VoError> {
         let t = parse_destruction(value, now())?;
         self.change(id, caller, &Phase::ALL, "DESTRUCTION", move |j| {
             j.destruction = t;
@@ -515,10 +546,16 @@ impl Uws {
         value: &str,
     ) -> Result<Job, VoError> {
         let d = parse_execution_duration(value, self.config.max_execution_duration)?;
-        self.change(id, caller, &[Phase::Pending], "changing EXECUTIONDURATION", move |j| {
-            j.execution_duration = d;
-            Ok(())
-        })
+        self.change(
+            id,
+            caller,
+            &[Phase::Pending],
+            "changing EXECUTIONDURATION",
+            move |j| {
+                j.execution_duration = d;
+                Ok(())
+            },
+        )
         .await
     }
 
@@ -561,7 +598,10 @@ impl Uws {
                 Ok(())
             })
             .await?;
-        if params.iter().any(|(k, v)| k.eq_ignore_ascii_case("PHASE") && v == "RUN") {
+        if params
+            .iter()
+            .any(|(k, v)| k.eq_ignore_ascii_case("PHASE") && v == "RUN")
+        {
             run = true;
         }
         if run {
@@ -606,7 +646,11 @@ impl Uws {
         loop {
             let t = now();
             let until = t + self.config.lease.as_millis() as Millis;
-            match self.store.claim_job(&self.holder, t, until).await {
+            match self
+                .store
+                .claim_job(&self.kind, &self.holder, t, until)
+                .await
+            {
                 Ok(Some(job)) => {
                     self.announce(&job.id);
                     self.execute(job).await;
@@ -614,7 +658,8 @@ impl Uws {
                 Ok(None) => {
                     // Woken by a job queued here; jobs queued by other processes are found
                     // within a second.
-                    let _ = tokio::time::timeout(Duration::from_secs(1), self.queued.notified()).await;
+                    let _ =
+                        tokio::time::timeout(Duration::from_secs(1), self.queued.notified()).await;
                 }
                 Err(e) => {
                     tracing::warn!(error = %e.message, "cannot take a queued job");
@@ -709,7 +754,7 @@ impl Uws {
     /// ERROR the EXECUTING jobs whose lease ran out (their process died).
     pub async fn reap(&self) -> Result<(), VoError> {
         let t = now();
-        for job in self.store.all_jobs().await? {
+        for job in self.store.all_jobs(&self.kind).await? {
             if job.destruction <= t {
                 if self.store.delete_job(&job.id).await? {
                     self.stop_local(&job.id);
@@ -728,14 +773,21 @@ impl Uws {
                 .unwrap_or(false);
             if expired && !here {
                 let mut dead = job.clone();
-                let holder = job.lease.as_ref().map(|l| l.holder.clone()).unwrap_or_default();
+                let holder = job
+                    .lease
+                    .as_ref()
+                    .map(|l| l.holder.clone())
+                    .unwrap_or_default();
                 dead.phase = Phase::Error;
                 dead.end_time = Some(t);
                 dead.lease = None;
                 dead.error = Some(format!(
                     "the process that ran this job ({holder}) stopped before it ended: its \
                      lease ran out at {}",
-                    job.lease.as_ref().map(|l| crate::job::iso(l.until)).unwrap_or_default()
+                    job.lease
+                        .as_ref()
+                        .map(|l| crate::job::iso(l.until))
+                        .unwrap_or_default()
                 ));
                 if self.store.update_job(&dead, &[Phase::Executing]).await? {
                     self.remove_results(&job.id).await;

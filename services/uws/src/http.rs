@@ -37,8 +37,14 @@ pub fn configure(cfg: &mut web::ServiceConfig, path: &str, uws: Arc<Uws>) {
             .route("/{job}", web::delete().to(delete))
             .route("/{job}/phase", web::get().to(phase))
             .route("/{job}/phase", web::post().to(phase_post))
-            .route("/{job}/executionduration", web::get().to(execution_duration))
-            .route("/{job}/executionduration", web::post().to(execution_duration_post))
+            .route(
+                "/{job}/executionduration",
+                web::get().to(execution_duration),
+            )
+            .route(
+                "/{job}/executionduration",
+                web::post().to(execution_duration_post),
+            )
             .route("/{job}/destruction", web::get().to(destruction))
             .route("/{job}/destruction", web::post().to(destruction_post))
             .route("/{job}/error", web::get().to(error))
@@ -107,9 +113,15 @@ async fn list(uws: State, req: HttpRequest) -> HttpResponse {
                 filter.after = Some(parse_iso("AFTER", a)?);
             }
             if let Some(l) = params.single("LAST")? {
-                filter.last = Some(l.trim().parse::<usize>().ok().filter(|n| *n > 0).ok_or_else(
-                    || VoError::usage(format!("LAST={l} is not a positive whole number")),
-                )?);
+                filter.last = Some(
+                    l.trim()
+                        .parse::<usize>()
+                        .ok()
+                        .filter(|n| *n > 0)
+                        .ok_or_else(|| {
+                            VoError::usage(format!("LAST={l} is not a positive whole number"))
+                        })?,
+                );
             }
             let jobs = uws.list(filter, caller(&uws, &req).as_deref()).await?;
             Ok(xml(doc::job_list(&jobs, &uws.config.base_url)))
@@ -375,7 +387,10 @@ async fn results(uws: State, req: HttpRequest, id: web::Path<String>) -> HttpRes
     respond(
         async {
             let job = uws.get(&id, caller(&uws, &req).as_deref()).await?;
-            Ok(xml(doc::standalone(&doc::results(&job, &uws.job_url(&job.id)))))
+            Ok(xml(doc::standalone(&doc::results(
+                &job,
+                &uws.job_url(&job.id),
+            ))))
         }
         .await,
     )

@@ -207,7 +207,11 @@ pub fn parse_iso(what: &str, value: &str) -> Result<Millis, VoError> {
         return Ok(d.timestamp_millis());
     }
     let naive = v.strip_suffix('Z').unwrap_or(v);
-    for f in ["%Y-%m-%dT%H:%M:%S%.f", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%dT%H:%M"] {
+    for f in [
+        "%Y-%m-%dT%H:%M:%S%.f",
+        "%Y-%m-%dT%H:%M:%S",
+        "%Y-%m-%dT%H:%M",
+    ] {
         if let Ok(d) = chrono::NaiveDateTime::parse_from_str(naive, f) {
             return Ok(d.and_utc().timestamp_millis());
         }

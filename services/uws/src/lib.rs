@@ -19,4 +19,4 @@ pub mod store;
 
 pub use engine::{JobRunner, ResultDir, ResultFile, Running, Uws, UwsConfig};
 pub use job::{Job, JobFilter, Lease, Millis, Phase, ResultRef};
-pub use store::JobStore;
+pub use store::{JobRecord, JobStore, JOB_COLUMNS};

@@ -72,7 +72,15 @@ impl PgServeLock {
                             // Hold the connection (and so the lock) until released.
                             let release = tokio::task::spawn_blocking(move || release_rx.recv());
                             tokio::select! {
-                                _ = release => {}
+                                _ = release => {
+                                    // Unlock before closing: the server ends the session
+                                    // (and frees its locks) only some time after the
+                                    // connection closes, and a restart must not find the
+                                    // lock still held.
+                                    let _ = client
+                                        .execute("SELECT pg_advisory_unlock($1)", &[&PG_SERVE_LOCK_KEY])
+                                        .await;
+                                }
                                 _ = &mut conn => {
                                     tracing::warn!(
                                         "the connection holding the database's serve lock \

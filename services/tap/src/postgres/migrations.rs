@@ -62,11 +62,14 @@ pub(super) fn migrations() -> Vec<(i32, &'static str, String)> {
          CREATE INDEX IF NOT EXISTS \"ObsCore_spoly\" ON {o} USING GIST (\"_spoly\");\n",
         o = obscore()
     ));
-    vec![(
-        1,
-        "TAP_SCHEMA 1.1 and ivoa.ObsCore with pgSphere columns",
-        v1,
-    )]
+    vec![
+        (
+            1,
+            "TAP_SCHEMA 1.1 and ivoa.ObsCore with pgSphere columns",
+            v1,
+        ),
+        (2, "UWS jobs", super::jobs::MIGRATION.to_string()),
+    ]
 }
 
 impl PgBackend {

@@ -52,6 +52,7 @@ fn spoint(ra: &str, dec: &str) -> String {
 }
 
 mod dialect;
+mod jobs;
 mod lock;
 mod migrations;
 mod pool;

@@ -41,7 +41,7 @@ impl SqliteBackend {
     }
 
     /// Run `f` with the database path on a blocking thread.
-    async fn blocking<T: Send + 'static>(
+    pub(super) async fn blocking<T: Send + 'static>(
         &self,
         f: impl FnOnce(&Path) -> Result<T, VoError> + Send + 'static,
     ) -> Result<T, VoError> {
@@ -96,7 +96,9 @@ impl crate::Backend for SqliteBackend {
     async fn migrate(&self) -> Result<(), VoError> {
         self.blocking(|path| {
             create_parent(path)?;
-            schema::create_schema(&mut open_rw(path)?)
+            let mut conn = open_rw(path)?;
+            schema::create_schema(&mut conn)?;
+            super::jobs::create_job_table(&conn)
         })
         .await
     }

@@ -16,6 +16,7 @@
 //! while SQLite's is not by default.
 
 mod backend;
+pub mod jobs;
 
 pub use backend::SqliteBackend;
 

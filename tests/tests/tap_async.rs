@@ -1,0 +1,448 @@
+//! TAP async (TAP 1.1 §2.3.2) as UWS 1.1 jobs, on both backends, in-process: a job's life from
+//! creation to deletion, its result byte for byte the sync answer, WAIT woken by the change,
+//! the job list's filters, errors for every bad input, and jobs that survive a restart.
+
+use actix_web::{test, App};
+use std::path::Path;
+use std::time::{Duration, Instant};
+use vogate::settings::{resolve, Flags};
+
+#[derive(Debug, Clone)]
+enum Db {
+    Sqlite,
+    Postgres(String),
+}
+
+fn main() -> std::process::ExitCode {
+    use vo_testkit::Test;
+    let pg = vogate_tests::postgres();
+    let mut tests = Vec::new();
+    macro_rules! both {
+        ($($name:ident),*) => {$(
+            tests.push(Test::actix(concat!(stringify!($name), "::sqlite"), || $name(Db::Sqlite)));
+            tests.push(
+                Test::actix(concat!(stringify!($name), "::postgres"), || async {
+                    let url = vogate_tests::fresh_pg_database(concat!("async_", stringify!($name)));
+                    $name(Db::Postgres(url)).await
+                })
+                .needs(&pg),
+            );
+        )*};
+    }
+    both!(
+        a_job_runs_and_its_result_is_the_sync_answer,
+        wait_wakes_on_the_change_and_the_list_filters,
+        bad_requests_get_clear_errors,
+        jobs_survive_a_restart
+    );
+    vo_testkit::run(tests)
+}
+
+fn gateway(work: &Path, db: &Db) -> vogate::Gateway {
+    let flags = Flags {
+        workdir: Some(work.to_path_buf()),
+        db: match db {
+            Db::Sqlite => None,
+            Db::Postgres(u) => Some(u.clone()),
+        },
+        ..Default::default()
+    };
+    vogate::prepare(resolve(flags, Default::default(), None).expect("settings")).expect("prepare")
+}
+
+/// (status, Location header, body) of a request.
+async fn call(gw: &vogate::Gateway, req: test::TestRequest) -> (u16, Option<String>, String) {
+    let app = test::init_service(App::new().configure(vogate::routes(gw))).await;
+    let resp = test::call_service(&app, req.to_request()).await;
+    let status = resp.status().as_u16();
+    let location = resp
+        .headers()
+        .get("location")
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_string);
+    let body = String::from_utf8(test::read_body(resp).await.to_vec()).expect("utf8");
+    (status, location, body)
+}
+
+fn post(uri: &str, form: &[(&str, &str)]) -> test::TestRequest {
+    test::TestRequest::post()
+        .uri(uri)
+        .insert_header(("content-type", "application/x-www-form-urlencoded"))
+        .set_payload(serde_urlencoded::to_string(form).expect("form"))
+}
+
+fn get(uri: &str) -> test::TestRequest {
+    test::TestRequest::get().uri(uri)
+}
+
+/// The path part of an absolute URL of the gateway.
+fn path(url: &str) -> String {
+    url.strip_prefix("http://127.0.0.1:8080")
+        .unwrap_or_else(|| panic!("{url} is not on the gateway"))
+        .to_string()
+}
+
+/// The text of `<uws:name>` in a document.
+fn element(doc: &str, name: &str) -> Option<String> {
+    let open = format!("<uws:{name}>");
+    let start = doc.find(&open)? + open.len();
+    let end = doc[start..].find(&format!("</uws:{name}>"))? + start;
+    Some(doc[start..end].to_string())
+}
+
+async fn create(gw: &vogate::Gateway, form: &[(&str, &str)]) -> String {
+    let (status, location, body) = call(gw, post("/tap/async", form)).await;
+    assert_eq!(status, 303, "{body}");
+    let location = location.expect("Location");
+    assert!(
+        location.starts_with("http://127.0.0.1:8080/tap/async/"),
+        "{location}"
+    );
+    path(&location)
+}
+
+/// Wait (with WAIT) until the job's phase is final; its document.
+async fn finished(gw: &vogate::Gateway, job: &str) -> String {
+    let t0 = Instant::now();
+    loop {
+        let (status, _, doc) = call(gw, get(&format!("{job}?WAIT=10"))).await;
+        assert_eq!(status, 200, "{doc}");
+        let phase = element(&doc, "phase").expect("phase");
+        if ["COMPLETED", "ERROR", "ABORTED"].contains(&phase.as_str()) {
+            return doc;
+        }
+        assert!(
+            t0.elapsed() < Duration::from_secs(60),
+            "still {phase}: {doc}"
+        );
+    }
+}
+
+const QUERY: &str = "SELECT obs_id, s_ra, s_dec FROM ivoa.ObsCore ORDER BY obs_id";
+
+async fn a_job_runs_and_its_result_is_the_sync_answer(db: Db) {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let gw = gateway(dir.path(), &db);
+    for format in ["votable", "csv", "json"] {
+        let form = [
+            ("LANG", "ADQL"),
+            ("QUERY", QUERY),
+            ("RESPONSEFORMAT", format),
+            ("PHASE", "RUN"),
+            ("RUNID", "mine"),
+        ];
+        let job = create(&gw, &form).await;
+        let doc = finished(&gw, &job).await;
+        assert_eq!(
+            element(&doc, "phase").as_deref(),
+            Some("COMPLETED"),
+            "{doc}"
+        );
+        assert_eq!(element(&doc, "runId").as_deref(), Some("mine"));
+        assert!(
+            doc.contains("<uws:parameter id=\"QUERY\">SELECT obs_id"),
+            "{doc}"
+        );
+        let (status, _, result) = call(&gw, get(&format!("{job}/results/result"))).await;
+        assert_eq!(status, 200);
+        let (_, _, sync) = call(
+            &gw,
+            get(&format!(
+                "/tap/sync?{}",
+                serde_urlencoded::to_string([
+                    ("LANG", "ADQL"),
+                    ("QUERY", QUERY),
+                    ("RESPONSEFORMAT", format)
+                ])
+                .expect("qs")
+            )),
+        )
+        .await;
+        assert_eq!(result, sync, "{format}: the async result differs from sync");
+        assert!(result.contains("m31.fits"));
+        let expected_size = format!("size=\"{}\"", result.len());
+        assert!(doc.contains(&expected_size), "{doc}");
+        // The phase, the result list, the parameters, as UWS serves them one by one.
+        let (_, _, phase) = call(&gw, get(&format!("{job}/phase"))).await;
+        assert_eq!(phase, "COMPLETED");
+        let (_, _, results) = call(&gw, get(&format!("{job}/results"))).await;
+        assert!(
+            results.contains(&format!(
+                "xlink:href=\"http://127.0.0.1:8080{job}/results/result\""
+            )),
+            "{results}"
+        );
+        let (_, _, params) = call(&gw, get(&format!("{job}/parameters"))).await;
+        assert!(
+            params.contains("<uws:parameter id=\"LANG\">ADQL</uws:parameter>"),
+            "{params}"
+        );
+        // JSON for the portal.
+        let (_, _, json) = call(&gw, get(&job).insert_header(("Accept", "application/json"))).await;
+        let v: serde_json::Value = serde_json::from_str(&json).expect("json");
+        assert_eq!(v["phase"], "COMPLETED");
+        assert_eq!(v["results"][0]["size"], result.len());
+        // Deleted with DELETE, then gone, its result too.
+        let (status, location, _) = call(&gw, test::TestRequest::delete().uri(&job)).await;
+        assert_eq!(
+            (status, location.as_deref()),
+            (303, Some("http://127.0.0.1:8080/tap/async"))
+        );
+        let (status, _, _) = call(&gw, get(&job)).await;
+        assert_eq!(status, 404);
+        let id = job.rsplit('/').next().expect("id");
+        assert!(!dir.path().join("jobs").join(id).exists());
+    }
+    // An ADQL error: the job is ERROR, its error document names the fault.
+    let job = create(
+        &gw,
+        &[
+            ("LANG", "ADQL"),
+            ("QUERY", "SELECT nope FROM ivoa.ObsCore"),
+            ("PHASE", "RUN"),
+        ],
+    )
+    .await;
+    let doc = finished(&gw, &job).await;
+    assert_eq!(element(&doc, "phase").as_deref(), Some("ERROR"), "{doc}");
+    assert!(doc.contains("<uws:errorSummary type=\"fatal\""), "{doc}");
+    let (status, _, err) = call(&gw, get(&format!("{job}/error"))).await;
+    assert_eq!(status, 200);
+    assert!(
+        err.contains("QUERY_STATUS\" value=\"ERROR\">ADQL error: column 'nope' does not exist"),
+        "{err}"
+    );
+    // Deleted with ACTION=DELETE.
+    let (status, location, _) = call(&gw, post(&job, &[("ACTION", "DELETE")])).await;
+    assert_eq!(
+        (status, location.as_deref()),
+        (303, Some("http://127.0.0.1:8080/tap/async"))
+    );
+    let (status, _, _) = call(&gw, get(&job)).await;
+    assert_eq!(status, 404);
+}
+
+async fn wait_wakes_on_the_change_and_the_list_filters(db: Db) {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let gw = gateway(dir.path(), &db);
+    let job = create(&gw, &[("LANG", "ADQL"), ("QUERY", QUERY)]).await;
+    let (_, _, doc) = call(&gw, get(&job)).await;
+    assert_eq!(element(&doc, "phase").as_deref(), Some("PENDING"));
+    // A WAIT on the PENDING job returns when it is run, long before its 50 s.
+    let waiter = {
+        let (gw, job) = (gw.clone(), job.clone());
+        actix_web::rt::spawn(async move {
+            let t0 = Instant::now();
+            let (_, _, doc) = call(&gw, get(&format!("{job}?WAIT=50&PHASE=PENDING"))).await;
+            (t0.elapsed(), doc)
+        })
+    };
+    actix_web::rt::time::sleep(Duration::from_millis(500)).await;
+    let (status, location, _) = call(&gw, post(&format!("{job}/phase"), &[("PHASE", "RUN")])).await;
+    assert_eq!(status, 303);
+    assert_eq!(
+        location.as_deref(),
+        Some(format!("http://127.0.0.1:8080{job}").as_str())
+    );
+    let (waited, doc) = waiter.await.expect("waiter");
+    assert!(
+        waited >= Duration::from_millis(400),
+        "WAIT returned at once: {doc}"
+    );
+    assert!(waited < Duration::from_secs(20), "WAIT slept: {waited:?}");
+    assert_ne!(element(&doc, "phase").as_deref(), Some("PENDING"), "{doc}");
+    finished(&gw, &job).await;
+    // WAIT on a finished job returns at once.
+    let t0 = Instant::now();
+    call(&gw, get(&format!("{job}?WAIT=30"))).await;
+    assert!(t0.elapsed() < Duration::from_secs(5));
+
+    // The job list: PHASE (repeatable), LAST, AFTER.
+    let pending = create(&gw, &[("LANG", "ADQL"), ("QUERY", QUERY)]).await;
+    let id = |p: &str| p.rsplit('/').next().expect("id").to_string();
+    let (status, _, list) = call(&gw, get("/tap/async")).await;
+    assert_eq!(status, 200);
+    assert!(
+        list.contains(&format!("id=\"{}\"", id(&job)))
+            && list.contains(&format!("id=\"{}\"", id(&pending))),
+        "{list}"
+    );
+    let (_, _, list) = call(&gw, get("/tap/async?PHASE=PENDING")).await;
+    assert!(
+        !list.contains(&id(&job)) && list.contains(&id(&pending)),
+        "{list}"
+    );
+    let (_, _, list) = call(&gw, get("/tap/async?PHASE=PENDING&PHASE=COMPLETED")).await;
+    assert!(
+        list.contains(&id(&job)) && list.contains(&id(&pending)),
+        "{list}"
+    );
+    let (_, _, list) = call(&gw, get("/tap/async?LAST=1")).await;
+    assert!(
+        !list.contains(&id(&job)) && list.contains(&id(&pending)),
+        "{list}"
+    );
+    let (_, _, list) = call(&gw, get("/tap/async?AFTER=2999-01-01T00:00:00Z")).await;
+    assert!(!list.contains("jobref"), "{list}");
+    // Parameters may change while PENDING, and the change shows.
+    let (status, _, _) = call(
+        &gw,
+        post(
+            &format!("{pending}/parameters"),
+            &[("QUERY", "SELECT TOP 1 obs_id FROM ivoa.ObsCore")],
+        ),
+    )
+    .await;
+    assert_eq!(status, 303);
+    let (_, _, params) = call(&gw, get(&format!("{pending}/parameters"))).await;
+    assert!(
+        params.contains("SELECT TOP 1 obs_id") && !params.contains("ORDER BY"),
+        "{params}"
+    );
+    let (status, _, _) = call(
+        &gw,
+        post(&format!("{pending}/phase"), &[("PHASE", "ABORT")]),
+    )
+    .await;
+    assert_eq!(status, 303);
+    let (_, _, phase) = call(&gw, get(&format!("{pending}/phase"))).await;
+    assert_eq!(phase, "ABORTED");
+}
+
+async fn bad_requests_get_clear_errors(db: Db) {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let gw = gateway(dir.path(), &db);
+    let job = create(&gw, &[("LANG", "ADQL"), ("QUERY", QUERY)]).await;
+    let cases: Vec<(test::TestRequest, u16, &str)> = vec![
+        (
+            get("/tap/async/nosuchjob"),
+            404,
+            "there is no job 'nosuchjob'",
+        ),
+        (get("/tap/async/nosuchjob/phase"), 404, "there is no job"),
+        (
+            post(&format!("{job}/phase"), &[("PHASE", "EXPLODE")]),
+            400,
+            "PHASE=EXPLODE is not a phase change",
+        ),
+        (
+            post(
+                &format!("{job}/destruction"),
+                &[("DESTRUCTION", "yesterday")],
+            ),
+            400,
+            "DESTRUCTION=yesterday is not an ISO 8601 time",
+        ),
+        (
+            post(
+                &format!("{job}/destruction"),
+                &[("DESTRUCTION", "2001-01-01T00:00:00Z")],
+            ),
+            400,
+            "is in the past",
+        ),
+        (
+            post(
+                &format!("{job}/executionduration"),
+                &[("EXECUTIONDURATION", "-5")],
+            ),
+            400,
+            "EXECUTIONDURATION=-5 is negative",
+        ),
+        (
+            get(&format!("{job}?WAIT=abc")),
+            400,
+            "WAIT=abc is not a whole number",
+        ),
+        (
+            get("/tap/async?PHASE=EXPLODE"),
+            400,
+            "PHASE=EXPLODE is not a UWS phase",
+        ),
+        (
+            get("/tap/async?LAST=-1"),
+            400,
+            "LAST=-1 is not a positive whole number",
+        ),
+        (
+            post("/tap/async", &[("LANG", "ADQL"), ("PHASE", "EXPLODE")]),
+            400,
+            "PHASE=EXPLODE cannot be given to a new job",
+        ),
+        (
+            post(&job, &[("ACTION", "EXPLODE")]),
+            400,
+            "ACTION=EXPLODE is not supported",
+        ),
+        (
+            get(&format!("{job}/results/result")),
+            404,
+            "has no result 'result'",
+        ),
+        (get(&format!("{job}/error")), 404, "has no error"),
+    ];
+    for (req, status, message) in cases {
+        let (s, _, body) = call(&gw, req).await;
+        assert_eq!(s, status, "{message}: {body}");
+        assert!(body.contains("QUERY_STATUS\" value=\"ERROR\""), "{body}");
+        assert!(body.contains(message), "{message}: {body}");
+    }
+    // A finished job's parameters and duration stay as they were.
+    let (s, _, _) = call(&gw, post(&format!("{job}/phase"), &[("PHASE", "RUN")])).await;
+    assert_eq!(s, 303);
+    finished(&gw, &job).await;
+    let (s, _, body) = call(
+        &gw,
+        post(&format!("{job}/parameters"), &[("QUERY", "SELECT 1")]),
+    )
+    .await;
+    assert_eq!(s, 400);
+    assert!(
+        body.contains("is COMPLETED: changing parameters is possible only while it is PENDING"),
+        "{body}"
+    );
+    let (s, _, body) = call(
+        &gw,
+        post(
+            &format!("{job}/executionduration"),
+            &[("EXECUTIONDURATION", "10")],
+        ),
+    )
+    .await;
+    assert_eq!(s, 400, "{body}");
+    let (s, _, body) = call(&gw, post(&format!("{job}/phase"), &[("PHASE", "RUN")])).await;
+    assert_eq!(s, 400, "{body}");
+    // And the service still serves.
+    let (s, _, _) = call(&gw, get(&format!("{job}/results/result"))).await;
+    assert_eq!(s, 200);
+}
+
+async fn jobs_survive_a_restart(db: Db) {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (done, pending, result) = {
+        let gw = gateway(dir.path(), &db);
+        let done = create(&gw, &[("LANG", "ADQL"), ("QUERY", QUERY), ("PHASE", "RUN")]).await;
+        finished(&gw, &done).await;
+        let (_, _, result) = call(&gw, get(&format!("{done}/results/result"))).await;
+        let pending = create(&gw, &[("LANG", "ADQL"), ("QUERY", QUERY)]).await;
+        (done, pending, result)
+    };
+    let gw = gateway(dir.path(), &db);
+    let (_, _, list) = call(&gw, get("/tap/async")).await;
+    for job in [&done, &pending] {
+        let id = job.rsplit('/').next().expect("id");
+        assert!(list.contains(&format!("id=\"{id}\"")), "{id} lost: {list}");
+    }
+    let (status, _, again) = call(&gw, get(&format!("{done}/results/result"))).await;
+    assert_eq!(status, 200);
+    assert_eq!(again, result, "the result changed across the restart");
+    let (_, _, phase) = call(&gw, get(&format!("{pending}/phase"))).await;
+    assert_eq!(phase, "PENDING");
+    call(&gw, post(&format!("{pending}/phase"), &[("PHASE", "RUN")])).await;
+    let doc = finished(&gw, &pending).await;
+    assert_eq!(
+        element(&doc, "phase").as_deref(),
+        Some("COMPLETED"),
+        "{doc}"
+    );
+}
