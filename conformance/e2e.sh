@@ -28,7 +28,7 @@ start "$data" $port "$work/serve.log"
 "$py" "$here/e2e_check.py" "http://127.0.0.1:$port" "$data" "$work/serve.log"
 
 # taplint (Debian stilts) exits 0 even on errors: its Totals line decides.
-stages='TMV TME TMS TMC CPV CAP AVV QGE QPO MDQ OBS'
+stages='TMV TME TMS TMC CPV CAP AVV QGE QPO QAS UWS MDQ OBS'
 stilts taplint tapurl="http://127.0.0.1:$port/tap" stages="$stages" report=EW maxrepeat=5 > "$work/taplint.txt" 2>&1 || true
 grep -E '^(E|W)-' "$work/taplint.txt" | head -50 || true
 totals=$(grep -E '^Totals:' "$work/taplint.txt" || echo "Totals: missing")
@@ -37,6 +37,15 @@ case "$totals" in
   "Totals: Errors: 0;"*) echo "taplint: 1 passed, 0 failed" ;;
   *) echo "taplint: 0 passed, 1 failed"; cat "$work/taplint.txt" | tail -20; exit 1 ;;
 esac
+# TAP async through pyvo (run_async; submit, run, wait, fetch, abort, delete; job list
+# filters; a failing query) and through stilts tapquery in its default async mode.
+"$py" "$here/async_check.py" "http://127.0.0.1:$port"
+stilts tapquery tapurl="http://127.0.0.1:$port/tap" sync=false delete=finished ofmt=csv \
+  adql="SELECT TOP 5 obs_id, s_ra FROM ivoa.ObsCore ORDER BY obs_id" out="$work/tapquery.csv" \
+  > "$work/tapquery.log" 2>&1 < /dev/null || { cat "$work/tapquery.log"; echo "tapquery: 0 passed, 1 failed"; exit 1; }
+rows=$(tail -n +2 "$work/tapquery.csv" | wc -l)
+if [ "$rows" = 5 ] && grep -q COMPLETED "$work/tapquery.log"; then echo "tapquery async: 1 passed, 0 failed"
+else cat "$work/tapquery.log"; echo "tapquery async ($rows rows): 0 passed, 1 failed"; exit 1; fi
 # datalinklint on the {links} of a product (it too exits 0 on errors).
 stilts datalinklint votable="http://127.0.0.1:$port/datalink/links?ID=ivo%3A%2F%2Fvogate.local%2Fvogate%3FHorseHead.fits" < /dev/null > "$work/dl.txt" 2>&1 || true
 totals=$(grep -E '^Totals:' "$work/dl.txt" || echo "Totals: missing")
