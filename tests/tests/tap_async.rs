@@ -33,12 +33,28 @@ fn main() -> std::process::ExitCode {
         a_job_runs_and_its_result_is_the_sync_answer,
         wait_wakes_on_the_change_and_the_list_filters,
         bad_requests_get_clear_errors,
-        jobs_survive_a_restart
+        jobs_survive_a_restart,
+        owners_see_only_their_jobs
+    );
+    tests.push(
+        Test::actix(
+            "wait_wakes_on_a_change_made_by_another_gateway::postgres",
+            || async {
+                let url = vogate_tests::fresh_pg_database("async_other_gateway");
+                wait_wakes_on_a_change_made_by_another_gateway(url).await
+            },
+        )
+        .needs(&pg),
     );
     vo_testkit::run(tests)
 }
 
 fn gateway(work: &Path, db: &Db) -> vogate::Gateway {
+    gateway_with(work, db, None)
+}
+
+/// A gateway whose jobs belong to the caller named by `owner_header`, when given.
+fn gateway_with(work: &Path, db: &Db, owner_header: Option<&str>) -> vogate::Gateway {
     let flags = Flags {
         workdir: Some(work.to_path_buf()),
         db: match db {
@@ -47,7 +63,9 @@ fn gateway(work: &Path, db: &Db) -> vogate::Gateway {
         },
         ..Default::default()
     };
-    vogate::prepare(resolve(flags, Default::default(), None).expect("settings")).expect("prepare")
+    let mut settings = resolve(flags, Default::default(), None).expect("settings");
+    settings.jobs.owner_header = owner_header.map(str::to_string);
+    vogate::prepare(settings).expect("prepare")
 }
 
 /// (status, Location header, body) of a request.
@@ -445,4 +463,106 @@ async fn jobs_survive_a_restart(db: Db) {
         Some("COMPLETED"),
         "{doc}"
     );
+}
+
+async fn owners_see_only_their_jobs(db: Db) {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let gw = gateway_with(dir.path(), &db, Some("X-Auth-Request-User"));
+    let as_user = |req: test::TestRequest, user: &str| {
+        req.insert_header(("X-Auth-Request-User", user.to_string()))
+    };
+    let (status, location, _) = call(
+        &gw,
+        as_user(
+            post("/tap/async", &[("LANG", "ADQL"), ("QUERY", QUERY)]),
+            "ann",
+        ),
+    )
+    .await;
+    assert_eq!(status, 303);
+    let ann = path(&location.expect("Location"));
+    let id = ann.rsplit('/').next().expect("id").to_string();
+    let (status, _, doc) = call(&gw, as_user(get(&ann), "ann")).await;
+    assert_eq!(status, 200);
+    assert_eq!(element(&doc, "ownerId").as_deref(), Some("ann"), "{doc}");
+    // Another caller, or nobody: 403, for the job and everything under it.
+    for who in [Some("bob"), None] {
+        for uri in [
+            ann.clone(),
+            format!("{ann}/phase"),
+            format!("{ann}/parameters"),
+        ] {
+            let req = match who {
+                Some(u) => as_user(get(&uri), u),
+                None => get(&uri),
+            };
+            let (status, _, body) = call(&gw, req).await;
+            assert_eq!(status, 403, "{who:?} {uri}: {body}");
+            assert!(body.contains("belongs to another user"), "{body}");
+        }
+        let req = match who {
+            Some(u) => as_user(post(&format!("{ann}/phase"), &[("PHASE", "RUN")]), u),
+            None => post(&format!("{ann}/phase"), &[("PHASE", "RUN")]),
+        };
+        assert_eq!(call(&gw, req).await.0, 403);
+        let req = match who {
+            Some(u) => as_user(test::TestRequest::delete().uri(&ann), u),
+            None => test::TestRequest::delete().uri(&ann),
+        };
+        assert_eq!(call(&gw, req).await.0, 403);
+    }
+    // Each caller's list holds their own jobs only.
+    let (_, _, list) = call(&gw, as_user(get("/tap/async"), "ann")).await;
+    assert!(list.contains(&id), "{list}");
+    let (_, _, list) = call(&gw, as_user(get("/tap/async"), "bob")).await;
+    assert!(!list.contains(&id), "{list}");
+    let (_, _, list) = call(&gw, get("/tap/async")).await;
+    assert!(!list.contains(&id), "{list}");
+    // Ann's job is still hers, and still PENDING.
+    let (_, _, phase) = call(&gw, as_user(get(&format!("{ann}/phase")), "ann")).await;
+    assert_eq!(phase, "PENDING");
+}
+
+/// Two gateways of one PostgreSQL database (here: a gateway and a second job engine on the
+/// same job store): a WAIT in one wakes when the other runs the job (LISTEN/NOTIFY), not at
+/// the end of its 40 s.
+async fn wait_wakes_on_a_change_made_by_another_gateway(url: String) {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let gw = gateway(dir.path(), &Db::Postgres(url.clone()));
+    let mut settings = gw.settings.clone();
+    settings.jobs.results_dir = dir.path().join("other-jobs");
+    let store = vo_tap::open(&settings.database()).expect("backend");
+    let other = vo_uws::Uws::new(
+        vo_tap::asynchronous::KIND,
+        store as std::sync::Arc<dyn vo_uws::JobStore>,
+        std::sync::Arc::new(vo_tap::TapRunner {
+            state: gw.tap.clone(),
+        }),
+        settings.jobs.clone(),
+    );
+    let _running = other.start().expect("start");
+    actix_web::rt::time::sleep(Duration::from_millis(500)).await; // LISTEN is set up
+    let job = create(&gw, &[("LANG", "ADQL"), ("QUERY", QUERY)]).await;
+    let id = job.rsplit('/').next().expect("id").to_string();
+    let waiter = {
+        let (other, id) = (other.clone(), id.clone());
+        actix_web::rt::spawn(async move {
+            let t0 = Instant::now();
+            let job = other
+                .wait(&id, None, Some(vo_uws::Phase::Pending), 40)
+                .await
+                .expect("wait");
+            (t0.elapsed(), job.phase)
+        })
+    };
+    actix_web::rt::time::sleep(Duration::from_millis(500)).await;
+    let (status, _, _) = call(&gw, post(&format!("{job}/phase"), &[("PHASE", "RUN")])).await;
+    assert_eq!(status, 303);
+    let (waited, phase) = waiter.await.expect("waiter");
+    assert_ne!(phase, vo_uws::Phase::Pending);
+    assert!(
+        waited < Duration::from_secs(10),
+        "the other gateway's WAIT slept {waited:?}"
+    );
+    finished(&gw, &job).await;
 }

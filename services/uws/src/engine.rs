@@ -284,6 +284,20 @@ impl Uws {
                         tokio::spawn(uws.clone().worker());
                     }
                     tokio::spawn(uws.clone().reaper());
+                    // Changes made by other processes wake WAITs here, and a job queued
+                    // elsewhere wakes a worker at once.
+                    let store = uws.store.clone();
+                    let changed = uws.changed.clone();
+                    tokio::spawn(async move { store.watch_changes(changed).await });
+                    let mut changes = uws.changed.subscribe();
+                    let waker = uws.clone();
+                    tokio::spawn(async move {
+                        while let Ok(_) | Err(broadcast::error::RecvError::Lagged(_)) =
+                            changes.recv().await
+                        {
+                            waker.queued.notify_one();
+                        }
+                    });
                     let _ = stop_rx.await;
                 });
                 rt.shutdown_background();

@@ -42,6 +42,15 @@ pub trait JobStore: Send + Sync + std::fmt::Debug {
     /// Extend `holder`'s lease on the EXECUTING job `id` to `until`; false when the job is no
     /// longer EXECUTING under that lease (aborted, deleted, or taken as expired).
     async fn renew_lease(&self, id: &str, holder: &str, until: Millis) -> Result<bool, VoError>;
+
+    /// Send into `changes` the id of every job another process creates, changes the phase,
+    /// parameters, results or destruction of, or deletes, for as long as the future runs
+    /// (PostgreSQL: LISTEN/NOTIFY). The default never sends: a store that one process alone
+    /// writes (SQLite, locked by its server) has no other process to hear.
+    async fn watch_changes(&self, changes: tokio::sync::broadcast::Sender<String>) {
+        let _ = changes;
+        std::future::pending::<()>().await
+    }
 }
 
 /// The columns of a stored job, in the order [`JobRecord`] lists them (for the backends'

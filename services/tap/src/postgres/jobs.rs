@@ -14,6 +14,76 @@ pub(super) const MIGRATION: &str = "CREATE TABLE IF NOT EXISTS vogate.uws_jobs (
 CREATE INDEX IF NOT EXISTS uws_jobs_queue ON vogate.uws_jobs (kind, phase, creation_time);
 ";
 
+/// Migration 3: every creation, deletion and change of phase, parameters, results or
+/// destruction of a job is announced on the channel `vogate_uws` with the job's id (in the
+/// same transaction), so that WAIT and idle workers in every gateway wake at once.
+pub(super) const NOTIFY_MIGRATION: &str =
+    "CREATE OR REPLACE FUNCTION vogate.uws_notify() RETURNS trigger
+LANGUAGE plpgsql AS $$
+BEGIN
+  IF TG_OP = 'DELETE' THEN
+    PERFORM pg_notify('vogate_uws', OLD.job_id);
+  ELSE
+    PERFORM pg_notify('vogate_uws', NEW.job_id);
+  END IF;
+  RETURN NULL;
+END $$;
+DROP TRIGGER IF EXISTS uws_jobs_notify ON vogate.uws_jobs;
+CREATE TRIGGER uws_jobs_notify
+  AFTER INSERT OR DELETE OR UPDATE OF phase, parameters, results, destruction, execution_duration
+  ON vogate.uws_jobs FOR EACH ROW EXECUTE FUNCTION vogate.uws_notify();
+";
+
+/// The channel job changes are announced on (see [`NOTIFY_MIGRATION`]).
+const CHANNEL: &str = "vogate_uws";
+
+impl PgBackend {
+    /// LISTEN on [`CHANNEL`] on a connection of its own and forward every job id heard into
+    /// `changes`, until the connection ends (the error says why).
+    async fn listen(
+        &self,
+        changes: &tokio::sync::broadcast::Sender<String>,
+    ) -> Result<(), VoError> {
+        use futures_util::StreamExt;
+        let mut config: tokio_postgres::Config = self
+            .options
+            .url
+            .parse()
+            .map_err(|e| VoError::usage(format!("not a PostgreSQL URL: {e}")))?;
+        config.connect_timeout(self.options.connect_timeout);
+        config.application_name("vogate jobs listener");
+        let (client, mut conn) = config
+            .connect(NoTls)
+            .await
+            .map_err(|e| unavailable(format!("cannot listen for job changes: {e}")))?;
+        let (heard_tx, mut heard) = tokio::sync::mpsc::unbounded_channel::<String>();
+        let driver = tokio::spawn(async move {
+            let mut messages = futures_util::stream::poll_fn(move |cx| conn.poll_message(cx));
+            while let Some(m) = messages.next().await {
+                match m {
+                    Ok(tokio_postgres::AsyncMessage::Notification(n)) => {
+                        if heard_tx.send(n.payload().to_string()).is_err() {
+                            break;
+                        }
+                    }
+                    Ok(_) => {}
+                    Err(_) => break,
+                }
+            }
+        });
+        client
+            .batch_execute(&format!("LISTEN {CHANNEL}"))
+            .await
+            .map_err(store_error)?;
+        while let Some(id) = heard.recv().await {
+            let _ = changes.send(id);
+        }
+        drop(client);
+        driver.abort();
+        Err(unavailable("the job-change listener's connection closed"))
+    }
+}
+
 fn store_error(e: tokio_postgres::Error) -> VoError {
     match e.as_db_error() {
         Some(db) => VoError::internal(format!("the job store failed: {}", db.message())),
@@ -188,6 +258,15 @@ impl JobStore for PgBackend {
             .as_ref()
             .map(job_of)
             .transpose()
+    }
+
+    async fn watch_changes(&self, changes: tokio::sync::broadcast::Sender<String>) {
+        loop {
+            if let Err(e) = self.listen(&changes).await {
+                tracing::warn!(error = %e.message, "job changes from other gateways unheard; retrying");
+            }
+            tokio::time::sleep(Duration::from_secs(1)).await;
+        }
     }
 
     async fn renew_lease(&self, id: &str, holder: &str, until: Millis) -> Result<bool, VoError> {

@@ -69,6 +69,11 @@ pub(super) fn migrations() -> Vec<(i32, &'static str, String)> {
             v1,
         ),
         (2, "UWS jobs", super::jobs::MIGRATION.to_string()),
+        (
+            3,
+            "UWS job changes announced with NOTIFY",
+            super::jobs::NOTIFY_MIGRATION.to_string(),
+        ),
     ]
 }
 
