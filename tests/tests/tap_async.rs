@@ -34,7 +34,8 @@ fn main() -> std::process::ExitCode {
         wait_wakes_on_the_change_and_the_list_filters,
         bad_requests_get_clear_errors,
         jobs_survive_a_restart,
-        owners_see_only_their_jobs
+        owners_see_only_their_jobs,
+        caps_are_refused_with_messages
     );
     tests.push(
         Test::actix(
@@ -565,4 +566,40 @@ async fn wait_wakes_on_a_change_made_by_another_gateway(url: String) {
         "the other gateway's WAIT slept {waited:?}"
     );
     finished(&gw, &job).await;
+}
+
+async fn caps_are_refused_with_messages(db: Db) {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let flags = Flags {
+        workdir: Some(dir.path().to_path_buf()),
+        db: match &db {
+            Db::Sqlite => None,
+            Db::Postgres(u) => Some(u.clone()),
+        },
+        ..Default::default()
+    };
+    let mut settings = resolve(flags, Default::default(), None).expect("settings");
+    settings.jobs.max_jobs = 2;
+    settings.jobs.max_result_bytes = 300;
+    let gw = vogate::prepare(settings).expect("prepare");
+    // A result over 300 bytes: ERROR saying so, and no file left behind.
+    let big = create(&gw, &[("LANG", "ADQL"), ("QUERY", QUERY), ("PHASE", "RUN")]).await;
+    let doc = finished(&gw, &big).await;
+    assert_eq!(element(&doc, "phase").as_deref(), Some("ERROR"), "{doc}");
+    assert!(doc.contains("the result is larger than 300 bytes"), "{doc}");
+    let id = big.rsplit('/').next().expect("id");
+    let left: Vec<_> = std::fs::read_dir(dir.path().join("jobs").join(id))
+        .map(|d| d.flatten().map(|e| e.file_name()).collect())
+        .unwrap_or_default();
+    assert!(left.is_empty(), "{left:?}");
+    // A small one fits.
+    let small = create(&gw, &[("LANG", "ADQL"), ("QUERY", "SELECT TOP 1 obs_id FROM ivoa.ObsCore"), ("RESPONSEFORMAT", "csv"), ("PHASE", "RUN")]).await;
+    let doc = finished(&gw, &small).await;
+    assert_eq!(element(&doc, "phase").as_deref(), Some("COMPLETED"), "{doc}");
+    // Two jobs stored: a third is refused until one goes.
+    let (status, _, body) = call(&gw, post("/tap/async", &[("LANG", "ADQL"), ("QUERY", QUERY)])).await;
+    assert_eq!(status, 503, "{body}");
+    assert!(body.contains("this service holds 2 jobs, its limit"), "{body}");
+    call(&gw, test::TestRequest::delete().uri(&big)).await;
+    create(&gw, &[("LANG", "ADQL"), ("QUERY", QUERY)]).await;
 }
