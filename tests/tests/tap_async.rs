@@ -593,13 +593,33 @@ async fn caps_are_refused_with_messages(db: Db) {
         .unwrap_or_default();
     assert!(left.is_empty(), "{left:?}");
     // A small one fits.
-    let small = create(&gw, &[("LANG", "ADQL"), ("QUERY", "SELECT TOP 1 obs_id FROM ivoa.ObsCore"), ("RESPONSEFORMAT", "csv"), ("PHASE", "RUN")]).await;
+    let small = create(
+        &gw,
+        &[
+            ("LANG", "ADQL"),
+            ("QUERY", "SELECT TOP 1 obs_id FROM ivoa.ObsCore"),
+            ("RESPONSEFORMAT", "csv"),
+            ("PHASE", "RUN"),
+        ],
+    )
+    .await;
     let doc = finished(&gw, &small).await;
-    assert_eq!(element(&doc, "phase").as_deref(), Some("COMPLETED"), "{doc}");
+    assert_eq!(
+        element(&doc, "phase").as_deref(),
+        Some("COMPLETED"),
+        "{doc}"
+    );
     // Two jobs stored: a third is refused until one goes.
-    let (status, _, body) = call(&gw, post("/tap/async", &[("LANG", "ADQL"), ("QUERY", QUERY)])).await;
+    let (status, _, body) = call(
+        &gw,
+        post("/tap/async", &[("LANG", "ADQL"), ("QUERY", QUERY)]),
+    )
+    .await;
     assert_eq!(status, 503, "{body}");
-    assert!(body.contains("this service holds 2 jobs, its limit"), "{body}");
+    assert!(
+        body.contains("this service holds 2 jobs, its limit"),
+        "{body}"
+    );
     call(&gw, test::TestRequest::delete().uri(&big)).await;
     create(&gw, &[("LANG", "ADQL"), ("QUERY", QUERY)]).await;
 }

@@ -41,6 +41,7 @@ macro_rules! on_both_backends {
 
 on_both_backends!(
     demo_sky_answers_a_cone_query,
+    obscore_rows_are_upserted_and_deleted_with_their_indexes,
     cones_match_brute_force_haversine,
     maxrec_overflow_and_top,
     select_star_and_tap_schema_show_published_columns_only,
@@ -118,6 +119,79 @@ async fn demo_sky_answers_a_cone_query(db: Db) {
     assert_eq!(v["query_status"], "OK");
     let v = json_rows(&gw, "SELECT COUNT(*) AS n FROM ivoa.ObsCore").await;
     assert_eq!(v["data"][0][0], 5);
+}
+
+async fn obscore_rows_are_upserted_and_deleted_with_their_indexes(db: Db) {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let gw = gateway(dir.path(), None, &db).await;
+    let cfg = vo_obscore::IngestConfig {
+        authority: gw.settings.authority.clone(),
+        obs_collection: gw.settings.obs_collection.clone(),
+        calib_level: gw.settings.calib_level,
+        base_url: gw.settings.base_url.clone(),
+    };
+    let rows = vo_obscore::scan_tree(&gw.data_root, &cfg).rows;
+    let mut m31 = rows
+        .iter()
+        .find(|r| r.obs_id == "m31.fits")
+        .expect("m31")
+        .clone();
+    // Moved to the southern sky: the cone and footprint indexes must follow.
+    m31.s_ra = 200.0;
+    m31.s_dec = -45.0;
+    m31.target_name = Some("moved".into());
+    m31.s_region = Some("POLYGON ICRS 199.8 -45.2 200.2 -45.2 200.2 -44.8 199.8 -44.8".into());
+    m31.s_fov = 0.57;
+    gw.tap
+        .backend
+        .upsert_obscore_rows(std::slice::from_ref(&m31))
+        .await
+        .expect("upsert");
+    let ids = |v: serde_json::Value| -> Vec<String> {
+        v["data"]
+            .as_array()
+            .expect("rows")
+            .iter()
+            .map(|r| r[0].as_str().unwrap_or_default().to_string())
+            .collect()
+    };
+    let cone = |ra: f64, dec: f64| {
+        format!("SELECT obs_id, target_name FROM ivoa.ObsCore WHERE CONTAINS(POINT('ICRS', s_ra, s_dec), CIRCLE('ICRS', {ra}, {dec}, 0.5)) = 1")
+    };
+    let v = json_rows(&gw, &cone(200.0, -45.0)).await;
+    assert_eq!(v["data"], serde_json::json!([["m31.fits", "moved"]]));
+    assert!(ids(json_rows(&gw, &cone(10.68, 41.27)).await).is_empty());
+    let v = json_rows(
+        &gw,
+        "SELECT obs_id FROM ivoa.ObsCore WHERE CONTAINS(POINT('ICRS', 200.1, -44.9), s_region) = 1",
+    )
+    .await;
+    assert_eq!(ids(v), vec!["m31.fits"]);
+    let count = "SELECT COUNT(*) AS n FROM ivoa.ObsCore";
+    assert_eq!(json_rows(&gw, count).await["data"][0][0], 5);
+    // A new row comes in beside them.
+    let mut extra = m31.clone();
+    extra.obs_id = "extra.fits".into();
+    extra.obs_publisher_did = "ivo://vogate.local/vogate?extra.fits".into();
+    gw.tap
+        .backend
+        .upsert_obscore_rows(&[extra])
+        .await
+        .expect("insert");
+    assert_eq!(json_rows(&gw, count).await["data"][0][0], 6);
+    // Deleted: gone from the table and its indexes.
+    let gone = gw
+        .tap
+        .backend
+        .delete_obscore_rows(&["m31.fits".to_string(), "nothing.fits".to_string()])
+        .await
+        .expect("delete");
+    assert_eq!(gone, 1);
+    assert_eq!(
+        ids(json_rows(&gw, &cone(200.0, -45.0)).await),
+        vec!["extra.fits"]
+    );
+    assert_eq!(json_rows(&gw, count).await["data"][0][0], 5);
 }
 
 /// Images on a deterministic pseudo-random sky, including the RA = 0 seam and both poles.

@@ -79,7 +79,10 @@ fn enc(s: &str) -> String {
 /// The path of an absolute (or relative) job URL.
 fn path_of(location: &str) -> String {
     match location.strip_prefix("http://") {
-        Some(rest) => rest.find('/').map(|i| rest[i..].to_string()).unwrap_or_default(),
+        Some(rest) => rest
+            .find('/')
+            .map(|i| rest[i..].to_string())
+            .unwrap_or_default(),
         None => location.to_string(),
     }
 }
@@ -99,7 +102,11 @@ fn start(u: &Url) -> String {
     assert_eq!(status, 303, "create: {}", String::from_utf8_lossy(&body));
     let job = path_of(&location.expect("Location"));
     let (status, _, body) = http(u, "POST", &format!("{job}/phase"), "PHASE=RUN");
-    assert!(status == 303 || status == 200, "run: {status} {}", String::from_utf8_lossy(&body));
+    assert!(
+        status == 303 || status == 200,
+        "run: {status} {}",
+        String::from_utf8_lossy(&body)
+    );
     job
 }
 
@@ -118,7 +125,10 @@ fn finish(u: &Url, job: &str) -> bool {
         status == 200 && result.windows(7).any(|w| w == b"VOTABLE")
     };
     let (status, _, _) = http(u, "DELETE", job, "");
-    assert!(status == 303 || status == 200 || status == 204, "delete: {status}");
+    assert!(
+        status == 303 || status == 200 || status == 204,
+        "delete: {status}"
+    );
     ok
 }
 
@@ -129,7 +139,11 @@ fn percentile(sorted: &[f64], p: f64) -> f64 {
 
 fn main() {
     let args: Vec<String> = std::env::args().collect();
-    let u = parse_url(args.get(1).map(String::as_str).unwrap_or("http://127.0.0.1:8080/tap"));
+    let u = parse_url(
+        args.get(1)
+            .map(String::as_str)
+            .unwrap_or("http://127.0.0.1:8080/tap"),
+    );
     let jobs: usize = args.get(2).and_then(|a| a.parse().ok()).unwrap_or(1000);
     let burst: usize = args.get(3).and_then(|a| a.parse().ok()).unwrap_or(200);
     // Warm up.
@@ -163,7 +177,10 @@ fn main() {
     let handles: Vec<_> = (0..threads)
         .map(|k| {
             let n = burst / threads + usize::from(k < burst % threads);
-            let url = args.get(1).cloned().unwrap_or_else(|| "http://127.0.0.1:8080/tap".into());
+            let url = args
+                .get(1)
+                .cloned()
+                .unwrap_or_else(|| "http://127.0.0.1:8080/tap".into());
             std::thread::spawn(move || {
                 let u = parse_url(&url);
                 (0..n).map(|_| start(&u)).collect::<Vec<_>>()
@@ -175,11 +192,17 @@ fn main() {
         .flat_map(|h| h.join().expect("thread"))
         .collect();
     let submitted = t0.elapsed().as_secs_f64();
-    let chunks: Vec<Vec<String>> = started.chunks(started.len().div_ceil(threads).max(1)).map(<[String]>::to_vec).collect();
+    let chunks: Vec<Vec<String>> = started
+        .chunks(started.len().div_ceil(threads).max(1))
+        .map(<[String]>::to_vec)
+        .collect();
     let handles: Vec<_> = chunks
         .into_iter()
         .map(|chunk| {
-            let url = args.get(1).cloned().unwrap_or_else(|| "http://127.0.0.1:8080/tap".into());
+            let url = args
+                .get(1)
+                .cloned()
+                .unwrap_or_else(|| "http://127.0.0.1:8080/tap".into());
             std::thread::spawn(move || {
                 let u = parse_url(&url);
                 chunk.iter().filter(|j| finish(&u, j)).count()

@@ -124,6 +124,13 @@ pub trait Backend: vo_uws::JobStore + Send + Sync + std::fmt::Debug {
     /// Replace every ivoa.ObsCore row by `rows`, index columns included, in one transaction.
     async fn replace_obscore_rows(&self, rows: &[ObsCoreRow]) -> Result<(), VoError>;
 
+    /// Insert `rows`, replacing the rows of the same obs_id, index columns included, in one
+    /// transaction (queries see all of them or none).
+    async fn upsert_obscore_rows(&self, rows: &[ObsCoreRow]) -> Result<(), VoError>;
+
+    /// Delete the ObsCore rows of `obs_ids` in one transaction; how many there were.
+    async fn delete_obscore_rows(&self, obs_ids: &[String]) -> Result<usize, VoError>;
+
     /// Publish a Felis schema: its tables (created when missing) and TAP_SCHEMA rows, the
     /// internal position columns of `positions` ((table, ra, dec) of its tables), in one
     /// transaction. Errors: a changed schema without `metadata_only`, with the differences.

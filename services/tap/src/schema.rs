@@ -784,34 +784,72 @@ pub fn replace_obscore_rows(conn: &mut Connection, rows: &[ObsCoreRow]) -> Resul
     let tx = conn.transaction().map_err(internal)?;
     tx.execute(&format!("DELETE FROM {}", quote_ident(OBSCORE_TABLE)), [])
         .map_err(internal)?;
-    {
-        let placeholders: Vec<String> = (1..=OBSCORE_COLUMNS.len() + 2)
-            .map(|i| format!("?{i}"))
-            .collect();
-        let mut st = tx
-            .prepare(&format!(
-                "INSERT INTO {} VALUES ({})",
-                quote_ident(OBSCORE_TABLE),
-                placeholders.join(", ")
-            ))
-            .map_err(internal)?;
-        for row in rows {
-            let mut values: Vec<rusqlite::types::Value> =
-                row.values().into_iter().map(sqlite_value).collect();
-            let hpx =
-                cdshealpix::nested::hash(HPX_ORDER, row.s_ra.to_radians(), row.s_dec.to_radians());
-            values.push(rusqlite::types::Value::Integer(hpx as i64));
-            values.push(match footprint_reach(row) {
-                Some(d) => rusqlite::types::Value::Real(d),
-                None => rusqlite::types::Value::Null,
-            });
-            st.execute(rusqlite::params_from_iter(values))
-                .map_err(|e| {
-                    VoError::internal(format!("cannot store ObsCore row {}: {e}", row.obs_id))
-                })?;
-        }
-    }
+    insert_obscore_rows(&tx, rows)?;
     tx.commit().map_err(internal)
+}
+
+/// Insert or replace (by obs_id) `rows` of ivoa.ObsCore, index columns included, in one
+/// transaction.
+pub fn upsert_obscore_rows(conn: &mut Connection, rows: &[ObsCoreRow]) -> Result<(), VoError> {
+    let tx = conn.transaction().map_err(internal)?;
+    delete_by_obs_id(&tx, rows.iter().map(|r| r.obs_id.as_str()))?;
+    insert_obscore_rows(&tx, rows)?;
+    tx.commit().map_err(internal)
+}
+
+/// Delete the ObsCore rows of `obs_ids` in one transaction; how many there were.
+pub fn delete_obscore_rows(conn: &mut Connection, obs_ids: &[String]) -> Result<usize, VoError> {
+    let tx = conn.transaction().map_err(internal)?;
+    let n = delete_by_obs_id(&tx, obs_ids.iter().map(String::as_str))?;
+    tx.commit().map_err(internal)?;
+    Ok(n)
+}
+
+fn delete_by_obs_id<'a>(
+    tx: &rusqlite::Transaction<'_>,
+    obs_ids: impl Iterator<Item = &'a str>,
+) -> Result<usize, VoError> {
+    let mut st = tx
+        .prepare(&format!(
+            "DELETE FROM {} WHERE obs_id = ?1",
+            quote_ident(OBSCORE_TABLE)
+        ))
+        .map_err(internal)?;
+    let mut n = 0;
+    for id in obs_ids {
+        n += st.execute([id]).map_err(internal)?;
+    }
+    Ok(n)
+}
+
+/// Insert `rows` with their internal index columns (`_hpx`, `_ext`).
+fn insert_obscore_rows(tx: &rusqlite::Transaction<'_>, rows: &[ObsCoreRow]) -> Result<(), VoError> {
+    let placeholders: Vec<String> = (1..=OBSCORE_COLUMNS.len() + 2)
+        .map(|i| format!("?{i}"))
+        .collect();
+    let mut st = tx
+        .prepare(&format!(
+            "INSERT INTO {} VALUES ({})",
+            quote_ident(OBSCORE_TABLE),
+            placeholders.join(", ")
+        ))
+        .map_err(internal)?;
+    for row in rows {
+        let mut values: Vec<rusqlite::types::Value> =
+            row.values().into_iter().map(sqlite_value).collect();
+        let hpx =
+            cdshealpix::nested::hash(HPX_ORDER, row.s_ra.to_radians(), row.s_dec.to_radians());
+        values.push(rusqlite::types::Value::Integer(hpx as i64));
+        values.push(match footprint_reach(row) {
+            Some(d) => rusqlite::types::Value::Real(d),
+            None => rusqlite::types::Value::Null,
+        });
+        st.execute(rusqlite::params_from_iter(values))
+            .map_err(|e| {
+                VoError::internal(format!("cannot store ObsCore row {}: {e}", row.obs_id))
+            })?;
+    }
+    Ok(())
 }
 
 #[cfg(test)]

@@ -109,6 +109,14 @@ impl crate::Backend for PgBackend {
         PgBackend::replace_obscore_rows(self, rows).await
     }
 
+    async fn upsert_obscore_rows(&self, rows: &[ObsCoreRow]) -> Result<(), VoError> {
+        PgBackend::upsert_obscore_rows(self, rows).await
+    }
+
+    async fn delete_obscore_rows(&self, obs_ids: &[String]) -> Result<usize, VoError> {
+        PgBackend::delete_obscore_rows(self, obs_ids).await
+    }
+
     async fn publish(
         &self,
         schema: &vo_felis::Schema,

@@ -59,14 +59,53 @@ impl PgBackend {
     /// Replace every row of ivoa.ObsCore by `rows` (with their `_spoint` and `_spoly`), with
     /// COPY in one transaction: readers see the old rows or the new ones.
     pub async fn replace_obscore_rows(&self, rows: &[ObsCoreRow]) -> Result<(), VoError> {
+        self.write_obscore_rows(None, rows).await
+    }
+
+    /// Insert or replace (by obs_id) `rows` of ivoa.ObsCore, index columns included, in one
+    /// transaction.
+    pub async fn upsert_obscore_rows(&self, rows: &[ObsCoreRow]) -> Result<(), VoError> {
+        let ids: Vec<String> = rows.iter().map(|r| r.obs_id.clone()).collect();
+        self.write_obscore_rows(Some(&ids), rows).await
+    }
+
+    /// Delete the ObsCore rows of `obs_ids` in one transaction; how many there were.
+    pub async fn delete_obscore_rows(&self, obs_ids: &[String]) -> Result<usize, VoError> {
+        let n = self
+            .client()
+            .await?
+            .execute(
+                &format!("DELETE FROM {} WHERE obs_id = ANY($1)", obscore()),
+                &[&obs_ids],
+            )
+            .await
+            .map_err(|e| admin_error("cannot delete ObsCore rows", e))?;
+        Ok(n as usize)
+    }
+
+    /// Delete the rows of `replace` (every row when `None`), then COPY `rows` in, in one
+    /// transaction; then ANALYZE.
+    async fn write_obscore_rows(
+        &self,
+        replace: Option<&[String]>,
+        rows: &[ObsCoreRow],
+    ) -> Result<(), VoError> {
         let mut client = self.client().await?;
         let tx = client
             .transaction()
             .await
             .map_err(|e| admin_error("cannot start the ingest", e))?;
-        tx.execute(&format!("DELETE FROM {}", obscore()), &[])
-            .await
-            .map_err(|e| admin_error("cannot clear ivoa.ObsCore", e))?;
+        match replace {
+            None => tx.execute(&format!("DELETE FROM {}", obscore()), &[]).await,
+            Some(ids) => {
+                tx.execute(
+                    &format!("DELETE FROM {} WHERE obs_id = ANY($1)", obscore()),
+                    &[&ids],
+                )
+                .await
+            }
+        }
+        .map_err(|e| admin_error("cannot clear ivoa.ObsCore", e))?;
         let names: Vec<String> = OBSCORE_COLUMNS
             .iter()
             .map(|c| quote_ident(c.name))

@@ -109,6 +109,18 @@ impl crate::Backend for SqliteBackend {
             .await
     }
 
+    async fn upsert_obscore_rows(&self, rows: &[ObsCoreRow]) -> Result<(), VoError> {
+        let rows = rows.to_vec();
+        self.blocking(move |path| schema::upsert_obscore_rows(&mut open_rw(path)?, &rows))
+            .await
+    }
+
+    async fn delete_obscore_rows(&self, obs_ids: &[String]) -> Result<usize, VoError> {
+        let ids = obs_ids.to_vec();
+        self.blocking(move |path| schema::delete_obscore_rows(&mut open_rw(path)?, &ids))
+            .await
+    }
+
     async fn publish(
         &self,
         felis: &vo_felis::Schema,
