@@ -17,8 +17,12 @@ pub enum ErrorKind {
     NotFound,
     /// The resource exists but belongs to another user. HTTP 403.
     Forbidden,
+    /// The resource exists but does not answer this HTTP method. HTTP 405.
+    MethodNotAllowed,
     /// The request body is larger than the service accepts. HTTP 413.
     TooLarge,
+    /// The request body is of a media type the service does not read. HTTP 415.
+    UnsupportedMediaType,
     /// A backing service (the database) cannot be reached now. HTTP 503.
     Unavailable,
     /// A fault of the service itself. HTTP 500; the message never carries internals.

@@ -399,6 +399,45 @@ async fn bad_requests_get_clear_errors(db: Db) {
             "has no result 'result'",
         ),
         (get(&format!("{job}/error")), 404, "has no error"),
+        (
+            test::TestRequest::put().uri(&job),
+            405,
+            "PUT is not allowed on",
+        ),
+        (
+            test::TestRequest::delete().uri("/tap/async"),
+            405,
+            "use GET, POST",
+        ),
+        (
+            get(&format!("{job}/nonsense")),
+            404,
+            "there is no UWS resource",
+        ),
+        (
+            post(
+                "/tap/async",
+                &[("LANG", "ADQL"), ("RUNID", "a"), ("RUNID", "b")],
+            ),
+            400,
+            "RUNID is given 2 times",
+        ),
+        (
+            test::TestRequest::post()
+                .uri("/tap/async")
+                .insert_header(("content-type", "application/json"))
+                .set_payload("{\"LANG\": \"ADQL\"}"),
+            415,
+            "application/json is not understood",
+        ),
+        (
+            test::TestRequest::post()
+                .uri("/tap/async")
+                .insert_header(("content-type", "application/x-www-form-urlencoded"))
+                .insert_header(("content-length", "99999999999")),
+            413,
+            "larger than 1048576 bytes (Content-Length 99999999999)",
+        ),
     ];
     for (req, status, message) in cases {
         let (s, _, body) = call(&gw, req).await;
@@ -588,10 +627,10 @@ async fn caps_are_refused_with_messages(db: Db) {
     assert_eq!(element(&doc, "phase").as_deref(), Some("ERROR"), "{doc}");
     assert!(doc.contains("the result is larger than 300 bytes"), "{doc}");
     let id = big.rsplit('/').next().expect("id");
-    let left: Vec<_> = std::fs::read_dir(dir.path().join("jobs").join(id))
-        .map(|d| d.flatten().map(|e| e.file_name()).collect())
-        .unwrap_or_default();
-    assert!(left.is_empty(), "{left:?}");
+    assert!(
+        !dir.path().join("jobs").join(id).exists(),
+        "a failed job left files"
+    );
     // A small one fits.
     let small = create(
         &gw,
@@ -621,5 +660,26 @@ async fn caps_are_refused_with_messages(db: Db) {
         "{body}"
     );
     call(&gw, test::TestRequest::delete().uri(&big)).await;
-    create(&gw, &[("LANG", "ADQL"), ("QUERY", QUERY)]).await;
+    // One place is free: of ten creations at once, exactly one gets it.
+    let racers: Vec<_> = (0..10)
+        .map(|_| {
+            let gw = gw.clone();
+            actix_web::rt::spawn(async move {
+                call(
+                    &gw,
+                    post("/tap/async", &[("LANG", "ADQL"), ("QUERY", QUERY)]),
+                )
+                .await
+                .0
+            })
+        })
+        .collect();
+    let mut statuses = Vec::new();
+    for r in racers {
+        statuses.push(r.await.expect("racer"));
+    }
+    statuses.sort();
+    assert_eq!(statuses, [vec![303], vec![503; 9]].concat());
+    let (_, _, list) = call(&gw, get("/tap/async")).await;
+    assert_eq!(list.matches("<uws:jobref").count(), 2, "{list}");
 }

@@ -14,7 +14,9 @@ pub fn status(kind: ErrorKind) -> StatusCode {
         ErrorKind::Usage | ErrorKind::Query => StatusCode::BAD_REQUEST,
         ErrorKind::NotFound => StatusCode::NOT_FOUND,
         ErrorKind::Forbidden => StatusCode::FORBIDDEN,
+        ErrorKind::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
         ErrorKind::TooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+        ErrorKind::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
         ErrorKind::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
         ErrorKind::Internal => StatusCode::INTERNAL_SERVER_ERROR,
     }
@@ -48,9 +50,12 @@ pub fn error_response(e: &VoError) -> HttpResponse {
 /// `ServiceUnavailable`, or `Error` for vogate's own faults.
 pub fn soda_label(kind: ErrorKind) -> &'static str {
     match kind {
-        ErrorKind::Usage | ErrorKind::Query | ErrorKind::NotFound | ErrorKind::TooLarge => {
-            "UsageError"
-        }
+        ErrorKind::Usage
+        | ErrorKind::Query
+        | ErrorKind::NotFound
+        | ErrorKind::TooLarge
+        | ErrorKind::MethodNotAllowed
+        | ErrorKind::UnsupportedMediaType => "UsageError",
         ErrorKind::Forbidden => "AuthorizationError",
         ErrorKind::Unavailable => "ServiceUnavailable",
         ErrorKind::Internal => "Error",

@@ -91,6 +91,32 @@ impl Params {
                 "multipart/form-data requests ({multipart}) are not supported yet; send application/x-www-form-urlencoded"
             )));
         }
+        let declared = req
+            .headers()
+            .get(actix_web::http::header::CONTENT_LENGTH)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.trim().parse::<u64>().ok())
+            .unwrap_or(0);
+        if declared > MAX_BODY as u64 {
+            // Refused before any of it is read.
+            return Err(VoError::new(
+                ErrorKind::TooLarge,
+                format!(
+                    "the request body is larger than {MAX_BODY} bytes (Content-Length {declared})"
+                ),
+            ));
+        }
+        let form = content_type.is_empty()
+            || content_type.starts_with("application/x-www-form-urlencoded");
+        if !form && declared > 0 {
+            return Err(VoError::new(
+                ErrorKind::UnsupportedMediaType,
+                format!(
+                    "a request body of type {content_type} is not understood: send the \
+                     parameters as application/x-www-form-urlencoded"
+                ),
+            ));
+        }
         let mut body = web::BytesMut::new();
         while let Some(chunk) = payload.next().await {
             match chunk {

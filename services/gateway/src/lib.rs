@@ -67,11 +67,32 @@ pub fn prepare(settings: Settings) -> Result<Gateway, VoError> {
         }
     }
     let holder = format!("vogate serve on {}", settings.bind);
-    // The database first (a served PostgreSQL database refuses before the workdir is made),
-    // then the workdir; each lock names this server to whoever finds it taken.
-    let setup = vo_tap::open(&settings.database())?;
-    let serve_lock = on_own_runtime(async { setup.lock_for_serving(&holder).await })?;
+    // The workdir, then the database; each lock names this server to whoever finds it
+    // taken. A refused start removes what it made for its locks.
+    let workdir_existed = settings.workdir.exists();
+    let lock_path = settings.workdir.join("vogate.lock");
+    let lock_existed = lock_path.exists();
     let workdir_lock = lock::lock_workdir(&settings, &holder)?;
+    let setup = vo_tap::open(&settings.database())?;
+    let serve_lock = match on_own_runtime(async { setup.lock_for_serving(&holder).await }) {
+        Ok(l) => l,
+        Err(e) => {
+            drop(workdir_lock);
+            if !lock_existed {
+                let _ = std::fs::remove_file(&lock_path);
+            }
+            if !workdir_existed {
+                let _ = std::fs::remove_dir(&settings.workdir);
+            }
+            return Err(e);
+        }
+    };
+    std::fs::create_dir_all(&settings.jobs.results_dir).map_err(|e| {
+        VoError::usage(format!(
+            "the job results folder {} cannot be made: {e} (set [jobs] results_dir)",
+            settings.jobs.results_dir.display()
+        ))
+    })?;
     let data_root = match &settings.data {
         Some(d) => d.clone(),
         None => {

@@ -127,7 +127,7 @@ pub fn job_json(job: &Job, job_url: &str) -> serde_json::Value {
         "endTime": t(job.end_time),
         "executionDuration": job.execution_duration,
         "destruction": iso(job.destruction),
-        "parameters": job.parameters.iter().map(|(k, v)| (k.clone(), serde_json::Value::String(v.clone()))).collect::<serde_json::Map<_, _>>(),
+        "parameters": parameters_json(job),
         "results": job.results.iter().map(|r| serde_json::json!({
             "id": r.id,
             "href": format!("{job_url}/results/{}", r.id),
@@ -135,6 +135,41 @@ pub fn job_json(job: &Job, job_url: &str) -> serde_json::Value {
             "size": r.size,
         })).collect::<Vec<_>>(),
         "errorSummary": job.error.as_ref().map(|m| serde_json::json!({"type": "fatal", "message": m})),
+    })
+}
+
+/// The parameters as a JSON object: a name given once maps to its value, a name given more
+/// than once to the array of its values, in order.
+fn parameters_json(job: &Job) -> serde_json::Value {
+    let mut map = serde_json::Map::new();
+    for (k, v) in &job.parameters {
+        let value = serde_json::Value::String(v.clone());
+        match map.get_mut(k) {
+            None => {
+                map.insert(k.clone(), value);
+            }
+            Some(serde_json::Value::Array(values)) => values.push(value),
+            Some(first) => {
+                let first = first.take();
+                map.insert(k.clone(), serde_json::Value::Array(vec![first, value]));
+            }
+        }
+    }
+    serde_json::Value::Object(map)
+}
+
+/// The job list as JSON: `{"jobs": [{"jobId", "href", "phase", "runId", "ownerId",
+/// "creationTime"}]}`.
+pub fn job_list_json(jobs: &[Job], base: &str) -> serde_json::Value {
+    serde_json::json!({
+        "jobs": jobs.iter().map(|j| serde_json::json!({
+            "jobId": j.id,
+            "href": format!("{base}/{}", j.id),
+            "phase": j.phase.as_str(),
+            "runId": j.run_id,
+            "ownerId": j.owner,
+            "creationTime": iso(j.creation_time),
+        })).collect::<Vec<_>>(),
     })
 }
 
@@ -199,6 +234,16 @@ mod tests {
             "http://h/tap/async/j1/results/result"
         );
         assert_eq!(j["errorSummary"], serde_json::Value::Null);
+        let mut twice = sample();
+        twice.parameters.push(("QUERY".into(), "SELECT 2".into()));
+        let j = job_json(&twice, "http://h/tap/async/j1");
+        assert_eq!(
+            j["parameters"]["QUERY"],
+            serde_json::json!(["SELECT a < b", "SELECT 2"])
+        );
+        let l = job_list_json(&[sample()], "http://h/tap/async");
+        assert_eq!(l["jobs"][0]["href"], "http://h/tap/async/j1");
+        assert_eq!(l["jobs"][0]["phase"], "COMPLETED");
     }
 
     #[test]

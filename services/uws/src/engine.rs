@@ -96,9 +96,12 @@ impl ResultDir {
     /// job's folder, renamed to `id` by [`ResultFile::commit`], so a result is never seen
     /// half-written.
     pub async fn create(&self, id: &str, mime: &str) -> Result<ResultFile, VoError> {
-        tokio::fs::create_dir_all(&self.dir)
-            .await
-            .map_err(|e| VoError::internal(format!("cannot make the result folder: {e}")))?;
+        tokio::fs::create_dir_all(&self.dir).await.map_err(|e| {
+            VoError::internal(format!(
+                "cannot make the result folder {}: {e}",
+                self.dir.display()
+            ))
+        })?;
         let tmp = self.dir.join(format!(".{id}.part"));
         let file = tokio::fs::File::create(&tmp)
             .await
@@ -338,16 +341,6 @@ impl Uws {
         owner: Option<String>,
     ) -> Result<Job, VoError> {
         let t = now();
-        let stored = self.store.count_jobs().await?;
-        if stored >= self.config.max_jobs {
-            return Err(VoError::new(
-                ErrorKind::Unavailable,
-                format!(
-                    "this service holds {stored} jobs, its limit: delete finished jobs, or \
-                     try again once older ones are destroyed"
-                ),
-            ));
-        }
         let mut job = Job {
             id: new_id()?,
             kind: self.kind.clone(),
@@ -367,7 +360,7 @@ impl Uws {
         let mut run = false;
         for (k, v) in params {
             match k.to_ascii_uppercase().as_str() {
-                "PHASE" => match v.as_str() {
+                "PHASE" => match v.to_ascii_uppercase().as_str() {
                     "RUN" => run = true,
                     other => {
                         return Err(VoError::usage(format!(
@@ -375,6 +368,11 @@ impl Uws {
                         )))
                     }
                 },
+                "RUNID" if job.run_id.is_some() => {
+                    return Err(VoError::usage(
+                        "parameter RUNID is given 2 times; it takes one value",
+                    ))
+                }
                 "RUNID" => job.run_id = Some(v),
                 "EXECUTIONDURATION" => {
                     job.execution_duration =
@@ -387,7 +385,16 @@ impl Uws {
         if run {
             job.phase = Phase::Queued;
         }
-        self.store.insert_job(&job).await?;
+        if !self.store.insert_job(&job, self.config.max_jobs).await? {
+            return Err(VoError::new(
+                ErrorKind::Unavailable,
+                format!(
+                    "this service holds {} jobs, its limit: delete finished jobs, or try again \
+                     once older ones are destroyed",
+                    self.config.max_jobs
+                ),
+            ));
+        }
         if run {
             self.queued.notify_one();
         }
@@ -588,17 +595,21 @@ impl Uws {
             .change(id, caller, &[Phase::Pending], "changing parameters", |j| {
                 for (k, v) in &params {
                     match k.to_ascii_uppercase().as_str() {
-                        "PHASE" if v == "RUN" => {}
+                        "PHASE" if v.eq_ignore_ascii_case("RUN") => {}
                         "PHASE" => {
                             return Err(VoError::usage(format!(
-                                "PHASE={v} is not a phase change: use PHASE=RUN or PHASE=ABORT on {{job}}/phase"
+                                "PHASE={v} cannot be set with the parameters: PHASE=RUN runs the \
+                                 job; to abort it, POST PHASE=ABORT to the job's /phase"
                             )))
                         }
                         "RUNID" => j.run_id = Some(v.clone()),
-                        "EXECUTIONDURATION" => j.execution_duration = parse_execution_duration(v, max)?,
+                        "EXECUTIONDURATION" => {
+                            j.execution_duration = parse_execution_duration(v, max)?
+                        }
                         "DESTRUCTION" => j.destruction = parse_destruction(v, t)?,
                         _ => {
-                            j.parameters.retain(|(name, _)| !name.eq_ignore_ascii_case(k));
+                            j.parameters
+                                .retain(|(name, _)| !name.eq_ignore_ascii_case(k));
                         }
                     }
                 }
@@ -746,6 +757,10 @@ impl Uws {
                     job.execution_duration
                 ));
             }
+        }
+        if job.phase != Phase::Completed {
+            // Nothing of a failed job is kept.
+            self.remove_results(&id).await;
         }
         match self.store.update_job(&job, &[Phase::Executing]).await {
             Ok(true) => {}

@@ -22,38 +22,103 @@ use crate::job::{parse_iso, parse_wait, JobFilter, Phase};
 use actix_web::http::header;
 use actix_web::{web, HttpRequest, HttpResponse};
 use std::sync::Arc;
-use vo_common::VoError;
+use vo_common::{ErrorKind, VoError};
 use vo_dali::{error_response, Params};
 
-/// Mount the UWS binding of `uws` at `path` (e.g. `/tap/async`).
+/// Mount the UWS binding of `uws` at `path` (e.g. `/tap/async`). A known resource asked with
+/// another method answers 405 with `Allow`; an unknown path under `path`, 404; both with a
+/// DALI error document.
 pub fn configure(cfg: &mut web::ServiceConfig, path: &str, uws: Arc<Uws>) {
+    fn only(
+        methods: &'static str,
+    ) -> impl Fn(HttpRequest) -> std::future::Ready<HttpResponse> + Clone {
+        move |req: HttpRequest| {
+            let mut r = error_response(&VoError::new(
+                ErrorKind::MethodNotAllowed,
+                format!(
+                    "{} is not allowed on {}: use {methods}",
+                    req.method(),
+                    req.path()
+                ),
+            ));
+            if let Ok(v) = header::HeaderValue::from_str(methods) {
+                r.headers_mut().insert(header::ALLOW, v);
+            }
+            std::future::ready(r)
+        }
+    }
     cfg.service(
         web::scope(path)
             .app_data(web::Data::new(uws))
-            .route("", web::get().to(list))
-            .route("", web::post().to(create))
-            .route("/{job}", web::get().to(job))
-            .route("/{job}", web::post().to(job_post))
-            .route("/{job}", web::delete().to(delete))
-            .route("/{job}/phase", web::get().to(phase))
-            .route("/{job}/phase", web::post().to(phase_post))
-            .route(
-                "/{job}/executionduration",
-                web::get().to(execution_duration),
+            .service(
+                web::resource(["", "/"])
+                    .route(web::get().to(list))
+                    .route(web::post().to(create))
+                    .default_service(web::to(only("GET, POST"))),
             )
-            .route(
-                "/{job}/executionduration",
-                web::post().to(execution_duration_post),
+            .service(
+                web::resource("/{job}")
+                    .route(web::get().to(job))
+                    .route(web::post().to(job_post))
+                    .route(web::delete().to(delete))
+                    .default_service(web::to(only("GET, POST, DELETE"))),
             )
-            .route("/{job}/destruction", web::get().to(destruction))
-            .route("/{job}/destruction", web::post().to(destruction_post))
-            .route("/{job}/error", web::get().to(error))
-            .route("/{job}/quote", web::get().to(quote))
-            .route("/{job}/owner", web::get().to(owner))
-            .route("/{job}/parameters", web::get().to(parameters))
-            .route("/{job}/parameters", web::post().to(parameters_post))
-            .route("/{job}/results", web::get().to(results))
-            .route("/{job}/results/{result}", web::get().to(result)),
+            .service(
+                web::resource("/{job}/phase")
+                    .route(web::get().to(phase))
+                    .route(web::post().to(phase_post))
+                    .default_service(web::to(only("GET, POST"))),
+            )
+            .service(
+                web::resource("/{job}/executionduration")
+                    .route(web::get().to(execution_duration))
+                    .route(web::post().to(execution_duration_post))
+                    .default_service(web::to(only("GET, POST"))),
+            )
+            .service(
+                web::resource("/{job}/destruction")
+                    .route(web::get().to(destruction))
+                    .route(web::post().to(destruction_post))
+                    .default_service(web::to(only("GET, POST"))),
+            )
+            .service(
+                web::resource("/{job}/parameters")
+                    .route(web::get().to(parameters))
+                    .route(web::post().to(parameters_post))
+                    .default_service(web::to(only("GET, POST"))),
+            )
+            .service(
+                web::resource("/{job}/error")
+                    .route(web::get().to(error))
+                    .default_service(web::to(only("GET"))),
+            )
+            .service(
+                web::resource("/{job}/quote")
+                    .route(web::get().to(quote))
+                    .default_service(web::to(only("GET"))),
+            )
+            .service(
+                web::resource("/{job}/owner")
+                    .route(web::get().to(owner))
+                    .default_service(web::to(only("GET"))),
+            )
+            .service(
+                web::resource("/{job}/results")
+                    .route(web::get().to(results))
+                    .default_service(web::to(only("GET"))),
+            )
+            .service(
+                web::resource("/{job}/results/{result}")
+                    .route(web::get().to(result))
+                    .default_service(web::to(only("GET"))),
+            )
+            .default_service(web::to(|req: HttpRequest| async move {
+                error_response(&VoError::not_found(format!(
+                    "there is no UWS resource {}: a job has /phase, /executionduration, \
+                     /destruction, /error, /quote, /owner, /parameters and /results",
+                    req.path()
+                )))
+            })),
     );
 }
 
@@ -124,7 +189,12 @@ async fn list(uws: State, req: HttpRequest) -> HttpResponse {
                 );
             }
             let jobs = uws.list(filter, caller(&uws, &req).as_deref()).await?;
-            Ok(xml(doc::job_list(&jobs, &uws.config.base_url)))
+            let base = &uws.config.base_url;
+            Ok(negotiated(
+                &req,
+                || doc::job_list(&jobs, base),
+                || doc::job_list_json(&jobs, base),
+            ))
         }
         .await,
     )
@@ -143,11 +213,51 @@ async fn create(uws: State, req: HttpRequest, payload: web::Payload) -> HttpResp
     )
 }
 
-fn wants_json(req: &HttpRequest) -> bool {
-    req.headers()
+/// Whether the client prefers JSON to XML (RFC 9110 §12.5.1: media types compared without
+/// case, the highest q-value wins, XML on a tie or without an Accept header).
+pub fn wants_json(req: &HttpRequest) -> bool {
+    let Some(accept) = req
+        .headers()
         .get(header::ACCEPT)
         .and_then(|v| v.to_str().ok())
-        .is_some_and(|a| a.contains("application/json"))
+    else {
+        return false;
+    };
+    let (mut json, mut xml) = (0.0f32, 0.0f32);
+    for item in accept.split(',') {
+        let mut parts = item.split(';');
+        let media = parts.next().unwrap_or("").trim().to_ascii_lowercase();
+        let q = parts
+            .filter_map(|p| {
+                p.trim()
+                    .strip_prefix("q=")
+                    .or_else(|| p.trim().strip_prefix("Q="))
+            })
+            .find_map(|q| q.trim().parse::<f32>().ok())
+            .unwrap_or(1.0);
+        match media.as_str() {
+            "application/json" => json = json.max(q),
+            "text/xml" | "application/xml" | "*/*" | "text/*" | "application/*" => xml = xml.max(q),
+            _ => {}
+        }
+    }
+    json > xml
+}
+
+/// A job or job-list document in the form the client prefers, with `Vary: Accept`.
+fn negotiated(
+    req: &HttpRequest,
+    xml_body: impl FnOnce() -> String,
+    json_body: impl FnOnce() -> serde_json::Value,
+) -> HttpResponse {
+    let mut r = if wants_json(req) {
+        HttpResponse::Ok().json(json_body())
+    } else {
+        xml(xml_body())
+    };
+    r.headers_mut()
+        .insert(header::VARY, header::HeaderValue::from_static("Accept"));
+    r
 }
 
 async fn job(uws: State, req: HttpRequest, id: web::Path<String>) -> HttpResponse {
@@ -169,11 +279,11 @@ async fn job(uws: State, req: HttpRequest, id: web::Path<String>) -> HttpRespons
                 None => uws.get(&id, who.as_deref()).await?,
             };
             let url = uws.job_url(&job.id);
-            Ok(if wants_json(&req) {
-                HttpResponse::Ok().json(doc::job_json(&job, &url))
-            } else {
-                xml(doc::job(&job, &url))
-            })
+            Ok(negotiated(
+                &req,
+                || doc::job(&job, &url),
+                || doc::job_json(&job, &url),
+            ))
         }
         .await,
     )
@@ -238,13 +348,18 @@ async fn phase_post(
         async {
             let params = read(&req, Some(payload)).await?;
             let who = caller(&uws, &req);
-            match params.single("PHASE")? {
+            match params
+                .single("PHASE")?
+                .map(str::to_ascii_uppercase)
+                .as_deref()
+            {
                 Some("RUN") => uws.run(&id, who.as_deref()).await?,
                 Some("ABORT") => uws.abort(&id, who.as_deref()).await?,
-                Some(other) => {
+                Some(_) => {
+                    let other = params.single("PHASE")?.unwrap_or_default();
                     return Err(VoError::usage(format!(
                         "PHASE={other} is not a phase change: use PHASE=RUN or PHASE=ABORT"
-                    )))
+                    )));
                 }
                 None => {
                     return Err(VoError::usage(

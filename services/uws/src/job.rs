@@ -237,41 +237,51 @@ pub fn parse_destruction(value: &str, now: Millis) -> Result<Millis, VoError> {
     Ok(t)
 }
 
-/// An EXECUTIONDURATION value: whole seconds, 0 for no limit, at most `max` (0: no cap).
-/// Errors: not a non-negative integer; above the cap.
+/// An EXECUTIONDURATION value: whole seconds, 0 for no limit (UWS 1.1 §2.1.7). With a cap
+/// `max` (0: none), 0 and longer durations become `max`, as UWS lets a service change the
+/// value (the client reads it back). Errors: not a whole number, or negative.
 pub fn parse_execution_duration(value: &str, max: i64) -> Result<i64, VoError> {
-    let d: i64 = value.trim().parse().map_err(|_| {
-        VoError::usage(format!(
-            "EXECUTIONDURATION={value} is not a whole number of seconds (0 or more; 0 means no limit)"
-        ))
-    })?;
+    let v = value.trim();
+    let d: i64 = match v.parse::<i64>() {
+        Ok(d) => d,
+        // A huge whole number is a long duration.
+        Err(_) if !v.is_empty() && v.bytes().all(|b| b.is_ascii_digit()) => i64::MAX,
+        Err(_) => {
+            return Err(VoError::usage(format!(
+                "EXECUTIONDURATION={value} is not a whole number of seconds (0 or more; 0 asks for no limit)"
+            )))
+        }
+    };
     if d < 0 {
         return Err(VoError::usage(format!(
-            "EXECUTIONDURATION={value} is negative: give 0 or more seconds (0 means no limit)"
+            "EXECUTIONDURATION={value} is negative: give 0 or more seconds (0 asks for no limit)"
         )));
     }
-    if max > 0 && (d == 0 || d > max) {
-        return Err(VoError::usage(format!(
-            "EXECUTIONDURATION={value}: this service runs a job for at most {max} s"
-        )));
-    }
-    Ok(d)
+    Ok(if max > 0 && (d == 0 || d > max) {
+        max
+    } else {
+        d
+    })
 }
 
 /// A WAIT value (UWS 1.1 §2.2.3.2), seconds: -1 means as long as the service allows, which
-/// is `cap`; longer waits are cut to `cap`. Errors: not an integer, or below -1.
+/// is `cap`; longer waits (however long) are cut to `cap`. Errors: not an integer, or below
+/// -1.
 pub fn parse_wait(value: &str, cap: u64) -> Result<u64, VoError> {
-    let w: i64 = value.trim().parse().map_err(|_| {
+    let v = value.trim();
+    if !v.is_empty() && v.bytes().all(|b| b.is_ascii_digit()) {
+        return Ok(v.parse::<u64>().map_or(cap, |w| w.min(cap)));
+    }
+    let w: i64 = v.parse().map_err(|_| {
         VoError::usage(format!(
             "WAIT={value} is not a whole number of seconds (-1 waits as long as allowed)"
         ))
     })?;
     match w {
         -1 => Ok(cap),
-        w if w < -1 => Err(VoError::usage(format!(
+        _ => Err(VoError::usage(format!(
             "WAIT={value}: give 0 or more seconds, or -1 to wait as long as allowed"
         ))),
-        w => Ok((w as u64).min(cap)),
     }
 }
 
@@ -316,13 +326,19 @@ mod tests {
             .expect_err("negative")
             .message
             .contains("negative"));
-        assert!(parse_execution_duration("7200", 3600).is_err());
-        assert!(parse_execution_duration("0", 3600).is_err());
+        assert_eq!(parse_execution_duration("7200", 3600), Ok(3600));
+        assert_eq!(parse_execution_duration("0", 3600), Ok(3600));
+        assert_eq!(
+            parse_execution_duration("99999999999999999999999", 3600),
+            Ok(3600)
+        );
         assert_eq!(parse_execution_duration("0", 0), Ok(0));
         assert!(parse_execution_duration("1.5", 0).is_err());
+        assert!(parse_execution_duration("abc", 0).is_err());
         assert_eq!(parse_wait("-1", 60), Ok(60));
         assert_eq!(parse_wait("600", 60), Ok(60));
         assert_eq!(parse_wait("5", 60), Ok(5));
+        assert_eq!(parse_wait("99999999999999999999999", 60), Ok(60));
         assert!(parse_wait("abc", 60)
             .expect_err("words")
             .message

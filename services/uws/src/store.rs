@@ -10,8 +10,10 @@ use vo_common::VoError;
 /// job or overwrite each other's phase changes.
 #[async_trait::async_trait]
 pub trait JobStore: Send + Sync + std::fmt::Debug {
-    /// Store a new job. Errors: the id exists (never in practice: ids are random).
-    async fn insert_job(&self, job: &Job) -> Result<(), VoError>;
+    /// Store a new job unless `max_jobs` are stored already (checked and inserted as one
+    /// atomic step, so concurrent creations never pass the cap); false when full. Errors:
+    /// the id exists (never in practice: ids are random).
+    async fn insert_job(&self, job: &Job, max_jobs: u64) -> Result<bool, VoError>;
 
     /// The job `id`, if it exists.
     async fn job(&self, id: &str) -> Result<Option<Job>, VoError>;

@@ -118,14 +118,20 @@ fn job_of(r: &tokio_postgres::Row) -> Result<Job, VoError> {
 
 #[async_trait::async_trait]
 impl JobStore for PgBackend {
-    async fn insert_job(&self, job: &Job) -> Result<(), VoError> {
+    async fn insert_job(&self, job: &Job, max_jobs: u64) -> Result<bool, VoError> {
         let r = JobRecord::of(job);
-        self.client()
-            .await?
+        let mut client = self.client().await?;
+        let tx = client.transaction().await.map_err(store_error)?;
+        // Creations queue on this lock, so the count and the insert are one step.
+        tx.execute("SELECT pg_advisory_xact_lock(7415030)", &[])
+            .await
+            .map_err(store_error)?;
+        let n = tx
             .execute(
                 &format!(
-                    "INSERT INTO vogate.uws_jobs ({JOB_COLUMNS}) VALUES \
-                     ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)"
+                    "INSERT INTO vogate.uws_jobs ({JOB_COLUMNS}) SELECT \
+                     $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15 \
+                     WHERE (SELECT COUNT(*) FROM vogate.uws_jobs) < $16"
                 ),
                 &[
                     &r.job_id,
@@ -143,11 +149,13 @@ impl JobStore for PgBackend {
                     &r.error,
                     &r.lease_holder,
                     &r.lease_until,
+                    &(max_jobs as i64),
                 ],
             )
             .await
-            .map(|_| ())
-            .map_err(store_error)
+            .map_err(store_error)?;
+        tx.commit().await.map_err(store_error)?;
+        Ok(n == 1)
     }
 
     async fn job(&self, id: &str) -> Result<Option<Job>, VoError> {

@@ -332,7 +332,12 @@ fn cell(v: ValueRef<'_>, field: &FieldMeta) -> Result<Value, String> {
 /// The user-facing message of a database error: SQLite's own words, without the generated
 /// SQL (which is logged instead).
 fn db_message(e: &rusqlite::Error) -> String {
-    tracing::warn!(error = %e, "database error");
+    if e.sqlite_error_code() == Some(rusqlite::ErrorCode::OperationInterrupted) {
+        // A query stopped on purpose (its client went away, or its job was stopped).
+        tracing::debug!("query interrupted");
+    } else {
+        tracing::warn!(error = %e, "database error");
+    }
     let msg = match e {
         rusqlite::Error::SqlInputError { msg, .. } => msg.clone(),
         rusqlite::Error::SqliteFailure(_, Some(msg)) => msg.clone(),

@@ -65,14 +65,16 @@ fn phase_list(phases: &[Phase]) -> String {
 
 #[async_trait::async_trait]
 impl JobStore for SqliteBackend {
-    async fn insert_job(&self, job: &Job) -> Result<(), VoError> {
+    async fn insert_job(&self, job: &Job, max_jobs: u64) -> Result<bool, VoError> {
         let r = JobRecord::of(job);
         self.blocking(move |path| {
+            // One statement: the count and the insert under SQLite's write lock.
             open(path)?
                 .execute(
                     &format!(
-                        "INSERT INTO {TABLE} ({JOB_COLUMNS}) VALUES \
-                         (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)"
+                        "INSERT INTO {TABLE} ({JOB_COLUMNS}) SELECT \
+                         ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15 \
+                         WHERE (SELECT COUNT(*) FROM {TABLE}) < ?16"
                     ),
                     params![
                         r.job_id,
@@ -89,10 +91,11 @@ impl JobStore for SqliteBackend {
                         r.results,
                         r.error,
                         r.lease_holder,
-                        r.lease_until
+                        r.lease_until,
+                        max_jobs as i64
                     ],
                 )
-                .map(|_| ())
+                .map(|n| n == 1)
                 .map_err(db)
         })
         .await
