@@ -346,6 +346,7 @@ fn serve(settings: vogate::settings::Settings) -> ExitCode {
     for (what, url) in vogate::endpoints(&gw.settings.base_url) {
         tracing::info!("{what}: {url}");
     }
+    let jobs = gw.jobs.clone();
     let run = actix_web::rt::System::new().block_on(async move {
         let server = HttpServer::new(move || {
             App::new()
@@ -358,10 +359,33 @@ fn serve(settings: vogate::settings::Settings) -> ExitCode {
         // Results stream in chunks; without TCP_NODELAY, Nagle's algorithm holds the
         // last small chunk until the client's delayed ACK, about 40 ms later.
         .tcp_nodelay(true)
+        .disable_signals()
+        .shutdown_timeout(10)
         .listen(listener)
         .map_err(|e| std::io::Error::new(e.kind(), format!("cannot listen on {bind}: {e}")))?;
         tracing::info!("listening on {bind}");
-        server.run().await
+        let server = server.run();
+        let handle = server.handle();
+        // SIGINT or SIGTERM: pending WAITs answer at once, then the server stops gracefully
+        // (requests in flight finish; at most 10 s).
+        actix_web::rt::spawn(async move {
+            use actix_web::rt::signal::unix::{signal, SignalKind};
+            let (Ok(mut term), Ok(mut int)) = (
+                signal(SignalKind::terminate()),
+                signal(SignalKind::interrupt()),
+            ) else {
+                tracing::warn!("cannot listen for signals");
+                return;
+            };
+            tokio::select! {
+                _ = term.recv() => {}
+                _ = int.recv() => {}
+            }
+            tracing::info!("stopping: answering pending WAITs, finishing requests in flight");
+            jobs.close();
+            handle.stop(true).await;
+        });
+        server.await
     });
     match run {
         Ok(()) => ExitCode::SUCCESS,

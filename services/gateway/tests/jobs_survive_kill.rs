@@ -21,7 +21,56 @@ fn main() -> std::process::ExitCode {
             jobs_survive_kill(Some(vogate_tests::fresh_pg_database("jobs_kill")))
         })
         .needs(&vogate_tests::postgres()),
+        Test::sync(
+            "sigterm_answers_pending_waits",
+            sigterm_answers_pending_waits,
+        ),
     ])
+}
+
+/// SIGTERM: a WAIT in progress answers at once with the job as it is, and the server exits.
+fn sigterm_answers_pending_waits() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let work = dir.path().join("work");
+    let config = dir.path().join("vogate.toml");
+    std::fs::write(&config, "").expect("config");
+    let port = free_port();
+    let mut server = serve(&work, &config, &None, port);
+    let job = submit(port, "SELECT TOP 1 obs_id FROM ivoa.ObsCore", "", false);
+    let waiter = {
+        let job = job.clone();
+        std::thread::spawn(move || {
+            let t0 = Instant::now();
+            let (status, _, doc) = http(port, "GET", &format!("{job}?WAIT=50"), None);
+            (t0.elapsed(), status, text(&doc))
+        })
+    };
+    std::thread::sleep(Duration::from_millis(700));
+    let pid = server.0.id().to_string();
+    let killed = Command::new("kill")
+        .args(["-TERM", &pid])
+        .status()
+        .expect("kill");
+    assert!(killed.success());
+    let (waited, status, doc) = waiter.join().expect("waiter");
+    assert_eq!(status, 200, "{doc}");
+    assert!(doc.contains("<uws:phase>PENDING</uws:phase>"), "{doc}");
+    assert!(
+        waited < Duration::from_secs(5),
+        "the WAIT held on for {waited:?}"
+    );
+    let t0 = Instant::now();
+    loop {
+        if let Some(status) = server.0.try_wait().expect("wait") {
+            assert!(status.success(), "{status}");
+            break;
+        }
+        assert!(
+            t0.elapsed() < Duration::from_secs(15),
+            "the server did not stop"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
 }
 
 fn free_port() -> u16 {

@@ -219,6 +219,8 @@ pub struct Uws {
     running: Mutex<HashMap<String, oneshot::Sender<()>>>,
     /// This process, as lease holder.
     holder: String,
+    /// Set when the server shuts down: every WAIT answers at once.
+    closing: tokio::sync::watch::Sender<bool>,
 }
 
 impl std::fmt::Debug for Uws {
@@ -265,6 +267,7 @@ impl Uws {
                 std::process::id(),
                 crate::job::iso(now())
             ),
+            closing: tokio::sync::watch::channel(false).0,
         })
     }
 
@@ -309,6 +312,12 @@ impl Uws {
         Ok(Running {
             stop: Some(stop_tx),
         })
+    }
+
+    /// The server is shutting down: every WAIT (now and later) answers at once with the job
+    /// as it is, so that no client is left without an answer.
+    pub fn close(&self) {
+        self.closing.send_replace(true);
     }
 
     /// The absolute URL of job `id`.
@@ -646,14 +655,19 @@ impl Uws {
         seconds: u64,
     ) -> Result<Job, VoError> {
         let mut changes = self.changed.subscribe();
+        let mut closing = self.closing.subscribe();
         let job = self.get(id, caller).await?;
         let awaited = phase.unwrap_or(job.phase);
-        if !job.phase.is_active() || job.phase != awaited || seconds == 0 {
+        if !job.phase.is_active() || job.phase != awaited || seconds == 0 || *closing.borrow() {
             return Ok(job);
         }
         let deadline = tokio::time::Instant::now() + Duration::from_secs(seconds);
         loop {
-            match tokio::time::timeout_at(deadline, changes.recv()).await {
+            let heard = tokio::select! {
+                heard = tokio::time::timeout_at(deadline, changes.recv()) => heard,
+                _ = closing.changed() => return self.get(id, caller).await,
+            };
+            match heard {
                 Err(_) => return self.get(id, caller).await,
                 Ok(Ok(changed)) if changed != id => continue,
                 Ok(Ok(_)) | Ok(Err(broadcast::error::RecvError::Lagged(_))) => {
