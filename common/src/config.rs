@@ -67,6 +67,8 @@ pub struct JobsConfig {
     pub max_jobs: Option<u64>,
     /// The largest result of one job, bytes (default 10 GiB).
     pub max_result_bytes: Option<u64>,
+    /// The most bytes all kept results may take together (default 100 GiB).
+    pub max_total_result_bytes: Option<u64>,
     /// How long a running job's lease lasts without a heartbeat, seconds (default 30).
     pub lease_seconds: Option<f64>,
     /// The request header naming the caller, set by an authenticating proxy (e.g.

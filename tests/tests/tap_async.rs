@@ -35,7 +35,8 @@ fn main() -> std::process::ExitCode {
         bad_requests_get_clear_errors,
         jobs_survive_a_restart,
         owners_see_only_their_jobs,
-        caps_are_refused_with_messages
+        caps_are_refused_with_messages,
+        all_results_together_stay_under_their_limit
     );
     tests.push(
         Test::actix(
@@ -682,4 +683,72 @@ async fn caps_are_refused_with_messages(db: Db) {
     assert_eq!(statuses, [vec![303], vec![503; 9]].concat());
     let (_, _, list) = call(&gw, get("/tap/async")).await;
     assert_eq!(list.matches("<uws:jobref").count(), 2, "{list}");
+}
+
+async fn all_results_together_stay_under_their_limit(db: Db) {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let flags = Flags {
+        workdir: Some(dir.path().to_path_buf()),
+        db: match &db {
+            Db::Sqlite => None,
+            Db::Postgres(u) => Some(u.clone()),
+        },
+        ..Default::default()
+    };
+    let mut settings = resolve(flags, Default::default(), None).expect("settings");
+    settings.jobs.max_total_result_bytes = 1500;
+    let gw = vogate::prepare(settings).expect("prepare");
+    let small = [
+        ("LANG", "ADQL"),
+        (
+            "QUERY",
+            "SELECT TOP 3 obs_id FROM ivoa.ObsCore ORDER BY obs_id",
+        ),
+        ("RESPONSEFORMAT", "csv"),
+        ("PHASE", "RUN"),
+    ];
+    // 1 kB of VOTable fits; the next job finds what is left too small; CSV of 3 rows fits it.
+    let first = create(
+        &gw,
+        &[
+            ("LANG", "ADQL"),
+            ("QUERY", "SELECT TOP 1 obs_id FROM ivoa.ObsCore"),
+            ("PHASE", "RUN"),
+        ],
+    )
+    .await;
+    let doc = finished(&gw, &first).await;
+    assert_eq!(
+        element(&doc, "phase").as_deref(),
+        Some("COMPLETED"),
+        "{doc}"
+    );
+    let big = create(&gw, &[("LANG", "ADQL"), ("QUERY", QUERY), ("PHASE", "RUN")]).await;
+    let doc = finished(&gw, &big).await;
+    assert_eq!(element(&doc, "phase").as_deref(), Some("ERROR"), "{doc}");
+    assert!(doc.contains("the result is larger than"), "{doc}");
+    let fits = create(&gw, &small).await;
+    let doc = finished(&gw, &fits).await;
+    assert_eq!(
+        element(&doc, "phase").as_deref(),
+        Some("COMPLETED"),
+        "{doc}"
+    );
+    // Deleting a result frees its room.
+    call(&gw, test::TestRequest::delete().uri(&first)).await;
+    let again = create(
+        &gw,
+        &[
+            ("LANG", "ADQL"),
+            ("QUERY", "SELECT TOP 1 obs_id FROM ivoa.ObsCore"),
+            ("PHASE", "RUN"),
+        ],
+    )
+    .await;
+    let doc = finished(&gw, &again).await;
+    assert_eq!(
+        element(&doc, "phase").as_deref(),
+        Some("COMPLETED"),
+        "{doc}"
+    );
 }

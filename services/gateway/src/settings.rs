@@ -285,6 +285,12 @@ pub fn resolve(
         }
         jobs.max_result_bytes = n;
     }
+    if let Some(n) = jc.max_total_result_bytes {
+        if n == 0 {
+            return Err("jobs.max_total_result_bytes must be at least 1".into());
+        }
+        jobs.max_total_result_bytes = n;
+    }
     if let Some(l) = jc.lease_seconds {
         if !(l.is_finite() && (1.0..=3600.0).contains(&l)) {
             return Err(format!(

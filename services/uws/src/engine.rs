@@ -43,6 +43,9 @@ pub struct UwsConfig {
     pub max_jobs: u64,
     /// The largest result of one job, bytes; a job writing more ends in ERROR.
     pub max_result_bytes: u64,
+    /// The most bytes all kept results may take together; a job that would pass it ends in
+    /// ERROR, so the disk never fills.
+    pub max_total_result_bytes: u64,
     /// How long a lease lasts without a heartbeat (renewed every third of it).
     pub lease: Duration,
     /// How often the reaper looks for expired leases and destroyed jobs.
@@ -55,7 +58,7 @@ pub struct UwsConfig {
 impl UwsConfig {
     /// Defaults for a service whose job list is at `base_url`, results under `results_dir`:
     /// 4 workers, 1 h execution (at most 24 h), 7 days' lifetime, WAIT up to 60 s, 10,000
-    /// jobs, 10 GiB per result, 30 s leases, reaping every 5 s, no owners.
+    /// jobs, 10 GiB per result and 100 GiB for all, 30 s leases, reaping every 5 s, no owners.
     pub fn new(base_url: &str, results_dir: &Path) -> UwsConfig {
         UwsConfig {
             base_url: base_url.trim_end_matches('/').to_string(),
@@ -67,6 +70,7 @@ impl UwsConfig {
             max_wait: 60,
             max_jobs: 10_000,
             max_result_bytes: 10 << 30,
+            max_total_result_bytes: 100 << 30,
             lease: Duration::from_secs(30),
             reap_every: Duration::from_secs(5),
             owner_header: None,
@@ -325,11 +329,31 @@ impl Uws {
         format!("{}/{id}", self.config.base_url)
     }
 
-    fn results_of(&self, id: &str) -> ResultDir {
-        ResultDir {
-            dir: self.config.results_dir.join(id),
-            max_bytes: self.config.max_result_bytes,
+    /// The result folder of job `id`, allowed the per-job limit or what is left of the total,
+    /// whichever is smaller. Errors: nothing is left of the total.
+    async fn results_of(&self, id: &str) -> Result<ResultDir, VoError> {
+        let used: u64 = self
+            .store
+            .all_jobs(&self.kind)
+            .await?
+            .iter()
+            .flat_map(|j| j.results.iter().map(|r| r.size))
+            .sum();
+        let left = self.config.max_total_result_bytes.saturating_sub(used);
+        if left == 0 {
+            return Err(VoError::new(
+                ErrorKind::TooLarge,
+                format!(
+                    "the service's result storage is full ({used} bytes kept, its limit is {}): \
+                     delete finished jobs, or try again once older ones are destroyed",
+                    self.config.max_total_result_bytes
+                ),
+            ));
         }
+        Ok(ResultDir {
+            dir: self.config.results_dir.join(id),
+            max_bytes: self.config.max_result_bytes.min(left),
+        })
     }
 
     /// The file of result `rid` of job `id` (which the caller has been allowed to see).
@@ -714,7 +738,7 @@ impl Uws {
         if let Ok(mut running) = self.running.lock() {
             running.insert(id.clone(), stop_tx);
         }
-        let results = self.results_of(&id);
+        let results = self.results_of(&id).await;
         let heartbeat = async {
             let every = self.config.lease / 3;
             loop {
@@ -739,8 +763,14 @@ impl Uws {
             Stopped,
             TimedOut,
         }
+        let run = async {
+            match &results {
+                Ok(results) => self.runner.run(&job, results).await,
+                Err(e) => Err(e.clone()),
+            }
+        };
         let outcome = tokio::select! {
-            r = self.runner.run(&job, &results) => Outcome::Done(r),
+            r = run => Outcome::Done(r),
             _ = stop_rx => Outcome::Stopped,
             () = heartbeat => Outcome::Stopped,
             () = limit => Outcome::TimedOut,
