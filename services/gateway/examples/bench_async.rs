@@ -161,14 +161,16 @@ fn main() {
     }
     let total = t0.elapsed().as_secs_f64();
     ms.sort_by(f64::total_cmp);
-    println!(
+    if !ms.is_empty() {
+        println!(
         "cycle (create, run, WAIT, fetch, delete) of {jobs} jobs: p50 {:.2} ms, p90 {:.2} ms, p99 {:.2} ms, mean {:.2} ms, {:.1} jobs/s",
         percentile(&ms, 0.5),
         percentile(&ms, 0.9),
         percentile(&ms, 0.99),
         ms.iter().sum::<f64>() / ms.len() as f64,
         jobs as f64 / total
-    );
+        );
+    }
     if burst == 0 {
         return;
     }
