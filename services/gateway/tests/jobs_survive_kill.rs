@@ -2,8 +2,8 @@
 //! finished job, a running job, a queued job and a job about to be destroyed; then a
 //! restart. The job list has every job, the finished result is served byte for byte, the
 //! running job becomes ERROR (saying its process stopped) once its lease runs out, the queued
-//! one runs, and the destroyed one is gone with its result files. Also: EXECUTIONDURATION is
-//! enforced by stopping the query.
+//! one runs, and the destroyed one is gone with its result files. (EXECUTIONDURATION and
+//! ABORT of a running job are tested on the engine itself, with a job that never ends.)
 
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
@@ -230,10 +230,9 @@ fn vogate(args: &[&str], work: &Path, db: &Option<String>) {
     );
 }
 
-/// A query that runs far longer than these tests wait, on both backends: SQLite's LIKE
-/// backtracks through the 34-letter labels (some 10^6 steps a row, every row), and on
-/// PostgreSQL (whose LIKE gives up early) all the million rows are streamed out.
-const SLOW: &str = "SELECT * FROM big.t WHERE label LIKE '%a%a%a%a%a%a%b' OR id >= 0";
+/// A query that runs for a second or more (a million rows written out), so that a job of it
+/// is still EXECUTING a few milliseconds after it is seen so.
+const SLOW: &str = "SELECT * FROM big.t";
 
 /// A catalog big enough that `SELECT *` of it takes a while: (id, x, label) × `n`.
 fn load_big_table(dir: &Path, work: &Path, db: &Option<String>, n: usize) {
@@ -250,8 +249,7 @@ fn load_big_table(dir: &Path, work: &Path, db: &Option<String>, n: usize) {
     let mut out = std::io::BufWriter::new(std::fs::File::create(&csv).expect("csv"));
     writeln!(out, "id,x,label").expect("csv");
     for i in 0..n {
-        // Labels that SQLite's LIKE backtracks through at length (see SLOW).
-        writeln!(out, "{i},{},{}", i as f64 * 0.001, "a".repeat(34)).expect("csv");
+        writeln!(out, "{i},{},row {i} of the big table", i as f64 * 0.001).expect("csv");
     }
     drop(out);
     vogate(&["schema", "load", &felis.to_string_lossy()], work, db);
@@ -268,20 +266,7 @@ fn jobs_survive_kill(db: Option<String>) {
     let mut first = serve(&work, &config, &db, port);
 
     let top5 = "SELECT TOP 5 obs_id, s_ra FROM ivoa.ObsCore ORDER BY obs_id";
-    // A job whose EXECUTIONDURATION is too short for it: stopped, ERROR saying so.
     let slow = SLOW;
-    let timed = submit(port, slow, "&MAXREC=1000000&EXECUTIONDURATION=1", true);
-    assert_eq!(
-        until_phase(port, &timed, &["COMPLETED", "ERROR"], 60),
-        "ERROR"
-    );
-    let (_, _, doc) = http(port, "GET", &timed, None);
-    assert!(
-        text(&doc).contains("ran for its whole EXECUTIONDURATION of 1 s and was stopped"),
-        "{}",
-        text(&doc)
-    );
-
     let done = submit(port, top5, "", true);
     until_phase(port, &done, &["COMPLETED"], 60);
     let (status, _, result) = http(port, "GET", &format!("{done}/results/result"), None);
@@ -314,7 +299,7 @@ fn jobs_survive_kill(db: Option<String>) {
     let _second = serve(&work, &config, &db, port);
     let (_, _, list) = http(port, "GET", "/tap/async", None);
     let list = text(&list);
-    for job in [&timed, &done, &running, &queued] {
+    for job in [&done, &running, &queued] {
         let id = job.rsplit('/').next().expect("id");
         assert!(list.contains(&format!("id=\"{id}\"")), "{id} lost: {list}");
     }

@@ -871,3 +871,186 @@ impl Uws {
         Ok(())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::JobStore;
+
+    /// Jobs in memory, for the engine's own tests.
+    #[derive(Debug, Default)]
+    struct Memory(Mutex<Vec<Job>>);
+
+    #[async_trait::async_trait]
+    impl JobStore for Memory {
+        async fn insert_job(&self, job: &Job, max_jobs: u64) -> Result<bool, VoError> {
+            let mut jobs = self.0.lock().map_err(|_| VoError::internal("poisoned"))?;
+            if jobs.len() as u64 >= max_jobs {
+                return Ok(false);
+            }
+            jobs.push(job.clone());
+            Ok(true)
+        }
+        async fn job(&self, id: &str) -> Result<Option<Job>, VoError> {
+            let jobs = self.0.lock().map_err(|_| VoError::internal("poisoned"))?;
+            Ok(jobs.iter().find(|j| j.id == id).cloned())
+        }
+        async fn all_jobs(&self, kind: &str) -> Result<Vec<Job>, VoError> {
+            let jobs = self.0.lock().map_err(|_| VoError::internal("poisoned"))?;
+            Ok(jobs.iter().filter(|j| j.kind == kind).cloned().collect())
+        }
+        async fn count_jobs(&self) -> Result<u64, VoError> {
+            Ok(self
+                .0
+                .lock()
+                .map_err(|_| VoError::internal("poisoned"))?
+                .len() as u64)
+        }
+        async fn update_job(&self, job: &Job, expected: &[Phase]) -> Result<bool, VoError> {
+            let mut jobs = self.0.lock().map_err(|_| VoError::internal("poisoned"))?;
+            match jobs.iter_mut().find(|j| j.id == job.id) {
+                Some(j) if expected.contains(&j.phase) => {
+                    *j = job.clone();
+                    Ok(true)
+                }
+                _ => Ok(false),
+            }
+        }
+        async fn delete_job(&self, id: &str) -> Result<bool, VoError> {
+            let mut jobs = self.0.lock().map_err(|_| VoError::internal("poisoned"))?;
+            let before = jobs.len();
+            jobs.retain(|j| j.id != id);
+            Ok(jobs.len() < before)
+        }
+        async fn claim_job(
+            &self,
+            kind: &str,
+            holder: &str,
+            now: Millis,
+            until: Millis,
+        ) -> Result<Option<Job>, VoError> {
+            let mut jobs = self.0.lock().map_err(|_| VoError::internal("poisoned"))?;
+            let next = jobs
+                .iter_mut()
+                .filter(|j| j.kind == kind && j.phase == Phase::Queued)
+                .min_by_key(|j| j.creation_time);
+            Ok(next.map(|j| {
+                j.phase = Phase::Executing;
+                j.start_time = Some(now);
+                j.lease = Some(Lease {
+                    holder: holder.to_string(),
+                    until,
+                });
+                j.clone()
+            }))
+        }
+        async fn renew_lease(
+            &self,
+            id: &str,
+            holder: &str,
+            until: Millis,
+        ) -> Result<bool, VoError> {
+            let mut jobs = self.0.lock().map_err(|_| VoError::internal("poisoned"))?;
+            match jobs
+                .iter_mut()
+                .find(|j| j.id == id && j.phase == Phase::Executing)
+            {
+                Some(j) if j.lease.as_ref().is_some_and(|l| l.holder == holder) => {
+                    j.lease = Some(Lease {
+                        holder: holder.to_string(),
+                        until,
+                    });
+                    Ok(true)
+                }
+                _ => Ok(false),
+            }
+        }
+    }
+
+    /// A job that never ends by itself; it counts how many runs were dropped (stopped).
+    struct Endless(Arc<std::sync::atomic::AtomicUsize>);
+
+    struct Dropped(Arc<std::sync::atomic::AtomicUsize>);
+
+    impl Drop for Dropped {
+        fn drop(&mut self) {
+            self.0.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        }
+    }
+
+    #[async_trait::async_trait]
+    impl JobRunner for Endless {
+        async fn run(&self, _job: &Job, _results: &ResultDir) -> Result<Vec<ResultRef>, VoError> {
+            let _guard = Dropped(self.0.clone());
+            std::future::pending::<()>().await;
+            Ok(vec![])
+        }
+    }
+
+    async fn until(uws: &Uws, id: &str, phase: Phase) -> Job {
+        for _ in 0..200 {
+            let j = uws.get(id, None).await.expect("job");
+            if j.phase == phase {
+                return j;
+            }
+            tokio::time::sleep(Duration::from_millis(25)).await;
+        }
+        panic!("job {id} never became {phase}");
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn execution_duration_and_abort_stop_a_running_job() {
+        let dir = std::env::temp_dir().join(format!("vo-uws-test-{}", std::process::id()));
+        let stopped = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let uws = Uws::new(
+            "test",
+            Arc::new(Memory::default()),
+            Arc::new(Endless(stopped.clone())),
+            UwsConfig::new("http://h/async", &dir),
+        );
+        let _running = uws.start().expect("start");
+        // EXECUTIONDURATION=1: ERROR after about a second, the run stopped.
+        let t0 = std::time::Instant::now();
+        let job = uws
+            .create(
+                vec![
+                    ("EXECUTIONDURATION".into(), "1".into()),
+                    ("PHASE".into(), "RUN".into()),
+                ],
+                None,
+            )
+            .await
+            .expect("create");
+        let ended = until(&uws, &job.id, Phase::Error).await;
+        assert!(
+            t0.elapsed() >= Duration::from_millis(900),
+            "{:?}",
+            t0.elapsed()
+        );
+        assert_eq!(
+            ended.error.as_deref(),
+            Some("the job ran for its whole EXECUTIONDURATION of 1 s and was stopped")
+        );
+        assert_eq!(stopped.load(std::sync::atomic::Ordering::SeqCst), 1);
+        // ABORT while EXECUTING: ABORTED at once, the run stopped.
+        let job = uws
+            .create(vec![("PHASE".into(), "RUN".into())], None)
+            .await
+            .expect("create");
+        until(&uws, &job.id, Phase::Executing).await;
+        let aborted = uws.abort(&job.id, None).await.expect("abort");
+        assert_eq!(aborted.phase, Phase::Aborted);
+        for _ in 0..100 {
+            if stopped.load(std::sync::atomic::Ordering::SeqCst) == 2 {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        assert_eq!(stopped.load(std::sync::atomic::Ordering::SeqCst), 2);
+        assert_eq!(
+            uws.get(&job.id, None).await.expect("job").phase,
+            Phase::Aborted
+        );
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+}
