@@ -41,6 +41,7 @@ macro_rules! on_both_backends {
 
 on_both_backends!(
     demo_sky_answers_a_cone_query,
+    felis_columns_keep_their_declared_order,
     obscore_rows_are_upserted_and_deleted_with_their_indexes,
     cones_match_brute_force_haversine,
     maxrec_overflow_and_top,
@@ -119,6 +120,51 @@ async fn demo_sky_answers_a_cone_query(db: Db) {
     assert_eq!(v["query_status"], "OK");
     let v = json_rows(&gw, "SELECT COUNT(*) AS n FROM ivoa.ObsCore").await;
     assert_eq!(v["data"][0][0], 5);
+}
+
+/// A Felis table without tap:column_index: `SELECT *`, /tables and the catalog keep the
+/// file's column order (z, a, m), not the alphabetical one.
+async fn felis_columns_keep_their_declared_order(db: Db) {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let felis = dir.path().join("order.yaml");
+    std::fs::write(
+        &felis,
+        "name: ord\n\"@id\": \"#ord\"\ntables:\n- name: t\n  \"@id\": \"#t\"\n  columns:\n\
+         \x20 - name: z\n    \"@id\": \"#t.z\"\n    datatype: int\n\
+         \x20 - name: a\n    \"@id\": \"#t.a\"\n    datatype: int\n\
+         \x20 - name: m\n    \"@id\": \"#t.m\"\n    datatype: int\n",
+    )
+    .expect("felis");
+    let flags = Flags {
+        workdir: Some(dir.path().join("w")),
+        db: match &db {
+            Db::Sqlite => None,
+            Db::Postgres(url) => Some(url.clone()),
+        },
+        ..Default::default()
+    };
+    let settings = resolve(flags, Default::default(), None).expect("settings");
+    vogate::load_schemas(&settings, &[felis], false).expect("load");
+    let gw = vogate::prepare(settings).expect("prepare");
+    let v = json_rows(&gw, "SELECT * FROM ord.t").await;
+    let names: Vec<&str> = v["metadata"]
+        .as_array()
+        .expect("metadata")
+        .iter()
+        .filter_map(|f| f["name"].as_str())
+        .collect();
+    assert_eq!(names, ["z", "a", "m"]);
+    let app = test::init_service(App::new().configure(vogate::routes(&gw))).await;
+    let resp = test::call_service(
+        &app,
+        test::TestRequest::get()
+            .uri("/tap/tables/ord.t")
+            .to_request(),
+    )
+    .await;
+    let doc = String::from_utf8(test::read_body(resp).await.to_vec()).expect("utf8");
+    let at = |n: &str| doc.find(&format!("<name>{n}</name>")).expect(n);
+    assert!(at("z") < at("a") && at("a") < at("m"), "{doc}");
 }
 
 async fn obscore_rows_are_upserted_and_deleted_with_their_indexes(db: Db) {

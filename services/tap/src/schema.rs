@@ -735,7 +735,7 @@ pub fn load_catalog(conn: &Connection) -> Result<TapCatalog, VoError> {
     let mut cst = conn
         .prepare(
             "SELECT column_name, datatype, arraysize, xtype, unit, ucd, utype, description \
-             FROM \"TAP_SCHEMA.columns\" WHERE table_name = ?1 ORDER BY column_index, column_name",
+             FROM \"TAP_SCHEMA.columns\" WHERE table_name = ?1 ORDER BY column_index, rowid",
         )
         .map_err(internal)?;
     for (schema, qualified) in names {

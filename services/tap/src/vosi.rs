@@ -98,7 +98,7 @@ impl Vosi {
         let mut columns = conn
             .prepare(&format!(
                 "SELECT column_name, datatype, arraysize, xtype, description, utype, unit, ucd, indexed, principal, std \
-                 FROM {} WHERE table_name = ?1 ORDER BY column_index, column_name",
+                 FROM {} WHERE table_name = ?1 ORDER BY column_index, rowid",
                 t("columns")
             ))
             .map_err(db)?;

@@ -235,7 +235,9 @@ impl PgBackend {
             let rows = client
                 .query(
                     &format!(
-                        "SELECT {} FROM {}",
+                        // In the order the rows were written (a Felis file's declared
+                        // order), which breaks ties of column_index.
+                        "SELECT {} FROM {} ORDER BY ctid",
                         names.join(", "),
                         physical(Some("TAP_SCHEMA"), t)
                     ),
