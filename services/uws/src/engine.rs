@@ -332,13 +332,7 @@ impl Uws {
     /// The result folder of job `id`, allowed the per-job limit or what is left of the total,
     /// whichever is smaller. Errors: nothing is left of the total.
     async fn results_of(&self, id: &str) -> Result<ResultDir, VoError> {
-        let used: u64 = self
-            .store
-            .all_jobs(&self.kind)
-            .await?
-            .iter()
-            .flat_map(|j| j.results.iter().map(|r| r.size))
-            .sum();
+        let used = self.store.result_bytes(&self.kind).await?;
         let left = self.config.max_total_result_bytes.saturating_sub(used);
         if left == 0 {
             return Err(VoError::new(
@@ -899,12 +893,13 @@ mod tests {
             let jobs = self.0.lock().map_err(|_| VoError::internal("poisoned"))?;
             Ok(jobs.iter().filter(|j| j.kind == kind).cloned().collect())
         }
-        async fn count_jobs(&self) -> Result<u64, VoError> {
-            Ok(self
-                .0
-                .lock()
-                .map_err(|_| VoError::internal("poisoned"))?
-                .len() as u64)
+        async fn result_bytes(&self, kind: &str) -> Result<u64, VoError> {
+            let jobs = self.0.lock().map_err(|_| VoError::internal("poisoned"))?;
+            Ok(jobs
+                .iter()
+                .filter(|j| j.kind == kind)
+                .flat_map(|j| j.results.iter().map(|r| r.size))
+                .sum())
         }
         async fn update_job(&self, job: &Job, expected: &[Phase]) -> Result<bool, VoError> {
             let mut jobs = self.0.lock().map_err(|_| VoError::internal("poisoned"))?;

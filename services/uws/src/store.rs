@@ -21,8 +21,8 @@ pub trait JobStore: Send + Sync + std::fmt::Debug {
     /// Every job of `kind` (the caller filters: lists are small next to results).
     async fn all_jobs(&self, kind: &str) -> Result<Vec<Job>, VoError>;
 
-    /// The number of jobs stored.
-    async fn count_jobs(&self) -> Result<u64, VoError>;
+    /// The bytes of all results of jobs of `kind` stored now (the sum of their sizes).
+    async fn result_bytes(&self, kind: &str) -> Result<u64, VoError>;
 
     /// Replace the stored job by `job` if the stored phase is one of `expected`; false when
     /// it is not (or the job is gone).

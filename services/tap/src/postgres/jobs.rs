@@ -189,15 +189,19 @@ impl JobStore for PgBackend {
             .collect()
     }
 
-    async fn count_jobs(&self) -> Result<u64, VoError> {
+    async fn result_bytes(&self, kind: &str) -> Result<u64, VoError> {
         let n: i64 = self
             .client()
             .await?
-            .query_one("SELECT COUNT(*) FROM vogate.uws_jobs", &[])
+            .query_one(
+                "SELECT COALESCE(SUM((r ->> 'size')::bigint), 0)::bigint \
+                 FROM vogate.uws_jobs, jsonb_array_elements(results::jsonb) AS r WHERE kind = $1",
+                &[&kind],
+            )
             .await
             .map_err(store_error)?
             .get(0);
-        Ok(n as u64)
+        Ok(n.max(0) as u64)
     }
 
     async fn update_job(&self, job: &Job, expected: &[Phase]) -> Result<bool, VoError> {

@@ -134,13 +134,19 @@ impl JobStore for SqliteBackend {
         .await
     }
 
-    async fn count_jobs(&self) -> Result<u64, VoError> {
-        self.blocking(|path| {
+    async fn result_bytes(&self, kind: &str) -> Result<u64, VoError> {
+        let kind = kind.to_string();
+        self.blocking(move |path| {
             open(path)?
-                .query_row(&format!("SELECT COUNT(*) FROM {TABLE}"), [], |r| {
-                    r.get::<_, i64>(0)
-                })
-                .map(|n| n as u64)
+                .query_row(
+                    &format!(
+                        "SELECT COALESCE(SUM(json_extract(r.value, '$.size')), 0) \
+                         FROM {TABLE}, json_each({TABLE}.results) AS r WHERE kind = ?1"
+                    ),
+                    [&kind],
+                    |r| r.get::<_, i64>(0),
+                )
+                .map(|n| n.max(0) as u64)
                 .map_err(db)
         })
         .await
