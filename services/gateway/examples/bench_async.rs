@@ -16,28 +16,44 @@ use std::time::{Duration, Instant};
 
 const QUERY: &str = "SELECT TOP 5 obs_id, s_ra, s_dec FROM ivoa.ObsCore";
 
+#[derive(Clone)]
 struct Url {
     host: String,
     port: u16,
     path: String,
 }
 
-fn parse_url(url: &str) -> Url {
-    let rest = url.strip_prefix("http://").expect("an http:// URL");
+/// `http://host[:port]/path`. Errors say what is wrong with the URL.
+fn parse_url(url: &str) -> Result<Url, String> {
+    let rest = url
+        .strip_prefix("http://")
+        .ok_or_else(|| format!("{url}: give an http:// URL of a TAP service"))?;
     let (hostport, path) = rest.split_once('/').unwrap_or((rest, ""));
     let (host, port) = hostport.split_once(':').unwrap_or((hostport, "80"));
-    Url {
+    Ok(Url {
         host: host.to_string(),
-        port: port.parse().expect("a port"),
+        port: port
+            .parse()
+            .map_err(|_| format!("{url}: '{port}' is not a port number"))?,
         path: format!("/{}", path.trim_end_matches('/')),
-    }
+    })
 }
 
-/// One request: (status, Location, body).
+/// Stop the benchmark with a message (exit code 2).
+fn fail(e: String) -> ! {
+    eprintln!("bench_async: {e}");
+    std::process::exit(2)
+}
+
+/// One request: (status, Location, body). A server that cannot be reached stops the run.
 fn http(u: &Url, method: &str, path: &str, form: &str) -> (u16, Option<String>, Vec<u8>) {
-    let mut s = TcpStream::connect((u.host.as_str(), u.port)).expect("connect");
+    let io = |what: &str, e: std::io::Error| -> ! {
+        fail(format!("{what} {}:{}{path}: {e}", u.host, u.port))
+    };
+    let mut s =
+        TcpStream::connect((u.host.as_str(), u.port)).unwrap_or_else(|e| io("cannot reach", e));
     s.set_read_timeout(Some(Duration::from_secs(120)))
-        .expect("timeout");
+        .unwrap_or_else(|e| io("cannot set a timeout for", e));
     let _ = s.set_nodelay(true);
     write!(
         s,
@@ -46,9 +62,10 @@ fn http(u: &Url, method: &str, path: &str, form: &str) -> (u16, Option<String>, 
         u.port,
         form.len()
     )
-    .expect("send");
+    .unwrap_or_else(|e| io("cannot send to", e));
     let mut raw = Vec::new();
-    s.read_to_end(&mut raw).expect("read");
+    s.read_to_end(&mut raw)
+        .unwrap_or_else(|e| io("no answer from", e));
     let split = raw
         .windows(4)
         .position(|w| w == b"\r\n\r\n")
@@ -100,7 +117,9 @@ fn start(u: &Url) -> String {
     let form = format!("LANG=ADQL&REQUEST=doQuery&QUERY={}", enc(QUERY));
     let (status, location, body) = http(u, "POST", &format!("{}/async", u.path), &form);
     assert_eq!(status, 303, "create: {}", String::from_utf8_lossy(&body));
-    let job = path_of(&location.expect("Location"));
+    let job = path_of(
+        &location.unwrap_or_else(|| fail("the job was made without a Location header".into())),
+    );
     let (status, _, body) = http(u, "POST", &format!("{job}/phase"), "PHASE=RUN");
     assert!(
         status == 303 || status == 200,
@@ -141,11 +160,16 @@ fn main() {
     let args: Vec<String> = std::env::args().collect();
     let u = parse_url(
         args.get(1)
-            .map(String::as_str)
-            .unwrap_or("http://127.0.0.1:8080/tap"),
-    );
-    let jobs: usize = args.get(2).and_then(|a| a.parse().ok()).unwrap_or(1000);
-    let burst: usize = args.get(3).and_then(|a| a.parse().ok()).unwrap_or(200);
+            .map_or("http://127.0.0.1:8080/tap", String::as_str),
+    )
+    .unwrap_or_else(|e| fail(e));
+    let count = |i: usize, default: usize| match args.get(i) {
+        None => default,
+        Some(a) => a
+            .parse::<usize>()
+            .unwrap_or_else(|_| fail(format!("argument {i} ({a}) is not a count"))),
+    };
+    let (jobs, burst) = (count(2, 1000), count(3, 200));
     // Warm up.
     for _ in 0..5 {
         let j = start(&u);
@@ -179,14 +203,8 @@ fn main() {
     let handles: Vec<_> = (0..threads)
         .map(|k| {
             let n = burst / threads + usize::from(k < burst % threads);
-            let url = args
-                .get(1)
-                .cloned()
-                .unwrap_or_else(|| "http://127.0.0.1:8080/tap".into());
-            std::thread::spawn(move || {
-                let u = parse_url(&url);
-                (0..n).map(|_| start(&u)).collect::<Vec<_>>()
-            })
+            let u = u.clone();
+            std::thread::spawn(move || (0..n).map(|_| start(&u)).collect::<Vec<_>>())
         })
         .collect();
     let started: Vec<String> = handles
@@ -201,14 +219,8 @@ fn main() {
     let handles: Vec<_> = chunks
         .into_iter()
         .map(|chunk| {
-            let url = args
-                .get(1)
-                .cloned()
-                .unwrap_or_else(|| "http://127.0.0.1:8080/tap".into());
-            std::thread::spawn(move || {
-                let u = parse_url(&url);
-                chunk.iter().filter(|j| finish(&u, j)).count()
-            })
+            let u = u.clone();
+            std::thread::spawn(move || chunk.iter().filter(|j| finish(&u, j)).count())
         })
         .collect();
     let completed: usize = handles.into_iter().map(|h| h.join().expect("thread")).sum();

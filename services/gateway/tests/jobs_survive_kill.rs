@@ -5,13 +5,14 @@
 //! one runs, and the destroyed one is gone with its result files. (EXECUTIONDURATION and
 //! ABORT of a running job are tested on the engine itself, with a job that never ends.)
 
-use std::io::{Read, Write};
-use std::net::{TcpListener, TcpStream};
+use std::io::Write;
+use std::net::TcpStream;
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-const VOGATE: &str = env!("CARGO_BIN_EXE_vogate");
+mod common;
+use common::*;
 
 fn main() -> std::process::ExitCode {
     use vo_testkit::Test;
@@ -24,7 +25,16 @@ fn main() -> std::process::ExitCode {
         Test::sync(
             "sigterm_answers_pending_waits",
             sigterm_answers_pending_waits,
-        ),
+        )
+        .needs(&vo_testkit::Need::check(
+            Command::new("kill")
+                .arg("-l")
+                .output()
+                .ok()
+                .filter(|o| o.status.success())
+                .map(|_| ())
+                .ok_or_else(|| "no `kill` command to send SIGTERM with (procps)".to_string()),
+        )),
     ])
 }
 
@@ -73,60 +83,6 @@ fn sigterm_answers_pending_waits() {
     }
 }
 
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .expect("a free port")
-        .port()
-}
-
-/// One HTTP/1.0 exchange: (status, Location, body).
-fn http(port: u16, method: &str, path: &str, form: Option<&str>) -> (u16, Option<String>, Vec<u8>) {
-    let mut s = TcpStream::connect(("127.0.0.1", port)).expect("connect");
-    s.set_read_timeout(Some(Duration::from_secs(60)))
-        .expect("timeout");
-    let body = form.unwrap_or("");
-    write!(
-        s,
-        "{method} {path} HTTP/1.0\r\nHost: 127.0.0.1\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: {}\r\n\r\n{body}",
-        body.len()
-    )
-    .expect("send");
-    let mut raw = Vec::new();
-    s.read_to_end(&mut raw).expect("read");
-    let split = raw
-        .windows(4)
-        .position(|w| w == b"\r\n\r\n")
-        .expect("headers");
-    let head = String::from_utf8_lossy(&raw[..split]).to_string();
-    let status = head
-        .split(' ')
-        .nth(1)
-        .and_then(|c| c.parse().ok())
-        .expect("status");
-    let location = head
-        .lines()
-        .find_map(|l| {
-            l.strip_prefix("location: ")
-                .or_else(|| l.strip_prefix("Location: "))
-        })
-        .map(str::to_string);
-    (status, location, raw[split + 4..].to_vec())
-}
-
-fn text(b: &[u8]) -> String {
-    String::from_utf8_lossy(b).to_string()
-}
-
-fn enc(s: &str) -> String {
-    s.bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' => (b as char).to_string(),
-            _ => format!("%{b:02X}"),
-        })
-        .collect()
-}
-
 /// Create a job (queued at once when `run`); its path.
 fn submit(port: u16, query: &str, extra: &str, run: bool) -> String {
     let form = format!(
@@ -164,15 +120,6 @@ fn until_phase(port: u16, job: &str, want: &[&str], secs: u64) -> String {
             "{job} is {p}, not {want:?}, after {secs} s"
         );
         std::thread::sleep(Duration::from_millis(50));
-    }
-}
-
-struct Server(Child);
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
     }
 }
 

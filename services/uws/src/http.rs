@@ -157,6 +157,26 @@ fn respond(r: Result<HttpResponse, VoError>) -> HttpResponse {
     r.unwrap_or_else(|e| error_response(&e))
 }
 
+/// Answer with `render` of job `id` as the caller may see it (or the error why not).
+async fn view(
+    uws: &State,
+    req: &HttpRequest,
+    id: &str,
+    render: impl FnOnce(&Uws, crate::job::Job) -> HttpResponse,
+) -> HttpResponse {
+    match uws.get(id, caller(uws, req).as_deref()).await {
+        Ok(job) => render(uws, job),
+        Err(e) => error_response(&e),
+    }
+}
+
+/// The value of the single-valued parameter `name`. Errors: missing, or given twice.
+fn required<'a>(params: &'a Params, name: &str) -> Result<&'a str, VoError> {
+    params
+        .single(name)?
+        .ok_or_else(|| VoError::usage(format!("{name} is missing")))
+}
+
 async fn read(req: &HttpRequest, payload: Option<web::Payload>) -> Result<Params, VoError> {
     Params::from_request(req, payload, "uploads").await
 }
@@ -329,13 +349,7 @@ async fn delete(uws: State, req: HttpRequest, id: web::Path<String>) -> HttpResp
 }
 
 async fn phase(uws: State, req: HttpRequest, id: web::Path<String>) -> HttpResponse {
-    respond(
-        async {
-            let job = uws.get(&id, caller(&uws, &req).as_deref()).await?;
-            Ok(text(job.phase.to_string()))
-        }
-        .await,
-    )
+    view(&uws, &req, &id, |_, j| text(j.phase.to_string())).await
 }
 
 async fn phase_post(
@@ -374,13 +388,10 @@ async fn phase_post(
 }
 
 async fn execution_duration(uws: State, req: HttpRequest, id: web::Path<String>) -> HttpResponse {
-    respond(
-        async {
-            let job = uws.get(&id, caller(&uws, &req).as_deref()).await?;
-            Ok(text(job.execution_duration.to_string()))
-        }
-        .await,
-    )
+    view(&uws, &req, &id, |_, j| {
+        text(j.execution_duration.to_string())
+    })
+    .await
 }
 
 async fn execution_duration_post(
@@ -392,9 +403,7 @@ async fn execution_duration_post(
     respond(
         async {
             let params = read(&req, Some(payload)).await?;
-            let value = params
-                .single("EXECUTIONDURATION")?
-                .ok_or_else(|| VoError::usage("EXECUTIONDURATION is missing"))?;
+            let value = required(&params, "EXECUTIONDURATION")?;
             uws.set_execution_duration(&id, caller(&uws, &req).as_deref(), value)
                 .await?;
             Ok(see_other(&uws.job_url(&id)))
@@ -404,13 +413,7 @@ async fn execution_duration_post(
 }
 
 async fn destruction(uws: State, req: HttpRequest, id: web::Path<String>) -> HttpResponse {
-    respond(
-        async {
-            let job = uws.get(&id, caller(&uws, &req).as_deref()).await?;
-            Ok(text(crate::job::iso(job.destruction)))
-        }
-        .await,
-    )
+    view(&uws, &req, &id, |_, j| text(crate::job::iso(j.destruction))).await
 }
 
 async fn destruction_post(
@@ -422,9 +425,7 @@ async fn destruction_post(
     respond(
         async {
             let params = read(&req, Some(payload)).await?;
-            let value = params
-                .single("DESTRUCTION")?
-                .ok_or_else(|| VoError::usage("DESTRUCTION is missing"))?;
+            let value = required(&params, "DESTRUCTION")?;
             uws.set_destruction(&id, caller(&uws, &req).as_deref(), value)
                 .await?;
             Ok(see_other(&uws.job_url(&id)))
@@ -452,33 +453,18 @@ async fn error(uws: State, req: HttpRequest, id: web::Path<String>) -> HttpRespo
 }
 
 async fn quote(uws: State, req: HttpRequest, id: web::Path<String>) -> HttpResponse {
-    respond(
-        async {
-            uws.get(&id, caller(&uws, &req).as_deref()).await?;
-            Ok(text(String::new()))
-        }
-        .await,
-    )
+    view(&uws, &req, &id, |_, _| text(String::new())).await
 }
 
 async fn owner(uws: State, req: HttpRequest, id: web::Path<String>) -> HttpResponse {
-    respond(
-        async {
-            let job = uws.get(&id, caller(&uws, &req).as_deref()).await?;
-            Ok(text(job.owner.unwrap_or_default()))
-        }
-        .await,
-    )
+    view(&uws, &req, &id, |_, j| text(j.owner.unwrap_or_default())).await
 }
 
 async fn parameters(uws: State, req: HttpRequest, id: web::Path<String>) -> HttpResponse {
-    respond(
-        async {
-            let job = uws.get(&id, caller(&uws, &req).as_deref()).await?;
-            Ok(xml(doc::standalone(&doc::parameters(&job))))
-        }
-        .await,
-    )
+    view(&uws, &req, &id, |_, j| {
+        xml(doc::standalone(&doc::parameters(&j)))
+    })
+    .await
 }
 
 async fn parameters_post(
@@ -499,16 +485,10 @@ async fn parameters_post(
 }
 
 async fn results(uws: State, req: HttpRequest, id: web::Path<String>) -> HttpResponse {
-    respond(
-        async {
-            let job = uws.get(&id, caller(&uws, &req).as_deref()).await?;
-            Ok(xml(doc::standalone(&doc::results(
-                &job,
-                &uws.job_url(&job.id),
-            ))))
-        }
-        .await,
-    )
+    view(&uws, &req, &id, |uws, j| {
+        xml(doc::standalone(&doc::results(&j, &uws.job_url(&j.id))))
+    })
+    .await
 }
 
 async fn result(uws: State, req: HttpRequest, path: web::Path<(String, String)>) -> HttpResponse {
