@@ -15,6 +15,11 @@
 //! the geometry of §4.2: `CONTAINS(POINT, CIRCLE)` and `DISTANCE(POINT, POINT)` (degrees), in
 //! ICRS. Unquoted identifiers match case-insensitively, double-quoted ones exactly (§2.1.3).
 
+pub mod ast;
+pub mod diag;
+pub mod lexer;
+pub mod parser;
+
 use sqlparser::ast::{
     BinaryOperator, Distinct, Expr, FunctionArg, FunctionArgExpr, FunctionArguments, GroupByExpr,
     Ident, ObjectName, ObjectNamePart, OrderByKind, Query, Select, SelectItem,
