@@ -19,21 +19,6 @@ pub struct Ident {
     pub span: Span,
 }
 
-impl Ident {
-    /// Whether this identifier names `other` under ADQL's rules: two regular identifiers
-    /// match case-insensitively; a delimited one matches only exactly (and a delimited one
-    /// whose text is all lower case also matches the regular identifier of that name, as
-    /// SQL folds regular identifiers to lower case).
-    pub fn matches(&self, other: &Ident) -> bool {
-        match (self.quoted, other.quoted) {
-            (false, false) => self.name.eq_ignore_ascii_case(&other.name),
-            (true, true) => self.name == other.name,
-            (true, false) => other.name.to_ascii_lowercase() == self.name,
-            (false, true) => self.name.to_ascii_lowercase() == other.name,
-        }
-    }
-}
-
 impl std::fmt::Display for Ident {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         if self.quoted {

@@ -1,6 +1,7 @@
 //! Unit tests of the translator with a two-table catalog and a plain SQL dialect.
 
 use super::*;
+use vo_common::FieldMeta;
 
 struct Cat(Vec<TableInfo>);
 
@@ -16,8 +17,8 @@ impl SqlDialect for Plain {
     fn table_ref(&self, t: &TableInfo) -> String {
         format!("\"{}\"", t.qualified_name())
     }
-    fn column_ref(&self, _t: &TableInfo, c: &ColumnInfo) -> String {
-        format!("\"{}\"", c.name)
+    fn column_ref(&self, q: &str, _t: &TableInfo, c: &ColumnInfo) -> String {
+        format!("{q}.\"{}\"", c.name)
     }
     fn contains_point_circle(&self, a: &str, b: &str, c: &str, d: &str, r: &str) -> String {
         format!("pc({a}, {b}, {c}, {d}, {r})")
@@ -99,10 +100,25 @@ fn select_columns_with_top_and_case_insensitive_names() {
     assert_eq!(t.top, Some(5));
     assert_eq!(
         t.sql,
-        "SELECT \"obs_id\", \"s_ra\" FROM \"ivoa.ObsCore\" WHERE (\"s_dec\" > (-10.5))"
+        "SELECT \"t1\".\"obs_id\" AS \"obs_id\", \"t1\".\"s_ra\" AS \"s_ra\" FROM \"ivoa.ObsCore\" AS \"t1\" WHERE (\"t1\".\"s_dec\" > (-10.5))"
     );
     let names: Vec<&str> = t.fields.iter().map(|f| f.name.as_str()).collect();
     assert_eq!(names, ["obs_id", "s_ra"]);
+    // TOP and MAXREC: the limit asked of the database.
+    assert_eq!(
+        t.sql_with_limit(&Plain, 100),
+        (format!("{} LIMIT 5", t.sql), false)
+    );
+    assert_eq!(
+        t.sql_with_limit(&Plain, 3),
+        (format!("{} LIMIT 4", t.sql), true)
+    );
+    let t = ok("SELECT obs_id FROM ivoa.ObsCore ORDER BY obs_id OFFSET 10");
+    assert_eq!(t.offset, Some(10));
+    assert!(t
+        .sql_with_limit(&Plain, 7)
+        .0
+        .ends_with("ORDER BY 1 ASC LIMIT 8 OFFSET 10"));
 }
 
 #[test]
@@ -116,7 +132,11 @@ fn star_expands_in_catalog_order() {
     assert_eq!(t.top, None);
     let t = ok("select o.* from ivoa.ObsCore AS o where o.calib_level = 2");
     assert_eq!(t.fields.len(), 5);
-    assert!(t.sql.ends_with("WHERE (\"calib_level\" = 2)"));
+    assert!(
+        t.sql.ends_with("WHERE (\"t1\".\"calib_level\" = 2)"),
+        "{}",
+        t.sql
+    );
 }
 
 #[test]
@@ -148,6 +168,12 @@ fn unknown_names_are_reported_together_with_positions() {
         e.contains("table 'ivoa.nosuch' does not exist at line 1, column 15"),
         "{e}"
     );
+    // In a join, all unknown names of all clauses at once.
+    let e =
+        err("SELECT o.nope, t.zip FROM ivoa.ObsCore AS o JOIN TAP_SCHEMA.tables AS t ON o.x = t.y");
+    for want in ["'nope'", "'zip'", "'x'", "'y'"] {
+        assert!(e.contains(want), "{want}: {e}");
+    }
 }
 
 #[test]
@@ -155,6 +181,8 @@ fn syntax_errors_say_where() {
     let e = err("SELECT s_ra,, FROM ivoa.ObsCore");
     assert!(e.starts_with("ADQL syntax error"), "{e}");
     assert!(e.contains("line 1, column 13"), "{e}");
+    let e = err("SELECT size FROM ivoa.ObsCore");
+    assert!(e.contains("reserved word") && e.contains("\"size\""), "{e}");
 }
 
 #[test]
@@ -163,15 +191,15 @@ fn non_adql_is_refused() {
     assert!(
         err("SELECT s_ra FROM ivoa.ObsCore; SELECT 1 FROM ivoa.ObsCore").contains("one query only")
     );
-    assert!(err("DELETE FROM ivoa.ObsCore").contains("only SELECT"));
-    assert!(err("SELECT pg_sleep(10) FROM ivoa.ObsCore").contains("function 'PG_SLEEP'"));
-    assert!(
-        err("SELECT s_ra FROM ivoa.ObsCore GROUP BY s_ra").contains("GROUP BY is not supported")
-    );
+    assert!(err("DELETE FROM ivoa.ObsCore").contains("expected SELECT, found 'DELETE'"));
+    assert!(err("SELECT pg_sleep(10) FROM ivoa.ObsCore")
+        .contains("'pg_sleep' is neither an ADQL function"));
+    assert!(err("SELECT ivo_nothing(1) FROM ivoa.ObsCore").contains("not provided by this service"));
     assert!(err("SELECT a.s_ra FROM ivoa.ObsCore AS o").contains("'a' in 'a.s_ra'"));
-    assert!(
-        err("SELECT s_ra FROM ivoa.ObsCore o JOIN TAP_SCHEMA.tables t ON 1=1").contains("JOIN")
-    );
+    // Once aliased, a table is known by its alias only.
+    assert!(err("SELECT ObsCore.s_ra FROM ivoa.ObsCore AS o").contains("does not name a table"));
+    assert!(err("SELECT * FROM TAP_UPLOAD.t").contains("uploads"));
+    assert!(err("SELECT * FROM ivoa.ObsCore, ivoa.ObsCore").contains("same name in FROM"));
 }
 
 #[test]
@@ -179,25 +207,23 @@ fn contains_point_circle_in_either_order() {
     let a = ok("SELECT obs_id FROM ivoa.ObsCore WHERE CONTAINS(POINT('ICRS', s_ra, s_dec), CIRCLE('ICRS', 10, 20, 0.5)) = 1");
     assert!(
         a.sql
-            .ends_with("WHERE (pc(\"s_ra\", \"s_dec\", 10, 20, 0.5) = 1)"),
+            .ends_with("WHERE (pc(\"t1\".\"s_ra\", \"t1\".\"s_dec\", 10, 20, 0.5) = 1)"),
         "{}",
         a.sql
     );
     let b = ok("SELECT obs_id FROM ivoa.ObsCore WHERE 1 = CONTAINS(POINT(s_ra, s_dec), CIRCLE(10, 20, 0.5))");
     assert!(
         b.sql
-            .ends_with("WHERE (1 = pc(\"s_ra\", \"s_dec\", 10, 20, 0.5))"),
+            .contains("(1 = pc(\"t1\".\"s_ra\", \"t1\".\"s_dec\", 10, 20, 0.5))"),
         "{}",
         b.sql
     );
     let e = err("SELECT obs_id FROM ivoa.ObsCore WHERE CONTAINS(POINT('GALACTIC', s_ra, s_dec), CIRCLE('ICRS', 1, 2, 3)) = 1");
-    assert!(
-        e.contains("coordinate system 'GALACTIC' at line 1, column 54"),
-        "{e}"
-    );
+    assert!(e.contains("coordinate system 'GALACTIC' is not supported: positions are ICRS at line 1, column 54"), "{e}");
     let e = err("SELECT obs_id FROM ivoa.ObsCore WHERE CONTAINS(CIRCLE('ICRS', 1, 2, 3), POINT('ICRS', s_ra, s_dec)) = 1");
     assert!(
-        e.contains("CONTAINS(CIRCLE, POINT) at line 1, column 39 is not supported"),
+        e.contains("CONTAINS(CIRCLE, POINT) is not supported")
+            && e.contains("at line 1, column 39"),
         "{e}"
     );
     let e = err("SELECT obs_id FROM ivoa.ObsCore WHERE CONTAINS(POINT('ICRS', obs_id, s_dec), CIRCLE('ICRS', 1, 2, 3)) = 1");
@@ -207,25 +233,37 @@ fn contains_point_circle_in_either_order() {
 #[test]
 fn where_operators_render() {
     let t = ok("SELECT obs_id FROM ivoa.ObsCore WHERE s_ra BETWEEN 1 AND 2 AND obs_id LIKE 'a%' OR NOT (s_dec IS NULL) AND calib_level IN (1, 2) AND obs_id NOT ILIKE 'X%'");
-    assert!(t.sql.contains("(\"s_ra\" BETWEEN 1 AND 2)"));
-    assert!(t.sql.contains("(\"obs_id\" LIKE 'a%')"));
-    assert!(t.sql.contains("(NOT ((\"s_dec\" IS NULL)))"));
-    assert!(t.sql.contains("(\"calib_level\" IN (1, 2))"));
-    assert!(t.sql.contains("(lower(\"obs_id\") NOT LIKE lower('X%'))"));
+    assert!(
+        t.sql.contains("(\"t1\".\"s_ra\" BETWEEN 1 AND 2)"),
+        "{}",
+        t.sql
+    );
+    assert!(t.sql.contains("(\"t1\".\"obs_id\" LIKE 'a%')"));
+    assert!(t.sql.contains("(NOT ((\"t1\".\"s_dec\" IS NULL)))"));
+    assert!(t.sql.contains("(\"t1\".\"calib_level\" IN (1, 2))"));
+    assert!(t
+        .sql
+        .contains("(lower(\"t1\".\"obs_id\") NOT LIKE lower('X%'))"));
     let t = ok("SELECT obs_id FROM ivoa.ObsCore WHERE obs_id = 'it''s'");
-    assert!(t.sql.ends_with("(\"obs_id\" = 'it''s')"));
+    assert!(t.sql.ends_with("(\"t1\".\"obs_id\" = 'it''s')"));
 }
 
 #[test]
 fn order_by_columns_aliases_and_positions() {
     let t = ok("SELECT obs_id AS id, s_ra FROM ivoa.ObsCore ORDER BY id DESC, 2, s_dec");
     assert!(
-        t.sql.ends_with("ORDER BY 1 DESC, 2, \"s_dec\""),
+        t.sql
+            .ends_with("ORDER BY 1 DESC, 2 ASC, \"t1\".\"s_dec\" ASC"),
         "{}",
         t.sql
     );
     assert_eq!(t.fields[0].name, "id");
     assert!(err("SELECT s_ra FROM ivoa.ObsCore ORDER BY 3").contains("there are 1 output columns"));
+    // PostgreSQL's rule: with DISTINCT, ORDER BY names selected columns.
+    assert!(err("SELECT DISTINCT s_ra FROM ivoa.ObsCore ORDER BY s_dec").contains("DISTINCT"));
+    assert!(ok("SELECT DISTINCT s_ra FROM ivoa.ObsCore ORDER BY s_ra")
+        .sql
+        .ends_with("ORDER BY 1 ASC"));
 }
 
 #[test]
@@ -248,7 +286,9 @@ fn expressions_get_types_and_unique_names() {
         ]
     );
     assert_eq!(t.fields[3].unit.as_deref(), Some("deg"));
-    assert!(t.sql.contains("dist(\"s_ra\", \"s_dec\", 1, 2)"));
+    assert!(t
+        .sql
+        .contains("dist(\"t1\".\"s_ra\", \"t1\".\"s_dec\", 1, 2)"));
     let t = ok("SELECT COUNT(*) FROM ivoa.ObsCore WHERE s_ra > 1");
     assert_eq!(
         (t.fields[0].name.as_str(), t.fields[0].datatype.as_str()),
@@ -259,24 +299,27 @@ fn expressions_get_types_and_unique_names() {
 #[test]
 fn types_are_checked() {
     let cases = [
-        ("SELECT 'a' + 1 FROM ivoa.ObsCore", "+ needs a number but at line 1, column 8 is a string"),
-        ("SELECT obs_id FROM ivoa.ObsCore WHERE s_ra < 'a'", "< mixes a number and a string at line 1, column 46"),
-        ("SELECT obs_id FROM ivoa.ObsCore WHERE s_ra BETWEEN 'a' AND 'z'", "BETWEEN mixes a number and a string"),
-        ("SELECT obs_id FROM ivoa.ObsCore WHERE 1", "WHERE needs a condition"),
-        ("SELECT obs_id FROM ivoa.ObsCore WHERE s_ra", "WHERE needs a condition"),
-        ("SELECT obs_id FROM ivoa.ObsCore WHERE s_ra > 1 AND s_dec", "AND needs a condition but at line 1, column 52 is a number"),
-        ("SELECT s_ra > 1 FROM ivoa.ObsCore", "a condition cannot be selected"),
-        ("SELECT COUNT(*), obs_id FROM ivoa.ObsCore", "needs GROUP BY"),
-        ("SELECT obs_id FROM ivoa.ObsCore ORDER BY 'x'", "ORDER BY 'x'"),
-        ("SELECT obs_id FROM ivoa.ObsCore ORDER BY -1", "ORDER BY -1"),
+        ("SELECT 'a' + 1 FROM ivoa.ObsCore", "arithmetic needs a number but this is a string at line 1, column 8"),
+        ("SELECT obs_id FROM ivoa.ObsCore WHERE s_ra < 'a'", "'<' compares a number with a string at line 1, column 39"),
+        ("SELECT obs_id FROM ivoa.ObsCore WHERE s_ra BETWEEN 'a' AND 'z'", "BETWEEN compares a number with a string"),
+        ("SELECT obs_id FROM ivoa.ObsCore WHERE 1", "expected a condition after WHERE, found a value"),
+        ("SELECT obs_id FROM ivoa.ObsCore WHERE s_ra", "expected a condition after WHERE"),
+        ("SELECT obs_id FROM ivoa.ObsCore WHERE s_ra > 1 AND s_dec", "AND combines conditions, but this is a value at line 1, column 52"),
+        ("SELECT s_ra > 1 FROM ivoa.ObsCore", "found a condition"),
+        ("SELECT COUNT(*), obs_id FROM ivoa.ObsCore", "column obs_id in the select list must be in GROUP BY"),
+        ("SELECT obs_id FROM ivoa.ObsCore WHERE COUNT(*) > 1", "COUNT cannot be used here"),
         ("SELECT obs_id FROM ivoa.ObsCore WHERE obs_id LIKE 3", "LIKE needs a string"),
-        ("SELECT obs_id FROM ivoa.ObsCore WHERE calib_level IN (1, 'x')", "IN mixes a number and a string"),
+        ("SELECT obs_id FROM ivoa.ObsCore WHERE calib_level IN (1, 'x')", "IN compares a number with a string"),
         ("SELECT 1e999999 FROM ivoa.ObsCore", "out of range"),
         ("SELECT obs_id FROM ivoa.ObsCore WHERE obs_id = 'a\0b'", "NUL"),
-        ("SELECT obs_id FROM ivoa.ObsCore WHERE CONTAINS(POINT(s_ra, s_dec), CIRCLE(10, 95, 1)) = 1", "declination 95 at line 1, column 79 must be in [-90, 90]"),
-        ("SELECT obs_id FROM ivoa.ObsCore WHERE CONTAINS(POINT(s_ra, s_dec), CIRCLE(10, 5, -1)) = 1", "radius -1 at line 1, column 83 must be in [0, 180]"),
+        ("SELECT obs_id FROM ivoa.ObsCore WHERE CONTAINS(POINT(s_ra, s_dec), CIRCLE(10, 95, 1)) = 1", "declination 95 must be in [-90, 90] degrees at line 1, column 79"),
+        ("SELECT obs_id FROM ivoa.ObsCore WHERE CONTAINS(POINT(s_ra, s_dec), CIRCLE(10, 5, -1)) = 1", "radius -1 must be in [0, 180] degrees at line 1, column 82"),
         ("SELECT DISTANCE(POINT(0, 91), POINT(0, 0)) FROM ivoa.ObsCore", "declination 91"),
-        ("SELECT TOP 2 DISTINCT obs_id FROM ivoa.ObsCore", "reserved word"),
+        ("SELECT TOP 2 DISTINCT obs_id FROM ivoa.ObsCore", "expected a column"),
+        ("SELECT obs_id FROM ivoa.ObsCore ORDER BY -1", "ORDER BY -1: give a column, an output name or a position from 1 to 1"),
+        ("SELECT obs_id FROM ivoa.ObsCore ORDER BY 'x'", "ORDER BY 'x'"),
+        ("SELECT SUM(obs_id) FROM ivoa.ObsCore", "SUM needs a number"),
+        ("SELECT MAX(COUNT(*)) FROM ivoa.ObsCore", "cannot be nested"),
     ];
     for (q, want) in cases {
         let e = err(q);
@@ -294,11 +337,30 @@ fn long_and_deep_expressions_are_refused_without_crashing() {
     let sum = vec!["1"; 5000].join(" + ");
     assert!(err(&format!("SELECT {sum} AS a FROM ivoa.ObsCore"))
         .contains("5000 terms; the limit is 500"));
-    let ors: Vec<String> = (0..499).map(|i| format!("obs_id = 'f{i}'")).collect();
-    ok(&format!(
+    // A long OR chain is fine, and rendered as a balanced tree (SQLite nests at most 1000).
+    let ors: Vec<String> = (0..5000).map(|i| format!("obs_id = 'f{i}'")).collect();
+    let t = ok(&format!(
         "SELECT obs_id FROM ivoa.ObsCore WHERE {}",
         ors.join(" OR ")
     ));
+    let mut depth: i32 = 0;
+    let mut max = 0;
+    let mut terms_at_top = 0;
+    for c in t.sql.chars() {
+        match c {
+            '(' => {
+                depth += 1;
+                max = max.max(depth);
+            }
+            ')' => depth -= 1,
+            _ => {}
+        }
+        if depth == 1 && c == 'O' {
+            terms_at_top += 1;
+        }
+    }
+    assert!(max < 10, "nesting {max}");
+    assert!(terms_at_top <= 64, "{terms_at_top}");
     let many = vec!["s_ra"; 1001].join(", ");
     assert!(err(&format!("SELECT {many} FROM ivoa.ObsCore"))
         .contains("1001 columns; the limit is 1000"));
@@ -309,38 +371,40 @@ fn long_and_deep_expressions_are_refused_without_crashing() {
 
 #[test]
 fn footprint_predicates_render_in_either_order() {
+    let r = "\"t1\".\"s_region\"";
     let cases = [
         (
             "CONTAINS(POINT('ICRS', 10, 20), s_region) = 1",
-            "(pr(10, 20, \"s_region\") = 1)",
+            format!("(pr(10, 20, {r}) = 1)"),
         ),
         (
             "INTERSECTS(s_region, CIRCLE('ICRS', 10, 20, 1)) = 1",
-            "(rc(\"s_region\", 10, 20, 1) = 1)",
+            format!("(rc({r}, 10, 20, 1) = 1)"),
         ),
         (
             "1 = INTERSECTS(CIRCLE(10, 20, 1), s_region)",
-            "(1 = rc(\"s_region\", 10, 20, 1))",
+            format!("(1 = rc({r}, 10, 20, 1))"),
         ),
         (
             "INTERSECTS(s_region, POLYGON('ICRS', 1, 2, 3, 4, 5, 7)) = 1",
-            "(rr(\"s_region\", 'POLYGON ICRS 1.0 2.0 3.0 4.0 5.0 7.0') = 1)",
+            format!("(rr({r}, 'POLYGON ICRS 1.0 2.0 3.0 4.0 5.0 7.0') = 1)"),
         ),
         (
             "INTERSECTS(POLYGON(POINT(1, 2), POINT(3, 4), POINT(5, 7)), s_region) = 1",
-            "(rr(\"s_region\", poly(1 2, 3 4, 5 7)) = 1)",
+            format!("(rr({r}, 'POLYGON ICRS 1.0 2.0 3.0 4.0 5.0 7.0') = 1)"),
         ),
         (
             "CONTAINS(POINT(s_ra, s_dec), POLYGON(1, 2, 3, 4, 5, 7)) = 1",
-            "(pr(\"s_ra\", \"s_dec\", 'POLYGON ICRS 1.0 2.0 3.0 4.0 5.0 7.0') = 1)",
+            "(pr(\"t1\".\"s_ra\", \"t1\".\"s_dec\", 'POLYGON ICRS 1.0 2.0 3.0 4.0 5.0 7.0') = 1)"
+                .into(),
         ),
         (
             "CONTAINS(POINT(1, 2), POLYGON(s_ra, s_dec, 3, 4, 5, 7)) = 1",
-            "(pr(1, 2, poly(\"s_ra\" \"s_dec\", 3 4, 5 7)) = 1)",
+            "(pr(1, 2, poly(\"t1\".\"s_ra\" \"t1\".\"s_dec\", 3 4, 5 7)) = 1)".into(),
         ),
         (
             "INTERSECTS(POINT(10, 20), s_region) = 1",
-            "(pr(10, 20, \"s_region\") = 1)",
+            format!("(pr(10, 20, {r}) = 1)"),
         ),
     ];
     for (cond, want) in cases {
@@ -354,11 +418,11 @@ fn footprint_predicates_render_in_either_order() {
     let bad = [
         (
             "CONTAINS(POINT(1, 2), s_ra) = 1",
-            "column 's_ra' at line 1, column 61 is not a region",
+            "column 's_ra' is not a region (xtype adql:REGION) at line 1, column 61",
         ),
         (
             "INTERSECTS(s_region, POLYGON(1, 2, 3, 4)) = 1",
-            "POLYGON at line 1, column 60 takes at least 3 vertices",
+            "POLYGON takes [a coordinate system,] three or more vertices",
         ),
         (
             "INTERSECTS(s_region, POLYGON(0, 0, 120, 0, 240, 0)) = 1",
@@ -399,4 +463,136 @@ fn self_crossing_literal_polygons_are_refused() {
         "{}",
         t.sql
     );
+}
+
+#[test]
+fn joins_resolve_each_table_by_its_alias() {
+    let t = ok("SELECT o.obs_id, t.table_name FROM ivoa.ObsCore AS o JOIN TAP_SCHEMA.tables AS t ON o.obs_id = t.table_name");
+    assert_eq!(
+        t.sql,
+        "SELECT \"t1\".\"obs_id\" AS \"obs_id\", \"t2\".\"table_name\" AS \"table_name\" FROM \"ivoa.ObsCore\" AS \"t1\" JOIN \"TAP_SCHEMA.tables\" AS \"t2\" ON (\"t1\".\"obs_id\" = \"t2\".\"table_name\")"
+    );
+    // The same table twice, by two aliases; an unqualified name both have is ambiguous.
+    let e = err("SELECT obs_id FROM ivoa.ObsCore AS a, ivoa.ObsCore AS b");
+    assert!(e.contains("column 'obs_id' is ambiguous"), "{e}");
+    let t = ok("SELECT a.obs_id, b.obs_id FROM ivoa.ObsCore AS a LEFT JOIN ivoa.ObsCore AS b ON a.s_ra < b.s_ra");
+    let names: Vec<&str> = t.fields.iter().map(|f| f.name.as_str()).collect();
+    assert_eq!(names, ["obs_id", "obs_id_2"]);
+    // USING merges the column: unqualified it is one column, and SELECT * lists it once.
+    let t = ok("SELECT * FROM ivoa.ObsCore AS a JOIN ivoa.ObsCore AS b USING (obs_id)");
+    assert_eq!(t.fields.len(), 9);
+    assert!(
+        t.sql.contains("ON (\"t1\".\"obs_id\" = \"t2\".\"obs_id\")"),
+        "{}",
+        t.sql
+    );
+    let t = ok("SELECT obs_id FROM ivoa.ObsCore AS a FULL JOIN ivoa.ObsCore AS b USING (obs_id)");
+    assert!(
+        t.sql
+            .starts_with("SELECT COALESCE(\"t1\".\"obs_id\", \"t2\".\"obs_id\") AS \"obs_id\""),
+        "{}",
+        t.sql
+    );
+    // NATURAL joins on every common name.
+    let t = ok("SELECT * FROM ivoa.ObsCore AS a NATURAL JOIN ivoa.ObsCore AS b");
+    assert_eq!(t.fields.len(), 5);
+    // ON sees only the tables of its join.
+    let e = err("SELECT * FROM ivoa.ObsCore AS a, TAP_SCHEMA.tables AS t JOIN ivoa.ObsCore AS b ON a.obs_id = b.obs_id");
+    assert!(e.contains("'a' in 'a.obs_id' does not name a table"), "{e}");
+    let e = err("SELECT * FROM ivoa.ObsCore AS a JOIN TAP_SCHEMA.tables AS t USING (s_ra)");
+    assert!(
+        e.contains("USING column 's_ra' is not in both tables"),
+        "{e}"
+    );
+}
+
+#[test]
+fn subqueries_ctes_and_set_operations() {
+    let t = ok("SELECT q.x FROM (SELECT s_ra AS x FROM ivoa.ObsCore) AS q WHERE q.x > 1");
+    assert_eq!(
+        t.sql,
+        "SELECT \"t2\".\"x\" AS \"x\" FROM (SELECT \"t1\".\"s_ra\" AS \"x\" FROM \"ivoa.ObsCore\" AS \"t1\") AS \"t2\" WHERE (\"t2\".\"x\" > 1)"
+    );
+    // A derived table does not see its siblings in FROM.
+    let e = err("SELECT * FROM ivoa.ObsCore AS o, (SELECT o.s_ra FROM TAP_SCHEMA.tables) AS q");
+    assert!(e.contains("'o' in 'o.s_ra' does not name a table"), "{e}");
+    // Correlated subqueries see the outer query.
+    let t = ok("SELECT obs_id FROM ivoa.ObsCore AS o WHERE EXISTS (SELECT * FROM ivoa.ObsCore AS p WHERE p.s_ra > o.s_ra)");
+    assert!(t.sql.contains("EXISTS (SELECT"), "{}", t.sql);
+    ok("SELECT obs_id FROM ivoa.ObsCore WHERE s_ra IN (SELECT s_dec FROM ivoa.ObsCore) AND s_ra > (SELECT MIN(s_ra) FROM ivoa.ObsCore)");
+    assert!(err(
+        "SELECT obs_id FROM ivoa.ObsCore WHERE s_ra IN (SELECT s_ra, s_dec FROM ivoa.ObsCore)"
+    )
+    .contains("must select 1 column"));
+    let t = ok("WITH c AS (SELECT obs_id, s_ra FROM ivoa.ObsCore WHERE s_ra > 10) SELECT c.obs_id FROM c ORDER BY s_ra DESC");
+    assert!(t.sql.starts_with("WITH \"_cte2\" AS (SELECT"), "{}", t.sql);
+    assert!(
+        t.sql
+            .contains("FROM \"_cte2\" AS \"t3\" ORDER BY \"t3\".\"s_ra\" DESC"),
+        "{}",
+        t.sql
+    );
+    let t = ok("SELECT obs_id FROM ivoa.ObsCore UNION ALL SELECT table_name FROM TAP_SCHEMA.tables ORDER BY 1 DESC");
+    assert!(t.sql.contains(" UNION ALL SELECT * FROM ("), "{}", t.sql);
+    assert!(t.sql.ends_with("ORDER BY 1 DESC"), "{}", t.sql);
+    assert!(err(
+        "SELECT obs_id, s_ra FROM ivoa.ObsCore UNION SELECT table_name FROM TAP_SCHEMA.tables"
+    )
+    .contains("have 2 and 1 columns"));
+    assert!(
+        err("SELECT obs_id FROM ivoa.ObsCore EXCEPT SELECT s_ra FROM ivoa.ObsCore")
+            .contains("a string on the left and a number on the right")
+    );
+    assert!(err("SELECT obs_id FROM ivoa.ObsCore UNION SELECT table_name FROM TAP_SCHEMA.tables ORDER BY s_ra").contains("must name an output column"));
+}
+
+#[test]
+fn grouping_follows_postgresql() {
+    let t = ok("SELECT calib_level, COUNT(*) AS n, AVG(s_ra), SUM(calib_level) FROM ivoa.ObsCore GROUP BY calib_level HAVING COUNT(*) > 1 ORDER BY n DESC");
+    assert!(
+        t.sql
+            .contains("AVG(CAST(\"t1\".\"s_ra\" AS DOUBLE PRECISION))"),
+        "{}",
+        t.sql
+    );
+    assert!(
+        t.sql
+            .contains("CAST(SUM(\"t1\".\"calib_level\") AS BIGINT)"),
+        "{}",
+        t.sql
+    );
+    assert!(
+        t.sql
+            .contains("GROUP BY \"t1\".\"calib_level\" HAVING (COUNT(*) > 1) ORDER BY 2 DESC"),
+        "{}",
+        t.sql
+    );
+    let types: Vec<&str> = t.fields.iter().map(|f| f.datatype.as_str()).collect();
+    assert_eq!(types, ["int", "long", "double", "long"]);
+    // GROUP BY an output name or position; expressions of grouped columns.
+    ok("SELECT calib_level + 1 AS c, COUNT(*) FROM ivoa.ObsCore GROUP BY c");
+    ok("SELECT calib_level * 2, COUNT(DISTINCT obs_id) FROM ivoa.ObsCore GROUP BY 1");
+    ok("SELECT calib_level * 2 FROM ivoa.ObsCore GROUP BY calib_level");
+    assert!(
+        err("SELECT s_ra, COUNT(*) FROM ivoa.ObsCore GROUP BY calib_level")
+            .contains("column s_ra in the select list")
+    );
+    assert!(
+        err("SELECT calib_level FROM ivoa.ObsCore GROUP BY calib_level HAVING s_ra > 1")
+            .contains("column s_ra in HAVING")
+    );
+    assert!(err("SELECT COUNT(*) AS n FROM ivoa.ObsCore GROUP BY n")
+        .contains("GROUP BY cannot use a set function"));
+}
+
+#[test]
+fn case_and_coalesce() {
+    let t = ok("SELECT CASE WHEN s_ra > 180 THEN s_ra - 360 ELSE s_ra END AS ra, COALESCE(obs_id, 'none') FROM ivoa.ObsCore");
+    assert!(t.sql.contains("(CASE WHEN (\"t1\".\"s_ra\" > 180) THEN (\"t1\".\"s_ra\" - 360) ELSE \"t1\".\"s_ra\" END)"), "{}", t.sql);
+    assert_eq!(t.fields[1].name, "coalesce");
+    assert!(
+        err("SELECT CASE WHEN s_ra > 1 THEN 'a' ELSE 2 END FROM ivoa.ObsCore")
+            .contains("CASE ... ELSE compares a string with a number")
+    );
+    assert!(err("SELECT COALESCE(obs_id, 1) FROM ivoa.ObsCore").contains("COALESCE mixes"));
 }

@@ -107,8 +107,9 @@ async fn table(state: web::Data<TapState>, name: web::Path<String>) -> HttpRespo
 /// tokens, whose syntax tree the 2 MiB worker stack drops safely.
 const SHORT_QUERY: usize = 4096;
 
-/// Stack size of the thread that parses and translates a query: ASTs of long expressions
-/// are dropped recursively by sqlparser, and a small worker stack would overflow.
+/// Stack size of the thread that parses and translates a long query: the translator grows its
+/// own stack where it recurses (stacker), and dropping a long query's syntax tree is recursive
+/// too; a large stack keeps that away from the worker's.
 const TRANSLATE_STACK: usize = 64 << 20;
 
 /// Translate on a thread with a large stack (see [`TRANSLATE_STACK`]).
@@ -192,12 +193,8 @@ pub async fn start_query(
         .maxrec
         .unwrap_or(state.limits.default_maxrec)
         .min(state.limits.max_maxrec);
-    // TOP within MAXREC cannot overflow; otherwise fetch one row more than MAXREC to know.
-    let (limit, can_overflow) = match translated.top {
-        Some(t) if t <= maxrec => (t, false),
-        _ => (maxrec.saturating_add(1), true),
-    };
-    let sql = format!("{}{}", translated.sql, dialect.limit(limit));
+    // TOP within MAXREC cannot overflow; otherwise one row more than MAXREC is fetched.
+    let (sql, can_overflow) = translated.sql_with_limit(dialect, maxrec);
     tracing::debug!(%sql, "running");
     let fields: Arc<[vo_common::FieldMeta]> = translated.fields.clone().into();
     let rows = state.backend.query(sql, fields).await?;

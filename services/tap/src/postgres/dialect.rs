@@ -15,8 +15,11 @@ impl SqlDialect for PgDialect {
         physical(table.schema.as_deref(), &table.name)
     }
 
-    fn column_ref(&self, _table: &TableInfo, column: &ColumnInfo) -> String {
-        let col = quote_ident(vo_adql::unquoted(&column.name));
+    fn column_ref(&self, qualifier: &str, _table: &TableInfo, column: &ColumnInfo) -> String {
+        let col = format!(
+            "{qualifier}.{}",
+            quote_ident(vo_adql::unquoted(&column.name))
+        );
         if column.field.xtype.as_deref() == Some("timestamp") && column.field.datatype == "char" {
             // DALI timestamps are ISO 8601 text (as SQLite keeps them): a PostgreSQL
             // TIMESTAMP reads as YYYY-MM-DDThh:mm:ss[.fff] (no trailing zero digits).
@@ -36,18 +39,26 @@ impl SqlDialect for PgDialect {
         )
     }
 
-    fn region_ref(&self, table: &TableInfo, column: &ColumnInfo) -> String {
+    fn region_ref(&self, qualifier: &str, table: &TableInfo, column: &ColumnInfo) -> String {
         if is_obscore_region(table, column) {
-            quote_ident("_spoly")
+            format!("{qualifier}.{}", quote_ident("_spoly"))
         } else {
-            format!("CAST({} AS spoly)", self.column_ref(table, column))
+            format!(
+                "CAST({} AS spoly)",
+                self.column_ref(qualifier, table, column)
+            )
         }
     }
 
-    fn region_all_sky(&self, table: &TableInfo, column: &ColumnInfo) -> Option<String> {
+    fn region_all_sky(
+        &self,
+        qualifier: &str,
+        table: &TableInfo,
+        column: &ColumnInfo,
+    ) -> Option<String> {
         // ObsCore all-sky rows have s_region NULL and s_fov 360 (see the README).
         is_obscore_region(table, column)
-            .then(|| "(\"_spoly\" IS NULL AND \"s_fov\" >= 360)".to_string())
+            .then(|| format!("({qualifier}.\"_spoly\" IS NULL AND {qualifier}.\"s_fov\" >= 360)"))
     }
 
     fn number_literal(&self, text: &str, is_int: bool) -> String {
@@ -61,6 +72,7 @@ impl SqlDialect for PgDialect {
 
     fn cone_prefilter(
         &self,
+        qualifier: &str,
         table: &TableInfo,
         ra: &ColumnInfo,
         dec: &ColumnInfo,
@@ -74,13 +86,14 @@ impl SqlDialect for PgDialect {
             return None;
         }
         Some(format!(
-            "(\"_spoint\" @ scircle({}, radians({r:?})))",
+            "({qualifier}.\"_spoint\" @ scircle({}, radians({r:?})))",
             spoint(&format!("{ra0:?}"), &format!("{dec0:?}"))
         ))
     }
 
     fn region_prefilter(
         &self,
+        qualifier: &str,
         table: &TableInfo,
         column: &ColumnInfo,
         ra0: f64,
@@ -94,7 +107,7 @@ impl SqlDialect for PgDialect {
             return None;
         }
         Some(format!(
-            "(\"_spoly\" && scircle({}, radians({r:?})) OR \"s_fov\" >= 360)",
+            "({qualifier}.\"_spoly\" && scircle({}, radians({r:?})) OR {qualifier}.\"s_fov\" >= 360)",
             spoint(&format!("{ra0:?}"), &format!("{dec0:?}"))
         ))
     }

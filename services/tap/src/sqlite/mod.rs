@@ -39,27 +39,53 @@ impl SqlDialect for SqliteDialect {
         quote_ident(&table.qualified_name())
     }
 
-    fn column_ref(&self, _table: &TableInfo, column: &ColumnInfo) -> String {
-        quote_ident(vo_adql::unquoted(&column.name))
+    fn column_ref(&self, qualifier: &str, _table: &TableInfo, column: &ColumnInfo) -> String {
+        format!(
+            "{qualifier}.{}",
+            quote_ident(vo_adql::unquoted(&column.name))
+        )
     }
 
     fn contains_point_circle(&self, ra: &str, dec: &str, ra0: &str, dec0: &str, r: &str) -> String {
         format!("vogate_contains_pc({ra}, {dec}, {ra0}, {dec0}, {r})")
     }
 
-    fn region_ref(&self, table: &TableInfo, column: &ColumnInfo) -> String {
+    fn region_ref(&self, qualifier: &str, table: &TableInfo, column: &ColumnInfo) -> String {
         // ObsCore: an all-sky product has s_region NULL and s_fov 360; spatial predicates
         // treat it as covering the whole sky (see the README).
-        let col = self.column_ref(table, column);
+        let col = self.column_ref(qualifier, table, column);
         if column.name == "s_region" && table.columns.iter().any(|c| c.name == "s_fov") {
-            format!("COALESCE({col}, CASE WHEN \"s_fov\" >= 360 THEN '{ALLSKY}' END)")
+            format!("COALESCE({col}, CASE WHEN {qualifier}.\"s_fov\" >= 360 THEN '{ALLSKY}' END)")
         } else {
             col
         }
     }
 
+    fn divide(&self, a: &str, b: &str) -> String {
+        // PostgreSQL's division: a zero divisor is an error, not NULL.
+        format!("vogate_div({a}, {b})")
+    }
+
+    fn order_nulls(&self, desc: bool) -> &'static str {
+        // SQLite sorts NULLs first ascending; PostgreSQL, the reference, last.
+        if desc {
+            " NULLS FIRST"
+        } else {
+            " NULLS LAST"
+        }
+    }
+
+    fn limit_offset(&self, limit: Option<u64>, offset: u64) -> String {
+        // SQLite has OFFSET only after a LIMIT; -1 is no limit.
+        match limit {
+            Some(n) => format!(" LIMIT {n} OFFSET {offset}"),
+            None => format!(" LIMIT -1 OFFSET {offset}"),
+        }
+    }
+
     fn cone_prefilter(
         &self,
+        qualifier: &str,
         table: &TableInfo,
         ra: &ColumnInfo,
         dec: &ColumnInfo,
@@ -76,16 +102,23 @@ impl SqlDialect for SqliteDialect {
         }
         let mut ranges: Vec<String> = cone_ranges(ra0, dec0, r)
             .iter()
-            .map(|rg| format!("\"_hpx\" BETWEEN {} AND {}", rg.start, rg.end - 1))
+            .map(|rg| {
+                format!(
+                    "{qualifier}.\"_hpx\" BETWEEN {} AND {}",
+                    rg.start,
+                    rg.end - 1
+                )
+            })
             .collect();
         if table.qualified_name() != crate::schema::OBSCORE_TABLE {
-            ranges.push("\"_hpx\" IS NULL".into());
+            ranges.push(format!("{qualifier}.\"_hpx\" IS NULL"));
         }
         (!ranges.is_empty()).then(|| format!("({})", ranges.join(" OR ")))
     }
 
     fn region_prefilter(
         &self,
+        qualifier: &str,
         table: &TableInfo,
         column: &ColumnInfo,
         ra0: f64,
@@ -105,10 +138,16 @@ impl SqlDialect for SqliteDialect {
         }
         let mut terms: Vec<String> = cone_ranges(ra0, dec0, r + reach)
             .iter()
-            .map(|rg| format!("\"_hpx\" BETWEEN {} AND {}", rg.start, rg.end - 1))
+            .map(|rg| {
+                format!(
+                    "{qualifier}.\"_hpx\" BETWEEN {} AND {}",
+                    rg.start,
+                    rg.end - 1
+                )
+            })
             .collect();
-        terms.push(format!("\"_ext\" > {reach:?}"));
-        terms.push("\"_ext\" IS NULL".into());
+        terms.push(format!("{qualifier}.\"_ext\" > {reach:?}"));
+        terms.push(format!("{qualifier}.\"_ext\" IS NULL"));
         Some(format!("({})", terms.join(" OR ")))
     }
 
@@ -293,6 +332,41 @@ pub fn register_functions(conn: &Connection) -> rusqlite::Result<()> {
             vo_common::sky::normalize_ra(p.ra).to_radians(),
             p.dec.to_radians(),
         ) as i64))
+    })?;
+    conn.create_scalar_function("vogate_div", 2, flags, |ctx| {
+        use rusqlite::types::ValueRef;
+        let num = |i: usize| -> rusqlite::Result<Option<Result<i64, f64>>> {
+            Ok(match ctx.get_raw(i) {
+                ValueRef::Null => None,
+                ValueRef::Integer(v) => Some(Ok(v)),
+                ValueRef::Real(v) => Some(Err(v)),
+                _ => Some(Err(ctx.get::<f64>(i)?)),
+            })
+        };
+        let (Some(a), Some(b)) = (num(0)?, num(1)?) else {
+            return Ok(rusqlite::types::Value::Null);
+        };
+        let zero = match b {
+            Ok(v) => v == 0,
+            Err(v) => v == 0.0,
+        };
+        if zero {
+            return Err(range_error("division by zero".into()));
+        }
+        Ok(match (a, b) {
+            // Integer division truncates toward zero, as in PostgreSQL.
+            (Ok(x), Ok(y)) => rusqlite::types::Value::Integer(
+                x.checked_div(y)
+                    .ok_or_else(|| range_error("bigint out of range".into()))?,
+            ),
+            (x, y) => {
+                let as_f = |v: Result<i64, f64>| match v {
+                    Ok(i) => i as f64,
+                    Err(f) => f,
+                };
+                rusqlite::types::Value::Real(as_f(x) / as_f(y))
+            }
+        })
     })?;
     conn.create_scalar_function("vogate_distance", 4, flags, |ctx| {
         let Some(a) = args_f64(ctx, 4)? else {

@@ -1,0 +1,1093 @@
+//! The checker: resolves every table, alias and column of a parsed query against the
+//! [`Catalog`] and the query's own CTEs and subqueries, types every value, derives the output
+//! column metadata, and builds the [`ir`](crate::ir). All errors of a query are collected
+//! (every unknown name at once), each with its position.
+//!
+//! Where SQL dialects differ, the checker enforces PostgreSQL's rules so that SQLite gives the
+//! same answers: a grouped query may select only grouping expressions and aggregates; with
+//! DISTINCT or a set operation ORDER BY names output columns; a name twice in one FROM is an
+//! error.
+
+mod expr;
+mod geometry;
+
+use std::collections::HashSet;
+
+use vo_common::FieldMeta;
+
+use crate::ast::*;
+use crate::catalog::{names_published, unquoted, Catalog, TableInfo};
+use crate::diag::{Diagnostic, Span};
+use crate::ir::*;
+use crate::scope::*;
+
+/// How many output columns one query may have.
+pub const MAX_COLUMNS: usize = 1000;
+/// How many terms one arithmetic or concatenation chain may have (`1 + 2 + ...`): SQL
+/// parsers nest such chains one level per term, and SQLite stops at 1000 levels.
+pub const MAX_TERMS: usize = 500;
+
+/// The ADQL type family of a value, for type checks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    /// A number.
+    Number,
+    /// A string.
+    Text,
+    /// A condition (comparison, LIKE, IN, AND/OR/NOT ...): valid in WHERE, not as a value.
+    Bool,
+    /// The NULL literal, compatible with every kind.
+    Null,
+}
+
+impl Kind {
+    /// The kind of a column with this metadata.
+    pub fn of(field: &FieldMeta) -> Kind {
+        match field.datatype.as_str() {
+            "char" | "unicodeChar" => Kind::Text,
+            "boolean" => Kind::Bool,
+            _ => Kind::Number,
+        }
+    }
+
+    /// How messages name it.
+    pub fn describe(self) -> &'static str {
+        match self {
+            Kind::Number => "a number",
+            Kind::Text => "a string",
+            Kind::Bool => "a condition",
+            Kind::Null => "NULL",
+        }
+    }
+
+    /// Whether values of the two kinds can be compared or combined.
+    pub fn fits(self, other: Kind) -> bool {
+        self == other || self == Kind::Null || other == Kind::Null
+    }
+}
+
+/// A checked value: its node, output metadata and kind, and whether it holds an aggregate.
+#[derive(Debug, Clone)]
+pub struct Typed<'a> {
+    /// The checked expression.
+    pub node: Node<'a>,
+    /// The FIELD metadata it would have as an output column.
+    pub field: FieldMeta,
+    /// Its type family.
+    pub kind: Kind,
+    /// Whether it contains a set function (COUNT, SUM ...) of this query level.
+    pub aggregate: bool,
+}
+
+/// A common table expression the query defined.
+#[derive(Debug, Clone)]
+struct CteDef {
+    name: Ident,
+    sql: String,
+    fields: Vec<FieldMeta>,
+    names: Vec<Ident>,
+}
+
+/// One visible column of a FROM item, for `*` and USING/NATURAL.
+#[derive(Debug, Clone)]
+struct Visible<'a> {
+    node: Node<'a>,
+    field: FieldMeta,
+    ident: Ident,
+    /// The source columns it stands for (to hide them once merged).
+    origin: Vec<(usize, usize)>,
+}
+
+/// The checked output of one query level.
+pub struct Checked<'a> {
+    /// The query.
+    pub query: QueryIr<'a>,
+    /// How outer queries name each output column.
+    pub names: Vec<Ident>,
+}
+
+/// The checker's state for one query.
+pub struct Checker<'a> {
+    catalog: &'a dyn Catalog,
+    frames: Vec<Frame<'a>>,
+    ctes: Vec<CteDef>,
+    /// The errors found so far.
+    pub diags: Vec<Diagnostic>,
+    aliases: usize,
+    /// Whether set functions are allowed where the checker is (SELECT list, HAVING, ORDER BY).
+    aggregates_allowed: bool,
+    /// Whether the checker is inside a set function's argument.
+    in_aggregate: bool,
+    /// The query text, for quoting it in messages.
+    source: String,
+}
+
+fn plain_ident(name: &str) -> Ident {
+    Ident {
+        name: name.to_string(),
+        quoted: false,
+        span: Span::default(),
+    }
+}
+
+/// How an outer query names a column published as `name` (`"size"` is delimited).
+fn published_ident(name: &str) -> Ident {
+    Ident {
+        name: unquoted(name).to_string(),
+        quoted: unquoted(name).len() != name.len(),
+        span: Span::default(),
+    }
+}
+
+/// Whether two declared names are the same name (as SQL folds them).
+fn same_name(a: &Ident, b: &Ident) -> bool {
+    let fold = |i: &Ident| {
+        if i.quoted {
+            i.name.clone()
+        } else {
+            i.name.to_ascii_lowercase()
+        }
+    };
+    fold(a) == fold(b)
+}
+
+impl<'a> Checker<'a> {
+    /// A checker over `catalog` for the query `source` (quoted in messages).
+    pub fn new(catalog: &'a dyn Catalog, source: &str) -> Checker<'a> {
+        Checker {
+            source: source.to_string(),
+            catalog,
+            frames: Vec::new(),
+            ctes: Vec::new(),
+            diags: Vec::new(),
+            aliases: 0,
+            aggregates_allowed: false,
+            in_aggregate: false,
+        }
+    }
+
+    /// The query text under `span`.
+    fn text(&self, span: Span) -> String {
+        self.source
+            .get(span.start.offset..span.end.offset)
+            .unwrap_or("")
+            .to_string()
+    }
+
+    fn err(&mut self, span: Span, msg: impl Into<String>) {
+        self.diags.push(Diagnostic::check(span, msg));
+    }
+
+    fn alias(&mut self, prefix: &str) -> String {
+        self.aliases += 1;
+        format!("{prefix}{}", self.aliases)
+    }
+
+    /// Check a whole query (with its WITH clause).
+    pub fn query(&mut self, q: &Query) -> Option<Checked<'a>> {
+        let mut ctes = Vec::new();
+        let outer_ctes = self.ctes.len();
+        for c in &q.with {
+            if self.ctes[outer_ctes..]
+                .iter()
+                .any(|d| same_name(&d.name, &c.name))
+            {
+                self.err(c.name.span, format!("WITH defines '{}' twice", c.name));
+                continue;
+            }
+            let Some(checked) = self.query(&c.query) else {
+                continue;
+            };
+            let sql = self.alias("_cte");
+            self.ctes.push(CteDef {
+                name: c.name.clone(),
+                sql: sql.clone(),
+                fields: checked.query.fields.clone(),
+                names: checked.names,
+            });
+            ctes.push((sql, checked.query));
+        }
+        let out = self.query_body(q);
+        self.ctes.truncate(outer_ctes);
+        let mut out = out?;
+        out.query.ctes = ctes;
+        Some(out)
+    }
+
+    /// The body, ORDER BY and OFFSET of a query (its CTEs are already defined).
+    fn query_body(&mut self, q: &Query) -> Option<Checked<'a>> {
+        let offset = q.offset.map(|(n, _)| n);
+        match &q.body {
+            SetExpr::Select(s) => {
+                let (select, order_by, fields, names) = self.select(s, &q.order_by)?;
+                Some(Checked {
+                    query: QueryIr {
+                        ctes: Vec::new(),
+                        body: BodyIr::Select(Box::new(select)),
+                        order_by,
+                        offset,
+                        fields,
+                    },
+                    names,
+                })
+            }
+            SetExpr::Query(inner) if q.order_by.is_empty() && offset.is_none() => self.query(inner),
+            body => {
+                let checked = self.set_body(body)?;
+                let order_by = self.output_order(&q.order_by, &checked.names, "a set operation")?;
+                let Checked { query, names } = checked;
+                let fields = query.fields.clone();
+                Some(Checked {
+                    query: QueryIr {
+                        ctes: Vec::new(),
+                        body: BodyIr::Query(Box::new(query)),
+                        order_by,
+                        offset,
+                        fields,
+                    },
+                    names,
+                })
+            }
+        }
+    }
+
+    /// A set expression operand or a parenthesised query, as a whole query.
+    fn set_body(&mut self, b: &SetExpr) -> Option<Checked<'a>> {
+        match b {
+            SetExpr::Select(s) => {
+                let (select, order_by, fields, names) = self.select(s, &[])?;
+                Some(Checked {
+                    query: QueryIr {
+                        ctes: Vec::new(),
+                        body: BodyIr::Select(Box::new(select)),
+                        order_by,
+                        offset: None,
+                        fields,
+                    },
+                    names,
+                })
+            }
+            SetExpr::Query(q) => self.query(q),
+            SetExpr::SetOp {
+                op,
+                all,
+                left,
+                right,
+                span,
+            } => {
+                let (l, r) = (self.set_body(left), self.set_body(right));
+                let (l, r) = (l?, r?);
+                if l.query.fields.len() != r.query.fields.len() {
+                    self.err(
+                        *span,
+                        format!(
+                            "the two sides of {} have {} and {} columns",
+                            op.keyword(),
+                            l.query.fields.len(),
+                            r.query.fields.len()
+                        ),
+                    );
+                    return None;
+                }
+                let mut fields = l.query.fields.clone();
+                for (i, (a, b)) in l.query.fields.iter().zip(&r.query.fields).enumerate() {
+                    let (ka, kb) = (Kind::of(a), Kind::of(b));
+                    if !ka.fits(kb) {
+                        self.err(
+                            *span,
+                            format!(
+                                "column {} of {} is {} on the left and {} on the right",
+                                i + 1,
+                                op.keyword(),
+                                ka.describe(),
+                                kb.describe()
+                            ),
+                        );
+                    }
+                    if a.datatype != b.datatype && ka == Kind::Number {
+                        fields[i] = expr::numeric_field(&expr::wider(&a.datatype, &b.datatype));
+                        fields[i].name = a.name.clone();
+                    }
+                }
+                Some(Checked {
+                    query: QueryIr {
+                        ctes: Vec::new(),
+                        body: BodyIr::SetOp {
+                            op: *op,
+                            all: *all,
+                            left: Box::new(l.query),
+                            right: Box::new(r.query),
+                        },
+                        order_by: Vec::new(),
+                        offset: None,
+                        fields,
+                    },
+                    names: l.names,
+                })
+            }
+        }
+    }
+
+    /// ORDER BY terms that may only name output columns (by name or position).
+    fn output_order(
+        &mut self,
+        terms: &[OrderTerm],
+        names: &[Ident],
+        what: &str,
+    ) -> Option<Vec<OrderIr<'a>>> {
+        let mut out = Vec::new();
+        for t in terms {
+            match self.order_position(&t.expr, names) {
+                Some(Ok(i)) => out.push(OrderIr {
+                    key: OrderKey::Position(i),
+                    desc: t.desc,
+                }),
+                Some(Err(())) => return None,
+                None => {
+                    self.err(
+                        t.expr.span,
+                        format!(
+                            "ORDER BY of {what} must name an output column or give its position"
+                        ),
+                    );
+                    return None;
+                }
+            }
+        }
+        Some(out)
+    }
+
+    /// An ORDER BY term that is a position (`2`) or an output name: `Some(Ok(position))`;
+    /// `Some(Err)` after an error; `None` when it is neither.
+    fn order_position(&mut self, e: &Expr, names: &[Ident]) -> Option<Result<usize, ()>> {
+        match &e.kind {
+            ExprKind::Number { text, int: true } => match text.parse::<usize>() {
+                Ok(i) if i >= 1 && i <= names.len() => Some(Ok(i)),
+                _ => {
+                    self.err(
+                        e.span,
+                        format!("ORDER BY {text}: there are {} output columns", names.len()),
+                    );
+                    Some(Err(()))
+                }
+            },
+            ExprKind::Column(n) if n.parts.len() == 1 => {
+                let hits: Vec<usize> = names
+                    .iter()
+                    .enumerate()
+                    .filter(|(_, d)| names_declared_or_published(d, n.last()))
+                    .map(|(i, _)| i + 1)
+                    .collect();
+                match hits.as_slice() {
+                    [] => None,
+                    [i] => Some(Ok(*i)),
+                    _ => {
+                        self.err(
+                            e.span,
+                            format!(
+                                "ORDER BY {}: several output columns have this name",
+                                n.last()
+                            ),
+                        );
+                        Some(Err(()))
+                    }
+                }
+            }
+            _ => None,
+        }
+    }
+
+    /// One SELECT with the ORDER BY terms of its query: the SELECT, the ORDER BY, the output
+    /// fields and their names.
+    #[allow(clippy::type_complexity)]
+    fn select(
+        &mut self,
+        s: &Select,
+        order_by: &[OrderTerm],
+    ) -> Option<(SelectIr<'a>, Vec<OrderIr<'a>>, Vec<FieldMeta>, Vec<Ident>)> {
+        self.frames.push(Frame::default());
+        let out = self.select_in_frame(s, order_by);
+        self.frames.pop();
+        out
+    }
+
+    #[allow(clippy::type_complexity)]
+    fn select_in_frame(
+        &mut self,
+        s: &Select,
+        order_by: &[OrderTerm],
+    ) -> Option<(SelectIr<'a>, Vec<OrderIr<'a>>, Vec<FieldMeta>, Vec<Ident>)> {
+        let errors_before = self.diags.len();
+        // FROM
+        let mut from = Vec::new();
+        let mut visible: Vec<Vec<Visible<'a>>> = Vec::new();
+        for t in &s.from {
+            if let Some((f, v)) = self.table_ref(t) {
+                from.push(f);
+                visible.push(v);
+            }
+        }
+        if from.len() < s.from.len() {
+            return None;
+        }
+        // Select list.
+        let saved = (self.aggregates_allowed, self.in_aggregate);
+        self.aggregates_allowed = true;
+        let mut items: Vec<Typed<'a>> = Vec::new();
+        let mut names: Vec<Ident> = Vec::new();
+        for (i, item) in s.items.iter().enumerate() {
+            match item {
+                SelectItem::Wildcard(_) => {
+                    for v in visible.iter().flatten() {
+                        items.push(Typed {
+                            node: v.node.clone(),
+                            field: v.field.clone(),
+                            kind: Kind::of(&v.field),
+                            aggregate: false,
+                        });
+                        names.push(v.ident.clone());
+                    }
+                }
+                SelectItem::QualifiedWildcard(name) => {
+                    let frame = self.frames.last().cloned().unwrap_or_default();
+                    match frame.sources.iter().find(|src| src.named_by(&name.parts)) {
+                        Some(src) => {
+                            for c in &src.columns {
+                                items.push(Typed {
+                                    node: column_node(src, c),
+                                    field: c.field.clone(),
+                                    kind: Kind::of(&c.field),
+                                    aggregate: false,
+                                });
+                                names.push(match &c.name {
+                                    ColName::Published(n) => published_ident(n),
+                                    ColName::Declared(d) => d.clone(),
+                                });
+                            }
+                        }
+                        None => self.err(
+                            name.span(),
+                            format!("'{name}.*' does not name a table in FROM"),
+                        ),
+                    }
+                }
+                SelectItem::Expr { expr, alias } => {
+                    let Some(mut t) = self.value(expr) else {
+                        continue;
+                    };
+                    let ident = match (alias, &expr.kind) {
+                        (Some(a), _) => a.clone(),
+                        (None, ExprKind::Column(n)) => Ident {
+                            name: t.field.name.clone(),
+                            quoted: n.last().quoted,
+                            span: n.last().span,
+                        },
+                        (None, _) => plain_ident(&expr::default_name(expr, i)),
+                    };
+                    t.field.name = ident.name.clone();
+                    items.push(t);
+                    names.push(ident);
+                }
+            }
+        }
+        if items.len() > MAX_COLUMNS {
+            self.err(
+                s.span,
+                format!(
+                    "the query selects {} columns; the limit is {MAX_COLUMNS}",
+                    items.len()
+                ),
+            );
+            return None;
+        }
+        // WHERE
+        self.aggregates_allowed = false;
+        let where_ = s.where_.as_ref().and_then(|w| self.condition(w, "WHERE"));
+        // GROUP BY: input columns first, then output names and positions (as PostgreSQL).
+        let mut group_by = Vec::new();
+        for g in &s.group_by {
+            if let Some(node) = self.group_term(g, &items, &names) {
+                group_by.push(node);
+            }
+        }
+        // HAVING
+        self.aggregates_allowed = true;
+        let having = s.having.as_ref().and_then(|h| self.condition(h, "HAVING"));
+        // ORDER BY: output names and positions first, then expressions (as PostgreSQL).
+        let mut order = Vec::new();
+        let mut order_nodes = Vec::new();
+        for t in order_by {
+            match self.order_position(&t.expr, &names) {
+                Some(Ok(i)) => order.push(OrderIr {
+                    key: OrderKey::Position(i),
+                    desc: t.desc,
+                }),
+                Some(Err(())) => {}
+                None => {
+                    if is_constant(&t.expr) {
+                        let text = self.text(t.expr.span);
+                        self.err(
+                            t.expr.span,
+                            format!("ORDER BY {text}: give a column, an output name or a position from 1 to {}", names.len()),
+                        );
+                        continue;
+                    }
+                    if let Some(v) = self.value(&t.expr) {
+                        if v.kind == Kind::Bool {
+                            self.err(t.expr.span, "ORDER BY takes a value, not a condition");
+                            continue;
+                        }
+                        if s.distinct {
+                            match items.iter().position(|it| it.node == v.node) {
+                                Some(i) => {
+                                    order.push(OrderIr {
+                                        key: OrderKey::Position(i + 1),
+                                        desc: t.desc,
+                                    });
+                                    continue;
+                                }
+                                None => {
+                                    self.err(
+                                        t.expr.span,
+                                        "with SELECT DISTINCT, ORDER BY must name a selected column",
+                                    );
+                                    continue;
+                                }
+                            }
+                        }
+                        order_nodes.push((v.node.clone(), v.aggregate, t.expr.span));
+                        order.push(OrderIr {
+                            key: OrderKey::Expr(v.node),
+                            desc: t.desc,
+                        });
+                    }
+                }
+            }
+        }
+        (self.aggregates_allowed, self.in_aggregate) = saved;
+        // Grouping: every value outside a set function must be a grouping expression.
+        let grouped = !group_by.is_empty()
+            || items.iter().any(|i| i.aggregate)
+            || having.is_some()
+            || order_nodes.iter().any(|o| o.1);
+        if grouped {
+            let own: HashSet<String> = self
+                .frames
+                .last()
+                .map(|f| f.sources.iter().map(|s| s.qualifier.clone()).collect())
+                .unwrap_or_default();
+            let mut checks: Vec<(&Node, Span, &str)> = Vec::new();
+            for (it, item) in items.iter().zip(s.items.iter().cycle()) {
+                let span = match item {
+                    SelectItem::Expr { expr, .. } => expr.span,
+                    SelectItem::Wildcard(sp) => *sp,
+                    SelectItem::QualifiedWildcard(n) => n.span(),
+                };
+                checks.push((&it.node, span, "the select list"));
+            }
+            if let (Some(h), Some(hx)) = (&having, &s.having) {
+                checks.push((&h.node, hx.span, "HAVING"));
+            }
+            for (n, _, sp) in &order_nodes {
+                checks.push((n, *sp, "ORDER BY"));
+            }
+            let mut bad = Vec::new();
+            for (node, span, place) in checks {
+                if let Some(col) = ungrouped(node, &group_by, &own) {
+                    bad.push((span, place, col));
+                }
+            }
+            for (span, place, col) in bad {
+                self.err(
+                    span,
+                    format!("{col} in {place} must be in GROUP BY or inside a set function (COUNT, SUM, AVG, MIN, MAX)"),
+                );
+            }
+        }
+        if self.diags.len() > errors_before {
+            return None;
+        }
+        let fields = unique_fields(&items);
+        let names = unique_names(&names, &fields);
+        Some((
+            SelectIr {
+                distinct: s.distinct,
+                top: s.top.map(|(n, _)| n),
+                items: items.into_iter().map(|t| t.node).collect(),
+                from,
+                where_: where_.map(|t| t.node),
+                group_by,
+                having: having.map(|t| t.node),
+            },
+            order,
+            fields,
+            names,
+        ))
+    }
+
+    fn group_term(&mut self, g: &Expr, items: &[Typed<'a>], names: &[Ident]) -> Option<Node<'a>> {
+        if let ExprKind::Number { text, int: true } = &g.kind {
+            return match text.parse::<usize>() {
+                Ok(i) if i >= 1 && i <= items.len() => Some(items[i - 1].node.clone()),
+                _ => {
+                    self.err(
+                        g.span,
+                        format!("GROUP BY {text}: there are {} output columns", items.len()),
+                    );
+                    None
+                }
+            };
+        }
+        if let ExprKind::Column(n) = &g.kind {
+            if n.parts.len() == 1 && !self.resolvable(n.last()) {
+                if let Some(i) = names
+                    .iter()
+                    .position(|d| names_declared_or_published(d, n.last()))
+                {
+                    if items[i].aggregate {
+                        self.err(g.span, "GROUP BY cannot use a set function");
+                        return None;
+                    }
+                    return Some(items[i].node.clone());
+                }
+            }
+        }
+        let t = self.value(g)?;
+        if t.kind == Kind::Bool {
+            self.err(g.span, "GROUP BY takes a value, not a condition");
+            return None;
+        }
+        Some(t.node)
+    }
+
+    /// Whether an unqualified name resolves to a column in any frame.
+    fn resolvable(&self, id: &Ident) -> bool {
+        self.frames
+            .iter()
+            .rev()
+            .any(|f| !matches!(f.find(id), Found::Nothing))
+    }
+
+    /// One FROM item: registers its sources in the current frame and returns it with its
+    /// visible columns (for `*`, USING and NATURAL).
+    fn table_ref(&mut self, t: &TableRef) -> Option<(FromIr<'a>, Vec<Visible<'a>>)> {
+        match t {
+            TableRef::Table { name, alias } => self.table(name, alias.as_ref()),
+            TableRef::Derived { query, alias } => {
+                // A derived table sees the outer queries, not its siblings in this FROM.
+                let siblings = std::mem::take(self.frames.last_mut()?);
+                let checked = self.query(query);
+                *self.frames.last_mut()? = siblings;
+                let checked = checked?;
+                let qualifier = self.alias("t");
+                let columns = named_columns(&checked.query.fields, &checked.names);
+                let source = Source {
+                    alias: Some(alias.clone()),
+                    table: None,
+                    cte: None,
+                    qualifier: qualifier.clone(),
+                    columns,
+                };
+                let vis = self.add_source(source, alias.span)?;
+                Some((
+                    FromIr::Derived {
+                        query: Box::new(checked.query),
+                        alias: qualifier,
+                    },
+                    vis,
+                ))
+            }
+            TableRef::Join {
+                kind,
+                natural,
+                left,
+                right,
+                cond,
+                span,
+            } => self.join(*kind, *natural, left, right, cond, *span),
+        }
+    }
+
+    fn add_source(&mut self, source: Source<'a>, span: Span) -> Option<Vec<Visible<'a>>> {
+        let frame = self.frames.last_mut()?;
+        let clash = frame.sources.iter().find(|s| {
+            let key = |s: &Source| match (&s.alias, s.table, &s.cte) {
+                (Some(a), _, _) => vec![a.clone()],
+                (None, Some(t), _) => vec![published_ident(&t.name)],
+                (None, None, Some(c)) => vec![c.clone()],
+                _ => vec![],
+            };
+            key(s)
+                .iter()
+                .any(|a| key(&source).iter().any(|b| same_name(a, b)))
+        });
+        if let Some(c) = clash {
+            let msg = format!(
+                "{} and {} have the same name in FROM; give one of them an alias (AS ...)",
+                c.display(),
+                source.display()
+            );
+            self.err(span, msg);
+            return None;
+        }
+        let si = frame.sources.len();
+        let vis = source
+            .columns
+            .iter()
+            .enumerate()
+            .map(|(ci, c)| Visible {
+                node: column_node(&source, c),
+                field: c.field.clone(),
+                ident: match &c.name {
+                    ColName::Published(n) => published_ident(n),
+                    ColName::Declared(d) => d.clone(),
+                },
+                origin: vec![(si, ci)],
+            })
+            .collect();
+        frame.sources.push(source);
+        Some(vis)
+    }
+
+    fn table(
+        &mut self,
+        name: &Name,
+        alias: Option<&Ident>,
+    ) -> Option<(FromIr<'a>, Vec<Visible<'a>>)> {
+        let qualifier = self.alias("t");
+        // A CTE, by its unqualified name (the innermost definition wins).
+        if name.parts.len() == 1 {
+            if let Some(cte) = self
+                .ctes
+                .iter()
+                .rev()
+                .find(|c| names_declared(&c.name, name.last()))
+                .cloned()
+            {
+                let columns = named_columns(&cte.fields, &cte.names);
+                let source = Source {
+                    alias: alias.cloned(),
+                    table: None,
+                    cte: Some(cte.name.clone()),
+                    qualifier: qualifier.clone(),
+                    columns,
+                };
+                let vis = self.add_source(source, name.span())?;
+                return Some((
+                    FromIr::Cte {
+                        name: cte.sql,
+                        alias: qualifier,
+                    },
+                    vis,
+                ));
+            }
+        }
+        let parts = &name.parts;
+        if parts.len() == 2 && parts[0].name.eq_ignore_ascii_case("TAP_UPLOAD") {
+            self.err(
+                name.span(),
+                format!("{name}: this service does not accept table uploads yet (TAP UPLOAD)"),
+            );
+            return None;
+        }
+        let catalog = self.catalog;
+        let found: Vec<&'a TableInfo> = catalog
+            .tables()
+            .iter()
+            .filter(|t| match parts.as_slice() {
+                [s, n] => {
+                    t.schema.as_deref().is_some_and(|sn| names_published(s, sn))
+                        && names_published(n, &t.name)
+                }
+                [n] => names_published(n, &t.name),
+                _ => false,
+            })
+            .collect();
+        let table = match found.as_slice() {
+            [t] => *t,
+            [] => {
+                self.diags.push(
+                    Diagnostic::check(name.span(), format!("table '{name}' does not exist"))
+                        .with_hint("see TAP_SCHEMA.tables"),
+                );
+                return None;
+            }
+            _ => {
+                self.err(
+                    name.span(),
+                    format!("table name '{name}' is ambiguous: qualify it with its schema"),
+                );
+                return None;
+            }
+        };
+        let columns = table
+            .columns
+            .iter()
+            .map(|c| SourceColumn {
+                name: ColName::Published(c.name.clone()),
+                field: c.field.clone(),
+                target: Target::Published(table, c),
+            })
+            .collect();
+        let source = Source {
+            alias: alias.cloned(),
+            table: Some(table),
+            cte: None,
+            qualifier: qualifier.clone(),
+            columns,
+        };
+        let vis = self.add_source(source, name.span())?;
+        Some((
+            FromIr::Table {
+                table,
+                alias: qualifier,
+            },
+            vis,
+        ))
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn join(
+        &mut self,
+        kind: JoinKind,
+        natural: bool,
+        left: &TableRef,
+        right: &TableRef,
+        cond: &JoinCond,
+        span: Span,
+    ) -> Option<(FromIr<'a>, Vec<Visible<'a>>)> {
+        let first_source = self.frames.last()?.sources.len();
+        let first_merged = self.frames.last()?.merged.len();
+        let (l, r) = (self.table_ref(left), self.table_ref(right));
+        let ((lir, lvis), (rir, rvis)) = (l?, r?);
+        // The columns to merge: USING's, or NATURAL's common names.
+        let using: Vec<Ident> = match cond {
+            JoinCond::Using(cols) => cols.clone(),
+            JoinCond::None if natural => lvis
+                .iter()
+                .filter(|lv| rvis.iter().any(|rv| same_name(&lv.ident, &rv.ident)))
+                .map(|lv| lv.ident.clone())
+                .collect(),
+            _ => Vec::new(),
+        };
+        let mut merged_vis = Vec::new();
+        let mut equalities = Vec::new();
+        let mut used_left = HashSet::new();
+        let mut used_right = HashSet::new();
+        for col in &using {
+            let find = |vis: &[Visible<'a>]| -> Vec<usize> {
+                vis.iter()
+                    .enumerate()
+                    .filter(|(_, v)| {
+                        same_name(&v.ident, col) || names_declared_or_published(&v.ident, col)
+                    })
+                    .map(|(i, _)| i)
+                    .collect()
+            };
+            let (li, ri) = (find(&lvis), find(&rvis));
+            let (li, ri) = match (li.as_slice(), ri.as_slice()) {
+                ([a], [b]) => (*a, *b),
+                ([], _) | (_, []) => {
+                    self.err(
+                        col.span,
+                        format!("USING column '{col}' is not in both tables of the join"),
+                    );
+                    continue;
+                }
+                _ => {
+                    self.err(
+                        col.span,
+                        format!("USING column '{col}' is ambiguous in the join"),
+                    );
+                    continue;
+                }
+            };
+            let (lv, rv) = (&lvis[li], &rvis[ri]);
+            let (lk, rk) = (Kind::of(&lv.field), Kind::of(&rv.field));
+            if !lk.fits(rk) {
+                self.err(
+                    col.span,
+                    format!(
+                        "'{col}' is {} on the left and {} on the right of the join",
+                        lk.describe(),
+                        rk.describe()
+                    ),
+                );
+                continue;
+            }
+            used_left.insert(li);
+            used_right.insert(ri);
+            equalities.push(Node::Compare(
+                Box::new(lv.node.clone()),
+                BinOp::Eq,
+                Box::new(rv.node.clone()),
+            ));
+            let node = match kind {
+                JoinKind::Right => rv.node.clone(),
+                JoinKind::Full => Node::Coalesce(vec![lv.node.clone(), rv.node.clone()]),
+                _ => lv.node.clone(),
+            };
+            let origin: Vec<(usize, usize)> = lv.origin.iter().chain(&rv.origin).copied().collect();
+            let mut field = lv.field.clone();
+            if kind == JoinKind::Right {
+                field = rv.field.clone();
+            }
+            self.frames.last_mut()?.merged.push(Merged {
+                name: lv.ident.clone(),
+                field: field.clone(),
+                node: node.clone(),
+                hides: origin.clone(),
+            });
+            merged_vis.push(Visible {
+                node,
+                field,
+                ident: lv.ident.clone(),
+                origin,
+            });
+        }
+        let on = match cond {
+            JoinCond::On(c) => {
+                // ON sees the tables of this join only (and the outer queries).
+                let frame = self.frames.last()?;
+                let local = Frame {
+                    sources: frame.sources[first_source..].to_vec(),
+                    merged: frame.merged[first_merged..]
+                        .iter()
+                        .map(|m| Merged {
+                            hides: m
+                                .hides
+                                .iter()
+                                .map(|(s, c)| (s - first_source, *c))
+                                .collect(),
+                            ..m.clone()
+                        })
+                        .collect(),
+                };
+                let whole = std::mem::replace(self.frames.last_mut()?, local);
+                let out = self.condition(c, "ON");
+                *self.frames.last_mut()? = whole;
+                // After an error in ON the join still stands, so that the rest of the query is
+                // checked too (every error is reported at once).
+                out.map(|t| t.node)
+            }
+            _ if !equalities.is_empty() => Some(if equalities.len() == 1 {
+                equalities.pop()?
+            } else {
+                Node::Logic(LogicOp::And, equalities)
+            }),
+            _ => None,
+        };
+        let _ = span;
+        let mut vis = merged_vis;
+        vis.extend(
+            lvis.into_iter()
+                .enumerate()
+                .filter(|(i, _)| !used_left.contains(i))
+                .map(|(_, v)| v),
+        );
+        vis.extend(
+            rvis.into_iter()
+                .enumerate()
+                .filter(|(i, _)| !used_right.contains(i))
+                .map(|(_, v)| v),
+        );
+        Some((
+            FromIr::Join {
+                kind,
+                left: Box::new(lir),
+                right: Box::new(rir),
+                on,
+            },
+            vis,
+        ))
+    }
+}
+
+/// Whether `r` names the output column known as `d` (declared by the query, or a published
+/// column name passed through).
+fn names_declared_or_published(d: &Ident, r: &Ident) -> bool {
+    crate::catalog::names_declared(d, r)
+}
+
+use crate::catalog::names_declared;
+
+/// The columns of a subquery or CTE with these output fields and names.
+fn named_columns<'a>(fields: &[FieldMeta], names: &[Ident]) -> Vec<SourceColumn<'a>> {
+    fields
+        .iter()
+        .zip(names)
+        .map(|(f, n)| SourceColumn {
+            name: ColName::Declared(n.clone()),
+            field: f.clone(),
+            target: Target::Named(f.name.clone()),
+        })
+        .collect()
+}
+
+/// Whether an expression is a constant (a literal, signed or parenthesised).
+fn is_constant(e: &Expr) -> bool {
+    match &e.kind {
+        ExprKind::Number { .. } | ExprKind::Hex(_) | ExprKind::Str(_) | ExprKind::Null => true,
+        ExprKind::Unary(_, x) | ExprKind::Nested(x) => is_constant(x),
+        _ => false,
+    }
+}
+
+/// The first column of this query level outside GROUP BY and set functions in `node`, if any.
+fn ungrouped<'a>(node: &Node<'a>, keys: &[Node<'a>], own: &HashSet<String>) -> Option<String> {
+    if keys.iter().any(|k| k == node) {
+        return None;
+    }
+    match node {
+        Node::Aggregate { .. } => None,
+        Node::Col(c) => own.contains(&c.qualifier).then(|| match &c.target {
+            Target::Published(_, col) => format!("column {}", col.name),
+            Target::Named(n) => format!("column {n}"),
+        }),
+        Node::Subquery(_) | Node::Exists(_) => None,
+        Node::InQuery(e, _, _) => ungrouped(e, keys, own),
+        other => {
+            let mut found = None;
+            other.for_each_child(&mut |c| {
+                if found.is_none() {
+                    found = ungrouped(c, keys, own);
+                }
+            });
+            found
+        }
+    }
+}
+
+/// The output fields of `items` with unique names: a repeated name gets `_2`, `_3` ...
+fn unique_fields(items: &[Typed]) -> Vec<FieldMeta> {
+    let mut taken: HashSet<String> = HashSet::new();
+    items
+        .iter()
+        .map(|it| {
+            let mut f = it.field.clone();
+            let base = f.name.clone();
+            let mut n = 2;
+            while taken.contains(&f.name.to_ascii_lowercase()) {
+                f.name = format!("{base}_{n}");
+                n += 1;
+            }
+            taken.insert(f.name.to_ascii_lowercase());
+            f
+        })
+        .collect()
+}
+
+/// The names outer queries use for the output columns: as declared, or the unique name given.
+fn unique_names(names: &[Ident], fields: &[FieldMeta]) -> Vec<Ident> {
+    names
+        .iter()
+        .zip(fields)
+        .map(|(n, f)| {
+            if n.name == f.name {
+                n.clone()
+            } else {
+                plain_ident(&f.name)
+            }
+        })
+        .collect()
+}

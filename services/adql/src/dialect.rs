@@ -1,0 +1,115 @@
+//! How one backend spells what ADQL says: the renderer's only view of SQL differences.
+//!
+//! Every column is referred to through its table's SQL alias (`qualifier`, already quoted, as
+//! `"t1"`), so the same column name in two joined tables is never ambiguous.
+
+use crate::catalog::{ColumnInfo, TableInfo};
+
+/// A backend's SQL spelling. Angles are degrees unless said otherwise; predicates give 1/0
+/// (NULL when an input is NULL), as ADQL's CONTAINS and INTERSECTS do (ADQL 2.1 §4.2).
+pub trait SqlDialect {
+    /// The SQL reference of a published table (quoted as the backend needs).
+    fn table_ref(&self, table: &TableInfo) -> String;
+    /// The SQL reference of a published column of `table`, known in FROM as `qualifier`.
+    fn column_ref(&self, qualifier: &str, table: &TableInfo, column: &ColumnInfo) -> String;
+    /// An identifier quoted for SQL (`"name"`, with `"` doubled).
+    fn quote_ident(&self, name: &str) -> String {
+        format!("\"{}\"", name.replace('"', "\"\""))
+    }
+    /// A 1/0 (NULL when any input is NULL) expression: whether the point (`ra`, `dec`) lies in
+    /// the circle around (`ra0`, `dec0`) of radius `r`, all SQL expressions in degrees, exact on
+    /// the sphere.
+    fn contains_point_circle(&self, ra: &str, dec: &str, ra0: &str, dec0: &str, r: &str) -> String;
+    /// The SQL reference of a published region column (xtype adql:REGION) for the region
+    /// functions below (by default the column itself).
+    fn region_ref(&self, qualifier: &str, table: &TableInfo, column: &ColumnInfo) -> String {
+        self.column_ref(qualifier, table, column)
+    }
+    /// A condition under which the region column's value stands for the whole sky (ObsCore's
+    /// all-sky rows: s_region NULL and s_fov 360), for a backend whose region type cannot
+    /// hold the whole sky; the geometry predicates are then 1 for such rows. `None` (the
+    /// default): the region expression itself covers that case.
+    fn region_all_sky(
+        &self,
+        _qualifier: &str,
+        _table: &TableInfo,
+        _column: &ColumnInfo,
+    ) -> Option<String> {
+        None
+    }
+    /// The SQL spelling of an ADQL numeric literal (`text` as written, `is_int` when it is an
+    /// integer that fits 64 bits); by default the text itself.
+    fn number_literal(&self, text: &str, _is_int: bool) -> String {
+        text.to_string()
+    }
+    /// `a / b` with PostgreSQL's meaning: integer division truncates toward zero, and a zero
+    /// divisor is an error (by default the SQL operator itself).
+    fn divide(&self, a: &str, b: &str) -> String {
+        format!("({a} / {b})")
+    }
+    /// What follows an ORDER BY term so that NULLs sort as PostgreSQL sorts them: last when
+    /// ascending, first when descending (by default nothing: the backend does so already).
+    fn order_nulls(&self, _desc: bool) -> &'static str {
+        ""
+    }
+    /// An SQL expression for the polygon through `vertices` ((ra, dec) SQL expressions, in
+    /// degrees), usable where a region is.
+    fn polygon_region(&self, vertices: &[(String, String)]) -> String;
+    /// An SQL expression for a polygon given as STC-S text (`POLYGON ICRS ra dec ...`) whose
+    /// vertices were all literals: by default the text as an SQL string literal.
+    fn polygon_literal(&self, stcs: &str) -> String {
+        format!("'{}'", stcs.replace('\'', "''"))
+    }
+    /// A 1/0 (NULL for NULL inputs) expression: whether the point lies in the region.
+    fn contains_point_region(&self, ra: &str, dec: &str, region: &str) -> String;
+    /// A 1/0 expression: whether the region and the circle share a point.
+    fn intersects_region_circle(&self, region: &str, ra0: &str, dec0: &str, r: &str) -> String;
+    /// A 1/0 expression: whether the two regions share a point.
+    fn intersects_regions(&self, a: &str, b: &str) -> String;
+    /// An optional extra condition, ANDed to WHERE, that keeps every row whose point
+    /// (`ra`, `dec` columns of `table`, known as `qualifier`) lies in the circle of radius `r`
+    /// degrees around (`ra0`, `dec0`) and lets the database use an index (e.g. HEALPix cell
+    /// ranges). It must never exclude a row the exact test keeps. `None` (the default): no
+    /// prefilter.
+    #[allow(clippy::too_many_arguments)]
+    fn cone_prefilter(
+        &self,
+        _qualifier: &str,
+        _table: &TableInfo,
+        _ra: &ColumnInfo,
+        _dec: &ColumnInfo,
+        _ra0: f64,
+        _dec0: f64,
+        _r: f64,
+    ) -> Option<String> {
+        None
+    }
+    /// An optional extra condition, ANDed to WHERE, that keeps every row whose region column
+    /// `column` could share a point with the circle of radius `r` degrees around (`ra0`,
+    /// `dec0`) (`r` = 0 for a point), and lets the database use an index. It must never
+    /// exclude a row the exact test keeps. `None` (the default): no prefilter.
+    #[allow(clippy::too_many_arguments)]
+    fn region_prefilter(
+        &self,
+        _qualifier: &str,
+        _table: &TableInfo,
+        _column: &ColumnInfo,
+        _ra0: f64,
+        _dec0: f64,
+        _r: f64,
+    ) -> Option<String> {
+        None
+    }
+    /// The great-circle distance in degrees between two points given in degrees.
+    fn distance(&self, ra1: &str, dec1: &str, ra2: &str, dec2: &str) -> String;
+    /// A clause that keeps at most `n` rows, appended after ORDER BY.
+    fn limit(&self, n: u64) -> String;
+    /// A clause that skips `offset` rows and keeps at most `limit` (all when `None`),
+    /// appended after ORDER BY (by default `LIMIT n OFFSET m`, or `OFFSET m`).
+    fn limit_offset(&self, limit: Option<u64>, offset: u64) -> String {
+        match limit {
+            Some(n) => format!("{} OFFSET {offset}", self.limit(n)),
+            None => format!(" OFFSET {offset}"),
+        }
+    }
+}

@@ -1,0 +1,323 @@
+//! The checked query: every name resolved, every value typed. The checker builds it from the
+//! syntax tree, the rewrite passes adjust it, and the renderer turns it into SQL through the
+//! [`SqlDialect`](crate::SqlDialect). Column references carry the SQL alias of their table,
+//! so rendering never has to resolve a name again.
+
+use vo_common::FieldMeta;
+
+use crate::ast::{BinOp, JoinKind, LogicOp, SetOp};
+use crate::catalog::{ColumnInfo, TableInfo};
+
+/// A query: optional CTEs, a body, ORDER BY and OFFSET, and its output columns.
+#[derive(Debug, Clone, PartialEq)]
+pub struct QueryIr<'a> {
+    /// `WITH name AS (query)`, by their SQL names.
+    pub ctes: Vec<(String, QueryIr<'a>)>,
+    /// One SELECT or a set operation.
+    pub body: BodyIr<'a>,
+    /// ORDER BY terms.
+    pub order_by: Vec<OrderIr<'a>>,
+    /// OFFSET.
+    pub offset: Option<u64>,
+    /// The output columns, with names unique within the query.
+    pub fields: Vec<FieldMeta>,
+}
+
+/// The body of a query.
+#[derive(Debug, Clone, PartialEq)]
+pub enum BodyIr<'a> {
+    /// One SELECT.
+    Select(Box<SelectIr<'a>>),
+    /// A whole query used as the body (a set operation with the outer ORDER BY, or a
+    /// parenthesised query).
+    Query(Box<QueryIr<'a>>),
+    /// `left op [ALL] right`; each operand is a whole query (its own TOP, ORDER BY, OFFSET).
+    SetOp {
+        /// The operator.
+        op: SetOp,
+        /// ALL.
+        all: bool,
+        /// The left operand.
+        left: Box<QueryIr<'a>>,
+        /// The right operand.
+        right: Box<QueryIr<'a>>,
+    },
+}
+
+/// One SELECT.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SelectIr<'a> {
+    /// DISTINCT.
+    pub distinct: bool,
+    /// TOP n.
+    pub top: Option<u64>,
+    /// The output values, in order (their names are the query's fields).
+    pub items: Vec<Node<'a>>,
+    /// FROM, the comma-separated items.
+    pub from: Vec<FromIr<'a>>,
+    /// WHERE.
+    pub where_: Option<Node<'a>>,
+    /// GROUP BY.
+    pub group_by: Vec<Node<'a>>,
+    /// HAVING.
+    pub having: Option<Node<'a>>,
+}
+
+/// One FROM item.
+#[derive(Debug, Clone, PartialEq)]
+pub enum FromIr<'a> {
+    /// A published table.
+    Table {
+        /// The table.
+        table: &'a TableInfo,
+        /// Its SQL alias (unquoted: the renderer quotes it).
+        alias: String,
+    },
+    /// A CTE, by its SQL name.
+    Cte {
+        /// The CTE's SQL name (unquoted: the renderer quotes it).
+        name: String,
+        /// Its SQL alias (unquoted: the renderer quotes it).
+        alias: String,
+    },
+    /// A derived table.
+    Derived {
+        /// The subquery.
+        query: Box<QueryIr<'a>>,
+        /// Its SQL alias (unquoted: the renderer quotes it).
+        alias: String,
+    },
+    /// A join; USING and NATURAL are already turned into ON equalities.
+    Join {
+        /// The join type.
+        kind: JoinKind,
+        /// The left item.
+        left: Box<FromIr<'a>>,
+        /// The right item.
+        right: Box<FromIr<'a>>,
+        /// The condition (`None`: every pair).
+        on: Option<Node<'a>>,
+    },
+}
+
+/// One ORDER BY term.
+#[derive(Debug, Clone, PartialEq)]
+pub struct OrderIr<'a> {
+    /// An output column position (1-based) or an expression.
+    pub key: OrderKey<'a>,
+    /// DESC.
+    pub desc: bool,
+}
+
+/// What an ORDER BY term sorts by.
+#[derive(Debug, Clone, PartialEq)]
+pub enum OrderKey<'a> {
+    /// The output column at this position (from 1).
+    Position(usize),
+    /// An expression over the input columns.
+    Expr(Node<'a>),
+}
+
+/// What a column reference points at.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Target<'a> {
+    /// A column of a published table.
+    Published(&'a TableInfo, &'a ColumnInfo),
+    /// A column of a derived table or CTE, by its SQL name (unquoted).
+    Named(String),
+}
+
+/// A resolved column reference.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ColRef<'a> {
+    /// The SQL alias of its table (unquoted: the renderer quotes it).
+    pub qualifier: String,
+    /// The column.
+    pub target: Target<'a>,
+}
+
+/// A geometry value inside a predicate or DISTANCE.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Shape<'a> {
+    /// POINT(ra, dec), degrees.
+    Point(Box<Node<'a>>, Box<Node<'a>>),
+    /// CIRCLE(ra, dec, radius), degrees.
+    Circle(Box<Node<'a>>, Box<Node<'a>>, Box<Node<'a>>),
+    /// A POLYGON whose vertices were all literals, as STC-S.
+    PolygonLiteral(String),
+    /// A POLYGON with computed vertices (ra, dec).
+    Polygon(Vec<(Node<'a>, Node<'a>)>),
+    /// A published region column (xtype adql:REGION).
+    Region(ColRef<'a>),
+}
+
+/// The geometry predicates the dialect knows (ADQL 2.1 §4.2.3 CONTAINS, §4.2.7 INTERSECTS).
+#[derive(Debug, Clone, PartialEq)]
+pub enum GeoPred<'a> {
+    /// A point in a circle.
+    PointInCircle(Shape<'a>, Shape<'a>),
+    /// A point in a polygon or region.
+    PointInRegion(Shape<'a>, Shape<'a>),
+    /// A region meeting a circle.
+    RegionMeetsCircle(Shape<'a>, Shape<'a>),
+    /// Two regions (or polygons) meeting.
+    RegionsMeet(Shape<'a>, Shape<'a>),
+}
+
+/// A checked expression.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Node<'a> {
+    /// A column.
+    Col(ColRef<'a>),
+    /// A numeric literal as written.
+    Num {
+        /// The text.
+        text: String,
+        /// An integer literal.
+        int: bool,
+    },
+    /// A string literal (unescaped).
+    Str(String),
+    /// NULL.
+    Null,
+    /// `(x)`.
+    Nested(Box<Node<'a>>),
+    /// `-x`.
+    Neg(Box<Node<'a>>),
+    /// `NOT x`.
+    Not(Box<Node<'a>>),
+    /// Arithmetic or concatenation, left-associative.
+    Chain(Box<Node<'a>>, Vec<(BinOp, Node<'a>)>),
+    /// A comparison.
+    Compare(Box<Node<'a>>, BinOp, Box<Node<'a>>),
+    /// AND / OR of conditions.
+    Logic(LogicOp, Vec<Node<'a>>),
+    /// BETWEEN.
+    Between(Box<Node<'a>>, bool, Box<Node<'a>>, Box<Node<'a>>),
+    /// LIKE / ILIKE: value, negated, case-insensitive, pattern.
+    Like(Box<Node<'a>>, bool, bool, Box<Node<'a>>),
+    /// IS [NOT] NULL.
+    IsNull(Box<Node<'a>>, bool),
+    /// [NOT] IN (list).
+    InList(Box<Node<'a>>, bool, Vec<Node<'a>>),
+    /// [NOT] IN (subquery).
+    InQuery(Box<Node<'a>>, bool, Box<QueryIr<'a>>),
+    /// EXISTS (subquery).
+    Exists(Box<QueryIr<'a>>),
+    /// A scalar subquery.
+    Subquery(Box<QueryIr<'a>>),
+    /// A set function: COUNT(*) when `arg` is None.
+    Aggregate {
+        /// COUNT, SUM, AVG, MIN or MAX.
+        func: &'static str,
+        /// DISTINCT.
+        distinct: bool,
+        /// The argument.
+        arg: Option<Box<Node<'a>>>,
+        /// The SQL type the result is cast to (AVG of anything and SUM of integers, so both
+        /// backends give a double or a bigint), if any.
+        cast: Option<&'static str>,
+    },
+    /// COALESCE(values).
+    Coalesce(Vec<Node<'a>>),
+    /// CASE.
+    Case {
+        /// The operand of a simple CASE.
+        operand: Option<Box<Node<'a>>>,
+        /// WHEN/THEN pairs.
+        whens: Vec<(Node<'a>, Node<'a>)>,
+        /// ELSE.
+        else_: Option<Box<Node<'a>>>,
+    },
+    /// CONTAINS or INTERSECTS, 1/0.
+    Geo(Box<GeoPred<'a>>),
+    /// DISTANCE between two points, degrees.
+    Distance(Box<[Node<'a>; 4]>),
+    /// SQL written by the dialect (an index prefilter).
+    Raw(String),
+}
+
+impl<'a> Node<'a> {
+    /// Call `f` on each direct sub-expression of this query level (not inside subqueries).
+    pub fn for_each_child(&self, f: &mut dyn FnMut(&Node<'a>)) {
+        match self {
+            Node::Col(_) | Node::Num { .. } | Node::Str(_) | Node::Null | Node::Raw(_) => {}
+            Node::Exists(_) | Node::Subquery(_) => {}
+            Node::Nested(x) | Node::Neg(x) | Node::Not(x) | Node::IsNull(x, _) => f(x),
+            Node::InQuery(x, _, _) => f(x),
+            Node::Chain(first, rest) => {
+                f(first);
+                rest.iter().for_each(|(_, n)| f(n));
+            }
+            Node::Compare(a, _, b) | Node::Like(a, _, _, b) => {
+                f(a);
+                f(b);
+            }
+            Node::Logic(_, v) | Node::Coalesce(v) => v.iter().for_each(f),
+            Node::Between(a, _, b, c) => {
+                f(a);
+                f(b);
+                f(c);
+            }
+            Node::InList(a, _, v) => {
+                f(a);
+                v.iter().for_each(f);
+            }
+            Node::Aggregate { arg, .. } => {
+                if let Some(a) = arg {
+                    f(a)
+                }
+            }
+            Node::Case {
+                operand,
+                whens,
+                else_,
+            } => {
+                if let Some(o) = operand {
+                    f(o);
+                }
+                for (w, t) in whens {
+                    f(w);
+                    f(t);
+                }
+                if let Some(e) = else_ {
+                    f(e);
+                }
+            }
+            Node::Geo(p) => {
+                let (a, b) = match p.as_ref() {
+                    GeoPred::PointInCircle(a, b)
+                    | GeoPred::PointInRegion(a, b)
+                    | GeoPred::RegionMeetsCircle(a, b)
+                    | GeoPred::RegionsMeet(a, b) => (a, b),
+                };
+                a.for_each_node(f);
+                b.for_each_node(f);
+            }
+            Node::Distance(v) => v.iter().for_each(f),
+        }
+    }
+}
+
+impl<'a> Shape<'a> {
+    /// Call `f` on each expression of the shape.
+    pub fn for_each_node(&self, f: &mut dyn FnMut(&Node<'a>)) {
+        match self {
+            Shape::Point(a, b) => {
+                f(a);
+                f(b);
+            }
+            Shape::Circle(a, b, c) => {
+                f(a);
+                f(b);
+                f(c);
+            }
+            Shape::PolygonLiteral(_) => {}
+            Shape::Polygon(v) => v.iter().for_each(|(a, b)| {
+                f(a);
+                f(b);
+            }),
+            Shape::Region(c) => f(&Node::Col(c.clone())),
+        }
+    }
+}

@@ -1,0 +1,397 @@
+//! Rendering the checked query as SQL through a [`SqlDialect`]: only what the checker built
+//! can be rendered, and every identifier the SQL holds is either a published name or one the
+//! renderer generated.
+//!
+//! Shapes that differ between backends are rendered one way for both: set operations combine
+//! `SELECT * FROM (operand)` wrappers (SQLite cannot parenthesise compound members, and each
+//! operand keeps its own TOP and ORDER BY); USING and NATURAL joins are ON equalities; every
+//! select item carries its output name as an alias.
+
+use std::cell::Cell;
+
+use crate::ast::{BinOp, JoinKind, LogicOp};
+use crate::dialect::SqlDialect;
+use crate::ir::*;
+
+/// Renders one query.
+pub struct Renderer<'d> {
+    d: &'d dyn SqlDialect,
+    wrappers: Cell<usize>,
+}
+
+impl<'d> Renderer<'d> {
+    /// A renderer for `dialect`.
+    pub fn new(d: &'d dyn SqlDialect) -> Renderer<'d> {
+        Renderer {
+            d,
+            wrappers: Cell::new(0),
+        }
+    }
+
+    fn q(&self, name: &str) -> String {
+        self.d.quote_ident(name)
+    }
+
+    fn wrapper(&self) -> String {
+        self.wrappers.set(self.wrappers.get() + 1);
+        self.q(&format!("s{}", self.wrappers.get()))
+    }
+
+    /// The SQL of `query`. For the outermost query (`outer`), the TOP of its SELECT and its
+    /// OFFSET are left to the caller, who adds them with the row limit (see
+    /// [`crate::Translated::sql_with_limit`]).
+    pub fn query(&self, query: &QueryIr, outer: bool) -> String {
+        let mut sql = String::new();
+        if !query.ctes.is_empty() {
+            sql.push_str("WITH ");
+            let parts: Vec<String> = query
+                .ctes
+                .iter()
+                .map(|(name, q)| format!("{} AS ({})", self.q(name), self.query(q, false)))
+                .collect();
+            sql.push_str(&parts.join(", "));
+            sql.push(' ');
+        }
+        let top = match &query.body {
+            BodyIr::Select(s) => {
+                sql.push_str(&self.select(s, &query.fields));
+                s.top
+            }
+            BodyIr::Query(inner) => {
+                sql.push_str(&format!(
+                    "SELECT * FROM ({}) AS {}",
+                    self.query(inner, false),
+                    self.wrapper()
+                ));
+                None
+            }
+            BodyIr::SetOp {
+                op,
+                all,
+                left,
+                right,
+            } => {
+                sql.push_str(&format!(
+                    "SELECT * FROM ({}) AS {} {}{} SELECT * FROM ({}) AS {}",
+                    self.query(left, false),
+                    self.wrapper(),
+                    op.keyword(),
+                    if *all { " ALL" } else { "" },
+                    self.query(right, false),
+                    self.wrapper()
+                ));
+                None
+            }
+        };
+        if !query.order_by.is_empty() {
+            let terms: Vec<String> = query
+                .order_by
+                .iter()
+                .map(|o| {
+                    let key = match &o.key {
+                        OrderKey::Position(i) => i.to_string(),
+                        OrderKey::Expr(n) => self.expr(n),
+                    };
+                    format!(
+                        "{key}{}{}",
+                        if o.desc { " DESC" } else { " ASC" },
+                        self.d.order_nulls(o.desc)
+                    )
+                })
+                .collect();
+            sql.push_str(" ORDER BY ");
+            sql.push_str(&terms.join(", "));
+        }
+        if !outer {
+            match (top, query.offset) {
+                (Some(n), None) => sql.push_str(&self.d.limit(n)),
+                (limit, Some(o)) => sql.push_str(&self.d.limit_offset(limit, o)),
+                (None, None) => {}
+            }
+        }
+        sql
+    }
+
+    fn select(&self, s: &SelectIr, fields: &[vo_common::FieldMeta]) -> String {
+        let mut sql = String::from("SELECT ");
+        if s.distinct {
+            sql.push_str("DISTINCT ");
+        }
+        let items: Vec<String> = s
+            .items
+            .iter()
+            .zip(fields)
+            .map(|(n, f)| format!("{} AS {}", self.expr(n), self.q(&f.name)))
+            .collect();
+        sql.push_str(&items.join(", "));
+        sql.push_str(" FROM ");
+        let from: Vec<String> = s.from.iter().map(|f| self.from(f)).collect();
+        sql.push_str(&from.join(", "));
+        if let Some(w) = &s.where_ {
+            sql.push_str(" WHERE ");
+            sql.push_str(&self.expr(w));
+        }
+        if !s.group_by.is_empty() {
+            let g: Vec<String> = s.group_by.iter().map(|n| self.expr(n)).collect();
+            sql.push_str(" GROUP BY ");
+            sql.push_str(&g.join(", "));
+        }
+        if let Some(h) = &s.having {
+            sql.push_str(" HAVING ");
+            sql.push_str(&self.expr(h));
+        }
+        sql
+    }
+
+    fn from(&self, f: &FromIr) -> String {
+        match f {
+            FromIr::Table { table, alias } => {
+                format!("{} AS {}", self.d.table_ref(table), self.q(alias))
+            }
+            FromIr::Cte { name, alias } => format!("{} AS {}", self.q(name), self.q(alias)),
+            FromIr::Derived { query, alias } => {
+                format!("({}) AS {}", self.query(query, false), self.q(alias))
+            }
+            FromIr::Join {
+                kind,
+                left,
+                right,
+                on,
+            } => {
+                let r = match right.as_ref() {
+                    j @ FromIr::Join { .. } => format!("({})", self.from(j)),
+                    other => self.from(other),
+                };
+                let word = match kind {
+                    JoinKind::Inner => "JOIN",
+                    JoinKind::Left => "LEFT JOIN",
+                    JoinKind::Right => "RIGHT JOIN",
+                    JoinKind::Full => "FULL JOIN",
+                    JoinKind::Cross => "CROSS JOIN",
+                };
+                let cond = match (kind, on) {
+                    (JoinKind::Cross, _) => String::new(),
+                    (_, Some(c)) => format!(" ON {}", self.expr(c)),
+                    (_, None) => " ON 1 = 1".into(),
+                };
+                format!("{} {word} {r}{cond}", self.from(left))
+            }
+        }
+    }
+
+    fn col(&self, c: &ColRef) -> String {
+        match &c.target {
+            Target::Published(t, col) => self.d.column_ref(&self.q(&c.qualifier), t, col),
+            Target::Named(n) => format!("{}.{}", self.q(&c.qualifier), self.q(n)),
+        }
+    }
+
+    /// The SQL of an expression.
+    pub fn expr(&self, n: &Node) -> String {
+        crate::parser::grow(|| self.expr_inner(n))
+    }
+
+    fn expr_inner(&self, n: &Node) -> String {
+        match n {
+            Node::Col(c) => self.col(c),
+            Node::Num { text, int } => self.d.number_literal(text, *int),
+            Node::Str(s) => format!("'{}'", s.replace('\'', "''")),
+            Node::Null => "NULL".into(),
+            Node::Nested(x) => format!("({})", self.expr(x)),
+            Node::Neg(x) => format!("(-{})", self.expr(x)),
+            Node::Not(x) => format!("(NOT {})", self.expr(x)),
+            Node::Chain(first, rest) => {
+                let mut acc = self.expr(first);
+                for (op, x) in rest {
+                    let r = self.expr(x);
+                    acc = match op {
+                        BinOp::Div => self.d.divide(&acc, &r),
+                        _ => format!("({acc} {} {r})", op.symbol()),
+                    };
+                }
+                acc
+            }
+            Node::Compare(a, op, b) => {
+                format!("({} {} {})", self.expr(a), op.symbol(), self.expr(b))
+            }
+            Node::Logic(op, terms) => {
+                let word = if *op == LogicOp::And { " AND " } else { " OR " };
+                let parts: Vec<String> = terms.iter().map(|t| self.expr(t)).collect();
+                balanced(&parts, word)
+            }
+            Node::Between(a, neg, lo, hi) => format!(
+                "({} {}BETWEEN {} AND {})",
+                self.expr(a),
+                if *neg { "NOT " } else { "" },
+                self.expr(lo),
+                self.expr(hi)
+            ),
+            Node::Like(a, neg, insensitive, p) => {
+                let not = if *neg { "NOT " } else { "" };
+                if *insensitive {
+                    format!(
+                        "(lower({}) {not}LIKE lower({}))",
+                        self.expr(a),
+                        self.expr(p)
+                    )
+                } else {
+                    format!("({} {not}LIKE {})", self.expr(a), self.expr(p))
+                }
+            }
+            Node::IsNull(a, neg) => format!(
+                "({} IS {}NULL)",
+                self.expr(a),
+                if *neg { "NOT " } else { "" }
+            ),
+            Node::InList(a, neg, list) => {
+                let parts: Vec<String> = list.iter().map(|x| self.expr(x)).collect();
+                format!(
+                    "({} {}IN ({}))",
+                    self.expr(a),
+                    if *neg { "NOT " } else { "" },
+                    parts.join(", ")
+                )
+            }
+            Node::InQuery(a, neg, q) => format!(
+                "({} {}IN ({}))",
+                self.expr(a),
+                if *neg { "NOT " } else { "" },
+                self.query(q, false)
+            ),
+            Node::Exists(q) => format!("(EXISTS ({}))", self.query(q, false)),
+            Node::Subquery(q) => format!("({})", self.query(q, false)),
+            Node::Aggregate {
+                func,
+                distinct,
+                arg,
+                cast,
+            } => {
+                let Some(arg) = arg else {
+                    return format!("{func}(*)");
+                };
+                let mut a = self.expr(arg);
+                if *func == "AVG" {
+                    if let Some(t) = cast {
+                        a = format!("CAST({a} AS {t})");
+                    }
+                }
+                let call = format!("{func}({}{a})", if *distinct { "DISTINCT " } else { "" });
+                match cast {
+                    Some(t) if *func != "AVG" => format!("CAST({call} AS {t})"),
+                    _ => call,
+                }
+            }
+            Node::Coalesce(v) => {
+                let parts: Vec<String> = v.iter().map(|x| self.expr(x)).collect();
+                format!("COALESCE({})", parts.join(", "))
+            }
+            Node::Case {
+                operand,
+                whens,
+                else_,
+            } => {
+                let mut s = String::from("(CASE");
+                if let Some(o) = operand {
+                    s.push(' ');
+                    s.push_str(&self.expr(o));
+                }
+                for (w, t) in whens {
+                    s.push_str(&format!(" WHEN {} THEN {}", self.expr(w), self.expr(t)));
+                }
+                if let Some(e) = else_ {
+                    s.push_str(&format!(" ELSE {}", self.expr(e)));
+                }
+                s.push_str(" END)");
+                s
+            }
+            Node::Geo(p) => self.predicate(p),
+            Node::Distance(v) => {
+                let [a, b, c, d] = v.as_ref();
+                self.d
+                    .distance(&self.expr(a), &self.expr(b), &self.expr(c), &self.expr(d))
+            }
+            Node::Raw(sql) => sql.clone(),
+        }
+    }
+
+    /// A region value and the condition under which it stands for the whole sky.
+    fn region(&self, s: &Shape) -> (String, Option<String>) {
+        match s {
+            Shape::Region(c) => match &c.target {
+                Target::Published(t, col) => {
+                    let q = self.q(&c.qualifier);
+                    (
+                        self.d.region_ref(&q, t, col),
+                        self.d.region_all_sky(&q, t, col),
+                    )
+                }
+                Target::Named(_) => (self.col(c), None),
+            },
+            Shape::PolygonLiteral(stcs) => (self.d.polygon_literal(stcs), None),
+            Shape::Polygon(v) => {
+                let pairs: Vec<(String, String)> = v
+                    .iter()
+                    .map(|(a, b)| (self.expr(a), self.expr(b)))
+                    .collect();
+                (self.d.polygon_region(&pairs), None)
+            }
+            Shape::Point(..) | Shape::Circle(..) => (String::new(), None),
+        }
+    }
+
+    fn predicate(&self, p: &GeoPred) -> String {
+        let d = self.d;
+        let (sql, all_sky) = match p {
+            GeoPred::PointInCircle(Shape::Point(ra, dec), Shape::Circle(a, b, r)) => (
+                d.contains_point_circle(
+                    &self.expr(ra),
+                    &self.expr(dec),
+                    &self.expr(a),
+                    &self.expr(b),
+                    &self.expr(r),
+                ),
+                vec![],
+            ),
+            GeoPred::PointInRegion(Shape::Point(ra, dec), region) => {
+                let (r, sky) = self.region(region);
+                (
+                    d.contains_point_region(&self.expr(ra), &self.expr(dec), &r),
+                    sky.into_iter().collect(),
+                )
+            }
+            GeoPred::RegionMeetsCircle(region, Shape::Circle(a, b, r)) => {
+                let (reg, sky) = self.region(region);
+                (
+                    d.intersects_region_circle(&reg, &self.expr(a), &self.expr(b), &self.expr(r)),
+                    sky.into_iter().collect(),
+                )
+            }
+            GeoPred::RegionsMeet(x, y) => {
+                let ((a, sa), (b, sb)) = (self.region(x), self.region(y));
+                (
+                    d.intersects_regions(&a, &b),
+                    sa.into_iter().chain(sb).collect(),
+                )
+            }
+            _ => ("NULL".into(), vec![]),
+        };
+        if all_sky.is_empty() {
+            sql
+        } else {
+            format!("(CASE WHEN {} THEN 1 ELSE {sql} END)", all_sky.join(" OR "))
+        }
+    }
+}
+
+/// `parts` joined by an associative operator, grouped as a balanced tree of at most
+/// [`GROUP`] terms per parenthesis: SQL parsers nest a flat chain one level per term (SQLite
+/// refuses more than 1000 levels), a balanced one only logarithmically.
+fn balanced(parts: &[String], word: &str) -> String {
+    const GROUP: usize = 64;
+    if parts.len() <= GROUP {
+        return format!("({})", parts.join(word));
+    }
+    let size = parts.len().div_ceil(GROUP);
+    let groups: Vec<String> = parts.chunks(size).map(|c| balanced(c, word)).collect();
+    balanced(&groups, word)
+}

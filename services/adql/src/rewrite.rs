@@ -1,0 +1,175 @@
+//! Rewrite passes over the checked query, before rendering: the spatial index prefilters,
+//! and the row limit of TOP and MAXREC (TAP 1.1 §2.7.1: one row more than MAXREC is asked for,
+//! so that an overflow can be told from a result that exactly fills MAXREC).
+
+use vo_common::sky::SkyPoint;
+
+use crate::ast::{BinOp, LogicOp};
+use crate::dialect::SqlDialect;
+use crate::ir::*;
+
+/// The row limit to ask the database for, and whether the result can overflow MAXREC: a TOP
+/// within MAXREC cannot; otherwise one row more than MAXREC is fetched to know.
+pub fn row_limit(top: Option<u64>, maxrec: u64) -> (u64, bool) {
+    match top {
+        Some(t) if t <= maxrec => (t, false),
+        _ => (maxrec.saturating_add(1), true),
+    }
+}
+
+/// Add the dialect's index prefilters to every WHERE of `q` (subqueries included): for each
+/// term `CONTAINS(POINT(ra, dec), CIRCLE(literals)) = 1` on a table's indexed position, and
+/// each footprint term on a region column with a literal shape (`CONTAINS(POINT, region) =
+/// 1`, `INTERSECTS(region, CIRCLE|POLYGON) = 1`, either order), in the top-level AND chain,
+/// where ANDing a condition that every matching row meets is sound.
+pub fn add_prefilters(q: &mut QueryIr, d: &dyn SqlDialect) {
+    for (_, c) in &mut q.ctes {
+        add_prefilters(c, d);
+    }
+    match &mut q.body {
+        BodyIr::Select(s) => prefilter_select(s, d),
+        BodyIr::Query(inner) => add_prefilters(inner, d),
+        BodyIr::SetOp { left, right, .. } => {
+            add_prefilters(left, d);
+            add_prefilters(right, d);
+        }
+    }
+}
+
+fn prefilter_select(s: &mut SelectIr, d: &dyn SqlDialect) {
+    for f in &mut s.from {
+        prefilter_from(f, d);
+    }
+    let Some(w) = s.where_.take() else { return };
+    let mut extra = Vec::new();
+    let mut stack = vec![&w];
+    while let Some(e) = stack.pop() {
+        match e {
+            Node::Nested(x) => stack.push(x),
+            Node::Logic(LogicOp::And, terms) => stack.extend(terms.iter()),
+            Node::Compare(a, BinOp::Eq, b) => {
+                let pred = match (literal(a), literal(b)) {
+                    (_, Some(1.0)) => a,
+                    (Some(1.0), _) => b,
+                    _ => continue,
+                };
+                if let Node::Geo(p) = pred.as_ref() {
+                    if let Some(sql) = prefilter(p, d) {
+                        extra.push(Node::Raw(sql));
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+    s.where_ = Some(if extra.is_empty() {
+        w
+    } else {
+        let mut terms = vec![w];
+        terms.extend(extra);
+        Node::Logic(LogicOp::And, terms)
+    });
+}
+
+fn prefilter_from(f: &mut FromIr, d: &dyn SqlDialect) {
+    match f {
+        FromIr::Derived { query, .. } => add_prefilters(query, d),
+        FromIr::Join { left, right, .. } => {
+            prefilter_from(left, d);
+            prefilter_from(right, d);
+        }
+        _ => {}
+    }
+}
+
+/// The value of a numeric literal node, possibly signed.
+pub fn literal(n: &Node) -> Option<f64> {
+    match n {
+        Node::Num { text, .. } => text.parse().ok(),
+        Node::Neg(x) => literal(x).map(|v| -v),
+        Node::Nested(x) => literal(x),
+        _ => None,
+    }
+}
+
+fn published<'a, 'n>(
+    n: &'n Node<'a>,
+) -> Option<(&'a crate::TableInfo, &'a crate::ColumnInfo, &'n str)> {
+    match n {
+        Node::Col(ColRef {
+            qualifier,
+            target: Target::Published(t, c),
+        }) => Some((*t, *c, qualifier.as_str())),
+        Node::Nested(x) => published(x),
+        _ => None,
+    }
+}
+
+/// A literal shape as (ra, dec, radius) of a circle holding it: a point has radius 0, a
+/// polygon a cap around its vertices (only when smaller than a hemisphere).
+fn literal_cap(s: &Shape) -> Option<(f64, f64, f64)> {
+    let cap = match s {
+        Shape::Point(a, b) => (literal(a)?, literal(b)?, 0.0),
+        Shape::Circle(a, b, r) => (literal(a)?, literal(b)?, literal(r)?),
+        Shape::PolygonLiteral(stcs) => {
+            let nums: Vec<f64> = stcs
+                .split_whitespace()
+                .filter_map(|w| w.parse().ok())
+                .collect();
+            let pts: Vec<SkyPoint> = nums
+                .chunks(2)
+                .filter(|c| c.len() == 2)
+                .map(|c| SkyPoint::new(c[0], c[1]))
+                .collect();
+            let sum = pts.iter().fold([0.0; 3], |acc, p| {
+                let w = p.to_vec();
+                [acc[0] + w[0], acc[1] + w[1], acc[2] + w[2]]
+            });
+            let n = (sum[0] * sum[0] + sum[1] * sum[1] + sum[2] * sum[2]).sqrt();
+            if n.is_nan() || n <= 1e-9 {
+                return None;
+            }
+            let centre = SkyPoint::from_vec([sum[0] / n, sum[1] / n, sum[2] / n]);
+            let r = pts.iter().map(|p| centre.distance(*p)).fold(0.0, f64::max);
+            // A cap smaller than a hemisphere holds the polygon (with its edges).
+            if r >= 89.0 {
+                return None;
+            }
+            (centre.ra, centre.dec, r + 1e-9)
+        }
+        _ => return None,
+    };
+    let (ra, dec, r) = cap;
+    (ra.is_finite() && (-90.0..=90.0).contains(&dec) && (0.0..=180.0).contains(&r)).then_some(cap)
+}
+
+fn prefilter(p: &GeoPred, d: &dyn SqlDialect) -> Option<String> {
+    match p {
+        GeoPred::PointInCircle(Shape::Point(ra, dec), circle) => {
+            let (ta, ra, qa) = published(ra)?;
+            let (tb, dec, qb) = published(dec)?;
+            if ta != tb || qa != qb {
+                return None;
+            }
+            let (ra0, dec0, r) = literal_cap(circle)?;
+            d.cone_prefilter(&d.quote_ident(qa), ta, ra, dec, ra0, dec0, r)
+        }
+        GeoPred::PointInRegion(point, Shape::Region(c)) => {
+            let (ra0, dec0, r) = literal_cap(point)?;
+            region_prefilter(c, ra0, dec0, r, d)
+        }
+        GeoPred::RegionMeetsCircle(Shape::Region(c), shape)
+        | GeoPred::RegionsMeet(Shape::Region(c), shape) => {
+            let (ra0, dec0, r) = literal_cap(shape)?;
+            region_prefilter(c, ra0, dec0, r, d)
+        }
+        _ => None,
+    }
+}
+
+fn region_prefilter(c: &ColRef, ra0: f64, dec0: f64, r: f64, d: &dyn SqlDialect) -> Option<String> {
+    let Target::Published(t, col) = &c.target else {
+        return None;
+    };
+    d.region_prefilter(&d.quote_ident(&c.qualifier), t, col, ra0, dec0, r)
+}
