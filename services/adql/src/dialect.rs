@@ -52,6 +52,12 @@ pub trait SqlDialect {
     fn order_nulls(&self, _desc: bool) -> &'static str {
         ""
     }
+    /// A scalar subquery (`query` selects one column, named `column`, quoted) as a value:
+    /// NULL without rows, its value with one row, and an error with more (as in PostgreSQL,
+    /// which the default `(query)` relies on).
+    fn scalar_subquery(&self, query: &str, _column: &str) -> String {
+        format!("({query})")
+    }
     /// An SQL expression for the polygon through `vertices` ((ra, dec) SQL expressions, in
     /// degrees), usable where a region is.
     fn polygon_region(&self, vertices: &[(String, String)]) -> String;

@@ -9,7 +9,7 @@
 
 use std::cell::Cell;
 
-use crate::ast::{BinOp, JoinKind, LogicOp};
+use crate::ast::{BinOp, JoinKind, LogicOp, SetOp};
 use crate::dialect::SqlDialect;
 use crate::ir::*;
 
@@ -62,6 +62,46 @@ impl<'d> Renderer<'d> {
                     "SELECT * FROM ({}) AS {}",
                     self.query(inner, false),
                     self.wrapper()
+                ));
+                None
+            }
+            BodyIr::SetOp {
+                op,
+                all: true,
+                left,
+                right,
+            } if *op != SetOp::Union => {
+                // INTERSECT ALL and EXCEPT ALL (which SQLite lacks) as the plain operation on
+                // rows numbered within each group of equal rows: a row kept n times on one side
+                // and m on the other meets min(n, m) (or n - m) partners, as SQL-92 says.
+                let numbered = |q: &QueryIr| {
+                    let w = self.wrapper();
+                    let cols: Vec<String> = q
+                        .fields
+                        .iter()
+                        .map(|f| format!("{w}.{}", self.q(&f.name)))
+                        .collect();
+                    format!(
+                        "SELECT {}, ROW_NUMBER() OVER (PARTITION BY {}) AS {} FROM ({}) AS {w}",
+                        cols.join(", "),
+                        cols.join(", "),
+                        self.q("_n"),
+                        self.query(q, false)
+                    )
+                };
+                let outer = self.wrapper();
+                let cols: Vec<String> = query
+                    .fields
+                    .iter()
+                    .zip(&left.fields)
+                    .map(|(f, l)| format!("{outer}.{} AS {}", self.q(&l.name), self.q(&f.name)))
+                    .collect();
+                sql.push_str(&format!(
+                    "SELECT {} FROM ({} {} {}) AS {outer}",
+                    cols.join(", "),
+                    numbered(left),
+                    op.keyword(),
+                    numbered(right)
                 ));
                 None
             }
@@ -259,7 +299,14 @@ impl<'d> Renderer<'d> {
                 self.query(q, false)
             ),
             Node::Exists(q) => format!("(EXISTS ({}))", self.query(q, false)),
-            Node::Subquery(q) => format!("({})", self.query(q, false)),
+            Node::Subquery(q) => {
+                let column = q
+                    .fields
+                    .first()
+                    .map(|f| self.q(&f.name))
+                    .unwrap_or_default();
+                self.d.scalar_subquery(&self.query(q, false), &column)
+            }
             Node::Aggregate {
                 func,
                 distinct,

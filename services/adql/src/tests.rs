@@ -590,6 +590,12 @@ fn case_and_coalesce() {
     let t = ok("SELECT CASE WHEN s_ra > 180 THEN s_ra - 360 ELSE s_ra END AS ra, COALESCE(obs_id, 'none') FROM ivoa.ObsCore");
     assert!(t.sql.contains("(CASE WHEN (\"t1\".\"s_ra\" > 180) THEN (\"t1\".\"s_ra\" - 360) ELSE \"t1\".\"s_ra\" END)"), "{}", t.sql);
     assert_eq!(t.fields[1].name, "coalesce");
+    // The type of CASE is the widest of its results, ELSE included.
+    let t = ok("SELECT CASE WHEN s_ra > 1 THEN 1 ELSE 2.5 END, CASE WHEN s_ra > 1 THEN NULL ELSE 2 END FROM ivoa.ObsCore");
+    assert_eq!(
+        (t.fields[0].datatype.as_str(), t.fields[1].datatype.as_str()),
+        ("double", "long")
+    );
     assert!(
         err("SELECT CASE WHEN s_ra > 1 THEN 'a' ELSE 2 END FROM ivoa.ObsCore")
             .contains("CASE ... ELSE compares a string with a number")

@@ -472,6 +472,13 @@ impl<'a> Checker<'a> {
                 if let Some(r) = &result {
                     self.expect_same(r, &t, "CASE ... ELSE", e.span)?;
                 }
+                if let Some(r) = &mut result {
+                    if r.kind == Kind::Number && t.kind == Kind::Number {
+                        r.field = numeric_field(&wider(&r.field.datatype, &t.field.datatype));
+                    } else if r.kind == Kind::Null {
+                        *r = t.clone();
+                    }
+                }
                 aggregate |= t.aggregate;
                 Some(Box::new(t.node))
             }

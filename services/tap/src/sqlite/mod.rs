@@ -6,6 +6,10 @@
 //! - `vogate_contains_pc(ra, dec, ra0, dec0, r)`: 1 when the point lies within `r` degrees
 //!   of (ra0, dec0) (boundary included), 0 otherwise, NULL when any argument is NULL;
 //! - `vogate_distance(ra1, dec1, ra2, dec2)`: the great-circle distance in degrees (Vincenty);
+//! - `vogate_div(a, b)`: `a / b` as PostgreSQL computes it (integers truncate toward zero;
+//!   a zero divisor is an error, not NULL).
+//! - `vogate_one(count, value)`: `value`, or an error when `count` > 1 (a scalar subquery
+//!   with several rows, which PostgreSQL refuses).
 //! - `vogate_hpx(ra, dec)`: the HEALPix cell (NESTED, order [`crate::schema::HPX_ORDER`]) of
 //!   a position, for the `_hpx` column of tables with an indexed position.
 //!
@@ -64,6 +68,13 @@ impl SqlDialect for SqliteDialect {
     fn divide(&self, a: &str, b: &str) -> String {
         // PostgreSQL's division: a zero divisor is an error, not NULL.
         format!("vogate_div({a}, {b})")
+    }
+
+    fn scalar_subquery(&self, query: &str, column: &str) -> String {
+        // SQLite would take the first row of several; PostgreSQL refuses, and so does this.
+        format!(
+            "(SELECT vogate_one(COUNT(*), MAX(\"_s\".{column})) FROM (SELECT * FROM ({query}) AS \"_q\" LIMIT 2) AS \"_s\")"
+        )
     }
 
     fn order_nulls(&self, desc: bool) -> &'static str {
@@ -332,6 +343,14 @@ pub fn register_functions(conn: &Connection) -> rusqlite::Result<()> {
             vo_common::sky::normalize_ra(p.ra).to_radians(),
             p.dec.to_radians(),
         ) as i64))
+    })?;
+    conn.create_scalar_function("vogate_one", 2, flags, |ctx| {
+        if ctx.get::<i64>(0)? > 1 {
+            return Err(range_error(
+                "more than one row returned by a subquery used as an expression".into(),
+            ));
+        }
+        ctx.get::<rusqlite::types::Value>(1)
     })?;
     conn.create_scalar_function("vogate_div", 2, flags, |ctx| {
         use rusqlite::types::ValueRef;
