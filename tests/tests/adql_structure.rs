@@ -7,7 +7,8 @@
 //! reference where SQL dialects differ: the queries that must fail (division by zero, a
 //! scalar subquery with several rows) fail on both.
 
-use actix_web::{test, App};
+mod common;
+
 use std::path::Path;
 use vo_obscore::demo::{write_image, ImageSpec};
 use vogate::settings::{resolve, Flags, Settings};
@@ -174,47 +175,6 @@ async fn gateway(inputs: &Path, work: &Path, db: Option<String>) -> vogate::Gate
         12
     );
     gw
-}
-
-async fn query(gw: &vogate::Gateway, adql: &str) -> (u16, serde_json::Value, String) {
-    let app = test::init_service(App::new().configure(vogate::routes(gw))).await;
-    let qs = serde_urlencoded::to_string([
-        ("LANG", "ADQL"),
-        ("QUERY", adql),
-        ("RESPONSEFORMAT", "json"),
-        ("MAXREC", "100000"),
-    ])
-    .expect("encode");
-    let resp = test::call_service(
-        &app,
-        test::TestRequest::get()
-            .uri(&format!("/tap/sync?{qs}"))
-            .to_request(),
-    )
-    .await;
-    let status = resp.status().as_u16();
-    let body = String::from_utf8(test::read_body(resp).await.to_vec()).expect("utf8");
-    let json = serde_json::from_str(&body).unwrap_or(serde_json::Value::Null);
-    (status, json, body)
-}
-
-/// Equal as values, floats to 1e-9 relative (and 1e-12 absolute, for values near 0).
-fn same(a: &serde_json::Value, b: &serde_json::Value) -> bool {
-    use serde_json::Value::{Array, Number};
-    match (a, b) {
-        (Number(x), Number(y)) => match (x.as_i64(), y.as_i64()) {
-            (Some(i), Some(j)) => i == j,
-            _ => {
-                let (x, y) = (
-                    x.as_f64().unwrap_or(f64::NAN),
-                    y.as_f64().unwrap_or(f64::NAN),
-                );
-                x == y || (x - y).abs() <= 1e-9 * x.abs().max(y.abs()) + 1e-12
-            }
-        },
-        (Array(x), Array(y)) => x.len() == y.len() && x.iter().zip(y).all(|(a, b)| same(a, b)),
-        _ => a == b,
-    }
 }
 
 /// A multiset key for a row, with floats rounded so that 1e-12 differences sort alike.
@@ -436,8 +396,8 @@ async fn compare(
     adql: &str,
     ordered: bool,
 ) -> Result<(), String> {
-    let (s1, a, body1) = query(lite, adql).await;
-    let (s2, b, body2) = query(pg, adql).await;
+    let (s1, a, body1) = common::tap_json(lite, adql).await;
+    let (s2, b, body2) = common::tap_json(pg, adql).await;
     if (s1, s2) != (200, 200) || a["query_status"] != "OK" || b["query_status"] != "OK" {
         return Err(format!("SQLite {s1}: {body1}\n  PostgreSQL {s2}: {body2}"));
     }
@@ -462,7 +422,7 @@ async fn compare(
             rb.len()
         ));
     }
-    if let Some((x, y)) = ra.iter().zip(&rb).find(|(x, y)| !same(x, y)) {
+    if let Some((x, y)) = ra.iter().zip(&rb).find(|(x, y)| !common::same(x, y)) {
         return Err(format!("SQLite row {x}, PostgreSQL row {y}"));
     }
     if ra.is_empty() {
@@ -498,7 +458,7 @@ async fn same_rows() {
     );
     for (adql, word) in ERRORS {
         for (name, gw) in [("SQLite", &lite), ("PostgreSQL", &pg)] {
-            let (s, _, body) = query(gw, adql).await;
+            let (s, _, body) = common::tap_json(gw, adql).await;
             assert_eq!(s, 400, "{name}: {adql}: {body}");
             assert!(body.contains(word), "{name}: {adql}: {body}");
         }

@@ -4,7 +4,8 @@
 //! query orders), floats to 1e-9 relative; every query but two finds rows on the generated
 //! sky alone. And injection attempts are refused on both and change nothing.
 
-use actix_web::{test, App};
+mod common;
+
 use std::path::{Path, PathBuf};
 use vo_obscore::demo::{write_image, ImageSpec};
 use vogate::settings::{resolve, Flags};
@@ -117,28 +118,6 @@ async fn gateway(work: &Path, data: &Path, db: Option<String>) -> vogate::Gatewa
     vogate::prepare(resolve(flags, Default::default(), None).expect("settings")).expect("prepare")
 }
 
-async fn query(gw: &vogate::Gateway, adql: &str) -> (u16, serde_json::Value, String) {
-    let app = test::init_service(App::new().configure(vogate::routes(gw))).await;
-    let qs = serde_urlencoded::to_string([
-        ("LANG", "ADQL"),
-        ("QUERY", adql),
-        ("RESPONSEFORMAT", "json"),
-        ("MAXREC", "100000"),
-    ])
-    .expect("encode");
-    let resp = test::call_service(
-        &app,
-        test::TestRequest::get()
-            .uri(&format!("/tap/sync?{qs}"))
-            .to_request(),
-    )
-    .await;
-    let status = resp.status().as_u16();
-    let body = String::from_utf8(test::read_body(resp).await.to_vec()).expect("utf8");
-    let json = serde_json::from_str(&body).unwrap_or(serde_json::Value::Null);
-    (status, json, body)
-}
-
 /// The first column of a JSON result, as strings.
 fn first_column(v: &serde_json::Value) -> Vec<&str> {
     v["data"]
@@ -147,28 +126,6 @@ fn first_column(v: &serde_json::Value) -> Vec<&str> {
         .iter()
         .filter_map(|r| r[0].as_str())
         .collect()
-}
-
-/// Equal as values, floats to 1e-9 relative (and 1e-12 absolute, for values near 0).
-fn same(a: &serde_json::Value, b: &serde_json::Value) -> bool {
-    match (a, b) {
-        (serde_json::Value::Number(x), serde_json::Value::Number(y)) => {
-            match (x.as_i64(), y.as_i64()) {
-                (Some(i), Some(j)) => i == j,
-                _ => {
-                    let (x, y) = (
-                        x.as_f64().unwrap_or(f64::NAN),
-                        y.as_f64().unwrap_or(f64::NAN),
-                    );
-                    x == y || (x - y).abs() <= 1e-9 * x.abs().max(y.abs()) + 1e-12
-                }
-            }
-        }
-        (serde_json::Value::Array(x), serde_json::Value::Array(y)) => {
-            x.len() == y.len() && x.iter().zip(y).all(|(a, b)| same(a, b))
-        }
-        _ => a == b,
-    }
 }
 
 /// The queries, with whether their order is part of the answer (ORDER BY on unique keys).
@@ -236,8 +193,8 @@ async fn sqlite_and_postgres_give_the_same_rows() {
     assert!(QUERIES.len() >= 30);
     let mut non_empty = 0;
     for (adql, ordered) in QUERIES {
-        let (s1, a, body1) = query(&lite, adql).await;
-        let (s2, b, body2) = query(&pg, adql).await;
+        let (s1, a, body1) = common::tap_json(&lite, adql).await;
+        let (s2, b, body2) = common::tap_json(&pg, adql).await;
         assert_eq!(
             (s1, s2),
             (200, 200),
@@ -260,7 +217,10 @@ async fn sqlite_and_postgres_give_the_same_rows() {
             "{adql}\nSQLite: {ra:?}\nPostgreSQL: {rb:?}"
         );
         for (x, y) in ra.iter().zip(&rb) {
-            assert!(same(x, y), "{adql}\nSQLite row {x}\nPostgreSQL row {y}");
+            assert!(
+                common::same(x, y),
+                "{adql}\nSQLite row {x}\nPostgreSQL row {y}"
+            );
         }
         if !ra.is_empty() && ra[0] != serde_json::json!([0]) {
             non_empty += 1;
@@ -272,7 +232,7 @@ async fn sqlite_and_postgres_give_the_same_rows() {
         "only {non_empty} queries found rows"
     );
     // Spot checks of the geometry against what the fields are.
-    let (_, v, _) = query(
+    let (_, v, _) = common::tap_json(
         &pg,
         "SELECT obs_id FROM ivoa.ObsCore WHERE CONTAINS(POINT('ICRS', 0, 90), s_region) = 1",
     )
@@ -287,12 +247,12 @@ async fn sqlite_and_postgres_give_the_same_rows() {
             "SELECT obs_id FROM ivoa.ObsCore WHERE INTERSECTS(s_region, CIRCLE('ICRS', 123.5, 33.5, 0.1)) = 1",
             "SELECT obs_id FROM ivoa.ObsCore WHERE CONTAINS(POINT('ICRS', 116.6, 26.7), s_region) = 1",
         ] {
-            let (_, v, _) = query(gw, adql).await;
+            let (_, v, _) = common::tap_json(gw, adql).await;
             let ids = first_column(&v);
             assert!(ids.contains(&"sky/wide.fits"), "{adql}: {ids:?}");
         }
     }
-    let (_, v, _) = query(
+    let (_, v, _) = common::tap_json(
         &pg,
         "SELECT obs_id FROM ivoa.ObsCore WHERE INTERSECTS(s_region, CIRCLE('ICRS', 0, 0, 2)) = 1",
     )
@@ -349,10 +309,10 @@ async fn injection_attempts_are_refused_and_change_nothing() {
         "DROP TABLE canary",
     ];
     for gw in [&lite, &pg] {
-        let (_, before, _) = query(gw, "SELECT COUNT(*) AS n FROM ivoa.ObsCore").await;
+        let (_, before, _) = common::tap_json(gw, "SELECT COUNT(*) AS n FROM ivoa.ObsCore").await;
         for adql in attacks {
             let started = std::time::Instant::now();
-            let (status, _, body) = query(gw, adql).await;
+            let (status, _, body) = common::tap_json(gw, adql).await;
             assert_eq!(status, 400, "{adql}: {body}");
             assert!(
                 body.contains("QUERY_STATUS\" value=\"ERROR\""),
@@ -361,14 +321,14 @@ async fn injection_attempts_are_refused_and_change_nothing() {
             assert!(started.elapsed().as_secs() < 5, "{adql} ran");
         }
         // A quote inside a string literal is data, not SQL.
-        let (status, v, body) = query(
+        let (status, v, body) = common::tap_json(
             gw,
             "SELECT obs_id FROM ivoa.ObsCore WHERE obs_id = 'x''; DROP TABLE canary; --'",
         )
         .await;
         assert_eq!(status, 200, "{body}");
         assert_eq!(v["data"], serde_json::json!([]));
-        let (_, after, _) = query(gw, "SELECT COUNT(*) AS n FROM ivoa.ObsCore").await;
+        let (_, after, _) = common::tap_json(gw, "SELECT COUNT(*) AS n FROM ivoa.ObsCore").await;
         assert_eq!(before["data"], after["data"]);
     }
     vogate_tests::pg_execute(&url, "SELECT x FROM canary").expect("the canary is still there");
@@ -465,7 +425,7 @@ async fn a_second_server_on_a_served_database_is_refused_and_changes_nothing() {
     .expect("write");
     let first = gateway(w1.path(), data.path(), Some(url.clone())).await;
     let ids = "SELECT obs_id FROM ivoa.ObsCore ORDER BY obs_id";
-    let (_, before, _) = query(&first, ids).await;
+    let (_, before, _) = common::tap_json(&first, ids).await;
     assert!(first_column(&before).contains(&"sky/field0.fits"));
     let flags = Flags {
         workdir: Some(w2.path().to_path_buf()),
@@ -481,7 +441,7 @@ async fn a_second_server_on_a_served_database_is_refused_and_changes_nothing() {
         "{}",
         e.message
     );
-    let (_, after, _) = query(&first, ids).await;
+    let (_, after, _) = common::tap_json(&first, ids).await;
     assert_eq!(before, after, "the first server's rows changed");
     assert_eq!(
         std::fs::read_dir(w2.path()).expect("w2").count(),
@@ -492,6 +452,6 @@ async fn a_second_server_on_a_served_database_is_refused_and_changes_nothing() {
     drop(first);
     let second = vogate::prepare(resolve(flags, Default::default(), None).expect("settings"))
         .expect("the lock went with the first server");
-    let (_, v, _) = query(&second, ids).await;
+    let (_, v, _) = common::tap_json(&second, ids).await;
     assert_eq!(first_column(&v), vec!["intruder.fits"]);
 }

@@ -4,7 +4,8 @@
 //! file's UCDs, units and descriptions through ADQL; mixed-case names resolve unquoted in any
 //! case and quoted exactly; CSV rows load with their types checked, all or nothing.
 
-use actix_web::{test, App};
+mod common;
+
 use std::path::{Path, PathBuf};
 use vo_tap::publish::Published;
 use vogate::settings::{resolve, Flags, Settings};
@@ -52,30 +53,6 @@ fn settings(work: &Path, db: Option<String>, schemas: Vec<PathBuf>) -> Settings 
     resolve(flags, file, None).expect("settings")
 }
 
-async fn rows(gw: &vogate::Gateway, adql: &str) -> (u16, serde_json::Value, String) {
-    let app = test::init_service(App::new().configure(vogate::routes(gw))).await;
-    let qs = serde_urlencoded::to_string([
-        ("LANG", "ADQL"),
-        ("QUERY", adql),
-        ("RESPONSEFORMAT", "json"),
-    ])
-    .expect("encode");
-    let resp = test::call_service(
-        &app,
-        test::TestRequest::get()
-            .uri(&format!("/tap/sync?{qs}"))
-            .to_request(),
-    )
-    .await;
-    let status = resp.status().as_u16();
-    let body = String::from_utf8(test::read_body(resp).await.to_vec()).expect("utf8");
-    (
-        status,
-        serde_json::from_str(&body).unwrap_or(serde_json::Value::Null),
-        body,
-    )
-}
-
 async fn dp02_on(db: Option<String>) {
     let corpus = corpus();
     let dp02 = corpus.join("sdm_schemas/dp02_dc2.yaml");
@@ -121,7 +98,7 @@ async fn dp02_on(db: Option<String>) {
     // TAP_SCHEMA shows the file's metadata (compared with the file itself).
     let schema = vo_felis::load_file(&dp02, &vo_felis::Checks::default()).expect("valid");
     let object = schema.table("Object").expect("Object");
-    let (status, v, body) = rows(
+    let (status, v, body) = common::tap_json(
         &gw,
         "SELECT column_name, ucd, unit, description, datatype FROM TAP_SCHEMA.columns WHERE table_name = 'dp02_dc2_catalogs.Object'",
     )
@@ -149,7 +126,7 @@ async fn dp02_on(db: Option<String>) {
         "SELECT TOP 1 OBJECTID, Coord_RA FROM DP02_DC2_CATALOGS.OBJECT",
         "SELECT TOP 1 \"objectId\" FROM dp02_dc2_catalogs.\"Object\"",
     ] {
-        let (status, v, body) = rows(&gw, adql).await;
+        let (status, v, body) = common::tap_json(&gw, adql).await;
         assert_eq!(status, 200, "{adql}: {body}");
         assert_eq!(v["metadata"][0]["name"], "objectId", "{adql}");
     }
@@ -157,7 +134,7 @@ async fn dp02_on(db: Option<String>) {
         "SELECT TOP 1 \"objectid\" FROM dp02_dc2_catalogs.Object",
         "SELECT TOP 1 objectId FROM dp02_dc2_catalogs.\"object\"",
     ] {
-        let (status, _, body) = rows(&gw, adql).await;
+        let (status, _, body) = common::tap_json(&gw, adql).await;
         assert_eq!(status, 400, "{adql}: {body}");
         assert!(body.contains("does not exist"), "{adql}: {body}");
     }
@@ -277,7 +254,7 @@ async fn dp02_on(db: Option<String>) {
         (0.0, -90.0, 0.5),
         (10.0, 20.0, 0.01),
     ] {
-        let (status, v, body) = rows(
+        let (status, v, body) = common::tap_json(
             &gw,
             &format!("SELECT objectId FROM dp02_dc2_catalogs.Object WHERE CONTAINS(POINT('ICRS', coord_ra, coord_dec), CIRCLE('ICRS', {ra0}, {dec0}, {r})) = 1 ORDER BY objectId"),
         )
@@ -297,7 +274,7 @@ async fn dp02_on(db: Option<String>) {
     }
     let e = vogate::load_csv(&s, "ivoa.ObsCore", &good).expect_err("managed");
     assert!(e.message.contains("written by vogate"), "{}", e.message);
-    let (status, v, body) = rows(
+    let (status, v, body) = common::tap_json(
         &gw,
         "SELECT visit, band, ra, decl, expMidpt, obsStart FROM dp02_dc2_catalogs.Visit ORDER BY visit",
     )
@@ -334,14 +311,14 @@ async fn dp02_on(db: Option<String>) {
         "only the good files' rows, timestamps as ISO 8601 alike on both backends"
     );
     // Timestamps compare as ISO text on both backends; SELECT * returns every column type.
-    let (status, v, body) = rows(
+    let (status, v, body) = common::tap_json(
         &gw,
         "SELECT visit FROM dp02_dc2_catalogs.Visit WHERE expMidpt > '2022-01-01T12:00:00'",
     )
     .await;
     assert_eq!(status, 200, "{body}");
     assert_eq!(v["data"], serde_json::json!([[2], [14]]));
-    let (status, v, body) = rows(
+    let (status, v, body) = common::tap_json(
         &gw,
         "SELECT visit FROM dp02_dc2_catalogs.Visit WHERE obsStart > '2022-03-01T10:00:00'",
     )
@@ -352,7 +329,7 @@ async fn dp02_on(db: Option<String>) {
         serde_json::json!([[14]]),
         "10:00:00.5 is after 10:00:00"
     );
-    let (status, v, body) = rows(&gw, "SELECT * FROM dp02_dc2_catalogs.Visit").await;
+    let (status, v, body) = common::tap_json(&gw, "SELECT * FROM dp02_dc2_catalogs.Visit").await;
     assert_eq!(status, 200, "{body}");
     assert_eq!(v["data"].as_array().map(Vec::len), Some(3), "{body}");
 }

@@ -1,0 +1,47 @@
+//! Helpers shared by the test binaries that query a gateway in process.
+
+use actix_web::{test, App};
+
+/// Run `adql` on `gw` through `/tap/sync` (JSON, MAXREC 100000): the HTTP status, the JSON
+/// document (Null when the answer is not JSON, e.g. an error VOTable) and the body.
+pub async fn tap_json(gw: &vogate::Gateway, adql: &str) -> (u16, serde_json::Value, String) {
+    let app = test::init_service(App::new().configure(vogate::routes(gw))).await;
+    let qs = serde_urlencoded::to_string([
+        ("LANG", "ADQL"),
+        ("QUERY", adql),
+        ("RESPONSEFORMAT", "json"),
+        ("MAXREC", "100000"),
+    ])
+    .expect("encode");
+    let resp = test::call_service(
+        &app,
+        test::TestRequest::get()
+            .uri(&format!("/tap/sync?{qs}"))
+            .to_request(),
+    )
+    .await;
+    let status = resp.status().as_u16();
+    let body = String::from_utf8(test::read_body(resp).await.to_vec()).expect("utf8");
+    let json = serde_json::from_str(&body).unwrap_or(serde_json::Value::Null);
+    (status, json, body)
+}
+
+/// Equal as values, floats to 1e-9 relative (and 1e-12 absolute, for values near 0).
+#[allow(dead_code)] // not every test binary compares rows
+pub fn same(a: &serde_json::Value, b: &serde_json::Value) -> bool {
+    use serde_json::Value::{Array, Number};
+    match (a, b) {
+        (Number(x), Number(y)) => match (x.as_i64(), y.as_i64()) {
+            (Some(i), Some(j)) => i == j,
+            _ => {
+                let (x, y) = (
+                    x.as_f64().unwrap_or(f64::NAN),
+                    y.as_f64().unwrap_or(f64::NAN),
+                );
+                x == y || (x - y).abs() <= 1e-9 * x.abs().max(y.abs()) + 1e-12
+            }
+        },
+        (Array(x), Array(y)) => x.len() == y.len() && x.iter().zip(y).all(|(a, b)| same(a, b)),
+        _ => a == b,
+    }
+}
