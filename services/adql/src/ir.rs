@@ -130,8 +130,9 @@ pub enum Target<'a> {
 /// A resolved column reference.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ColRef<'a> {
-    /// The SQL alias of its table (unquoted: the renderer quotes it).
-    pub qualifier: String,
+    /// The SQL alias of its table (unquoted: the renderer quotes it), shared by every
+    /// reference to that table.
+    pub qualifier: std::rc::Rc<str>,
     /// The column.
     pub target: Target<'a>,
 }

@@ -4,22 +4,25 @@
 //! integers (`0x1F`), the operators and punctuation of the grammar, and `--` comments to the
 //! end of the line. Anything else is an error at its position.
 
+use std::borrow::Cow;
+
 use crate::diag::{Diagnostic, Pos, Span};
 
 /// What a token is.
 #[derive(Debug, Clone, PartialEq)]
-pub enum Tok {
+pub enum Tok<'s> {
     /// A regular identifier or a keyword, as written (keywords are recognised by the parser,
     /// case-insensitively).
-    Word(String),
+    Word(&'s str),
     /// A delimited identifier, without its quotes and with `""` turned into `"`.
-    Quoted(String),
-    /// An unsigned number as written (`12`, `1.5`, `.5`, `3E-2`).
-    Number(String),
+    Quoted(Cow<'s, str>),
+    /// An unsigned number as written (`12`, `1.5`, `.5`), the exponent marker upper-cased
+    /// (`3E-2`).
+    Number(Cow<'s, str>),
     /// A hexadecimal integer literal: the digits after `0x`.
-    Hex(String),
+    Hex(&'s str),
     /// A string literal, without its quotes and with `''` turned into `'`.
-    Str(String),
+    Str(Cow<'s, str>),
     /// An operator or punctuation: `( ) , . * + - / || = <> < <= > >= ;` (`!=` is read as
     /// `<>`).
     Op(&'static str),
@@ -29,9 +32,9 @@ pub enum Tok {
 
 /// One token and the text it covers.
 #[derive(Debug, Clone, PartialEq)]
-pub struct Token {
+pub struct Token<'s> {
     /// The token.
-    pub tok: Tok,
+    pub tok: Tok<'s>,
     /// Where it is.
     pub span: Span,
 }
@@ -75,7 +78,7 @@ impl Cursor<'_> {
 /// Split `text` into tokens, ending with [`Tok::End`]. Errors: an unterminated string or
 /// delimited identifier, an empty delimited identifier, a number without exponent digits, a
 /// character that ADQL does not use outside strings, an identifier starting with `_`.
-pub fn tokenize(text: &str) -> Result<Vec<Token>, Diagnostic> {
+pub fn tokenize(text: &str) -> Result<Vec<Token<'_>>, Diagnostic> {
     let mut c = Cursor {
         text,
         pos: Pos {
@@ -84,7 +87,7 @@ pub fn tokenize(text: &str) -> Result<Vec<Token>, Diagnostic> {
             offset: 0,
         },
     };
-    let mut out = Vec::new();
+    let mut out = Vec::with_capacity(text.len() / 3 + 1);
     while let Some(ch) = c.peek() {
         let start = c.pos;
         if ch.is_whitespace() {
@@ -101,16 +104,14 @@ pub fn tokenize(text: &str) -> Result<Vec<Token>, Diagnostic> {
             continue;
         }
         let tok = if ch.is_ascii_alphabetic() {
-            let mut w = String::new();
-            while let Some(x) = c.peek() {
-                if x.is_ascii_alphanumeric() || x == '_' {
-                    w.push(x);
-                    c.bump();
-                } else {
-                    break;
-                }
-            }
-            Tok::Word(w)
+            // ASCII only: the column advances by the byte count.
+            let len = text.as_bytes()[start.offset..]
+                .iter()
+                .take_while(|b| b.is_ascii_alphanumeric() || **b == b'_')
+                .count();
+            c.pos.offset += len;
+            c.pos.column += len as u32;
+            Tok::Word(&text[start.offset..start.offset + len])
         } else if ch.is_ascii_digit()
             || (ch == '.' && c.peek2().is_some_and(|d| d.is_ascii_digit()))
         {
@@ -140,7 +141,7 @@ pub fn tokenize(text: &str) -> Result<Vec<Token>, Diagnostic> {
                     "an empty delimited identifier \"\" is not a name",
                 ));
             }
-            Tok::Quoted(w)
+            Tok::Quoted(Cow::Owned(w))
         } else if ch == '\'' {
             c.bump();
             let mut s = String::new();
@@ -172,7 +173,7 @@ pub fn tokenize(text: &str) -> Result<Vec<Token>, Diagnostic> {
                     Some(x) => s.push(x),
                 }
             }
-            Tok::Str(s)
+            Tok::Str(Cow::Owned(s))
         } else {
             c.bump();
             let two = |c: &mut Cursor, next: char, op: &'static str, single: &'static str| {
@@ -273,7 +274,7 @@ fn continuation(c: &Cursor) -> Option<usize> {
 }
 
 /// An unsigned number (ADQL 2.1 `<unsigned_numeric_literal>`) or a hexadecimal integer.
-fn number(c: &mut Cursor) -> Result<Tok, Diagnostic> {
+fn number<'s>(c: &mut Cursor<'s>) -> Result<Tok<'s>, Diagnostic> {
     let start = c.pos;
     if c.peek() == Some('0') && matches!(c.peek2(), Some('x' | 'X')) {
         c.bump();
@@ -289,7 +290,7 @@ fn number(c: &mut Cursor) -> Result<Tok, Diagnostic> {
                 "'0x' must be followed by hexadecimal digits",
             ));
         }
-        return Ok(Tok::Hex(h));
+        return Ok(Tok::Hex(&c.text[start.offset + 2..c.pos.offset]));
     }
     let mut s = String::new();
     let digits = |c: &mut Cursor, s: &mut String| {
@@ -323,7 +324,12 @@ fn number(c: &mut Cursor) -> Result<Tok, Diagnostic> {
             ));
         }
     }
-    Ok(Tok::Number(s))
+    let raw = &c.text[start.offset..c.pos.offset];
+    Ok(Tok::Number(if raw == s {
+        Cow::Borrowed(raw)
+    } else {
+        Cow::Owned(s)
+    }))
 }
 
 #[cfg(test)]

@@ -75,7 +75,26 @@ pub const RESERVED: &[&str] = &[
 
 /// Whether `word` is an ADQL reserved word (case-insensitive).
 pub fn is_reserved(word: &str) -> bool {
-    RESERVED.iter().any(|r| r.eq_ignore_ascii_case(word))
+    static SORTED: std::sync::OnceLock<Vec<(u128, u128)>> = std::sync::OnceLock::new();
+    let sorted = SORTED.get_or_init(|| {
+        let mut v: Vec<(u128, u128)> = RESERVED.iter().filter_map(|w| word_key(w)).collect();
+        v.sort_unstable();
+        v
+    });
+    word_key(word).is_some_and(|k| sorted.binary_search(&k).is_ok())
+}
+
+/// A word of at most 32 ASCII bytes, upper-cased, as two integers (for a fast lookup).
+fn word_key(word: &str) -> Option<(u128, u128)> {
+    let mut buf = [0u8; 32];
+    let dst = buf.get_mut(..word.len())?;
+    dst.copy_from_slice(word.as_bytes());
+    dst.make_ascii_uppercase();
+    let (a, b) = buf.split_at(16);
+    Some((
+        u128::from_le_bytes(a.try_into().ok()?),
+        u128::from_le_bytes(b.try_into().ok()?),
+    ))
 }
 
 /// Keywords that start or separate clauses: where one of these appears instead of a name,
@@ -259,8 +278,13 @@ fn builtin(name: &str) -> Option<&'static Builtin> {
 /// its position and what was expected there.
 pub fn parse(adql: &str, udfs: &[UdfSignature]) -> Result<Query, Diagnostic> {
     let toks = tokenize(adql)?;
+    let reserved = toks
+        .iter()
+        .map(|t| matches!(&t.tok, Tok::Word(w) if is_reserved(w)))
+        .collect();
     let mut p = Parser {
         toks,
+        reserved,
         i: 0,
         depth: 0,
         udfs,
@@ -290,14 +314,16 @@ pub fn parse(adql: &str, udfs: &[UdfSignature]) -> Result<Query, Diagnostic> {
     Ok(q)
 }
 
-struct Parser<'a> {
-    toks: Vec<Token>,
+struct Parser<'a, 's> {
+    toks: Vec<Token<'s>>,
+    /// Whether each token is a reserved word (computed once).
+    reserved: Vec<bool>,
     i: usize,
     depth: usize,
     udfs: &'a [UdfSignature],
 }
 
-fn describe(t: &Tok) -> String {
+fn describe(t: &Tok<'_>) -> String {
     match t {
         Tok::Word(w) => format!("'{w}'"),
         Tok::Quoted(w) => format!("\"{}\"", w.replace('"', "\"\"")),
@@ -326,12 +352,12 @@ const RED_ZONE: usize = 256 * 1024;
 /// The size of each new stack segment.
 const STACK_SEGMENT: usize = 4 * 1024 * 1024;
 
-impl Parser<'_> {
-    fn tok(&self) -> &Tok {
+impl<'s> Parser<'_, 's> {
+    fn tok(&self) -> &Tok<'s> {
         &self.toks[self.i].tok
     }
 
-    fn tok_at(&self, k: usize) -> &Tok {
+    fn tok_at(&self, k: usize) -> &Tok<'s> {
         &self.toks[(self.i + k).min(self.toks.len() - 1)].tok
     }
 
@@ -434,10 +460,10 @@ impl Parser<'_> {
     /// An identifier: a regular identifier that is not reserved, or a delimited one.
     fn ident(&mut self, what: &str) -> PResult<Ident> {
         match self.tok().clone() {
-            Tok::Word(w) if !is_reserved(&w) => {
+            Tok::Word(w) if !self.reserved[self.i] => {
                 self.i += 1;
                 Ok(Ident {
-                    name: w,
+                    name: w.to_string(),
                     quoted: false,
                     span: self.prev_span(),
                 })
@@ -445,7 +471,7 @@ impl Parser<'_> {
             Tok::Quoted(w) => {
                 self.i += 1;
                 Ok(Ident {
-                    name: w,
+                    name: w.into_owned(),
                     quoted: true,
                     span: self.prev_span(),
                 })
@@ -456,7 +482,7 @@ impl Parser<'_> {
 
     fn is_ident_start(&self) -> bool {
         match self.tok() {
-            Tok::Word(w) => !is_reserved(w),
+            Tok::Word(_) => !self.reserved[self.i],
             Tok::Quoted(_) => true,
             _ => false,
         }
@@ -965,7 +991,7 @@ impl Parser<'_> {
                     span: self.prev_span(),
                 }
             } else {
-                self.concat(&format!("a value after '{}'", op.symbol()))?
+                self.concat("a value after the comparison")?
             };
             self.operand_not_cond(&right, op.symbol())?;
             return Ok(Expr {
@@ -1151,7 +1177,7 @@ impl Parser<'_> {
         let mut rest = Vec::new();
         while let Some(op) = op_here(self) {
             self.i += 1;
-            let e = next(self, &format!("a value after '{}'", op.symbol()))?;
+            let e = next(self, "a value after the operator")?;
             self.num_operand(&e, op.symbol())?;
             rest.push((op, e));
         }
@@ -1199,15 +1225,18 @@ impl Parser<'_> {
             Tok::Number(text) => {
                 self.i += 1;
                 let int = text.bytes().all(|b| b.is_ascii_digit());
-                lit(ExprKind::Number { text, int })
+                lit(ExprKind::Number {
+                    text: text.into_owned(),
+                    int,
+                })
             }
             Tok::Hex(h) => {
                 self.i += 1;
-                lit(ExprKind::Hex(h))
+                lit(ExprKind::Hex(h.to_string()))
             }
             Tok::Str(s) => {
                 self.i += 1;
-                lit(ExprKind::Str(s))
+                lit(ExprKind::Str(s.into_owned()))
             }
             Tok::Op("(") => {
                 if self.is_kw_at(1, "SELECT") {
@@ -1331,8 +1360,7 @@ impl Parser<'_> {
                 } else {
                     self.eat_kw("ALL");
                 }
-                call.args
-                    .push(self.value(&format!("a value in {}(...)", b.name))?);
+                call.args.push(self.value("a value in the set function")?);
             }
         } else if !self.is_op(")") {
             loop {
@@ -1390,7 +1418,7 @@ impl Parser<'_> {
         let mut args = Vec::new();
         if !self.is_op(")") {
             loop {
-                args.push(self.value(&format!("an argument of {word}"))?);
+                args.push(self.value("a function argument")?);
                 if !self.eat_op(",") {
                     break;
                 }

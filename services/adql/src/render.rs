@@ -228,18 +228,56 @@ impl<'d> Renderer<'d> {
 
     /// The SQL of an expression.
     pub fn expr(&self, n: &Node) -> String {
-        crate::parser::grow(|| self.expr_inner(n))
+        let mut out = String::with_capacity(64);
+        self.write(&mut out, n);
+        out
     }
 
-    fn expr_inner(&self, n: &Node) -> String {
+    /// Append the SQL of an expression to `out`.
+    fn write(&self, out: &mut String, n: &Node) {
+        crate::parser::grow(|| self.write_inner(out, n))
+    }
+
+    fn write_inner(&self, out: &mut String, n: &Node) {
+        let not = |neg: bool| if neg { "NOT " } else { "" };
         match n {
-            Node::Col(c) => self.col(c),
-            Node::Num { text, int } => self.d.number_literal(text, *int),
-            Node::Str(s) => format!("'{}'", s.replace('\'', "''")),
-            Node::Null => "NULL".into(),
-            Node::Nested(x) => format!("({})", self.expr(x)),
-            Node::Neg(x) => format!("(-{})", self.expr(x)),
-            Node::Not(x) => format!("(NOT {})", self.expr(x)),
+            Node::Col(c) => out.push_str(&self.col(c)),
+            Node::Num { text, int } => out.push_str(&self.d.number_literal(text, *int)),
+            Node::Str(s) => {
+                out.push('\'');
+                out.push_str(&s.replace('\'', "''"));
+                out.push('\'');
+            }
+            Node::Null => out.push_str("NULL"),
+            Node::Nested(x) => {
+                out.push('(');
+                self.write(out, x);
+                out.push(')');
+            }
+            Node::Neg(x) => {
+                out.push_str("(-");
+                self.write(out, x);
+                out.push(')');
+            }
+            Node::Not(x) => {
+                out.push_str("(NOT ");
+                self.write(out, x);
+                out.push(')');
+            }
+            Node::Chain(first, rest) if rest.iter().all(|(op, _)| *op != BinOp::Div) => {
+                // Left-associative: (((a op b) op c) ...), without a string per step.
+                for _ in 0..rest.len() {
+                    out.push('(');
+                }
+                self.write(out, first);
+                for (op, x) in rest {
+                    out.push(' ');
+                    out.push_str(op.symbol());
+                    out.push(' ');
+                    self.write(out, x);
+                    out.push(')');
+                }
+            }
             Node::Chain(first, rest) => {
                 let mut acc = self.expr(first);
                 for (op, x) in rest {
@@ -249,49 +287,102 @@ impl<'d> Renderer<'d> {
                         _ => format!("({acc} {} {r})", op.symbol()),
                     };
                 }
-                acc
+                out.push_str(&acc);
             }
             Node::Compare(a, op, b) => {
-                format!("({} {} {})", self.expr(a), op.symbol(), self.expr(b))
+                out.push('(');
+                self.write(out, a);
+                out.push(' ');
+                out.push_str(op.symbol());
+                out.push(' ');
+                self.write(out, b);
+                out.push(')');
             }
             Node::Logic(op, terms) => {
                 let word = if *op == LogicOp::And { " AND " } else { " OR " };
-                let parts: Vec<String> = terms.iter().map(|t| self.expr(t)).collect();
-                balanced(&parts, word)
+                self.balanced(out, terms, word);
             }
-            Node::Between(a, neg, lo, hi) => format!(
-                "({} {}BETWEEN {} AND {})",
-                self.expr(a),
-                if *neg { "NOT " } else { "" },
-                self.expr(lo),
-                self.expr(hi)
-            ),
+            Node::Between(a, neg, lo, hi) => {
+                out.push('(');
+                self.write(out, a);
+                out.push(' ');
+                out.push_str(not(*neg));
+                out.push_str("BETWEEN ");
+                self.write(out, lo);
+                out.push_str(" AND ");
+                self.write(out, hi);
+                out.push(')');
+            }
             Node::Like(a, neg, insensitive, p) => {
-                let not = if *neg { "NOT " } else { "" };
-                if *insensitive {
-                    format!(
-                        "(lower({}) {not}LIKE lower({}))",
-                        self.expr(a),
-                        self.expr(p)
-                    )
+                let (open, close) = if *insensitive {
+                    ("lower(", ")")
                 } else {
-                    format!("({} {not}LIKE {})", self.expr(a), self.expr(p))
-                }
+                    ("", "")
+                };
+                out.push('(');
+                out.push_str(open);
+                self.write(out, a);
+                out.push_str(close);
+                out.push(' ');
+                out.push_str(not(*neg));
+                out.push_str("LIKE ");
+                out.push_str(open);
+                self.write(out, p);
+                out.push_str(close);
+                out.push(')');
             }
-            Node::IsNull(a, neg) => format!(
-                "({} IS {}NULL)",
-                self.expr(a),
-                if *neg { "NOT " } else { "" }
-            ),
+            Node::IsNull(a, neg) => {
+                out.push('(');
+                self.write(out, a);
+                out.push_str(" IS ");
+                out.push_str(not(*neg));
+                out.push_str("NULL)");
+            }
             Node::InList(a, neg, list) => {
-                let parts: Vec<String> = list.iter().map(|x| self.expr(x)).collect();
-                format!(
-                    "({} {}IN ({}))",
-                    self.expr(a),
-                    if *neg { "NOT " } else { "" },
-                    parts.join(", ")
-                )
+                out.push('(');
+                self.write(out, a);
+                out.push(' ');
+                out.push_str(not(*neg));
+                out.push_str("IN (");
+                for (i, x) in list.iter().enumerate() {
+                    if i > 0 {
+                        out.push_str(", ");
+                    }
+                    self.write(out, x);
+                }
+                out.push_str("))");
             }
+            other => out.push_str(&self.expr_other(other)),
+        }
+    }
+
+    /// `terms` joined by an associative operator, grouped as a balanced tree of at most
+    /// [`GROUP`] terms per parenthesis: SQL parsers nest a flat chain one level per term
+    /// (SQLite refuses more than 1000 levels), a balanced one only logarithmically.
+    fn balanced(&self, out: &mut String, terms: &[Node], word: &str) {
+        out.push('(');
+        if terms.len() <= GROUP {
+            for (i, t) in terms.iter().enumerate() {
+                if i > 0 {
+                    out.push_str(word);
+                }
+                self.write(out, t);
+            }
+        } else {
+            let size = terms.len().div_ceil(GROUP);
+            for (i, chunk) in terms.chunks(size).enumerate() {
+                if i > 0 {
+                    out.push_str(word);
+                }
+                self.balanced(out, chunk, word);
+            }
+        }
+        out.push(')');
+    }
+
+    /// The SQL of the rarer expressions (subqueries, set functions, CASE, geometry).
+    fn expr_other(&self, n: &Node) -> String {
+        match n {
             Node::InQuery(a, neg, q) => format!(
                 "({} {}IN ({}))",
                 self.expr(a),
@@ -358,6 +449,7 @@ impl<'d> Renderer<'d> {
                     .distance(&self.expr(a), &self.expr(b), &self.expr(c), &self.expr(d))
             }
             Node::Raw(sql) => sql.clone(),
+            simple => self.expr(simple),
         }
     }
 
@@ -430,15 +522,5 @@ impl<'d> Renderer<'d> {
     }
 }
 
-/// `parts` joined by an associative operator, grouped as a balanced tree of at most
-/// [`GROUP`] terms per parenthesis: SQL parsers nest a flat chain one level per term (SQLite
-/// refuses more than 1000 levels), a balanced one only logarithmically.
-fn balanced(parts: &[String], word: &str) -> String {
-    const GROUP: usize = 64;
-    if parts.len() <= GROUP {
-        return format!("({})", parts.join(word));
-    }
-    let size = parts.len().div_ceil(GROUP);
-    let groups: Vec<String> = parts.chunks(size).map(|c| balanced(c, word)).collect();
-    balanced(&groups, word)
-}
+/// How many terms one parenthesis of a long AND/OR chain holds.
+const GROUP: usize = 64;

@@ -99,7 +99,7 @@ fn published<'a, 'n>(
         Node::Col(ColRef {
             qualifier,
             target: Target::Published(t, c),
-        }) => Some((*t, *c, qualifier.as_str())),
+        }) => Some((*t, *c, &**qualifier)),
         Node::Nested(x) => published(x),
         _ => None,
     }

@@ -2,6 +2,8 @@
 //! correlated subqueries). A frame holds the sources of one FROM clause (published tables,
 //! CTEs, derived tables, with their aliases) and the columns USING and NATURAL joins merged.
 
+use std::borrow::Cow;
+
 use vo_common::FieldMeta;
 
 use crate::ast::Ident;
@@ -10,14 +12,14 @@ use crate::ir::{ColRef, Node, Target};
 
 /// How a source column is named.
 #[derive(Debug, Clone)]
-pub enum ColName {
+pub enum ColName<'a> {
     /// As published in TAP_SCHEMA (`"size"` for a delimited name).
-    Published(String),
+    Published(&'a str),
     /// As the query declared it (a subquery's output name).
     Declared(Ident),
 }
 
-impl ColName {
+impl ColName<'_> {
     /// Whether the reference `r` names this column.
     pub fn matches(&self, r: &Ident) -> bool {
         match self {
@@ -31,11 +33,25 @@ impl ColName {
 #[derive(Debug, Clone)]
 pub struct SourceColumn<'a> {
     /// Its name.
-    pub name: ColName,
-    /// Its metadata.
-    pub field: FieldMeta,
+    pub name: ColName<'a>,
+    /// Its metadata (borrowed from the catalog for a published column).
+    pub field: Cow<'a, FieldMeta>,
     /// What a reference to it renders as.
     pub target: Target<'a>,
+}
+
+impl SourceColumn<'_> {
+    /// How an outer query or a join names it.
+    pub fn ident(&self) -> Ident {
+        match &self.name {
+            ColName::Published(n) => Ident {
+                name: crate::catalog::unquoted(n).to_string(),
+                quoted: crate::catalog::unquoted(n).len() != n.len(),
+                span: Default::default(),
+            },
+            ColName::Declared(d) => d.clone(),
+        }
+    }
 }
 
 /// One FROM item as the query refers to it.
@@ -48,7 +64,7 @@ pub struct Source<'a> {
     /// The CTE's name, for a CTE reference.
     pub cte: Option<Ident>,
     /// Its SQL alias (quoted).
-    pub qualifier: String,
+    pub qualifier: std::rc::Rc<str>,
     /// Its columns, in order.
     pub columns: Vec<SourceColumn<'a>>,
 }
@@ -106,12 +122,15 @@ pub struct Frame<'a> {
     pub sources: Vec<Source<'a>>,
     /// Columns merged by USING and NATURAL joins.
     pub merged: Vec<Merged<'a>>,
+    /// While a join's ON condition is checked: the first source and the first merged column
+    /// of that join (ON sees the tables of its own join only).
+    pub window: Option<(usize, usize)>,
 }
 
 /// What an unqualified name found in one frame.
 pub enum Found<'a> {
     /// Exactly one column.
-    One(Box<(Node<'a>, FieldMeta)>),
+    One(Box<(Node<'a>, Cow<'a, FieldMeta>)>),
     /// Several: the tables that have it.
     Ambiguous(Vec<String>),
     /// None.
@@ -121,16 +140,16 @@ pub enum Found<'a> {
 impl<'a> Frame<'a> {
     /// The column an unqualified `name` refers to in this frame.
     pub fn find(&self, name: &Ident) -> Found<'a> {
-        let merged: Vec<&Merged> = self
-            .merged
+        let (first_source, first_merged) = self.window.unwrap_or((0, 0));
+        let merged: Vec<&Merged> = self.merged[first_merged..]
             .iter()
             .filter(|m| names_declared(&m.name, name))
             .collect();
         if let Some(m) = merged.last() {
-            return Found::One(Box::new((m.node.clone(), m.field.clone())));
+            return Found::One(Box::new((m.node.clone(), Cow::Owned(m.field.clone()))));
         }
         let mut hits = Vec::new();
-        for (si, s) in self.sources.iter().enumerate() {
+        for (si, s) in self.sources.iter().enumerate().skip(first_source) {
             for (ci, c) in s.columns.iter().enumerate() {
                 let hidden = self.merged.iter().any(|m| m.hides.contains(&(si, ci)));
                 if !hidden && c.name.matches(name) {
@@ -143,6 +162,14 @@ impl<'a> Frame<'a> {
             [(s, c)] => Found::One(Box::new((column_node(s, c), c.field.clone()))),
             _ => Found::Ambiguous(hits.iter().map(|(s, _)| s.display()).collect()),
         }
+    }
+}
+
+impl<'a> Frame<'a> {
+    /// The sources a qualified name may name now (all, or those of the join whose ON is
+    /// being checked).
+    pub fn visible_sources(&self) -> &[Source<'a>] {
+        &self.sources[self.window.map_or(0, |w| w.0)..]
     }
 }
 

@@ -262,12 +262,24 @@ impl Vosi {
              <language><name>ADQL</name>\
              <version ivo-id=\"ivo://ivoa.net/std/ADQL#v2.0\">2.0</version>\
              <version ivo-id=\"ivo://ivoa.net/std/ADQL#v2.1\">2.1</version>\
-             <description>ADQL 2.1: one table, WHERE, ORDER BY, TOP, and the geometry below</description>\
+             <description>ADQL 2.1: joins, subqueries, grouping, set operations, common table expressions, OFFSET, CASE and COALESCE, and the geometry below</description>\
              <languageFeatures type=\"ivo://ivoa.net/std/TAPRegExt#features-adqlgeo\">\
              <feature><form>POINT</form></feature><feature><form>CIRCLE</form></feature>\
              <feature><form>POLYGON</form></feature><feature><form>CONTAINS</form></feature>\
              <feature><form>INTERSECTS</form></feature><feature><form>DISTANCE</form></feature>\
-             </languageFeatures></language>"
+             </languageFeatures>\
+             <languageFeatures type=\"ivo://ivoa.net/std/TAPRegExt#features-adql-sets\">\
+             <feature><form>UNION</form></feature><feature><form>EXCEPT</form></feature>\
+             <feature><form>INTERSECT</form></feature></languageFeatures>\
+             <languageFeatures type=\"ivo://ivoa.net/std/TAPRegExt#features-adql-common-table\">\
+             <feature><form>WITH</form></feature></languageFeatures>\
+             <languageFeatures type=\"ivo://ivoa.net/std/TAPRegExt#features-adql-offset\">\
+             <feature><form>OFFSET</form></feature></languageFeatures>\
+             <languageFeatures type=\"ivo://ivoa.net/std/TAPRegExt#features-adql-conditional\">\
+             <feature><form>COALESCE</form></feature></languageFeatures>\
+             <languageFeatures type=\"ivo://ivoa.net/std/TAPRegExt#features-adql-string\">\
+             <feature><form>ILIKE</form></feature></languageFeatures>\
+             </language>"
         ));
         for (mime, id, alias) in formats {
             match id {

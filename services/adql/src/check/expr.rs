@@ -1,6 +1,8 @@
 //! Checking values and conditions: column resolution, literals, operators, predicates,
 //! subqueries, set functions, COALESCE and CASE, with their types and output metadata.
 
+use std::borrow::Cow;
+
 use vo_common::FieldMeta;
 
 use super::{Checker, Kind, Typed};
@@ -101,7 +103,7 @@ impl<'a> Checker<'a> {
     fn cond(node: Node<'a>, parts: &[&Typed]) -> Typed<'a> {
         Typed {
             node,
-            field: numeric_field("boolean"),
+            field: Cow::Owned(numeric_field("boolean")),
             kind: Kind::Bool,
             aggregate: parts.iter().any(|p| p.aggregate),
         }
@@ -145,7 +147,7 @@ impl<'a> Checker<'a> {
                         text: text.clone(),
                         int,
                     },
-                    field: numeric_field(if int { "long" } else { "double" }),
+                    field: Cow::Owned(numeric_field(if int { "long" } else { "double" })),
                     kind: Kind::Number,
                     aggregate: false,
                 })
@@ -156,7 +158,7 @@ impl<'a> Checker<'a> {
                         text: v.to_string(),
                         int: true,
                     },
-                    field: numeric_field("long"),
+                    field: Cow::Owned(numeric_field("long")),
                     kind: Kind::Number,
                     aggregate: false,
                 }),
@@ -172,14 +174,14 @@ impl<'a> Checker<'a> {
                 }
                 Some(Typed {
                     node: Node::Str(s.clone()),
-                    field: text_field(),
+                    field: Cow::Owned(text_field()),
                     kind: Kind::Text,
                     aggregate: false,
                 })
             }
             ExprKind::Null => Some(Typed {
                 node: Node::Null,
-                field: numeric_field("double"),
+                field: Cow::Owned(numeric_field("double")),
                 kind: Kind::Null,
                 aggregate: false,
             }),
@@ -204,13 +206,12 @@ impl<'a> Checker<'a> {
                         self.expect(&t, Kind::Number, "a sign", inner.span)?;
                         let mut field = numeric_field(&wider(&t.field.datatype, &t.field.datatype));
                         if *op == UnaryOp::Plus {
-                            field = t.field.clone();
-                            return Some(Typed { field, ..t });
+                            return Some(t);
                         }
                         field.unit = t.field.unit.clone();
                         Some(Typed {
                             node: Node::Neg(Box::new(t.node)),
-                            field,
+                            field: Cow::Owned(field),
                             kind: Kind::Number,
                             aggregate: t.aggregate,
                         })
@@ -259,11 +260,11 @@ impl<'a> Checker<'a> {
                 }
                 Some(Typed {
                     node: Node::Chain(Box::new(first_t.node), nodes),
-                    field: if concat {
+                    field: Cow::Owned(if concat {
                         text_field()
                     } else {
                         numeric_field(&datatype)
-                    },
+                    }),
                     kind: want,
                     aggregate,
                 })
@@ -303,7 +304,7 @@ impl<'a> Checker<'a> {
                 }
                 ok.then(|| Typed {
                     node: Node::Logic(*op, nodes),
-                    field: numeric_field("boolean"),
+                    field: Cow::Owned(numeric_field("boolean")),
                     kind: Kind::Bool,
                     aggregate,
                 })
@@ -407,7 +408,7 @@ impl<'a> Checker<'a> {
                 let kind = Kind::of(&field);
                 Some(Typed {
                     node: Node::Subquery(Box::new(q.query)),
-                    field,
+                    field: Cow::Owned(field),
                     kind,
                     aggregate: false,
                 })
@@ -461,7 +462,8 @@ impl<'a> Checker<'a> {
                 result = Some(tt.clone());
             } else if let Some(r) = &mut result {
                 if r.kind == Kind::Number {
-                    r.field = numeric_field(&wider(&r.field.datatype, &tt.field.datatype));
+                    r.field =
+                        Cow::Owned(numeric_field(&wider(&r.field.datatype, &tt.field.datatype)));
                 }
             }
             pairs.push((wt.node, tt.node));
@@ -474,7 +476,8 @@ impl<'a> Checker<'a> {
                 }
                 if let Some(r) = &mut result {
                     if r.kind == Kind::Number && t.kind == Kind::Number {
-                        r.field = numeric_field(&wider(&r.field.datatype, &t.field.datatype));
+                        r.field =
+                            Cow::Owned(numeric_field(&wider(&r.field.datatype, &t.field.datatype)));
                     } else if r.kind == Kind::Null {
                         *r = t.clone();
                     }
@@ -487,7 +490,7 @@ impl<'a> Checker<'a> {
         let r = result?;
         let _ = span;
         let mut field = r.field.clone();
-        field.name = "case".into();
+        field.to_mut().name = "case".into();
         Some(Typed {
             node: Node::Case {
                 operand: op.map(|o| Box::new(o.node)),
@@ -541,7 +544,7 @@ impl<'a> Checker<'a> {
             return None;
         }
         for frame in self.frames.iter().rev() {
-            if let Some(src) = frame.sources.iter().find(|s| s.named_by(q)) {
+            if let Some(src) = frame.visible_sources().iter().find(|s| s.named_by(q)) {
                 return match src.columns.iter().find(|c| c.name.matches(id)) {
                     Some(c) => {
                         let kind = Kind::of(&c.field);
@@ -604,7 +607,7 @@ impl<'a> Checker<'a> {
                     arg: None,
                     cast: None,
                 },
-                field: numeric_field("long"),
+                field: Cow::Owned(numeric_field("long")),
                 kind: Kind::Number,
                 aggregate: true,
             });
@@ -641,7 +644,7 @@ impl<'a> Checker<'a> {
                 (f, cast)
             }
             _ => {
-                let mut f = arg.field.clone();
+                let mut f = arg.field.clone().into_owned();
                 f.name = func.to_ascii_lowercase();
                 (f, None)
             }
@@ -654,7 +657,7 @@ impl<'a> Checker<'a> {
                 cast,
             },
             kind: Kind::of(&field),
-            field,
+            field: Cow::Owned(field),
             aggregate: true,
         })
     }

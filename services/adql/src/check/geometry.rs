@@ -1,6 +1,8 @@
 //! Checking function calls: set functions, COALESCE, and the geometry of ADQL 2.1 §4.2
 //! (CONTAINS, INTERSECTS, DISTANCE on POINT, CIRCLE, POLYGON and region columns, in ICRS).
 
+use std::borrow::Cow;
+
 use vo_common::region::{edges_cross, Polygon};
 use vo_common::sky::{stcs_polygon, SkyPoint};
 
@@ -75,7 +77,7 @@ impl<'a> Checker<'a> {
                 }
                 let f = first?;
                 let mut field = f.field.clone();
-                field.name = "coalesce".into();
+                field.to_mut().name = "coalesce".into();
                 Some(Typed {
                     node: Node::Coalesce(nodes),
                     field,
@@ -119,7 +121,7 @@ impl<'a> Checker<'a> {
                 field.ucd = Some("pos.angDistance".into());
                 Some(Typed {
                     node: Node::Distance(Box::new([a, b, c2, d])),
-                    field,
+                    field: Cow::Owned(field),
                     kind: Kind::Number,
                     aggregate: false,
                 })
@@ -190,7 +192,7 @@ impl<'a> Checker<'a> {
         };
         Some(Typed {
             node: Node::Geo(Box::new(pred)),
-            field: numeric_field("int"),
+            field: Cow::Owned(numeric_field("int")),
             kind: Kind::Number,
             aggregate: false,
         })

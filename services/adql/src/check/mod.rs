@@ -11,6 +11,7 @@
 mod expr;
 mod geometry;
 
+use std::borrow::Cow;
 use std::collections::HashSet;
 
 use vo_common::FieldMeta;
@@ -71,8 +72,9 @@ impl Kind {
 pub struct Typed<'a> {
     /// The checked expression.
     pub node: Node<'a>,
-    /// The FIELD metadata it would have as an output column.
-    pub field: FieldMeta,
+    /// The FIELD metadata it would have as an output column (borrowed from the catalog for a
+    /// published column).
+    pub field: Cow<'a, FieldMeta>,
     /// Its type family.
     pub kind: Kind,
     /// Whether it contains a set function (COUNT, SUM ...) of this query level.
@@ -88,14 +90,14 @@ struct CteDef {
     names: Vec<Ident>,
 }
 
-/// One visible column of a FROM item, for `*` and USING/NATURAL.
-#[derive(Debug, Clone)]
-struct Visible<'a> {
-    node: Node<'a>,
-    field: FieldMeta,
-    ident: Ident,
-    /// The source columns it stands for (to hide them once merged).
-    origin: Vec<(usize, usize)>,
+/// One visible column of a FROM item, for `*` and USING/NATURAL: a column of a source of the
+/// current frame, or a column a join merged.
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Vis {
+    /// (source index, column index).
+    Col(usize, usize),
+    /// Index into the frame's merged columns.
+    Merged(usize),
 }
 
 /// The checked output of one query level.
@@ -420,7 +422,7 @@ impl<'a> Checker<'a> {
         let errors_before = self.diags.len();
         // FROM
         let mut from = Vec::new();
-        let mut visible: Vec<Vec<Visible<'a>>> = Vec::new();
+        let mut visible: Vec<Vec<Vis>> = Vec::new();
         for t in &s.from {
             if let Some((f, v)) = self.table_ref(t) {
                 from.push(f);
@@ -439,17 +441,18 @@ impl<'a> Checker<'a> {
             match item {
                 SelectItem::Wildcard(_) => {
                     for v in visible.iter().flatten() {
+                        let (node, field, ident) = self.vis(*v)?;
                         items.push(Typed {
-                            node: v.node.clone(),
-                            field: v.field.clone(),
-                            kind: Kind::of(&v.field),
+                            kind: Kind::of(&field),
+                            node,
+                            field,
                             aggregate: false,
                         });
-                        names.push(v.ident.clone());
+                        names.push(ident);
                     }
                 }
                 SelectItem::QualifiedWildcard(name) => {
-                    let frame = self.frames.last().cloned().unwrap_or_default();
+                    let frame = self.frames.last()?;
                     match frame.sources.iter().find(|src| src.named_by(&name.parts)) {
                         Some(src) => {
                             for c in &src.columns {
@@ -459,10 +462,7 @@ impl<'a> Checker<'a> {
                                     kind: Kind::of(&c.field),
                                     aggregate: false,
                                 });
-                                names.push(match &c.name {
-                                    ColName::Published(n) => published_ident(n),
-                                    ColName::Declared(d) => d.clone(),
-                                });
+                                names.push(c.ident());
                             }
                         }
                         None => self.err(
@@ -484,7 +484,7 @@ impl<'a> Checker<'a> {
                         },
                         (None, _) => plain_ident(&expr::default_name(expr, i)),
                     };
-                    t.field.name = ident.name.clone();
+                    t.field.to_mut().name = ident.name.clone();
                     items.push(t);
                     names.push(ident);
                 }
@@ -574,7 +574,7 @@ impl<'a> Checker<'a> {
             let own: HashSet<String> = self
                 .frames
                 .last()
-                .map(|f| f.sources.iter().map(|s| s.qualifier.clone()).collect())
+                .map(|f| f.sources.iter().map(|s| s.qualifier.to_string()).collect())
                 .unwrap_or_default();
             let mut checks: Vec<(&Node, Span, &str)> = Vec::new();
             for (it, item) in items.iter().zip(s.items.iter().cycle()) {
@@ -670,7 +670,7 @@ impl<'a> Checker<'a> {
 
     /// One FROM item: registers its sources in the current frame and returns it with its
     /// visible columns (for `*`, USING and NATURAL).
-    fn table_ref(&mut self, t: &TableRef) -> Option<(FromIr<'a>, Vec<Visible<'a>>)> {
+    fn table_ref(&mut self, t: &TableRef) -> Option<(FromIr<'a>, Vec<Vis>)> {
         match t {
             TableRef::Table { name, alias } => self.table(name, alias.as_ref()),
             TableRef::Derived { query, alias } => {
@@ -685,7 +685,7 @@ impl<'a> Checker<'a> {
                     alias: Some(alias.clone()),
                     table: None,
                     cte: None,
-                    qualifier: qualifier.clone(),
+                    qualifier: qualifier.as_str().into(),
                     columns,
                 };
                 let vis = self.add_source(source, alias.span)?;
@@ -708,7 +708,7 @@ impl<'a> Checker<'a> {
         }
     }
 
-    fn add_source(&mut self, source: Source<'a>, span: Span) -> Option<Vec<Visible<'a>>> {
+    fn add_source(&mut self, source: Source<'a>, span: Span) -> Option<Vec<Vis>> {
         let frame = self.frames.last_mut()?;
         let clash = frame.sources.iter().find(|s| {
             let key = |s: &Source| match (&s.alias, s.table, &s.cte) {
@@ -731,29 +731,52 @@ impl<'a> Checker<'a> {
             return None;
         }
         let si = frame.sources.len();
-        let vis = source
-            .columns
-            .iter()
-            .enumerate()
-            .map(|(ci, c)| Visible {
-                node: column_node(&source, c),
-                field: c.field.clone(),
-                ident: match &c.name {
-                    ColName::Published(n) => published_ident(n),
-                    ColName::Declared(d) => d.clone(),
-                },
-                origin: vec![(si, ci)],
-            })
+        let vis = (0..source.columns.len())
+            .map(|ci| Vis::Col(si, ci))
             .collect();
         frame.sources.push(source);
         Some(vis)
     }
 
-    fn table(
-        &mut self,
-        name: &Name,
-        alias: Option<&Ident>,
-    ) -> Option<(FromIr<'a>, Vec<Visible<'a>>)> {
+    /// The node, metadata and name of a visible column.
+    fn vis(&self, v: Vis) -> Option<(Node<'a>, Cow<'a, FieldMeta>, Ident)> {
+        let frame = self.frames.last()?;
+        Some(match v {
+            Vis::Col(si, ci) => {
+                let s = frame.sources.get(si)?;
+                let c = s.columns.get(ci)?;
+                (column_node(s, c), c.field.clone(), c.ident())
+            }
+            Vis::Merged(mi) => {
+                let m = frame.merged.get(mi)?;
+                (m.node.clone(), Cow::Owned(m.field.clone()), m.name.clone())
+            }
+        })
+    }
+
+    /// The name of a visible column.
+    fn vis_ident(&self, v: Vis) -> Option<Ident> {
+        let frame = self.frames.last()?;
+        match v {
+            Vis::Col(si, ci) => Some(frame.sources.get(si)?.columns.get(ci)?.ident()),
+            Vis::Merged(mi) => Some(frame.merged.get(mi)?.name.clone()),
+        }
+    }
+
+    /// The source columns a visible column stands for.
+    fn vis_origin(&self, v: Vis) -> Vec<(usize, usize)> {
+        match v {
+            Vis::Col(si, ci) => vec![(si, ci)],
+            Vis::Merged(mi) => self
+                .frames
+                .last()
+                .and_then(|f| f.merged.get(mi))
+                .map(|m| m.hides.clone())
+                .unwrap_or_default(),
+        }
+    }
+
+    fn table(&mut self, name: &Name, alias: Option<&Ident>) -> Option<(FromIr<'a>, Vec<Vis>)> {
         let qualifier = self.alias("t");
         // A CTE, by its unqualified name (the innermost definition wins).
         if name.parts.len() == 1 {
@@ -769,7 +792,7 @@ impl<'a> Checker<'a> {
                     alias: alias.cloned(),
                     table: None,
                     cte: Some(cte.name.clone()),
-                    qualifier: qualifier.clone(),
+                    qualifier: qualifier.as_str().into(),
                     columns,
                 };
                 let vis = self.add_source(source, name.span())?;
@@ -824,8 +847,8 @@ impl<'a> Checker<'a> {
             .columns
             .iter()
             .map(|c| SourceColumn {
-                name: ColName::Published(c.name.clone()),
-                field: c.field.clone(),
+                name: ColName::Published(&c.name),
+                field: std::borrow::Cow::Borrowed(&c.field),
                 target: Target::Published(table, c),
             })
             .collect();
@@ -833,7 +856,7 @@ impl<'a> Checker<'a> {
             alias: alias.cloned(),
             table: Some(table),
             cte: None,
-            qualifier: qualifier.clone(),
+            qualifier: qualifier.as_str().into(),
             columns,
         };
         let vis = self.add_source(source, name.span())?;
@@ -855,18 +878,27 @@ impl<'a> Checker<'a> {
         right: &TableRef,
         cond: &JoinCond,
         span: Span,
-    ) -> Option<(FromIr<'a>, Vec<Visible<'a>>)> {
+    ) -> Option<(FromIr<'a>, Vec<Vis>)> {
         let first_source = self.frames.last()?.sources.len();
         let first_merged = self.frames.last()?.merged.len();
         let (l, r) = (self.table_ref(left), self.table_ref(right));
         let ((lir, lvis), (rir, rvis)) = (l?, r?);
+        // The names of the visible columns of both sides (for USING and NATURAL only).
+        let names_of = |vis: &[Vis]| -> Vec<Ident> {
+            if matches!(cond, JoinCond::Using(_)) || natural {
+                vis.iter().filter_map(|v| self.vis_ident(*v)).collect()
+            } else {
+                Vec::new()
+            }
+        };
+        let (lnames, rnames) = (names_of(&lvis), names_of(&rvis));
         // The columns to merge: USING's, or NATURAL's common names.
         let using: Vec<Ident> = match cond {
             JoinCond::Using(cols) => cols.clone(),
-            JoinCond::None if natural => lvis
+            JoinCond::None if natural => lnames
                 .iter()
-                .filter(|lv| rvis.iter().any(|rv| same_name(&lv.ident, &rv.ident)))
-                .map(|lv| lv.ident.clone())
+                .filter(|l| rnames.iter().any(|r| same_name(l, r)))
+                .cloned()
                 .collect(),
             _ => Vec::new(),
         };
@@ -875,16 +907,15 @@ impl<'a> Checker<'a> {
         let mut used_left = HashSet::new();
         let mut used_right = HashSet::new();
         for col in &using {
-            let find = |vis: &[Visible<'a>]| -> Vec<usize> {
-                vis.iter()
+            let find = |names: &[Ident]| -> Vec<usize> {
+                names
+                    .iter()
                     .enumerate()
-                    .filter(|(_, v)| {
-                        same_name(&v.ident, col) || names_declared_or_published(&v.ident, col)
-                    })
+                    .filter(|(_, n)| same_name(n, col) || names_declared_or_published(n, col))
                     .map(|(i, _)| i)
                     .collect()
             };
-            let (li, ri) = (find(&lvis), find(&rvis));
+            let (li, ri) = (find(&lnames), find(&rnames));
             let (li, ri) = match (li.as_slice(), ri.as_slice()) {
                 ([a], [b]) => (*a, *b),
                 ([], _) | (_, []) => {
@@ -902,8 +933,9 @@ impl<'a> Checker<'a> {
                     continue;
                 }
             };
-            let (lv, rv) = (&lvis[li], &rvis[ri]);
-            let (lk, rk) = (Kind::of(&lv.field), Kind::of(&rv.field));
+            let ((lnode, lfield, lname), (rnode, rfield, _)) =
+                (self.vis(lvis[li])?, self.vis(rvis[ri])?);
+            let (lk, rk) = (Kind::of(&lfield), Kind::of(&rfield));
             if !lk.fits(rk) {
                 self.err(
                     col.span,
@@ -918,54 +950,33 @@ impl<'a> Checker<'a> {
             used_left.insert(li);
             used_right.insert(ri);
             equalities.push(Node::Compare(
-                Box::new(lv.node.clone()),
+                Box::new(lnode.clone()),
                 BinOp::Eq,
-                Box::new(rv.node.clone()),
+                Box::new(rnode.clone()),
             ));
-            let node = match kind {
-                JoinKind::Right => rv.node.clone(),
-                JoinKind::Full => Node::Coalesce(vec![lv.node.clone(), rv.node.clone()]),
-                _ => lv.node.clone(),
+            let (node, field) = match kind {
+                JoinKind::Right => (rnode, rfield),
+                JoinKind::Full => (Node::Coalesce(vec![lnode, rnode]), lfield),
+                _ => (lnode, lfield),
             };
-            let origin: Vec<(usize, usize)> = lv.origin.iter().chain(&rv.origin).copied().collect();
-            let mut field = lv.field.clone();
-            if kind == JoinKind::Right {
-                field = rv.field.clone();
-            }
-            self.frames.last_mut()?.merged.push(Merged {
-                name: lv.ident.clone(),
-                field: field.clone(),
-                node: node.clone(),
-                hides: origin.clone(),
-            });
-            merged_vis.push(Visible {
+            let mut hides = self.vis_origin(lvis[li]);
+            hides.extend(self.vis_origin(rvis[ri]));
+            let frame = self.frames.last_mut()?;
+            frame.merged.push(Merged {
+                name: lname,
+                field: field.into_owned(),
                 node,
-                field,
-                ident: lv.ident.clone(),
-                origin,
+                hides,
             });
+            merged_vis.push(Vis::Merged(frame.merged.len() - 1));
         }
         let on = match cond {
             JoinCond::On(c) => {
                 // ON sees the tables of this join only (and the outer queries).
-                let frame = self.frames.last()?;
-                let local = Frame {
-                    sources: frame.sources[first_source..].to_vec(),
-                    merged: frame.merged[first_merged..]
-                        .iter()
-                        .map(|m| Merged {
-                            hides: m
-                                .hides
-                                .iter()
-                                .map(|(s, c)| (s - first_source, *c))
-                                .collect(),
-                            ..m.clone()
-                        })
-                        .collect(),
-                };
-                let whole = std::mem::replace(self.frames.last_mut()?, local);
+                let frame = self.frames.last_mut()?;
+                let outer_window = frame.window.replace((first_source, first_merged));
                 let out = self.condition(c, "ON");
-                *self.frames.last_mut()? = whole;
+                self.frames.last_mut()?.window = outer_window;
                 // After an error in ON the join still stands, so that the rest of the query is
                 // checked too (every error is reported at once).
                 out.map(|t| t.node)
@@ -1018,7 +1029,7 @@ fn named_columns<'a>(fields: &[FieldMeta], names: &[Ident]) -> Vec<SourceColumn<
         .zip(names)
         .map(|(f, n)| SourceColumn {
             name: ColName::Declared(n.clone()),
-            field: f.clone(),
+            field: std::borrow::Cow::Owned(f.clone()),
             target: Target::Named(f.name.clone()),
         })
         .collect()
@@ -1040,7 +1051,7 @@ fn ungrouped<'a>(node: &Node<'a>, keys: &[Node<'a>], own: &HashSet<String>) -> O
     }
     match node {
         Node::Aggregate { .. } => None,
-        Node::Col(c) => own.contains(&c.qualifier).then(|| match &c.target {
+        Node::Col(c) => own.contains(&*c.qualifier).then(|| match &c.target {
             Target::Published(_, col) => format!("column {}", col.name),
             Target::Named(n) => format!("column {n}"),
         }),
@@ -1064,7 +1075,7 @@ fn unique_fields(items: &[Typed]) -> Vec<FieldMeta> {
     items
         .iter()
         .map(|it| {
-            let mut f = it.field.clone();
+            let mut f = it.field.clone().into_owned();
             let base = f.name.clone();
             let mut n = 2;
             while taken.contains(&f.name.to_ascii_lowercase()) {
