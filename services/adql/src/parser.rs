@@ -1265,7 +1265,7 @@ impl<'s> Parser<'_, 's> {
                 })
             }
             Tok::Word(w) if w.eq_ignore_ascii_case("CASE") => self.case(),
-            Tok::Word(w) if matches!(self.tok_at(1), Tok::Op("(")) => self.call_or_special(&w),
+            Tok::Word(w) if matches!(self.tok_at(1), Tok::Op("(")) => self.call_or_special(w),
             Tok::Word(_) | Tok::Quoted(_) if self.is_ident_start() => {
                 let name = self.name("a column name", 4)?;
                 let span = name.span();
