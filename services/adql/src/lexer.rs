@@ -349,7 +349,7 @@ mod tests {
         assert_eq!(
             toks("a!='x'"),
             [
-                Tok::Word("a".into()),
+                Tok::Word("a"),
                 Tok::Op("<>"),
                 Tok::Str("x".into()),
                 Tok::End
@@ -365,10 +365,10 @@ mod tests {
         assert_eq!(toks("10e-5")[0], Tok::Number("10E-5".into()));
         assert_eq!(toks(".5")[0], Tok::Number(".5".into()));
         assert_eq!(toks("3.")[0], Tok::Number("3.".into()));
-        assert_eq!(toks("0xFF")[0], Tok::Hex("FF".into()));
+        assert_eq!(toks("0xFF")[0], Tok::Hex("FF"));
         assert_eq!(
             toks("89x"),
-            [Tok::Number("89".into()), Tok::Word("x".into()), Tok::End]
+            [Tok::Number("89".into()), Tok::Word("x"), Tok::End]
         );
         let e = tokenize("SELECT 3e FROM t").expect_err("an error");
         assert_eq!(
@@ -388,7 +388,7 @@ mod tests {
         assert_eq!(toks("'a' 'b'").len(), 3);
         assert_eq!(
             toks("a -- b\n c"),
-            [Tok::Word("a".into()), Tok::Word("c".into()), Tok::End]
+            [Tok::Word("a"), Tok::Word("c"), Tok::End]
         );
         let e = tokenize("SELECT \"abc").expect_err("an error");
         assert!(e.message.contains("no closing"), "{e}");
