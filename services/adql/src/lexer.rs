@@ -336,7 +336,7 @@ fn number<'s>(c: &mut Cursor<'s>) -> Result<Tok<'s>, Diagnostic> {
 mod tests {
     use super::*;
 
-    fn toks(s: &str) -> Vec<Tok> {
+    fn toks(s: &str) -> Vec<Tok<'_>> {
         tokenize(s)
             .expect("tokens")
             .into_iter()
