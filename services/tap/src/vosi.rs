@@ -275,8 +275,6 @@ impl Vosi {
              <feature><form>WITH</form></feature></languageFeatures>\
              <languageFeatures type=\"ivo://ivoa.net/std/TAPRegExt#features-adql-offset\">\
              <feature><form>OFFSET</form></feature></languageFeatures>\
-             <languageFeatures type=\"ivo://ivoa.net/std/TAPRegExt#features-adql-conditional\">\
-             <feature><form>COALESCE</form></feature></languageFeatures>\
              <languageFeatures type=\"ivo://ivoa.net/std/TAPRegExt#features-adql-string\">\
              <feature><form>ILIKE</form></feature></languageFeatures>\
              </language>"
