@@ -355,6 +355,15 @@ const QUERIES: &[(&str, bool)] = &[
     ("SELECT name, COALESCE(depth, 0) FROM cat.fields ORDER BY name", true),
     ("SELECT star_id FROM cat.stars WHERE CASE WHEN cls IS NULL THEN 0 ELSE flags END > 5", false),
     ("SELECT SUM(CASE WHEN cls = 'star' THEN 1 ELSE 0 END) AS n_star, SUM(CASE WHEN cls = 'galaxy' THEN 1 ELSE 0 END) AS n_gal FROM cat.stars", false),
+    // CAST, with PostgreSQL's conversions on both.
+    ("SELECT star_id, CAST(mag AS INTEGER), CAST(mag AS SMALLINT), CAST(mag * 1000 AS BIGINT) FROM cat.stars ORDER BY star_id", true),
+    ("SELECT star_id, CAST(mag AS REAL), CAST(field_id AS DOUBLE PRECISION) FROM cat.stars ORDER BY star_id", true),
+    ("SELECT star_id, CAST(ra AS VARCHAR), CAST(dec / 1000 AS VARCHAR), CAST(mag * 1e12 AS VARCHAR(12)) FROM cat.stars ORDER BY star_id", true),
+    ("SELECT star_id, CAST(cls AS CHAR(4)), CAST(cls AS CHAR), CAST(cls AS VARCHAR(3)), CAST(field_id AS VARCHAR) FROM cat.stars ORDER BY star_id", true),
+    ("SELECT CAST(2.5 AS INTEGER), CAST(3.5 AS INTEGER), CAST(-2.5 AS INTEGER), CAST('42' AS INTEGER), CAST(' 7 ' AS BIGINT), CAST('1e3' AS DOUBLE PRECISION), CAST(0.1 AS REAL) FROM cat.fields", false),
+    ("SELECT CAST(1e20 AS VARCHAR), CAST(1.5e-5 AS VARCHAR), CAST(0.1 + 0.2 AS VARCHAR), CAST(123456789012345 AS VARCHAR), CAST(1e15 AS VARCHAR) FROM cat.fields", false),
+    ("SELECT name FROM cat.fields WHERE CAST(depth AS INTEGER) = 21", false),
+    ("SELECT CAST(field_id AS VARCHAR) || '-' || name FROM cat.fields", false),
     // DISTINCT, TOP and OFFSET.
     ("SELECT DISTINCT cls FROM cat.stars", false),
     ("SELECT DISTINCT field_id, flags FROM cat.stars", false),
@@ -386,6 +395,18 @@ const ERRORS: &[(&str, &str)] = &[
     (
         "SELECT (SELECT star_id FROM cat.stars) FROM cat.fields",
         "more than one row",
+    ),
+    (
+        "SELECT CAST(cls AS INTEGER) FROM cat.stars WHERE cls = 'star'",
+        "invalid input syntax for type integer: &quot;star&quot;",
+    ),
+    (
+        "SELECT CAST(star_id * 1000 AS SMALLINT) FROM cat.stars WHERE star_id > 100",
+        "smallint out of range",
+    ),
+    (
+        "SELECT CAST(name AS DOUBLE PRECISION) FROM cat.fields",
+        "invalid input syntax for type double precision",
     ),
 ];
 

@@ -58,6 +58,11 @@ pub trait SqlDialect {
     fn scalar_subquery(&self, query: &str, _column: &str) -> String {
         format!("({query})")
     }
+    /// `CAST(value AS target)` with PostgreSQL's meaning ([`crate::ir::CastTarget`]); by
+    /// default the SQL CAST itself.
+    fn cast(&self, value: &str, target: &crate::ir::CastTarget) -> String {
+        format!("CAST({value} AS {})", target.sql())
+    }
     /// An SQL expression for the polygon through `vertices` ((ra, dec) SQL expressions, in
     /// degrees), usable where a region is.
     fn polygon_region(&self, vertices: &[(String, String)]) -> String;

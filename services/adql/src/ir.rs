@@ -137,6 +137,46 @@ pub struct ColRef<'a> {
     pub target: Target<'a>,
 }
 
+/// A CAST target type (ADQL 2.1 §2.10), with PostgreSQL's conversions as the meaning on
+/// every backend: to an integer type a float is rounded half to even and a value out of
+/// range is an error; to REAL a value is rounded to single precision; a string that is not a
+/// number is an error; to CHAR(n) a string is cut or padded with spaces to n characters
+/// (CHAR alone is CHAR(1)), to VARCHAR(n) cut; a number becomes the shortest text that reads
+/// back as the same value (PostgreSQL's float8out).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CastTarget {
+    /// SMALLINT (16 bits).
+    Smallint,
+    /// INTEGER (32 bits).
+    Integer,
+    /// BIGINT (64 bits).
+    Bigint,
+    /// REAL (single precision).
+    Real,
+    /// DOUBLE PRECISION.
+    Double,
+    /// CHAR(n), padded.
+    Char(u32),
+    /// VARCHAR(n), or VARCHAR without a limit.
+    Varchar(Option<u32>),
+}
+
+impl CastTarget {
+    /// The SQL type name (PostgreSQL's spelling).
+    pub fn sql(&self) -> String {
+        match self {
+            CastTarget::Smallint => "SMALLINT".into(),
+            CastTarget::Integer => "INTEGER".into(),
+            CastTarget::Bigint => "BIGINT".into(),
+            CastTarget::Real => "REAL".into(),
+            CastTarget::Double => "DOUBLE PRECISION".into(),
+            CastTarget::Char(n) => format!("CHAR({n})"),
+            CastTarget::Varchar(Some(n)) => format!("VARCHAR({n})"),
+            CastTarget::Varchar(None) => "VARCHAR".into(),
+        }
+    }
+}
+
 /// A geometry value inside a predicate or DISTANCE.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Shape<'a> {
@@ -230,6 +270,8 @@ pub enum Node<'a> {
         /// ELSE.
         else_: Option<Box<Node<'a>>>,
     },
+    /// `CAST(value AS type)`, with PostgreSQL's meaning (see [`CastTarget`]).
+    Cast(Box<Node<'a>>, CastTarget),
     /// CONTAINS or INTERSECTS, 1/0.
     Geo(Box<GeoPred<'a>>),
     /// DISTANCE between two points, degrees.
@@ -244,7 +286,11 @@ impl<'a> Node<'a> {
         match self {
             Node::Col(_) | Node::Num { .. } | Node::Str(_) | Node::Null | Node::Raw(_) => {}
             Node::Exists(_) | Node::Subquery(_) => {}
-            Node::Nested(x) | Node::Neg(x) | Node::Not(x) | Node::IsNull(x, _) => f(x),
+            Node::Nested(x)
+            | Node::Neg(x)
+            | Node::Not(x)
+            | Node::IsNull(x, _)
+            | Node::Cast(x, _) => f(x),
             Node::InQuery(x, _, _) => f(x),
             Node::Chain(first, rest) => {
                 f(first);

@@ -449,6 +449,7 @@ impl<'d> Renderer<'d> {
                     .distance(&self.expr(a), &self.expr(b), &self.expr(c), &self.expr(d))
             }
             Node::Raw(sql) => sql.clone(),
+            Node::Cast(x, target) => self.d.cast(&self.expr(x), target),
             simple => self.expr(simple),
         }
     }

@@ -602,3 +602,33 @@ fn case_and_coalesce() {
     );
     assert!(err("SELECT COALESCE(obs_id, 1) FROM ivoa.ObsCore").contains("COALESCE mixes"));
 }
+
+#[test]
+fn cast_types_the_result_and_renders_through_the_dialect() {
+    let t = ok("SELECT CAST(s_ra AS INTEGER), CAST(obs_id AS CHAR(4)), CAST(s_ra AS VARCHAR), CAST(calib_level AS REAL), CAST('1' AS BIGINT) FROM ivoa.ObsCore");
+    let got: Vec<(&str, Option<&str>)> = t
+        .fields
+        .iter()
+        .map(|f| (f.datatype.as_str(), f.arraysize.as_deref()))
+        .collect();
+    assert_eq!(
+        got,
+        [
+            ("int", None),
+            ("char", Some("4")),
+            ("char", Some("*")),
+            ("float", None),
+            ("long", None)
+        ]
+    );
+    assert!(
+        t.sql
+            .starts_with("SELECT CAST(\"t1\".\"s_ra\" AS INTEGER) AS"),
+        "{}",
+        t.sql
+    );
+    assert!(err("SELECT CAST(s_ra AS TIMESTAMP) FROM ivoa.ObsCore")
+        .contains("CAST to TIMESTAMP is not supported yet"));
+    assert!(err("SELECT CAST(s_ra > 1 AS INTEGER) FROM ivoa.ObsCore").contains("found a condition"));
+    assert!(err("SELECT CAST(s_ra AS FLOAT) FROM ivoa.ObsCore").contains("expected a type"));
+}

@@ -262,7 +262,7 @@ impl Vosi {
              <language><name>ADQL</name>\
              <version ivo-id=\"ivo://ivoa.net/std/ADQL#v2.0\">2.0</version>\
              <version ivo-id=\"ivo://ivoa.net/std/ADQL#v2.1\">2.1</version>\
-             <description>ADQL 2.1: joins, subqueries, grouping, set operations, common table expressions, OFFSET, CASE and COALESCE, and the geometry below</description>\
+             <description>ADQL 2.1: joins, subqueries, grouping, set operations, common table expressions, OFFSET, CASE, COALESCE and CAST, and the geometry below</description>\
              <languageFeatures type=\"ivo://ivoa.net/std/TAPRegExt#features-adqlgeo\">\
              <feature><form>POINT</form></feature><feature><form>CIRCLE</form></feature>\
              <feature><form>POLYGON</form></feature><feature><form>CONTAINS</form></feature>\
@@ -275,6 +275,8 @@ impl Vosi {
              <feature><form>WITH</form></feature></languageFeatures>\
              <languageFeatures type=\"ivo://ivoa.net/std/TAPRegExt#features-adql-offset\">\
              <feature><form>OFFSET</form></feature></languageFeatures>\
+             <languageFeatures type=\"ivo://ivoa.net/std/TAPRegExt#features-adql-type\">\
+             <feature><form>CAST</form><description>to SMALLINT, INTEGER, BIGINT, REAL, DOUBLE PRECISION, CHAR(n) and VARCHAR(n), with PostgreSQL's conversions on every backend</description></feature></languageFeatures>\
              <languageFeatures type=\"ivo://ivoa.net/std/TAPRegExt#features-adql-string\">\
              <feature><form>ILIKE</form></feature></languageFeatures>\
              </language>"

@@ -414,16 +414,66 @@ impl<'a> Checker<'a> {
                 })
             }
             ExprKind::Call(c) => self.call(c, span),
-            ExprKind::Cast(..) => {
-                self.err(span, "CAST is not supported yet");
-                None
-            }
+            ExprKind::Cast(inner, target) => self.cast(inner, target, span),
             ExprKind::Case {
                 operand,
                 whens,
                 else_,
             } => self.case(operand.as_deref(), whens, else_.as_deref(), span),
         }
+    }
+
+    fn cast(&mut self, inner: &Expr, target: &CastType, span: Span) -> Option<Typed<'a>> {
+        let t = self.value(inner)?;
+        if t.kind == Kind::Bool {
+            self.err(inner.span, "CAST takes a value, not a condition");
+            return None;
+        }
+        let (target, field) = match target {
+            CastType::Smallint => (CastTarget::Smallint, numeric_field("short")),
+            CastType::Integer => (CastTarget::Integer, numeric_field("int")),
+            CastType::Bigint => (CastTarget::Bigint, numeric_field("long")),
+            CastType::Real => (CastTarget::Real, numeric_field("float")),
+            CastType::Double => (CastTarget::Double, numeric_field("double")),
+            CastType::Char(n) => {
+                let n = n.unwrap_or(1);
+                let mut f = text_field();
+                f.arraysize = Some(n.to_string());
+                (CastTarget::Char(n), f)
+            }
+            CastType::Varchar(n) => {
+                let mut f = text_field();
+                f.arraysize = Some(n.map_or("*".to_string(), |n| format!("{n}*")));
+                (CastTarget::Varchar(*n), f)
+            }
+            other => {
+                self.err(
+                    span,
+                    format!(
+                        "CAST to {} is not supported yet",
+                        match other {
+                            CastType::Timestamp => "TIMESTAMP",
+                            CastType::Point => "POINT",
+                            CastType::Circle => "CIRCLE",
+                            _ => "POLYGON",
+                        }
+                    ),
+                );
+                return None;
+            }
+        };
+        let mut field = field;
+        field.unit = match target {
+            CastTarget::Char(_) | CastTarget::Varchar(_) => None,
+            _ => t.field.unit.clone(),
+        };
+        let kind = Kind::of(&field);
+        Some(Typed {
+            node: Node::Cast(Box::new(t.node), target),
+            field: Cow::Owned(field),
+            kind,
+            aggregate: t.aggregate,
+        })
     }
 
     fn case(

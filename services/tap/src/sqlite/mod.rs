@@ -8,6 +8,7 @@
 //! - `vogate_distance(ra1, dec1, ra2, dec2)`: the great-circle distance in degrees (Vincenty);
 //! - `vogate_div(a, b)`: `a / b` as PostgreSQL computes it (integers truncate toward zero;
 //!   a zero divisor is an error, not NULL).
+//! - `vogate_cast(value, type, n)`: ADQL's CAST with PostgreSQL's conversions ([`pg_cast`]).
 //! - `vogate_one(count, value)`: `value`, or an error when `count` > 1 (a scalar subquery
 //!   with several rows, which PostgreSQL refuses).
 //! - `vogate_hpx(ra, dec)`: the HEALPix cell (NESTED, order [`crate::schema::HPX_ORDER`]) of
@@ -75,6 +76,27 @@ impl SqlDialect for SqliteDialect {
         format!(
             "(SELECT vogate_one(COUNT(*), MAX(\"_s\".{column})) FROM (SELECT * FROM ({query}) AS \"_q\" LIMIT 2) AS \"_s\")"
         )
+    }
+
+    fn cast(&self, value: &str, target: &vo_adql::ir::CastTarget) -> String {
+        // SQLite's CAST truncates floats, reads 'abc' as 0 and ignores lengths: PostgreSQL's
+        // conversions instead (see `vogate_cast`).
+        let (name, n) = match target {
+            vo_adql::ir::CastTarget::Char(n) => ("CHAR", i64::from(*n)),
+            vo_adql::ir::CastTarget::Varchar(Some(n)) => ("VARCHAR", i64::from(*n)),
+            other => (
+                match other {
+                    vo_adql::ir::CastTarget::Smallint => "SMALLINT",
+                    vo_adql::ir::CastTarget::Integer => "INTEGER",
+                    vo_adql::ir::CastTarget::Bigint => "BIGINT",
+                    vo_adql::ir::CastTarget::Real => "REAL",
+                    vo_adql::ir::CastTarget::Double => "DOUBLE PRECISION",
+                    _ => "VARCHAR",
+                },
+                -1,
+            ),
+        };
+        format!("vogate_cast({value}, '{name}', {n})")
     }
 
     fn order_nulls(&self, desc: bool) -> &'static str {
@@ -283,6 +305,132 @@ fn check_radius(r: f64) -> rusqlite::Result<f64> {
     Ok(r)
 }
 
+/// A value to convert with [`pg_cast`].
+#[derive(Debug, Clone, PartialEq)]
+pub enum CastIn {
+    /// An integer.
+    Int(i64),
+    /// A float.
+    Float(f64),
+    /// A string.
+    Text(String),
+}
+
+/// `CAST(v AS target)` as PostgreSQL computes it (`target`: SMALLINT, INTEGER, BIGINT, REAL,
+/// DOUBLE PRECISION, CHAR, VARCHAR; `n` the length, -1 for none): floats round half to even
+/// into integers, out-of-range values and strings that are not numbers are errors with
+/// PostgreSQL's messages, REAL rounds to single precision, CHAR(n) pads with spaces, numbers
+/// become text as PostgreSQL's float8out writes them ([`pg_float_text`]).
+pub fn pg_cast(v: CastIn, target: &str, n: i64) -> Result<rusqlite::types::Value, String> {
+    use rusqlite::types::Value;
+    let int_range = |name: &str, lo: i64, hi: i64| -> Result<Value, String> {
+        let out = match &v {
+            CastIn::Int(i) => Some(*i),
+            CastIn::Float(f) => {
+                let r = f.round_ties_even();
+                (r.is_finite() && r >= i64::MIN as f64 && r < i64::MAX as f64).then_some(r as i64)
+            }
+            CastIn::Text(s) => {
+                let t = s.trim();
+                let digits = t.strip_prefix(['+', '-']).unwrap_or(t);
+                if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
+                    return Err(format!("invalid input syntax for type {name}: \"{s}\""));
+                }
+                t.parse::<i64>().ok()
+            }
+        };
+        match out {
+            Some(i) if (lo..=hi).contains(&i) => Ok(Value::Integer(i)),
+            _ => Err(format!("{name} out of range")),
+        }
+    };
+    let float = |name: &str| -> Result<f64, String> {
+        match &v {
+            CastIn::Int(i) => Ok(*i as f64),
+            CastIn::Float(f) => Ok(*f),
+            CastIn::Text(s) => s
+                .trim()
+                .parse::<f64>()
+                .map_err(|_| format!("invalid input syntax for type {name}: \"{s}\"")),
+        }
+    };
+    let text = || match &v {
+        CastIn::Int(i) => i.to_string(),
+        CastIn::Float(f) => pg_float_text(*f),
+        CastIn::Text(s) => s.clone(),
+    };
+    Ok(match target {
+        "SMALLINT" => int_range("smallint", i16::MIN.into(), i16::MAX.into())?,
+        "INTEGER" => int_range("integer", i32::MIN.into(), i32::MAX.into())?,
+        "BIGINT" => int_range("bigint", i64::MIN, i64::MAX)?,
+        "REAL" => {
+            let f = float("real")?;
+            let r = f as f32;
+            if f.is_finite() && r.is_infinite() {
+                return Err("value out of range: overflow".into());
+            }
+            if f != 0.0 && r == 0.0 {
+                return Err("value out of range: underflow".into());
+            }
+            Value::Real(f64::from(r))
+        }
+        "DOUBLE PRECISION" => Value::Real(float("double precision")?),
+        "CHAR" => {
+            let n = usize::try_from(n).unwrap_or(1);
+            let t: String = text().chars().take(n).collect();
+            let pad = n.saturating_sub(t.chars().count());
+            Value::Text(format!("{t}{}", " ".repeat(pad)))
+        }
+        _ => {
+            let t = text();
+            Value::Text(match usize::try_from(n) {
+                Ok(n) => t.chars().take(n).collect(),
+                Err(_) => t,
+            })
+        }
+    })
+}
+
+/// A float as PostgreSQL's float8out writes it: the shortest digits that read back as the
+/// same value, in positional notation for decimal exponents from -4 to 14 and as `d.ddde+XX`
+/// otherwise; `NaN`, `Infinity`, `-Infinity`.
+pub fn pg_float_text(x: f64) -> String {
+    if x.is_nan() {
+        return "NaN".into();
+    }
+    if x.is_infinite() {
+        return if x > 0.0 { "Infinity" } else { "-Infinity" }.into();
+    }
+    if x == 0.0 {
+        return if x.is_sign_negative() { "-0" } else { "0" }.into();
+    }
+    // Rust's {:e} gives the shortest round-trip digits: "-1.2345e-7".
+    let e = format!("{x:e}");
+    let (mantissa, exp) = e.split_once('e').unwrap_or((&e, "0"));
+    let exp: i32 = exp.parse().unwrap_or(0);
+    let sign = if mantissa.starts_with('-') { "-" } else { "" };
+    let digits: String = mantissa.chars().filter(|c| c.is_ascii_digit()).collect();
+    if !(-4..15).contains(&exp) {
+        let m = if digits.len() > 1 {
+            format!("{}.{}", &digits[..1], &digits[1..])
+        } else {
+            digits
+        };
+        let esign = if exp < 0 { '-' } else { '+' };
+        return format!("{sign}{m}e{esign}{:02}", exp.abs());
+    }
+    if exp >= 0 {
+        let point = exp as usize + 1;
+        if digits.len() <= point {
+            format!("{sign}{digits}{}", "0".repeat(point - digits.len()))
+        } else {
+            format!("{sign}{}.{}", &digits[..point], &digits[point..])
+        }
+    } else {
+        format!("{sign}0.{}{digits}", "0".repeat((-exp - 1) as usize))
+    }
+}
+
 /// Register vogate's SQL functions on `conn`. Positions and radii out of range (from
 /// expressions; literals are refused before) raise a query error naming the value.
 pub fn register_functions(conn: &Connection) -> rusqlite::Result<()> {
@@ -343,6 +491,18 @@ pub fn register_functions(conn: &Connection) -> rusqlite::Result<()> {
             vo_common::sky::normalize_ra(p.ra).to_radians(),
             p.dec.to_radians(),
         ) as i64))
+    })?;
+    conn.create_scalar_function("vogate_cast", 3, flags, |ctx| {
+        use rusqlite::types::{Value, ValueRef};
+        let target: String = ctx.get(1)?;
+        let n: i64 = ctx.get(2)?;
+        let v = match ctx.get_raw(0) {
+            ValueRef::Null => return Ok(Value::Null),
+            ValueRef::Integer(i) => CastIn::Int(i),
+            ValueRef::Real(f) => CastIn::Float(f),
+            _ => CastIn::Text(ctx.get::<String>(0)?),
+        };
+        pg_cast(v, &target, n).map_err(range_error)
     })?;
     conn.create_scalar_function("vogate_one", 2, flags, |ctx| {
         if ctx.get::<i64>(0)? > 1 {
@@ -429,6 +589,88 @@ pub fn open_query(path: &Path) -> Result<Connection, VoError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn floats_become_text_as_postgresql_writes_them() {
+        // float8out with PostgreSQL 12+'s default extra_float_digits = 1.
+        for (x, want) in [
+            (0.1, "0.1"),
+            (0.1 + 0.2, "0.30000000000000004"),
+            (1e20, "1e+20"),
+            (1.5e-5, "1.5e-05"),
+            (0.0001, "0.0001"),
+            (123456789012345.0, "123456789012345"),
+            (1e15, "1e+15"),
+            (-2.5, "-2.5"),
+            (100.0, "100"),
+            (std::f64::consts::PI, "3.141592653589793"),
+            (-0.0, "-0"),
+            (f64::INFINITY, "Infinity"),
+        ] {
+            assert_eq!(pg_float_text(x), want, "{x:e}");
+        }
+    }
+
+    #[test]
+    fn casts_convert_as_postgresql_does() {
+        use rusqlite::types::Value;
+        let cast = |v: CastIn, t: &str, n: i64| pg_cast(v, t, n);
+        // Floats round half to even into integers.
+        for (x, want) in [
+            (2.5, 2),
+            (3.5, 4),
+            (-2.5, -2),
+            (2.4999, 2),
+            (1e9, 1_000_000_000),
+        ] {
+            assert_eq!(
+                cast(CastIn::Float(x), "INTEGER", -1),
+                Ok(Value::Integer(want)),
+                "{x}"
+            );
+        }
+        assert_eq!(
+            cast(CastIn::Float(1e10), "INTEGER", -1),
+            Err("integer out of range".into())
+        );
+        assert_eq!(
+            cast(CastIn::Int(40000), "SMALLINT", -1),
+            Err("smallint out of range".into())
+        );
+        assert_eq!(
+            cast(CastIn::Text(" 12 ".into()), "BIGINT", -1),
+            Ok(Value::Integer(12))
+        );
+        assert_eq!(
+            cast(CastIn::Text("1.5".into()), "INTEGER", -1),
+            Err("invalid input syntax for type integer: \"1.5\"".into())
+        );
+        assert_eq!(
+            cast(CastIn::Text("abc".into()), "DOUBLE PRECISION", -1),
+            Err("invalid input syntax for type double precision: \"abc\"".into())
+        );
+        assert_eq!(
+            cast(CastIn::Float(0.1), "REAL", -1),
+            Ok(Value::Real(f64::from(0.1f32)))
+        );
+        assert_eq!(
+            cast(CastIn::Float(1e300), "REAL", -1),
+            Err("value out of range: overflow".into())
+        );
+        assert_eq!(
+            cast(CastIn::Text("ab".into()), "CHAR", 4),
+            Ok(Value::Text("ab  ".into()))
+        );
+        assert_eq!(
+            cast(CastIn::Text("abcd".into()), "VARCHAR", 2),
+            Ok(Value::Text("ab".into()))
+        );
+        assert_eq!(
+            cast(CastIn::Float(2.5), "VARCHAR", -1),
+            Ok(Value::Text("2.5".into()))
+        );
+        assert_eq!(cast(CastIn::Int(7), "CHAR", 1), Ok(Value::Text("7".into())));
+    }
 
     #[test]
     fn cone_ranges_never_miss_a_point_in_the_cone() {
