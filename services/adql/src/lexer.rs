@@ -46,13 +46,25 @@ struct Cursor<'a> {
 
 impl Cursor<'_> {
     fn peek(&self) -> Option<char> {
-        self.text[self.pos.offset..].chars().next()
+        // ASCII (all of ADQL outside strings and delimited names) without UTF-8 decoding.
+        match self.text.as_bytes().get(self.pos.offset) {
+            Some(b) if b.is_ascii() => Some(char::from(*b)),
+            Some(_) => self.text[self.pos.offset..].chars().next(),
+            None => None,
+        }
     }
 
     fn peek2(&self) -> Option<char> {
-        let mut it = self.text[self.pos.offset..].chars();
-        it.next();
-        it.next()
+        let bytes = self.text.as_bytes();
+        match (bytes.get(self.pos.offset), bytes.get(self.pos.offset + 1)) {
+            (Some(a), Some(b)) if a.is_ascii() && b.is_ascii() => Some(char::from(*b)),
+            (Some(_), _) => {
+                let mut it = self.text[self.pos.offset..].chars();
+                it.next();
+                it.next()
+            }
+            _ => None,
+        }
     }
 
     fn bump(&mut self) -> Option<char> {
@@ -90,6 +102,11 @@ pub fn tokenize(text: &str) -> Result<Vec<Token<'_>>, Diagnostic> {
     let mut out = Vec::with_capacity(text.len() / 3 + 1);
     while let Some(ch) = c.peek() {
         let start = c.pos;
+        if ch == ' ' {
+            c.pos.offset += 1;
+            c.pos.column += 1;
+            continue;
+        }
         if ch.is_whitespace() {
             c.bump();
             continue;
