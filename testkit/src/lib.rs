@@ -67,11 +67,21 @@ pub fn shared_root() -> PathBuf {
     std::env::var_os("VOGATE_SHARED")
         .map(PathBuf::from)
         .unwrap_or_else(|| {
-            // testkit/ is at the root of the clone: the shared folder is beside the clone.
-            let testkit = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
-            match testkit.parent().and_then(std::path::Path::parent) {
+            // The clone's root is the first folder up from the test's package (cargo sets
+            // CARGO_MANIFEST_DIR when it runs a test; the compile-time value can be stale
+            // when several clones share one build directory) that holds Cargo.lock; the
+            // shared folder is beside the clone.
+            let package = std::env::var_os("CARGO_MANIFEST_DIR")
+                .map(PathBuf::from)
+                .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")));
+            let root = package
+                .ancestors()
+                .find(|d| d.join("Cargo.lock").is_file())
+                .unwrap_or(&package)
+                .to_path_buf();
+            match root.parent() {
                 Some(beside) => beside.join("shared"),
-                None => testkit.join("../../shared"),
+                None => root.join("../shared"),
             }
         })
 }

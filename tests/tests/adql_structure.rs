@@ -405,6 +405,18 @@ const ERRORS: &[(&str, &str)] = &[
         "smallint out of range",
     ),
     (
+        "SELECT star_id + 9223372036854775807 FROM cat.stars WHERE star_id > 100",
+        "bigint out of range",
+    ),
+    (
+        "SELECT mag * 1e308 * 10 FROM cat.stars WHERE mag IS NOT NULL AND star_id > 100",
+        "value out of range: overflow",
+    ),
+    (
+        "SELECT star_id FROM cat.stars WHERE mag * 1e308 * 10 > 0",
+        "value out of range: overflow",
+    ),
+    (
         "SELECT CAST(name AS DOUBLE PRECISION) FROM cat.fields",
         "invalid input syntax for type double precision",
     ),

@@ -47,6 +47,12 @@ pub trait SqlDialect {
     fn divide(&self, a: &str, b: &str) -> String {
         format!("({a} / {b})")
     }
+    /// `a op b` for `+`, `-` or `*` with PostgreSQL's meaning: integer overflow ("bigint
+    /// out of range") and float overflow ("value out of range: overflow") are errors (by
+    /// default the SQL operator itself).
+    fn arithmetic(&self, op: &str, a: &str, b: &str) -> String {
+        format!("({a} {op} {b})")
+    }
     /// What follows an ORDER BY term so that NULLs sort as PostgreSQL sorts them: last when
     /// ascending, first when descending (by default nothing: the backend does so already).
     fn order_nulls(&self, _desc: bool) -> &'static str {

@@ -264,8 +264,8 @@ impl<'d> Renderer<'d> {
                 self.write(out, x);
                 out.push(')');
             }
-            Node::Chain(first, rest) if rest.iter().all(|(op, _)| *op != BinOp::Div) => {
-                // Left-associative: (((a op b) op c) ...), without a string per step.
+            Node::Chain(first, rest) if rest.iter().all(|(op, _)| *op == BinOp::Concat) => {
+                // Left-associative: (((a || b) || c) ...), without a string per step.
                 for _ in 0..rest.len() {
                     out.push('(');
                 }
@@ -284,7 +284,8 @@ impl<'d> Renderer<'d> {
                     let r = self.expr(x);
                     acc = match op {
                         BinOp::Div => self.d.divide(&acc, &r),
-                        _ => format!("({acc} {} {r})", op.symbol()),
+                        BinOp::Concat => format!("({acc} || {r})"),
+                        other => self.d.arithmetic(other.symbol(), &acc, &r),
                     };
                 }
                 out.push_str(&acc);

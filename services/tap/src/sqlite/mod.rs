@@ -6,6 +6,8 @@
 //! - `vogate_contains_pc(ra, dec, ra0, dec0, r)`: 1 when the point lies within `r` degrees
 //!   of (ra0, dec0) (boundary included), 0 otherwise, NULL when any argument is NULL;
 //! - `vogate_distance(ra1, dec1, ra2, dec2)`: the great-circle distance in degrees (Vincenty);
+//! - `vogate_arith(op, a, b)`: `a + b`, `a - b` or `a * b` as PostgreSQL computes them
+//!   (integer and float overflow are errors).
 //! - `vogate_div(a, b)`: `a / b` as PostgreSQL computes it (integers truncate toward zero;
 //!   a zero divisor is an error, not NULL).
 //! - `vogate_cast(value, type, n)`: ADQL's CAST with PostgreSQL's conversions ([`pg_cast`]).
@@ -64,6 +66,12 @@ impl SqlDialect for SqliteDialect {
         } else {
             col
         }
+    }
+
+    fn arithmetic(&self, op: &str, a: &str, b: &str) -> String {
+        // SQLite turns integer overflow into a float and float overflow into Infinity;
+        // PostgreSQL refuses both, and so does vogate_arith.
+        format!("vogate_arith('{op}', {a}, {b})")
     }
 
     fn divide(&self, a: &str, b: &str) -> String {
@@ -512,6 +520,47 @@ pub fn register_functions(conn: &Connection) -> rusqlite::Result<()> {
         }
         ctx.get::<rusqlite::types::Value>(1)
     })?;
+    conn.create_scalar_function("vogate_arith", 3, flags, |ctx| {
+        use rusqlite::types::{Value, ValueRef};
+        let op: String = ctx.get(0)?;
+        let num = |i: usize| -> rusqlite::Result<Option<Result<i64, f64>>> {
+            Ok(match ctx.get_raw(i) {
+                ValueRef::Null => None,
+                ValueRef::Integer(v) => Some(Ok(v)),
+                ValueRef::Real(v) => Some(Err(v)),
+                _ => Some(Err(ctx.get::<f64>(i)?)),
+            })
+        };
+        let (Some(a), Some(b)) = (num(1)?, num(2)?) else {
+            return Ok(Value::Null);
+        };
+        match (a, b) {
+            (Ok(x), Ok(y)) => {
+                let r = match op.as_str() {
+                    "+" => x.checked_add(y),
+                    "-" => x.checked_sub(y),
+                    _ => x.checked_mul(y),
+                };
+                r.map(Value::Integer)
+                    .ok_or_else(|| range_error("bigint out of range".into()))
+            }
+            (x, y) => {
+                let (x, y) = (
+                    x.map_or_else(|f| f, |i| i as f64),
+                    y.map_or_else(|f| f, |i| i as f64),
+                );
+                let r = match op.as_str() {
+                    "+" => x + y,
+                    "-" => x - y,
+                    _ => x * y,
+                };
+                if r.is_infinite() && x.is_finite() && y.is_finite() {
+                    return Err(range_error("value out of range: overflow".into()));
+                }
+                Ok(Value::Real(r))
+            }
+        }
+    })?;
     conn.create_scalar_function("vogate_div", 2, flags, |ctx| {
         use rusqlite::types::ValueRef;
         let num = |i: usize| -> rusqlite::Result<Option<Result<i64, f64>>> {
@@ -543,7 +592,12 @@ pub fn register_functions(conn: &Connection) -> rusqlite::Result<()> {
                     Ok(i) => i as f64,
                     Err(f) => f,
                 };
-                rusqlite::types::Value::Real(as_f(x) / as_f(y))
+                let (x, y) = (as_f(x), as_f(y));
+                let r = x / y;
+                if r.is_infinite() && x.is_finite() && y.is_finite() {
+                    return Err(range_error("value out of range: overflow".into()));
+                }
+                rusqlite::types::Value::Real(r)
             }
         })
     })?;
