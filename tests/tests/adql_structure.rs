@@ -364,6 +364,15 @@ const QUERIES: &[(&str, bool)] = &[
     ("SELECT CAST(1e20 AS VARCHAR), CAST(1.5e-5 AS VARCHAR), CAST(0.1 + 0.2 AS VARCHAR), CAST(123456789012345 AS VARCHAR), CAST(1e15 AS VARCHAR) FROM cat.fields", false),
     ("SELECT name FROM cat.fields WHERE CAST(depth AS INTEGER) = 21", false),
     ("SELECT CAST(field_id AS VARCHAR) || '-' || name FROM cat.fields", false),
+    // Types decide the arithmetic, not the values that happen to flow (SQLite keeps whole
+    // numbers as integers), and what PostgreSQL does by default is what both do.
+    ("SELECT q.x / 4 AS y FROM (SELECT field_id AS x FROM cat.fields UNION ALL SELECT 2.5 FROM cat.fields) AS q", false),
+    ("SELECT field_id, CASE WHEN field_id > 3 THEN 7 ELSE 2.5 END / 2 FROM cat.fields ORDER BY field_id", true),
+    ("SELECT star_id, COALESCE(flags, 2.5) / 4 FROM cat.stars ORDER BY star_id", true),
+    ("SELECT 2147483647 + 1, 2147483647 * 3, -2147483648 - 1 FROM cat.fields", false),
+    ("SELECT name FROM cat.fields WHERE name || '_' NOT LIKE '%\\_'", false),
+    ("SELECT name FROM cat.fields WHERE 'ÉTOILE' ILIKE 'étoile' AND 'Ångström' ILIKE '%ÅNG%'", false),
+    ("SELECT name, CAST(name AS CHAR(5)) || '|', CAST(name AS CHAR(2)) FROM cat.fields WHERE CAST(name AS CHAR(5)) = name", false),
     // DISTINCT, TOP and OFFSET.
     ("SELECT DISTINCT cls FROM cat.stars", false),
     ("SELECT DISTINCT field_id, flags FROM cat.stars", false),
@@ -415,6 +424,14 @@ const ERRORS: &[(&str, &str)] = &[
     (
         "SELECT star_id FROM cat.stars WHERE mag * 1e308 * 10 > 0",
         "value out of range: overflow",
+    ),
+    (
+        "SELECT mag * 1e-300 * 1e-300 FROM cat.stars WHERE mag IS NOT NULL AND star_id > 100",
+        "value out of range: underflow",
+    ),
+    (
+        "SELECT CAST('1e400' AS DOUBLE PRECISION) FROM cat.fields",
+        "out of range for type double precision",
     ),
     (
         "SELECT CAST(name AS DOUBLE PRECISION) FROM cat.fields",

@@ -53,6 +53,11 @@ pub trait SqlDialect {
     fn arithmetic(&self, op: &str, a: &str, b: &str) -> String {
         format!("({a} {op} {b})")
     }
+    /// What follows a LIKE pattern so that no character escapes another (ADQL's LIKE has no
+    /// escape character; PostgreSQL's default is the backslash). By default nothing.
+    fn like_escape(&self) -> &'static str {
+        ""
+    }
     /// What follows an ORDER BY term so that NULLs sort as PostgreSQL sorts them: last when
     /// ascending, first when descending (by default nothing: the backend does so already).
     fn order_nulls(&self, _desc: bool) -> &'static str {

@@ -140,8 +140,9 @@ pub struct ColRef<'a> {
 /// A CAST target type (ADQL 2.1 §2.10), with PostgreSQL's conversions as the meaning on
 /// every backend: to an integer type a float is rounded half to even and a value out of
 /// range is an error; to REAL a value is rounded to single precision; a string that is not a
-/// number is an error; to CHAR(n) a string is cut or padded with spaces to n characters
-/// (CHAR alone is CHAR(1)), to VARCHAR(n) cut; a number becomes the shortest text that reads
+/// number is an error; to CHAR(n) or VARCHAR(n) a string is cut to n characters (CHAR alone
+/// is CHAR(1); CHAR's padding spaces are not kept, as PostgreSQL drops them wherever a CHAR
+/// value is used as text); a number becomes the shortest text that reads
 /// back as the same value (PostgreSQL's float8out).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum CastTarget {
@@ -155,7 +156,7 @@ pub enum CastTarget {
     Real,
     /// DOUBLE PRECISION.
     Double,
-    /// CHAR(n), padded.
+    /// CHAR(n), cut to n characters.
     Char(u32),
     /// VARCHAR(n), or VARCHAR without a limit.
     Varchar(Option<u32>),
@@ -203,6 +204,18 @@ pub enum GeoPred<'a> {
     RegionMeetsCircle(Shape<'a>, Shape<'a>),
     /// Two regions (or polygons) meeting.
     RegionsMeet(Shape<'a>, Shape<'a>),
+}
+
+impl<'a> GeoPred<'a> {
+    /// The two shapes the predicate relates.
+    pub fn shapes(&self) -> (&Shape<'a>, &Shape<'a>) {
+        match self {
+            GeoPred::PointInCircle(a, b)
+            | GeoPred::PointInRegion(a, b)
+            | GeoPred::RegionMeetsCircle(a, b)
+            | GeoPred::RegionsMeet(a, b) => (a, b),
+        }
+    }
 }
 
 /// A checked expression.
@@ -332,12 +345,7 @@ impl<'a> Node<'a> {
                 }
             }
             Node::Geo(p) => {
-                let (a, b) = match p.as_ref() {
-                    GeoPred::PointInCircle(a, b)
-                    | GeoPred::PointInRegion(a, b)
-                    | GeoPred::RegionMeetsCircle(a, b)
-                    | GeoPred::RegionsMeet(a, b) => (a, b),
-                };
+                let (a, b) = p.shapes();
                 a.for_each_node(f);
                 b.for_each_node(f);
             }
@@ -365,6 +373,82 @@ impl<'a> Shape<'a> {
                 f(b);
             }),
             Shape::Region(c) => f(&Node::Col(c.clone())),
+        }
+    }
+}
+
+impl<'a> Node<'a> {
+    /// Call `f` on every column reference in this expression, subqueries included.
+    pub fn for_each_col(&self, f: &mut dyn FnMut(&ColRef<'a>)) {
+        match self {
+            Node::Col(c) => f(c),
+            Node::Subquery(q) | Node::Exists(q) => q.for_each_col(f),
+            Node::InQuery(x, _, q) => {
+                x.for_each_col(f);
+                q.for_each_col(f);
+            }
+            Node::Geo(p) => {
+                let (a, b) = p.shapes();
+                for s in [a, b] {
+                    if let Shape::Region(c) = s {
+                        f(c);
+                    }
+                    s.for_each_node(&mut |n| n.for_each_col(f));
+                }
+            }
+            other => other.for_each_child(&mut |n| n.for_each_col(f)),
+        }
+    }
+}
+
+impl<'a> QueryIr<'a> {
+    /// Call `f` on every column reference in this query, its CTEs and subqueries included.
+    pub fn for_each_col(&self, f: &mut dyn FnMut(&ColRef<'a>)) {
+        for (_, c) in &self.ctes {
+            c.for_each_col(f);
+        }
+        match &self.body {
+            BodyIr::Select(s) => {
+                let mut nodes: Vec<&Node<'a>> = s.items.iter().collect();
+                nodes.extend(s.where_.iter());
+                nodes.extend(s.group_by.iter());
+                nodes.extend(s.having.iter());
+                for n in nodes {
+                    n.for_each_col(f);
+                }
+                for item in &s.from {
+                    item.for_each_col(f);
+                }
+            }
+            BodyIr::Query(q) => q.for_each_col(f),
+            BodyIr::SetOp { left, right, .. } => {
+                left.for_each_col(f);
+                right.for_each_col(f);
+            }
+        }
+        for o in &self.order_by {
+            if let OrderKey::Expr(n) = &o.key {
+                n.for_each_col(f);
+            }
+        }
+    }
+}
+
+impl<'a> FromIr<'a> {
+    /// Call `f` on every column reference in this FROM item.
+    pub fn for_each_col(&self, f: &mut dyn FnMut(&ColRef<'a>)) {
+        match self {
+            FromIr::Derived { query, .. } => query.for_each_col(f),
+            FromIr::Join {
+                left, right, on, ..
+            } => {
+                left.for_each_col(f);
+                right.for_each_col(f);
+                if let Some(n) = on {
+                    n.for_each_col(f);
+                }
+            }
+            _ => {}
         }
     }
 }

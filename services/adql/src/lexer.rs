@@ -201,6 +201,13 @@ pub fn tokenize(text: &str) -> Result<Vec<Token<'_>>, Diagnostic> {
                     single
                 }
             };
+            if ch == '/' && c.peek() == Some('*') {
+                return Err(Diagnostic::syntax(
+                    c.span_from(start),
+                    "block comments /* ... */ are not ADQL",
+                )
+                .with_hint("ADQL comments run from -- to the end of the line"));
+            }
             let op = match ch {
                 '(' => "(",
                 ')' => ")",

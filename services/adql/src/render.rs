@@ -54,7 +54,7 @@ impl<'d> Renderer<'d> {
         }
         let top = match &query.body {
             BodyIr::Select(s) => {
-                sql.push_str(&self.select(s, &query.fields));
+                sql.push_str(&self.select(s));
                 s.top
             }
             BodyIr::Query(inner) => {
@@ -76,10 +76,8 @@ impl<'d> Renderer<'d> {
                 // and m on the other meets min(n, m) (or n - m) partners, as SQL-92 says.
                 let numbered = |q: &QueryIr| {
                     let w = self.wrapper();
-                    let cols: Vec<String> = q
-                        .fields
-                        .iter()
-                        .map(|f| format!("{w}.{}", self.q(&f.name)))
+                    let cols: Vec<String> = (0..q.fields.len())
+                        .map(|i| format!("{w}.{}", self.q(&sql_column(i))))
                         .collect();
                     format!(
                         "SELECT {}, ROW_NUMBER() OVER (PARTITION BY {}) AS {} FROM ({}) AS {w}",
@@ -90,11 +88,11 @@ impl<'d> Renderer<'d> {
                     )
                 };
                 let outer = self.wrapper();
-                let cols: Vec<String> = query
-                    .fields
-                    .iter()
-                    .zip(&left.fields)
-                    .map(|(f, l)| format!("{outer}.{} AS {}", self.q(&l.name), self.q(&f.name)))
+                let cols: Vec<String> = (0..query.fields.len())
+                    .map(|i| {
+                        let c = self.q(&sql_column(i));
+                        format!("{outer}.{c} AS {c}")
+                    })
                     .collect();
                 sql.push_str(&format!(
                     "SELECT {} FROM ({} {} {}) AS {outer}",
@@ -152,7 +150,7 @@ impl<'d> Renderer<'d> {
         sql
     }
 
-    fn select(&self, s: &SelectIr, fields: &[vo_common::FieldMeta]) -> String {
+    fn select(&self, s: &SelectIr) -> String {
         let mut sql = String::from("SELECT ");
         if s.distinct {
             sql.push_str("DISTINCT ");
@@ -160,8 +158,8 @@ impl<'d> Renderer<'d> {
         let items: Vec<String> = s
             .items
             .iter()
-            .zip(fields)
-            .map(|(n, f)| format!("{} AS {}", self.expr(n), self.q(&f.name)))
+            .enumerate()
+            .map(|(i, n)| format!("{} AS {}", self.expr(n), self.q(&sql_column(i))))
             .collect();
         sql.push_str(&items.join(", "));
         sql.push_str(" FROM ");
@@ -330,6 +328,7 @@ impl<'d> Renderer<'d> {
                 out.push_str(open);
                 self.write(out, p);
                 out.push_str(close);
+                out.push_str(self.d.like_escape());
                 out.push(')');
             }
             Node::IsNull(a, neg) => {
@@ -392,11 +391,7 @@ impl<'d> Renderer<'d> {
             ),
             Node::Exists(q) => format!("(EXISTS ({}))", self.query(q, false)),
             Node::Subquery(q) => {
-                let column = q
-                    .fields
-                    .first()
-                    .map(|f| self.q(&f.name))
-                    .unwrap_or_default();
+                let column = self.q(&sql_column(0));
                 self.d.scalar_subquery(&self.query(q, false), &column)
             }
             Node::Aggregate {
@@ -522,6 +517,12 @@ impl<'d> Renderer<'d> {
             format!("(CASE WHEN {} THEN 1 ELSE {sql} END)", all_sky.join(" OR "))
         }
     }
+}
+
+/// The SQL name of output column `i` (from 0) of every SELECT: generated, so that no user
+/// name can collide with another (PostgreSQL cuts names to 63 bytes) or with the renderer's.
+pub fn sql_column(i: usize) -> String {
+    format!("c{}", i + 1)
 }
 
 /// How many terms one parenthesis of a long AND/OR chain holds.

@@ -100,7 +100,7 @@ fn select_columns_with_top_and_case_insensitive_names() {
     assert_eq!(t.top, Some(5));
     assert_eq!(
         t.sql,
-        "SELECT \"t1\".\"obs_id\" AS \"obs_id\", \"t1\".\"s_ra\" AS \"s_ra\" FROM \"ivoa.ObsCore\" AS \"t1\" WHERE (\"t1\".\"s_dec\" > (-10.5))"
+        "SELECT \"t1\".\"obs_id\" AS \"c1\", \"t1\".\"s_ra\" AS \"c2\" FROM \"ivoa.ObsCore\" AS \"t1\" WHERE (\"t1\".\"s_dec\" > (-10.5))"
     );
     let names: Vec<&str> = t.fields.iter().map(|f| f.name.as_str()).collect();
     assert_eq!(names, ["obs_id", "s_ra"]);
@@ -470,7 +470,7 @@ fn joins_resolve_each_table_by_its_alias() {
     let t = ok("SELECT o.obs_id, t.table_name FROM ivoa.ObsCore AS o JOIN TAP_SCHEMA.tables AS t ON o.obs_id = t.table_name");
     assert_eq!(
         t.sql,
-        "SELECT \"t1\".\"obs_id\" AS \"obs_id\", \"t2\".\"table_name\" AS \"table_name\" FROM \"ivoa.ObsCore\" AS \"t1\" JOIN \"TAP_SCHEMA.tables\" AS \"t2\" ON (\"t1\".\"obs_id\" = \"t2\".\"table_name\")"
+        "SELECT \"t1\".\"obs_id\" AS \"c1\", \"t2\".\"table_name\" AS \"c2\" FROM \"ivoa.ObsCore\" AS \"t1\" JOIN \"TAP_SCHEMA.tables\" AS \"t2\" ON (\"t1\".\"obs_id\" = \"t2\".\"table_name\")"
     );
     // The same table twice, by two aliases; an unqualified name both have is ambiguous.
     let e = err("SELECT obs_id FROM ivoa.ObsCore AS a, ivoa.ObsCore AS b");
@@ -489,7 +489,7 @@ fn joins_resolve_each_table_by_its_alias() {
     let t = ok("SELECT obs_id FROM ivoa.ObsCore AS a FULL JOIN ivoa.ObsCore AS b USING (obs_id)");
     assert!(
         t.sql
-            .starts_with("SELECT COALESCE(\"t1\".\"obs_id\", \"t2\".\"obs_id\") AS \"obs_id\""),
+            .starts_with("SELECT COALESCE(\"t1\".\"obs_id\", \"t2\".\"obs_id\") AS \"c1\""),
         "{}",
         t.sql
     );
@@ -511,7 +511,7 @@ fn subqueries_ctes_and_set_operations() {
     let t = ok("SELECT q.x FROM (SELECT s_ra AS x FROM ivoa.ObsCore) AS q WHERE q.x > 1");
     assert_eq!(
         t.sql,
-        "SELECT \"t2\".\"x\" AS \"x\" FROM (SELECT \"t1\".\"s_ra\" AS \"x\" FROM \"ivoa.ObsCore\" AS \"t1\") AS \"t2\" WHERE (\"t2\".\"x\" > 1)"
+        "SELECT \"t2\".\"c1\" AS \"c1\" FROM (SELECT \"t1\".\"s_ra\" AS \"c1\" FROM \"ivoa.ObsCore\" AS \"t1\") AS \"t2\" WHERE (\"t2\".\"c1\" > 1)"
     );
     // A derived table does not see its siblings in FROM.
     let e = err("SELECT * FROM ivoa.ObsCore AS o, (SELECT o.s_ra FROM TAP_SCHEMA.tables) AS q");
@@ -528,7 +528,7 @@ fn subqueries_ctes_and_set_operations() {
     assert!(t.sql.starts_with("WITH \"_cte2\" AS (SELECT"), "{}", t.sql);
     assert!(
         t.sql
-            .contains("FROM \"_cte2\" AS \"t3\" ORDER BY \"t3\".\"s_ra\" DESC"),
+            .contains("FROM \"_cte2\" AS \"t3\" ORDER BY \"t3\".\"c2\" DESC"),
         "{}",
         t.sql
     );
@@ -615,7 +615,7 @@ fn cast_types_the_result_and_renders_through_the_dialect() {
         got,
         [
             ("int", None),
-            ("char", Some("4")),
+            ("char", Some("4*")),
             ("char", Some("*")),
             ("float", None),
             ("long", None)
@@ -631,4 +631,27 @@ fn cast_types_the_result_and_renders_through_the_dialect() {
         .contains("CAST to TIMESTAMP is not supported yet"));
     assert!(err("SELECT CAST(s_ra > 1 AS INTEGER) FROM ivoa.ObsCore").contains("found a condition"));
     assert!(err("SELECT CAST(s_ra AS FLOAT) FROM ivoa.ObsCore").contains("expected a type"));
+}
+
+#[test]
+fn what_postgresql_refuses_is_refused_before_the_database() {
+    let cases = [
+        // A grouped query's subquery may use only grouping columns of it.
+        ("SELECT calib_level, (SELECT COUNT(*) FROM ivoa.ObsCore AS i WHERE i.s_ra = o.s_ra) FROM ivoa.ObsCore AS o GROUP BY calib_level", "column s_ra in the select list must be in GROUP BY"),
+        // A set function of outer columns only.
+        ("SELECT obs_id FROM ivoa.ObsCore AS o WHERE o.s_ra > (SELECT AVG(o.s_ra) FROM TAP_SCHEMA.tables)", "AVG of columns of an outer query only"),
+        // Two columns of one name in a derived table are ambiguous outside it.
+        ("SELECT q.a FROM (SELECT s_ra AS a, s_dec AS a FROM ivoa.ObsCore) AS q", "column 'a' is ambiguous"),
+        ("SELECT a FROM (SELECT s_ra AS a, s_dec AS a FROM ivoa.ObsCore) AS q", "column 'a' is ambiguous"),
+        ("SELECT * FROM ivoa.ObsCore AS a JOIN ivoa.ObsCore AS b USING (obs_id, obs_id)", "appears more than once in USING"),
+        ("SELECT 1e-400 FROM ivoa.ObsCore", "the number 1E-400 is out of range"),
+        ("SELECT s_ra /* x */ FROM ivoa.ObsCore", "block comments"),
+    ];
+    for (q, want) in cases {
+        let e = err(q);
+        assert!(e.contains(want), "{q}: {e}");
+    }
+    // Grouping columns may be used in a subquery; the same output column twice is one.
+    ok("SELECT calib_level, (SELECT COUNT(*) FROM ivoa.ObsCore AS i WHERE i.calib_level = o.calib_level) FROM ivoa.ObsCore AS o GROUP BY calib_level");
+    ok("SELECT obs_id, s_ra, s_ra FROM ivoa.ObsCore ORDER BY s_ra");
 }

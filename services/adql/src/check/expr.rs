@@ -137,7 +137,9 @@ impl<'a> Checker<'a> {
             ExprKind::Column(name) => self.column(name),
             ExprKind::Number { text, int } => {
                 let v: f64 = text.parse().unwrap_or(f64::INFINITY);
-                if !v.is_finite() {
+                let mantissa = text.split(['e', 'E']).next().unwrap_or("");
+                let underflow = v == 0.0 && mantissa.bytes().any(|b| (b'1'..=b'9').contains(&b));
+                if !v.is_finite() || underflow {
                     self.err(span, format!("the number {text} is out of range"));
                     return None;
                 }
@@ -256,7 +258,15 @@ impl<'a> Checker<'a> {
                         datatype = wider(&datatype, &t.field.datatype);
                     }
                     aggregate |= t.aggregate;
-                    nodes.push((op, t.node));
+                    // A division whose static type is a float divides as floats on every
+                    // backend, even where both values happen to be whole numbers (a UNION, a
+                    // CASE or a COALESCE of integers and floats; SQLite keeps them integers).
+                    let node = if op == BinOp::Div && datatype == "double" {
+                        Node::Cast(Box::new(t.node), CastTarget::Double)
+                    } else {
+                        t.node
+                    };
+                    nodes.push((op, node));
                 }
                 Some(Typed {
                     node: Node::Chain(Box::new(first_t.node), nodes),
@@ -438,7 +448,7 @@ impl<'a> Checker<'a> {
             CastType::Char(n) => {
                 let n = n.unwrap_or(1);
                 let mut f = text_field();
-                f.arraysize = Some(n.to_string());
+                f.arraysize = Some(format!("{n}*"));
                 (CastTarget::Char(n), f)
             }
             CastType::Varchar(n) => {
@@ -595,7 +605,17 @@ impl<'a> Checker<'a> {
         }
         for frame in self.frames.iter().rev() {
             if let Some(src) = frame.visible_sources().iter().find(|s| s.named_by(q)) {
-                return match src.columns.iter().find(|c| c.name.matches(id)) {
+                let mut hits = src.columns.iter().filter(|c| c.name.matches(id));
+                let first = hits.next();
+                if first.is_some() && hits.next().is_some() {
+                    let msg = format!(
+                        "column '{id}' is ambiguous: {} has two columns of that name",
+                        src.display()
+                    );
+                    self.err(id.span, msg);
+                    return None;
+                }
+                return match first {
                     Some(c) => {
                         let kind = Kind::of(&c.field);
                         Some(Typed {
@@ -666,6 +686,28 @@ impl<'a> Checker<'a> {
         let arg = self.value(&c.args[0]);
         self.in_aggregate = false;
         let arg = arg?;
+        // A set function of outer-query columns only would belong to the outer query (SQL);
+        // vogate refuses it rather than answer differently on each backend.
+        let own: Vec<std::rc::Rc<str>> = self
+            .frames
+            .last()
+            .map(|f| f.sources.iter().map(|s| s.qualifier.clone()).collect())
+            .unwrap_or_default();
+        let (mut inner, mut outer) = (false, false);
+        arg.node.for_each_col(&mut |col| {
+            if own.contains(&col.qualifier) {
+                inner = true;
+            } else {
+                outer = true;
+            }
+        });
+        if outer && !inner {
+            self.err(
+                span,
+                format!("{func} of columns of an outer query only is not supported: compute it in that query"),
+            );
+            return None;
+        }
         if arg.kind == Kind::Bool {
             self.err(
                 c.args[0].span,

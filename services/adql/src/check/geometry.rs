@@ -54,6 +54,7 @@ impl<'a> Checker<'a> {
                 let mut nodes = Vec::new();
                 let mut first: Option<Typed> = None;
                 let mut aggregate = false;
+                let mut datatypes: Vec<String> = Vec::new();
                 for a in &c.args {
                     let t = self.value(a)?;
                     if let Some(f) = &first {
@@ -70,6 +71,9 @@ impl<'a> Checker<'a> {
                         }
                     }
                     aggregate |= t.aggregate;
+                    if t.kind == Kind::Number {
+                        datatypes.push(t.field.datatype.clone());
+                    }
                     if first.as_ref().is_none_or(|f| f.kind == Kind::Null) {
                         first = Some(t.clone());
                     }
@@ -77,6 +81,18 @@ impl<'a> Checker<'a> {
                 }
                 let f = first?;
                 let mut field = f.field.clone();
+                // The type of COALESCE is the widest of its arguments (a float wins over an
+                // integer); the metadata of the first holds only when all agree.
+                if f.kind == Kind::Number {
+                    let widest = datatypes
+                        .iter()
+                        .fold(f.field.datatype.clone(), |w, d| super::expr::wider(&w, d));
+                    if widest != f.field.datatype
+                        && datatypes.iter().any(|d| *d != f.field.datatype)
+                    {
+                        field = Cow::Owned(numeric_field(&widest));
+                    }
+                }
                 field.to_mut().name = "coalesce".into();
                 Some(Typed {
                     node: Node::Coalesce(nodes),

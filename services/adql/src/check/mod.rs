@@ -362,6 +362,17 @@ impl<'a> Checker<'a> {
     /// An ORDER BY term that is a position (`2`) or an output name: `Some(Ok(position))`;
     /// `Some(Err)` after an error; `None` when it is neither.
     fn order_position(&mut self, e: &Expr, names: &[Ident]) -> Option<Result<usize, ()>> {
+        self.order_position_of(e, names, None)
+    }
+
+    /// [`Self::order_position`], where several output columns of the name that are the same
+    /// value (`nodes`) count as one, as in PostgreSQL.
+    fn order_position_of(
+        &mut self,
+        e: &Expr,
+        names: &[Ident],
+        nodes: Option<&[Node<'a>]>,
+    ) -> Option<Result<usize, ()>> {
         match &e.kind {
             ExprKind::Number { text, int: true } => match text.parse::<usize>() {
                 Ok(i) if i >= 1 && i <= names.len() => Some(Ok(i)),
@@ -380,9 +391,13 @@ impl<'a> Checker<'a> {
                     .filter(|(_, d)| names_declared_or_published(d, n.last()))
                     .map(|(i, _)| i + 1)
                     .collect();
+                let same_value = |hits: &[usize]| {
+                    nodes.is_some_and(|n| hits.iter().all(|h| n.get(h - 1) == n.get(hits[0] - 1)))
+                };
                 match hits.as_slice() {
                     [] => None,
                     [i] => Some(Ok(*i)),
+                    [i, ..] if same_value(&hits) => Some(Ok(*i)),
                     _ => {
                         self.err(
                             e.span,
@@ -516,8 +531,9 @@ impl<'a> Checker<'a> {
         // ORDER BY: output names and positions first, then expressions (as PostgreSQL).
         let mut order = Vec::new();
         let mut order_nodes = Vec::new();
+        let item_nodes: Vec<Node<'a>> = items.iter().map(|t| t.node.clone()).collect();
         for t in order_by {
-            match self.order_position(&t.expr, &names) {
+            match self.order_position_of(&t.expr, &names, Some(&item_nodes)) {
                 Some(Ok(i)) => order.push(OrderIr {
                     key: OrderKey::Position(i),
                     desc: t.desc,
@@ -608,7 +624,8 @@ impl<'a> Checker<'a> {
             return None;
         }
         let fields = unique_fields(&items);
-        let names = unique_names(&names, &fields);
+        // Outer queries name the columns as declared: two columns of one name are then
+        // ambiguous there, as in PostgreSQL (the output fields still get unique names).
         Some((
             SelectIr {
                 distinct: s.distinct,
@@ -906,7 +923,11 @@ impl<'a> Checker<'a> {
         let mut equalities = Vec::new();
         let mut used_left = HashSet::new();
         let mut used_right = HashSet::new();
-        for col in &using {
+        for (k, col) in using.iter().enumerate() {
+            if using[..k].iter().any(|c| same_name(c, col)) {
+                self.err(col.span, format!("'{col}' appears more than once in USING"));
+                continue;
+            }
             let find = |names: &[Ident]| -> Vec<usize> {
                 names
                     .iter()
@@ -1027,10 +1048,11 @@ fn named_columns<'a>(fields: &[FieldMeta], names: &[Ident]) -> Vec<SourceColumn<
     fields
         .iter()
         .zip(names)
-        .map(|(f, n)| SourceColumn {
+        .enumerate()
+        .map(|(i, (f, n))| SourceColumn {
             name: ColName::Declared(n.clone()),
             field: std::borrow::Cow::Owned(f.clone()),
-            target: Target::Named(f.name.clone()),
+            target: Target::Named(crate::render::sql_column(i)),
         })
         .collect()
 }
@@ -1055,8 +1077,21 @@ fn ungrouped<'a>(node: &Node<'a>, keys: &[Node<'a>], own: &HashSet<String>) -> O
             Target::Published(_, col) => format!("column {}", col.name),
             Target::Named(n) => format!("column {n}"),
         }),
-        Node::Subquery(_) | Node::Exists(_) => None,
-        Node::InQuery(e, _, _) => ungrouped(e, keys, own),
+        // A subquery may use the grouped query's columns only where they are grouping
+        // columns (PostgreSQL: "subquery uses ungrouped column from outer query").
+        Node::Subquery(_) | Node::Exists(_) | Node::InQuery(..) => {
+            let mut found = None;
+            node.for_each_col(&mut |c| {
+                let grouped = keys.iter().any(|k| matches!(k, Node::Col(g) if g == c));
+                if found.is_none() && own.contains(&*c.qualifier) && !grouped {
+                    found = Some(match &c.target {
+                        Target::Published(_, col) => format!("column {}", col.name),
+                        Target::Named(n) => format!("column {n}"),
+                    });
+                }
+            });
+            found
+        }
         other => {
             let mut found = None;
             other.for_each_child(&mut |c| {
@@ -1084,21 +1119,6 @@ fn unique_fields(items: &[Typed]) -> Vec<FieldMeta> {
             }
             taken.insert(f.name.to_ascii_lowercase());
             f
-        })
-        .collect()
-}
-
-/// The names outer queries use for the output columns: as declared, or the unique name given.
-fn unique_names(names: &[Ident], fields: &[FieldMeta]) -> Vec<Ident> {
-    names
-        .iter()
-        .zip(fields)
-        .map(|(n, f)| {
-            if n.name == f.name {
-                n.clone()
-            } else {
-                plain_ident(&f.name)
-            }
         })
         .collect()
 }

@@ -62,11 +62,28 @@ impl SqlDialect for PgDialect {
     }
 
     fn number_literal(&self, text: &str, is_int: bool) -> String {
-        // A decimal literal is NUMERIC in PostgreSQL; ADQL's are doubles (as on SQLite).
+        // A decimal literal is NUMERIC in PostgreSQL and an integer one INTEGER (32 bits);
+        // ADQL's are doubles and 64-bit integers (as on SQLite), so `2147483647 + 1` is 2^31.
         if is_int {
-            text.to_string()
+            format!("CAST({text} AS bigint)")
         } else {
             format!("CAST({text} AS double precision)")
+        }
+    }
+
+    fn like_escape(&self) -> &'static str {
+        // No escape character, as ADQL and SQLite (PostgreSQL's default is the backslash).
+        " ESCAPE ''"
+    }
+
+    fn cast(&self, value: &str, target: &vo_adql::ir::CastTarget) -> String {
+        match target {
+            // CHAR(n) padding does not survive PostgreSQL's own use of the value as text;
+            // vogate drops it everywhere, as on SQLite.
+            vo_adql::ir::CastTarget::Char(_) => {
+                format!("CAST(CAST({value} AS {}) AS varchar)", target.sql())
+            }
+            _ => format!("CAST({value} AS {})", target.sql()),
         }
     }
 

@@ -356,10 +356,22 @@ pub fn pg_cast(v: CastIn, target: &str, n: i64) -> Result<rusqlite::types::Value
         match &v {
             CastIn::Int(i) => Ok(*i as f64),
             CastIn::Float(f) => Ok(*f),
-            CastIn::Text(s) => s
-                .trim()
-                .parse::<f64>()
-                .map_err(|_| format!("invalid input syntax for type {name}: \"{s}\"")),
+            CastIn::Text(s) => {
+                let t = s.trim();
+                let v = t
+                    .parse::<f64>()
+                    .map_err(|_| format!("invalid input syntax for type {name}: \"{s}\""))?;
+                // Digits that overflow to infinity or underflow to zero are out of range
+                // ('Infinity', 'inf' and 'NaN' themselves are values).
+                let words = t.trim_start_matches(['+', '-']).to_ascii_lowercase();
+                let special = matches!(words.as_str(), "inf" | "infinity" | "nan");
+                let mantissa = t.split(['e', 'E']).next().unwrap_or("");
+                let underflow = v == 0.0 && mantissa.bytes().any(|b| (b'1'..=b'9').contains(&b));
+                if (!v.is_finite() && !special) || underflow {
+                    return Err(format!("\"{s}\" is out of range for type {name}"));
+                }
+                Ok(v)
+            }
         }
     };
     let text = || match &v {
@@ -384,10 +396,16 @@ pub fn pg_cast(v: CastIn, target: &str, n: i64) -> Result<rusqlite::types::Value
         }
         "DOUBLE PRECISION" => Value::Real(float("double precision")?),
         "CHAR" => {
+            // Cut to n; PostgreSQL drops CHAR's padding wherever the value is used as text.
             let n = usize::try_from(n).unwrap_or(1);
-            let t: String = text().chars().take(n).collect();
-            let pad = n.saturating_sub(t.chars().count());
-            Value::Text(format!("{t}{}", " ".repeat(pad)))
+            Value::Text(
+                text()
+                    .chars()
+                    .take(n)
+                    .collect::<String>()
+                    .trim_end_matches(' ')
+                    .to_string(),
+            )
         }
         _ => {
             let t = text();
@@ -520,6 +538,11 @@ pub fn register_functions(conn: &Connection) -> rusqlite::Result<()> {
         }
         ctx.get::<rusqlite::types::Value>(1)
     })?;
+    // ILIKE compares lower(...) of both sides: Unicode case folding, as PostgreSQL's lower()
+    // (SQLite's own lower() folds ASCII only).
+    conn.create_scalar_function("lower", 1, flags, |ctx| {
+        Ok(ctx.get::<Option<String>>(0)?.map(|s| s.to_lowercase()))
+    })?;
     conn.create_scalar_function("vogate_arith", 3, flags, |ctx| {
         use rusqlite::types::{Value, ValueRef};
         let op: String = ctx.get(0)?;
@@ -556,6 +579,9 @@ pub fn register_functions(conn: &Connection) -> rusqlite::Result<()> {
                 };
                 if r.is_infinite() && x.is_finite() && y.is_finite() {
                     return Err(range_error("value out of range: overflow".into()));
+                }
+                if op == "*" && r == 0.0 && x != 0.0 && y != 0.0 {
+                    return Err(range_error("value out of range: underflow".into()));
                 }
                 Ok(Value::Real(r))
             }
@@ -596,6 +622,9 @@ pub fn register_functions(conn: &Connection) -> rusqlite::Result<()> {
                 let r = x / y;
                 if r.is_infinite() && x.is_finite() && y.is_finite() {
                     return Err(range_error("value out of range: overflow".into()));
+                }
+                if r == 0.0 && x != 0.0 && y.is_finite() {
+                    return Err(range_error("value out of range: underflow".into()));
                 }
                 rusqlite::types::Value::Real(r)
             }
@@ -711,9 +740,22 @@ mod tests {
             cast(CastIn::Float(1e300), "REAL", -1),
             Err("value out of range: overflow".into())
         );
+        // CHAR(n) cuts; its padding is dropped, as PostgreSQL drops it when using the value.
         assert_eq!(
             cast(CastIn::Text("ab".into()), "CHAR", 4),
-            Ok(Value::Text("ab  ".into()))
+            Ok(Value::Text("ab".into()))
+        );
+        assert_eq!(
+            cast(CastIn::Text("abcdef".into()), "CHAR", 4),
+            Ok(Value::Text("abcd".into()))
+        );
+        assert_eq!(
+            cast(CastIn::Text("1e400".into()), "DOUBLE PRECISION", -1),
+            Err("\"1e400\" is out of range for type double precision".into())
+        );
+        assert_eq!(
+            cast(CastIn::Text("-Infinity".into()), "DOUBLE PRECISION", -1),
+            Ok(Value::Real(f64::NEG_INFINITY))
         );
         assert_eq!(
             cast(CastIn::Text("abcd".into()), "VARCHAR", 2),
