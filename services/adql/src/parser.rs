@@ -1706,17 +1706,15 @@ impl<'s> Parser<'_, 's> {
 }
 
 fn plural(k: usize, what: &str) -> String {
+    let many = match what {
+        "geometry" => "geometries",
+        "number" => "numbers",
+        other => other,
+    };
     match k {
         0 => "no arguments".into(),
         1 => format!("one {what}"),
-        _ => format!(
-            "{k} {what}s",
-            what = if what == "geometry" {
-                "geometrie"
-            } else {
-                what
-            }
-        ),
+        _ => format!("{k} {many}"),
     }
 }
 

@@ -429,7 +429,7 @@ impl<'a> Checker<'a> {
                 operand,
                 whens,
                 else_,
-            } => self.case(operand.as_deref(), whens, else_.as_deref(), span),
+            } => self.case(operand.as_deref(), whens, else_.as_deref()),
         }
     }
 
@@ -491,7 +491,6 @@ impl<'a> Checker<'a> {
         operand: Option<&Expr>,
         whens: &[(Expr, Expr)],
         else_: Option<&Expr>,
-        span: Span,
     ) -> Option<Typed<'a>> {
         let op = match operand {
             Some(o) => Some(self.value(o)?),
@@ -548,7 +547,6 @@ impl<'a> Checker<'a> {
             None => None,
         };
         let r = result?;
-        let _ = span;
         let mut field = r.field.clone();
         field.to_mut().name = "case".into();
         Some(Typed {

@@ -388,7 +388,7 @@ impl<'a> Checker<'a> {
                 let hits: Vec<usize> = names
                     .iter()
                     .enumerate()
-                    .filter(|(_, d)| names_declared_or_published(d, n.last()))
+                    .filter(|(_, d)| names_declared(d, n.last()))
                     .map(|(i, _)| i + 1)
                     .collect();
                 let same_value = |hits: &[usize]| {
@@ -657,10 +657,7 @@ impl<'a> Checker<'a> {
         }
         if let ExprKind::Column(n) = &g.kind {
             if n.parts.len() == 1 && !self.resolvable(n.last()) {
-                if let Some(i) = names
-                    .iter()
-                    .position(|d| names_declared_or_published(d, n.last()))
-                {
+                if let Some(i) = names.iter().position(|d| names_declared(d, n.last())) {
                     if items[i].aggregate {
                         self.err(g.span, "GROUP BY cannot use a set function");
                         return None;
@@ -720,8 +717,8 @@ impl<'a> Checker<'a> {
                 left,
                 right,
                 cond,
-                span,
-            } => self.join(*kind, *natural, left, right, cond, *span),
+                ..
+            } => self.join(*kind, *natural, left, right, cond),
         }
     }
 
@@ -894,7 +891,6 @@ impl<'a> Checker<'a> {
         left: &TableRef,
         right: &TableRef,
         cond: &JoinCond,
-        span: Span,
     ) -> Option<(FromIr<'a>, Vec<Vis>)> {
         let first_source = self.frames.last()?.sources.len();
         let first_merged = self.frames.last()?.merged.len();
@@ -932,7 +928,7 @@ impl<'a> Checker<'a> {
                 names
                     .iter()
                     .enumerate()
-                    .filter(|(_, n)| same_name(n, col) || names_declared_or_published(n, col))
+                    .filter(|(_, n)| same_name(n, col) || names_declared(n, col))
                     .map(|(i, _)| i)
                     .collect()
             };
@@ -1009,7 +1005,6 @@ impl<'a> Checker<'a> {
             }),
             _ => None,
         };
-        let _ = span;
         let mut vis = merged_vis;
         vis.extend(
             lvis.into_iter()
@@ -1033,12 +1028,6 @@ impl<'a> Checker<'a> {
             vis,
         ))
     }
-}
-
-/// Whether `r` names the output column known as `d` (declared by the query, or a published
-/// column name passed through).
-fn names_declared_or_published(d: &Ident, r: &Ident) -> bool {
-    crate::catalog::names_declared(d, r)
 }
 
 use crate::catalog::names_declared;
