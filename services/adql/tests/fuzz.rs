@@ -1,6 +1,8 @@
 //! Fuzzing parse + check + render on stable Rust: random queries from a generator that
 //! follows the ADQL grammar (all clauses, joins, subqueries, set operations, every ADQL
-//! function name, geometry, literals of every kind), and near-valid ones made from them by
+//! function name, geometry, literals of every kind), half of them well-typed over the
+//! catalog so that they reach the checker's and renderer's deeper paths (about a third of
+//! all inputs translate), and near-valid ones made from them by
 //! random edits (tokens deleted, duplicated or swapped, stray quotes, brackets, keywords and
 //! bytes inserted, deep nesting). Every input must give SQL or an error, never a panic; a
 //! stack overflow would abort the binary and fail the run.
@@ -447,6 +449,119 @@ impl Gen {
         }
     }
 
+    /// A numeric value over `o` (ivoa.ObsCore) that type-checks.
+    fn num(&mut self) -> String {
+        self.depth += 1;
+        let out = if !self.deeper() {
+            self.rng
+                .pick(&[
+                    "o.s_ra",
+                    "o.s_dec",
+                    "o.calib_level",
+                    "1",
+                    "2.5",
+                    "-3",
+                    "0x10",
+                    "1e3",
+                ])
+                .to_string()
+        } else {
+            match self.rng.below(8) {
+                0 => format!("{} {} {}", self.num(), self.rng.pick(&["+", "-", "*", "/"]), self.num()),
+                1 => format!("-({})", self.num()),
+                2 => format!("CASE WHEN {} THEN {} ELSE {} END", self.cond(), self.num(), self.num()),
+                3 => format!("COALESCE({}, {})", self.num(), self.num()),
+                4 => format!("CAST({} AS {})", self.num(), self.rng.pick(&["INTEGER", "BIGINT", "REAL", "DOUBLE PRECISION", "SMALLINT"])),
+                5 => format!("DISTANCE(POINT('ICRS', o.s_ra, o.s_dec), POINT('ICRS', {}, {}))", self.rng.below(360), self.rng.below(90)),
+                6 => "(SELECT MAX(p.s_ra) FROM ivoa.ObsCore AS p WHERE p.calib_level = o.calib_level)".to_string(),
+                _ => format!("({})", self.num()),
+            }
+        };
+        self.depth -= 1;
+        out
+    }
+
+    /// A condition over `o` that type-checks.
+    fn cond(&mut self) -> String {
+        self.depth += 1;
+        let n = if self.deeper() { 9 } else { 4 };
+        let out = match self.rng.below(n) {
+            0 => format!(
+                "{} {} {}",
+                self.num(),
+                self.rng.pick(&["=", "<>", "<", "<=", ">", ">="]),
+                self.num()
+            ),
+            1 => format!(
+                "o.obs_id {}LIKE '%{}%'",
+                if self.rng.chance(30) { "NOT " } else { "" },
+                self.rng.below(10)
+            ),
+            2 => format!(
+                "{} IS {}NULL",
+                self.num(),
+                if self.rng.chance(50) { "NOT " } else { "" }
+            ),
+            3 => format!(
+                "CONTAINS(POINT('ICRS', o.s_ra, o.s_dec), CIRCLE('ICRS', {}, {}, {})) = 1",
+                self.rng.below(360),
+                self.rng.below(180) as i64 - 90,
+                1 + self.rng.below(20)
+            ),
+            4 => format!("({} AND {})", self.cond(), self.cond()),
+            5 => format!("({} OR {})", self.cond(), self.cond()),
+            6 => format!("NOT {}", self.cond()),
+            7 => format!("{} BETWEEN {} AND {}", self.num(), self.num(), self.num()),
+            _ => format!(
+                "EXISTS (SELECT 1 AS one FROM cat.t AS t WHERE t.obs_id = o.obs_id AND {})",
+                self.cond()
+            ),
+        };
+        self.depth -= 1;
+        out
+    }
+
+    /// A query that type-checks (so that fuzzing reaches the checker's and renderer's
+    /// deeper paths): over ivoa.ObsCore as `o`, optionally joined with cat.t.
+    fn typed(&mut self) -> String {
+        let from = self.rng.pick(&[
+            "ivoa.ObsCore AS o",
+            "ivoa.ObsCore AS o JOIN cat.t AS t ON o.obs_id = t.obs_id",
+            "ivoa.ObsCore AS o LEFT JOIN cat.t AS t USING (obs_id)",
+            "ivoa.ObsCore AS o, cat.t AS t",
+        ]);
+        let q = match self.rng.below(4) {
+            0 => format!(
+                "SELECT o.calib_level, COUNT(*) AS n, AVG({}) AS m FROM {from} WHERE {} GROUP BY o.calib_level HAVING COUNT(*) > {} ORDER BY n DESC, 1",
+                self.num(),
+                self.cond(),
+                self.rng.below(3)
+            ),
+            1 => format!(
+                "SELECT o.obs_id, {} AS x FROM {from} WHERE {} UNION ALL SELECT o.obs_id, {} FROM ivoa.ObsCore AS o ORDER BY 2",
+                self.num(),
+                self.cond(),
+                self.num()
+            ),
+            _ => format!(
+                "SELECT {}o.obs_id, {} AS x, {} AS y FROM {from} WHERE {} ORDER BY x{}",
+                if self.rng.chance(20) { "TOP 5 " } else { "" },
+                self.num(),
+                self.num(),
+                self.cond(),
+                if self.rng.chance(20) { " OFFSET 2" } else { "" }
+            ),
+        };
+        if self.rng.chance(20) {
+            format!(
+                "WITH c AS (SELECT o.obs_id FROM ivoa.ObsCore AS o WHERE {}) {q}",
+                self.cond()
+            )
+        } else {
+            q
+        }
+    }
+
     /// A near-valid variant of `q`: a few random edits.
     fn mutate(&mut self, q: &str) -> String {
         let mut s: Vec<char> = q.chars().collect();
@@ -516,8 +631,9 @@ fn main() {
     // Silence the default panic message: a panic is reported with its input below.
     std::panic::set_hook(Box::new(|_| {}));
     while Instant::now() < deadline {
-        let q = g.top();
-        let q = if g.rng.chance(60) { g.mutate(&q) } else { q };
+        // Half the inputs type-check (before any edit), half follow the grammar only.
+        let q = if g.rng.chance(50) { g.typed() } else { g.top() };
+        let q = if g.rng.chance(40) { g.mutate(&q) } else { q };
         let out = catch_unwind(AssertUnwindSafe(|| translate(&q, &cat, &Plain)));
         tried += 1;
         match out {
