@@ -333,6 +333,8 @@ const QUERIES: &[(&str, bool)] = &[
     ("SELECT COUNT(*) FROM (SELECT cls FROM cat.stars UNION ALL SELECT name FROM cat.fields) AS q", false),
     ("SELECT o.obs_id FROM ivoa.ObsCore AS o UNION SELECT name FROM cat.fields", false),
     ("SELECT mag FROM cat.stars WHERE star_id < 10 UNION SELECT depth FROM cat.fields", false),
+    ("SELECT name, depth FROM cat.fields UNION ALL SELECT NULL, NULL FROM cat.fields WHERE field_id < 3", false),
+    ("SELECT NULL, field_id FROM cat.fields UNION SELECT name, NULL FROM cat.fields", false),
     // Common table expressions.
     ("WITH bright AS (SELECT star_id, field_id FROM cat.stars WHERE mag < 13) SELECT * FROM bright ORDER BY star_id", true),
     ("WITH bright AS (SELECT star_id, field_id FROM cat.stars WHERE mag < 13) SELECT b.star_id, f.name FROM bright AS b JOIN cat.fields AS f USING (field_id)", false),

@@ -655,3 +655,20 @@ fn what_postgresql_refuses_is_refused_before_the_database() {
     ok("SELECT calib_level, (SELECT COUNT(*) FROM ivoa.ObsCore AS i WHERE i.calib_level = o.calib_level) FROM ivoa.ObsCore AS o GROUP BY calib_level");
     ok("SELECT obs_id, s_ra, s_ra FROM ivoa.ObsCore ORDER BY s_ra");
 }
+
+#[test]
+fn a_null_column_of_a_set_operation_takes_the_other_sides_type() {
+    let t = ok("SELECT NULL, s_ra FROM ivoa.ObsCore UNION SELECT obs_id, NULL FROM ivoa.ObsCore");
+    let types: Vec<&str> = t.fields.iter().map(|f| f.datatype.as_str()).collect();
+    assert_eq!(types, ["char", "double"]);
+    // The NULLs are cast, so that PostgreSQL does not read them as text in the subquery.
+    assert!(
+        t.sql.contains("CAST(NULL AS VARCHAR)") && t.sql.contains("CAST(NULL AS DOUBLE PRECISION)"),
+        "{}",
+        t.sql
+    );
+    assert!(
+        err("SELECT obs_id FROM ivoa.ObsCore UNION SELECT s_ra FROM ivoa.ObsCore")
+            .contains("a string on the left and a number on the right")
+    );
+}

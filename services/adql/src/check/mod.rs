@@ -106,6 +106,9 @@ pub struct Checked<'a> {
     pub query: QueryIr<'a>,
     /// How outer queries name each output column.
     pub names: Vec<Ident>,
+    /// Which output columns are the NULL literal in every row (they take the type of the
+    /// other side of a set operation).
+    pub nulls: Vec<bool>,
 }
 
 /// The checker's state for one query.
@@ -221,7 +224,7 @@ impl<'a> Checker<'a> {
         let offset = q.offset.map(|(n, _)| n);
         match &q.body {
             SetExpr::Select(s) => {
-                let (select, order_by, fields, names) = self.select(s, &q.order_by)?;
+                let (select, order_by, fields, names, nulls) = self.select(s, &q.order_by)?;
                 Some(Checked {
                     query: QueryIr {
                         ctes: Vec::new(),
@@ -231,13 +234,18 @@ impl<'a> Checker<'a> {
                         fields,
                     },
                     names,
+                    nulls,
                 })
             }
             SetExpr::Query(inner) if q.order_by.is_empty() && offset.is_none() => self.query(inner),
             body => {
                 let checked = self.set_body(body)?;
                 let order_by = self.output_order(&q.order_by, &checked.names, "a set operation")?;
-                let Checked { query, names } = checked;
+                let Checked {
+                    query,
+                    names,
+                    nulls,
+                } = checked;
                 let fields = query.fields.clone();
                 Some(Checked {
                     query: QueryIr {
@@ -248,6 +256,7 @@ impl<'a> Checker<'a> {
                         fields,
                     },
                     names,
+                    nulls,
                 })
             }
         }
@@ -257,7 +266,7 @@ impl<'a> Checker<'a> {
     fn set_body(&mut self, b: &SetExpr) -> Option<Checked<'a>> {
         match b {
             SetExpr::Select(s) => {
-                let (select, order_by, fields, names) = self.select(s, &[])?;
+                let (select, order_by, fields, names, nulls) = self.select(s, &[])?;
                 Some(Checked {
                     query: QueryIr {
                         ctes: Vec::new(),
@@ -267,6 +276,7 @@ impl<'a> Checker<'a> {
                         fields,
                     },
                     names,
+                    nulls,
                 })
             }
             SetExpr::Query(q) => self.query(q),
@@ -278,7 +288,7 @@ impl<'a> Checker<'a> {
                 span,
             } => {
                 let (l, r) = (self.set_body(left), self.set_body(right));
-                let (l, r) = (l?, r?);
+                let (mut l, mut r) = (l?, r?);
                 if l.query.fields.len() != r.query.fields.len() {
                     self.err(
                         *span,
@@ -292,8 +302,27 @@ impl<'a> Checker<'a> {
                     return None;
                 }
                 let mut fields = l.query.fields.clone();
-                for (i, (a, b)) in l.query.fields.iter().zip(&r.query.fields).enumerate() {
-                    let (ka, kb) = (Kind::of(a), Kind::of(b));
+                let mut nulls = Vec::with_capacity(fields.len());
+                let (lf, rf) = (l.query.fields.clone(), r.query.fields.clone());
+                for (i, (a, b)) in lf.iter().zip(&rf).enumerate() {
+                    let (na, nb) = (l.nulls[i], r.nulls[i]);
+                    let kind =
+                        |null: bool, f: &FieldMeta| if null { Kind::Null } else { Kind::of(f) };
+                    let (ka, kb) = (kind(na, a), kind(nb, b));
+                    nulls.push(na && nb);
+                    if na != nb {
+                        // A NULL column takes the type of the other side; its NULLs are cast
+                        // to it (PostgreSQL reads an untyped NULL in a subquery as text).
+                        let typed = if na { b } else { a };
+                        if let Some(target) = cast_target(typed) {
+                            type_nulls(if na { &mut l.query } else { &mut r.query }, i, target);
+                        }
+                        if na {
+                            fields[i] = b.clone();
+                            fields[i].name = a.name.clone();
+                        }
+                        continue;
+                    }
                     if !ka.fits(kb) {
                         self.err(
                             *span,
@@ -306,7 +335,7 @@ impl<'a> Checker<'a> {
                             ),
                         );
                     }
-                    if a.datatype != b.datatype && ka == Kind::Number {
+                    if a.datatype != b.datatype && ka == Kind::Number && kb == Kind::Number {
                         fields[i] = expr::numeric_field(&expr::wider(&a.datatype, &b.datatype));
                         fields[i].name = a.name.clone();
                     }
@@ -325,6 +354,7 @@ impl<'a> Checker<'a> {
                         fields,
                     },
                     names: l.names,
+                    nulls,
                 })
             }
         }
@@ -421,7 +451,13 @@ impl<'a> Checker<'a> {
         &mut self,
         s: &Select,
         order_by: &[OrderTerm],
-    ) -> Option<(SelectIr<'a>, Vec<OrderIr<'a>>, Vec<FieldMeta>, Vec<Ident>)> {
+    ) -> Option<(
+        SelectIr<'a>,
+        Vec<OrderIr<'a>>,
+        Vec<FieldMeta>,
+        Vec<Ident>,
+        Vec<bool>,
+    )> {
         self.frames.push(Frame::default());
         let out = self.select_in_frame(s, order_by);
         self.frames.pop();
@@ -433,7 +469,13 @@ impl<'a> Checker<'a> {
         &mut self,
         s: &Select,
         order_by: &[OrderTerm],
-    ) -> Option<(SelectIr<'a>, Vec<OrderIr<'a>>, Vec<FieldMeta>, Vec<Ident>)> {
+    ) -> Option<(
+        SelectIr<'a>,
+        Vec<OrderIr<'a>>,
+        Vec<FieldMeta>,
+        Vec<Ident>,
+        Vec<bool>,
+    )> {
         let errors_before = self.diags.len();
         // FROM
         let mut from = Vec::new();
@@ -624,6 +666,7 @@ impl<'a> Checker<'a> {
             return None;
         }
         let fields = unique_fields(&items);
+        let nulls: Vec<bool> = items.iter().map(|t| t.kind == Kind::Null).collect();
         // Outer queries name the columns as declared: two columns of one name are then
         // ambiguous there, as in PostgreSQL (the output fields still get unique names).
         Some((
@@ -639,6 +682,7 @@ impl<'a> Checker<'a> {
             order,
             fields,
             names,
+            nulls,
         ))
     }
 
@@ -1044,6 +1088,36 @@ fn named_columns<'a>(fields: &[FieldMeta], names: &[Ident]) -> Vec<SourceColumn<
             target: Target::Named(crate::render::sql_column(i)),
         })
         .collect()
+}
+
+/// The CAST target of a column of this metadata, for typing NULLs.
+fn cast_target(f: &FieldMeta) -> Option<CastTarget> {
+    Some(match f.datatype.as_str() {
+        "char" | "unicodeChar" => CastTarget::Varchar(None),
+        "short" | "unsignedByte" => CastTarget::Smallint,
+        "int" => CastTarget::Integer,
+        "long" => CastTarget::Bigint,
+        "float" => CastTarget::Real,
+        "double" => CastTarget::Double,
+        _ => return None,
+    })
+}
+
+/// Cast the NULL literals of output column `i` of `q` (through set operations and
+/// parenthesised queries) to `target`.
+fn type_nulls(q: &mut QueryIr, i: usize, target: CastTarget) {
+    match &mut q.body {
+        BodyIr::Select(s) => {
+            if let Some(n @ Node::Null) = s.items.get_mut(i) {
+                *n = Node::Cast(Box::new(Node::Null), target);
+            }
+        }
+        BodyIr::Query(inner) => type_nulls(inner, i, target),
+        BodyIr::SetOp { left, right, .. } => {
+            type_nulls(left, i, target);
+            type_nulls(right, i, target);
+        }
+    }
 }
 
 /// Whether an expression is a constant (a literal, signed or parenthesised).
