@@ -100,6 +100,16 @@ enum Vis {
     Merged(usize),
 }
 
+/// A checked SELECT: the SELECT, the ORDER BY of its query, the output fields, the names
+/// outer queries use for them, and which of them are the NULL literal.
+type SelectOut<'a> = (
+    SelectIr<'a>,
+    Vec<OrderIr<'a>>,
+    Vec<FieldMeta>,
+    Vec<Ident>,
+    Vec<bool>,
+);
+
 /// The checked output of one query level.
 pub struct Checked<'a> {
     /// The query.
@@ -446,36 +456,14 @@ impl<'a> Checker<'a> {
 
     /// One SELECT with the ORDER BY terms of its query: the SELECT, the ORDER BY, the output
     /// fields and their names.
-    #[allow(clippy::type_complexity)]
-    fn select(
-        &mut self,
-        s: &Select,
-        order_by: &[OrderTerm],
-    ) -> Option<(
-        SelectIr<'a>,
-        Vec<OrderIr<'a>>,
-        Vec<FieldMeta>,
-        Vec<Ident>,
-        Vec<bool>,
-    )> {
+    fn select(&mut self, s: &Select, order_by: &[OrderTerm]) -> Option<SelectOut<'a>> {
         self.frames.push(Frame::default());
         let out = self.select_in_frame(s, order_by);
         self.frames.pop();
         out
     }
 
-    #[allow(clippy::type_complexity)]
-    fn select_in_frame(
-        &mut self,
-        s: &Select,
-        order_by: &[OrderTerm],
-    ) -> Option<(
-        SelectIr<'a>,
-        Vec<OrderIr<'a>>,
-        Vec<FieldMeta>,
-        Vec<Ident>,
-        Vec<bool>,
-    )> {
+    fn select_in_frame(&mut self, s: &Select, order_by: &[OrderTerm]) -> Option<SelectOut<'a>> {
         let errors_before = self.diags.len();
         // FROM
         let mut from = Vec::new();
