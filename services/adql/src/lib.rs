@@ -17,13 +17,19 @@
 //! answer, and no backend function, table or statement can be reached.
 //!
 //! Supported now: `SELECT [ALL|DISTINCT] [TOP n]` with columns, `*`, `t.*`, literals,
-//! arithmetic, `||`, COUNT/SUM/AVG/MIN/MAX (with DISTINCT), COALESCE, CASE, scalar subqueries;
+//! arithmetic, `||`, COUNT/SUM/AVG/MIN/MAX (with DISTINCT), COALESCE, CASE, CAST to the numeric
+//! and character types, scalar subqueries;
 //! FROM with published tables, CTEs and derived tables, comma and INNER/LEFT/RIGHT/FULL/CROSS/
 //! NATURAL joins with ON or USING; WHERE with comparisons, AND/OR/NOT, BETWEEN, LIKE/ILIKE,
 //! IN (list or subquery), EXISTS, IS NULL; GROUP BY and HAVING; ORDER BY columns, output
 //! names, positions or expressions; OFFSET; UNION/INTERSECT/EXCEPT [ALL]; WITH. Geometry (§4.2):
 //! CONTAINS and INTERSECTS of POINT, CIRCLE, POLYGON and region columns, DISTANCE, in ICRS.
 //! Unquoted identifiers match case-insensitively, double-quoted ones exactly (§2.1.3).
+//!
+//! Where SQL dialects differ, PostgreSQL's behaviour is the meaning, on every backend: the
+//! checker refuses what PostgreSQL refuses (ungrouped columns, ambiguous names, ...), and the
+//! [`SqlDialect`] hooks (`divide`, `arithmetic`, `order_nulls`, `cast`, `scalar_subquery`,
+//! `like_escape`) make the backend compute what PostgreSQL computes.
 
 pub mod ast;
 pub mod catalog;
