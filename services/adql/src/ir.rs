@@ -250,11 +250,11 @@ pub enum Node<'a> {
     Between(Box<Node<'a>>, bool, Box<Node<'a>>, Box<Node<'a>>),
     /// LIKE / ILIKE: value, negated, case-insensitive, pattern.
     Like(Box<Node<'a>>, bool, bool, Box<Node<'a>>),
-    /// IS [NOT] NULL.
+    /// `IS [NOT] NULL`.
     IsNull(Box<Node<'a>>, bool),
-    /// [NOT] IN (list).
+    /// `[NOT] IN (list)`.
     InList(Box<Node<'a>>, bool, Vec<Node<'a>>),
-    /// [NOT] IN (subquery).
+    /// `[NOT] IN (subquery)`.
     InQuery(Box<Node<'a>>, bool, Box<QueryIr<'a>>),
     /// EXISTS (subquery).
     Exists(Box<QueryIr<'a>>),

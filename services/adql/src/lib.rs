@@ -22,7 +22,7 @@
 //! FROM with published tables, CTEs and derived tables, comma and INNER/LEFT/RIGHT/FULL/CROSS/
 //! NATURAL joins with ON or USING; WHERE with comparisons, AND/OR/NOT, BETWEEN, LIKE/ILIKE,
 //! IN (list or subquery), EXISTS, IS NULL; GROUP BY and HAVING; ORDER BY columns, output
-//! names, positions or expressions; OFFSET; UNION/INTERSECT/EXCEPT [ALL]; WITH. Geometry (§4.2):
+//! names, positions or expressions; OFFSET; `UNION`/`INTERSECT`/`EXCEPT` `[ALL]`; WITH. Geometry (§4.2):
 //! CONTAINS and INTERSECTS of POINT, CIRCLE, POLYGON and region columns, DISTANCE, in ICRS.
 //! Unquoted identifiers match case-insensitively, double-quoted ones exactly (§2.1.3).
 //!
