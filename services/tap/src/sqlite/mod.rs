@@ -457,6 +457,69 @@ pub fn pg_float_text(x: f64) -> String {
     }
 }
 
+/// A numeric SQL argument: `None` for NULL, `Ok` for an integer, `Err` for a float (any
+/// other value is read as a float, as SQLite reads it).
+fn numeric_arg(
+    ctx: &rusqlite::functions::Context,
+    i: usize,
+) -> rusqlite::Result<Option<Result<i64, f64>>> {
+    use rusqlite::types::ValueRef;
+    Ok(match ctx.get_raw(i) {
+        ValueRef::Null => None,
+        ValueRef::Integer(v) => Some(Ok(v)),
+        ValueRef::Real(v) => Some(Err(v)),
+        _ => Some(Err(ctx.get::<f64>(i)?)),
+    })
+}
+
+/// `a op b` for `op` one of `+ - * /`, as PostgreSQL computes it: integers stay 64-bit and
+/// overflow is "bigint out of range"; integer division truncates toward zero; a zero divisor
+/// is "division by zero"; a float result that overflows to infinity or underflows to zero
+/// from non-zero operands is "value out of range: overflow" / "underflow".
+pub fn pg_arith(
+    op: u8,
+    a: Result<i64, f64>,
+    b: Result<i64, f64>,
+) -> Result<rusqlite::types::Value, String> {
+    use rusqlite::types::Value;
+    if op == b'/' && b.map_or_else(|f| f == 0.0, |i| i == 0) {
+        return Err("division by zero".into());
+    }
+    if let (Ok(x), Ok(y)) = (a, b) {
+        let r = match op {
+            b'+' => x.checked_add(y),
+            b'-' => x.checked_sub(y),
+            b'*' => x.checked_mul(y),
+            _ => x.checked_div(y),
+        };
+        return r
+            .map(Value::Integer)
+            .ok_or_else(|| "bigint out of range".into());
+    }
+    let (x, y) = (
+        a.map_or_else(|f| f, |i| i as f64),
+        b.map_or_else(|f| f, |i| i as f64),
+    );
+    let r = match op {
+        b'+' => x + y,
+        b'-' => x - y,
+        b'*' => x * y,
+        _ => x / y,
+    };
+    if r.is_infinite() && x.is_finite() && y.is_finite() {
+        return Err("value out of range: overflow".into());
+    }
+    let underflow = match op {
+        b'*' => x != 0.0 && y != 0.0,
+        b'/' => x != 0.0 && y.is_finite(),
+        _ => false,
+    };
+    if r == 0.0 && underflow {
+        return Err("value out of range: underflow".into());
+    }
+    Ok(Value::Real(r))
+}
+
 /// Register vogate's SQL functions on `conn`. Positions and radii out of range (from
 /// expressions; literals are refused before) raise a query error naming the value.
 pub fn register_functions(conn: &Connection) -> rusqlite::Result<()> {
@@ -520,15 +583,18 @@ pub fn register_functions(conn: &Connection) -> rusqlite::Result<()> {
     })?;
     conn.create_scalar_function("vogate_cast", 3, flags, |ctx| {
         use rusqlite::types::{Value, ValueRef};
-        let target: String = ctx.get(1)?;
-        let n: i64 = ctx.get(2)?;
         let v = match ctx.get_raw(0) {
             ValueRef::Null => return Ok(Value::Null),
             ValueRef::Integer(i) => CastIn::Int(i),
             ValueRef::Real(f) => CastIn::Float(f),
             _ => CastIn::Text(ctx.get::<String>(0)?),
         };
-        pg_cast(v, &target, n).map_err(range_error)
+        // The type name is a literal the renderer wrote: read it without copying.
+        let target = match ctx.get_raw(1) {
+            ValueRef::Text(t) => std::str::from_utf8(t).unwrap_or(""),
+            _ => "",
+        };
+        pg_cast(v, target, ctx.get(2)?).map_err(range_error)
     })?;
     conn.create_scalar_function("vogate_one", 2, flags, |ctx| {
         if ctx.get::<i64>(0)? > 1 {
@@ -544,91 +610,20 @@ pub fn register_functions(conn: &Connection) -> rusqlite::Result<()> {
         Ok(ctx.get::<Option<String>>(0)?.map(|s| s.to_lowercase()))
     })?;
     conn.create_scalar_function("vogate_arith", 3, flags, |ctx| {
-        use rusqlite::types::{Value, ValueRef};
-        let op: String = ctx.get(0)?;
-        let num = |i: usize| -> rusqlite::Result<Option<Result<i64, f64>>> {
-            Ok(match ctx.get_raw(i) {
-                ValueRef::Null => None,
-                ValueRef::Integer(v) => Some(Ok(v)),
-                ValueRef::Real(v) => Some(Err(v)),
-                _ => Some(Err(ctx.get::<f64>(i)?)),
-            })
+        let op = match ctx.get_raw(0) {
+            rusqlite::types::ValueRef::Text(t) => t.first().copied().unwrap_or(b'+'),
+            _ => b'+',
         };
-        let (Some(a), Some(b)) = (num(1)?, num(2)?) else {
-            return Ok(Value::Null);
-        };
-        match (a, b) {
-            (Ok(x), Ok(y)) => {
-                let r = match op.as_str() {
-                    "+" => x.checked_add(y),
-                    "-" => x.checked_sub(y),
-                    _ => x.checked_mul(y),
-                };
-                r.map(Value::Integer)
-                    .ok_or_else(|| range_error("bigint out of range".into()))
-            }
-            (x, y) => {
-                let (x, y) = (
-                    x.map_or_else(|f| f, |i| i as f64),
-                    y.map_or_else(|f| f, |i| i as f64),
-                );
-                let r = match op.as_str() {
-                    "+" => x + y,
-                    "-" => x - y,
-                    _ => x * y,
-                };
-                if r.is_infinite() && x.is_finite() && y.is_finite() {
-                    return Err(range_error("value out of range: overflow".into()));
-                }
-                if op == "*" && r == 0.0 && x != 0.0 && y != 0.0 {
-                    return Err(range_error("value out of range: underflow".into()));
-                }
-                Ok(Value::Real(r))
-            }
+        match (numeric_arg(ctx, 1)?, numeric_arg(ctx, 2)?) {
+            (Some(a), Some(b)) => pg_arith(op, a, b).map_err(range_error),
+            _ => Ok(rusqlite::types::Value::Null),
         }
     })?;
     conn.create_scalar_function("vogate_div", 2, flags, |ctx| {
-        use rusqlite::types::ValueRef;
-        let num = |i: usize| -> rusqlite::Result<Option<Result<i64, f64>>> {
-            Ok(match ctx.get_raw(i) {
-                ValueRef::Null => None,
-                ValueRef::Integer(v) => Some(Ok(v)),
-                ValueRef::Real(v) => Some(Err(v)),
-                _ => Some(Err(ctx.get::<f64>(i)?)),
-            })
-        };
-        let (Some(a), Some(b)) = (num(0)?, num(1)?) else {
-            return Ok(rusqlite::types::Value::Null);
-        };
-        let zero = match b {
-            Ok(v) => v == 0,
-            Err(v) => v == 0.0,
-        };
-        if zero {
-            return Err(range_error("division by zero".into()));
+        match (numeric_arg(ctx, 0)?, numeric_arg(ctx, 1)?) {
+            (Some(a), Some(b)) => pg_arith(b'/', a, b).map_err(range_error),
+            _ => Ok(rusqlite::types::Value::Null),
         }
-        Ok(match (a, b) {
-            // Integer division truncates toward zero, as in PostgreSQL.
-            (Ok(x), Ok(y)) => rusqlite::types::Value::Integer(
-                x.checked_div(y)
-                    .ok_or_else(|| range_error("bigint out of range".into()))?,
-            ),
-            (x, y) => {
-                let as_f = |v: Result<i64, f64>| match v {
-                    Ok(i) => i as f64,
-                    Err(f) => f,
-                };
-                let (x, y) = (as_f(x), as_f(y));
-                let r = x / y;
-                if r.is_infinite() && x.is_finite() && y.is_finite() {
-                    return Err(range_error("value out of range: overflow".into()));
-                }
-                if r == 0.0 && x != 0.0 && y.is_finite() {
-                    return Err(range_error("value out of range: underflow".into()));
-                }
-                rusqlite::types::Value::Real(r)
-            }
-        })
     })?;
     conn.create_scalar_function("vogate_distance", 4, flags, |ctx| {
         let Some(a) = args_f64(ctx, 4)? else {
@@ -692,6 +687,35 @@ mod tests {
         ] {
             assert_eq!(pg_float_text(x), want, "{x:e}");
         }
+    }
+
+    #[test]
+    fn arithmetic_is_postgresql_s() {
+        use rusqlite::types::Value;
+        assert_eq!(pg_arith(b'/', Ok(7), Ok(-2)), Ok(Value::Integer(-3)));
+        assert_eq!(pg_arith(b'/', Ok(7), Err(2.0)), Ok(Value::Real(3.5)));
+        assert_eq!(pg_arith(b'/', Ok(1), Ok(0)), Err("division by zero".into()));
+        assert_eq!(
+            pg_arith(b'/', Err(1.0), Err(0.0)),
+            Err("division by zero".into())
+        );
+        assert_eq!(
+            pg_arith(b'+', Ok(i64::MAX), Ok(1)),
+            Err("bigint out of range".into())
+        );
+        assert_eq!(
+            pg_arith(b'/', Ok(i64::MIN), Ok(-1)),
+            Err("bigint out of range".into())
+        );
+        assert_eq!(
+            pg_arith(b'*', Err(1e308), Ok(10)),
+            Err("value out of range: overflow".into())
+        );
+        assert_eq!(
+            pg_arith(b'*', Err(1e-300), Err(1e-300)),
+            Err("value out of range: underflow".into())
+        );
+        assert_eq!(pg_arith(b'-', Err(0.5), Ok(2)), Ok(Value::Real(-1.5)));
     }
 
     #[test]
