@@ -14,7 +14,7 @@ pub trait SqlDialect {
     fn column_ref(&self, qualifier: &str, table: &TableInfo, column: &ColumnInfo) -> String;
     /// An identifier quoted for SQL (`"name"`, with `"` doubled).
     fn quote_ident(&self, name: &str) -> String {
-        format!("\"{}\"", name.replace('"', "\"\""))
+        quote_ident(name)
     }
     /// A 1/0 (NULL when any input is NULL) expression: whether the point (`ra`, `dec`) lies in
     /// the circle around (`ra0`, `dec0`) of radius `r`, all SQL expressions in degrees, exact on
@@ -133,5 +133,50 @@ pub trait SqlDialect {
             Some(n) => format!("{} OFFSET {offset}", self.limit(n)),
             None => format!(" OFFSET {offset}"),
         }
+    }
+}
+
+/// `name` as an SQL delimited identifier: in double quotes, with a `"` inside doubled
+/// (SQL-92 §5.2), as PostgreSQL and SQLite read it.
+pub fn quote_ident(name: &str) -> String {
+    let mut q = String::with_capacity(name.len() + 2);
+    push_quoted(&mut q, name);
+    q
+}
+
+/// Append `name` as an SQL delimited identifier ([`quote_ident`]) to `out`.
+pub fn push_quoted(out: &mut String, name: &str) {
+    out.push('"');
+    for part in name.split_inclusive('"') {
+        out.push_str(part);
+        if part.ends_with('"') {
+            out.push('"');
+        }
+    }
+    out.push('"');
+}
+
+/// `qualifier."column"`: the column `column` (unquoted) of the FROM item whose SQL alias is
+/// `qualifier` (already quoted).
+pub fn qualified_column(qualifier: &str, column: &str) -> String {
+    let mut s = String::with_capacity(qualifier.len() + column.len() + 3);
+    s.push_str(qualifier);
+    s.push('.');
+    push_quoted(&mut s, column);
+    s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn identifiers_are_quoted_with_inner_quotes_doubled() {
+        assert_eq!(quote_ident("s_ra"), "\"s_ra\"");
+        assert_eq!(quote_ident("a\"b"), "\"a\"\"b\"");
+        assert_eq!(quote_ident("\"\""), "\"\"\"\"\"\"");
+        assert_eq!(quote_ident(""), "\"\"");
+        assert_eq!(quote_ident("é\"x"), "\"é\"\"x\"");
+        assert_eq!(qualified_column("\"t1\"", "size"), "\"t1\".\"size\"");
     }
 }

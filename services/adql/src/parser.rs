@@ -75,26 +75,37 @@ pub const RESERVED: &[&str] = &[
 
 /// Whether `word` is an ADQL reserved word (case-insensitive).
 pub fn is_reserved(word: &str) -> bool {
-    static SORTED: std::sync::OnceLock<Vec<(u128, u128)>> = std::sync::OnceLock::new();
-    let sorted = SORTED.get_or_init(|| {
-        let mut v: Vec<(u128, u128)> = RESERVED.iter().filter_map(|w| word_key(w)).collect();
-        v.sort_unstable();
-        v
-    });
-    word_key(word).is_some_and(|k| sorted.binary_search(&k).is_ok())
+    let bytes = word.as_bytes();
+    let (Some(&first), 2..=MAX_RESERVED_LEN) = (bytes.first(), bytes.len()) else {
+        return false;
+    };
+    if !first.is_ascii_alphabetic() {
+        return false;
+    }
+    reserved_buckets()[bucket(bytes.len(), first)]
+        .iter()
+        .any(|r| r.eq_ignore_ascii_case(word))
 }
 
-/// A word of at most 32 ASCII bytes, upper-cased, as two integers (for a fast lookup).
-fn word_key(word: &str) -> Option<(u128, u128)> {
-    let mut buf = [0u8; 32];
-    let dst = buf.get_mut(..word.len())?;
-    dst.copy_from_slice(word.as_bytes());
-    dst.make_ascii_uppercase();
-    let (a, b) = buf.split_at(16);
-    Some((
-        u128::from_le_bytes(a.try_into().ok()?),
-        u128::from_le_bytes(b.try_into().ok()?),
-    ))
+/// The longest reserved word (CURRENT_TIMESTAMP).
+const MAX_RESERVED_LEN: usize = 17;
+
+/// The bucket of a word of `len` bytes starting with the ASCII letter `first`.
+fn bucket(len: usize, first: u8) -> usize {
+    len * 26 + usize::from(first.to_ascii_uppercase() - b'A')
+}
+
+/// [`RESERVED`] by length and first letter, so that a lookup compares a word with the one or
+/// two reserved words of its shape only.
+fn reserved_buckets() -> &'static [Vec<&'static str>] {
+    static BUCKETS: std::sync::OnceLock<Vec<Vec<&'static str>>> = std::sync::OnceLock::new();
+    BUCKETS.get_or_init(|| {
+        let mut b = vec![Vec::new(); (MAX_RESERVED_LEN + 1) * 26];
+        for w in RESERVED {
+            b[bucket(w.len(), w.as_bytes()[0])].push(*w);
+        }
+        b
+    })
 }
 
 /// Keywords that start or separate clauses: where one of these appears instead of a name,
@@ -271,6 +282,22 @@ const BUILTINS: &[Builtin] = &[
 
 fn builtin(name: &str) -> Option<&'static Builtin> {
     BUILTINS.iter().find(|b| b.name.eq_ignore_ascii_case(name))
+}
+
+/// "an argument of NAME", for the messages about a built-in function's arguments (made once,
+/// not at every call parsed).
+fn arg_what(b: &Builtin) -> &'static str {
+    static WHAT: std::sync::OnceLock<Vec<String>> = std::sync::OnceLock::new();
+    let what = WHAT.get_or_init(|| {
+        BUILTINS
+            .iter()
+            .map(|b| format!("an argument of {}", b.name))
+            .collect()
+    });
+    BUILTINS
+        .iter()
+        .position(|x| std::ptr::eq(x, b))
+        .map_or("an argument", |i| what[i].as_str())
 }
 
 /// Parse one ADQL query. `udfs` are the user-defined functions the service declares; any
@@ -1364,8 +1391,7 @@ impl<'s> Parser<'_, 's> {
             }
         } else if !self.is_op(")") {
             loop {
-                call.args
-                    .push(self.value(&format!("an argument of {}", b.name))?);
+                call.args.push(self.value(arg_what(b))?);
                 if !self.eat_op(",") {
                     break;
                 }
@@ -1785,6 +1811,36 @@ mod tests {
     fn at(d: &Diagnostic) -> (u32, u32) {
         let s = d.span.expect("a span").start;
         (s.line, s.column)
+    }
+
+    #[test]
+    fn every_reserved_word_is_found_in_any_case_and_nothing_else() {
+        for w in RESERVED {
+            assert!(is_reserved(w), "{w}");
+            assert!(is_reserved(&w.to_ascii_lowercase()), "{w}");
+        }
+        for w in [
+            "",
+            "a",
+            "s_ra",
+            "obs_id",
+            "ra",
+            "dec",
+            "sizes",
+            "selec",
+            "_select",
+            "1abs",
+            "current_timestamps",
+            "élan",
+            "SELECT1",
+            "t",
+        ] {
+            assert!(!is_reserved(w), "{w}");
+        }
+        assert_eq!(
+            RESERVED.iter().map(|w| w.len()).max(),
+            Some(MAX_RESERVED_LEN)
+        );
     }
 
     #[test]

@@ -7,7 +7,8 @@
 //! operand keeps its own TOP and ORDER BY); USING and NATURAL joins are ON equalities; every
 //! select item carries its output name as an alias.
 
-use std::cell::Cell;
+use std::cell::{Cell, RefCell};
+use std::rc::Rc;
 
 use crate::ast::{BinOp, JoinKind, LogicOp, SetOp};
 use crate::dialect::SqlDialect;
@@ -17,6 +18,9 @@ use crate::ir::*;
 pub struct Renderer<'d> {
     d: &'d dyn SqlDialect,
     wrappers: Cell<usize>,
+    /// Table aliases already quoted, by the shared string of their [`ColRef`]s (a query
+    /// refers to a handful of tables, many times each).
+    quoted: RefCell<Vec<(Rc<str>, Rc<str>)>>,
 }
 
 impl<'d> Renderer<'d> {
@@ -25,11 +29,23 @@ impl<'d> Renderer<'d> {
         Renderer {
             d,
             wrappers: Cell::new(0),
+            quoted: RefCell::new(Vec::new()),
         }
     }
 
     fn q(&self, name: &str) -> String {
         self.d.quote_ident(name)
+    }
+
+    /// The quoted form of a table alias, made once per alias.
+    fn q_alias(&self, alias: &Rc<str>) -> Rc<str> {
+        let mut cache = self.quoted.borrow_mut();
+        if let Some((_, q)) = cache.iter().find(|(a, _)| Rc::ptr_eq(a, alias)) {
+            return q.clone();
+        }
+        let q: Rc<str> = self.q(alias).into();
+        cache.push((alias.clone(), q.clone()));
+        q
     }
 
     fn wrapper(&self) -> String {
@@ -41,28 +57,36 @@ impl<'d> Renderer<'d> {
     /// OFFSET are left to the caller, who adds them with the row limit (see
     /// [`crate::Translated::sql_with_limit`]).
     pub fn query(&self, query: &QueryIr, outer: bool) -> String {
-        let mut sql = String::new();
+        let mut sql = String::with_capacity(1024);
+        self.write_query(&mut sql, query, outer);
+        sql
+    }
+
+    /// Append the SQL of `query` to `sql` (see [`Renderer::query`]).
+    fn write_query(&self, sql: &mut String, query: &QueryIr, outer: bool) {
         if !query.ctes.is_empty() {
             sql.push_str("WITH ");
-            let parts: Vec<String> = query
-                .ctes
-                .iter()
-                .map(|(name, q)| format!("{} AS ({})", self.q(name), self.query(q, false)))
-                .collect();
-            sql.push_str(&parts.join(", "));
+            for (i, (name, q)) in query.ctes.iter().enumerate() {
+                if i > 0 {
+                    sql.push_str(", ");
+                }
+                sql.push_str(&self.q(name));
+                sql.push_str(" AS (");
+                self.write_query(sql, q, false);
+                sql.push(')');
+            }
             sql.push(' ');
         }
         let top = match &query.body {
             BodyIr::Select(s) => {
-                sql.push_str(&self.select(s));
+                self.select(sql, s);
                 s.top
             }
             BodyIr::Query(inner) => {
-                sql.push_str(&format!(
-                    "SELECT * FROM ({}) AS {}",
-                    self.query(inner, false),
-                    self.wrapper()
-                ));
+                sql.push_str("SELECT * FROM (");
+                self.write_query(sql, inner, false);
+                sql.push_str(") AS ");
+                sql.push_str(&self.wrapper());
                 None
             }
             BodyIr::SetOp {
@@ -74,18 +98,19 @@ impl<'d> Renderer<'d> {
                 // INTERSECT ALL and EXCEPT ALL (which SQLite lacks) as the plain operation on
                 // rows numbered within each group of equal rows: a row kept n times on one side
                 // and m on the other meets min(n, m) (or n - m) partners, as SQL-92 says.
-                let numbered = |q: &QueryIr| {
+                let numbered = |sql: &mut String, q: &QueryIr| {
                     let w = self.wrapper();
                     let cols: Vec<String> = (0..q.fields.len())
                         .map(|i| format!("{w}.{}", self.q(&sql_column(i))))
                         .collect();
-                    format!(
-                        "SELECT {}, ROW_NUMBER() OVER (PARTITION BY {}) AS {} FROM ({}) AS {w}",
-                        cols.join(", "),
-                        cols.join(", "),
+                    let cols = cols.join(", ");
+                    sql.push_str(&format!(
+                        "SELECT {cols}, ROW_NUMBER() OVER (PARTITION BY {cols}) AS {} FROM (",
                         self.q("_n"),
-                        self.query(q, false)
-                    )
+                    ));
+                    self.write_query(sql, q, false);
+                    sql.push_str(") AS ");
+                    sql.push_str(&w);
                 };
                 let outer = self.wrapper();
                 let cols: Vec<String> = (0..query.fields.len())
@@ -94,13 +119,16 @@ impl<'d> Renderer<'d> {
                         format!("{outer}.{c} AS {c}")
                     })
                     .collect();
-                sql.push_str(&format!(
-                    "SELECT {} FROM ({} {} {}) AS {outer}",
-                    cols.join(", "),
-                    numbered(left),
-                    op.keyword(),
-                    numbered(right)
-                ));
+                sql.push_str("SELECT ");
+                sql.push_str(&cols.join(", "));
+                sql.push_str(" FROM (");
+                numbered(sql, left);
+                sql.push(' ');
+                sql.push_str(op.keyword());
+                sql.push(' ');
+                numbered(sql, right);
+                sql.push_str(") AS ");
+                sql.push_str(&outer);
                 None
             }
             BodyIr::SetOp {
@@ -109,36 +137,35 @@ impl<'d> Renderer<'d> {
                 left,
                 right,
             } => {
-                sql.push_str(&format!(
-                    "SELECT * FROM ({}) AS {} {}{} SELECT * FROM ({}) AS {}",
-                    self.query(left, false),
-                    self.wrapper(),
-                    op.keyword(),
-                    if *all { " ALL" } else { "" },
-                    self.query(right, false),
-                    self.wrapper()
-                ));
+                sql.push_str("SELECT * FROM (");
+                self.write_query(sql, left, false);
+                sql.push_str(") AS ");
+                sql.push_str(&self.wrapper());
+                sql.push(' ');
+                sql.push_str(op.keyword());
+                if *all {
+                    sql.push_str(" ALL");
+                }
+                sql.push_str(" SELECT * FROM (");
+                self.write_query(sql, right, false);
+                sql.push_str(") AS ");
+                sql.push_str(&self.wrapper());
                 None
             }
         };
         if !query.order_by.is_empty() {
-            let terms: Vec<String> = query
-                .order_by
-                .iter()
-                .map(|o| {
-                    let key = match &o.key {
-                        OrderKey::Position(i) => i.to_string(),
-                        OrderKey::Expr(n) => self.expr(n),
-                    };
-                    format!(
-                        "{key}{}{}",
-                        if o.desc { " DESC" } else { " ASC" },
-                        self.d.order_nulls(o.desc)
-                    )
-                })
-                .collect();
             sql.push_str(" ORDER BY ");
-            sql.push_str(&terms.join(", "));
+            for (i, o) in query.order_by.iter().enumerate() {
+                if i > 0 {
+                    sql.push_str(", ");
+                }
+                match &o.key {
+                    OrderKey::Position(i) => sql.push_str(&i.to_string()),
+                    OrderKey::Expr(n) => self.write(sql, n),
+                }
+                sql.push_str(if o.desc { " DESC" } else { " ASC" });
+                sql.push_str(self.d.order_nulls(o.desc));
+            }
         }
         if !outer {
             match (top, query.offset) {
@@ -147,48 +174,64 @@ impl<'d> Renderer<'d> {
                 (None, None) => {}
             }
         }
-        sql
     }
 
-    fn select(&self, s: &SelectIr) -> String {
-        let mut sql = String::from("SELECT ");
+    fn select(&self, sql: &mut String, s: &SelectIr) {
+        sql.push_str("SELECT ");
         if s.distinct {
             sql.push_str("DISTINCT ");
         }
-        let items: Vec<String> = s
-            .items
-            .iter()
-            .enumerate()
-            .map(|(i, n)| format!("{} AS {}", self.expr(n), self.q(&sql_column(i))))
-            .collect();
-        sql.push_str(&items.join(", "));
+        for (i, n) in s.items.iter().enumerate() {
+            if i > 0 {
+                sql.push_str(", ");
+            }
+            self.write(sql, n);
+            sql.push_str(" AS ");
+            sql.push_str(&self.q(&sql_column(i)));
+        }
         sql.push_str(" FROM ");
-        let from: Vec<String> = s.from.iter().map(|f| self.from(f)).collect();
-        sql.push_str(&from.join(", "));
+        for (i, f) in s.from.iter().enumerate() {
+            if i > 0 {
+                sql.push_str(", ");
+            }
+            self.from(sql, f);
+        }
         if let Some(w) = &s.where_ {
             sql.push_str(" WHERE ");
-            sql.push_str(&self.expr(w));
+            self.write(sql, w);
         }
         if !s.group_by.is_empty() {
-            let g: Vec<String> = s.group_by.iter().map(|n| self.expr(n)).collect();
             sql.push_str(" GROUP BY ");
-            sql.push_str(&g.join(", "));
+            for (i, n) in s.group_by.iter().enumerate() {
+                if i > 0 {
+                    sql.push_str(", ");
+                }
+                self.write(sql, n);
+            }
         }
         if let Some(h) = &s.having {
             sql.push_str(" HAVING ");
-            sql.push_str(&self.expr(h));
+            self.write(sql, h);
         }
-        sql
     }
 
-    fn from(&self, f: &FromIr) -> String {
+    fn from(&self, sql: &mut String, f: &FromIr) {
         match f {
             FromIr::Table { table, alias } => {
-                format!("{} AS {}", self.d.table_ref(table), self.q(alias))
+                sql.push_str(&self.d.table_ref(table));
+                sql.push_str(" AS ");
+                sql.push_str(&self.q(alias));
             }
-            FromIr::Cte { name, alias } => format!("{} AS {}", self.q(name), self.q(alias)),
+            FromIr::Cte { name, alias } => {
+                sql.push_str(&self.q(name));
+                sql.push_str(" AS ");
+                sql.push_str(&self.q(alias));
+            }
             FromIr::Derived { query, alias } => {
-                format!("({}) AS {}", self.query(query, false), self.q(alias))
+                sql.push('(');
+                self.write_query(sql, query, false);
+                sql.push_str(") AS ");
+                sql.push_str(&self.q(alias));
             }
             FromIr::Join {
                 kind,
@@ -196,31 +239,43 @@ impl<'d> Renderer<'d> {
                 right,
                 on,
             } => {
-                let r = match right.as_ref() {
-                    j @ FromIr::Join { .. } => format!("({})", self.from(j)),
-                    other => self.from(other),
-                };
-                let word = match kind {
-                    JoinKind::Inner => "JOIN",
-                    JoinKind::Left => "LEFT JOIN",
-                    JoinKind::Right => "RIGHT JOIN",
-                    JoinKind::Full => "FULL JOIN",
-                    JoinKind::Cross => "CROSS JOIN",
-                };
-                let cond = match (kind, on) {
-                    (JoinKind::Cross, _) => String::new(),
-                    (_, Some(c)) => format!(" ON {}", self.expr(c)),
-                    (_, None) => " ON 1 = 1".into(),
-                };
-                format!("{} {word} {r}{cond}", self.from(left))
+                self.from(sql, left);
+                sql.push_str(match kind {
+                    JoinKind::Inner => " JOIN ",
+                    JoinKind::Left => " LEFT JOIN ",
+                    JoinKind::Right => " RIGHT JOIN ",
+                    JoinKind::Full => " FULL JOIN ",
+                    JoinKind::Cross => " CROSS JOIN ",
+                });
+                match right.as_ref() {
+                    j @ FromIr::Join { .. } => {
+                        sql.push('(');
+                        self.from(sql, j);
+                        sql.push(')');
+                    }
+                    other => self.from(sql, other),
+                }
+                match (kind, on) {
+                    (JoinKind::Cross, _) => {}
+                    (_, Some(c)) => {
+                        sql.push_str(" ON ");
+                        self.write(sql, c);
+                    }
+                    (_, None) => sql.push_str(" ON 1 = 1"),
+                }
             }
         }
     }
 
-    fn col(&self, c: &ColRef) -> String {
+    fn col(&self, out: &mut String, c: &ColRef) {
+        let q = self.q_alias(&c.qualifier);
         match &c.target {
-            Target::Published(t, col) => self.d.column_ref(&self.q(&c.qualifier), t, col),
-            Target::Named(n) => format!("{}.{}", self.q(&c.qualifier), self.q(n)),
+            Target::Published(t, col) => out.push_str(&self.d.column_ref(&q, t, col)),
+            Target::Named(n) => {
+                out.push_str(&q);
+                out.push('.');
+                out.push_str(&self.q(n));
+            }
         }
     }
 
@@ -239,7 +294,7 @@ impl<'d> Renderer<'d> {
     fn write_inner(&self, out: &mut String, n: &Node) {
         let not = |neg: bool| if neg { "NOT " } else { "" };
         match n {
-            Node::Col(c) => out.push_str(&self.col(c)),
+            Node::Col(c) => self.col(out, c),
             Node::Num { text, int } => out.push_str(&self.d.number_literal(text, *int)),
             Node::Str(s) => {
                 out.push('\'');
@@ -455,13 +510,17 @@ impl<'d> Renderer<'d> {
         match s {
             Shape::Region(c) => match &c.target {
                 Target::Published(t, col) => {
-                    let q = self.q(&c.qualifier);
+                    let q = self.q_alias(&c.qualifier);
                     (
                         self.d.region_ref(&q, t, col),
                         self.d.region_all_sky(&q, t, col),
                     )
                 }
-                Target::Named(_) => (self.col(c), None),
+                Target::Named(_) => {
+                    let mut s = String::new();
+                    self.col(&mut s, c);
+                    (s, None)
+                }
             },
             Shape::PolygonLiteral(stcs) => (self.d.polygon_literal(stcs), None),
             Shape::Polygon(v) => {

@@ -342,10 +342,7 @@ fn internal(e: rusqlite::Error) -> VoError {
     VoError::internal(format!("database error: {e}"))
 }
 
-/// Quote an SQL identifier with double quotes.
-pub fn quote_ident(name: &str) -> String {
-    format!("\"{}\"", name.replace('"', "\"\""))
-}
+pub use vo_adql::dialect::quote_ident;
 
 /// Create the TAP_SCHEMA tables if they are not there (nothing else), e.g. before loading a
 /// Felis schema into a new database.

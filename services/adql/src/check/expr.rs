@@ -28,16 +28,46 @@ pub fn text_field() -> FieldMeta {
     }
 }
 
+/// The FIELD metadata of a computed value of this VOTable datatype, shared (made once per
+/// datatype, so that typing a value allocates nothing).
+pub fn computed(datatype: &str) -> Cow<'static, FieldMeta> {
+    static FIELDS: std::sync::OnceLock<Vec<FieldMeta>> = std::sync::OnceLock::new();
+    let fields = FIELDS.get_or_init(|| {
+        [
+            "boolean",
+            "unsignedByte",
+            "short",
+            "int",
+            "long",
+            "float",
+            "double",
+        ]
+        .into_iter()
+        .map(numeric_field)
+        .collect()
+    });
+    match fields.iter().find(|f| f.datatype == datatype) {
+        Some(f) => Cow::Borrowed(f),
+        None => Cow::Owned(numeric_field(datatype)),
+    }
+}
+
+/// The FIELD metadata of a computed string ([`text_field`]), shared.
+pub fn computed_text() -> Cow<'static, FieldMeta> {
+    static FIELD: std::sync::OnceLock<FieldMeta> = std::sync::OnceLock::new();
+    Cow::Borrowed(FIELD.get_or_init(text_field))
+}
+
 fn is_int(datatype: &str) -> bool {
     matches!(datatype, "short" | "int" | "long" | "unsignedByte")
 }
 
 /// The datatype of arithmetic on two numeric datatypes: long for integers, double otherwise.
-pub fn wider(a: &str, b: &str) -> String {
+pub fn wider(a: &str, b: &str) -> &'static str {
     if is_int(a) && is_int(b) {
-        "long".into()
+        "long"
     } else {
-        "double".into()
+        "double"
     }
 }
 
@@ -103,7 +133,7 @@ impl<'a> Checker<'a> {
     fn cond(node: Node<'a>, parts: &[&Typed]) -> Typed<'a> {
         Typed {
             node,
-            field: Cow::Owned(numeric_field("boolean")),
+            field: computed("boolean"),
             kind: Kind::Bool,
             aggregate: parts.iter().any(|p| p.aggregate),
         }
@@ -149,7 +179,7 @@ impl<'a> Checker<'a> {
                         text: text.clone(),
                         int,
                     },
-                    field: Cow::Owned(numeric_field(if int { "long" } else { "double" })),
+                    field: computed(if int { "long" } else { "double" }),
                     kind: Kind::Number,
                     aggregate: false,
                 })
@@ -160,7 +190,7 @@ impl<'a> Checker<'a> {
                         text: v.to_string(),
                         int: true,
                     },
-                    field: Cow::Owned(numeric_field("long")),
+                    field: computed("long"),
                     kind: Kind::Number,
                     aggregate: false,
                 }),
@@ -176,14 +206,14 @@ impl<'a> Checker<'a> {
                 }
                 Some(Typed {
                     node: Node::Str(s.clone()),
-                    field: Cow::Owned(text_field()),
+                    field: computed_text(),
                     kind: Kind::Text,
                     aggregate: false,
                 })
             }
             ExprKind::Null => Some(Typed {
                 node: Node::Null,
-                field: Cow::Owned(numeric_field("double")),
+                field: computed("double"),
                 kind: Kind::Null,
                 aggregate: false,
             }),
@@ -206,7 +236,7 @@ impl<'a> Checker<'a> {
                     }
                     UnaryOp::Neg | UnaryOp::Plus => {
                         self.expect(&t, Kind::Number, "a sign", inner.span)?;
-                        let mut field = numeric_field(&wider(&t.field.datatype, &t.field.datatype));
+                        let mut field = numeric_field(wider(&t.field.datatype, &t.field.datatype));
                         if *op == UnaryOp::Plus {
                             return Some(t);
                         }
@@ -255,7 +285,7 @@ impl<'a> Checker<'a> {
                 for (op, t, sp) in parts {
                     self.expect(&t, want, op.symbol(), sp)?;
                     if !concat {
-                        datatype = wider(&datatype, &t.field.datatype);
+                        datatype = wider(&datatype, &t.field.datatype).to_string();
                     }
                     aggregate |= t.aggregate;
                     // A division whose static type is a float divides as floats on every
@@ -314,7 +344,7 @@ impl<'a> Checker<'a> {
                 }
                 ok.then(|| Typed {
                     node: Node::Logic(*op, nodes),
-                    field: Cow::Owned(numeric_field("boolean")),
+                    field: computed("boolean"),
                     kind: Kind::Bool,
                     aggregate,
                 })
@@ -521,8 +551,7 @@ impl<'a> Checker<'a> {
                 result = Some(tt.clone());
             } else if let Some(r) = &mut result {
                 if r.kind == Kind::Number {
-                    r.field =
-                        Cow::Owned(numeric_field(&wider(&r.field.datatype, &tt.field.datatype)));
+                    r.field = computed(wider(&r.field.datatype, &tt.field.datatype));
                 }
             }
             pairs.push((wt.node, tt.node));
@@ -535,8 +564,7 @@ impl<'a> Checker<'a> {
                 }
                 if let Some(r) = &mut result {
                     if r.kind == Kind::Number && t.kind == Kind::Number {
-                        r.field =
-                            Cow::Owned(numeric_field(&wider(&r.field.datatype, &t.field.datatype)));
+                        r.field = computed(wider(&r.field.datatype, &t.field.datatype));
                     } else if r.kind == Kind::Null {
                         *r = t.clone();
                     }
@@ -675,7 +703,7 @@ impl<'a> Checker<'a> {
                     arg: None,
                     cast: None,
                 },
-                field: Cow::Owned(numeric_field("long")),
+                field: computed("long"),
                 kind: Kind::Number,
                 aggregate: true,
             });

@@ -84,9 +84,9 @@ impl<'a> Checker<'a> {
                 // The type of COALESCE is the widest of its arguments (a float wins over an
                 // integer); the metadata of the first holds only when all agree.
                 if f.kind == Kind::Number {
-                    let widest = datatypes
-                        .iter()
-                        .fold(f.field.datatype.clone(), |w, d| super::expr::wider(&w, d));
+                    let widest = datatypes.iter().fold(f.field.datatype.clone(), |w, d| {
+                        super::expr::wider(&w, d).to_string()
+                    });
                     if widest != f.field.datatype
                         && datatypes.iter().any(|d| *d != f.field.datatype)
                     {
@@ -208,7 +208,7 @@ impl<'a> Checker<'a> {
         };
         Some(Typed {
             node: Node::Geo(Box::new(pred)),
-            field: Cow::Owned(numeric_field("int")),
+            field: super::expr::computed("int"),
             kind: Kind::Number,
             aggregate: false,
         })

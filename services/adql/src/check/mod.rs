@@ -146,24 +146,41 @@ fn plain_ident(name: &str) -> Ident {
 }
 
 /// How an outer query names a column published as `name` (`"size"` is delimited).
-fn published_ident(name: &str) -> Ident {
-    Ident {
-        name: unquoted(name).to_string(),
-        quoted: unquoted(name).len() != name.len(),
-        span: Span::default(),
+/// Whether two names, given as (name, quoted), are the same name as SQL folds them: a
+/// regular identifier to lower case, a delimited one exact.
+fn same_key(a: (&str, bool), b: (&str, bool)) -> bool {
+    // `exact` equals `folded` once folded to lower case.
+    let eq_folded = |exact: &str, folded: &str| {
+        exact.len() == folded.len()
+            && exact
+                .bytes()
+                .zip(folded.bytes())
+                .all(|(x, y)| x == y.to_ascii_lowercase())
+    };
+    match (a.1, b.1) {
+        (true, true) => a.0 == b.0,
+        (false, false) => a.0.eq_ignore_ascii_case(b.0),
+        (true, false) => eq_folded(a.0, b.0),
+        (false, true) => eq_folded(b.0, a.0),
+    }
+}
+
+/// The name a FROM item is known by in its FROM clause, as (name, quoted).
+fn source_key<'s>(s: &'s Source<'_>) -> Option<(&'s str, bool)> {
+    match (&s.alias, s.table, &s.cte) {
+        (Some(a), _, _) => Some((&a.name, a.quoted)),
+        (None, Some(t), _) => {
+            let name = unquoted(&t.name);
+            Some((name, name.len() != t.name.len()))
+        }
+        (None, None, Some(c)) => Some((&c.name, c.quoted)),
+        _ => None,
     }
 }
 
 /// Whether two declared names are the same name (as SQL folds them).
 fn same_name(a: &Ident, b: &Ident) -> bool {
-    let fold = |i: &Ident| {
-        if i.quoted {
-            i.name.clone()
-        } else {
-            i.name.to_ascii_lowercase()
-        }
-    };
-    fold(a) == fold(b)
+    same_key((&a.name, a.quoted), (&b.name, b.quoted))
 }
 
 impl<'a> Checker<'a> {
@@ -346,7 +363,7 @@ impl<'a> Checker<'a> {
                         );
                     }
                     if a.datatype != b.datatype && ka == Kind::Number && kb == Kind::Number {
-                        fields[i] = expr::numeric_field(&expr::wider(&a.datatype, &b.datatype));
+                        fields[i] = expr::numeric_field(expr::wider(&a.datatype, &b.datatype));
                         fields[i].name = a.name.clone();
                     }
                 }
@@ -757,15 +774,7 @@ impl<'a> Checker<'a> {
     fn add_source(&mut self, source: Source<'a>, span: Span) -> Option<Vec<Vis>> {
         let frame = self.frames.last_mut()?;
         let clash = frame.sources.iter().find(|s| {
-            let key = |s: &Source| match (&s.alias, s.table, &s.cte) {
-                (Some(a), _, _) => vec![a.clone()],
-                (None, Some(t), _) => vec![published_ident(&t.name)],
-                (None, None, Some(c)) => vec![c.clone()],
-                _ => vec![],
-            };
-            key(s)
-                .iter()
-                .any(|a| key(&source).iter().any(|b| same_name(a, b)))
+            matches!((source_key(s), source_key(&source)), (Some(a), Some(b)) if same_key(a, b))
         });
         if let Some(c) = clash {
             let msg = format!(

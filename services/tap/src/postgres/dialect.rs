@@ -16,10 +16,7 @@ impl SqlDialect for PgDialect {
     }
 
     fn column_ref(&self, qualifier: &str, _table: &TableInfo, column: &ColumnInfo) -> String {
-        let col = format!(
-            "{qualifier}.{}",
-            quote_ident(vo_adql::unquoted(&column.name))
-        );
+        let col = vo_adql::dialect::qualified_column(qualifier, vo_adql::unquoted(&column.name));
         if column.field.xtype.as_deref() == Some("timestamp") && column.field.datatype == "char" {
             // DALI timestamps are ISO 8601 text (as SQLite keeps them): a PostgreSQL
             // TIMESTAMP reads as YYYY-MM-DDThh:mm:ss[.fff] (no trailing zero digits).

@@ -27,10 +27,7 @@ use vo_obscore::{ObsCoreRow, OBSCORE_COLUMNS};
 /// Rows fetched from the portal per round trip while streaming a result.
 pub const BATCH_ROWS: i32 = 1000;
 
-/// Quote an SQL identifier with double quotes (PostgreSQL keeps the case of quoted names).
-pub fn quote_ident(name: &str) -> String {
-    format!("\"{}\"", name.replace('"', "\"\""))
-}
+pub use vo_adql::dialect::quote_ident;
 
 /// The physical name of a published table: `"schema"."table"`.
 fn physical(schema: Option<&str>, table: &str) -> String {

@@ -47,10 +47,7 @@ impl SqlDialect for SqliteDialect {
     }
 
     fn column_ref(&self, qualifier: &str, _table: &TableInfo, column: &ColumnInfo) -> String {
-        format!(
-            "{qualifier}.{}",
-            quote_ident(vo_adql::unquoted(&column.name))
-        )
+        vo_adql::dialect::qualified_column(qualifier, vo_adql::unquoted(&column.name))
     }
 
     fn contains_point_circle(&self, ra: &str, dec: &str, ra0: &str, dec0: &str, r: &str) -> String {
