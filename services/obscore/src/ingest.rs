@@ -14,8 +14,6 @@
 //! - `t_min`: MJD from MJD-OBS, else DATE-OBS (UTC, through ERFA `eraDtf2d`); `t_max` =
 //!   `t_min` + EXPTIME/86400; `t_exptime` = EXPTIME in seconds; NULL when absent.
 
-use crate::celestial::CelestialWcs;
-use crate::header::{read_headers, Card, ImageHeader};
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use vo_common::region::Polygon;
@@ -23,6 +21,8 @@ use vo_common::sky::{
     convex_hull, counter_clockwise, smallest_enclosing_circle, stcs_polygon, SkyPoint,
 };
 use vo_common::Value;
+use vo_fits::celestial::CelestialWcs;
+use vo_fits::header::{read_headers, Card, ImageHeader};
 
 /// Settings that shape the rows of an ingest.
 #[derive(Debug, Clone, PartialEq)]

@@ -10,7 +10,7 @@
 
 use crate::header::{Card, ImageHeader};
 use vo_common::sky::SkyPoint;
-use wcs::{ImgXY, WCSParams, WCS};
+use wcs::{ImgXY, LonLat, WCSParams, WCS};
 
 /// The celestial reference frame of an image's world coordinates (FITS WCS Paper II §3.1).
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -73,6 +73,52 @@ impl Sip {
                 .sum::<f64>()
         };
         (x + poly(&self.a), y + poly(&self.b))
+    }
+
+    /// The pixel (x, y) whose corrected position [`Sip::apply`] is (`qx`, `qy`), by Newton's
+    /// method on the forward polynomials (as astropy's `all_world2pix` iterates; the header's
+    /// AP/BP, an approximation, are not used). `None` if it does not converge to 1e-10 pixel.
+    fn invert(&self, qx: f64, qy: f64) -> Option<(f64, f64)> {
+        // d/du and d/dv of sum c u^p v^q.
+        let grad = |t: &[(i32, i32, f64)], u: f64, v: f64| {
+            t.iter().fold((0.0, 0.0), |(du, dv), &(p, q, c)| {
+                let pu = if p > 0 {
+                    f64::from(p) * u.powi(p - 1) * v.powi(q)
+                } else {
+                    0.0
+                };
+                let pv = if q > 0 {
+                    f64::from(q) * u.powi(p) * v.powi(q - 1)
+                } else {
+                    0.0
+                };
+                (du + c * pu, dv + c * pv)
+            })
+        };
+        let (mut x, mut y) = (qx, qy);
+        for _ in 0..50 {
+            let (fx, fy) = self.apply(x, y);
+            let (rx, ry) = (fx - qx, fy - qy);
+            let (u, v) = (x - self.crpix1, y - self.crpix2);
+            let (au, av) = grad(&self.a, u, v);
+            let (bu, bv) = grad(&self.b, u, v);
+            let (j11, j12, j21, j22) = (1.0 + au, av, bu, 1.0 + bv);
+            let det = j11 * j22 - j12 * j21;
+            if det == 0.0 || !det.is_finite() {
+                return None;
+            }
+            let dx = (j22 * rx - j12 * ry) / det;
+            let dy = (j11 * ry - j21 * rx) / det;
+            x -= dx;
+            y -= dy;
+            if !(x.is_finite() && y.is_finite()) {
+                return None;
+            }
+            if dx.abs().max(dy.abs()) < 1e-11 {
+                return Some((x, y));
+            }
+        }
+        None
     }
 }
 
@@ -144,9 +190,25 @@ impl DssPlate {
         let py = y + self.cnpix2 - 0.5;
         let xm = (self.ppo3 - px * self.xsize) / 1000.0;
         let ym = (py * self.ysize - self.ppo6) / 1000.0;
+        let arcsec = std::f64::consts::PI / (180.0 * 3600.0);
+        let ((xi, eta), _) = self.standard(xm, ym);
+        let (xi, eta) = (xi * arcsec, eta * arcsec);
+        // Inverse gnomonic projection about the plate centre.
+        let (sd, cd) = self.dec0.sin_cos();
+        let den = cd - eta * sd;
+        let dra = xi.atan2(den);
+        let dec = (sd + eta * cd).atan2((xi * xi + den * den).sqrt());
+        ((self.ra0 + dra).to_degrees(), dec.to_degrees())
+    }
+
+    /// The plate polynomials (xi, eta) in arcsec of plate millimetres (`xm`, `ym`), and their
+    /// Jacobian `[[dxi/dxm, dxi/dym], [deta/dxm, deta/dym]]`.
+    fn standard(&self, xm: f64, ym: f64) -> ((f64, f64), [[f64; 2]; 2]) {
+        // One 13-term polynomial (AMDX with (a, b) = (x, y); AMDY with (y, x)), its value and
+        // its derivatives by a and b.
         let poly = |c: &[f64; 13], a: f64, b: f64| {
             let r2 = a * a + b * b;
-            c[0] * a
+            let value = c[0] * a
                 + c[1] * b
                 + c[2]
                 + c[3] * a * a
@@ -158,18 +220,87 @@ impl DssPlate {
                 + c[9] * a * b * b
                 + c[10] * b * b * b
                 + c[11] * a * r2
-                + c[12] * a * r2 * r2
+                + c[12] * a * r2 * r2;
+            let da = c[0]
+                + 2.0 * c[3] * a
+                + c[4] * b
+                + 2.0 * c[6] * a
+                + 3.0 * c[7] * a * a
+                + 2.0 * c[8] * a * b
+                + c[9] * b * b
+                + c[11] * (r2 + 2.0 * a * a)
+                + c[12] * (r2 * r2 + 4.0 * a * a * r2);
+            let db = c[1]
+                + c[4] * a
+                + 2.0 * c[5] * b
+                + 2.0 * c[6] * b
+                + c[8] * a * a
+                + 2.0 * c[9] * a * b
+                + 3.0 * c[10] * b * b
+                + 2.0 * c[11] * a * b
+                + 4.0 * c[12] * a * b * r2;
+            (value, da, db)
         };
-        let arcsec = std::f64::consts::PI / (180.0 * 3600.0);
-        let xi = poly(&self.amdx, xm, ym) * arcsec;
-        let eta = poly(&self.amdy, ym, xm) * arcsec;
-        // Inverse gnomonic projection about the plate centre.
-        let (sd, cd) = self.dec0.sin_cos();
-        let den = cd - eta * sd;
-        let dra = xi.atan2(den);
-        let dec = (sd + eta * cd).atan2((xi * xi + den * den).sqrt());
-        ((self.ra0 + dra).to_degrees(), dec.to_degrees())
+        let (xi, xi_x, xi_y) = poly(&self.amdx, xm, ym);
+        let (eta, eta_y, eta_x) = poly(&self.amdy, ym, xm);
+        ((xi, eta), [[xi_x, xi_y], [eta_x, eta_y]])
     }
+
+    /// FITS pixel (x, y) of (`ra`, `dec`) in degrees: the gnomonic projection about the plate
+    /// centre gives the standard coordinates, the plate polynomials are inverted by Newton's
+    /// method (as WCSLIB inverts the TPD distortion it makes of them), then plate millimetres
+    /// become pixels. Errors: the position is on the far side of the plate's tangent plane, or
+    /// the iteration does not converge.
+    fn sky_to_pixel(&self, ra: f64, dec: f64) -> Result<(f64, f64), NoPixel> {
+        let (sd0, cd0) = self.dec0.sin_cos();
+        let (sd, cd) = dec.to_radians().sin_cos();
+        let (sa, ca) = (ra.to_radians() - self.ra0).sin_cos();
+        let cos_c = sd0 * sd + cd0 * cd * ca;
+        if cos_c <= 0.0 {
+            return Err(NoPixel::Undefined);
+        }
+        let arcsec = 180.0 * 3600.0 / std::f64::consts::PI;
+        let xi = cd * sa / cos_c * arcsec;
+        let eta = (cd0 * sd - sd0 * cd * ca) / cos_c * arcsec;
+        // The linear terms give the first guess.
+        let (mut xm, mut ym) = {
+            let ((x0, y0), j) = self.standard(0.0, 0.0);
+            solve2(j, xi - x0, eta - y0).ok_or(NoPixel::NoConvergence)?
+        };
+        let mut converged = false;
+        for _ in 0..50 {
+            let ((fx, fy), j) = self.standard(xm, ym);
+            let (dx, dy) = solve2(j, fx - xi, fy - eta).ok_or(NoPixel::NoConvergence)?;
+            xm -= dx;
+            ym -= dy;
+            if !(xm.is_finite() && ym.is_finite()) {
+                return Err(NoPixel::NoConvergence);
+            }
+            // 1e-12 mm is about 1e-10 pixel for the DSS's 15-25 micron pixels.
+            if dx.abs().max(dy.abs()) < 1e-12 {
+                converged = true;
+                break;
+            }
+        }
+        if !converged {
+            return Err(NoPixel::NoConvergence);
+        }
+        let px = (self.ppo3 - xm * 1000.0) / self.xsize;
+        let py = (ym * 1000.0 + self.ppo6) / self.ysize;
+        Ok((px - self.cnpix1 + 0.5, py - self.cnpix2 + 0.5))
+    }
+}
+
+/// The solution (a, b) of `m` (a, b) = (`r1`, `r2`), or `None` when `m` is singular.
+fn solve2(m: [[f64; 2]; 2], r1: f64, r2: f64) -> Option<(f64, f64)> {
+    let det = m[0][0] * m[1][1] - m[0][1] * m[1][0];
+    if det == 0.0 || !det.is_finite() {
+        return None;
+    }
+    Some((
+        (m[1][1] * r1 - m[0][1] * r2) / det,
+        (m[0][0] * r2 - m[1][0] * r1) / det,
+    ))
 }
 
 /// The rotation from native spherical coordinates (phi, theta) to celestial ones, FITS WCS
@@ -282,12 +413,24 @@ impl SphericalRotation {
         let (s_t, c_t) = theta.to_radians().sin_cos();
         let (s_p, c_p) = self.delta_p.to_radians().sin_cos();
         let (s_d, c_d) = (phi - self.phi_p).to_radians().sin_cos();
-        let lon = self.alpha_p + (-c_t * s_d).atan2(s_t * c_p - c_t * s_p * c_d).to_degrees();
-        let lat = (s_t * s_p + c_t * c_p * c_d)
-            .clamp(-1.0, 1.0)
-            .asin()
-            .to_degrees();
+        let (a, b) = (-c_t * s_d, s_t * c_p - c_t * s_p * c_d);
+        let lon = self.alpha_p + a.atan2(b).to_degrees();
+        // atan2 rather than asin: exact near the poles of the rotation too.
+        let lat = (s_t * s_p + c_t * c_p * c_d).atan2(a.hypot(b)).to_degrees();
         (lon.rem_euclid(360.0), lat)
+    }
+
+    /// Native (phi, theta) in degrees of celestial (lon, lat) in degrees (Paper II eq. 5),
+    /// phi in [-180, 180].
+    fn invert(&self, lon: f64, lat: f64) -> (f64, f64) {
+        let (s_d, c_d) = lat.to_radians().sin_cos();
+        let (s_p, c_p) = self.delta_p.to_radians().sin_cos();
+        let (s_a, c_a) = (lon - self.alpha_p).to_radians().sin_cos();
+        let (a, b) = (-c_d * s_a, s_d * c_p - c_d * s_p * c_a);
+        let dphi = a.atan2(b).to_degrees();
+        let theta = (s_d * s_p + c_d * c_p * c_a).atan2(a.hypot(b)).to_degrees();
+        let phi = (self.phi_p + dphi + 180.0).rem_euclid(360.0) - 180.0;
+        (phi, theta)
     }
 }
 
@@ -304,18 +447,14 @@ enum ConicKind {
     Orthomorphic,
 }
 
-/// A conic projection (FITS WCS Paper II §5.1): intermediate world coordinates (x, y), degrees,
-/// from the pixel through CRPIX and CD, or PC and CDELT, or CROTA2 and CDELT (Paper I §2.1);
-/// then the native (phi, theta) by the inverse of the projection, computed as WCSLIB's `cop2s`,
+/// A conic projection (FITS WCS Paper II §5.1): from intermediate world coordinates (x, y),
+/// degrees, the native (phi, theta) by the inverse of the projection, computed as WCSLIB's `cop2s`,
 /// `coe2s`, `cod2s` and `coo2s` do. PV2_1 is theta_a (required, degrees, not 0), PV2_2 is eta
 /// (default 0); the standard parallels are theta_a -/+ eta. The wcs crate's conics disagree
 /// with WCSLIB by up to an arcsecond, so vogate computes these itself.
 #[derive(Debug, Clone, Copy, PartialEq)]
 struct Conic {
     kind: ConicKind,
-    crpix: [f64; 2],
-    /// Pixel offset to intermediate world coordinates, degrees per pixel (row-major).
-    matrix: [[f64; 2]; 2],
     /// theta_a, degrees.
     theta_a: f64,
     /// The constant C of Paper II: native longitude phi = arg(...)/C.
@@ -404,11 +543,6 @@ impl Conic {
         };
         Ok(Conic {
             kind,
-            crpix: [
-                h.number("CRPIX1").unwrap_or(0.0),
-                h.number("CRPIX2").unwrap_or(0.0),
-            ],
-            matrix: linear_matrix(h)?,
             theta_a,
             c,
             y0,
@@ -416,13 +550,9 @@ impl Conic {
         })
     }
 
-    /// Native (phi, theta) in degrees of FITS pixel (`px`, `py`) (already SIP-corrected), or
-    /// `None` outside the projection's domain.
-    fn pixel_to_native(&self, px: f64, py: f64) -> Option<(f64, f64)> {
-        let (u, v) = (px - self.crpix[0], py - self.crpix[1]);
-        let m = &self.matrix;
-        let x = m[0][0] * u + m[0][1] * v;
-        let y = m[1][0] * u + m[1][1] * v;
+    /// Native (phi, theta) in degrees of intermediate world coordinates (`x`, `y`), degrees,
+    /// or `None` outside the projection's domain.
+    fn plane_to_native(&self, x: f64, y: f64) -> Option<(f64, f64)> {
         // Paper II eqs. (99)-(100): R = sign(theta_a) sqrt(x^2 + (Y0 - y)^2),
         // phi = arg(sign(theta_a) (Y0 - y), sign(theta_a) x) / C.
         let s = self.theta_a.signum();
@@ -438,6 +568,47 @@ impl Conic {
         }
         let theta = self.native_latitude(r)?;
         (theta.is_finite() && theta.abs() <= 90.0 + 1e-9).then_some((phi, theta.clamp(-90.0, 90.0)))
+    }
+
+    /// Intermediate world coordinates (x, y), degrees, of native (`phi`, `theta`) in degrees,
+    /// by Paper II eqs. (97)-(98) with each conic's R_theta; `None` where the projection is
+    /// undefined (COP at theta - theta_a = +/-90 degrees and on its far side, COE beyond its
+    /// boundary, COO at the pole opposite to its apex).
+    fn native_to_plane(&self, phi: f64, theta: f64) -> Option<(f64, f64)> {
+        let d2r = std::f64::consts::PI / 180.0;
+        let [k0, k1, _] = self.k;
+        let r = match self.kind {
+            ConicKind::Perspective => {
+                let t = ((theta - self.theta_a) * d2r).cos();
+                if t <= 0.0 {
+                    return None;
+                }
+                let r = k0 * (k1 - ((theta - self.theta_a) * d2r).sin() / t);
+                // The far side: R of the opposite sign to theta_a (WCSLIB's strict bound).
+                if r * self.theta_a.signum() < 0.0 {
+                    return None;
+                }
+                r
+            }
+            ConicKind::EqualArea => {
+                let (gamma, s12) = (k0, k1);
+                let w = s12 - gamma * (theta * d2r).sin();
+                if w < 0.0 {
+                    return None;
+                }
+                (2.0 / gamma) * w.sqrt() / d2r
+            }
+            ConicKind::Equidistant => self.theta_a + self.y0 - theta,
+            ConicKind::Orthomorphic => {
+                // R is infinite at the pole opposite to the apex (caught below).
+                k0 * ((90.0 - theta) / 2.0 * d2r).tan().powf(self.c)
+            }
+        };
+        if !r.is_finite() {
+            return None;
+        }
+        let (s, c) = (self.c * phi * d2r).sin_cos();
+        Some((r * s, self.y0 - r * c))
     }
 
     /// theta, degrees, of the radius `r` (degrees) by the inverse of R_theta.
@@ -510,13 +681,154 @@ fn linear_matrix(h: &ImageHeader) -> Result<[[f64; 2]; 2], String> {
     Ok(m)
 }
 
+/// Why a sky position has no pixel position on an image.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NoPixel {
+    /// The projection does not reach the position: the far side of a zenithal projection's
+    /// sphere (TAN beyond 90 degrees from its reference point, SIN's far hemisphere, ...), a
+    /// conic's excluded pole, a DSS plate's far side.
+    Undefined,
+    /// An iterative inverse (SIP, DSS plate, FK4) did not converge to 1e-10 pixel: the
+    /// position lies where the distortion polynomials fold over, far outside the image.
+    NoConvergence,
+}
+
+impl std::fmt::Display for NoPixel {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            NoPixel::Undefined => "the projection is undefined at this position",
+            NoPixel::NoConvergence => "the inverse of the distortion does not converge here",
+        })
+    }
+}
+
+/// ICRS to a frame, precomputed for an image: a fixed rotation for FK5 J2000 and Galactic
+/// (the inverse of the [`to_icrs`] chain), iteration for FK4 (whose E-terms are not a
+/// rotation).
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum FromIcrs {
+    Identity,
+    /// Rows are the frame's x, y, z axes in ICRS.
+    Rotation([[f64; 3]; 3]),
+    /// FK4 B1950 at this Besselian epoch.
+    Fk4 {
+        epoch: f64,
+    },
+}
+
+/// Unit vector of (lon, lat) in degrees.
+fn unit(lon: f64, lat: f64) -> [f64; 3] {
+    let (sl, cl) = lon.to_radians().sin_cos();
+    let (sb, cb) = lat.to_radians().sin_cos();
+    [cb * cl, cb * sl, sb]
+}
+
+/// (lon in [0, 360), lat) in degrees of a vector.
+fn lon_lat(v: [f64; 3]) -> (f64, f64) {
+    let lon = v[1].atan2(v[0]).to_degrees().rem_euclid(360.0);
+    let lat = v[2].atan2(v[0].hypot(v[1])).to_degrees();
+    (lon, lat)
+}
+
+impl FromIcrs {
+    fn new(frame: Frame) -> FromIcrs {
+        match frame {
+            Frame::Icrs => FromIcrs::Identity,
+            Frame::Fk4B1950 { epoch } => FromIcrs::Fk4 { epoch },
+            Frame::Fk5J2000 | Frame::Galactic => {
+                // The frame's axes in ICRS are the images of its unit vectors under the
+                // forward chain (a pure rotation), so its inverse is the transpose.
+                let axis = |lon: f64, lat: f64| {
+                    let p = to_icrs(frame, lon, lat);
+                    unit(p.ra, p.dec)
+                };
+                FromIcrs::Rotation([axis(0.0, 0.0), axis(90.0, 0.0), axis(0.0, 90.0)])
+            }
+        }
+    }
+
+    /// (lon, lat) in degrees in the frame of ICRS (`ra`, `dec`) in degrees.
+    fn apply(&self, ra: f64, dec: f64) -> Result<(f64, f64), NoPixel> {
+        match self {
+            FromIcrs::Identity => Ok((ra.rem_euclid(360.0), dec)),
+            FromIcrs::Rotation(m) => {
+                let v = unit(ra, dec);
+                let dot = |a: &[f64; 3]| a[0] * v[0] + a[1] * v[1] + a[2] * v[2];
+                Ok(lon_lat([dot(&m[0]), dot(&m[1]), dot(&m[2])]))
+            }
+            FromIcrs::Fk4 { epoch } => {
+                // ICRS -> FK5 J2000 (the inverse of eraFk5hz at J2000), eraFk54z to FK4, then
+                // a few corrections so that [`to_icrs`] gives back (ra, dec) exactly.
+                let (r5, d5, _, _) =
+                    erfars::starcatalogs::Hfk5z(ra.to_radians(), dec.to_radians(), 2451545.0, 0.0);
+                let (r, d, _, _) = erfars::starcatalogs::Fk54z(r5, d5, *epoch);
+                let (mut lon, mut lat) = (r.to_degrees(), d.to_degrees());
+                let target = unit(ra, dec);
+                for _ in 0..10 {
+                    let p = to_icrs(Frame::Fk4B1950 { epoch: *epoch }, lon, lat);
+                    let (dra, ddec) = ((ra - p.ra + 540.0).rem_euclid(360.0) - 180.0, dec - p.dec);
+                    lon += dra;
+                    lat += ddec;
+                    let got = unit(p.ra, p.dec);
+                    let miss = (0..3)
+                        .map(|i| (got[i] - target[i]).abs())
+                        .fold(0.0, f64::max);
+                    if miss < 1e-15 {
+                        break;
+                    }
+                }
+                Ok((lon.rem_euclid(360.0), lat))
+            }
+        }
+    }
+}
+
+/// The linear step of FITS WCS Paper I §2.1: pixel (p1, p2) to intermediate world
+/// coordinates (x, y) in degrees, `matrix` (p - CRPIX), and back.
+#[derive(Debug, Clone, Copy, PartialEq)]
+struct Linear {
+    crpix: [f64; 2],
+    /// Degrees per pixel, row-major ([`linear_matrix`]).
+    matrix: [[f64; 2]; 2],
+}
+
+impl Linear {
+    fn from_header(h: &ImageHeader) -> Result<Linear, String> {
+        Ok(Linear {
+            crpix: [
+                h.number("CRPIX1").unwrap_or(0.0),
+                h.number("CRPIX2").unwrap_or(0.0),
+            ],
+            matrix: linear_matrix(h)?,
+        })
+    }
+
+    fn plane_of(&self, px: f64, py: f64) -> (f64, f64) {
+        let (u, v) = (px - self.crpix[0], py - self.crpix[1]);
+        let m = &self.matrix;
+        (m[0][0] * u + m[0][1] * v, m[1][0] * u + m[1][1] * v)
+    }
+
+    fn pixel_of(&self, x: f64, y: f64) -> Option<(f64, f64)> {
+        let (u, v) = solve2(self.matrix, x, y)?;
+        Some((u + self.crpix[0], v + self.crpix[1]))
+    }
+}
+
 /// A usable celestial WCS: projection plus frame.
 pub struct CelestialWcs {
+    /// The projection only: its pixel coordinates are intermediate world coordinates in
+    /// degrees (CRPIX 0, CD the identity), because the wcs crate inverts a CD matrix that is
+    /// not symmetric wrongly; the linear step is `linear`.
     wcs: WCS,
+    linear: Linear,
+    /// Whether theta is refined after the wcs crate's deprojection ([`Self::refined_theta`]).
+    refine_theta: bool,
     conic: Option<Conic>,
     rotation: SphericalRotation,
     sip: Option<Sip>,
     dss: Option<DssPlate>,
+    from_icrs: FromIcrs,
     /// The frame of the world coordinates.
     pub frame: Frame,
     /// NAXIS1 and NAXIS2, pixels.
@@ -575,6 +887,30 @@ pub fn frame_of(h: &ImageHeader) -> Result<Frame, String> {
     }
 }
 
+/// Refuse projection parameters (PV2_m) for which the projection is undefined or which the
+/// wcs crate does not compute as WCSLIB does, before the crate sees them (it asserts on some).
+fn check_projection_parameters(proj: &str, h: &ImageHeader) -> Result<(), String> {
+    let pv = |m: u32, default: f64| h.number(&format!("PV2_{m}")).unwrap_or(default);
+    match proj {
+        "AZP" if !(-90.0..=90.0).contains(&pv(2, 0.0)) => Err(format!(
+            "PV2_2 = {}: AZP's gamma must lie in [-90, 90] degrees",
+            pv(2, 0.0)
+        )),
+        "AIR" if !(pv(1, 90.0) > -90.0 && pv(1, 90.0) < 90.0) => Err(format!(
+            "PV2_1 = {}: AIR with theta_b outside (-90, 90) degrees is not supported",
+            pv(1, 90.0)
+        )),
+        "CEA" if !(pv(1, 1.0) > 0.0 && pv(1, 1.0) <= 1.0) => Err(format!(
+            "PV2_1 = {}: CEA's lambda must lie in (0, 1]",
+            pv(1, 1.0)
+        )),
+        "CYP" if pv(1, 1.0) + pv(2, 1.0) == 0.0 => {
+            Err("PV2_1 + PV2_2 = 0: CYP is undefined for them".into())
+        }
+        _ => Ok(()),
+    }
+}
+
 fn is_celestial_pair(c1: &str, c2: &str) -> bool {
     (c1.starts_with("RA--") && c2.starts_with("DEC-"))
         || (c1.starts_with("GLON") && c2.starts_with("GLAT"))
@@ -613,13 +949,15 @@ impl CelestialWcs {
             proj,
             "AZP" | "SZP" | "TAN" | "STG" | "SIN" | "ARC" | "ZPN" | "ZEA" | "AIR" | "NCP"
         );
-        const PROJECTIONS: [&str; 19] = [
-            "AZP", "SZP", "TAN", "STG", "SIN", "ARC", "ZPN", "ZEA", "AIR", "NCP", "CYP", "CEA",
-            "CAR", "MER", "SFL", "PAR", "MOL", "AIT", "HPX",
+        // SZP is left out: the wcs crate's SZP disagrees with WCSLIB (astropy) by degrees.
+        const PROJECTIONS: [&str; 18] = [
+            "AZP", "TAN", "STG", "SIN", "ARC", "ZPN", "ZEA", "AIR", "NCP", "CYP", "CEA", "CAR",
+            "MER", "SFL", "PAR", "MOL", "AIT", "HPX",
         ];
         if !PROJECTIONS.contains(&proj) && !matches!(proj, "COP" | "COD" | "COE" | "COO") {
             return Err(format!("the projection {proj} is not supported"));
         }
+        check_projection_parameters(proj, h)?;
         let conic = if matches!(proj, "COP" | "COD" | "COE" | "COO") {
             Some(Conic::from_header(h, proj)?)
         } else {
@@ -662,8 +1000,18 @@ impl CelestialWcs {
             let is_sip = ["A_", "B_", "AP_", "BP_"].iter().any(|p| k.starts_with(p));
             let is_rotation = matches!(k.as_str(), "CRVAL1" | "CRVAL2" | "LONPOLE" | "LATPOLE")
                 || k.starts_with("PV1_");
-            if !is_sip && !is_rotation && !matches!(k.as_str(), "EQUINOX" | "EPOCH") {
-                if let Some(n) = serde_json::Number::from_f64(*x) {
+            let is_linear = ["CRPIX", "CDELT", "CROTA", "CD1_", "CD2_", "PC1_", "PC2_"]
+                .iter()
+                .any(|p| k.starts_with(p));
+            if !is_sip && !is_rotation && !is_linear && !matches!(k.as_str(), "EQUINOX" | "EPOCH") {
+                // The wcs crate reads AIR's PV2_1 as the distance from the reference point,
+                // 90 - theta_b (checked to lie in (0, 180) degrees above).
+                let x = if proj == "AIR" && k == "PV2_1" {
+                    90.0 - x
+                } else {
+                    *x
+                };
+                if let Some(n) = serde_json::Number::from_f64(x) {
                     map.insert(k.clone(), serde_json::Value::Number(n));
                 }
             }
@@ -679,6 +1027,16 @@ impl CelestialWcs {
             map.insert("CTYPE1".into(), "RA---CAR".into());
             map.insert("CTYPE2".into(), "DEC--CAR".into());
         }
+        for (k, v) in [
+            ("CRPIX1", 0.0),
+            ("CRPIX2", 0.0),
+            ("CD1_1", 1.0),
+            ("CD1_2", 0.0),
+            ("CD2_1", 0.0),
+            ("CD2_2", 1.0),
+        ] {
+            map.insert(k.into(), v.into());
+        }
         map.insert("CRVAL1".into(), 0.into());
         map.insert("CRVAL2".into(), neutral_lat.into());
         map.insert("LONPOLE".into(), neutral_lonpole.into());
@@ -687,10 +1045,13 @@ impl CelestialWcs {
         let wcs = WCS::new(&params).map_err(|e| format!("WCS not usable: {e}"))?;
         Ok(CelestialWcs {
             wcs,
+            linear: Linear::from_header(h)?,
+            refine_theta: matches!(proj, "ZPN" | "AIR"),
             conic,
             rotation,
             sip,
             dss,
+            from_icrs: FromIcrs::new(frame),
             frame,
             naxis1,
             naxis2,
@@ -707,11 +1068,17 @@ impl CelestialWcs {
             Some(sip) => sip.apply(x, y),
             None => (x, y),
         };
+        let (x, y) = self.linear.plane_of(x, y);
         let (phi, theta) = match &self.conic {
-            Some(conic) => conic.pixel_to_native(x, y)?,
+            Some(conic) => conic.plane_to_native(x, y)?,
             None => {
                 let ll = self.wcs.unproj_lonlat(&ImgXY::new(x, y))?;
-                (ll.lon().to_degrees(), ll.lat().to_degrees())
+                let (phi, theta) = (ll.lon().to_degrees(), ll.lat().to_degrees());
+                if self.refine_theta {
+                    (phi, self.refined_theta(x, y, phi, theta))
+                } else {
+                    (phi, theta)
+                }
             }
         };
         if !(phi.is_finite() && theta.is_finite()) {
@@ -720,11 +1087,84 @@ impl CelestialWcs {
         Some(self.rotation.apply(phi, theta))
     }
 
+    /// theta of a zenithal projection whose deprojection the wcs crate solves only to about
+    /// a milliarcsecond (ZPN, AIR): Newton's method on its exact forward R(theta), so that
+    /// R(theta) is the radius of the plane point (`x`, `y`), degrees, to 1e-13 degrees, as
+    /// WCSLIB solves it.
+    fn refined_theta(&self, x: f64, y: f64, phi: f64, theta: f64) -> f64 {
+        let target = x.hypot(y);
+        let r_of = |t: f64| {
+            self.wcs
+                .proj_lonlat(&LonLat::new(phi.to_radians(), t.to_radians()))
+                .map(|p| p.x().hypot(p.y()))
+        };
+        let h = 1e-7;
+        let mut t = theta;
+        for _ in 0..8 {
+            let (Some(r0), Some(r1)) = (r_of(t), r_of(t - h)) else {
+                return theta;
+            };
+            let slope = (r0 - r1) / h;
+            if slope == 0.0 || !slope.is_finite() {
+                return theta;
+            }
+            let step = (r0 - target) / slope;
+            t -= step;
+            if step.abs() < 1e-13 {
+                break;
+            }
+        }
+        if t.is_finite() && (t - theta).abs() < 1e-3 {
+            t
+        } else {
+            theta
+        }
+    }
+
     /// The ICRS position of FITS pixel (`x`, `y`), or `None` where the projection has no
     /// solution.
     pub fn pixel_to_icrs(&self, x: f64, y: f64) -> Option<SkyPoint> {
         let (lon, lat) = self.pixel_to_native(x, y)?;
         Some(to_icrs(self.frame, lon, lat))
+    }
+
+    /// The FITS pixel (x, y) (1-based, the centre of the first pixel at (1, 1)) of native-frame
+    /// (`lon`, `lat`) in degrees: the inverse of [`CelestialWcs::pixel_to_native`]. Positions
+    /// outside the image get pixels outside 0.5..NAXISn + 0.5. Closed-form through the
+    /// rotation and the projection; SIP and the DSS plate polynomials are inverted by Newton's
+    /// method, as WCSLIB and astropy's `all_world2pix` do. Errors: where the projection does
+    /// not reach the position, or the iteration does not converge ([`NoPixel`]); never a
+    /// pixel that maps elsewhere.
+    pub fn native_to_pixel(&self, lon: f64, lat: f64) -> Result<(f64, f64), NoPixel> {
+        if !(lon.is_finite() && lat.is_finite() && lat.abs() <= 90.0) {
+            return Err(NoPixel::Undefined);
+        }
+        if let Some(dss) = &self.dss {
+            return dss.sky_to_pixel(lon, lat);
+        }
+        let (phi, theta) = self.rotation.invert(lon, lat);
+        let (qx, qy) = match &self.conic {
+            Some(conic) => conic.native_to_plane(phi, theta),
+            None => self
+                .wcs
+                .proj_lonlat(&LonLat::new(phi.to_radians(), theta.to_radians()))
+                .map(|p| (p.x(), p.y())),
+        }
+        .and_then(|(x, y)| self.linear.pixel_of(x, y))
+        .filter(|(x, y)| x.is_finite() && y.is_finite())
+        .ok_or(NoPixel::Undefined)?;
+        match &self.sip {
+            Some(sip) => sip.invert(qx, qy).ok_or(NoPixel::NoConvergence),
+            None => Ok((qx, qy)),
+        }
+    }
+
+    /// The FITS pixel (x, y) of the ICRS position `p` (see [`CelestialWcs::native_to_pixel`]):
+    /// the frame change inverts [`to_icrs`] (a fixed rotation for FK5 and Galactic, an
+    /// iteration for FK4).
+    pub fn icrs_to_pixel(&self, p: SkyPoint) -> Result<(f64, f64), NoPixel> {
+        let (lon, lat) = self.from_icrs.apply(p.ra, p.dec)?;
+        self.native_to_pixel(lon, lat)
     }
 }
 

@@ -1,0 +1,19 @@
+//! vo-fits: the one place vogate reads FITS (NASA FITS Standard 4.0) and interprets its
+//! celestial WCS (FITS WCS Papers I and II, Greisen & Calabretta 2002, Calabretta & Greisen
+//! 2002). ObsCore ingest uses it today; SODA cutouts and HiPS tiling build on it. A pure
+//! library: no HTTP, no database.
+//!
+//! - [`header`]: reading the keywords of each image HDU with fitsio (CFITSIO), which also
+//!   opens whole-file gzip (`.fits.gz`) and tile-compressed (`.fits.fz`) files.
+//! - [`celestial`]: pixel to ICRS positions: the projection from CDS's `wcs` crate (the conics
+//!   and the DSS plate solution vogate's own), the frame change (FK4, FK5 J2000, Galactic)
+//!   through ERFA, as astropy does.
+
+pub mod celestial;
+pub mod header;
+
+pub use celestial::{CelestialWcs, Frame};
+pub use header::{read_headers, Card, FileHeaders, ImageHeader};
+
+#[cfg(test)]
+mod tests;
