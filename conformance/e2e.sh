@@ -57,10 +57,13 @@ esac
 
 kill "$pid"; wait "$pid" 2>/dev/null || true; pid=
 
-# A scratch tree: one good file, one corrupt file, one image without WCS.
+# A scratch tree: one good file, one corrupt file, one image without WCS, a header-only file
+# and a file cut halfway through its data (both refused as short).
 mkdir -p "$work/tree/sub"
 cp "$data/gc_2mass_j.fits" "$work/tree/sub/good.fits"
-printf 'SIMPLE  =                    T / but nothing else is right' > "$work/tree/corrupt.fits"
+head -c 2880 /dev/zero | tr '\0' 'x' > "$work/tree/corrupt.fits"
+head -c 5760 "$data/gc_2mass_j.fits" > "$work/tree/headeronly.fits"
+head -c 500000 "$data/gc_2mass_j.fits" > "$work/tree/half.fits"
 "$py" - "$work/tree/nowcs.fits" <<'PY'
 import sys, numpy as np
 from astropy.io import fits
@@ -71,10 +74,12 @@ port=18438
 start "$work/tree" $port "$work/tree.log"
 sed 's/\x1b\[[0-9;]*m//g' "$work/tree.log" > "$work/tree.clean.log"
 fail=0
-grep -q 'corrupt.fits reason=cannot open as FITS' "$work/tree.clean.log" || { echo "FAIL: corrupt file not logged with its reason"; fail=1; }
+grep -q 'corrupt.fits reason=not a valid FITS file: it does not begin with SIMPLE = T' "$work/tree.clean.log" || { echo "FAIL: corrupt file not logged with its reason"; fail=1; }
+grep -q 'headeronly.fits reason=short: HDU 0 declares 1038240 data bytes, the file holds 0' "$work/tree.clean.log" || { echo "FAIL: header-only file not logged as short"; fail=1; }
+grep -q 'half.fits reason=short: HDU 0 declares 1038240 data bytes, the file holds 494240' "$work/tree.clean.log" || { echo "FAIL: half file not logged as short"; fail=1; }
 grep -q 'nowcs.fits reason=no usable celestial WCS' "$work/tree.clean.log" || { echo "FAIL: file without WCS not logged with its reason"; fail=1; }
 got=$(curl -fsS "http://127.0.0.1:$port/tap/sync?LANG=ADQL&RESPONSEFORMAT=csv&QUERY=SELECT%20obs_id%20FROM%20ivoa.ObsCore" | tr -d '\r' | tr '\n' ' ')
 [ "$got" = 'obs_id sub/good.fits ' ] || { echo "FAIL: scratch tree rows: $got"; fail=1; }
 [ -z "$(find "$work/tree" -newer "$work/tree/nowcs.fits" -not -type d)" ] || { echo "FAIL: something was written under --data"; fail=1; }
 chmod -R u+w "$work/tree"
-[ $fail = 0 ] && echo "scratch: 4 passed, 0 failed" || { echo "scratch tree: checks failed"; exit 1; }
+[ $fail = 0 ] && echo "scratch: 6 passed, 0 failed" || { echo "scratch tree: checks failed"; exit 1; }

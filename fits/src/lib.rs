@@ -5,15 +5,19 @@
 //!
 //! - [`header`]: reading the keywords of each image HDU with fitsio (CFITSIO), which also
 //!   opens whole-file gzip (`.fits.gz`) and tile-compressed (`.fits.fz`) files.
+//! - [`integrity`]: whether a file holds all the data its headers declare (short, perhaps
+//!   still being written, or corrupt), and where each HDU lies.
 //! - [`celestial`]: pixel to ICRS positions: the projection from CDS's `wcs` crate (the conics
 //!   and the DSS plate solution vogate's own), the frame change (FK4, FK5 J2000, Galactic)
 //!   through ERFA, as astropy does.
 
 pub mod celestial;
 pub mod header;
+pub mod integrity;
 
 pub use celestial::{CelestialWcs, Frame};
 pub use header::{read_headers, Card, FileHeaders, ImageHeader};
+pub use integrity::{check_file, HduLayout, Incomplete};
 
 #[cfg(test)]
 mod tests;

@@ -16,6 +16,11 @@ fn main() -> std::process::ExitCode {
         )
         .needs(&vo_testkit::shared("data/fits")),
         vo_testkit::Test::sync(
+            "every_shared_file_is_complete",
+            every_shared_file_is_complete,
+        )
+        .needs(&vo_testkit::shared("data/fits")),
+        vo_testkit::Test::sync(
             "the_all_sky_ait_map_has_no_sky_outside_its_ellipse",
             the_all_sky_ait_map_has_no_sky_outside_its_ellipse,
         )
@@ -87,6 +92,27 @@ fn every_shared_wcs_round_trips_pixel_sky_pixel() {
     // image, mask and variance).
     assert!(hdus >= 24, "only {hdus} HDUs with a WCS");
     eprintln!("shared_wcs: {positions} positions on {hdus} HDUs round-trip within 1e-6 pixel");
+}
+
+fn every_shared_file_is_complete() {
+    let dir = vo_testkit::shared_dir("data/fits");
+    let mut files = 0;
+    for entry in std::fs::read_dir(&dir).expect("data/fits") {
+        let path = entry.expect("entry").path();
+        if !path.to_string_lossy().contains(".fits") {
+            continue;
+        }
+        let hdus = vo_fits::check_file(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+        // Each file's last HDU ends at its end (whole-file gzip: in the stream).
+        let last = hdus.last().expect("an HDU");
+        let end = last.data_start + last.data_bytes.div_ceil(2880) * 2880;
+        if !path.to_string_lossy().ends_with(".gz") {
+            let len = std::fs::metadata(&path).expect("stat").len();
+            assert_eq!(end, len, "{}", path.display());
+        }
+        files += 1;
+    }
+    assert!(files >= 22, "{files} files");
 }
 
 fn the_all_sky_ait_map_has_no_sky_outside_its_ellipse() {

@@ -529,6 +529,23 @@ async fn post_form_works_and_files_are_served_through_obscore(db: Db) {
     let body = test::read_body(resp).await;
     assert_eq!(body.len() as u64, size);
     assert!(body.starts_with(b"SIMPLE  ="));
+    // Cut short after ingest (being rewritten, say): no longer served as the product.
+    let file = std::fs::OpenOptions::new()
+        .write(true)
+        .open(dir.path().join("demo-sky/m42.fits"))
+        .expect("open");
+    file.set_len(size / 2).expect("truncate");
+    let resp = test::call_service(
+        &app,
+        test::TestRequest::get().uri("/files/m42.fits").to_request(),
+    )
+    .await;
+    assert_eq!(resp.status().as_u16(), 404);
+    let body = String::from_utf8(test::read_body(resp).await.to_vec()).expect("utf8");
+    assert!(
+        body.contains("not a whole FITS file now: short: HDU 0 declares"),
+        "{body}"
+    );
     for bad in [
         "/files/nothing.fits",
         "/files/..%2F..%2Fetc%2Fpasswd",

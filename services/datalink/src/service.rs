@@ -131,8 +131,8 @@ pub fn percent_decode(s: &str) -> Option<String> {
 }
 
 /// `/files/{obs_id}`: the product file of the ObsCore row with that obs_id (percent-encoded
-/// in the path), with its access_format as Content-Type; 404 when there is no such row or
-/// its file is gone.
+/// in the path), with its access_format as Content-Type; 404 when there is no such row, its
+/// file is gone, or the file no longer holds all its data (vo-fits's integrity check).
 async fn file(state: web::Data<DatalinkState>, req: HttpRequest) -> HttpResponse {
     let raw = req.uri().path().strip_prefix("/files/").unwrap_or("");
     let Some(obs_id) = percent_decode(raw) else {
@@ -164,6 +164,18 @@ async fn file(state: web::Data<DatalinkState>, req: HttpRequest) -> HttpResponse
         return error_response(&VoError::not_found(format!(
             "the file of obs_id '{obs_id}' is no longer in the data tree"
         )));
+    }
+    // A file cut short since ingest (being rewritten, say) is no product: refused, not served
+    // as if whole.
+    let checked = path.clone();
+    match web::block(move || vo_fits::check_file(&checked)).await {
+        Ok(Ok(_)) => {}
+        Ok(Err(e)) => {
+            return error_response(&VoError::not_found(format!(
+                "the file of obs_id '{obs_id}' is not a whole FITS file now: {e}"
+            )))
+        }
+        Err(e) => return error_response(&VoError::internal(format!("cannot check the file: {e}"))),
     }
     match actix_files::NamedFile::open_async(&path).await {
         Ok(f) => {

@@ -274,6 +274,9 @@ pub fn iso_to_mjd(s: &str) -> Option<f64> {
 /// The ObsCore row of the file at `path`, whose path relative to the data root is `rel`.
 /// Errors say why the file gives no row.
 pub fn ingest_file(path: &Path, rel: &str, cfg: &IngestConfig) -> Result<ObsCoreRow, String> {
+    // A file whose data is shorter than its headers declare (cut, or still being written) or
+    // that is not FITS is no product.
+    vo_fits::check_file(path).map_err(|e| e.to_string())?;
     let headers = read_headers(path)?;
     let size = std::fs::metadata(path)
         .map_err(|e| format!("cannot stat: {e}"))?

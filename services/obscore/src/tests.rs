@@ -133,21 +133,25 @@ fn ra_wraps_into_range_and_pole_field_is_ccw() {
 fn bad_files_are_skipped_with_reasons_and_the_walk_goes_on() {
     let dir = tempfile::tempdir().expect("tempdir");
     write_demo_sky(dir.path()).expect("demo");
-    std::fs::write(
-        dir.path().join("corrupt.fits"),
-        b"SIMPLE  = garbage, not FITS",
-    )
-    .expect("write");
+    std::fs::write(dir.path().join("corrupt.fits"), [b'x'; 2880]).expect("write");
     std::fs::write(dir.path().join("notes.txt"), b"ignored").expect("write");
     // A valid FITS image without a celestial WCS.
     let mut nowcs = ImageSpec::tan(1.0, 2.0, 10, 10, 0.01);
     nowcs.ctype1 = "PIXEL".into();
     nowcs.ctype2 = "PIXEL".into();
     write_image(&dir.path().join("nowcs.fits"), &nowcs).expect("write");
+    // A good image's header alone, and the same image cut halfway through its data (what a
+    // file being copied in looks like): both short, neither a product.
+    let whole = dir.path().join("whole.tmp");
+    write_image(&whole, &ImageSpec::tan(3.0, 4.0, 100, 100, 0.01)).expect("write");
+    let bytes = std::fs::read(&whole).expect("read");
+    let header_len = vo_fits::check_file(&whole).expect("complete")[0].data_start as usize;
+    std::fs::remove_file(&whole).expect("remove");
+    std::fs::write(dir.path().join("headeronly.fits"), &bytes[..header_len]).expect("write");
+    std::fs::write(dir.path().join("half.fits"), &bytes[..header_len + 20_000]).expect("write");
     let report = scan_tree(dir.path(), &cfg());
     assert_eq!(report.rows.len(), 5, "{:?}", report.skipped);
-    assert_eq!(report.skipped.len(), 2);
-    let reasons: Vec<String> = report
+    let mut reasons: Vec<String> = report
         .skipped
         .iter()
         .map(|s| {
@@ -161,15 +165,30 @@ fn bad_files_are_skipped_with_reasons_and_the_walk_goes_on() {
             )
         })
         .collect();
+    reasons.sort();
+    assert_eq!(reasons.len(), 4, "{reasons:?}");
     assert!(
-        reasons[0].starts_with("corrupt.fits: cannot open as FITS"),
+        reasons[0]
+            .starts_with("corrupt.fits: not a valid FITS file: it does not begin with SIMPLE = T"),
+        "{reasons:?}"
+    );
+    // 100 x 100 float32 pixels.
+    assert!(
+        reasons[1]
+            .starts_with("half.fits: short: HDU 0 declares 40000 data bytes, the file holds 20000"),
         "{reasons:?}"
     );
     assert!(
-        reasons[1].starts_with("nowcs.fits: no usable celestial WCS"),
+        reasons[2].starts_with(
+            "headeronly.fits: short: HDU 0 declares 40000 data bytes, the file holds 0"
+        ),
         "{reasons:?}"
     );
-    assert!(reasons[1].contains("'PIXEL'"), "{reasons:?}");
+    assert!(
+        reasons[3].starts_with("nowcs.fits: no usable celestial WCS"),
+        "{reasons:?}"
+    );
+    assert!(reasons[3].contains("'PIXEL'"), "{reasons:?}");
 }
 
 #[test]
