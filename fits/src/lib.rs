@@ -7,15 +7,19 @@
 //!   opens whole-file gzip (`.fits.gz`) and tile-compressed (`.fits.fz`) files.
 //! - [`integrity`]: whether a file holds all the data its headers declare (short, perhaps
 //!   still being written, or corrupt), and where each HDU lies.
+//! - [`cards`]: the whole header of an image HDU as cards (tile-compressed images as the
+//!   image they hold), and the header of a cut with its reference pixels moved.
 //! - [`celestial`]: pixel to ICRS positions: the projection from CDS's `wcs` crate (the conics
 //!   and the DSS plate solution vogate's own), the frame change (FK4, FK5 J2000, Galactic)
 //!   through ERFA, as astropy does.
 
+pub mod cards;
 pub mod celestial;
 pub mod header;
 pub mod integrity;
 
-pub use celestial::{CelestialWcs, Frame};
+pub use cards::ImageCards;
+pub use celestial::{CelestialWcs, Frame, NoPixel};
 pub use header::{read_headers, Card, FileHeaders, ImageHeader};
 pub use integrity::{check_file, HduLayout, Incomplete};
 

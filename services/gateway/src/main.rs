@@ -1,6 +1,7 @@
 //! The `vogate` command: `vogate serve [--config FILE] [--db URL] [--data DIR] [--workdir DIR]
 //! [--bind ADDR] [--base-url URL]`; `vogate schema check FILE...`; `vogate schema load FILE...
-//! [--db URL] [--metadata-only]`; `vogate load TABLE FILE [--db URL]`.
+//! [--db URL] [--metadata-only]`; `vogate load TABLE FILE [--db URL]`; `vogate fits
+//! cut-header FILE [--hdu N] X0 Y0 NX NY`.
 
 use actix_web::{App, HttpServer};
 use clap::{Parser, Subcommand};
@@ -53,6 +54,11 @@ enum Command {
         #[command(subcommand)]
         action: SchemaAction,
     },
+    /// FITS tools: the header of a cut of an image HDU (what a cutout's header will be).
+    Fits {
+        #[command(subcommand)]
+        action: FitsAction,
+    },
     /// Load rows into a published table from a CSV file with a header line (types checked
     /// against TAP_SCHEMA; nothing is loaded when a value is bad).
     Load {
@@ -78,6 +84,67 @@ struct DbArgs {
     /// Working directory (default ./vogate-work).
     #[arg(long)]
     workdir: Option<PathBuf>,
+}
+
+#[derive(Debug, Subcommand)]
+enum FitsAction {
+    /// Write to stdout the header (whole 2880-byte blocks, no data) of the cut of image HDU
+    /// `--hdu` whose first pixel is (x0 + 1, y0 + 1) and which is nx x ny pixels: reference
+    /// pixels (CRPIXj, CRPIXja), LTVj and CNPIXj moved, every other card kept.
+    CutHeader {
+        /// The FITS file.
+        file: PathBuf,
+        /// The HDU, from 0.
+        #[arg(long, default_value_t = 0)]
+        hdu: usize,
+        /// Pixel offset along NAXIS1 (0: the cut starts at the first column).
+        x0: u64,
+        /// Pixel offset along NAXIS2.
+        y0: u64,
+        /// Columns of the cut.
+        nx: u64,
+        /// Rows of the cut.
+        ny: u64,
+    },
+}
+
+fn fits_command(action: FitsAction) -> ExitCode {
+    use std::io::Write;
+    match action {
+        FitsAction::CutHeader {
+            file,
+            hdu,
+            x0,
+            y0,
+            nx,
+            ny,
+        } => match vo_fits::ImageCards::read(&file, hdu) {
+            Ok(cards) => {
+                let (w, h) = (
+                    cards.naxis.first().copied().unwrap_or(0),
+                    cards.naxis.get(1).copied().unwrap_or(0),
+                );
+                if nx == 0 || ny == 0 || x0 + nx > w || y0 + ny > h {
+                    eprintln!(
+                        "vogate: the cut {nx} x {ny} at ({x0}, {y0}) is not inside the {w} x {h} image"
+                    );
+                    return ExitCode::from(2);
+                }
+                let bytes = cards.cut(&[x0, y0], &[nx, ny]).header_bytes(true);
+                match std::io::stdout().write_all(&bytes) {
+                    Ok(()) => ExitCode::SUCCESS,
+                    Err(e) => {
+                        eprintln!("vogate: {e}");
+                        ExitCode::from(1)
+                    }
+                }
+            }
+            Err(e) => {
+                eprintln!("vogate: {}: {e}", file.display());
+                ExitCode::from(1)
+            }
+        },
+    }
 }
 
 #[derive(Debug, Subcommand)]
@@ -253,6 +320,7 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
         Command::Schema { action } => schema_command(action),
+        Command::Fits { action } => fits_command(action),
         Command::Load { table, file, db } => {
             let flags = Flags {
                 db: db.db,
