@@ -9,6 +9,8 @@
 //!   still being written, or corrupt), and where each HDU lies.
 //! - [`cards`]: the whole header of an image HDU as cards (tile-compressed images as the
 //!   image they hold), and the header of a cut with its reference pixels moved.
+//! - [`section`]: a box of an image (tile-compressed too) as stored values, read without the
+//!   rest; image HDUs written with a given header.
 //! - [`celestial`]: pixel to ICRS positions: the projection from CDS's `wcs` crate (the conics
 //!   and the DSS plate solution vogate's own), the frame change (FK4, FK5 J2000, Galactic)
 //!   through ERFA, as astropy does.
@@ -17,11 +19,13 @@ pub mod cards;
 pub mod celestial;
 pub mod header;
 pub mod integrity;
+pub mod section;
 
 pub use cards::ImageCards;
 pub use celestial::{CelestialWcs, Frame, NoPixel};
 pub use header::{read_headers, Card, FileHeaders, ImageHeader};
 pub use integrity::{check_file, HduLayout, Incomplete};
+pub use section::{read_section, write_image, Section, SectionData};
 
 #[cfg(test)]
 mod tests;

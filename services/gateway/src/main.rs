@@ -1,7 +1,7 @@
 //! The `vogate` command: `vogate serve [--config FILE] [--db URL] [--data DIR] [--workdir DIR]
 //! [--bind ADDR] [--base-url URL]`; `vogate schema check FILE...`; `vogate schema load FILE...
 //! [--db URL] [--metadata-only]`; `vogate load TABLE FILE [--db URL]`; `vogate fits
-//! cut-header FILE [--hdu N] X0 Y0 NX NY`.
+//! cut-header FILE [--hdu N] X0 Y0 NX NY`; `vogate fits cut FILE [--hdu N] X0 Y0 NX NY`.
 
 use actix_web::{App, HttpServer};
 use clap::{Parser, Subcommand};
@@ -88,62 +88,85 @@ struct DbArgs {
 
 #[derive(Debug, Subcommand)]
 enum FitsAction {
-    /// Write to stdout the header (whole 2880-byte blocks, no data) of the cut of image HDU
-    /// `--hdu` whose first pixel is (x0 + 1, y0 + 1) and which is nx x ny pixels: reference
+    /// Write to stdout the header (whole 2880-byte blocks, no data) of the cut: reference
     /// pixels (CRPIXj, CRPIXja), LTVj and CNPIXj moved, every other card kept.
-    CutHeader {
-        /// The FITS file.
-        file: PathBuf,
-        /// The HDU, from 0.
-        #[arg(long, default_value_t = 0)]
-        hdu: usize,
-        /// Pixel offset along NAXIS1 (0: the cut starts at the first column).
-        x0: u64,
-        /// Pixel offset along NAXIS2.
-        y0: u64,
-        /// Columns of the cut.
-        nx: u64,
-        /// Rows of the cut.
-        ny: u64,
-    },
+    CutHeader(CutArgs),
+    /// Write to stdout the cut (all planes of a cube) as a FITS file: the header of
+    /// `cut-header` and the stored values (BITPIX, BSCALE, BZERO, BLANK kept).
+    Cut(CutArgs),
+}
+
+/// The cut of image HDU `--hdu` whose first pixel is (x0 + 1, y0 + 1) and which is nx x ny
+/// pixels.
+#[derive(Debug, clap::Args)]
+struct CutArgs {
+    /// The FITS file.
+    file: PathBuf,
+    /// The HDU, from 0.
+    #[arg(long, default_value_t = 0)]
+    hdu: usize,
+    /// Pixel offset along NAXIS1 (0: the cut starts at the first column).
+    x0: u64,
+    /// Pixel offset along NAXIS2.
+    y0: u64,
+    /// Columns of the cut.
+    nx: u64,
+    /// Rows of the cut.
+    ny: u64,
+}
+
+/// The header of the image HDU of `a` and the header of its cut, or the message why there
+/// is none and the exit code.
+fn cut_of(a: &CutArgs) -> Result<(vo_fits::ImageCards, vo_fits::ImageCards), (String, u8)> {
+    let (x0, y0, nx, ny) = (a.x0, a.y0, a.nx, a.ny);
+    let cards = vo_fits::ImageCards::read(&a.file, a.hdu)
+        .map_err(|e| (format!("{}: {e}", a.file.display()), 1))?;
+    let (w, h) = (
+        cards.naxis.first().copied().unwrap_or(0),
+        cards.naxis.get(1).copied().unwrap_or(0),
+    );
+    if nx == 0 || ny == 0 || x0.saturating_add(nx) > w || y0.saturating_add(ny) > h {
+        return Err((
+            format!("the cut {nx} x {ny} at ({x0}, {y0}) is not inside the {w} x {h} image"),
+            2,
+        ));
+    }
+    let cut = cards.cut(&[x0, y0], &[nx, ny]);
+    Ok((cards, cut))
 }
 
 fn fits_command(action: FitsAction) -> ExitCode {
     use std::io::Write;
-    match action {
-        FitsAction::CutHeader {
-            file,
-            hdu,
-            x0,
-            y0,
-            nx,
-            ny,
-        } => match vo_fits::ImageCards::read(&file, hdu) {
-            Ok(cards) => {
-                let (w, h) = (
-                    cards.naxis.first().copied().unwrap_or(0),
-                    cards.naxis.get(1).copied().unwrap_or(0),
-                );
-                if nx == 0 || ny == 0 || x0 + nx > w || y0 + ny > h {
-                    eprintln!(
-                        "vogate: the cut {nx} x {ny} at ({x0}, {y0}) is not inside the {w} x {h} image"
-                    );
-                    return ExitCode::from(2);
-                }
-                let bytes = cards.cut(&[x0, y0], &[nx, ny]).header_bytes(true);
-                match std::io::stdout().write_all(&bytes) {
-                    Ok(()) => ExitCode::SUCCESS,
-                    Err(e) => {
-                        eprintln!("vogate: {e}");
-                        ExitCode::from(1)
-                    }
-                }
-            }
-            Err(e) => {
-                eprintln!("vogate: {}: {e}", file.display());
-                ExitCode::from(1)
-            }
-        },
+    let (args, whole) = match &action {
+        FitsAction::CutHeader(a) => (a, false),
+        FitsAction::Cut(a) => (a, true),
+    };
+    let (cards, cut) = match cut_of(args) {
+        Ok(c) => c,
+        Err((e, code)) => {
+            eprintln!("vogate: {e}");
+            return ExitCode::from(code);
+        }
+    };
+    let mut out = std::io::BufWriter::new(std::io::stdout().lock());
+    let written = if whole {
+        let section = vo_fits::Section {
+            start: vec![args.x0, args.y0],
+            len: vec![args.nx, args.ny],
+        };
+        vo_fits::read_section(&args.file, args.hdu, &cards, &section).and_then(|data| {
+            vo_fits::write_image(&mut out, &cut, &data, true).map_err(|e| e.to_string())
+        })
+    } else {
+        out.write_all(&cut.header_bytes(true))
+            .map_err(|e| e.to_string())
+    };
+    match written.and_then(|()| out.flush().map_err(|e| e.to_string())) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("vogate: {}: {e}", args.file.display());
+            ExitCode::from(1)
+        }
     }
 }
 
