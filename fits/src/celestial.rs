@@ -46,7 +46,13 @@ impl Sip {
         let terms = |prefix: &str| -> Result<Vec<(i32, i32, f64)>, String> {
             let order = h
                 .number(&format!("{prefix}_ORDER"))
-                .ok_or(format!("-SIP without {prefix}_ORDER"))? as i32;
+                .ok_or(format!("-SIP without {prefix}_ORDER"))?;
+            if !(0.0..=9.0).contains(&order) {
+                return Err(format!(
+                    "{prefix}_ORDER = {order}: SIP orders 0 to 9 are supported"
+                ));
+            }
+            let order = order as i32;
             let mut out = Vec::new();
             for p in 0..=order {
                 for q in 0..=(order - p) {
@@ -79,29 +85,33 @@ impl Sip {
     /// method on the forward polynomials (as astropy's `all_world2pix` iterates; the header's
     /// AP/BP, an approximation, are not used). `None` if it does not converge to 1e-10 pixel.
     fn invert(&self, qx: f64, qy: f64) -> Option<(f64, f64)> {
-        // d/du and d/dv of sum c u^p v^q.
-        let grad = |t: &[(i32, i32, f64)], u: f64, v: f64| {
-            t.iter().fold((0.0, 0.0), |(du, dv), &(p, q, c)| {
-                let pu = if p > 0 {
-                    f64::from(p) * u.powi(p - 1) * v.powi(q)
-                } else {
-                    0.0
-                };
-                let pv = if q > 0 {
-                    f64::from(q) * u.powi(p) * v.powi(q - 1)
-                } else {
-                    0.0
-                };
-                (du + c * pu, dv + c * pv)
+        // Powers u^k at index k + 1 (index 0 holds 0, so that p u^(p-1) is 0 for p = 0).
+        let powers = |u: f64| {
+            let mut t = [0.0; 12];
+            t[1] = 1.0;
+            for k in 2..12 {
+                t[k] = t[k - 1] * u;
+            }
+            t
+        };
+        // Sum c u^p v^q and its derivatives by u and by v.
+        let eval = |t: &[(i32, i32, f64)], pu: &[f64; 12], pv: &[f64; 12]| {
+            t.iter().fold((0.0, 0.0, 0.0), |(s, du, dv), &(p, q, c)| {
+                let (p, q) = (p as usize, q as usize);
+                (
+                    s + c * pu[p + 1] * pv[q + 1],
+                    du + c * p as f64 * pu[p] * pv[q + 1],
+                    dv + c * q as f64 * pu[p + 1] * pv[q],
+                )
             })
         };
         let (mut x, mut y) = (qx, qy);
         for _ in 0..50 {
-            let (fx, fy) = self.apply(x, y);
-            let (rx, ry) = (fx - qx, fy - qy);
             let (u, v) = (x - self.crpix1, y - self.crpix2);
-            let (au, av) = grad(&self.a, u, v);
-            let (bu, bv) = grad(&self.b, u, v);
+            let (pu, pv) = (powers(u), powers(v));
+            let (fa, au, av) = eval(&self.a, &pu, &pv);
+            let (fb, bu, bv) = eval(&self.b, &pu, &pv);
+            let (rx, ry) = (x + fa - qx, y + fb - qy);
             let (j11, j12, j21, j22) = (1.0 + au, av, bu, 1.0 + bv);
             let det = j11 * j22 - j12 * j21;
             if det == 0.0 || !det.is_finite() {
@@ -829,6 +839,10 @@ pub struct CelestialWcs {
     sip: Option<Sip>,
     dss: Option<DssPlate>,
     from_icrs: FromIcrs,
+    /// ICRS unit vector to native unit vector (frame and spherical rotation composed), where
+    /// both are rotations and the projection is the wcs crate's: the fast path of
+    /// [`CelestialWcs::icrs_to_pixel`].
+    icrs_to_native: Option<[[f64; 3]; 3]>,
     /// The frame of the world coordinates.
     pub frame: Frame,
     /// NAXIS1 and NAXIS2, pixels.
@@ -1043,7 +1057,7 @@ impl CelestialWcs {
         let params: WCSParams = serde_json::from_value(serde_json::Value::Object(map))
             .map_err(|e| format!("WCS keywords unreadable: {e}"))?;
         let wcs = WCS::new(&params).map_err(|e| format!("WCS not usable: {e}"))?;
-        Ok(CelestialWcs {
+        let mut out = CelestialWcs {
             wcs,
             linear: Linear::from_header(h)?,
             refine_theta: matches!(proj, "ZPN" | "AIR"),
@@ -1052,10 +1066,13 @@ impl CelestialWcs {
             sip,
             dss,
             from_icrs: FromIcrs::new(frame),
+            icrs_to_native: None,
             frame,
             naxis1,
             naxis2,
-        })
+        };
+        out.icrs_to_native = out.native_rotation();
+        Ok(out)
     }
 
     /// The native-frame (lon, lat) in degrees of FITS pixel (`x`, `y`), or `None` where the
@@ -1163,8 +1180,66 @@ impl CelestialWcs {
     /// the frame change inverts [`to_icrs`] (a fixed rotation for FK5 and Galactic, an
     /// iteration for FK4).
     pub fn icrs_to_pixel(&self, p: SkyPoint) -> Result<(f64, f64), NoPixel> {
+        if let Some(m) = &self.icrs_to_native {
+            // One matrix from the ICRS unit vector to the native one, projected as a vector:
+            // no angles in between.
+            if !(p.ra.is_finite() && p.dec.is_finite() && p.dec.abs() <= 90.0) {
+                return Err(NoPixel::Undefined);
+            }
+            let v = unit(p.ra, p.dec);
+            let n = |r: &[f64; 3]| r[0] * v[0] + r[1] * v[1] + r[2] * v[2];
+            let (x, y, z) = (n(&m[0]), n(&m[1]), n(&m[2]));
+            // Unit length to the last bit (mapproj asserts it).
+            let norm = (x * x + y * y + z * z).sqrt();
+            let (qx, qy) = self
+                .wcs
+                .proj_xyz(&(x / norm, y / norm, z / norm))
+                .map(|q| (q.x(), q.y()))
+                .and_then(|(x, y)| self.linear.pixel_of(x, y))
+                .filter(|(x, y)| x.is_finite() && y.is_finite())
+                .ok_or(NoPixel::Undefined)?;
+            return match &self.sip {
+                Some(sip) => sip.invert(qx, qy).ok_or(NoPixel::NoConvergence),
+                None => Ok((qx, qy)),
+            };
+        }
         let (lon, lat) = self.from_icrs.apply(p.ra, p.dec)?;
         self.native_to_pixel(lon, lat)
+    }
+
+    /// The rotation from ICRS unit vectors to native ones, when the frame change is a
+    /// rotation and the projection is the wcs crate's (not a conic, not a DSS plate): the
+    /// frame rotation and the spherical rotation of Paper II applied to the three axes.
+    fn native_rotation(&self) -> Option<[[f64; 3]; 3]> {
+        if self.conic.is_some() || self.dss.is_some() {
+            return None;
+        }
+        let frame = match self.from_icrs {
+            FromIcrs::Identity => [[1.0, 0.0, 0.0], [0.0, 1.0, 0.0], [0.0, 0.0, 1.0]],
+            FromIcrs::Rotation(m) => m,
+            FromIcrs::Fk4 { .. } => return None,
+        };
+        // Column j is the native vector of ICRS axis j.
+        let column = |e: [f64; 3]| {
+            let f = [
+                frame[0][0] * e[0] + frame[0][1] * e[1] + frame[0][2] * e[2],
+                frame[1][0] * e[0] + frame[1][1] * e[1] + frame[1][2] * e[2],
+                frame[2][0] * e[0] + frame[2][1] * e[1] + frame[2][2] * e[2],
+            ];
+            let (lon, lat) = lon_lat(f);
+            let (phi, theta) = self.rotation.invert(lon, lat);
+            unit(phi, theta)
+        };
+        let c = [
+            column([1.0, 0.0, 0.0]),
+            column([0.0, 1.0, 0.0]),
+            column([0.0, 0.0, 1.0]),
+        ];
+        Some([
+            [c[0][0], c[1][0], c[2][0]],
+            [c[0][1], c[1][1], c[2][1]],
+            [c[0][2], c[1][2], c[2][2]],
+        ])
     }
 }
 
