@@ -160,9 +160,13 @@ impl ImageCards {
     /// incomplete ([`check_file`]), there is no such HDU, or it holds no image.
     pub fn read(path: &Path, hdu: usize) -> Result<ImageCards, String> {
         let layouts = check_file(path).map_err(|e| e.to_string())?;
-        let layout = layouts
-            .get(hdu)
-            .ok_or_else(|| format!("the file has {} HDUs, not {}", layouts.len(), hdu + 1))?;
+        let layout = layouts.get(hdu).ok_or_else(|| {
+            format!(
+                "the file has {} HDUs (0 to {}), so no HDU {hdu}",
+                layouts.len(),
+                layouts.len() - 1
+            )
+        })?;
         let bytes = header_bytes(path, layout)?;
         let raw: Vec<String> = bytes
             .chunks(80)
@@ -251,7 +255,8 @@ impl ImageCards {
     /// image (0-based offsets; missing axes 0) and whose axis lengths are `shape` (missing
     /// axes as they are): CRPIXj and CRPIXja (every alternate WCS a..z) and LTVj decrease by
     /// the offset, CNPIXj increases by it, CHECKSUM and DATASUM go, the rest is kept.
-    pub fn cut(&self, offset: &[u64], shape: &[u64]) -> ImageCards {
+    /// Errors: a keyword that must move is not a finite number (it is named).
+    pub fn cut(&self, offset: &[u64], shape: &[u64]) -> Result<ImageCards, String> {
         let moved = |key: &str| -> Option<(usize, f64)> {
             // (axis from 0, sign of the change per pixel of offset)
             let axis = |digits: &str| {
@@ -282,29 +287,33 @@ impl ImageCards {
             .map(|c| {
                 let key = keyword(c);
                 let Some((j, sign)) = moved(key) else {
-                    return c.clone();
+                    return Ok(c.clone());
                 };
                 let d = offset.get(j).copied().unwrap_or(0);
-                let Some(v) = value(c).and_then(|v| v.replace('D', "E").parse::<f64>().ok()) else {
-                    return c.clone();
-                };
+                let text = value(c).unwrap_or("");
+                let v = text
+                    .replace('D', "E")
+                    .parse::<f64>()
+                    .ok()
+                    .filter(|v| v.is_finite())
+                    .ok_or_else(|| format!("{key} = {text} is not a finite number"))?;
                 if d == 0 {
-                    return c.clone();
+                    return Ok(c.clone());
                 }
-                number_card(key, v + sign * d as f64, comment(c))
+                Ok(number_card(key, v + sign * d as f64, comment(c)))
             })
-            .collect();
+            .collect::<Result<Vec<String>, String>>()?;
         let naxis = self
             .naxis
             .iter()
             .enumerate()
             .map(|(j, &n)| shape.get(j).copied().unwrap_or(n))
             .collect();
-        ImageCards {
+        Ok(ImageCards {
             bitpix: self.bitpix,
             naxis,
             cards,
-        }
+        })
     }
 
     /// The whole header as the primary HDU (`primary`) or an IMAGE extension: the structural
@@ -435,7 +444,7 @@ mod tests {
             .map(|c| card(c))
             .collect(),
         };
-        let cut = h.cut(&[10, 20], &[30, 40]);
+        let cut = h.cut(&[10, 20], &[30, 40]).expect("a cut");
         assert_eq!(cut.naxis, vec![30, 40, 5]);
         assert_eq!(cut.number("CRPIX1"), Some(856.842697735752));
         assert_eq!(cut.number("CRPIX2"), Some(30.0));
@@ -460,7 +469,7 @@ mod tests {
         assert!(cut.cards[0].contains("/ Pixel coordinate of reference point"));
         assert_eq!(cut.cards.len(), h.cards.len() - 2);
         // A cut at the origin changes nothing but the shape.
-        let same = h.cut(&[0, 0, 0], &[]);
+        let same = h.cut(&[0, 0, 0], &[]).expect("a cut");
         assert_eq!(same.naxis, h.naxis);
         assert_eq!(same.cards.len(), h.cards.len() - 2);
         // The header written out: whole blocks, structural cards first, END last.
@@ -470,5 +479,15 @@ mod tests {
         assert!(text.starts_with("SIMPLE  =                    T"));
         assert!(text.contains("NAXIS1  =                   30"));
         assert!(text.contains(&card("END")));
+        // A reference pixel that is not a number cannot be moved: the cut is refused.
+        for bad in ["'abc'", "NaN", "1E400", ""] {
+            let mut h = h.clone();
+            h.cards[0] = card(&format!("CRPIX1  = {bad:>20}"));
+            let e = h.cut(&[1, 0], &[]).expect_err(bad);
+            assert!(
+                e.contains("CRPIX1") && e.contains("not a finite number"),
+                "{e}"
+            );
+        }
     }
 }

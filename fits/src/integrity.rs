@@ -77,7 +77,22 @@ pub fn check_file(path: &Path) -> Result<Vec<HduLayout>, Incomplete> {
         .map_err(|e| Incomplete::Unreadable(e.to_string()))?;
     if n == 2 && magic == [0x1f, 0x8b] {
         let gz = flate2::read::MultiGzDecoder::new(BufReader::new(file));
-        scan(&mut Stream::Gzip(Box::new(gz), 0))
+        let mut stream = Stream::Gzip(Box::new(gz), 0);
+        let layouts = scan(&mut stream)?;
+        // The rest of the stream, to its trailer: flate2 checks the CRC and the length there,
+        // and a stream cut anywhere, even inside the trailer, ends early.
+        if let Stream::Gzip(g, _) = &mut stream {
+            match std::io::copy(g.as_mut(), &mut std::io::sink()) {
+                Ok(_) => {}
+                Err(e) if e.kind() == std::io::ErrorKind::UnexpectedEof => {
+                    return Err(Incomplete::Short(
+                        "the gzip stream ends before its end (its trailer is cut)".into(),
+                    ))
+                }
+                Err(e) => return Err(Incomplete::Corrupt(format!("gzip: {e}"))),
+            }
+        }
+        Ok(layouts)
     } else {
         let len = file
             .metadata()
@@ -162,29 +177,39 @@ impl Stream {
                 Ok(there)
             }
             Stream::Gzip(g, pos) => {
-                let k = std::io::copy(&mut g.by_ref().take(n), &mut std::io::sink());
-                match k {
-                    Ok(k) => {
-                        *pos += k;
-                        Ok(k)
+                // Counted chunk by chunk, so that a stream that ends early still says how much
+                // of the data it held.
+                let mut buf = [0u8; 64 * 1024];
+                let mut done = 0u64;
+                while done < n {
+                    let want = (n - done).min(buf.len() as u64) as usize;
+                    match g.read(&mut buf[..want]) {
+                        Ok(0) => break,
+                        Ok(k) => done += k as u64,
+                        Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+                        Err(e) if e.kind() == std::io::ErrorKind::UnexpectedEof => break,
+                        Err(e) => return Err(Failure::Io(format!("gzip: {e}"))),
                     }
-                    Err(e) if e.kind() == std::io::ErrorKind::UnexpectedEof => Err(Failure::Ended),
-                    Err(e) => Err(Failure::Io(format!("gzip: {e}"))),
                 }
+                *pos += done;
+                Ok(done)
             }
         }
     }
 }
 
 /// One header's keywords that fix the data size.
+/// An integer keyword's value, or its text when it is not an integer.
+type IntCard = Result<i64, String>;
+
 #[derive(Default)]
 struct Sizing {
     xtension: Option<String>,
-    bitpix: Option<i64>,
-    naxis: Option<i64>,
-    naxes: Vec<Option<i64>>,
-    pcount: Option<i64>,
-    gcount: Option<i64>,
+    bitpix: Option<IntCard>,
+    naxis: Option<IntCard>,
+    naxes: Vec<Option<IntCard>>,
+    pcount: Option<IntCard>,
+    gcount: Option<IntCard>,
     groups: bool,
 }
 
@@ -255,12 +280,15 @@ fn scan(input: &mut Stream) -> Result<Vec<HduLayout>, Incomplete> {
                 if &card[8..10] != b"= " {
                     continue;
                 }
-                let int = || value(card).parse::<i64>().ok();
+                let int = || {
+                    let v = value(card);
+                    v.parse::<i64>().map_err(|_| format!("'{v}'"))
+                };
                 match key {
-                    "BITPIX" => sizing.bitpix = Some(int().unwrap_or(0)),
-                    "NAXIS" => sizing.naxis = Some(int().unwrap_or(-1)),
-                    "PCOUNT" => sizing.pcount = Some(int().unwrap_or(-1)),
-                    "GCOUNT" => sizing.gcount = Some(int().unwrap_or(-1)),
+                    "BITPIX" => sizing.bitpix = Some(int()),
+                    "NAXIS" => sizing.naxis = Some(int()),
+                    "PCOUNT" => sizing.pcount = Some(int()),
+                    "GCOUNT" => sizing.gcount = Some(int()),
                     "GROUPS" => sizing.groups = value(card) == "T",
                     _ => {
                         if let Some(n) = key
@@ -271,7 +299,7 @@ fn scan(input: &mut Stream) -> Result<Vec<HduLayout>, Incomplete> {
                                 if sizing.naxes.len() < n {
                                     sizing.naxes.resize(n, None);
                                 }
-                                sizing.naxes[n - 1] = Some(int().unwrap_or(-1));
+                                sizing.naxes[n - 1] = Some(int());
                             }
                         }
                     }
@@ -309,26 +337,40 @@ fn sized(
     data_start: u64,
 ) -> Result<HduLayout, Incomplete> {
     let bad = |why: String| Incomplete::Corrupt(format!("HDU {index}: {why}"));
-    let bitpix = s.bitpix.ok_or_else(|| bad("no BITPIX".into()))?;
+    // A mandatory integer keyword: its value, or an error quoting what the header says.
+    let integer = |key: &str, card: Option<IntCard>| -> Result<i64, Incomplete> {
+        match card {
+            None => Err(bad(format!("no {key}"))),
+            Some(Ok(v)) => Ok(v),
+            Some(Err(text)) => Err(bad(format!("{key} = {text} is not an integer"))),
+        }
+    };
+    let bitpix = integer("BITPIX", s.bitpix)?;
     if ![8, 16, 32, 64, -32, -64].contains(&bitpix) {
         return Err(bad(format!(
             "BITPIX = {bitpix} is not 8, 16, 32, 64, -32 or -64"
         )));
     }
-    let naxis = s.naxis.ok_or_else(|| bad("no NAXIS".into()))?;
+    let naxis = integer("NAXIS", s.naxis)?;
     if !(0..=999).contains(&naxis) {
         return Err(bad(format!("NAXIS = {naxis} is not in 0..999")));
     }
     let mut naxes = Vec::with_capacity(naxis as usize);
     for n in 1..=naxis as usize {
-        match s.naxes.get(n - 1).copied().flatten() {
-            Some(v) if v >= 0 => naxes.push(v as u64),
-            Some(v) => return Err(bad(format!("NAXIS{n} = {v} is negative or not an integer"))),
+        let key = format!("NAXIS{n}");
+        match s.naxes.get(n - 1).cloned().flatten() {
             None => return Err(bad(format!("NAXIS = {naxis} but no NAXIS{n}"))),
+            Some(card) => {
+                let v = integer(&key, Some(card))?;
+                if v < 0 {
+                    return Err(bad(format!("{key} = {v} is negative")));
+                }
+                naxes.push(v as u64);
+            }
         }
     }
-    let pcount = s.pcount.unwrap_or(0);
-    let gcount = s.gcount.unwrap_or(1);
+    let pcount = s.pcount.map_or(Ok(0), |c| integer("PCOUNT", Some(c)))?;
+    let gcount = s.gcount.map_or(Ok(1), |c| integer("GCOUNT", Some(c)))?;
     if pcount < 0 || gcount < 0 {
         return Err(bad(format!(
             "PCOUNT = {pcount}, GCOUNT = {gcount}: not valid counts"
@@ -468,10 +510,20 @@ mod tests {
                 assert!(e.to_string().contains(says), "{cut}: {e}");
             }
         }
-        // A gzip stream cut short (a file being compressed) is short too.
+        // A gzip stream cut short (a file being compressed) is short too, wherever it is cut:
+        // in the data (saying how much of it is there), or in the trailer's last bytes.
         let g = gzip(&f);
         let e = check_bytes(&g[..g.len() / 2]).expect_err("cut gzip");
         assert!(e.is_short(), "{e}");
+        for cut in 1..=10 {
+            let e = check_bytes(&g[..g.len() - cut]).expect_err("gzip without its trailer");
+            assert!(e.is_short(), "{cut}: {e}");
+        }
+        let mut bad_crc = g.clone();
+        let n = bad_crc.len();
+        bad_crc[n - 8] ^= 0xff;
+        let e = check_bytes(&bad_crc).expect_err("bad CRC");
+        assert!(!e.is_short() && e.to_string().contains("gzip"), "{e}");
     }
 
     #[test]
@@ -526,6 +578,32 @@ mod tests {
                     "NAXIS3  =                    9",
                 ]),
                 "overflows",
+            ),
+            (
+                block(&[
+                    "SIMPLE  =                    T",
+                    "BITPIX  =                    8",
+                    "NAXIS   =                    1",
+                    "NAXIS1  = 99999999999999999999",
+                ]),
+                "NAXIS1 = '99999999999999999999' is not an integer",
+            ),
+            (
+                block(&[
+                    "SIMPLE  =                    T",
+                    "BITPIX  =                    8",
+                    "NAXIS   =                    1",
+                    "NAXIS1  =               1.5E3",
+                ]),
+                "NAXIS1 = '1.5E3' is not an integer",
+            ),
+            (
+                block(&[
+                    "SIMPLE  =                    T",
+                    "BITPIX  = 'x'",
+                    "NAXIS   =                    0",
+                ]),
+                "BITPIX = ''x'' is not an integer",
             ),
         ] {
             let e = check_bytes(&bytes).expect_err(says);

@@ -141,8 +141,11 @@ fn read_through_cfitsio(
     start: &[u64],
     shape: &[u64],
 ) -> Result<Vec<u8>, String> {
-    let mut f = fitsio::FitsFile::open(path).map_err(|e| format!("cannot open as FITS: {e}"))?;
-    let h = f.hdu(hdu).map_err(|e| format!("HDU {hdu}: {e}"))?;
+    let mut f =
+        fitsio::FitsFile::open(path).map_err(|e| format!("cannot open as FITS: {}", cfitsio(e)))?;
+    let h = f
+        .hdu(hdu)
+        .map_err(|e| format!("HDU {hdu}: {}", cfitsio(e)))?;
     let ranges: Vec<std::ops::Range<usize>> = start
         .iter()
         .zip(shape)
@@ -160,7 +163,7 @@ fn read_through_cfitsio(
         }
         let v: Vec<i64> = h
             .read_region(&mut f, &refs)
-            .map_err(|e| format!("read: {e}"))?;
+            .map_err(|e| format!("cannot read the pixels: {}", cfitsio(e)))?;
         out.extend(v.iter().flat_map(|x| x.to_be_bytes()));
         return Ok(out);
     }
@@ -179,6 +182,14 @@ fn read_through_cfitsio(
         _ => out.extend(v.iter().flat_map(|&x| ((x - bzero) / bscale).to_be_bytes())),
     }
     Ok(out)
+}
+
+/// CFITSIO's message, without the wrapper's debug formatting.
+fn cfitsio(e: fitsio::errors::Error) -> String {
+    match e {
+        fitsio::errors::Error::Fits(f) => format!("{} (CFITSIO status {})", f.message, f.status),
+        other => other.to_string(),
+    }
 }
 
 /// Write one image HDU: `cards` (with NAXISn taken from `data.shape` and BITPIX from

@@ -121,17 +121,33 @@ fn cut_of(a: &CutArgs) -> Result<(vo_fits::ImageCards, vo_fits::ImageCards), (St
     let (x0, y0, nx, ny) = (a.x0, a.y0, a.nx, a.ny);
     let cards = vo_fits::ImageCards::read(&a.file, a.hdu)
         .map_err(|e| (format!("{}: {e}", a.file.display()), 1))?;
-    let (w, h) = (
-        cards.naxis.first().copied().unwrap_or(0),
-        cards.naxis.get(1).copied().unwrap_or(0),
-    );
-    if nx == 0 || ny == 0 || x0.saturating_add(nx) > w || y0.saturating_add(ny) > h {
+    if cards.naxis.len() < 2 {
+        return Err((
+            format!(
+                "{}: HDU {} holds no image (NAXIS = {}); the image may be in an extension (--hdu 1)",
+                a.file.display(),
+                a.hdu,
+                cards.naxis.len()
+            ),
+            2,
+        ));
+    }
+    let (w, h) = (cards.naxis[0], cards.naxis[1]);
+    if nx == 0 || ny == 0 {
+        return Err((
+            format!("the cut must be at least 1 x 1 pixel, not {nx} x {ny}"),
+            2,
+        ));
+    }
+    if x0.saturating_add(nx) > w || y0.saturating_add(ny) > h {
         return Err((
             format!("the cut {nx} x {ny} at ({x0}, {y0}) is not inside the {w} x {h} image"),
             2,
         ));
     }
-    let cut = cards.cut(&[x0, y0], &[nx, ny]);
+    let cut = cards
+        .cut(&[x0, y0], &[nx, ny])
+        .map_err(|e| (format!("{}: {e}", a.file.display()), 1))?;
     Ok((cards, cut))
 }
 
@@ -154,17 +170,20 @@ fn fits_command(action: FitsAction) -> ExitCode {
             start: vec![args.x0, args.y0],
             len: vec![args.nx, args.ny],
         };
-        vo_fits::read_section(&args.file, args.hdu, &cards, &section).and_then(|data| {
-            vo_fits::write_image(&mut out, &cut, &data, true).map_err(|e| e.to_string())
-        })
+        match vo_fits::read_section(&args.file, args.hdu, &cards, &section) {
+            Ok(data) => vo_fits::write_image(&mut out, &cut, &data, true),
+            Err(e) => {
+                eprintln!("vogate: {}: {e}", args.file.display());
+                return ExitCode::from(1);
+            }
+        }
     } else {
         out.write_all(&cut.header_bytes(true))
-            .map_err(|e| e.to_string())
     };
-    match written.and_then(|()| out.flush().map_err(|e| e.to_string())) {
+    match written.and_then(|()| out.flush()) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("vogate: {}: {e}", args.file.display());
+            eprintln!("vogate: writing the cut to stdout: {e}");
             ExitCode::from(1)
         }
     }
