@@ -55,6 +55,9 @@ case "$totals" in
   *) cat "$work/dl.txt"; echo "datalinklint: 0 passed, 1 failed"; exit 1 ;;
 esac
 
+# SODA cutouts of every product, judged by astropy.
+"$py" "$here/soda_check.py" "http://127.0.0.1:$port" "$data"
+
 kill "$pid"; wait "$pid" 2>/dev/null || true; pid=
 
 # A scratch tree: one good file, one corrupt file, one image without WCS, a header-only file

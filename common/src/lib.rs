@@ -7,11 +7,13 @@
 //! - [`sky`]: spherical geometry on the celestial sphere (unit vectors, angular distances,
 //!   polygons, smallest enclosing circles), angles in degrees unless a name says radians.
 //! - [`config`]: the gateway configuration as read from TOML.
+//! - [`files`]: product files under the data root, by their obs_id.
 //! - [`lockfile`]: exclusive lock files that name their holder (one server per workdir or
 //!   database).
 
 pub mod config;
 pub mod error;
+pub mod files;
 pub mod lockfile;
 pub mod region;
 pub mod sky;

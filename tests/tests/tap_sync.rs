@@ -51,6 +51,7 @@ on_both_backends!(
     hostile_requests_get_clear_errors_and_the_server_survives,
     vosi_documents_describe_what_tap_schema_publishes,
     datalink_links_point_to_the_product_file,
+    soda_cuts_products_and_refuses_bad_requests,
 );
 
 async fn gateway(workdir: &Path, data: Option<&Path>, db: &Db) -> vogate::Gateway {
@@ -812,4 +813,163 @@ async fn datalink_links_point_to_the_product_file(db: Db) {
     )
     .await;
     assert_eq!(resp.status().as_u16(), 400);
+}
+
+async fn soda_cuts_products_and_refuses_bad_requests(db: Db) {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let gw = gateway(dir.path(), None, &db).await;
+    let v = json_rows(
+        &gw,
+        "SELECT s_ra, s_dec FROM ivoa.ObsCore WHERE obs_id = 'm31.fits'",
+    )
+    .await;
+    let (ra, dec) = (
+        v["data"][0][0].as_f64().expect("s_ra"),
+        v["data"][0][1].as_f64().expect("s_dec"),
+    );
+    let app = test::init_service(App::new().configure(vogate::routes(&gw))).await;
+    let id = "ivo://vogate.local/vogate?m31.fits";
+    let call = |params: Vec<(&'static str, String)>| {
+        let qs = serde_urlencoded::to_string(&params).expect("encode");
+        test::TestRequest::get()
+            .uri(&format!("/soda/sync?{qs}"))
+            .to_request()
+    };
+    // A circle at the centre: a FITS file, smaller than the product, with the values there.
+    let resp = test::call_service(
+        &app,
+        call(vec![
+            ("ID", id.into()),
+            ("CIRCLE", format!("{ra} {dec} 0.05")),
+        ]),
+    )
+    .await;
+    assert_eq!(resp.status().as_u16(), 200);
+    assert_eq!(
+        resp.headers()
+            .get("content-type")
+            .and_then(|v| v.to_str().ok()),
+        Some("application/fits")
+    );
+    let body = test::read_body(resp).await;
+    let cut = dir.path().join("cut.fits");
+    std::fs::write(&cut, &body).expect("write");
+    let original = dir.path().join("demo-sky/m31.fits");
+    let layout = vo_fits::check_file(&cut).expect("a whole FITS file");
+    let whole = vo_fits::check_file(&original).expect("the product");
+    let (n, w) = (&layout[0].naxis, &whole[0].naxis);
+    assert!(
+        n[0] < w[0] && n[1] < w[1] && n[0] > 5 && n[1] > 5,
+        "{n:?} of {w:?}"
+    );
+    let headers = vo_fits::read_headers(&cut).expect("headers");
+    let wcs = vo_fits::CelestialWcs::from_header(&headers.images[0]).expect("a WCS");
+    // The circle's centre is in the middle of the cut, as the cut's own WCS says.
+    let (x, y) = wcs
+        .icrs_to_pixel(vo_common::sky::SkyPoint::new(ra, dec))
+        .expect("on the cut");
+    assert!((x - (n[0] as f64 + 1.0) / 2.0).abs() <= 1.0, "{x} in {n:?}");
+    assert!((y - (n[1] as f64 + 1.0) / 2.0).abs() <= 1.0, "{y} in {n:?}");
+    // POST with a form body answers the same.
+    let resp = test::call_service(
+        &app,
+        test::TestRequest::post()
+            .uri("/soda/sync")
+            .set_form([
+                ("ID", id.to_string()),
+                ("CIRCLE", format!("{ra} {dec} 0.05")),
+            ])
+            .to_request(),
+    )
+    .await;
+    assert_eq!(resp.status().as_u16(), 200);
+    assert_eq!(test::read_body(resp).await, body);
+    // No overlap: 204 without a body.
+    let resp = test::call_service(
+        &app,
+        call(vec![
+            ("ID", id.into()),
+            ("CIRCLE", format!("{} {dec} 0.05", ra + 20.0)),
+        ]),
+    )
+    .await;
+    assert_eq!(resp.status().as_u16(), 204);
+    assert!(test::read_body(resp).await.is_empty());
+    // Bad requests: the SODA error word, the status, the parameter named.
+    for (params, status, starts) in [
+        (
+            vec![
+                ("ID", "ivo://vogate.local/vogate?nope.fits".to_string()),
+                ("CIRCLE", "1 1 1".into()),
+            ],
+            404,
+            "UsageError: no dataset has the ID ivo://vogate.local/vogate?nope.fits",
+        ),
+        (
+            vec![
+                ("ID", "../../etc/passwd".to_string()),
+                ("CIRCLE", "1 1 1".into()),
+            ],
+            404,
+            "UsageError: no dataset has the ID ../../etc/passwd",
+        ),
+        (
+            vec![("ID", id.to_string()), ("CIRCLE", "1 1".into())],
+            400,
+            "UsageError: CIRCLE: a circle takes 3 numbers",
+        ),
+        (
+            vec![("ID", id.to_string()), ("CIRCLE", "1 1 0".into())],
+            400,
+            "UsageError: CIRCLE: the radius 0",
+        ),
+        (
+            vec![("ID", id.to_string()), ("CIRCLE", "1 91 1".into())],
+            400,
+            "UsageError: CIRCLE: the latitude 91",
+        ),
+        (
+            vec![("ID", id.to_string()), ("CIRCLE", "NaN 1 1".into())],
+            400,
+            "UsageError: CIRCLE: 'NaN' is not a number",
+        ),
+        (
+            vec![
+                ("ID", id.to_string()),
+                ("CIRCLE", "1 1 1".into()),
+                ("CIRCLE", "2 2 1".into()),
+            ],
+            400,
+            "MultiValuedParamNotSupported: the spatial shape",
+        ),
+        (
+            vec![("CIRCLE", "1 1 1".to_string())],
+            400,
+            "UsageError: ID is missing",
+        ),
+    ] {
+        let resp = test::call_service(&app, call(params.clone())).await;
+        assert_eq!(resp.status().as_u16(), status, "{params:?}");
+        let ct = resp
+            .headers()
+            .get("content-type")
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("")
+            .to_string();
+        assert!(ct.starts_with("text/plain"), "{params:?}: {ct}");
+        let text = String::from_utf8(test::read_body(resp).await.to_vec()).expect("utf8");
+        assert!(text.starts_with(starts), "{params:?}: {text}");
+    }
+    let resp = test::call_service(
+        &app,
+        test::TestRequest::get()
+            .uri("/soda/capabilities")
+            .to_request(),
+    )
+    .await;
+    let caps = String::from_utf8(test::read_body(resp).await.to_vec()).expect("utf8");
+    assert!(
+        caps.contains("standardID=\"ivo://ivoa.net/std/SODA#sync-1.0\""),
+        "{caps}"
+    );
 }

@@ -66,10 +66,25 @@ pub fn soda_label(kind: ErrorKind) -> &'static str {
 /// error's kind and a `text/plain` body `<label>: <message>` (the label left out when the
 /// message already starts with one, e.g. `MultiValuedParamNotSupported: ...`).
 pub fn text_error_response(e: &VoError) -> HttpResponse {
+    // Only SODA's and DALI's own labels count: "CIRCLE: ..." is a message about CIRCLE.
+    const LABELS: [&str; 12] = [
+        "Error",
+        "UsageError",
+        "TransientError",
+        "FatalError",
+        "MultiValuedParamNotSupported",
+        "AuthorizationError",
+        "ServiceUnavailable",
+        "DefaultFault",
+        "NotFoundFault",
+        "UsageFault",
+        "TransientFault",
+        "FatalFault",
+    ];
     let labelled = e
         .message
         .split_once(':')
-        .is_some_and(|(head, _)| !head.is_empty() && head.chars().all(|c| c.is_ascii_alphabetic()));
+        .is_some_and(|(head, _)| LABELS.contains(&head));
     let body = if labelled {
         format!("{}\n", e.message)
     } else {
@@ -141,5 +156,13 @@ mod tests {
         // A message with a colon later on is labelled all the same.
         let r = text_error_response(&VoError::not_found("no dataset has the ID ivo://x/y?z"));
         assert_eq!(body(r), "UsageError: no dataset has the ID ivo://x/y?z\n");
+        // A message that names its parameter first is not a label.
+        let r = text_error_response(&VoError::usage(
+            "CIRCLE: the radius 0 must be larger than 0",
+        ));
+        assert_eq!(
+            body(r),
+            "UsageError: CIRCLE: the radius 0 must be larger than 0\n"
+        );
     }
 }

@@ -153,18 +153,11 @@ async fn file(state: web::Data<DatalinkState>, req: HttpRequest) -> HttpResponse
         }
         Err(e) => return error_response(&e),
     };
-    // obs_id is a path relative to the data root that ingest wrote; defence in depth: it
-    // must be plain names only (no root, no '..'), so it stays below the root.
-    let relative = std::path::Path::new(&obs_id);
-    let plain = relative
-        .components()
-        .all(|c| matches!(c, std::path::Component::Normal(_)));
-    let path = state.data_root.join(relative);
-    if !plain || !path.is_file() {
+    let Some(path) = vo_common::files::product_file(&state.data_root, &obs_id) else {
         return error_response(&VoError::not_found(format!(
             "the file of obs_id '{obs_id}' is no longer in the data tree"
         )));
-    }
+    };
     // A file cut short since ingest (being rewritten, say) is no product: refused, not served
     // as if whole.
     let checked = path.clone();

@@ -264,6 +264,11 @@ pub fn routes(gw: &Gateway) -> impl FnOnce(&mut web::ServiceConfig) + '_ {
                 backend: gw.tap.backend.clone(),
                 data_root: gw.data_root.clone(),
             }))
+            .app_data(web::Data::new(vo_soda::SodaState {
+                backend: gw.tap.backend.clone(),
+                data_root: gw.data_root.clone(),
+                base_url: gw.settings.base_url.clone(),
+            }))
             .service(
                 // Every service behind CORS (Access-Control-Allow-Origin: *), for browsers.
                 web::scope("")
@@ -271,6 +276,7 @@ pub fn routes(gw: &Gateway) -> impl FnOnce(&mut web::ServiceConfig) + '_ {
                     .route("/", web::get().to(landing))
                     .configure(vo_tap::configure(gw.jobs.clone()))
                     .configure(vo_datalink::configure)
+                    .configure(vo_soda::configure)
                     .default_service(web::to(not_found)),
             );
     }
@@ -295,6 +301,11 @@ pub fn endpoints(base_url: &str) -> Vec<(&'static str, String)> {
             "DataLink links",
             format!("{b}/datalink/links?ID={{obs_publisher_did}}"),
         ),
+        (
+            "SODA cutouts (sync)",
+            format!("{b}/soda/sync?ID={{obs_publisher_did}}&CIRCLE={{ra}}+{{dec}}+{{radius}}"),
+        ),
+        ("SODA capabilities (VOSI)", format!("{b}/soda/capabilities")),
     ]
 }
 

@@ -1,2 +1,18 @@
-//! vo-soda: SODA 1.0 (IVOA REC 2017-05-17) cutouts (CIRCLE, POLYGON, POS, BAND, TIME) from
-//! FITS images with corrected WCS. Planned: nothing is implemented yet.
+//! vo-soda: SODA 1.0 (IVOA REC 2017-05-17) cutouts from the archive's FITS products, on
+//! vo-fits.
+//!
+//! - [`params`]: the SODA parameters (ID, POS, CIRCLE, POLYGON, BAND, TIME, POL), parsed
+//!   strictly, with UsageError and MultiValuedParamNotSupported messages.
+//! - [`cutout`]: the pixel box of a shape on an image (its boundary sampled densely through
+//!   sky -> pixel), which HDUs are cut, and the cut FITS file (stored values, headers with
+//!   the reference pixels moved, a HISTORY card).
+//! - [`service`]: `/soda/sync` (GET and POST), `/soda/capabilities` and
+//!   `/soda/availability`; IDs are resolved through ivoa.ObsCore, never taken as paths.
+
+pub mod cutout;
+pub mod params;
+pub mod service;
+
+pub use cutout::{pixel_box, plan, write_cut, CutPlan, PixelBox};
+pub use params::{Interval, Shape, SodaRequest};
+pub use service::{configure, SodaState};

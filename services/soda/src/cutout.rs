@@ -1,0 +1,737 @@
+//! The cutout of one product for one shape (SODA 1.0 §3.3: "the smallest possible region
+//! that contains the requested region"): the pixel box, which HDUs are cut, and the FITS
+//! file written.
+//!
+//! The box of a shape on an image is the bounding box, in pixel coordinates, of the shape's
+//! boundary sampled densely (720 points on a circle, 128 per polygon edge or range side),
+//! its centre, and the points of the image's border that lie inside the shape (so a shape
+//! that holds the whole image gives the whole image); each point goes to pixels through
+//! vo-fits's sky -> pixel. Points where the projection is undefined are left out. The box
+//! takes every pixel such a point falls in, clipped to the image; an empty box is no
+//! overlap. Every image HDU of the product is cut by its own WCS; an image HDU without one
+//! (a mask without WCS keywords) is cut like the first image with a WCS when it has the same
+//! size. The values are the stored ones and the headers vo-fits's cut map
+//! ([`vo_fits::ImageCards::cut`]) with a HISTORY card saying what was cut from what.
+
+use std::io::Write;
+use std::path::Path;
+
+use vo_common::sky::{circle_contains, SkyPoint};
+use vo_fits::{read_section, write_image, CelestialWcs, ImageCards, Section};
+
+use crate::params::Shape;
+
+/// A box of pixels on the two celestial axes: 0-based offsets and lengths.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PixelBox {
+    /// Offset along NAXIS1 (the box's first column is pixel x0 + 1).
+    pub x0: u64,
+    /// Offset along NAXIS2.
+    pub y0: u64,
+    /// Columns.
+    pub nx: u64,
+    /// Rows.
+    pub ny: u64,
+}
+
+/// The point `distance` degrees from `from` in the direction `bearing` (degrees east of
+/// north).
+fn destination(from: SkyPoint, distance: f64, bearing: f64) -> SkyPoint {
+    let (d, b) = (distance.to_radians(), bearing.to_radians());
+    let (la, lo) = (from.dec.to_radians(), from.ra.to_radians());
+    let lat = (la.sin() * d.cos() + la.cos() * d.sin() * b.cos())
+        .clamp(-1.0, 1.0)
+        .asin();
+    let lon = lo + (b.sin() * d.sin() * la.cos()).atan2(d.cos() - la.sin() * lat.sin());
+    SkyPoint::new(lon.to_degrees().rem_euclid(360.0), lat.to_degrees())
+}
+
+/// `n` points along the great-circle arc from `a` to `b` (a included, b not).
+fn arc(a: SkyPoint, b: SkyPoint, n: usize) -> impl Iterator<Item = SkyPoint> {
+    let (va, vb) = (a.to_vec(), b.to_vec());
+    (0..n).map(move |i| {
+        let t = i as f64 / n as f64;
+        // Normalised linear interpolation: on the arc, spacing close enough to even.
+        let v = [
+            va[0] * (1.0 - t) + vb[0] * t,
+            va[1] * (1.0 - t) + vb[1] * t,
+            va[2] * (1.0 - t) + vb[2] * t,
+        ];
+        SkyPoint::from_vec(v)
+    })
+}
+
+/// Whether RA `ra` lies in the range `lo` .. `hi` (across RA = 0 when lo > hi).
+fn ra_in(ra: f64, (lo, hi): (f64, f64)) -> bool {
+    if hi - lo >= 360.0 {
+        return true;
+    }
+    let ra = ra.rem_euclid(360.0);
+    if lo <= hi {
+        (lo..=hi).contains(&ra)
+    } else {
+        ra >= lo || ra <= hi
+    }
+}
+
+impl Shape {
+    /// Whether the shape holds `p`.
+    pub fn contains(&self, p: SkyPoint) -> bool {
+        match self {
+            Shape::Circle { centre, radius } => circle_contains(*centre, *radius, p),
+            Shape::Range { ra, dec } => ra_in(p.ra, *ra) && (dec.0..=dec.1).contains(&p.dec),
+            Shape::Polygon(v) => vo_common::region::Polygon::new(v)
+                .map(|poly| poly.contains(p))
+                .unwrap_or(false),
+        }
+    }
+
+    /// The shape's boundary as polylines of points, densely, and its centre.
+    fn samples(&self) -> (Vec<Vec<SkyPoint>>, SkyPoint) {
+        match self {
+            Shape::Circle { centre, radius } => {
+                let ring: Vec<SkyPoint> = (0..=720)
+                    .map(|i| destination(*centre, *radius, i as f64 * 0.5))
+                    .collect();
+                (vec![ring], *centre)
+            }
+            Shape::Polygon(v) => {
+                let mut ring: Vec<SkyPoint> = (0..v.len())
+                    .flat_map(|i| arc(v[i], v[(i + 1) % v.len()], 128))
+                    .collect();
+                ring.push(v[0]);
+                let sum = v
+                    .iter()
+                    .map(|p| p.to_vec())
+                    .fold([0.0; 3], |a, b| [a[0] + b[0], a[1] + b[1], a[2] + b[2]]);
+                (vec![ring], SkyPoint::from_vec(sum))
+            }
+            Shape::Range { ra, dec } => {
+                let width = if ra.0 <= ra.1 {
+                    ra.1 - ra.0
+                } else {
+                    ra.1 + 360.0 - ra.0
+                };
+                let n = 256;
+                let f = |i: usize| i as f64 / n as f64;
+                let r = |i: usize| (ra.0 + f(i) * width).rem_euclid(360.0);
+                let d = |i: usize| dec.0 + f(i) * (dec.1 - dec.0);
+                let lines = vec![
+                    (0..=n).map(|i| SkyPoint::new(r(i), dec.0)).collect(),
+                    (0..=n).map(|i| SkyPoint::new(r(i), dec.1)).collect(),
+                    (0..=n).map(|i| SkyPoint::new(ra.0, d(i))).collect(),
+                    (0..=n)
+                        .map(|i| SkyPoint::new((ra.0 + width).rem_euclid(360.0), d(i)))
+                        .collect(),
+                ];
+                let centre = SkyPoint::new(
+                    (ra.0 + width / 2.0).rem_euclid(360.0),
+                    (dec.0 + dec.1) / 2.0,
+                );
+                (lines, centre)
+            }
+        }
+    }
+}
+
+/// The part of the segment a-b inside the rectangle `lo`..`hi` (Liang-Barsky), if any.
+fn clip(a: (f64, f64), b: (f64, f64), lo: (f64, f64), hi: (f64, f64)) -> Option<[(f64, f64); 2]> {
+    let (dx, dy) = (b.0 - a.0, b.1 - a.1);
+    let (mut t0, mut t1) = (0.0_f64, 1.0_f64);
+    for (p, q) in [
+        (-dx, a.0 - lo.0),
+        (dx, hi.0 - a.0),
+        (-dy, a.1 - lo.1),
+        (dy, hi.1 - a.1),
+    ] {
+        if p == 0.0 {
+            if q < 0.0 {
+                return None;
+            }
+        } else {
+            let t = q / p;
+            if p < 0.0 {
+                t0 = t0.max(t);
+            } else {
+                t1 = t1.min(t);
+            }
+            if t0 > t1 {
+                return None;
+            }
+        }
+    }
+    Some([
+        (a.0 + t0 * dx, a.1 + t0 * dy),
+        (a.0 + t1 * dx, a.1 + t1 * dy),
+    ])
+}
+
+/// The box of `shape` on the image of `wcs`, or `None` when they do not overlap: the pixels
+/// of the parts of the boundary's segments that lie on the image (a segment whose ends are
+/// far apart in pixels for their distance on the sky crosses a seam of the projection, such
+/// as longitude 180 of CAR, and is left out), the centre if it lies on the image, and the
+/// image's border where it lies inside the shape.
+pub fn pixel_box(wcs: &CelestialWcs, shape: &Shape) -> Option<PixelBox> {
+    let (n1, n2) = (wcs.naxis1 as f64, wcs.naxis2 as f64);
+    let (lo, hi) = ((0.5, 0.5), (n1 + 0.5, n2 + 0.5));
+    let on_image = |(x, y): (f64, f64)| x >= lo.0 && x <= hi.0 && y >= lo.1 && y <= hi.1;
+    // Degrees per pixel near the image centre, for the seam test.
+    let (cx, cy) = ((n1 + 1.0) / 2.0, (n2 + 1.0) / 2.0);
+    let scale = match (wcs.pixel_to_icrs(cx, cy), wcs.pixel_to_icrs(cx + 1.0, cy)) {
+        (Some(a), Some(b)) => a.distance(b).max(1e-12),
+        _ => 1e-12,
+    };
+    let mut points: Vec<(f64, f64)> = Vec::new();
+    let (lines, centre) = shape.samples();
+    for line in &lines {
+        let mapped: Vec<Option<(f64, f64)>> = line
+            .iter()
+            .map(|p| {
+                wcs.icrs_to_pixel(*p)
+                    .ok()
+                    .filter(|(x, y)| x.is_finite() && y.is_finite())
+            })
+            .collect();
+        for (i, m) in mapped.iter().enumerate() {
+            let Some(a) = *m else { continue };
+            if on_image(a) {
+                points.push(a);
+            }
+            let Some(Some(b)) = mapped.get(i + 1) else {
+                continue;
+            };
+            let sky = line[i].distance(line[i + 1]);
+            let pixels = (b.0 - a.0).hypot(b.1 - a.1);
+            if pixels > 4.0 * sky / scale + 2.0 {
+                continue; // across a seam of the projection
+            }
+            if let Some([p, q]) = clip(a, *b, lo, hi) {
+                points.push(p);
+                points.push(q);
+            }
+        }
+    }
+    if let Some(c) = wcs.icrs_to_pixel(centre).ok().filter(|c| on_image(*c)) {
+        points.push(c);
+    }
+    // The image's border (and centre) where it lies inside the shape.
+    let steps = 64;
+    for i in 0..=steps {
+        let f = i as f64 / steps as f64;
+        for (x, y) in [
+            (0.5 + f * n1, 0.5),
+            (0.5 + f * n1, n2 + 0.5),
+            (0.5, 0.5 + f * n2),
+            (n1 + 0.5, 0.5 + f * n2),
+            (cx, cy),
+        ] {
+            if wcs.pixel_to_icrs(x, y).is_some_and(|p| shape.contains(p)) {
+                points.push((x, y));
+            }
+        }
+    }
+    let (mut xmin, mut xmax, mut ymin, mut ymax) = (f64::MAX, f64::MIN, f64::MAX, f64::MIN);
+    for &(x, y) in &points {
+        xmin = xmin.min(x);
+        xmax = xmax.max(x);
+        ymin = ymin.min(y);
+        ymax = ymax.max(y);
+    }
+    if xmin > xmax {
+        return None;
+    }
+    // The pixel a coordinate falls in (pixel i spans i - 0.5 .. i + 0.5), on the image.
+    let pixel = |c: f64, n: f64| (c + 0.5).floor().clamp(1.0, n);
+    let (x1, x2) = (pixel(xmin, n1), pixel(xmax, n1));
+    let (y1, y2) = (pixel(ymin, n2), pixel(ymax, n2));
+    Some(PixelBox {
+        x0: x1 as u64 - 1,
+        y0: y1 as u64 - 1,
+        nx: (x2 - x1) as u64 + 1,
+        ny: (y2 - y1) as u64 + 1,
+    })
+}
+
+/// One HDU of a cutout: its index in the product, its header, and its box (`None`: the HDU
+/// is written as it is, without data: a primary HDU that holds no image).
+#[derive(Debug, Clone)]
+pub struct CutHdu {
+    /// The HDU's index in the product, from 0.
+    pub index: usize,
+    /// Its header.
+    pub cards: ImageCards,
+    /// The box cut from it.
+    pub pixels: Option<PixelBox>,
+}
+
+/// What to write for a cutout: the HDUs, in order (the first becomes the primary HDU).
+#[derive(Debug, Clone)]
+pub struct CutPlan {
+    /// The HDUs.
+    pub hdus: Vec<CutHdu>,
+}
+
+/// The cutout of the product at `path` for `shape` (`None`: the whole images), or `None`
+/// when no image of the product overlaps it. Errors: the file cannot be read.
+pub fn plan(path: &Path, shape: Option<&Shape>) -> Result<Option<CutPlan>, String> {
+    let headers = vo_fits::read_headers(path)?;
+    let mut hdus = Vec::new();
+    let mut science: Option<(i64, i64, PixelBox)> = None;
+    for h in &headers.images {
+        let full = PixelBox {
+            x0: 0,
+            y0: 0,
+            nx: h.naxis[0].max(0) as u64,
+            ny: h.naxis[1].max(0) as u64,
+        };
+        let pixels = match (CelestialWcs::from_header(h), shape) {
+            (_, None) => Some(full),
+            (Ok(wcs), Some(s)) => {
+                let b = pixel_box(&wcs, s);
+                if let (Some(b), None) = (b, science) {
+                    science = Some((h.naxis[0], h.naxis[1], b));
+                }
+                b
+            }
+            (Err(_), Some(_)) => match science {
+                Some((n1, n2, b)) if (n1, n2) == (h.naxis[0], h.naxis[1]) => Some(b),
+                _ => None,
+            },
+        };
+        if let Some(b) = pixels {
+            let cards = ImageCards::read(path, h.index)?;
+            hdus.push(CutHdu {
+                index: h.index,
+                cards,
+                pixels: Some(b),
+            });
+        }
+    }
+    if hdus.is_empty() {
+        return Ok(None);
+    }
+    if hdus[0].index != 0 {
+        // The product's primary header comes first, as it is, without data.
+        let mut primary = ImageCards::read(path, 0)?;
+        primary.naxis.clear();
+        hdus.insert(
+            0,
+            CutHdu {
+                index: 0,
+                cards: primary,
+                pixels: None,
+            },
+        );
+    }
+    Ok(Some(CutPlan { hdus }))
+}
+
+/// HISTORY cards saying `text`, wrapped at spaces to 72 characters a card (a word longer
+/// than that is cut).
+fn history(text: &str) -> Vec<String> {
+    let mut lines: Vec<String> = vec![String::new()];
+    for word in text.split(' ') {
+        let mut word: Vec<char> = word.chars().collect();
+        loop {
+            let line = lines.last_mut().expect("a line");
+            let used = line.chars().count();
+            let room = if used == 0 {
+                72
+            } else {
+                71usize.saturating_sub(used)
+            };
+            if word.len() <= room {
+                if used > 0 {
+                    line.push(' ');
+                }
+                line.extend(word.iter());
+                break;
+            }
+            if used == 0 {
+                line.extend(word[..72].iter());
+                word.drain(..72);
+            }
+            lines.push(String::new());
+        }
+    }
+    lines
+        .into_iter()
+        .map(|l| format!("HISTORY {l:<72}"))
+        .collect()
+}
+
+/// Write the cutout of `plan` (product `path`, known as `id`) as FITS to `out`, one HDU at
+/// a time (only the box of one HDU is in memory at once). Errors: reading or writing.
+pub fn write_cut(
+    plan: &CutPlan,
+    path: &Path,
+    id: &str,
+    out: &mut impl Write,
+) -> Result<(), String> {
+    for (k, hdu) in plan.hdus.iter().enumerate() {
+        let primary = k == 0;
+        let Some(b) = hdu.pixels else {
+            let cards = ImageCards {
+                bitpix: hdu.cards.bitpix,
+                naxis: Vec::new(),
+                cards: hdu.cards.cards.clone(),
+            };
+            out.write_all(&cards.header_bytes(primary))
+                .map_err(|e| format!("write: {e}"))?;
+            continue;
+        };
+        let mut cut = hdu
+            .cards
+            .cut(&[b.x0, b.y0], &[b.nx, b.ny])
+            .map_err(|e| format!("HDU {}: {e}", hdu.index))?;
+        cut.cards.extend(history(&format!(
+            "vogate SODA cutout of {id} HDU {}: pixels {}..{} x {}..{}",
+            hdu.index,
+            b.x0 + 1,
+            b.x0 + b.nx,
+            b.y0 + 1,
+            b.y0 + b.ny
+        )));
+        let section = Section {
+            start: vec![b.x0, b.y0],
+            len: vec![b.nx, b.ny],
+        };
+        let data = read_section(path, hdu.index, &hdu.cards, &section)
+            .map_err(|e| format!("HDU {}: {e}", hdu.index))?;
+        write_image(out, &cut, &data, primary).map_err(|e| format!("write: {e}"))?;
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use vo_fits::cards::number_card;
+    use vo_fits::SectionData;
+
+    /// A `n1` x `n2` float32 TAN image centred on (`ra`, `dec`) with 0.01-degree pixels
+    /// (east left), values x + 1000 y (0-based), as cards and data.
+    fn tan(ra: f64, dec: f64, n1: u64, n2: u64) -> (ImageCards, SectionData) {
+        let text = |k: &str, v: &str| format!("{k:<8}= {:<20}", format!("'{v}'"));
+        let cards = vec![
+            text("CTYPE1", "RA---TAN"),
+            text("CTYPE2", "DEC--TAN"),
+            text("RADESYS", "ICRS"),
+            number_card("CRPIX1", (n1 as f64 + 1.0) / 2.0, None),
+            number_card("CRPIX2", (n2 as f64 + 1.0) / 2.0, None),
+            number_card("CRVAL1", ra, None),
+            number_card("CRVAL2", dec, None),
+            number_card("CDELT1", -0.01, None),
+            number_card("CDELT2", 0.01, None),
+        ]
+        .into_iter()
+        .map(|c| format!("{c:<80}"))
+        .collect();
+        let mut bytes = Vec::new();
+        for y in 0..n2 {
+            for x in 0..n1 {
+                bytes.extend_from_slice(&((x + 1000 * y) as f32).to_be_bytes());
+            }
+        }
+        (
+            ImageCards {
+                bitpix: -32,
+                naxis: vec![n1, n2],
+                cards,
+            },
+            SectionData {
+                bitpix: -32,
+                shape: vec![n1, n2],
+                bytes,
+            },
+        )
+    }
+
+    fn wcs_of(cards: &ImageCards) -> CelestialWcs {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let p = dir.path().join("i.fits");
+        let data = SectionData {
+            bitpix: cards.bitpix,
+            shape: cards.naxis.clone(),
+            bytes: vec![0; (cards.naxis.iter().product::<u64>() * 4) as usize],
+        };
+        write_image(
+            &mut std::fs::File::create(&p).expect("create"),
+            cards,
+            &data,
+            true,
+        )
+        .expect("write");
+        let h = vo_fits::read_headers(&p).expect("headers");
+        CelestialWcs::from_header(&h.images[0]).expect("wcs")
+    }
+
+    /// The bounding box of the pixels whose centres the shape holds (brute force).
+    fn brute(wcs: &CelestialWcs, shape: &Shape) -> Option<PixelBox> {
+        let (mut x1, mut x2, mut y1, mut y2) = (u64::MAX, 0, u64::MAX, 0);
+        for y in 1..=wcs.naxis2 as u64 {
+            for x in 1..=wcs.naxis1 as u64 {
+                if wcs
+                    .pixel_to_icrs(x as f64, y as f64)
+                    .is_some_and(|p| shape.contains(p))
+                {
+                    (x1, x2, y1, y2) = (x1.min(x), x2.max(x), y1.min(y), y2.max(y));
+                }
+            }
+        }
+        (x1 <= x2).then(|| PixelBox {
+            x0: x1 - 1,
+            y0: y1 - 1,
+            nx: x2 - x1 + 1,
+            ny: y2 - y1 + 1,
+        })
+    }
+
+    /// `got` holds `want` and is at most one pixel larger on each side.
+    fn assert_close(name: &str, got: Option<PixelBox>, want: Option<PixelBox>) {
+        let (Some(g), Some(w)) = (got, want) else {
+            assert_eq!(got, want, "{name}");
+            return;
+        };
+        let (gx2, gy2, wx2, wy2) = (g.x0 + g.nx, g.y0 + g.ny, w.x0 + w.nx, w.y0 + w.ny);
+        assert!(
+            g.x0 <= w.x0 && g.y0 <= w.y0 && gx2 >= wx2 && gy2 >= wy2,
+            "{name}: {g:?} does not hold {w:?}"
+        );
+        assert!(
+            w.x0 - g.x0 <= 1 && w.y0 - g.y0 <= 1 && gx2 - wx2 <= 1 && gy2 - wy2 <= 1,
+            "{name}: {g:?} is more than a pixel larger than {w:?}"
+        );
+    }
+
+    #[test]
+    fn boxes_hold_the_shape_and_no_more_than_a_pixel_besides() {
+        let (cards, _) = tan(10.0, 20.0, 200, 100);
+        let wcs = wcs_of(&cards);
+        let circle = |ra: f64, dec: f64, r: f64| Shape::Circle {
+            centre: SkyPoint::new(ra, dec),
+            radius: r,
+        };
+        let cases = [
+            ("centre", circle(10.0, 20.0, 0.1)),
+            ("across the left edge", circle(11.0, 20.0, 0.2)),
+            ("a corner", circle(10.95, 20.45, 0.1)),
+            ("holding the image", circle(10.0, 20.0, 5.0)),
+            (
+                "a range",
+                Shape::Range {
+                    ra: (9.9, 10.3),
+                    dec: (19.8, 20.1),
+                },
+            ),
+            (
+                "a polygon",
+                Shape::Polygon(vec![
+                    SkyPoint::new(9.8, 19.9),
+                    SkyPoint::new(10.1, 19.85),
+                    SkyPoint::new(10.05, 20.2),
+                ]),
+            ),
+        ];
+        for (name, shape) in &cases {
+            assert_close(name, pixel_box(&wcs, shape), brute(&wcs, shape));
+        }
+        // The whole image when the shape holds it.
+        assert_eq!(
+            pixel_box(&wcs, &cases[3].1),
+            Some(PixelBox {
+                x0: 0,
+                y0: 0,
+                nx: 200,
+                ny: 100
+            })
+        );
+        // No overlap: outside, and on the far side of the sphere.
+        assert_eq!(pixel_box(&wcs, &circle(12.0, 20.0, 0.1)), None);
+        assert_eq!(pixel_box(&wcs, &circle(190.0, -20.0, 1.0)), None);
+    }
+
+    #[test]
+    fn ra_zero_is_crossed_by_images_circles_and_ranges() {
+        let (cards, _) = tan(0.2, -10.0, 100, 60);
+        let wcs = wcs_of(&cards);
+        let shapes = [
+            Shape::Circle {
+                centre: SkyPoint::new(359.95, -10.0),
+                radius: 0.15,
+            },
+            Shape::Range {
+                ra: (359.8, 0.1),
+                dec: (-10.2, -9.9),
+            },
+            Shape::Polygon(vec![
+                SkyPoint::new(359.9, -10.1),
+                SkyPoint::new(0.3, -10.1),
+                SkyPoint::new(0.3, -9.9),
+                SkyPoint::new(359.9, -9.9),
+            ]),
+        ];
+        for s in &shapes {
+            let b = pixel_box(&wcs, s);
+            assert!(b.is_some(), "{s:?}");
+            assert_close(&format!("{s:?}"), b, brute(&wcs, s));
+        }
+    }
+
+    #[test]
+    fn a_product_is_cut_hdu_by_hdu_with_its_headers_and_history() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let p = dir.path().join("mef.fits");
+        let (cards, data) = tan(10.0, 20.0, 200, 100);
+        {
+            let mut f = std::fs::File::create(&p).expect("create");
+            let primary = ImageCards {
+                bitpix: 8,
+                naxis: vec![],
+                cards: vec![format!("{:<80}", "OBJECT  = 'test field'")],
+            };
+            f.write_all(&primary.header_bytes(true)).expect("primary");
+            write_image(&mut f, &cards, &data, false).expect("image");
+            // A mask without WCS keywords, of the same size.
+            let mask = ImageCards {
+                bitpix: 16,
+                naxis: vec![200, 100],
+                cards: vec![],
+            };
+            let mask_data = SectionData {
+                bitpix: 16,
+                shape: vec![200, 100],
+                bytes: (0..20_000u32)
+                    .flat_map(|i| ((i % 7) as i16).to_be_bytes())
+                    .collect(),
+            };
+            write_image(&mut f, &mask, &mask_data, false).expect("mask");
+        }
+        let shape = Shape::Circle {
+            centre: SkyPoint::new(10.0, 20.0),
+            radius: 0.05,
+        };
+        let plan = plan(&p, Some(&shape)).expect("plan").expect("overlap");
+        assert_eq!(
+            plan.hdus.iter().map(|h| h.index).collect::<Vec<_>>(),
+            vec![0, 1, 2]
+        );
+        let b = plan.hdus[1].pixels.expect("a box");
+        assert_eq!(plan.hdus[2].pixels, Some(b));
+        let mut out = Vec::new();
+        write_cut(&plan, &p, "ivo://test/x?mef.fits", &mut out).expect("write");
+        let q = dir.path().join("cut.fits");
+        std::fs::write(&q, &out).expect("write cut");
+        let layout = vo_fits::check_file(&q).expect("a whole FITS file");
+        assert_eq!(layout.len(), 3);
+        assert_eq!(layout[1].naxis, vec![b.nx, b.ny]);
+        let cut = ImageCards::read(&q, 1).expect("cut header");
+        assert_eq!(cut.number("CRPIX1"), Some(100.5 - b.x0 as f64));
+        assert!(cut
+            .cards
+            .iter()
+            .any(|c| c.starts_with("HISTORY vogate SODA cutout of ivo://test/x?mef.fits HDU 1")));
+        let primary = ImageCards::read(&q, 0).expect("primary");
+        assert!(primary
+            .cards
+            .iter()
+            .any(|c| c.starts_with("OBJECT  = 'test field'")));
+        // The values: the box of the original, exactly.
+        let s = Section {
+            start: vec![0, 0],
+            len: vec![b.nx, b.ny],
+        };
+        let got = read_section(&q, 1, &cut, &s).expect("cut values");
+        let want = read_section(
+            &p,
+            1,
+            &cards,
+            &Section {
+                start: vec![b.x0, b.y0],
+                len: vec![b.nx, b.ny],
+            },
+        )
+        .expect("original values");
+        assert_eq!(got.bytes, want.bytes);
+        // A circle elsewhere: nothing to cut.
+        let far = Shape::Circle {
+            centre: SkyPoint::new(50.0, 20.0),
+            radius: 0.05,
+        };
+        assert!(plan_none(&p, &far));
+    }
+
+    #[test]
+    fn history_cards_wrap_at_spaces() {
+        let cards = history(&format!(
+            "vogate SODA cutout of ivo://x/y?{} HDU 3: pixels 1..2 x 3..4",
+            "a".repeat(50)
+        ));
+        assert!(cards
+            .iter()
+            .all(|c| c.len() == 80 && c.starts_with("HISTORY ")));
+        let text: Vec<&str> = cards.iter().map(|c| c[8..].trim_end()).collect();
+        assert_eq!(
+            text.join(" "),
+            format!(
+                "vogate SODA cutout of ivo://x/y?{} HDU 3: pixels 1..2 x 3..4",
+                "a".repeat(50)
+            )
+        );
+        let long = history(&"b".repeat(100));
+        assert_eq!(long.len(), 2);
+        // Words that fill a card exactly, then more.
+        let full = history(&format!("{} {} c", "d".repeat(72), "e".repeat(71)));
+        assert_eq!(full.len(), 3, "{full:?}");
+    }
+
+    #[test]
+    fn a_circle_across_the_seam_of_an_all_sky_map_is_not_all_of_it() {
+        // A Galactic CAR map of 360 x 180 one-degree pixels.
+        let text =
+            |k: &str, v: &str| format!("{:<80}", format!("{k:<8}= {:<20}", format!("'{v}'")));
+        let num = |k: &str, v: f64| format!("{:<80}", number_card(k, v, None));
+        let cards = ImageCards {
+            bitpix: -32,
+            naxis: vec![360, 180],
+            cards: vec![
+                text("CTYPE1", "GLON-CAR"),
+                text("CTYPE2", "GLAT-CAR"),
+                num("CRPIX1", 180.5),
+                num("CRPIX2", 90.5),
+                num("CRVAL1", 0.0),
+                num("CRVAL2", 0.0),
+                num("CDELT1", -1.0),
+                num("CDELT2", 1.0),
+            ],
+        };
+        let wcs = wcs_of(&cards);
+        // Around the Galactic anticentre (l = 180, on both edges of the map): the box spans
+        // the width (the circle is on both edges) but only the circle's rows, not the seam
+        // segments' rows; a small circle in the middle of the map is small.
+        let anticentre = wcs.pixel_to_icrs(0.6, 90.5).expect("l = 180");
+        let b = pixel_box(
+            &wcs,
+            &Shape::Circle {
+                centre: anticentre,
+                radius: 2.0,
+            },
+        )
+        .expect("overlap");
+        assert!(b.ny <= 6, "{b:?}");
+        let centre = wcs.pixel_to_icrs(180.5, 90.5).expect("l = 0");
+        let b = pixel_box(
+            &wcs,
+            &Shape::Circle {
+                centre,
+                radius: 2.0,
+            },
+        )
+        .expect("overlap");
+        assert!(b.nx <= 6 && b.ny <= 6, "{b:?}");
+    }
+
+    fn plan_none(p: &Path, s: &Shape) -> bool {
+        plan(p, Some(s)).expect("plan").is_none()
+    }
+}

@@ -1,0 +1,202 @@
+//! The SODA service's HTTP side (SODA 1.0 §3): `/soda/sync` (GET and POST), answered with
+//! the cutout as `application/fits`, streamed as it is written, or HTTP 204 when the shape
+//! does not overlap the product; errors are SODA's plain-text documents (§5.2) beginning
+//! `UsageError` or `MultiValuedParamNotSupported`, with 4xx statuses. VOSI capabilities
+//! (standardID `ivo://ivoa.net/std/SODA#sync-1.0`) and availability.
+
+use actix_web::{web, HttpRequest, HttpResponse};
+use bytes::Bytes;
+use std::io::Write;
+use std::path::PathBuf;
+use std::sync::Arc;
+use vo_common::votable::xml_escape;
+use vo_common::VoError;
+use vo_dali::{text_error_response, Params};
+
+use crate::cutout::{plan, write_cut};
+use crate::params::SodaRequest;
+
+/// What the SODA handlers need.
+#[derive(Debug, Clone)]
+pub struct SodaState {
+    /// The database holding ivoa.ObsCore (IDs are its obs_publisher_did).
+    pub backend: Arc<dyn vo_tap::Backend>,
+    /// The root of the data tree the obs_ids are relative to.
+    pub data_root: PathBuf,
+    /// The service's public base URL, for the capabilities.
+    pub base_url: String,
+}
+
+/// Mount `/soda/sync` (GET, POST), `/soda/capabilities` and `/soda/availability`. Needs
+/// `web::Data<SodaState>` in the app.
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.route("/soda/sync", web::get().to(sync_get))
+        .route("/soda/sync", web::post().to(sync_post))
+        .route("/soda/capabilities", web::get().to(capabilities))
+        .route("/soda/availability", web::get().to(availability));
+}
+
+async fn sync_get(state: web::Data<SodaState>, req: HttpRequest) -> HttpResponse {
+    match Params::from_query(req.query_string()) {
+        Ok(p) => sync(&state, p).await,
+        Err(e) => text_error_response(&e),
+    }
+}
+
+async fn sync_post(
+    state: web::Data<SodaState>,
+    req: HttpRequest,
+    payload: web::Payload,
+) -> HttpResponse {
+    match Params::from_request(&req, Some(payload), "multipart bodies").await {
+        Ok(p) => sync(&state, p).await,
+        Err(e) => text_error_response(&e),
+    }
+}
+
+/// The product file of the dataset `id` (an obs_publisher_did of ivoa.ObsCore). Errors: no
+/// such dataset (naming the ID), or its file has left the data tree.
+async fn product(state: &SodaState, id: &str) -> Result<PathBuf, VoError> {
+    let row = state
+        .backend
+        .obscore_lookup("obs_publisher_did", id, &["obs_id"])
+        .await?;
+    let obs_id = row
+        .and_then(|v| v.into_iter().next().flatten())
+        .ok_or_else(|| VoError::not_found(format!("no dataset has the ID {id}")))?;
+    vo_common::files::product_file(&state.data_root, &obs_id).ok_or_else(|| {
+        VoError::not_found(format!(
+            "the file of the dataset {id} is no longer in the data tree"
+        ))
+    })
+}
+
+/// A writer into the response stream: 64 KiB chunks sent to the client as they fill (the
+/// channel holds a few, so memory stays bounded whatever the cutout's size).
+struct ChunkWriter {
+    tx: tokio::sync::mpsc::Sender<Bytes>,
+    buf: Vec<u8>,
+}
+
+impl ChunkWriter {
+    const CHUNK: usize = 64 * 1024;
+
+    fn send(&mut self) -> std::io::Result<()> {
+        if self.buf.is_empty() {
+            return Ok(());
+        }
+        let chunk = Bytes::from(std::mem::replace(
+            &mut self.buf,
+            Vec::with_capacity(Self::CHUNK),
+        ));
+        self.tx.blocking_send(chunk).map_err(|_| {
+            std::io::Error::new(std::io::ErrorKind::BrokenPipe, "the client went away")
+        })
+    }
+}
+
+impl Write for ChunkWriter {
+    fn write(&mut self, data: &[u8]) -> std::io::Result<usize> {
+        self.buf.extend_from_slice(data);
+        if self.buf.len() >= Self::CHUNK {
+            self.send()?;
+        }
+        Ok(data.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.send()
+    }
+}
+
+async fn sync(state: &SodaState, params: Params) -> HttpResponse {
+    let request = match SodaRequest::parse(&params).and_then(|r| r.check_sync().map(|()| r)) {
+        Ok(r) => r,
+        Err(e) => return text_error_response(&e),
+    };
+    if !request.bands.is_empty() || !request.times.is_empty() || !request.pols.is_empty() {
+        return text_error_response(&VoError::usage(
+            "BAND, TIME and POL are not supported yet: these products are cut spatially only",
+        ));
+    }
+    let id = request.ids[0].clone();
+    let path = match product(state, &id).await {
+        Ok(p) => p,
+        Err(e) => return text_error_response(&e),
+    };
+    let shape = request.shapes.first().cloned();
+    let planned = {
+        let path = path.clone();
+        web::block(move || plan(&path, shape.as_ref())).await
+    };
+    let plan = match planned {
+        Ok(Ok(Some(p))) => p,
+        // SODA 1.0 §5.3: no overlap is no content.
+        Ok(Ok(None)) => return HttpResponse::NoContent().finish(),
+        Ok(Err(e)) => {
+            return text_error_response(&VoError::internal(format!(
+                "the dataset {id} cannot be cut: {e}"
+            )))
+        }
+        Err(e) => return text_error_response(&VoError::internal(format!("cutout: {e}"))),
+    };
+    let (tx, rx) = tokio::sync::mpsc::channel::<Bytes>(4);
+    let name = path
+        .file_stem()
+        .map(|s| s.to_string_lossy().trim_end_matches(".fits").to_string())
+        .unwrap_or_else(|| "cutout".into());
+    tokio::task::spawn_blocking(move || {
+        let mut w = ChunkWriter {
+            tx,
+            buf: Vec::with_capacity(ChunkWriter::CHUNK),
+        };
+        let written = write_cut(&plan, &path, &id, &mut w)
+            .and_then(|()| w.flush().map_err(|e| e.to_string()));
+        if let Err(e) = written {
+            tracing::warn!(dataset = %id, reason = %e, "cutout not completed");
+        }
+    });
+    let stream = futures_util::stream::unfold(rx, |mut rx| async move {
+        rx.recv()
+            .await
+            .map(|b| (Ok::<Bytes, actix_web::Error>(b), rx))
+    });
+    HttpResponse::Ok()
+        .content_type("application/fits")
+        .insert_header((
+            "Content-Disposition",
+            format!("inline; filename=\"{name}-cutout.fits\""),
+        ))
+        .streaming(stream)
+}
+
+const XML_DECL: &str = "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n";
+
+/// `/soda/capabilities` (VOSI 1.1 §3.3, SODA 1.0 §2): SODA sync and the VOSI endpoints.
+async fn capabilities(state: web::Data<SodaState>) -> HttpResponse {
+    let b = xml_escape(state.base_url.trim_end_matches('/'));
+    let cap = |id: &str, path: &str| {
+        format!(
+            "<capability standardID=\"{id}\"><interface xsi:type=\"vs:ParamHTTP\" role=\"std\" version=\"1.0\">\
+             <accessURL use=\"base\">{b}/soda/{path}</accessURL></interface></capability>"
+        )
+    };
+    let body = format!(
+        "{XML_DECL}<vosi:capabilities xmlns:vosi=\"http://www.ivoa.net/xml/VOSICapabilities/v1.0\" \
+         xmlns:xsi=\"http://www.w3.org/2001/XMLSchema-instance\" \
+         xmlns:vs=\"http://www.ivoa.net/xml/VODataService/v1.1\">{}{}{}</vosi:capabilities>\n",
+        cap("ivo://ivoa.net/std/SODA#sync-1.0", "sync"),
+        cap("ivo://ivoa.net/std/VOSI#capabilities", "capabilities"),
+        cap("ivo://ivoa.net/std/VOSI#availability", "availability"),
+    );
+    HttpResponse::Ok().content_type("text/xml").body(body)
+}
+
+/// `/soda/availability` (VOSI 1.1 §3.5).
+async fn availability() -> HttpResponse {
+    HttpResponse::Ok().content_type("text/xml").body(format!(
+        "{XML_DECL}<vosi:availability xmlns:vosi=\"http://www.ivoa.net/xml/VOSIAvailability/v1.0\">\
+         <vosi:available>true</vosi:available><vosi:note>vogate cuts FITS products</vosi:note>\
+         </vosi:availability>\n"
+    ))
+}
