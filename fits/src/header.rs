@@ -70,7 +70,8 @@ const NUMBER_KEYS: &[&str] = &[
     "CROTA1", "CROTA2", "CD3_3", "PC3_3", "CRPIX4", "CRVAL4", "CDELT4", "CD4_4", "PC4_4", "CD1_1",
     "CD1_2", "CD2_1", "CD2_2", "PC1_1", "PC1_2", "PC2_1", "PC2_2", "PV1_0", "PV1_1", "PV1_2",
     "PV2_0", "PV2_1", "PV2_2", "PV2_3", "PV2_4", "PV2_5", "LONPOLE", "LATPOLE", "EQUINOX", "EPOCH",
-    "MJD-OBS", "EXPTIME", "A_ORDER", "B_ORDER", "AP_ORDER", "BP_ORDER",
+    "MJD-OBS", "EXPTIME", "A_ORDER", "B_ORDER", "AP_ORDER", "BP_ORDER", "MJDREF", "MJDREFI",
+    "MJDREFF",
 ];
 
 fn read_text(hdu: &fitsio::hdu::FitsHdu, f: &mut FitsFile, key: &str) -> Option<String> {

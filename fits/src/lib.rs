@@ -11,6 +11,8 @@
 //!   image they hold), and the header of a cut with its reference pixels moved.
 //! - [`section`]: a box of an image (tile-compressed too) as stored values, read without the
 //!   rest; image HDUs written with a given header.
+//! - [`spectral`]: the linear spectral (metres) and time (MJD) axes of cubes, plane by
+//!   plane.
 //! - [`celestial`]: pixel to ICRS positions: the projection from CDS's `wcs` crate (the conics
 //!   and the DSS plate solution vogate's own), the frame change (FK4, FK5 J2000, Galactic)
 //!   through ERFA, as astropy does.
@@ -20,12 +22,14 @@ pub mod celestial;
 pub mod header;
 pub mod integrity;
 pub mod section;
+pub mod spectral;
 
 pub use cards::ImageCards;
 pub use celestial::{CelestialWcs, Frame, NoPixel};
 pub use header::{read_headers, Card, FileHeaders, ImageHeader};
 pub use integrity::{check_file, HduLayout, Incomplete};
 pub use section::{read_section, write_image, Section, SectionData};
+pub use spectral::{AxisKind, WorldAxis};
 
 #[cfg(test)]
 mod tests;

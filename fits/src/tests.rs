@@ -230,7 +230,11 @@ fn conic_projections_agree_with_astropy() {
 }
 
 /// A header of `naxis1` x `naxis2` pixels with these cards.
-fn header(naxis: (i64, i64), text: &[(&str, &str)], numbers: &[(&str, f64)]) -> ImageHeader {
+pub(crate) fn header(
+    naxis: (i64, i64),
+    text: &[(&str, &str)],
+    numbers: &[(&str, f64)],
+) -> ImageHeader {
     let mut cards = std::collections::HashMap::new();
     for (k, v) in text {
         cards.insert(k.to_string(), Card::Text(v.to_string()));

@@ -343,88 +343,33 @@ pub fn ingest_file(path: &Path, rel: &str, cfg: &IngestConfig) -> Result<ObsCore
     Ok(row)
 }
 
-/// The speed of light, m/s (exact, SI).
-const C: f64 = 299_792_458.0;
-/// h c in eV m (CODATA 2018, exact to the digits given).
-const HC_EV_M: f64 = 1.239_841_984e-6;
-
-/// The wavelength range in metres and the plane count of a linear spectral third axis
-/// (FITS WCS Paper III: CTYPE3 WAVE/AWAV in length units, FREQ in Hz units, ENER in eV
-/// units; value = CRVAL3 + CDELT3 * PC3_3 (or CD3_3) * (p - CRPIX3), over the planes' outer
-/// edges p = 0.5 and NAXIS3 + 0.5). `None` when there is no third axis longer than 1 or it is
-/// not spectral; an error for a spectral axis vogate cannot convert (named in the message).
+/// The wavelength range in metres and the plane count of a linear spectral third (or
+/// fourth) axis, by vo-fits's [`vo_fits::WorldAxis`] (FITS WCS Paper III: WAVE/AWAV, FREQ,
+/// ENER; the planes' outer edges). `None` when there is no spectral axis; an error for one
+/// vogate cannot convert (named in the message).
 pub fn spectral_range(h: &ImageHeader) -> Result<Option<(f64, f64, i64)>, String> {
     for axis in [3, 4] {
-        if let Some(range) = spectral_axis(h, axis)? {
-            return Ok(Some(range));
+        // Time axes are no business of the spectral columns (nor their errors).
+        let ctype = h.text(&format!("CTYPE{axis}")).unwrap_or("");
+        if ["TIME", "MJD", "JD"]
+            .iter()
+            .any(|t| ctype.to_ascii_uppercase().starts_with(t))
+        {
+            continue;
         }
+        let Some(a) = vo_fits::WorldAxis::from_header(h, axis)? else {
+            continue;
+        };
+        if a.kind != vo_fits::AxisKind::Wavelength {
+            continue;
+        }
+        let (lo, hi) = a
+            .range()
+            .filter(|(lo, _)| *lo > 0.0)
+            .ok_or("the spectral axis reaches a non-positive value")?;
+        return Ok(Some((lo, hi, a.planes as i64)));
     }
     Ok(None)
-}
-
-/// [`spectral_range`] of axis `axis` (3 or 4), when it is spectral.
-fn spectral_axis(h: &ImageHeader, axis: usize) -> Result<Option<(f64, f64, i64)>, String> {
-    let Some(&n3) = h.naxis.get(axis - 1) else {
-        return Ok(None);
-    };
-    let key = |k: &str| format!("{k}{axis}");
-    let Some(ctype) = h.text(&key("CTYPE")) else {
-        return Ok(None);
-    };
-    let kind = ctype.get(..4).unwrap_or(ctype).to_ascii_uppercase();
-    if !matches!(kind.as_str(), "WAVE" | "AWAV" | "FREQ" | "ENER") {
-        return Ok(None);
-    }
-    if ctype.len() > 4 && ctype[4..].trim_matches('-').trim() != "" {
-        return Err(format!(
-            "{} = '{ctype}': non-linear spectral axes are not supported yet",
-            key("CTYPE")
-        ));
-    }
-    let delta = h.number(&format!("CD{axis}_{axis}")).unwrap_or_else(|| {
-        h.number(&key("CDELT")).unwrap_or(1.0)
-            * h.number(&format!("PC{axis}_{axis}")).unwrap_or(1.0)
-    });
-    let crpix = h.number(&key("CRPIX")).unwrap_or(0.0);
-    let crval = h.number(&key("CRVAL")).unwrap_or(0.0);
-    let unit = h.text(&key("CUNIT")).unwrap_or("").trim().to_string();
-    let scale = match (kind.as_str(), unit.as_str()) {
-        ("WAVE" | "AWAV", "" | "m") => 1.0,
-        ("WAVE" | "AWAV", "cm") => 1e-2,
-        ("WAVE" | "AWAV", "mm") => 1e-3,
-        ("WAVE" | "AWAV", "um") => 1e-6,
-        ("WAVE" | "AWAV", "nm") => 1e-9,
-        ("WAVE" | "AWAV", "Angstrom" | "angstrom") => 1e-10,
-        ("FREQ", "" | "Hz") => 1.0,
-        ("FREQ", "kHz") => 1e3,
-        ("FREQ", "MHz") => 1e6,
-        ("FREQ", "GHz") => 1e9,
-        ("ENER", "" | "eV") => 1.0,
-        ("ENER", "keV") => 1e3,
-        ("ENER", "MeV") => 1e6,
-        _ => {
-            return Err(format!(
-                "{} = '{unit}' is not a supported unit for {kind}",
-                key("CUNIT")
-            ))
-        }
-    };
-    let ends = [0.5, n3 as f64 + 0.5].map(|p| (crval + delta * (p - crpix)) * scale);
-    if ends.iter().any(|v| !v.is_finite() || *v <= 0.0) {
-        return Err(format!(
-            "the spectral axis ({kind}) reaches a non-positive value"
-        ));
-    }
-    let metres = ends.map(|v| match kind.as_str() {
-        "FREQ" => C / v,
-        "ENER" => HC_EV_M / v,
-        _ => v,
-    });
-    Ok(Some((
-        metres[0].min(metres[1]),
-        metres[0].max(metres[1]),
-        n3,
-    )))
 }
 
 /// Whether an image HDU is an auxiliary plane of a product (mask, variance, weight, error,

@@ -19,7 +19,7 @@ use std::path::Path;
 use vo_common::sky::{circle_contains, SkyPoint};
 use vo_fits::{read_section, write_image, CelestialWcs, ImageCards, Section};
 
-use crate::params::Shape;
+use crate::params::{Interval, Shape};
 
 /// A box of pixels on the two celestial axes: 0-based offsets and lengths.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -262,6 +262,30 @@ pub struct CutHdu {
     pub cards: ImageCards,
     /// The box cut from it.
     pub pixels: Option<PixelBox>,
+    /// The planes of its third axis kept, (first from 0, count), when BAND or TIME chose
+    /// them; otherwise all.
+    pub planes: Option<(u64, u64)>,
+}
+
+/// The planes of the third axis of `h` that meet `band` (metres) and `time` (MJD), as
+/// (first from 0, count); `Ok(None)` when none does. An HDU without such an axis keeps all
+/// its planes (`Ok(Some(None))`). Errors: an axis vogate cannot read.
+fn planes(
+    h: &vo_fits::ImageHeader,
+    band: Option<&Interval>,
+    time: Option<&Interval>,
+) -> Result<Option<Option<(u64, u64)>>, String> {
+    let Some(axis) = vo_fits::WorldAxis::from_header(h, 3)? else {
+        return Ok(Some(None));
+    };
+    let wanted = match axis.kind {
+        vo_fits::AxisKind::Wavelength => band,
+        vo_fits::AxisKind::Time => time,
+    };
+    let Some(i) = wanted else {
+        return Ok(Some(None));
+    };
+    Ok(axis.planes_meeting(i.lo, i.hi).map(Some))
 }
 
 /// What to write for a cutout: the HDUs, in order (the first becomes the primary HDU).
@@ -271,9 +295,15 @@ pub struct CutPlan {
     pub hdus: Vec<CutHdu>,
 }
 
-/// The cutout of the product at `path` for `shape` (`None`: the whole images), or `None`
-/// when no image of the product overlaps it. Errors: the file cannot be read.
-pub fn plan(path: &Path, shape: Option<&Shape>) -> Result<Option<CutPlan>, String> {
+/// The cutout of the product at `path` for `shape` (`None`: the whole images), the planes
+/// of cubes within `band` (wavelength, metres) and `time` (MJD) (`None`: every plane), or
+/// `None` when no image of the product overlaps them. Errors: the file cannot be read.
+pub fn plan(
+    path: &Path,
+    shape: Option<&Shape>,
+    band: Option<&Interval>,
+    time: Option<&Interval>,
+) -> Result<Option<CutPlan>, String> {
     let headers = vo_fits::read_headers(path)?;
     let mut hdus = Vec::new();
     let mut science: Option<(i64, i64, PixelBox)> = None;
@@ -298,14 +328,17 @@ pub fn plan(path: &Path, shape: Option<&Shape>) -> Result<Option<CutPlan>, Strin
                 _ => None,
             },
         };
-        if let Some(b) = pixels {
-            let cards = ImageCards::read(path, h.index)?;
-            hdus.push(CutHdu {
-                index: h.index,
-                cards,
-                pixels: Some(b),
-            });
-        }
+        let Some(b) = pixels else { continue };
+        let Some(planes) = planes(h, band, time)? else {
+            continue;
+        };
+        let cards = ImageCards::read(path, h.index)?;
+        hdus.push(CutHdu {
+            index: h.index,
+            cards,
+            pixels: Some(b),
+            planes,
+        });
     }
     if hdus.is_empty() {
         return Ok(None);
@@ -320,6 +353,7 @@ pub fn plan(path: &Path, shape: Option<&Shape>) -> Result<Option<CutPlan>, Strin
                 index: 0,
                 cards: primary,
                 pixels: None,
+                planes: None,
             },
         );
     }
@@ -380,22 +414,26 @@ pub fn write_cut(
                 .map_err(|e| format!("write: {e}"))?;
             continue;
         };
-        let mut cut = hdu
-            .cards
-            .cut(&[b.x0, b.y0], &[b.nx, b.ny])
-            .map_err(|e| format!("HDU {}: {e}", hdu.index))?;
-        cut.cards.extend(history(&format!(
+        let (mut start, mut len) = (vec![b.x0, b.y0], vec![b.nx, b.ny]);
+        let mut what = format!(
             "vogate SODA cutout of {id} HDU {}: pixels {}..{} x {}..{}",
             hdu.index,
             b.x0 + 1,
             b.x0 + b.nx,
             b.y0 + 1,
             b.y0 + b.ny
-        )));
-        let section = Section {
-            start: vec![b.x0, b.y0],
-            len: vec![b.nx, b.ny],
-        };
+        );
+        if let Some((z0, nz)) = hdu.planes {
+            start.push(z0);
+            len.push(nz);
+            what.push_str(&format!(", planes {}..{}", z0 + 1, z0 + nz));
+        }
+        let mut cut = hdu
+            .cards
+            .cut(&start, &len)
+            .map_err(|e| format!("HDU {}: {e}", hdu.index))?;
+        cut.cards.extend(history(&what));
+        let section = Section { start, len };
         let data = read_section(path, hdu.index, &hdu.cards, &section)
             .map_err(|e| format!("HDU {}: {e}", hdu.index))?;
         write_image(out, &cut, &data, primary).map_err(|e| format!("write: {e}"))?;
@@ -611,7 +649,9 @@ mod tests {
             centre: SkyPoint::new(10.0, 20.0),
             radius: 0.05,
         };
-        let plan = plan(&p, Some(&shape)).expect("plan").expect("overlap");
+        let plan = plan(&p, Some(&shape), None, None)
+            .expect("plan")
+            .expect("overlap");
         assert_eq!(
             plan.hdus.iter().map(|h| h.index).collect::<Vec<_>>(),
             vec![0, 1, 2]
@@ -731,7 +771,137 @@ mod tests {
         assert!(b.nx <= 6 && b.ny <= 6, "{b:?}");
     }
 
+    /// A 20 x 20 x 10 float32 cube on the TAN sky of [`tan`] whose third axis has these
+    /// cards; values x + 1000 y + 100000 z (0-based).
+    fn cube(path: &Path, axis: &[(&str, &str)], numbers: &[(&str, f64)]) -> ImageCards {
+        let (mut cards, _) = tan(10.0, 20.0, 20, 20);
+        cards.naxis.push(10);
+        for (k, v) in axis {
+            cards.cards.push(format!(
+                "{:<80}",
+                format!("{k:<8}= {:<20}", format!("'{v}'"))
+            ));
+        }
+        for (k, v) in numbers {
+            cards
+                .cards
+                .push(format!("{:<80}", number_card(k, *v, None)));
+        }
+        let mut bytes = Vec::new();
+        for z in 0..10u64 {
+            for y in 0..20u64 {
+                for x in 0..20u64 {
+                    bytes.extend_from_slice(&((x + 1000 * y + 100_000 * z) as f32).to_be_bytes());
+                }
+            }
+        }
+        let data = SectionData {
+            bitpix: -32,
+            shape: vec![20, 20, 10],
+            bytes,
+        };
+        write_image(
+            &mut std::fs::File::create(path).expect("create"),
+            &cards,
+            &data,
+            true,
+        )
+        .expect("write");
+        cards
+    }
+
+    /// The planes (third-axis pixels, from 1) of a cut written by [`write_cut`], read from
+    /// its values.
+    fn planes_of_cut(plan: &CutPlan, p: &Path, dir: &Path) -> (Vec<u64>, Option<f64>) {
+        let mut out = Vec::new();
+        write_cut(plan, p, "ivo://test/x?cube.fits", &mut out).expect("write");
+        let q = dir.join("cut.fits");
+        std::fs::write(&q, &out).expect("write cut");
+        let cards = ImageCards::read(&q, 0).expect("cut header");
+        let n = cards.naxis.clone();
+        let d = read_section(
+            &q,
+            0,
+            &cards,
+            &Section {
+                start: vec![0, 0, 0],
+                len: n.clone(),
+            },
+        )
+        .expect("values");
+        let per_plane = (n[0] * n[1] * 4) as usize;
+        let planes = d
+            .bytes
+            .chunks(per_plane)
+            .map(|c| f32::from_be_bytes([c[0], c[1], c[2], c[3]]) as u64 / 100_000 + 1)
+            .collect();
+        (planes, cards.number("CRPIX3"))
+    }
+
+    #[test]
+    fn band_and_time_choose_the_planes_of_cubes() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let p = dir.path().join("wave.fits");
+        // Ten planes of 10 nm from 500 nm: plane k covers 490 + 10 k +/- 5 nm.
+        cube(
+            &p,
+            &[("CTYPE3", "WAVE"), ("CUNIT3", "nm")],
+            &[("CRPIX3", 1.0), ("CRVAL3", 500.0), ("CDELT3", 10.0)],
+        );
+        let band = Interval {
+            lo: 520e-9,
+            hi: 540e-9,
+        };
+        let wave = plan(&p, None, Some(&band), None)
+            .expect("plan")
+            .expect("overlap");
+        assert_eq!(wave.hdus[0].planes, Some((2, 3)));
+        let (planes, crpix3) = planes_of_cut(&wave, &p, dir.path());
+        assert_eq!(planes, vec![3, 4, 5]);
+        // The cut's third axis still says 520 nm at its first plane's centre.
+        assert_eq!(crpix3, Some(-1.0));
+        // A band the cube does not reach: nothing to cut; TIME does not apply to it.
+        let far = Interval { lo: 1e-6, hi: 2e-6 };
+        assert!(plan(&p, None, Some(&far), None).expect("plan").is_none());
+        let any = Interval { lo: 0.0, hi: 1e6 };
+        let all = plan(&p, None, None, Some(&any))
+            .expect("plan")
+            .expect("all");
+        assert_eq!(all.hdus[0].planes, None);
+        // A TIME cube: ten daily planes from MJD 60000.
+        let t = dir.path().join("time.fits");
+        cube(
+            &t,
+            &[("CTYPE3", "TIME"), ("CUNIT3", "d")],
+            &[
+                ("CRPIX3", 1.0),
+                ("CRVAL3", 0.0),
+                ("CDELT3", 1.0),
+                ("MJDREF", 60000.0),
+            ],
+        );
+        let time = Interval {
+            lo: 60002.2,
+            hi: 60003.4,
+        };
+        let shape = Shape::Circle {
+            centre: SkyPoint::new(10.0, 20.0),
+            radius: 0.03,
+        };
+        let timed = plan(&t, Some(&shape), None, Some(&time))
+            .expect("plan")
+            .expect("overlap");
+        assert_eq!(timed.hdus[0].planes, Some((2, 2)));
+        let (planes, _) = planes_of_cut(&timed, &t, dir.path());
+        assert_eq!(planes, vec![3, 4]);
+        let before = Interval {
+            lo: 50000.0,
+            hi: 59999.0,
+        };
+        assert!(plan(&t, None, None, Some(&before)).expect("plan").is_none());
+    }
+
     fn plan_none(p: &Path, s: &Shape) -> bool {
-        plan(p, Some(s)).expect("plan").is_none()
+        plan(p, Some(s), None, None).expect("plan").is_none()
     }
 }

@@ -114,9 +114,9 @@ async fn sync(state: &SodaState, params: Params) -> HttpResponse {
         Ok(r) => r,
         Err(e) => return text_error_response(&e),
     };
-    if !request.bands.is_empty() || !request.times.is_empty() || !request.pols.is_empty() {
+    if !request.pols.is_empty() {
         return text_error_response(&VoError::usage(
-            "BAND, TIME and POL are not supported yet: these products are cut spatially only",
+            "POL is not supported: no product here has a polarization axis",
         ));
     }
     let id = request.ids[0].clone();
@@ -125,9 +125,13 @@ async fn sync(state: &SodaState, params: Params) -> HttpResponse {
         Err(e) => return text_error_response(&e),
     };
     let shape = request.shapes.first().cloned();
+    let (band, time) = (
+        request.bands.first().copied(),
+        request.times.first().copied(),
+    );
     let planned = {
         let path = path.clone();
-        web::block(move || plan(&path, shape.as_ref())).await
+        web::block(move || plan(&path, shape.as_ref(), band.as_ref(), time.as_ref())).await
     };
     let plan = match planned {
         Ok(Ok(Some(p))) => p,
