@@ -55,8 +55,9 @@ case "$totals" in
   *) cat "$work/dl.txt"; echo "datalinklint: 0 passed, 1 failed"; exit 1 ;;
 esac
 
-# SODA cutouts of every product, judged by astropy.
+# SODA cutouts of every product, judged by astropy; a SODA async job through pyvo.
 "$py" "$here/soda_check.py" "http://127.0.0.1:$port" "$data"
+"$py" "$here/soda_async.py" "http://127.0.0.1:$port"
 
 kill "$pid"; wait "$pid" 2>/dev/null || true; pid=
 

@@ -36,7 +36,8 @@ fn main() -> std::process::ExitCode {
         jobs_survive_a_restart,
         owners_see_only_their_jobs,
         caps_are_refused_with_messages,
-        all_results_together_stay_under_their_limit
+        all_results_together_stay_under_their_limit,
+        soda_async_makes_one_result_per_combination
     );
     tests.push(
         Test::actix(
@@ -749,6 +750,81 @@ async fn all_results_together_stay_under_their_limit(db: Db) {
     assert_eq!(
         element(&doc, "phase").as_deref(),
         Some("COMPLETED"),
+        "{doc}"
+    );
+}
+
+/// SODA async (SODA 1.0 §3.2) on the same engine: two circles on one product make two
+/// results, a cut and an error document for the circle that misses it.
+async fn soda_async_makes_one_result_per_combination(db: Db) {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let gw = gateway(dir.path(), &db);
+    let (status, location, body) = call(
+        &gw,
+        post(
+            "/soda/async",
+            &[
+                ("ID", "ivo://vogate.local/vogate?m31.fits"),
+                ("CIRCLE", "10.6847 41.2687 0.05"),
+                ("CIRCLE", "200 -41 0.05"),
+                ("PHASE", "RUN"),
+            ],
+        ),
+    )
+    .await;
+    assert_eq!(status, 303, "{body}");
+    let location = location.expect("Location");
+    assert!(
+        location.starts_with("http://127.0.0.1:8080/soda/async/"),
+        "{location}"
+    );
+    let doc = finished(&gw, &path(&location)).await;
+    assert_eq!(
+        element(&doc, "phase").as_deref(),
+        Some("COMPLETED"),
+        "{doc}"
+    );
+    let results: Vec<&str> = doc
+        .split("xlink:href=\"")
+        .skip(1)
+        .filter_map(|s| s.split('"').next())
+        .collect();
+    assert_eq!(results.len(), 2, "{doc}");
+    let app = test::init_service(App::new().configure(vogate::routes(&gw))).await;
+    let resp = test::call_service(&app, get(&path(results[0])).to_request()).await;
+    assert_eq!(resp.status().as_u16(), 200);
+    let cut = test::read_body(resp).await;
+    assert!(cut.starts_with(b"SIMPLE  ="), "not FITS");
+    let file = dir.path().join("cut.fits");
+    std::fs::write(&file, &cut).expect("write");
+    let layout = vo_fits::check_file(&file).expect("a whole FITS file");
+    assert!(
+        layout[0].naxis[0] < 64 && layout[0].naxis[0] > 5,
+        "{layout:?}"
+    );
+    let resp = test::call_service(&app, get(&path(results[1])).to_request()).await;
+    let text = String::from_utf8(test::read_body(resp).await.to_vec()).expect("utf8");
+    assert!(
+        text.starts_with("UsageError: the requested region does not overlap the dataset"),
+        "{text}"
+    );
+    // A malformed shape fails the job with SODA's message.
+    let (_, location, _) = call(
+        &gw,
+        post(
+            "/soda/async",
+            &[
+                ("ID", "ivo://vogate.local/vogate?m31.fits"),
+                ("CIRCLE", "1 91 1"),
+                ("PHASE", "RUN"),
+            ],
+        ),
+    )
+    .await;
+    let doc = finished(&gw, &path(&location.expect("Location"))).await;
+    assert_eq!(element(&doc, "phase").as_deref(), Some("ERROR"), "{doc}");
+    assert!(
+        doc.contains("CIRCLE: the latitude 91 is outside [-90, 90]"),
         "{doc}"
     );
 }

@@ -33,6 +33,10 @@ pub struct Gateway {
     pub jobs: Arc<vo_uws::Uws>,
     /// The job workers and reaper, stopped when the last clone of the gateway goes.
     pub workers: Arc<vo_uws::Running>,
+    /// The SODA async jobs (the same engine and job store, kind `soda`).
+    pub soda_jobs: Arc<vo_uws::Uws>,
+    /// Their workers and reaper.
+    pub soda_workers: Arc<vo_uws::Running>,
     /// The exclusive locks on the workdir and the database (see [`lock`]), held as long as
     /// any clone of the gateway lives.
     pub locks: Arc<(vo_common::lockfile::LockFile, vo_tap::ServeLock)>,
@@ -151,10 +155,27 @@ pub fn prepare(settings: Settings) -> Result<Gateway, VoError> {
         settings.jobs.clone(),
     );
     let workers = Arc::new(jobs.start()?);
+    let mut soda_config = settings.jobs.clone();
+    soda_config.base_url = format!("{}/soda/async", settings.base_url.trim_end_matches('/'));
+    let soda_jobs = vo_uws::Uws::new(
+        vo_soda::KIND,
+        tap.backend.clone() as Arc<dyn vo_uws::JobStore>,
+        Arc::new(vo_soda::SodaRunner {
+            state: vo_soda::SodaState {
+                backend: tap.backend.clone(),
+                data_root: data_root.clone(),
+                base_url: settings.base_url.clone(),
+            },
+        }),
+        soda_config,
+    );
+    let soda_workers = Arc::new(soda_jobs.start()?);
     Ok(Gateway {
         tap,
         jobs,
         workers,
+        soda_jobs,
+        soda_workers,
         data_root,
         skipped: report.skipped,
         settings,
@@ -276,7 +297,7 @@ pub fn routes(gw: &Gateway) -> impl FnOnce(&mut web::ServiceConfig) + '_ {
                     .route("/", web::get().to(landing))
                     .configure(vo_tap::configure(gw.jobs.clone()))
                     .configure(vo_datalink::configure)
-                    .configure(vo_soda::configure)
+                    .configure(vo_soda::configure(gw.soda_jobs.clone()))
                     .default_service(web::to(not_found)),
             );
     }
@@ -305,6 +326,7 @@ pub fn endpoints(base_url: &str) -> Vec<(&'static str, String)> {
             "SODA cutouts (sync)",
             format!("{b}/soda/sync?ID={{obs_publisher_did}}&CIRCLE={{ra}}+{{dec}}+{{radius}}"),
         ),
+        ("SODA async (UWS 1.1 jobs)", format!("{b}/soda/async")),
         ("SODA capabilities (VOSI)", format!("{b}/soda/capabilities")),
     ]
 }

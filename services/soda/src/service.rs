@@ -1,4 +1,5 @@
-//! The SODA service's HTTP side (SODA 1.0 §3): `/soda/sync` (GET and POST), answered with
+//! The SODA service's HTTP side (SODA 1.0 §3): `/soda/async` (UWS, see [`crate::jobs`]) and
+//! `/soda/sync` (GET and POST), answered with
 //! the cutout as `application/fits`, streamed as it is written, or HTTP 204 when the shape
 //! does not overlap the product; errors are SODA's plain-text documents (§5.2) beginning
 //! `UsageError` or `MultiValuedParamNotSupported`, with 4xx statuses. VOSI capabilities
@@ -27,13 +28,17 @@ pub struct SodaState {
     pub base_url: String,
 }
 
-/// Mount `/soda/sync` (GET, POST), `/soda/capabilities` and `/soda/availability`. Needs
+/// Mount `/soda/sync` (GET, POST), `/soda/async` (the UWS job list of `jobs`, whose runner
+/// is a [`crate::SodaRunner`]), `/soda/capabilities` and `/soda/availability`. Needs
 /// `web::Data<SodaState>` in the app.
-pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.route("/soda/sync", web::get().to(sync_get))
-        .route("/soda/sync", web::post().to(sync_post))
-        .route("/soda/capabilities", web::get().to(capabilities))
-        .route("/soda/availability", web::get().to(availability));
+pub fn configure(jobs: Arc<vo_uws::Uws>) -> impl FnOnce(&mut web::ServiceConfig) {
+    move |cfg: &mut web::ServiceConfig| {
+        cfg.route("/soda/sync", web::get().to(sync_get))
+            .route("/soda/sync", web::post().to(sync_post))
+            .route("/soda/capabilities", web::get().to(capabilities))
+            .route("/soda/availability", web::get().to(availability));
+        vo_uws::http::configure(cfg, "/soda/async", jobs);
+    }
 }
 
 async fn sync_get(state: web::Data<SodaState>, req: HttpRequest) -> HttpResponse {
@@ -56,7 +61,7 @@ async fn sync_post(
 
 /// The product file of the dataset `id` (an obs_publisher_did of ivoa.ObsCore). Errors: no
 /// such dataset (naming the ID), or its file has left the data tree.
-async fn product(state: &SodaState, id: &str) -> Result<PathBuf, VoError> {
+pub(crate) async fn product(state: &SodaState, id: &str) -> Result<PathBuf, VoError> {
     let row = state
         .backend
         .obscore_lookup("obs_publisher_did", id, &["obs_id"])
@@ -73,13 +78,13 @@ async fn product(state: &SodaState, id: &str) -> Result<PathBuf, VoError> {
 
 /// A writer into the response stream: 64 KiB chunks sent to the client as they fill (the
 /// channel holds a few, so memory stays bounded whatever the cutout's size).
-struct ChunkWriter {
-    tx: tokio::sync::mpsc::Sender<Bytes>,
-    buf: Vec<u8>,
+pub(crate) struct ChunkWriter {
+    pub(crate) tx: tokio::sync::mpsc::Sender<Bytes>,
+    pub(crate) buf: Vec<u8>,
 }
 
 impl ChunkWriter {
-    const CHUNK: usize = 64 * 1024;
+    pub(crate) const CHUNK: usize = 64 * 1024;
 
     fn send(&mut self) -> std::io::Result<()> {
         if self.buf.is_empty() {
@@ -176,7 +181,8 @@ async fn sync(state: &SodaState, params: Params) -> HttpResponse {
 
 const XML_DECL: &str = "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n";
 
-/// `/soda/capabilities` (VOSI 1.1 §3.3, SODA 1.0 §2): SODA sync and the VOSI endpoints.
+/// `/soda/capabilities` (VOSI 1.1 §3.3, SODA 1.0 §2): SODA sync and async and the VOSI
+/// endpoints.
 async fn capabilities(state: web::Data<SodaState>) -> HttpResponse {
     let b = xml_escape(state.base_url.trim_end_matches('/'));
     let cap = |id: &str, path: &str| {
@@ -188,8 +194,9 @@ async fn capabilities(state: web::Data<SodaState>) -> HttpResponse {
     let body = format!(
         "{XML_DECL}<vosi:capabilities xmlns:vosi=\"http://www.ivoa.net/xml/VOSICapabilities/v1.0\" \
          xmlns:xsi=\"http://www.w3.org/2001/XMLSchema-instance\" \
-         xmlns:vs=\"http://www.ivoa.net/xml/VODataService/v1.1\">{}{}{}</vosi:capabilities>\n",
+         xmlns:vs=\"http://www.ivoa.net/xml/VODataService/v1.1\">{}{}{}{}</vosi:capabilities>\n",
         cap("ivo://ivoa.net/std/SODA#sync-1.0", "sync"),
+        cap("ivo://ivoa.net/std/SODA#async-1.0", "async"),
         cap("ivo://ivoa.net/std/VOSI#capabilities", "capabilities"),
         cap("ivo://ivoa.net/std/VOSI#availability", "availability"),
     );

@@ -1,0 +1,139 @@
+//! SODA async (SODA 1.0 §3.2): jobs on vogate's UWS engine (the one TAP async uses). A job
+//! takes every SODA parameter as often as the client gives it and makes one result per
+//! combination of ID, shape, BAND and TIME (SODA 1.0 §3.3: "multiple values ... produce
+//! multiple cutouts"), in that order: `cutout-1.fits`, `cutout-2.fits`, ... as
+//! `application/fits`, or, for a combination that cannot be cut (no overlap, an unknown ID),
+//! a `text/plain` result `cutout-N.txt` holding the SODA error document (`UsageError: ...`).
+//! Parameters that are wrong for every combination (a malformed CIRCLE, POL) end the job in
+//! ERROR with that message.
+
+use bytes::Bytes;
+use vo_common::VoError;
+use vo_dali::Params;
+use vo_uws::{Job, JobRunner, ResultDir, ResultRef};
+
+use crate::cutout::{plan, write_cut};
+use crate::params::{Interval, Shape, SodaRequest};
+use crate::service::{product, ChunkWriter, SodaState};
+
+/// The job kind of SODA jobs in the job store.
+pub const KIND: &str = "soda";
+
+/// Runs SODA jobs.
+#[derive(Debug, Clone)]
+pub struct SodaRunner {
+    /// Where the products are, and the database that finds them.
+    pub state: SodaState,
+}
+
+#[async_trait::async_trait]
+impl JobRunner for SodaRunner {
+    async fn run(&self, job: &Job, results: &ResultDir) -> Result<Vec<ResultRef>, VoError> {
+        let request = SodaRequest::parse(&Params::new(job.parameters.clone()))?;
+        if request.ids.is_empty() {
+            return Err(VoError::usage(
+                "ID is missing: give the obs_publisher_did of each dataset to cut",
+            ));
+        }
+        if !request.pols.is_empty() {
+            return Err(VoError::usage(
+                "POL is not supported: no product here has a polarization axis",
+            ));
+        }
+        let all = |v: &[Interval]| -> Vec<Option<Interval>> {
+            if v.is_empty() {
+                vec![None]
+            } else {
+                v.iter().copied().map(Some).collect()
+            }
+        };
+        let shapes: Vec<Option<Shape>> = if request.shapes.is_empty() {
+            vec![None]
+        } else {
+            request.shapes.iter().cloned().map(Some).collect()
+        };
+        let mut refs = Vec::new();
+        let mut k = 0;
+        for id in &request.ids {
+            for shape in &shapes {
+                for band in all(&request.bands) {
+                    for time in all(&request.times) {
+                        k += 1;
+                        refs.push(self.one(results, k, id, shape.clone(), band, time).await?);
+                    }
+                }
+            }
+        }
+        Ok(refs)
+    }
+}
+
+impl SodaRunner {
+    /// The result of combination `k`: the cut, or the error document saying why there is
+    /// none. Errors: the result cannot be written (disk, size limit).
+    async fn one(
+        &self,
+        results: &ResultDir,
+        k: usize,
+        id: &str,
+        shape: Option<Shape>,
+        band: Option<Interval>,
+        time: Option<Interval>,
+    ) -> Result<ResultRef, VoError> {
+        let error_doc = |msg: String| async move {
+            let mut f = results
+                .create(&format!("cutout-{k}.txt"), "text/plain")
+                .await?;
+            f.write(format!("UsageError: {msg}\n").as_bytes()).await;
+            f.commit().await
+        };
+        let path = match product(&self.state, id).await {
+            Ok(p) => p,
+            Err(e) => return error_doc(e.message).await,
+        };
+        let planned = {
+            let path = path.clone();
+            tokio::task::spawn_blocking(move || {
+                plan(&path, shape.as_ref(), band.as_ref(), time.as_ref())
+            })
+            .await
+            .map_err(|e| VoError::internal(format!("cutout: {e}")))?
+        };
+        let cut = match planned {
+            Ok(Some(p)) => p,
+            Ok(None) => {
+                return error_doc(format!(
+                    "the requested region does not overlap the dataset {id} (combination {k})"
+                ))
+                .await
+            }
+            Err(e) => return error_doc(format!("the dataset {id} cannot be cut: {e}")).await,
+        };
+        let mut file = results
+            .create(&format!("cutout-{k}.fits"), "application/fits")
+            .await?;
+        let (tx, mut rx) = tokio::sync::mpsc::channel::<Bytes>(4);
+        let id_owned = id.to_string();
+        let writer = tokio::task::spawn_blocking(move || {
+            let mut w = ChunkWriter {
+                tx,
+                buf: Vec::with_capacity(ChunkWriter::CHUNK),
+            };
+            write_cut(&cut, &path, &id_owned, &mut w)
+                .and_then(|()| std::io::Write::flush(&mut w).map_err(|e| e.to_string()))
+        });
+        let mut accepted = true;
+        while let Some(chunk) = rx.recv().await {
+            if accepted && !file.write(&chunk).await {
+                accepted = false;
+            }
+        }
+        let written = writer
+            .await
+            .map_err(|e| VoError::internal(format!("cutout: {e}")))?;
+        if let Err(e) = written {
+            return Err(VoError::internal(format!("the cutout of {id}: {e}")));
+        }
+        file.commit().await
+    }
+}
