@@ -167,6 +167,11 @@ impl ImageCards {
                 layouts.len() - 1
             )
         })?;
+        ImageCards::read_at(path, layout)
+    }
+
+    /// [`ImageCards::read`] of the HDU at `layout` (from [`check_file`] of the same file).
+    pub fn read_at(path: &Path, layout: &HduLayout) -> Result<ImageCards, String> {
         let bytes = header_bytes(path, layout)?;
         let raw: Vec<String> = bytes
             .chunks(80)

@@ -28,7 +28,7 @@ pub use cards::ImageCards;
 pub use celestial::{CelestialWcs, Frame, NoPixel};
 pub use header::{read_headers, Card, FileHeaders, ImageHeader};
 pub use integrity::{check_file, HduLayout, Incomplete};
-pub use section::{read_section, write_image, Section, SectionData};
+pub use section::{read_section, read_section_at, write_image, Section, SectionData};
 pub use spectral::{AxisKind, WorldAxis};
 
 #[cfg(test)]

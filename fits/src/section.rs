@@ -46,6 +46,20 @@ pub fn read_section(
     cards: &ImageCards,
     section: &Section,
 ) -> Result<SectionData, String> {
+    let layouts = check_file(path).map_err(|e| e.to_string())?;
+    let layout = layouts.get(hdu).ok_or("no such HDU")?;
+    read_section_at(path, layout, cards, section)
+}
+
+/// [`read_section`] of the HDU at `layout` (from [`check_file`] of the same file, which a
+/// caller that keeps it need not run again).
+pub fn read_section_at(
+    path: &Path,
+    layout: &crate::integrity::HduLayout,
+    cards: &ImageCards,
+    section: &Section,
+) -> Result<SectionData, String> {
+    let hdu = layout.index;
     let naxis = &cards.naxis;
     if section.start.len() != section.len.len() || section.start.len() > naxis.len() {
         return Err(format!(
@@ -76,8 +90,6 @@ pub fn read_section(
         .checked_mul(bpp)
         .filter(|&b| b <= 1 << 34)
         .ok_or("the box is larger than 16 GiB")?;
-    let layouts = check_file(path).map_err(|e| e.to_string())?;
-    let layout = layouts.get(hdu).ok_or("no such HDU")?;
     let mut file = std::fs::File::open(path).map_err(|e| format!("cannot open: {e}"))?;
     let mut magic = [0u8; 2];
     let gzip = file.read_exact(&mut magic).is_ok() && magic == [0x1f, 0x8b];

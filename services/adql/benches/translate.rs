@@ -1,20 +1,16 @@
 //! Parse + check + render of ADQL, with criterion. Targets (issue "ADQL 2.1 query
 //! structure"): a 20-line query with joins, a subquery and geometry under 50 µs; a
-//! 1,000-term OR chain under 10 ms (and no stack overflow).
+//! 1,000-term OR chain under 10 ms (and no stack overflow). Run:
+//! `cargo bench -p vo-adql --bench translate`.
 //!
-//! This binary runs with mimalloc, the allocator of the `vogate` binary, so it measures what
-//! the gateway does; `translate_system` runs the same benchmarks on the system allocator.
-//! Run: `cargo bench -p vo-adql --bench translate --bench translate_system`.
+//! The binary uses the system allocator, as the `vogate` binary does.
 
 use criterion::criterion_main;
 
 mod common;
 
-#[global_allocator]
-static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
-
 fn bench(c: &mut criterion::Criterion) {
-    common::bench(c, "mimalloc");
+    common::bench(c);
 }
 
 criterion_main!(benches);

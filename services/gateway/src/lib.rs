@@ -33,6 +33,8 @@ pub struct Gateway {
     pub jobs: Arc<vo_uws::Uws>,
     /// The job workers and reaper, stopped when the last clone of the gateway goes.
     pub workers: Arc<vo_uws::Running>,
+    /// The SODA service's state (shared by every HTTP worker and the async jobs).
+    pub soda: vo_soda::SodaState,
     /// The SODA async jobs (the same engine and job store, kind `soda`).
     pub soda_jobs: Arc<vo_uws::Uws>,
     /// Their workers and reaper.
@@ -157,15 +159,16 @@ pub fn prepare(settings: Settings) -> Result<Gateway, VoError> {
     let workers = Arc::new(jobs.start()?);
     let mut soda_config = settings.jobs.clone();
     soda_config.base_url = format!("{}/soda/async", settings.base_url.trim_end_matches('/'));
+    let soda = vo_soda::SodaState::new(
+        tap.backend.clone(),
+        data_root.clone(),
+        settings.base_url.clone(),
+    );
     let soda_jobs = vo_uws::Uws::new(
         vo_soda::KIND,
         tap.backend.clone() as Arc<dyn vo_uws::JobStore>,
         Arc::new(vo_soda::SodaRunner {
-            state: vo_soda::SodaState {
-                backend: tap.backend.clone(),
-                data_root: data_root.clone(),
-                base_url: settings.base_url.clone(),
-            },
+            state: soda.clone(),
         }),
         soda_config,
     );
@@ -174,6 +177,7 @@ pub fn prepare(settings: Settings) -> Result<Gateway, VoError> {
         tap,
         jobs,
         workers,
+        soda,
         soda_jobs,
         soda_workers,
         data_root,
@@ -285,11 +289,7 @@ pub fn routes(gw: &Gateway) -> impl FnOnce(&mut web::ServiceConfig) + '_ {
                 backend: gw.tap.backend.clone(),
                 data_root: gw.data_root.clone(),
             }))
-            .app_data(web::Data::new(vo_soda::SodaState {
-                backend: gw.tap.backend.clone(),
-                data_root: gw.data_root.clone(),
-                base_url: gw.settings.base_url.clone(),
-            }))
+            .app_data(web::Data::new(gw.soda.clone()))
             .service(
                 // Every service behind CORS (Access-Control-Allow-Origin: *), for browsers.
                 web::scope("")

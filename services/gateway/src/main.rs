@@ -10,12 +10,6 @@ use std::process::ExitCode;
 use vo_common::config::FileConfig;
 use vogate::settings::{resolve, Flags};
 
-/// The allocator: a request allocates many small, short-lived values (ADQL syntax trees,
-/// SQL text, VOTable rows), which mimalloc serves with far less work than the system's
-/// (`cargo bench -p vo-adql --bench translate` measures both).
-#[global_allocator]
-static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
-
 /// vogate: IVOA data-access services (TAP, ObsCore) in one binary.
 #[derive(Debug, Parser)]
 #[command(name = "vogate", version, about)]

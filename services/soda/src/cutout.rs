@@ -16,8 +16,11 @@
 use std::io::Write;
 use std::path::Path;
 
+use std::sync::Arc;
 use vo_common::sky::{circle_contains, SkyPoint};
-use vo_fits::{read_section, write_image, CelestialWcs, ImageCards, Section};
+#[cfg(test)]
+use vo_fits::read_section;
+use vo_fits::{read_section_at, write_image, CelestialWcs, ImageCards, Section};
 
 use crate::params::{Interval, Shape};
 
@@ -295,29 +298,110 @@ pub struct CutPlan {
     pub hdus: Vec<CutHdu>,
 }
 
-/// The cutout of the product at `path` for `shape` (`None`: the whole images), the planes
-/// of cubes within `band` (wavelength, metres) and `time` (MJD) (`None`: every plane), or
-/// `None` when no image of the product overlaps them. Errors: the file cannot be read.
+/// What a cutout needs of a product file, read once: where its HDUs lie, the keywords and
+/// WCS of its images, and their whole headers.
+#[derive(Debug)]
+pub struct Product {
+    /// Every HDU's place ([`vo_fits::check_file`]).
+    pub layouts: Vec<vo_fits::HduLayout>,
+    /// The image HDUs' keywords.
+    pub headers: vo_fits::FileHeaders,
+    /// The celestial WCS of each image HDU (same order as `headers.images`), or why none.
+    pub wcs: Vec<Result<CelestialWcs, String>>,
+    /// The whole header of each image HDU, by HDU index, and of the primary HDU.
+    pub cards: std::collections::HashMap<usize, ImageCards>,
+}
+
+impl Product {
+    /// Read what a cutout needs of the file at `path`. Errors: the file is incomplete or
+    /// cannot be read.
+    pub fn read(path: &Path) -> Result<Product, String> {
+        let layouts = vo_fits::check_file(path).map_err(|e| e.to_string())?;
+        let headers = vo_fits::read_headers(path)?;
+        let wcs = headers
+            .images
+            .iter()
+            .map(CelestialWcs::from_header)
+            .collect();
+        let mut cards = std::collections::HashMap::new();
+        for index in headers.images.iter().map(|h| h.index).chain([0]) {
+            if let Some(layout) = layouts.get(index) {
+                cards.insert(index, ImageCards::read_at(path, layout)?);
+            }
+        }
+        Ok(Product {
+            layouts,
+            headers,
+            wcs,
+            cards,
+        })
+    }
+}
+
+/// Products read recently, by path (moka, at most `capacity` of them); an entry is used only
+/// while the file's length and modification time are those it was read with, so a changed
+/// file is read again.
+pub struct ProductCache {
+    cache: moka::sync::Cache<std::path::PathBuf, (u64, std::time::SystemTime, Arc<Product>)>,
+}
+
+impl std::fmt::Debug for ProductCache {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ProductCache")
+            .field("entries", &self.cache.entry_count())
+            .finish()
+    }
+}
+
+impl ProductCache {
+    /// A cache of at most `capacity` products.
+    pub fn new(capacity: u64) -> ProductCache {
+        ProductCache {
+            cache: moka::sync::Cache::new(capacity),
+        }
+    }
+
+    /// The product at `path`, from the cache while the file is unchanged. Errors: as
+    /// [`Product::read`].
+    pub fn get(&self, path: &Path) -> Result<Arc<Product>, String> {
+        let meta = std::fs::metadata(path).map_err(|e| format!("cannot read: {e}"))?;
+        let (len, mtime) = (meta.len(), meta.modified().unwrap_or(std::time::UNIX_EPOCH));
+        if let Some((l, m, p)) = self.cache.get(path) {
+            if (l, m) == (len, mtime) {
+                return Ok(p);
+            }
+        }
+        let product = Arc::new(Product::read(path)?);
+        self.cache
+            .insert(path.to_path_buf(), (len, mtime, product.clone()));
+        Ok(product)
+    }
+}
+
+/// The cutout of `product` (the file at `path`) for `shape` (`None`: the whole images), the
+/// planes of cubes within `band` (wavelength, metres) and `time` (MJD) (`None`: every
+/// plane), or `None` when no image of the product overlaps them. Errors: the file cannot be
+/// read.
 pub fn plan(
-    path: &Path,
+    product: &Product,
     shape: Option<&Shape>,
     band: Option<&Interval>,
     time: Option<&Interval>,
 ) -> Result<Option<CutPlan>, String> {
-    let headers = vo_fits::read_headers(path)?;
+    let headers = &product.headers;
     let mut hdus = Vec::new();
     let mut science: Option<(i64, i64, PixelBox)> = None;
-    for h in &headers.images {
+    for (h, wcs) in headers.images.iter().zip(&product.wcs) {
         let full = PixelBox {
             x0: 0,
             y0: 0,
             nx: h.naxis[0].max(0) as u64,
             ny: h.naxis[1].max(0) as u64,
         };
-        let pixels = match (CelestialWcs::from_header(h), shape) {
+        let pixels = match (wcs, shape) {
             (_, None) => Some(full),
             (Ok(wcs), Some(s)) => {
-                let b = pixel_box(&wcs, s);
+                let b = pixel_box(wcs, s);
                 if let (Some(b), None) = (b, science) {
                     science = Some((h.naxis[0], h.naxis[1], b));
                 }
@@ -332,7 +416,11 @@ pub fn plan(
         let Some(planes) = planes(h, band, time)? else {
             continue;
         };
-        let cards = ImageCards::read(path, h.index)?;
+        let cards = product
+            .cards
+            .get(&h.index)
+            .cloned()
+            .ok_or_else(|| format!("HDU {}: no header", h.index))?;
         hdus.push(CutHdu {
             index: h.index,
             cards,
@@ -345,7 +433,7 @@ pub fn plan(
     }
     if hdus[0].index != 0 {
         // The product's primary header comes first, as it is, without data.
-        let mut primary = ImageCards::read(path, 0)?;
+        let mut primary = product.cards.get(&0).cloned().ok_or("HDU 0: no header")?;
         primary.naxis.clear();
         hdus.insert(
             0,
@@ -398,6 +486,7 @@ fn history(text: &str) -> Vec<String> {
 /// a time (only the box of one HDU is in memory at once). Errors: reading or writing.
 pub fn write_cut(
     plan: &CutPlan,
+    product: &Product,
     path: &Path,
     id: &str,
     out: &mut impl Write,
@@ -434,7 +523,11 @@ pub fn write_cut(
             .map_err(|e| format!("HDU {}: {e}", hdu.index))?;
         cut.cards.extend(history(&what));
         let section = Section { start, len };
-        let data = read_section(path, hdu.index, &hdu.cards, &section)
+        let layout = product
+            .layouts
+            .get(hdu.index)
+            .ok_or_else(|| format!("HDU {}: not in the file", hdu.index))?;
+        let data = read_section_at(path, layout, &hdu.cards, &section)
             .map_err(|e| format!("HDU {}: {e}", hdu.index))?;
         write_image(out, &cut, &data, primary).map_err(|e| format!("write: {e}"))?;
     }
@@ -649,9 +742,14 @@ mod tests {
             centre: SkyPoint::new(10.0, 20.0),
             radius: 0.05,
         };
-        let plan = plan(&p, Some(&shape), None, None)
-            .expect("plan")
-            .expect("overlap");
+        let plan = plan(
+            &Product::read(&p).expect("product"),
+            Some(&shape),
+            None,
+            None,
+        )
+        .expect("plan")
+        .expect("overlap");
         assert_eq!(
             plan.hdus.iter().map(|h| h.index).collect::<Vec<_>>(),
             vec![0, 1, 2]
@@ -659,7 +757,14 @@ mod tests {
         let b = plan.hdus[1].pixels.expect("a box");
         assert_eq!(plan.hdus[2].pixels, Some(b));
         let mut out = Vec::new();
-        write_cut(&plan, &p, "ivo://test/x?mef.fits", &mut out).expect("write");
+        write_cut(
+            &plan,
+            &Product::read(&p).expect("product"),
+            &p,
+            "ivo://test/x?mef.fits",
+            &mut out,
+        )
+        .expect("write");
         let q = dir.path().join("cut.fits");
         std::fs::write(&q, &out).expect("write cut");
         let layout = vo_fits::check_file(&q).expect("a whole FITS file");
@@ -814,7 +919,14 @@ mod tests {
     /// its values.
     fn planes_of_cut(plan: &CutPlan, p: &Path, dir: &Path) -> (Vec<u64>, Option<f64>) {
         let mut out = Vec::new();
-        write_cut(plan, p, "ivo://test/x?cube.fits", &mut out).expect("write");
+        write_cut(
+            plan,
+            &Product::read(p).expect("product"),
+            p,
+            "ivo://test/x?cube.fits",
+            &mut out,
+        )
+        .expect("write");
         let q = dir.join("cut.fits");
         std::fs::write(&q, &out).expect("write cut");
         let cards = ImageCards::read(&q, 0).expect("cut header");
@@ -852,9 +964,14 @@ mod tests {
             lo: 520e-9,
             hi: 540e-9,
         };
-        let wave = plan(&p, None, Some(&band), None)
-            .expect("plan")
-            .expect("overlap");
+        let wave = plan(
+            &Product::read(&p).expect("product"),
+            None,
+            Some(&band),
+            None,
+        )
+        .expect("plan")
+        .expect("overlap");
         assert_eq!(wave.hdus[0].planes, Some((2, 3)));
         let (planes, crpix3) = planes_of_cut(&wave, &p, dir.path());
         assert_eq!(planes, vec![3, 4, 5]);
@@ -862,9 +979,13 @@ mod tests {
         assert_eq!(crpix3, Some(-1.0));
         // A band the cube does not reach: nothing to cut; TIME does not apply to it.
         let far = Interval { lo: 1e-6, hi: 2e-6 };
-        assert!(plan(&p, None, Some(&far), None).expect("plan").is_none());
+        assert!(
+            plan(&Product::read(&p).expect("product"), None, Some(&far), None)
+                .expect("plan")
+                .is_none()
+        );
         let any = Interval { lo: 0.0, hi: 1e6 };
-        let all = plan(&p, None, None, Some(&any))
+        let all = plan(&Product::read(&p).expect("product"), None, None, Some(&any))
             .expect("plan")
             .expect("all");
         assert_eq!(all.hdus[0].planes, None);
@@ -888,9 +1009,14 @@ mod tests {
             centre: SkyPoint::new(10.0, 20.0),
             radius: 0.03,
         };
-        let timed = plan(&t, Some(&shape), None, Some(&time))
-            .expect("plan")
-            .expect("overlap");
+        let timed = plan(
+            &Product::read(&t).expect("product"),
+            Some(&shape),
+            None,
+            Some(&time),
+        )
+        .expect("plan")
+        .expect("overlap");
         assert_eq!(timed.hdus[0].planes, Some((2, 2)));
         let (planes, _) = planes_of_cut(&timed, &t, dir.path());
         assert_eq!(planes, vec![3, 4]);
@@ -898,10 +1024,54 @@ mod tests {
             lo: 50000.0,
             hi: 59999.0,
         };
-        assert!(plan(&t, None, None, Some(&before)).expect("plan").is_none());
+        assert!(plan(
+            &Product::read(&t).expect("product"),
+            None,
+            None,
+            Some(&before)
+        )
+        .expect("plan")
+        .is_none());
+    }
+
+    #[test]
+    fn the_product_cache_reads_a_changed_file_again() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let p = dir.path().join("i.fits");
+        let write = |n: u64| {
+            let (cards, data) = tan(10.0, 20.0, n, n);
+            write_image(
+                &mut std::fs::File::create(&p).expect("create"),
+                &cards,
+                &data,
+                true,
+            )
+            .expect("write");
+        };
+        write(40);
+        let cache = ProductCache::new(8);
+        let a = cache.get(&p).expect("read");
+        let b = cache.get(&p).expect("cached");
+        assert!(Arc::ptr_eq(&a, &b));
+        assert_eq!(a.headers.images[0].naxis, vec![40, 40]);
+        write(60);
+        let c = cache.get(&p).expect("read again");
+        assert!(!Arc::ptr_eq(&a, &c));
+        assert_eq!(c.headers.images[0].naxis, vec![60, 60]);
+        // A file cut short is refused, not served from the cache.
+        let len = std::fs::metadata(&p).expect("stat").len();
+        std::fs::OpenOptions::new()
+            .write(true)
+            .open(&p)
+            .expect("open")
+            .set_len(len / 2)
+            .expect("truncate");
+        assert!(cache.get(&p).expect_err("short").contains("short"));
     }
 
     fn plan_none(p: &Path, s: &Shape) -> bool {
-        plan(p, Some(s), None, None).expect("plan").is_none()
+        plan(&Product::read(p).expect("product"), Some(s), None, None)
+            .expect("plan")
+            .is_none()
     }
 }

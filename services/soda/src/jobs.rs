@@ -91,15 +91,24 @@ impl SodaRunner {
             Ok(p) => p,
             Err(e) => return error_doc(e.message).await,
         };
+        let _permit = self
+            .state
+            .cutouts
+            .clone()
+            .acquire_owned()
+            .await
+            .map_err(|_| VoError::internal("the cutout service is closing"))?;
         let planned = {
-            let path = path.clone();
+            let (path, products) = (path.clone(), self.state.products.clone());
             tokio::task::spawn_blocking(move || {
-                plan(&path, shape.as_ref(), band.as_ref(), time.as_ref())
+                let product = products.get(&path)?;
+                let plan = plan(&product, shape.as_ref(), band.as_ref(), time.as_ref())?;
+                Ok::<_, String>(plan.map(|p| (p, product)))
             })
             .await
             .map_err(|e| VoError::internal(format!("cutout: {e}")))?
         };
-        let cut = match planned {
+        let (cut, product) = match planned {
             Ok(Some(p)) => p,
             Ok(None) => {
                 return error_doc(format!(
@@ -119,7 +128,7 @@ impl SodaRunner {
                 tx,
                 buf: Vec::with_capacity(ChunkWriter::CHUNK),
             };
-            write_cut(&cut, &path, &id_owned, &mut w)
+            write_cut(&cut, &product, &path, &id_owned, &mut w)
                 .and_then(|()| std::io::Write::flush(&mut w).map_err(|e| e.to_string()))
         });
         let mut accepted = true;

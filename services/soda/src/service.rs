@@ -26,6 +26,27 @@ pub struct SodaState {
     pub data_root: PathBuf,
     /// The service's public base URL, for the capabilities.
     pub base_url: String,
+    /// Cutouts made at once (sync and async together); more wait their turn, so that a
+    /// burst of requests takes neither a thread nor a buffer each.
+    pub cutouts: Arc<tokio::sync::Semaphore>,
+    /// The headers, layouts and WCS of recently cut products.
+    pub products: Arc<crate::cutout::ProductCache>,
+}
+
+impl SodaState {
+    /// The state of a SODA service over `backend`'s ObsCore and the files under
+    /// `data_root`, at `base_url`; twice as many cutouts at once as the machine has cores,
+    /// and the headers of the last 1,024 products cut kept.
+    pub fn new(backend: Arc<dyn vo_tap::Backend>, data_root: PathBuf, base_url: String) -> Self {
+        let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
+        SodaState {
+            backend,
+            data_root,
+            base_url,
+            cutouts: Arc::new(tokio::sync::Semaphore::new(2 * cores)),
+            products: Arc::new(crate::cutout::ProductCache::new(1024)),
+        }
+    }
 }
 
 /// Mount `/soda/sync` (GET, POST), `/soda/async` (the UWS job list of `jobs`, whose runner
@@ -134,11 +155,19 @@ async fn sync(state: &SodaState, params: Params) -> HttpResponse {
         request.bands.first().copied(),
         request.times.first().copied(),
     );
-    let planned = {
-        let path = path.clone();
-        web::block(move || plan(&path, shape.as_ref(), band.as_ref(), time.as_ref())).await
+    let Ok(permit) = state.cutouts.clone().acquire_owned().await else {
+        return text_error_response(&VoError::internal("the cutout service is closing"));
     };
-    let plan = match planned {
+    let planned = {
+        let (path, products) = (path.clone(), state.products.clone());
+        web::block(move || {
+            let product = products.get(&path)?;
+            let plan = plan(&product, shape.as_ref(), band.as_ref(), time.as_ref())?;
+            Ok::<_, String>(plan.map(|p| (p, product)))
+        })
+        .await
+    };
+    let (plan, product) = match planned {
         Ok(Ok(Some(p))) => p,
         // SODA 1.0 §5.3: no overlap is no content.
         Ok(Ok(None)) => return HttpResponse::NoContent().finish(),
@@ -155,11 +184,12 @@ async fn sync(state: &SodaState, params: Params) -> HttpResponse {
         .map(|s| s.to_string_lossy().trim_end_matches(".fits").to_string())
         .unwrap_or_else(|| "cutout".into());
     tokio::task::spawn_blocking(move || {
+        let _permit = permit;
         let mut w = ChunkWriter {
             tx,
             buf: Vec::with_capacity(ChunkWriter::CHUNK),
         };
-        let written = write_cut(&plan, &path, &id, &mut w)
+        let written = write_cut(&plan, &product, &path, &id, &mut w)
             .and_then(|()| w.flush().map_err(|e| e.to_string()));
         if let Err(e) = written {
             tracing::warn!(dataset = %id, reason = %e, "cutout not completed");

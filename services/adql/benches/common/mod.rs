@@ -1,5 +1,5 @@
-//! What both translate benchmarks run (one per global allocator): the catalog, a dialect
-//! that writes what the PostgreSQL one writes, the queries.
+//! What the translate benchmark runs: the catalog, a dialect that writes what the PostgreSQL
+//! one writes, the queries.
 
 #![allow(missing_docs)]
 
@@ -145,18 +145,17 @@ fn catalog() -> Cat {
     ])
 }
 
-/// The benchmarks, named with `allocator` (the global allocator of the bench binary).
-pub fn bench(c: &mut Criterion, allocator: &str) {
+/// The benchmarks.
+pub fn bench(c: &mut Criterion) {
     let cat = catalog();
     assert!(translate(QUERY_20_LINES, &cat, &Pg).is_ok());
-    c.bench_function(
-        &format!("{allocator}: translate 20-line join + subquery + geometry"),
-        |b| b.iter(|| translate(black_box(QUERY_20_LINES), &cat, &Pg).expect("ok")),
-    );
-    c.bench_function(&format!("{allocator}: parse only (20-line)"), |b| {
+    c.bench_function("translate 20-line join + subquery + geometry", |b| {
+        b.iter(|| translate(black_box(QUERY_20_LINES), &cat, &Pg).expect("ok"))
+    });
+    c.bench_function("parse only (20-line)", |b| {
         b.iter(|| vo_adql::parser::parse(black_box(QUERY_20_LINES), &[]).expect("ok"))
     });
-    c.bench_function(&format!("{allocator}: tokenize only (20-line)"), |b| {
+    c.bench_function("tokenize only (20-line)", |b| {
         b.iter(|| vo_adql::lexer::tokenize(black_box(QUERY_20_LINES)).expect("ok"))
     });
     let ors: Vec<String> = (0..1000).map(|i| format!("s.source_id = {i}")).collect();
@@ -165,7 +164,7 @@ pub fn bench(c: &mut Criterion, allocator: &str) {
         ors.join(" OR ")
     );
     assert!(translate(&long, &cat, &Pg).is_ok());
-    c.bench_function(&format!("{allocator}: translate 1000-term OR chain"), |b| {
+    c.bench_function("translate 1000-term OR chain", |b| {
         b.iter(|| translate(black_box(&long), &cat, &Pg).expect("ok"))
     });
 }
