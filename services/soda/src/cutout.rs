@@ -18,9 +18,7 @@ use std::path::Path;
 
 use std::sync::Arc;
 use vo_common::sky::{circle_contains, SkyPoint};
-#[cfg(test)]
-use vo_fits::read_section;
-use vo_fits::{read_section_at, write_image, CelestialWcs, ImageCards, Section};
+use vo_fits::{read_section_at, CelestialWcs, ImageCards, Section};
 
 use crate::params::{Interval, Shape};
 
@@ -522,15 +520,84 @@ pub fn write_cut(
             .cut(&start, &len)
             .map_err(|e| format!("HDU {}: {e}", hdu.index))?;
         cut.cards.extend(history(&what));
-        let section = Section { start, len };
         let layout = product
             .layouts
             .get(hdu.index)
             .ok_or_else(|| format!("HDU {}: not in the file", hdu.index))?;
-        let data = read_section_at(path, layout, &hdu.cards, &section)
-            .map_err(|e| format!("HDU {}: {e}", hdu.index))?;
-        write_image(out, &cut, &data, primary).map_err(|e| format!("write: {e}"))?;
+        write_streamed(
+            out,
+            &cut,
+            primary,
+            BLOCK_BYTES,
+            |start, len, sink| {
+                let data = read_section_at(path, layout, &hdu.cards, &Section { start, len })
+                    .map_err(|e| format!("HDU {}: {e}", hdu.index))?;
+                sink(&data.bytes)
+            },
+            &start,
+            &len,
+        )?;
     }
+    Ok(())
+}
+
+/// Bytes of values read and written at once: a cut of any size streams in blocks of rows
+/// of about this size.
+const BLOCK_BYTES: u64 = 4 << 20;
+
+/// Write one image HDU of header `cut` (axis lengths `len`) whose values are the box
+/// `start`/`len` of the original, read by `read` in blocks of whole rows (along axis 2, plane
+/// by plane) of about `block_bytes`, each passed on to `out` before the next is read; then
+/// the padding.
+fn write_streamed(
+    out: &mut impl Write,
+    cut: &ImageCards,
+    primary: bool,
+    block_bytes: u64,
+    mut read: impl FnMut(
+        Vec<u64>,
+        Vec<u64>,
+        &mut dyn FnMut(&[u8]) -> Result<(), String>,
+    ) -> Result<(), String>,
+    start: &[u64],
+    len: &[u64],
+) -> Result<(), String> {
+    let io = |e: std::io::Error| format!("write: {e}");
+    let header = ImageCards {
+        bitpix: cut.bitpix,
+        naxis: len.to_vec(),
+        cards: cut.cards.clone(),
+    };
+    out.write_all(&header.header_bytes(primary)).map_err(io)?;
+    let bpp = u64::from(cut.bitpix.unsigned_abs() / 8);
+    let row = len[0] * bpp;
+    let rows_per_block = (block_bytes / row.max(1)).max(1);
+    let planes: u64 = len[2..].iter().product();
+    let mut written = 0u64;
+    for plane in 0..planes {
+        // The plane's coordinates on axes 3.. (axis 3 fastest).
+        let mut rest = plane;
+        let mut outer: Vec<u64> = Vec::with_capacity(len.len().saturating_sub(2));
+        for j in 2..len.len() {
+            outer.push(start[j] + rest % len[j]);
+            rest /= len[j];
+        }
+        let mut y = 0;
+        while y < len[1] {
+            let k = rows_per_block.min(len[1] - y);
+            let mut s = vec![start[0], start[1] + y];
+            s.extend(&outer);
+            let mut l = vec![len[0], k];
+            l.extend(std::iter::repeat_n(1, outer.len()));
+            read(s, l, &mut |bytes: &[u8]| {
+                written += bytes.len() as u64;
+                out.write_all(bytes).map_err(io)
+            })?;
+            y += k;
+        }
+    }
+    let pad = (2880 - written % 2880) % 2880;
+    out.write_all(&vec![0u8; pad as usize]).map_err(io)?;
     Ok(())
 }
 
@@ -539,6 +606,7 @@ mod tests {
     use super::*;
     use vo_fits::cards::number_card;
     use vo_fits::SectionData;
+    use vo_fits::{read_section, write_image};
 
     /// A `n1` x `n2` float32 TAN image centred on (`ra`, `dec`) with 0.01-degree pixels
     /// (east left), values x + 1000 y (0-based), as cards and data.
@@ -1067,6 +1135,49 @@ mod tests {
             .set_len(len / 2)
             .expect("truncate");
         assert!(cache.get(&p).expect_err("short").contains("short"));
+    }
+
+    #[test]
+    fn cuts_stream_in_blocks_of_rows_with_the_same_bytes() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let p = dir.path().join("cube.fits");
+        let cards = cube(
+            &p,
+            &[("CTYPE3", "WAVE"), ("CUNIT3", "nm")],
+            &[("CRVAL3", 500.0)],
+        );
+        let layout = vo_fits::check_file(&p).expect("complete")[0].clone();
+        let (start, len) = (vec![3, 2, 4], vec![11, 13, 3]);
+        let whole = read_section(
+            &p,
+            0,
+            &cards,
+            &Section {
+                start: start.clone(),
+                len: len.clone(),
+            },
+        )
+        .expect("section");
+        let mut expected = Vec::new();
+        write_image(&mut expected, &cards, &whole, true).expect("write");
+        // Blocks of 2 rows (88 bytes) and of one row: the same file.
+        for block in [88, 1] {
+            let mut got = Vec::new();
+            write_streamed(
+                &mut got,
+                &cards,
+                true,
+                block,
+                |s, l, sink| {
+                    let d = read_section_at(&p, &layout, &cards, &Section { start: s, len: l })?;
+                    sink(&d.bytes)
+                },
+                &start,
+                &len,
+            )
+            .expect("streamed");
+            assert!(got == expected, "block of {block} bytes");
+        }
     }
 
     fn plan_none(p: &Path, s: &Shape) -> bool {
