@@ -960,6 +960,30 @@ async fn soda_cuts_products_and_refuses_bad_requests(db: Db) {
         let text = String::from_utf8(test::read_body(resp).await.to_vec()).expect("utf8");
         assert!(text.starts_with(starts), "{params:?}: {text}");
     }
+    // A product cut short since ingest cannot be cut (the cache sees the change).
+    let size = std::fs::metadata(&original).expect("stat").len();
+    std::fs::OpenOptions::new()
+        .write(true)
+        .open(&original)
+        .expect("open")
+        .set_len(size / 2)
+        .expect("truncate");
+    let resp = test::call_service(
+        &app,
+        call(vec![
+            ("ID", id.into()),
+            ("CIRCLE", format!("{ra} {dec} 0.05")),
+        ]),
+    )
+    .await;
+    assert_eq!(resp.status().as_u16(), 404);
+    let text = String::from_utf8(test::read_body(resp).await.to_vec()).expect("utf8");
+    assert!(
+        text.starts_with(&format!(
+            "UsageError: the dataset {id} cannot be cut: short: HDU 0 declares"
+        )),
+        "{text}"
+    );
     let resp = test::call_service(
         &app,
         test::TestRequest::get()
@@ -968,8 +992,10 @@ async fn soda_cuts_products_and_refuses_bad_requests(db: Db) {
     )
     .await;
     let caps = String::from_utf8(test::read_body(resp).await.to_vec()).expect("utf8");
-    assert!(
-        caps.contains("standardID=\"ivo://ivoa.net/std/SODA#sync-1.0\""),
-        "{caps}"
-    );
+    for id in ["sync", "async"] {
+        assert!(
+            caps.contains(&format!("standardID=\"ivo://ivoa.net/std/SODA#{id}-1.0\"")),
+            "{caps}"
+        );
+    }
 }

@@ -171,8 +171,10 @@ async fn sync(state: &SodaState, params: Params) -> HttpResponse {
         Ok(Ok(Some(p))) => p,
         // SODA 1.0 §5.3: no overlap is no content.
         Ok(Ok(None)) => return HttpResponse::NoContent().finish(),
+        // The product's file is not a whole FITS file now (cut short, being rewritten): it
+        // cannot be served, as /files does not serve it.
         Ok(Err(e)) => {
-            return text_error_response(&VoError::internal(format!(
+            return text_error_response(&VoError::not_found(format!(
                 "the dataset {id} cannot be cut: {e}"
             )))
         }
