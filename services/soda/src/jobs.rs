@@ -19,6 +19,28 @@ use crate::service::{product, ChunkWriter, SodaState};
 /// The job kind of SODA jobs in the job store.
 pub const KIND: &str = "soda";
 
+/// The most cutouts (combinations of ID, shape, BAND and TIME) one job may ask for.
+pub const MAX_CUTOUTS: usize = 1000;
+
+/// How many cutouts `request` asks for; an error when more than [`MAX_CUTOUTS`].
+pub fn cutouts(request: &SodaRequest) -> Result<usize, VoError> {
+    let n = [
+        request.ids.len(),
+        request.shapes.len(),
+        request.bands.len(),
+        request.times.len(),
+    ]
+    .iter()
+    .try_fold(1usize, |acc, &k| acc.checked_mul(k.max(1)))
+    .unwrap_or(usize::MAX);
+    if n > MAX_CUTOUTS {
+        return Err(VoError::usage(format!(
+            "the job asks for {n} cutouts (IDs x shapes x BANDs x TIMEs); one job makes at most {MAX_CUTOUTS}"
+        )));
+    }
+    Ok(n)
+}
+
 /// Runs SODA jobs.
 #[derive(Debug, Clone)]
 pub struct SodaRunner {
@@ -40,6 +62,7 @@ impl JobRunner for SodaRunner {
                 "POL is not supported: no product here has a polarization axis",
             ));
         }
+        cutouts(&request)?;
         let all = |v: &[Interval]| -> Vec<Option<Interval>> {
             if v.is_empty() {
                 vec![None]
@@ -144,5 +167,26 @@ impl SodaRunner {
             return Err(VoError::internal(format!("the cutout of {id}: {e}")));
         }
         file.commit().await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_job_may_ask_for_at_most_a_thousand_cutouts() {
+        let parse =
+            |q: &str| SodaRequest::parse(&Params::from_query(q).expect("query")).expect("valid");
+        assert_eq!(
+            cutouts(&parse("ID=a&ID=b&CIRCLE=1+1+1&CIRCLE=2+2+1&BAND=1+2")).expect("ok"),
+            4
+        );
+        assert_eq!(cutouts(&parse("ID=a")).expect("ok"), 1);
+        let many: Vec<String> = (0..1001)
+            .map(|i| format!("CIRCLE={}+1+1", i % 360))
+            .collect();
+        let e = cutouts(&parse(&format!("ID=a&{}", many.join("&")))).expect_err("1001");
+        assert!(e.message.contains("1001 cutouts"), "{}", e.message);
     }
 }

@@ -181,10 +181,20 @@ async fn sync(state: &SodaState, params: Params) -> HttpResponse {
         Err(e) => return text_error_response(&VoError::internal(format!("cutout: {e}"))),
     };
     let (tx, rx) = tokio::sync::mpsc::channel::<Bytes>(4);
-    let name = path
+    // The product's name for the download, in characters any header value can hold.
+    let name: String = path
         .file_stem()
         .map(|s| s.to_string_lossy().trim_end_matches(".fits").to_string())
-        .unwrap_or_else(|| "cutout".into());
+        .unwrap_or_else(|| "cutout".into())
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_') {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect();
     tokio::task::spawn_blocking(move || {
         let _permit = permit;
         let mut w = ChunkWriter {
