@@ -61,6 +61,9 @@ pub fn read_section_at(
 ) -> Result<SectionData, String> {
     let hdu = layout.index;
     let naxis = &cards.naxis;
+    if naxis.is_empty() {
+        return Err(format!("HDU {hdu} holds no image (NAXIS = 0)"));
+    }
     if section.start.len() != section.len.len() || section.start.len() > naxis.len() {
         return Err(format!(
             "the box has {} axes, the image {}",
@@ -359,6 +362,23 @@ mod tests {
             let e = read_section(&p, 0, &cards, &Section { start, len }).expect_err(says);
             assert!(e.contains(says), "{e}");
         }
+        // An HDU without axes has no box to read.
+        let empty = ImageCards {
+            bitpix: 8,
+            naxis: vec![],
+            cards: vec![],
+        };
+        let e = read_section(
+            &p,
+            0,
+            &empty,
+            &Section {
+                start: vec![],
+                len: vec![],
+            },
+        )
+        .expect_err("no axes");
+        assert!(e.contains("holds no image"), "{e}");
         // Values that do not fill the shape are not written.
         let bad = SectionData {
             bitpix: 16,

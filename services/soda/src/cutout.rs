@@ -173,6 +173,9 @@ fn clip(a: (f64, f64), b: (f64, f64), lo: (f64, f64), hi: (f64, f64)) -> Option<
 /// as longitude 180 of CAR, and is left out), the centre if it lies on the image, and the
 /// image's border where it lies inside the shape.
 pub fn pixel_box(wcs: &CelestialWcs, shape: &Shape) -> Option<PixelBox> {
+    if wcs.naxis1 < 1 || wcs.naxis2 < 1 {
+        return None; // an image of no pixels overlaps nothing
+    }
     let (n1, n2) = (wcs.naxis1 as f64, wcs.naxis2 as f64);
     let (lo, hi) = ((0.5, 0.5), (n1 + 0.5, n2 + 0.5));
     let on_image = |(x, y): (f64, f64)| x >= lo.0 && x <= hi.0 && y >= lo.1 && y <= hi.1;
@@ -449,11 +452,11 @@ pub fn plan(
 /// HISTORY cards saying `text`, wrapped at spaces to 72 characters a card (a word longer
 /// than that is cut).
 fn history(text: &str) -> Vec<String> {
-    let mut lines: Vec<String> = vec![String::new()];
+    let mut lines: Vec<String> = Vec::new();
+    let mut line = String::new();
     for word in text.split(' ') {
         let mut word: Vec<char> = word.chars().collect();
         loop {
-            let line = lines.last_mut().expect("a line");
             let used = line.chars().count();
             let room = if used == 0 {
                 72
@@ -468,12 +471,12 @@ fn history(text: &str) -> Vec<String> {
                 break;
             }
             if used == 0 {
-                line.extend(word[..72].iter());
-                word.drain(..72);
+                line.extend(word.drain(..72));
             }
-            lines.push(String::new());
+            lines.push(std::mem::take(&mut line));
         }
     }
+    lines.push(line);
     lines
         .into_iter()
         .map(|l| format!("HISTORY {l:<72}"))
@@ -872,6 +875,18 @@ mod tests {
             radius: 0.05,
         };
         assert!(plan_none(&p, &far));
+    }
+
+    #[test]
+    fn an_image_of_no_pixels_overlaps_nothing() {
+        let (cards, _) = tan(10.0, 20.0, 10, 10);
+        let mut wcs = wcs_of(&cards);
+        wcs.naxis1 = 0;
+        let everywhere = Shape::Circle {
+            centre: SkyPoint::new(10.0, 20.0),
+            radius: 90.0,
+        };
+        assert_eq!(pixel_box(&wcs, &everywhere), None);
     }
 
     #[test]
