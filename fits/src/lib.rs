@@ -29,7 +29,7 @@ pub use celestial::{CelestialWcs, Frame, NoPixel};
 pub use header::{read_headers, Card, FileHeaders, ImageHeader};
 pub use integrity::{check_file, HduLayout, Incomplete};
 pub use section::{read_section, read_section_at, write_image, Section, SectionData};
-pub use spectral::{AxisKind, WorldAxis};
+pub use spectral::{axis_kind, AxisKind, WorldAxis};
 
 #[cfg(test)]
 mod tests;

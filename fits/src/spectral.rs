@@ -15,6 +15,27 @@ const C: f64 = 299_792_458.0;
 /// h c in eV m (CODATA 2018).
 const HC_EV_M: f64 = 1.239_841_984e-6;
 
+/// What an axis of CTYPE `ctype` measures and the type vogate reads it as (WAVE for AWAV
+/// too), or `None` for an axis that is neither spectral nor time.
+fn classify(ctype: &str) -> Option<(AxisKind, &'static str)> {
+    let head = ctype.get(..4).unwrap_or(ctype).to_ascii_uppercase();
+    Some(match head.trim_end_matches('-') {
+        "WAVE" | "AWAV" => (AxisKind::Wavelength, "WAVE"),
+        "FREQ" => (AxisKind::Wavelength, "FREQ"),
+        "ENER" => (AxisKind::Wavelength, "ENER"),
+        "TIME" => (AxisKind::Time, "TIME"),
+        "MJD" => (AxisKind::Time, "MJD"),
+        "JD" => (AxisKind::Time, "JD"),
+        _ => return None,
+    })
+}
+
+/// What the axis of CTYPE `ctype` measures, or `None` when it is neither a spectral nor a
+/// time axis.
+pub fn axis_kind(ctype: &str) -> Option<AxisKind> {
+    classify(ctype).map(|(kind, _)| kind)
+}
+
 /// What a linear world axis of a cube measures, in the units vogate compares it in.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum AxisKind {
@@ -56,18 +77,12 @@ impl WorldAxis {
         let Some(ctype) = h.text(&key("CTYPE")) else {
             return Ok(None);
         };
+        let Some((kind, ctype_name)) = classify(ctype) else {
+            return Ok(None);
+        };
+        // The type as written (AWAV stays AWAV in messages).
         let head = ctype.get(..4).unwrap_or(ctype).to_ascii_uppercase();
         let head = head.trim_end_matches('-');
-        let (kind, ctype_name): (AxisKind, &'static str) = match head {
-            "WAVE" => (AxisKind::Wavelength, "WAVE"),
-            "AWAV" => (AxisKind::Wavelength, "WAVE"),
-            "FREQ" => (AxisKind::Wavelength, "FREQ"),
-            "ENER" => (AxisKind::Wavelength, "ENER"),
-            "TIME" => (AxisKind::Time, "TIME"),
-            "MJD" => (AxisKind::Time, "MJD"),
-            "JD" => (AxisKind::Time, "JD"),
-            _ => return Ok(None),
-        };
         let algorithm = ctype.get(4..).unwrap_or("").trim_matches('-').trim();
         if !algorithm.is_empty() {
             return Err(format!(

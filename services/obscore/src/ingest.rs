@@ -351,10 +351,7 @@ pub fn spectral_range(h: &ImageHeader) -> Result<Option<(f64, f64, i64)>, String
     for axis in [3, 4] {
         // Time axes are no business of the spectral columns (nor their errors).
         let ctype = h.text(&format!("CTYPE{axis}")).unwrap_or("");
-        if ["TIME", "MJD", "JD"]
-            .iter()
-            .any(|t| ctype.to_ascii_uppercase().starts_with(t))
-        {
+        if vo_fits::axis_kind(ctype) == Some(vo_fits::AxisKind::Time) {
             continue;
         }
         let Some(a) = vo_fits::WorldAxis::from_header(h, axis)? else {

@@ -218,7 +218,17 @@ pub fn pixel_box(wcs: &CelestialWcs, shape: &Shape) -> Option<PixelBox> {
     if let Some(c) = wcs.icrs_to_pixel(centre).ok().filter(|c| on_image(*c)) {
         points.push(c);
     }
-    // The image's border (and centre) where it lies inside the shape.
+    // The image's border (and centre) where it lies inside the shape (a polygon is made
+    // once, not at each point).
+    let polygon = match shape {
+        Shape::Polygon(v) => vo_common::region::Polygon::new(v).ok(),
+        _ => None,
+    };
+    let inside = |p: SkyPoint| match (shape, &polygon) {
+        (Shape::Polygon(_), Some(poly)) => poly.contains(p),
+        (Shape::Polygon(_), None) => false,
+        _ => shape.contains(p),
+    };
     let steps = 64;
     for i in 0..=steps {
         let f = i as f64 / steps as f64;
@@ -229,7 +239,7 @@ pub fn pixel_box(wcs: &CelestialWcs, shape: &Shape) -> Option<PixelBox> {
             (n1 + 0.5, 0.5 + f * n2),
             (cx, cy),
         ] {
-            if wcs.pixel_to_icrs(x, y).is_some_and(|p| shape.contains(p)) {
+            if wcs.pixel_to_icrs(x, y).is_some_and(inside) {
                 points.push((x, y));
             }
         }

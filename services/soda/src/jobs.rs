@@ -7,14 +7,13 @@
 //! Parameters that are wrong for every combination (a malformed CIRCLE, POL) end the job in
 //! ERROR with that message.
 
-use bytes::Bytes;
 use vo_common::VoError;
 use vo_dali::Params;
 use vo_uws::{Job, JobRunner, ResultDir, ResultRef};
 
-use crate::cutout::{plan, write_cut};
+use crate::cutout::plan;
 use crate::params::{Interval, Shape, SodaRequest};
-use crate::service::{product, ChunkWriter, SodaState};
+use crate::service::{product, spawn_cut, SodaState};
 
 /// The job kind of SODA jobs in the job store.
 pub const KIND: &str = "soda";
@@ -114,7 +113,7 @@ impl SodaRunner {
             Ok(p) => p,
             Err(e) => return error_doc(e.message).await,
         };
-        let _permit = self
+        let permit = self
             .state
             .cutouts
             .clone()
@@ -144,16 +143,7 @@ impl SodaRunner {
         let mut file = results
             .create(&format!("cutout-{k}.fits"), "application/fits")
             .await?;
-        let (tx, mut rx) = tokio::sync::mpsc::channel::<Bytes>(4);
-        let id_owned = id.to_string();
-        let writer = tokio::task::spawn_blocking(move || {
-            let mut w = ChunkWriter {
-                tx,
-                buf: Vec::with_capacity(ChunkWriter::CHUNK),
-            };
-            write_cut(&cut, &product, &path, &id_owned, &mut w)
-                .and_then(|()| std::io::Write::flush(&mut w).map_err(|e| e.to_string()))
-        });
+        let (mut rx, writer) = spawn_cut(cut, product, path, id.to_string(), permit);
         let mut accepted = true;
         while let Some(chunk) = rx.recv().await {
             if accepted && !file.write(&chunk).await {

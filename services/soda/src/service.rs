@@ -14,7 +14,7 @@ use vo_common::votable::xml_escape;
 use vo_common::VoError;
 use vo_dali::{text_error_response, Params};
 
-use crate::cutout::{plan, write_cut};
+use crate::cutout::{plan, write_cut, CutPlan, Product};
 use crate::params::SodaRequest;
 
 /// What the SODA handlers need.
@@ -99,13 +99,13 @@ pub(crate) async fn product(state: &SodaState, id: &str) -> Result<PathBuf, VoEr
 
 /// A writer into the response stream: 64 KiB chunks sent to the client as they fill (the
 /// channel holds a few, so memory stays bounded whatever the cutout's size).
-pub(crate) struct ChunkWriter {
-    pub(crate) tx: tokio::sync::mpsc::Sender<Bytes>,
-    pub(crate) buf: Vec<u8>,
+struct ChunkWriter {
+    tx: tokio::sync::mpsc::Sender<Bytes>,
+    buf: Vec<u8>,
 }
 
 impl ChunkWriter {
-    pub(crate) const CHUNK: usize = 64 * 1024;
+    const CHUNK: usize = 64 * 1024;
 
     fn send(&mut self) -> std::io::Result<()> {
         if self.buf.is_empty() {
@@ -119,6 +119,33 @@ impl ChunkWriter {
             std::io::Error::new(std::io::ErrorKind::BrokenPipe, "the client went away")
         })
     }
+}
+
+/// Write the cutout `plan` of `product` (the file `path`, dataset `id`) on a blocking
+/// thread, holding `permit` until it is written: its bytes come through the returned
+/// receiver in 64 KiB chunks (a few at most waiting, so memory stays bounded whatever the
+/// cut's size), and the handle ends with the outcome.
+pub(crate) fn spawn_cut(
+    plan: CutPlan,
+    product: Arc<Product>,
+    path: PathBuf,
+    id: String,
+    permit: tokio::sync::OwnedSemaphorePermit,
+) -> (
+    tokio::sync::mpsc::Receiver<Bytes>,
+    tokio::task::JoinHandle<Result<(), String>>,
+) {
+    let (tx, rx) = tokio::sync::mpsc::channel::<Bytes>(4);
+    let handle = tokio::task::spawn_blocking(move || {
+        let _permit = permit;
+        let mut w = ChunkWriter {
+            tx,
+            buf: Vec::with_capacity(ChunkWriter::CHUNK),
+        };
+        write_cut(&plan, &product, &path, &id, &mut w)
+            .and_then(|()| w.flush().map_err(|e| e.to_string()))
+    });
+    (rx, handle)
 }
 
 impl Write for ChunkWriter {
@@ -180,7 +207,6 @@ async fn sync(state: &SodaState, params: Params) -> HttpResponse {
         }
         Err(e) => return text_error_response(&VoError::internal(format!("cutout: {e}"))),
     };
-    let (tx, rx) = tokio::sync::mpsc::channel::<Bytes>(4);
     // The product's name for the download, in characters any header value can hold.
     let name: String = path
         .file_stem()
@@ -195,15 +221,9 @@ async fn sync(state: &SodaState, params: Params) -> HttpResponse {
             }
         })
         .collect();
-    tokio::task::spawn_blocking(move || {
-        let _permit = permit;
-        let mut w = ChunkWriter {
-            tx,
-            buf: Vec::with_capacity(ChunkWriter::CHUNK),
-        };
-        let written = write_cut(&plan, &product, &path, &id, &mut w)
-            .and_then(|()| w.flush().map_err(|e| e.to_string()));
-        if let Err(e) = written {
+    let (rx, written) = spawn_cut(plan, product, path, id.clone(), permit);
+    tokio::spawn(async move {
+        if let Ok(Err(e)) = written.await {
             tracing::warn!(dataset = %id, reason = %e, "cutout not completed");
         }
     });
