@@ -9,7 +9,7 @@
 //! BZERO + BSCALE × BLANK) are turned back into the stored ones, exactly, by inverting the
 //! scaling and rounding for integer BITPIX.
 
-use std::io::{Read, Seek, SeekFrom, Write};
+use std::io::{Read, Write};
 use std::path::Path;
 
 use crate::cards::ImageCards;
@@ -117,7 +117,8 @@ pub fn read_section_at(
     })
 }
 
-/// The box of a plain image: one read per row along axis 1.
+/// The box of a plain image: one positioned read per row along axis 1, rows that lie end
+/// to end in the file (a box as wide as the image) read together.
 fn read_plain(
     file: &mut std::fs::File,
     data_start: u64,
@@ -127,10 +128,18 @@ fn read_plain(
     bpp: u64,
     size: u64,
 ) -> Result<Vec<u8>, String> {
+    use std::os::unix::fs::FileExt;
     let mut out = vec![0u8; size as usize];
     let row = (shape[0] * bpp) as usize;
     let rows = out.len() / row.max(1);
-    for (r, chunk) in out.chunks_mut(row).enumerate().take(rows) {
+    // The run of rows being gathered: (its offset in the file, its first byte in `out`, its
+    // length).
+    let mut run: Option<(u64, usize, usize)> = None;
+    let read = |out: &mut [u8], (offset, at, len): (u64, usize, usize)| {
+        file.read_exact_at(&mut out[at..at + len], offset)
+            .map_err(|e| format!("read: {e}"))
+    };
+    for r in 0..rows {
         // The row's coordinates on axes 2.. (r counts them with axis 2 fastest).
         let mut index = start[0];
         let mut stride = naxis[0];
@@ -141,9 +150,18 @@ fn read_plain(
             index += c * stride;
             stride *= naxis[j];
         }
-        file.seek(SeekFrom::Start(data_start + index * bpp))
-            .map_err(|e| format!("seek: {e}"))?;
-        file.read_exact(chunk).map_err(|e| format!("read: {e}"))?;
+        let offset = data_start + index * bpp;
+        run = match run {
+            Some((o, at, len)) if o + len as u64 == offset => Some((o, at, len + row)),
+            Some(done) => {
+                read(&mut out, done)?;
+                Some((offset, r * row, row))
+            }
+            None => Some((offset, r * row, row)),
+        };
+    }
+    if let Some(done) = run {
+        read(&mut out, done)?;
     }
     Ok(out)
 }

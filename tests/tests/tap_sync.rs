@@ -960,6 +960,54 @@ async fn soda_cuts_products_and_refuses_bad_requests(db: Db) {
         let text = String::from_utf8(test::read_body(resp).await.to_vec()).expect("utf8");
         assert!(text.starts_with(starts), "{params:?}: {text}");
     }
+    // The examples document (DALI 1.1 §2.3): every example is a cutout of a demo product.
+    let resp = test::call_service(
+        &app,
+        test::TestRequest::get().uri("/soda/examples").to_request(),
+    )
+    .await;
+    assert_eq!(resp.status().as_u16(), 200);
+    let doc = String::from_utf8(test::read_body(resp).await.to_vec()).expect("utf8");
+    assert!(
+        doc.contains("vocab=\"http://www.ivoa.net/rdf/examples#\""),
+        "{doc}"
+    );
+    let examples = generic_parameters(&doc);
+    let names: Vec<&str> = examples.iter().map(|(id, _)| id.as_str()).collect();
+    assert_eq!(
+        names,
+        ["circle", "pos-circle", "pos-range", "polygon"],
+        "{doc}"
+    );
+    // Each example's box is about the circle's diameter in m31's 0.0025-degree pixels.
+    let radius: f64 = examples[0].1[1]
+        .1
+        .split(' ')
+        .nth(2)
+        .and_then(|r| r.parse().ok())
+        .expect("the circle's radius");
+    let across = 2.0 * radius / 0.0025;
+    assert!(across > 10.0 && across < 200.0, "{across}");
+    for (name, params) in &examples {
+        assert_eq!(params[0], ("ID".to_string(), id.to_string()), "{name}");
+        let qs = serde_urlencoded::to_string(params).expect("encode");
+        let resp = test::call_service(
+            &app,
+            test::TestRequest::get()
+                .uri(&format!("/soda/sync?{qs}"))
+                .to_request(),
+        )
+        .await;
+        assert_eq!(resp.status().as_u16(), 200, "example {name}: {qs}");
+        let body = test::read_body(resp).await;
+        let cut = dir.path().join(format!("{name}.fits"));
+        std::fs::write(&cut, &body).expect("write");
+        let n = &vo_fits::check_file(&cut).expect("a whole FITS file")[0].naxis;
+        assert!(
+            n[..2].iter().all(|&k| (k as f64 - across).abs() <= 2.5),
+            "example {name}: {n:?}, {across} pixels expected"
+        );
+    }
     // A product cut short since ingest cannot be cut (the cache sees the change).
     let size = std::fs::metadata(&original).expect("stat").len();
     std::fs::OpenOptions::new()
@@ -998,4 +1046,41 @@ async fn soda_cuts_products_and_refuses_bad_requests(db: Db) {
             "{caps}"
         );
     }
+    assert!(
+        caps.contains("standardID=\"ivo://ivoa.net/std/DALI#examples\"")
+            && caps.contains("/soda/examples</accessURL>"),
+        "{caps}"
+    );
+}
+
+/// The examples of a DALI examples document (DALI 1.1 §2.3) as (id, generic parameters),
+/// read with plain string search (the document's markup is vogate's own).
+fn generic_parameters(doc: &str) -> Vec<(String, Vec<(String, String)>)> {
+    let unescape = |s: &str| {
+        s.replace("&lt;", "<")
+            .replace("&gt;", ">")
+            .replace("&quot;", "\"")
+            .replace("&amp;", "&")
+    };
+    let between = |s: &str, a: &str, b: &str| -> Option<String> {
+        let i = s.find(a)? + a.len();
+        let j = s[i..].find(b)? + i;
+        Some(s[i..j].to_string())
+    };
+    doc.split("<div typeof=\"example\"")
+        .skip(1)
+        .map(|ex| {
+            let id = between(ex, "id=\"", "\"").expect("id");
+            let params = ex
+                .split("<span property=\"generic-parameter\" typeof=\"keyval\">")
+                .skip(1)
+                .map(|p| {
+                    let k = between(p, "<span property=\"key\">", "</span>").expect("key");
+                    let v = between(p, "<span property=\"value\">", "</span>").expect("value");
+                    (unescape(&k), unescape(&v))
+                })
+                .collect();
+            (id, params)
+        })
+        .collect()
 }

@@ -5,6 +5,8 @@
 //! - [`error`]: the one path from a [`VoError`] to an HTTP response: the status of its kind
 //!   and a DALI error document (DALI 1.1 §4.2, a VOTable with `QUERY_STATUS=ERROR`), or the
 //!   `text/plain` body that SODA 1.0 §5.2 asks for.
+//! - [`examples`]: DALI examples documents (DALI 1.1 §2.3): XHTML with RDFa, and the
+//!   capability that declares them.
 //! - [`format`]: RESPONSEFORMAT (DALI 1.1 §3.1.5) into a [`Format`].
 //! - [`cors`]: `Access-Control-Allow-Origin: *` on every response, and answers to CORS
 //!   preflight requests, so that browser clients (Aladin Lite, the portal) can call every
@@ -15,6 +17,7 @@
 
 pub mod cors;
 pub mod error;
+pub mod examples;
 pub mod format;
 pub mod params;
 

@@ -309,6 +309,31 @@ pub struct CutPlan {
     pub hdus: Vec<CutHdu>,
 }
 
+impl CutPlan {
+    /// The bytes of values the cut holds, all HDUs together, without headers and padding.
+    pub fn data_bytes(&self) -> u64 {
+        self.hdus
+            .iter()
+            .filter_map(|h| {
+                let b = h.pixels?;
+                let bpp = u64::from(h.cards.bitpix.unsigned_abs() / 8);
+                let rest: u64 = h
+                    .cards
+                    .naxis
+                    .iter()
+                    .enumerate()
+                    .skip(2)
+                    .map(|(j, &n)| match h.planes {
+                        Some((_, nz)) if j == 2 => nz,
+                        _ => n,
+                    })
+                    .product();
+                Some(b.nx * b.ny * rest * bpp)
+            })
+            .sum()
+    }
+}
+
 /// What a cutout needs of a product file, read once: where its HDUs lie, the keywords and
 /// WCS of its images, and their whole headers.
 #[derive(Debug)]
@@ -502,6 +527,18 @@ pub fn write_cut(
     id: &str,
     out: &mut impl Write,
 ) -> Result<(), String> {
+    write_cut_in_blocks(plan, product, path, id, out, BLOCK_BYTES)
+}
+
+/// [`write_cut`], reading and writing about `block_bytes` of values at once.
+fn write_cut_in_blocks(
+    plan: &CutPlan,
+    product: &Product,
+    path: &Path,
+    id: &str,
+    out: &mut impl Write,
+    block_bytes: u64,
+) -> Result<(), String> {
     for (k, hdu) in plan.hdus.iter().enumerate() {
         let primary = k == 0;
         let Some(b) = hdu.pixels else {
@@ -523,10 +560,18 @@ pub fn write_cut(
             b.y0 + 1,
             b.y0 + b.ny
         );
-        if let Some((z0, nz)) = hdu.planes {
+        // Every axis beyond the second: the planes chosen on the third, all of the others,
+        // so that blocks of rows are written plane by plane in the file's order.
+        for (j, &n) in hdu.cards.naxis.iter().enumerate().skip(2) {
+            let (z0, nz) = match hdu.planes {
+                Some(p) if j == 2 => {
+                    what.push_str(&format!(", planes {}..{}", p.0 + 1, p.0 + p.1));
+                    p
+                }
+                _ => (0, n),
+            };
             start.push(z0);
             len.push(nz);
-            what.push_str(&format!(", planes {}..{}", z0 + 1, z0 + nz));
         }
         let mut cut = hdu
             .cards
@@ -541,7 +586,7 @@ pub fn write_cut(
             out,
             &cut,
             primary,
-            BLOCK_BYTES,
+            block_bytes,
             |start, len, sink| {
                 let data = read_section_at(path, layout, &hdu.cards, &Section { start, len })
                     .map_err(|e| format!("HDU {}: {e}", hdu.index))?;
@@ -1202,6 +1247,68 @@ mod tests {
             )
             .expect("streamed");
             assert!(got == expected, "block of {block} bytes");
+        }
+    }
+
+    #[test]
+    fn a_cube_cut_without_band_keeps_every_plane_in_order_whatever_the_block() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let p = dir.path().join("cube.fits");
+        let cards = cube(
+            &p,
+            &[("CTYPE3", "WAVE"), ("CUNIT3", "nm")],
+            &[("CRVAL3", 500.0), ("CDELT3", 1.0), ("CRPIX3", 1.0)],
+        );
+        let product = Product::read(&p).expect("product");
+        let wcs = wcs_of(&cards);
+        let centre = wcs.pixel_to_icrs(10.5, 10.5).expect("centre");
+        let plan = plan(
+            &product,
+            Some(&Shape::Circle {
+                centre,
+                radius: 0.04,
+            }),
+            None,
+            None,
+        )
+        .expect("plan")
+        .expect("overlap");
+        let b = plan.hdus[0].pixels.expect("a box");
+        assert_eq!(plan.data_bytes(), b.nx * b.ny * 10 * 4);
+        let mut whole = Vec::new();
+        write_cut_in_blocks(&plan, &product, &p, "x", &mut whole, 1 << 30).expect("cut");
+        // Blocks of one row: the same file, planes in order (not rows of all planes).
+        let mut rows = Vec::new();
+        write_cut_in_blocks(&plan, &product, &p, "x", &mut rows, 1).expect("cut");
+        assert!(rows == whole);
+        let q = dir.path().join("cut.fits");
+        std::fs::write(&q, &rows).expect("write");
+        let cut = ImageCards::read(&q, 0).expect("cut header");
+        assert_eq!(cut.naxis, vec![b.nx, b.ny, 10]);
+        let d = read_section(
+            &q,
+            0,
+            &cut,
+            &Section {
+                start: vec![0, 0, 0],
+                len: cut.naxis.clone(),
+            },
+        )
+        .expect("values");
+        let value = |i: usize| {
+            f32::from_be_bytes([
+                d.bytes[4 * i],
+                d.bytes[4 * i + 1],
+                d.bytes[4 * i + 2],
+                d.bytes[4 * i + 3],
+            ])
+        };
+        let (nx, ny) = (b.nx as usize, b.ny as usize);
+        for z in 0..10 {
+            for y in [0, ny - 1] {
+                let want = (b.x0 as usize + 1000 * (b.y0 as usize + y) + 100_000 * z) as f32;
+                assert_eq!(value(z * nx * ny + y * nx), want, "plane {z} row {y}");
+            }
         }
     }
 

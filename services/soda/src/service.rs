@@ -3,7 +3,8 @@
 //! the cutout as `application/fits`, streamed as it is written, or HTTP 204 when the shape
 //! does not overlap the product; errors are SODA's plain-text documents (§5.2) beginning
 //! `UsageError` or `MultiValuedParamNotSupported`, with 4xx statuses. VOSI capabilities
-//! (standardID `ivo://ivoa.net/std/SODA#sync-1.0`) and availability.
+//! (standardID `ivo://ivoa.net/std/SODA#sync-1.0`), availability, and a DALI examples
+//! document of cutouts of the archive's own products.
 
 use actix_web::{web, HttpRequest, HttpResponse};
 use bytes::Bytes;
@@ -57,6 +58,7 @@ pub fn configure(jobs: Arc<vo_uws::Uws>) -> impl FnOnce(&mut web::ServiceConfig)
         cfg.route("/soda/sync", web::get().to(sync_get))
             .route("/soda/sync", web::post().to(sync_post))
             .route("/soda/capabilities", web::get().to(capabilities))
+            .route("/soda/examples", web::get().to(examples))
             .route("/soda/availability", web::get().to(availability));
         vo_uws::http::configure(cfg, "/soda/async", jobs);
     }
@@ -185,19 +187,42 @@ async fn sync(state: &SodaState, params: Params) -> HttpResponse {
     let Ok(permit) = state.cutouts.clone().acquire_owned().await else {
         return text_error_response(&VoError::internal("the cutout service is closing"));
     };
+    // Planned, and when small written at once, on one blocking thread: a small cut is sent
+    // whole with its length; a larger one streams.
     let planned = {
-        let (path, products) = (path.clone(), state.products.clone());
-        web::block(move || {
+        let (path, products, id) = (path.clone(), state.products.clone(), id.clone());
+        web::block(move || -> Result<Cut, String> {
             let product = products.get(&path)?;
-            let plan = plan(&product, shape.as_ref(), band.as_ref(), time.as_ref())?;
-            Ok::<_, String>(plan.map(|p| (p, product)))
+            let Some(plan) = plan(&product, shape.as_ref(), band.as_ref(), time.as_ref())? else {
+                return Ok(Cut::None);
+            };
+            if plan.data_bytes() > WHOLE_BYTES {
+                return Ok(Cut::Stream(plan, product));
+            }
+            let mut body = Vec::with_capacity(plan.data_bytes() as usize + 4 * 2880);
+            match write_cut(&plan, &product, &path, &id, &mut body) {
+                Ok(()) => Ok(Cut::Whole(body)),
+                Err(e) => Ok(Cut::Failed(e)),
+            }
         })
         .await
     };
     let (plan, product) = match planned {
-        Ok(Ok(Some(p))) => p,
+        Ok(Ok(Cut::Stream(plan, product))) => (plan, product),
+        Ok(Ok(Cut::Whole(body))) => {
+            return HttpResponse::Ok()
+                .content_type("application/fits")
+                .insert_header(("Content-Disposition", download_name(&path)))
+                .body(body)
+        }
         // SODA 1.0 §5.3: no overlap is no content.
-        Ok(Ok(None)) => return HttpResponse::NoContent().finish(),
+        Ok(Ok(Cut::None)) => return HttpResponse::NoContent().finish(),
+        Ok(Ok(Cut::Failed(e))) => {
+            tracing::warn!(dataset = %id, reason = %e, "cutout not completed");
+            return text_error_response(&VoError::internal(format!(
+                "the cutout of {id} failed: {e}"
+            )));
+        }
         // The product's file is not a whole FITS file now (cut short, being rewritten): it
         // cannot be served, as /files does not serve it.
         Ok(Err(e)) => {
@@ -207,20 +232,7 @@ async fn sync(state: &SodaState, params: Params) -> HttpResponse {
         }
         Err(e) => return text_error_response(&VoError::internal(format!("cutout: {e}"))),
     };
-    // The product's name for the download, in characters any header value can hold.
-    let name: String = path
-        .file_stem()
-        .map(|s| s.to_string_lossy().trim_end_matches(".fits").to_string())
-        .unwrap_or_else(|| "cutout".into())
-        .chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_') {
-                c
-            } else {
-                '_'
-            }
-        })
-        .collect();
+    let disposition = download_name(&path);
     let (rx, written) = spawn_cut(plan, product, path, id.clone(), permit);
     tokio::spawn(async move {
         if let Ok(Err(e)) = written.await {
@@ -234,11 +246,43 @@ async fn sync(state: &SodaState, params: Params) -> HttpResponse {
     });
     HttpResponse::Ok()
         .content_type("application/fits")
-        .insert_header((
-            "Content-Disposition",
-            format!("inline; filename=\"{name}-cutout.fits\""),
-        ))
+        .insert_header(("Content-Disposition", disposition))
         .streaming(stream)
+}
+
+/// Cuts of at most this many bytes of values are written whole and sent with their length;
+/// larger ones stream.
+const WHOLE_BYTES: u64 = 1 << 20;
+
+/// What the blocking part of a sync cutout gives.
+enum Cut {
+    /// No overlap.
+    None,
+    /// The whole cutout file.
+    Whole(Vec<u8>),
+    /// A large cut, to stream.
+    Stream(CutPlan, Arc<Product>),
+    /// Reading or writing failed (the message).
+    Failed(String),
+}
+
+/// The Content-Disposition of the cutout of the product file `path`: its name, in characters
+/// any header value can hold, with `-cutout.fits`.
+fn download_name(path: &std::path::Path) -> String {
+    let name: String = path
+        .file_stem()
+        .map(|s| s.to_string_lossy().trim_end_matches(".fits").to_string())
+        .unwrap_or_else(|| "cutout".into())
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_') {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    format!("inline; filename=\"{name}-cutout.fits\"")
 }
 
 const XML_DECL: &str = "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n";
@@ -256,13 +300,164 @@ async fn capabilities(state: web::Data<SodaState>) -> HttpResponse {
     let body = format!(
         "{XML_DECL}<vosi:capabilities xmlns:vosi=\"http://www.ivoa.net/xml/VOSICapabilities/v1.0\" \
          xmlns:xsi=\"http://www.w3.org/2001/XMLSchema-instance\" \
-         xmlns:vs=\"http://www.ivoa.net/xml/VODataService/v1.1\">{}{}{}{}</vosi:capabilities>\n",
+         xmlns:vr=\"http://www.ivoa.net/xml/VOResource/v1.0\" \
+         xmlns:vs=\"http://www.ivoa.net/xml/VODataService/v1.1\">{}{}{}{}{}</vosi:capabilities>\n",
         cap("ivo://ivoa.net/std/SODA#sync-1.0", "sync"),
         cap("ivo://ivoa.net/std/SODA#async-1.0", "async"),
         cap("ivo://ivoa.net/std/VOSI#capabilities", "capabilities"),
         cap("ivo://ivoa.net/std/VOSI#availability", "availability"),
+        vo_dali::examples::capability(&format!("{}/soda/examples", state.base_url.trim_end_matches('/'))),
     );
     HttpResponse::Ok().content_type("text/xml").body(body)
+}
+
+/// `/soda/examples` (DALI 1.1 §2.3): cutouts of the archive's own products, as DALI generic
+/// parameters: built from the first products of ivoa.ObsCore (by obs_publisher_did), so
+/// that every example answers with a cutout.
+async fn examples(state: web::Data<SodaState>) -> HttpResponse {
+    match examples_of(&state).await {
+        Ok(list) => {
+            let sync = format!("{}/soda/sync", state.base_url.trim_end_matches('/'));
+            vo_dali::examples::response("vogate SODA examples", Some(&sync), &list)
+        }
+        Err(e) => text_error_response(&e),
+    }
+}
+
+/// The ObsCore columns the examples are made from, in this order.
+const EXAMPLE_COLUMNS: [&str; 9] = [
+    "obs_publisher_did",
+    "s_ra",
+    "s_dec",
+    "s_fov",
+    "em_min",
+    "em_max",
+    "t_min",
+    "t_max",
+    "dataproduct_type",
+];
+
+/// The examples for the products of `state`'s ObsCore: a circle, POS CIRCLE, POS RANGE and
+/// a polygon at the centre of the first product with a position, and BAND and TIME on the
+/// first cubes whose spectral and time ranges have a width. None when ObsCore has no product
+/// with a position.
+pub(crate) async fn examples_of(
+    state: &SodaState,
+) -> Result<Vec<vo_dali::examples::Example>, VoError> {
+    let rows = state.backend.obscore_first(&EXAMPLE_COLUMNS, 200).await?;
+    let num = |r: &[Option<String>], i: usize| -> Option<f64> {
+        r[i].as_deref()
+            .and_then(|t| t.trim().parse::<f64>().ok())
+            .filter(|v| v.is_finite())
+    };
+    let mut out = Vec::new();
+    let example = |id: &str, name: String, description: String, params: Vec<(&str, String)>| {
+        vo_dali::examples::Example {
+            id: id.into(),
+            name,
+            description,
+            query: None,
+            params: params
+                .into_iter()
+                .map(|(k, v)| (k.to_string(), v))
+                .collect(),
+        }
+    };
+    let with_position = rows
+        .iter()
+        .find(|r| r[0].is_some() && num(r, 1).is_some() && num(r, 2).is_some());
+    if let Some(r) = with_position {
+        let (did, ra, dec) = (r[0].clone().unwrap_or_default(), num(r, 1), num(r, 2));
+        let (ra, dec) = (ra.unwrap_or(0.0), dec.unwrap_or(0.0));
+        // A tenth of the field of view, so that the cutout is inside the image.
+        let radius = num(r, 3).filter(|f| *f > 0.0).map_or(0.01, |f| f / 10.0);
+        let widen = radius / dec.to_radians().cos().max(0.01);
+        let ra_at = |d: f64| (ra + d).rem_euclid(360.0);
+        let dec_at = |d: f64| (dec + d).clamp(-90.0, 90.0);
+        out.push(example(
+            "circle",
+            format!("A circle at the centre of {did}"),
+            format!(
+                "The pixels of {did} within {radius:.6} degrees of its centre, with their WCS."
+            ),
+            vec![
+                ("ID", did.clone()),
+                ("CIRCLE", format!("{ra:.6} {dec:.6} {radius:.6}")),
+            ],
+        ));
+        out.push(example(
+            "pos-circle",
+            format!("The same circle as POS=CIRCLE on {did}"),
+            "SODA's POS parameter with a CIRCLE: the same cutout as the CIRCLE parameter.".into(),
+            vec![
+                ("ID", did.clone()),
+                ("POS", format!("CIRCLE {ra:.6} {dec:.6} {radius:.6}")),
+            ],
+        ));
+        out.push(example(
+            "pos-range",
+            format!("A range of RA and Dec on {did}"),
+            "POS=RANGE ra_min ra_max dec_min dec_max, in degrees (ra_min > ra_max crosses RA = 0)."
+                .into(),
+            vec![
+                ("ID", did.clone()),
+                (
+                    "POS",
+                    format!(
+                        "RANGE {:.6} {:.6} {:.6} {:.6}",
+                        ra_at(-widen),
+                        ra_at(widen),
+                        dec_at(-radius),
+                        dec_at(radius)
+                    ),
+                ),
+            ],
+        ));
+        out.push(example(
+            "polygon",
+            format!("A triangle on {did}"),
+            "POLYGON with three vertices (ra dec pairs, degrees), in either order.".into(),
+            vec![
+                ("ID", did.clone()),
+                (
+                    "POLYGON",
+                    format!(
+                        "{:.6} {:.6} {:.6} {:.6} {:.6} {:.6}",
+                        ra_at(-widen),
+                        dec_at(-radius),
+                        ra_at(widen),
+                        dec_at(-radius),
+                        ra,
+                        dec_at(radius)
+                    ),
+                ),
+            ],
+        ));
+    }
+    // Planes of cubes: the middle third of the product's range.
+    for (id, lo, unit, what) in [("band", 4, "metres", "BAND"), ("time", 6, "MJD", "TIME")] {
+        let cube = rows.iter().find(|r| {
+            r[0].is_some()
+                && r[8].as_deref() == Some("cube")
+                && matches!((num(r, lo), num(r, lo + 1)), (Some(a), Some(b)) if b > a)
+        });
+        if let Some(r) = cube {
+            let did = r[0].clone().unwrap_or_default();
+            let (a, b) = (num(r, lo).unwrap_or(0.0), num(r, lo + 1).unwrap_or(0.0));
+            let third = (b - a) / 3.0;
+            out.push(example(
+                id,
+                format!("{what}: the middle third of {did}'s range"),
+                format!(
+                    "The planes of {did} between {} and {} {unit}, whole in the other axes.",
+                    a + third,
+                    b - third
+                ),
+                vec![("ID", did), (what, format!("{} {}", a + third, b - third))],
+            ));
+        }
+    }
+    Ok(out)
 }
 
 /// `/soda/availability` (VOSI 1.1 §3.5).

@@ -148,14 +148,23 @@ pub trait Backend: vo_uws::JobStore + Send + Sync + std::fmt::Debug {
     /// Insert checked CSV rows into their table in one transaction; the number inserted.
     async fn insert_rows(&self, rows: &CsvRows) -> Result<usize, VoError>;
 
-    /// Text columns `columns` of the ObsCore row whose `key` column equals `value`, or
-    /// `None`. `key` and `columns` are ObsCore column names (never user text).
+    /// Columns `columns` of the ObsCore row whose `key` column equals `value`, as text (the
+    /// database's cast of numbers to text), or `None`. `key` and `columns` are ObsCore column
+    /// names (never user text).
     async fn obscore_lookup(
         &self,
         key: &str,
         value: &str,
         columns: &[&str],
     ) -> Result<Option<Vec<Option<String>>>, VoError>;
+
+    /// Columns `columns` of the first `limit` ObsCore rows in obs_publisher_did order, as
+    /// text (as [`Backend::obscore_lookup`]): the products a service's examples show.
+    async fn obscore_first(
+        &self,
+        columns: &[&str],
+        limit: usize,
+    ) -> Result<Vec<Vec<Option<String>>>, VoError>;
 
     /// The number of ivoa.ObsCore rows.
     async fn obscore_count(&self) -> Result<i64, VoError>;

@@ -344,6 +344,17 @@ fn internal(e: rusqlite::Error) -> VoError {
 
 pub use vo_adql::dialect::quote_ident;
 
+/// `columns` (ObsCore column names, never user text) as a select list of their casts to
+/// text, which SQLite and PostgreSQL both write as `CAST("c" AS TEXT)`: lookups read every
+/// value as text whatever its column's type.
+pub fn as_text(columns: &[&str]) -> String {
+    let cols: Vec<String> = columns
+        .iter()
+        .map(|c| format!("CAST({} AS TEXT)", quote_ident(c)))
+        .collect();
+    cols.join(", ")
+}
+
 /// Create the TAP_SCHEMA tables if they are not there (nothing else), e.g. before loading a
 /// Felis schema into a new database.
 pub fn ensure_tap_schema(conn: &Connection) -> Result<(), VoError> {

@@ -140,6 +140,14 @@ impl crate::Backend for PgBackend {
         PgBackend::obscore_lookup(self, key, value, columns).await
     }
 
+    async fn obscore_first(
+        &self,
+        columns: &[&str],
+        limit: usize,
+    ) -> Result<Vec<Vec<Option<String>>>, VoError> {
+        PgBackend::obscore_first(self, columns, limit).await
+    }
+
     async fn obscore_count(&self) -> Result<i64, VoError> {
         PgBackend::obscore_count(self).await
     }

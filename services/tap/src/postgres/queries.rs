@@ -3,6 +3,7 @@
 //! counts, and PostgreSQL values as VOTable cells.
 
 use super::*;
+use crate::schema::as_text;
 
 impl PgBackend {
     /// Text columns `columns` of the ObsCore row whose `key` column equals `value`, or `None`.
@@ -13,10 +14,9 @@ impl PgBackend {
         columns: &[&str],
     ) -> Result<Option<Vec<Option<String>>>, VoError> {
         let client = self.client().await?;
-        let cols: Vec<String> = columns.iter().map(|c| quote_ident(c)).collect();
         let sql = format!(
             "SELECT {} FROM {} WHERE {} = $1",
-            cols.join(", "),
+            as_text(columns),
             obscore(),
             quote_ident(key)
         );
@@ -29,6 +29,29 @@ impl PgBackend {
                 .map(|i| r.get::<_, Option<String>>(i))
                 .collect()
         }))
+    }
+
+    /// Columns `columns` of the first `limit` ObsCore rows by obs_publisher_did, as text.
+    pub async fn obscore_first(
+        &self,
+        columns: &[&str],
+        limit: usize,
+    ) -> Result<Vec<Vec<Option<String>>>, VoError> {
+        let client = self.client().await?;
+        let sql = format!(
+            "SELECT {} FROM {} ORDER BY obs_publisher_did LIMIT {limit}",
+            as_text(columns),
+            obscore(),
+        );
+        let rows = client.query(&sql, &[]).await.map_err(|e| pg_error(&e))?;
+        Ok(rows
+            .iter()
+            .map(|r| {
+                (0..columns.len())
+                    .map(|i| r.get::<_, Option<String>>(i))
+                    .collect()
+            })
+            .collect())
     }
 
     /// The number of ObsCore rows.

@@ -6,7 +6,7 @@
 
 use super::{open_query, open_rw, SqliteDialect};
 use crate::backend::{row_channel, RowSender, RowStream, ServeLock, BATCH};
-use crate::schema::{self, quote_ident, OBSCORE_TABLE};
+use crate::schema::{self, as_text, quote_ident, OBSCORE_TABLE};
 use rusqlite::types::ValueRef;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -20,12 +20,45 @@ use vo_obscore::ObsCoreRow;
 #[derive(Debug, Clone)]
 pub struct SqliteBackend {
     path: PathBuf,
+    /// Read-only connections kept for lookups (at most [`READERS`]): opening one and
+    /// registering the SQL functions costs more than the lookup itself.
+    readers: Arc<std::sync::Mutex<Vec<rusqlite::Connection>>>,
 }
+
+/// How many idle read-only lookup connections a [`SqliteBackend`] keeps.
+const READERS: usize = 4;
 
 impl SqliteBackend {
     /// The backend over the database file `path`.
     pub fn new(path: PathBuf) -> SqliteBackend {
-        SqliteBackend { path }
+        SqliteBackend {
+            path,
+            readers: Arc::default(),
+        }
+    }
+
+    /// Run `f` on a blocking thread with a read-only connection: a kept one, or a new one
+    /// that is kept afterwards if fewer than [`READERS`] are.
+    async fn reading<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(&rusqlite::Connection) -> Result<T, VoError> + Send + 'static,
+    ) -> Result<T, VoError> {
+        let readers = self.readers.clone();
+        self.blocking(move |path| {
+            let kept = readers.lock().ok().and_then(|mut v| v.pop());
+            let conn = match kept {
+                Some(c) => c,
+                None => open_query(path)?,
+            };
+            let out = f(&conn);
+            if let Ok(mut v) = readers.lock() {
+                if v.len() < READERS {
+                    v.push(conn);
+                }
+            }
+            out
+        })
+        .await
     }
 
     /// The database file.
@@ -50,6 +83,17 @@ impl SqliteBackend {
             .await
             .map_err(|_| VoError::internal("the database task failed"))?
     }
+}
+
+/// The first `n` cells of `row` as text.
+fn text_cells(row: &rusqlite::Row<'_>, n: usize) -> Result<Vec<Option<String>>, VoError> {
+    (0..n)
+        .map(|i| row.get::<_, Option<String>>(i).map_err(lookup_error))
+        .collect()
+}
+
+fn lookup_error(e: rusqlite::Error) -> VoError {
+    VoError::internal(format!("ObsCore lookup failed: {e}"))
 }
 
 /// The error for a task that could not write the database.
@@ -159,28 +203,44 @@ impl crate::Backend for SqliteBackend {
         value: &str,
         columns: &[&str],
     ) -> Result<Option<Vec<Option<String>>>, VoError> {
-        let cols: Vec<String> = columns.iter().map(|c| quote_ident(c)).collect();
         let sql = format!(
             "SELECT {} FROM {} WHERE {} = ?1",
-            cols.join(", "),
+            as_text(columns),
             quote_ident(OBSCORE_TABLE),
             quote_ident(key)
         );
         let value = value.to_string();
         let n = columns.len();
-        self.blocking(move |path| {
-            let conn = open_query(path)?;
-            let lookup = |e: rusqlite::Error| VoError::internal(format!("lookup failed: {e}"));
-            let mut st = conn.prepare(&sql).map_err(lookup)?;
-            let mut rows = st.query([&value]).map_err(lookup)?;
-            match rows.next().map_err(lookup)? {
-                Some(r) => Ok(Some(
-                    (0..n)
-                        .map(|i| r.get::<_, Option<String>>(i).map_err(lookup))
-                        .collect::<Result<Vec<_>, _>>()?,
-                )),
+        self.reading(move |conn| {
+            let mut st = conn.prepare_cached(&sql).map_err(lookup_error)?;
+            let mut rows = st.query([&value]).map_err(lookup_error)?;
+            match rows.next().map_err(lookup_error)? {
+                Some(r) => Ok(Some(text_cells(r, n)?)),
                 None => Ok(None),
             }
+        })
+        .await
+    }
+
+    async fn obscore_first(
+        &self,
+        columns: &[&str],
+        limit: usize,
+    ) -> Result<Vec<Vec<Option<String>>>, VoError> {
+        let sql = format!(
+            "SELECT {} FROM {} ORDER BY obs_publisher_did LIMIT {limit}",
+            as_text(columns),
+            quote_ident(OBSCORE_TABLE),
+        );
+        let n = columns.len();
+        self.reading(move |conn| {
+            let mut st = conn.prepare(&sql).map_err(lookup_error)?;
+            let mut rows = st.query([]).map_err(lookup_error)?;
+            let mut out = Vec::new();
+            while let Some(r) = rows.next().map_err(lookup_error)? {
+                out.push(text_cells(r, n)?);
+            }
+            Ok(out)
         })
         .await
     }
