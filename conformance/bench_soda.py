@@ -7,9 +7,10 @@ Writes a 4096 x 4096 and a 10000 x 10000 float32 TAN image (random values) into
 /var/tmp/vogate-soda-bench/data beside links to HorseHead.fits and gc_2mass_k.fits, serves
 that folder with `vogate serve` (SQLite), and measures:
 - a 100 x 100 pixel cutout (a circle of 50 pixels' radius at the image centre) from each
-  file: median of 11 single requests (curl-like, one connection each) against vogate;
-  astropy's `Cutout2D` + `writeto` (to memory) on the same file and circle, median of 11,
-  each from opening the file; and DaCHS's SODA (`{DACHS}/fitsimg/q/dl/dlget`, published by
+  file: median of 31 single requests (urllib, one connection each) against vogate, and of
+  31 runs of astropy's `Cutout2D` + `writeto` (to memory) on the same file and circle, each
+  from opening the file, the two taken in turns so that both see the same machine; and
+  DaCHS's SODA (median of 31) (`{DACHS}/fitsimg/q/dl/dlget`, published by
   ../shared/peers/dachs-peer.sh `fitsdata` with the same folder) when its URL is given;
 - p50 and p99 latency of 1000 such cutouts from the 4096 image under 50 concurrent clients,
   vogate and DaCHS;
@@ -67,13 +68,25 @@ def make_image(name, n, ra, dec, scale):
     return path
 
 
-def median_ms(f, runs=11):
+def median_ms(f, runs=31):
     times = []
     for _ in range(runs):
         t = time.perf_counter()
         f()
         times.append((time.perf_counter() - t) * 1000)
     return statistics.median(times)
+
+
+def side_by_side(f, g, runs=31):
+    """Medians of `runs` calls of f and of g, taken in turns (f, g, f, g, ...), so that both
+    see the same machine: a busy moment slows both, not one."""
+    tf, tg = [], []
+    for _ in range(runs):
+        for fn, times in ((f, tf), (g, tg)):
+            t = time.perf_counter()
+            fn()
+            times.append((time.perf_counter() - t) * 1000)
+    return statistics.median(tf), statistics.median(tg)
 
 
 def fetch(url):
@@ -155,8 +168,7 @@ def main():
             did = f"ivo://vogate.local/vogate?{name}"
             url = f"{BASE}/soda/sync?" + urllib.parse.urlencode({"ID": did, "CIRCLE": f"{ra} {dec} {r}"})
             fetch(url)
-            v = median_ms(lambda: fetch(url))
-            a = median_ms(lambda: astropy_cut(path, 0, ra, dec, r))
+            v, a = side_by_side(lambda: fetch(url), lambda: astropy_cut(path, 0, ra, dec, r))
             d_text, dv_text = "-", "-"
             if DACHS:
                 durl = f"{DACHS}/fitsimg/q/dl/dlget?" + urllib.parse.urlencode(

@@ -1180,31 +1180,45 @@ impl CelestialWcs {
     /// the frame change inverts [`to_icrs`] (a fixed rotation for FK5 and Galactic, an
     /// iteration for FK4).
     pub fn icrs_to_pixel(&self, p: SkyPoint) -> Result<(f64, f64), NoPixel> {
-        if let Some(m) = &self.icrs_to_native {
-            // One matrix from the ICRS unit vector to the native one, projected as a vector:
-            // no angles in between.
+        if self.icrs_to_native.is_some() {
             if !(p.ra.is_finite() && p.dec.is_finite() && p.dec.abs() <= 90.0) {
                 return Err(NoPixel::Undefined);
             }
-            let v = unit(p.ra, p.dec);
-            let n = |r: &[f64; 3]| r[0] * v[0] + r[1] * v[1] + r[2] * v[2];
-            let (x, y, z) = (n(&m[0]), n(&m[1]), n(&m[2]));
-            // Unit length to the last bit (mapproj asserts it).
-            let norm = (x * x + y * y + z * z).sqrt();
-            let (qx, qy) = self
-                .wcs
-                .proj_xyz(&(x / norm, y / norm, z / norm))
-                .map(|q| (q.x(), q.y()))
-                .and_then(|(x, y)| self.linear.pixel_of(x, y))
-                .filter(|(x, y)| x.is_finite() && y.is_finite())
-                .ok_or(NoPixel::Undefined)?;
-            return match &self.sip {
-                Some(sip) => sip.invert(qx, qy).ok_or(NoPixel::NoConvergence),
-                None => Ok((qx, qy)),
-            };
+            return self.icrs_vec_to_pixel(unit(p.ra, p.dec));
         }
         let (lon, lat) = self.from_icrs.apply(p.ra, p.dec)?;
         self.native_to_pixel(lon, lat)
+    }
+
+    /// [`Self::icrs_to_pixel`] of the direction `v`: an ICRS Cartesian vector (x towards
+    /// RA 0 Dec 0, z towards the north pole) of any length above 0. The same pixel; where
+    /// the frame change is a rotation and the projection is the wcs crate's, no angle is
+    /// computed on the way (one matrix to the native vector, projected as a vector), which
+    /// is what makes sampling a shape's boundary cheap. Errors as [`Self::icrs_to_pixel`].
+    pub fn icrs_vec_to_pixel(&self, v: [f64; 3]) -> Result<(f64, f64), NoPixel> {
+        let length = (v[0] * v[0] + v[1] * v[1] + v[2] * v[2]).sqrt();
+        if !(length.is_finite() && length > 0.0) {
+            return Err(NoPixel::Undefined);
+        }
+        let Some(m) = &self.icrs_to_native else {
+            let (lon, lat) = lon_lat(v);
+            return self.icrs_to_pixel(SkyPoint::new(lon, lat));
+        };
+        let n = |r: &[f64; 3]| r[0] * v[0] + r[1] * v[1] + r[2] * v[2];
+        let (x, y, z) = (n(&m[0]), n(&m[1]), n(&m[2]));
+        // Unit length to the last bit (mapproj asserts it).
+        let norm = (x * x + y * y + z * z).sqrt();
+        let (qx, qy) = self
+            .wcs
+            .proj_xyz(&(x / norm, y / norm, z / norm))
+            .map(|q| (q.x(), q.y()))
+            .and_then(|(x, y)| self.linear.pixel_of(x, y))
+            .filter(|(x, y)| x.is_finite() && y.is_finite())
+            .ok_or(NoPixel::Undefined)?;
+        match &self.sip {
+            Some(sip) => sip.invert(qx, qy).ok_or(NoPixel::NoConvergence),
+            None => Ok((qx, qy)),
+        }
     }
 
     /// The rotation from ICRS unit vectors to native ones, when the frame change is a

@@ -12,7 +12,7 @@
 //! - [`section`]: a box of an image (tile-compressed too) as stored values, read without the
 //!   rest; image HDUs written with a given header.
 //! - [`spectral`]: the linear spectral (metres) and time (MJD) axes of cubes, plane by
-//!   plane.
+//!   plane, and polarization (STOKES) axes, state by state.
 //! - [`celestial`]: pixel to ICRS positions: the projection from CDS's `wcs` crate (the conics
 //!   and the DSS plate solution vogate's own), the frame change (FK4, FK5 J2000, Galactic)
 //!   through ERFA, as astropy does.
@@ -29,7 +29,7 @@ pub use celestial::{CelestialWcs, Frame, NoPixel};
 pub use header::{read_headers, Card, FileHeaders, ImageHeader};
 pub use integrity::{check_file, HduLayout, Incomplete};
 pub use section::{read_section, read_section_at, write_image, Section, SectionData};
-pub use spectral::{axis_kind, AxisKind, WorldAxis};
+pub use spectral::{axis_kind, AxisKind, StokesAxis, WorldAxis, STOKES_STATES};
 
 #[cfg(test)]
 mod tests;

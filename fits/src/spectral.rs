@@ -1,4 +1,5 @@
-//! The linear spectral and time axes of a cube: what each plane covers.
+//! The linear spectral and time axes of a cube, and its polarization (STOKES) axis: what
+//! each plane covers.
 //!
 //! A spectral axis (FITS WCS Paper III, Greisen et al. 2006): CTYPEn WAVE/AWAV in length
 //! units, FREQ in Hz units or ENER in eV units, linear (no algorithm code); the value of
@@ -184,9 +185,128 @@ impl WorldAxis {
     }
 }
 
+/// The polarization states of ObsCore's `pol_states` vocabulary (ObsCore 1.1 §4.24, as
+/// SODA 1.0 §3.3.6 takes them in POL) and their Stokes codes in FITS (WCS Paper I,
+/// Greisen & Calabretta 2002, §5.4 and Table 7): I Q U V are 1 to 4, the circular and
+/// linear correlations RR LL RL LR XX YY XY YX are -1 to -8, and POLI (polarized intensity,
+/// Table 7's PPOL) and POLA (polarization angle, PANG) are 5 and 7.
+pub const STOKES_STATES: [(&str, i64); 14] = [
+    ("I", 1),
+    ("Q", 2),
+    ("U", 3),
+    ("V", 4),
+    ("RR", -1),
+    ("LL", -2),
+    ("RL", -3),
+    ("LR", -4),
+    ("XX", -5),
+    ("YY", -6),
+    ("XY", -7),
+    ("YX", -8),
+    ("POLI", 5),
+    ("POLA", 7),
+];
+
+/// A polarization axis (WCS Paper I §5.4: CTYPEn = 'STOKES'): plane k (from 1) holds the
+/// state whose code is CRVALn + CDELTn (k - CRPIXn), rounded.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StokesAxis {
+    /// The axis number, from 1.
+    pub axis: usize,
+    /// Planes along it.
+    pub planes: u64,
+    crpix: f64,
+    crval: f64,
+    delta: f64,
+}
+
+impl StokesAxis {
+    /// The STOKES axis `axis` (3 or more) of an image, or `None` when that axis is not one.
+    pub fn from_header(h: &ImageHeader, axis: usize) -> Option<StokesAxis> {
+        let &n = h.naxis.get(axis - 1)?;
+        let ctype = h.text(&format!("CTYPE{axis}"))?;
+        if !ctype.trim().eq_ignore_ascii_case("STOKES") {
+            return None;
+        }
+        let delta = h.number(&format!("CD{axis}_{axis}")).unwrap_or_else(|| {
+            h.number(&format!("CDELT{axis}")).unwrap_or(1.0)
+                * h.number(&format!("PC{axis}_{axis}")).unwrap_or(1.0)
+        });
+        Some(StokesAxis {
+            axis,
+            planes: n.max(0) as u64,
+            crpix: h.number(&format!("CRPIX{axis}")).unwrap_or(1.0),
+            crval: h.number(&format!("CRVAL{axis}")).unwrap_or(1.0),
+            delta,
+        })
+    }
+
+    /// The Stokes code of plane `k` (from 1).
+    pub fn code(&self, k: u64) -> i64 {
+        (self.crval + self.delta * (k as f64 - self.crpix)).round() as i64
+    }
+
+    /// The pol_states name of plane `k` (from 1), if it has one.
+    pub fn state(&self, k: u64) -> Option<&'static str> {
+        let code = self.code(k);
+        STOKES_STATES
+            .iter()
+            .find(|(_, c)| *c == code)
+            .map(|(name, _)| *name)
+    }
+
+    /// The planes holding any of `states` (pol_states names), as (first from 0, count) of
+    /// the run from the first such plane to the last (planes between them are kept: a cut
+    /// holds what was asked, and as little else as one box can), or `None` when no plane
+    /// holds one.
+    pub fn planes_of(&self, states: &[impl AsRef<str>]) -> Option<(u64, u64)> {
+        let hits: Vec<u64> = (1..=self.planes)
+            .filter(|&k| {
+                self.state(k)
+                    .is_some_and(|s| states.iter().any(|w| w.as_ref() == s))
+            })
+            .collect();
+        let (first, last) = (*hits.first()?, *hits.last()?);
+        Some((first - 1, last - first + 1))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn stokes_planes_by_state() {
+        // I Q U V on axis 3, as most optical polarimetry writes it.
+        let iquv = header(
+            vec![10, 10, 4],
+            &[("CTYPE3", "STOKES")],
+            &[("CRVAL3", 1.0), ("CDELT3", 1.0), ("CRPIX3", 1.0)],
+        );
+        let a = StokesAxis::from_header(&iquv, 3).expect("a Stokes axis");
+        assert_eq!(
+            (1..=4).map(|k| a.state(k)).collect::<Vec<_>>(),
+            [Some("I"), Some("Q"), Some("U"), Some("V")]
+        );
+        assert_eq!(a.planes_of(&["Q"]), Some((1, 1)));
+        assert_eq!(a.planes_of(&["U", "Q"]), Some((1, 2)));
+        // I and V: the run from I to V, Q and U between.
+        assert_eq!(a.planes_of(&["I", "V"]), Some((0, 4)));
+        assert_eq!(a.planes_of(&["RR", "XX"]), None);
+        // RR LL RL LR on axis 4 of a radio cube, written from -1 down.
+        let circular = header(
+            vec![10, 10, 5, 4],
+            &[("CTYPE3", "FREQ"), ("CTYPE4", "STOKES")],
+            &[("CRVAL4", -1.0), ("CDELT4", -1.0), ("CRPIX4", 1.0)],
+        );
+        assert_eq!(StokesAxis::from_header(&circular, 3), None);
+        let c = StokesAxis::from_header(&circular, 4).expect("axis 4");
+        assert_eq!(c.state(2), Some("LL"));
+        assert_eq!(c.planes_of(&["LR", "LL"]), Some((1, 3)));
+        assert_eq!(c.planes_of(&["I"]), None);
+        // No such axis.
+        assert_eq!(StokesAxis::from_header(&iquv, 4), None);
+    }
 
     /// A header of these axis lengths and cards.
     fn header(naxis: Vec<i64>, text: &[(&str, &str)], numbers: &[(&str, f64)]) -> ImageHeader {

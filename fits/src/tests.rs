@@ -290,6 +290,14 @@ fn assert_round_trip(name: &str, wcs: &CelestialWcs, tol: f64) -> usize {
             miss < tol,
             "{name}: pixel ({x}, {y}) -> {p:?} -> ({bx}, {by}), {miss} pixel off"
         );
+        // The same pixel from the position as a vector, of any length.
+        let (vx, vy) = wcs
+            .icrs_vec_to_pixel(p.to_vec().map(|c| 3.0 * c))
+            .unwrap_or_else(|e| panic!("{name}: {p:?} as a vector: {e}"));
+        assert!(
+            (vx - bx).hypot(vy - by) < 1e-7,
+            "{name}: {p:?}: ({bx}, {by}) from angles, ({vx}, {vy}) from the vector"
+        );
         n += 1;
     }
     n
@@ -297,6 +305,7 @@ fn assert_round_trip(name: &str, wcs: &CelestialWcs, tol: f64) -> usize {
 
 #[test]
 fn every_projection_round_trips_pixel_sky_pixel() {
+    // (Each position is also mapped as a vector, through icrs_vec_to_pixel.)
     // Zenithal (with their PV where they need one), cylindrical, pseudo-cylindrical, conic,
     // HEALPix; a 200 x 150 image of 0.05-degree pixels, rotated by 30 degrees, reference
     // point off-centre, at a mid latitude.

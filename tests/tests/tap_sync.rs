@@ -947,6 +947,11 @@ async fn soda_cuts_products_and_refuses_bad_requests(db: Db) {
             400,
             "UsageError: ID is missing",
         ),
+        (
+            vec![("ID", id.to_string()), ("POL", "QU".into())],
+            400,
+            "UsageError: POL: 'QU' is not a polarization state",
+        ),
     ] {
         let resp = test::call_service(&app, call(params.clone())).await;
         assert_eq!(resp.status().as_u16(), status, "{params:?}");
@@ -960,6 +965,30 @@ async fn soda_cuts_products_and_refuses_bad_requests(db: Db) {
         let text = String::from_utf8(test::read_body(resp).await.to_vec()).expect("utf8");
         assert!(text.starts_with(starts), "{params:?}: {text}");
     }
+    // POL is a set (several on sync are one cutout); a product without a STOKES axis is
+    // not narrowed by it: the same cut as without.
+    let cut_of = |params: Vec<(&'static str, String)>| {
+        let app = &app;
+        let req = call(params);
+        async move {
+            let resp = test::call_service(app, req).await;
+            assert_eq!(resp.status().as_u16(), 200);
+            test::read_body(resp).await
+        }
+    };
+    let circle = ("CIRCLE", format!("{ra} {dec} 0.05"));
+    let plain = cut_of(vec![("ID", id.into()), circle.clone()]).await;
+    let with_pol = cut_of(vec![
+        ("ID", id.into()),
+        circle,
+        ("POL", "I".into()),
+        ("POL", "V".into()),
+    ])
+    .await;
+    assert!(
+        plain == with_pol,
+        "POL changed a cut of an image without STOKES"
+    );
     // The examples document (DALI 1.1 §2.3): every example is a cutout of a demo product.
     let resp = test::call_service(
         &app,

@@ -3,10 +3,11 @@
 //! file written.
 //!
 //! The box of a shape on an image is the bounding box, in pixel coordinates, of the shape's
-//! boundary sampled densely (720 points on a circle, 128 per polygon edge or range side),
-//! its centre, and the points of the image's border that lie inside the shape (so a shape
-//! that holds the whole image gives the whole image); each point goes to pixels through
-//! vo-fits's sky -> pixel. Points where the projection is undefined are left out. The box
+//! boundary sampled densely (enough points that their box is within 0.05 pixel of the
+//! curve's: 32 to 720 on a circle, 4 to 128 per polygon edge, 8 to 256 per range side), its
+//! centre, and, unless the whole boundary lies on the image, the points of the image's
+//! border that lie inside the shape (so a shape that holds the whole image gives the whole
+//! image); each point goes to pixels through vo-fits's sky -> pixel. Points where the projection is undefined are left out. The box
 //! takes every pixel such a point falls in, clipped to the image; an empty box is no
 //! overlap. Every image HDU of the product is cut by its own WCS; an image HDU without one
 //! (a mask without WCS keywords) is cut like the first image with a WCS when it has the same
@@ -17,7 +18,7 @@ use std::io::Write;
 use std::path::Path;
 
 use std::sync::Arc;
-use vo_common::sky::{circle_contains, SkyPoint};
+use vo_common::sky::{circle_contains, SkyPoint, Vec3};
 use vo_fits::{read_section_at, CelestialWcs, ImageCards, Section};
 
 use crate::params::{Interval, Shape};
@@ -35,30 +36,49 @@ pub struct PixelBox {
     pub ny: u64,
 }
 
-/// The point `distance` degrees from `from` in the direction `bearing` (degrees east of
-/// north).
-fn destination(from: SkyPoint, distance: f64, bearing: f64) -> SkyPoint {
-    let (d, b) = (distance.to_radians(), bearing.to_radians());
-    let (la, lo) = (from.dec.to_radians(), from.ra.to_radians());
-    let lat = (la.sin() * d.cos() + la.cos() * d.sin() * b.cos())
-        .clamp(-1.0, 1.0)
-        .asin();
-    let lon = lo + (b.sin() * d.sin() * la.cos()).atan2(d.cos() - la.sin() * lat.sin());
-    SkyPoint::new(lon.to_degrees().rem_euclid(360.0), lat.to_degrees())
+/// `n` + 1 points (the first repeated at the end) evenly around the circle of `radius`
+/// degrees about `centre`, as unit vectors: cos r c + sin r (sin t east + cos t north).
+fn ring(centre: SkyPoint, radius: f64, n: usize) -> Vec<Vec3> {
+    let c = centre.to_vec();
+    let (sa, ca) = centre.ra.to_radians().sin_cos();
+    let (sd, cd) = centre.dec.to_radians().sin_cos();
+    let (east, north) = ([-sa, ca, 0.0], [-sd * ca, -sd * sa, cd]);
+    let (sr, cr) = radius.to_radians().sin_cos();
+    (0..=n)
+        .map(|i| {
+            let (st, ct) = (std::f64::consts::TAU * (i % n) as f64 / n as f64).sin_cos();
+            [0, 1, 2].map(|k| cr * c[k] + sr * (st * east[k] + ct * north[k]))
+        })
+        .collect()
 }
 
-/// `n` points along the great-circle arc from `a` to `b` (a included, b not).
-fn arc(a: SkyPoint, b: SkyPoint, n: usize) -> impl Iterator<Item = SkyPoint> {
+/// How many segments a boundary curve of `size` degrees (a circle's radius, half an edge's
+/// length) is sampled with at `scale` degrees per pixel, between `least` and `most`: enough
+/// that the samples' box is within 0.05 pixel of the curve's (a chord of n segments on a
+/// circle of R pixels falls R (pi / n)^2 / 2 short).
+fn segments(size: f64, scale: f64, least: usize, most: usize) -> usize {
+    let pixels = (size / scale).abs();
+    let n = std::f64::consts::PI * (10.0 * pixels).sqrt();
+    if n.is_finite() {
+        (n.ceil() as usize).clamp(least, most)
+    } else {
+        most
+    }
+}
+
+/// The length of `v`.
+fn norm(v: Vec3) -> f64 {
+    (v[0] * v[0] + v[1] * v[1] + v[2] * v[2]).sqrt()
+}
+
+/// `n` points along the great-circle arc from `a` to `b` (a included, b not), as vectors
+/// (not of unit length: a direction is all sky -> pixel needs).
+fn arc(a: SkyPoint, b: SkyPoint, n: usize) -> impl Iterator<Item = Vec3> {
     let (va, vb) = (a.to_vec(), b.to_vec());
     (0..n).map(move |i| {
         let t = i as f64 / n as f64;
-        // Normalised linear interpolation: on the arc, spacing close enough to even.
-        let v = [
-            va[0] * (1.0 - t) + vb[0] * t,
-            va[1] * (1.0 - t) + vb[1] * t,
-            va[2] * (1.0 - t) + vb[2] * t,
-        ];
-        SkyPoint::from_vec(v)
+        // Linear interpolation: on the arc, spacing close enough to even.
+        [0, 1, 2].map(|k| va[k] * (1.0 - t) + vb[k] * t)
     })
 }
 
@@ -87,20 +107,22 @@ impl Shape {
         }
     }
 
-    /// The shape's boundary as polylines of points, densely, and its centre.
-    fn samples(&self) -> (Vec<Vec<SkyPoint>>, SkyPoint) {
+    /// The shape's boundary as polylines of directions (ICRS vectors), sampled for an
+    /// image of `scale` degrees per pixel (see [`segments`]), and its centre.
+    fn samples(&self, scale: f64) -> (Vec<Vec<Vec3>>, SkyPoint) {
         match self {
-            Shape::Circle { centre, radius } => {
-                let ring: Vec<SkyPoint> = (0..=720)
-                    .map(|i| destination(*centre, *radius, i as f64 * 0.5))
-                    .collect();
-                (vec![ring], *centre)
-            }
+            Shape::Circle { centre, radius } => (
+                vec![ring(*centre, *radius, segments(*radius, scale, 32, 720))],
+                *centre,
+            ),
             Shape::Polygon(v) => {
-                let mut ring: Vec<SkyPoint> = (0..v.len())
-                    .flat_map(|i| arc(v[i], v[(i + 1) % v.len()], 128))
+                let mut ring: Vec<Vec3> = (0..v.len())
+                    .flat_map(|i| {
+                        let (a, b) = (v[i], v[(i + 1) % v.len()]);
+                        arc(a, b, segments(a.distance(b) / 2.0, scale, 4, 128))
+                    })
                     .collect();
-                ring.push(v[0]);
+                ring.push(v[0].to_vec());
                 let sum = v
                     .iter()
                     .map(|p| p.to_vec())
@@ -113,16 +135,17 @@ impl Shape {
                 } else {
                     ra.1 + 360.0 - ra.0
                 };
-                let n = 256;
+                let n = segments(width.max(dec.1 - dec.0) / 2.0, scale, 8, 256);
                 let f = |i: usize| i as f64 / n as f64;
                 let r = |i: usize| (ra.0 + f(i) * width).rem_euclid(360.0);
                 let d = |i: usize| dec.0 + f(i) * (dec.1 - dec.0);
+                let at = |ra: f64, dec: f64| SkyPoint::new(ra, dec).to_vec();
                 let lines = vec![
-                    (0..=n).map(|i| SkyPoint::new(r(i), dec.0)).collect(),
-                    (0..=n).map(|i| SkyPoint::new(r(i), dec.1)).collect(),
-                    (0..=n).map(|i| SkyPoint::new(ra.0, d(i))).collect(),
+                    (0..=n).map(|i| at(r(i), dec.0)).collect(),
+                    (0..=n).map(|i| at(r(i), dec.1)).collect(),
+                    (0..=n).map(|i| at(ra.0, d(i))).collect(),
                     (0..=n)
-                        .map(|i| SkyPoint::new((ra.0 + width).rem_euclid(360.0), d(i)))
+                        .map(|i| at((ra.0 + width).rem_euclid(360.0), d(i)))
                         .collect(),
                 ];
                 let centre = SkyPoint::new(
@@ -186,59 +209,78 @@ pub fn pixel_box(wcs: &CelestialWcs, shape: &Shape) -> Option<PixelBox> {
         _ => 1e-12,
     };
     let mut points: Vec<(f64, f64)> = Vec::new();
-    let (lines, centre) = shape.samples();
+    let (lines, centre) = shape.samples(scale);
+    // Whether the whole boundary lies on the image, no part of it undefined or across a
+    // seam: then the border of the image cannot be inside the shape.
+    let mut whole = true;
     for line in &lines {
         let mapped: Vec<Option<(f64, f64)>> = line
             .iter()
-            .map(|p| {
-                wcs.icrs_to_pixel(*p)
-                    .ok()
-                    .filter(|(x, y)| x.is_finite() && y.is_finite())
-            })
+            .map(|v| wcs.icrs_vec_to_pixel(*v).ok())
             .collect();
         for (i, m) in mapped.iter().enumerate() {
-            let Some(a) = *m else { continue };
-            if on_image(a) {
-                points.push(a);
-            }
-            let Some(Some(b)) = mapped.get(i + 1) else {
+            let Some(a) = *m else {
+                whole = false;
                 continue;
             };
-            let sky = line[i].distance(line[i + 1]);
+            if on_image(a) {
+                points.push(a);
+            } else {
+                whole = false;
+            }
+            let Some(next) = mapped.get(i + 1) else {
+                continue;
+            };
+            let Some(b) = *next else { continue };
+            // The angle between the samples, from their chord (they are close).
+            let (u, w) = (line[i], line[i + 1]);
+            let (lu, lw) = (norm(u), norm(w));
+            let chord = [0, 1, 2]
+                .map(|k| u[k] / lu - w[k] / lw)
+                .iter()
+                .map(|d| d * d)
+                .sum::<f64>()
+                .sqrt();
+            let sky = chord.to_degrees();
             let pixels = (b.0 - a.0).hypot(b.1 - a.1);
             if pixels > 4.0 * sky / scale + 2.0 {
+                whole = false;
                 continue; // across a seam of the projection
             }
-            if let Some([p, q]) = clip(a, *b, lo, hi) {
+            if let Some([p, q]) = clip(a, b, lo, hi) {
                 points.push(p);
                 points.push(q);
             }
         }
     }
-    if let Some(c) = wcs.icrs_to_pixel(centre).ok().filter(|c| on_image(*c)) {
-        points.push(c);
+    let centre_pixel = wcs.icrs_to_pixel(centre).ok().filter(|c| on_image(*c));
+    match centre_pixel {
+        Some(c) => points.push(c),
+        None => whole = false,
     }
-    // The image's border (and centre) where it lies inside the shape (a polygon is made
-    // once, not at each point).
-    let polygon = match shape {
-        Shape::Polygon(v) => vo_common::region::Polygon::new(v).ok(),
-        _ => None,
-    };
-    let inside = |p: SkyPoint| match (shape, &polygon) {
-        (Shape::Polygon(_), Some(poly)) => poly.contains(p),
-        (Shape::Polygon(_), None) => false,
-        _ => shape.contains(p),
-    };
-    let steps = 64;
-    for i in 0..=steps {
-        let f = i as f64 / steps as f64;
-        for (x, y) in [
-            (0.5 + f * n1, 0.5),
-            (0.5 + f * n1, n2 + 0.5),
-            (0.5, 0.5 + f * n2),
-            (n1 + 0.5, 0.5 + f * n2),
-            (cx, cy),
-        ] {
+    if !whole {
+        // The image's border (and centre) where it lies inside the shape (a polygon is
+        // made once, not at each point).
+        let polygon = match shape {
+            Shape::Polygon(v) => vo_common::region::Polygon::new(v).ok(),
+            _ => None,
+        };
+        let inside = |p: SkyPoint| match (shape, &polygon) {
+            (Shape::Polygon(_), Some(poly)) => poly.contains(p),
+            (Shape::Polygon(_), None) => false,
+            _ => shape.contains(p),
+        };
+        let steps = 64;
+        let border = (0..=steps).flat_map(|i| {
+            let f = i as f64 / steps as f64;
+            [
+                (0.5 + f * n1, 0.5),
+                (0.5 + f * n1, n2 + 0.5),
+                (0.5, 0.5 + f * n2),
+                (n1 + 0.5, 0.5 + f * n2),
+            ]
+        });
+        for (x, y) in border.chain([(cx, cy)]) {
             if wcs.pixel_to_icrs(x, y).is_some_and(inside) {
                 points.push((x, y));
             }
@@ -276,30 +318,51 @@ pub struct CutHdu {
     pub cards: ImageCards,
     /// The box cut from it.
     pub pixels: Option<PixelBox>,
-    /// The planes of its third axis kept, (first from 0, count), when BAND or TIME chose
-    /// them; otherwise all.
-    pub planes: Option<(u64, u64)>,
+    /// The planes kept on each axis beyond the second (axis 3 first), as (first from 0,
+    /// count): those BAND, TIME or POL chose on a spectral, time or STOKES axis, all of
+    /// the others.
+    pub planes: Vec<(u64, u64)>,
 }
 
-/// The planes of the third axis of `h` that meet `band` (metres) and `time` (MJD), as
-/// (first from 0, count); `Ok(None)` when none does. An HDU without such an axis keeps all
-/// its planes (`Ok(Some(None))`). Errors: an axis vogate cannot read.
+/// The planes of `h` kept on each axis beyond the second, as (first from 0, count): on a
+/// spectral axis those that meet `band` (metres), on a time axis those that meet `time`
+/// (MJD), on a STOKES axis those of the states `pols` (pol_states names); all planes of any
+/// other axis, or when that filter is not given. `Ok(None)` when a filter leaves no plane.
+/// Errors: a spectral or time axis vogate cannot read.
 fn planes(
     h: &vo_fits::ImageHeader,
     band: Option<&Interval>,
     time: Option<&Interval>,
-) -> Result<Option<Option<(u64, u64)>>, String> {
-    let Some(axis) = vo_fits::WorldAxis::from_header(h, 3)? else {
-        return Ok(Some(None));
-    };
-    let wanted = match axis.kind {
-        vo_fits::AxisKind::Wavelength => band,
-        vo_fits::AxisKind::Time => time,
-    };
-    let Some(i) = wanted else {
-        return Ok(Some(None));
-    };
-    Ok(axis.planes_meeting(i.lo, i.hi).map(Some))
+    pols: &[String],
+) -> Result<Option<Vec<(u64, u64)>>, String> {
+    let mut out = Vec::new();
+    for (j, &n) in h.naxis.iter().enumerate().skip(2) {
+        let axis = j + 1;
+        let all = (0, n.max(0) as u64);
+        let chosen = if let Some(stokes) = vo_fits::StokesAxis::from_header(h, axis) {
+            if pols.is_empty() {
+                Some(all)
+            } else {
+                stokes.planes_of(pols)
+            }
+        } else if let Some(world) = vo_fits::WorldAxis::from_header(h, axis)? {
+            let wanted = match world.kind {
+                vo_fits::AxisKind::Wavelength => band,
+                vo_fits::AxisKind::Time => time,
+            };
+            match wanted {
+                Some(i) => world.planes_meeting(i.lo, i.hi),
+                None => Some(all),
+            }
+        } else {
+            Some(all)
+        };
+        let Some(chosen) = chosen else {
+            return Ok(None);
+        };
+        out.push(chosen);
+    }
+    Ok(Some(out))
 }
 
 /// What to write for a cutout: the HDUs, in order (the first becomes the primary HDU).
@@ -317,17 +380,7 @@ impl CutPlan {
             .filter_map(|h| {
                 let b = h.pixels?;
                 let bpp = u64::from(h.cards.bitpix.unsigned_abs() / 8);
-                let rest: u64 = h
-                    .cards
-                    .naxis
-                    .iter()
-                    .enumerate()
-                    .skip(2)
-                    .map(|(j, &n)| match h.planes {
-                        Some((_, nz)) if j == 2 => nz,
-                        _ => n,
-                    })
-                    .product();
+                let rest: u64 = h.planes.iter().map(|&(_, n)| n).product();
                 Some(b.nx * b.ny * rest * bpp)
             })
             .sum()
@@ -423,6 +476,7 @@ pub fn plan(
     shape: Option<&Shape>,
     band: Option<&Interval>,
     time: Option<&Interval>,
+    pols: &[String],
 ) -> Result<Option<CutPlan>, String> {
     let headers = &product.headers;
     let mut hdus = Vec::new();
@@ -449,7 +503,7 @@ pub fn plan(
             },
         };
         let Some(b) = pixels else { continue };
-        let Some(planes) = planes(h, band, time)? else {
+        let Some(planes) = planes(h, band, time, pols)? else {
             continue;
         };
         let cards = product
@@ -477,7 +531,7 @@ pub fn plan(
                 index: 0,
                 cards: primary,
                 pixels: None,
-                planes: None,
+                planes: Vec::new(),
             },
         );
     }
@@ -560,16 +614,13 @@ fn write_cut_in_blocks(
             b.y0 + 1,
             b.y0 + b.ny
         );
-        // Every axis beyond the second: the planes chosen on the third, all of the others,
-        // so that blocks of rows are written plane by plane in the file's order.
+        // Every axis beyond the second, so that blocks of rows are written plane by plane
+        // in the file's order.
         for (j, &n) in hdu.cards.naxis.iter().enumerate().skip(2) {
-            let (z0, nz) = match hdu.planes {
-                Some(p) if j == 2 => {
-                    what.push_str(&format!(", planes {}..{}", p.0 + 1, p.0 + p.1));
-                    p
-                }
-                _ => (0, n),
-            };
+            let (z0, nz) = hdu.planes.get(j - 2).copied().unwrap_or((0, n));
+            if (z0, nz) != (0, n) {
+                what.push_str(&format!(", axis {} planes {}..{}", j + 1, z0 + 1, z0 + nz));
+            }
             start.push(z0);
             len.push(nz);
         }
@@ -873,6 +924,7 @@ mod tests {
             Some(&shape),
             None,
             None,
+            &[],
         )
         .expect("plan")
         .expect("overlap");
@@ -1107,26 +1159,37 @@ mod tests {
             None,
             Some(&band),
             None,
+            &[],
         )
         .expect("plan")
         .expect("overlap");
-        assert_eq!(wave.hdus[0].planes, Some((2, 3)));
+        assert_eq!(wave.hdus[0].planes, vec![(2, 3)]);
         let (planes, crpix3) = planes_of_cut(&wave, &p, dir.path());
         assert_eq!(planes, vec![3, 4, 5]);
         // The cut's third axis still says 520 nm at its first plane's centre.
         assert_eq!(crpix3, Some(-1.0));
         // A band the cube does not reach: nothing to cut; TIME does not apply to it.
         let far = Interval { lo: 1e-6, hi: 2e-6 };
-        assert!(
-            plan(&Product::read(&p).expect("product"), None, Some(&far), None)
-                .expect("plan")
-                .is_none()
-        );
+        assert!(plan(
+            &Product::read(&p).expect("product"),
+            None,
+            Some(&far),
+            None,
+            &[]
+        )
+        .expect("plan")
+        .is_none());
         let any = Interval { lo: 0.0, hi: 1e6 };
-        let all = plan(&Product::read(&p).expect("product"), None, None, Some(&any))
-            .expect("plan")
-            .expect("all");
-        assert_eq!(all.hdus[0].planes, None);
+        let all = plan(
+            &Product::read(&p).expect("product"),
+            None,
+            None,
+            Some(&any),
+            &[],
+        )
+        .expect("plan")
+        .expect("all");
+        assert_eq!(all.hdus[0].planes, vec![(0, 10)]);
         // A TIME cube: ten daily planes from MJD 60000.
         let t = dir.path().join("time.fits");
         cube(
@@ -1152,10 +1215,11 @@ mod tests {
             Some(&shape),
             None,
             Some(&time),
+            &[],
         )
         .expect("plan")
         .expect("overlap");
-        assert_eq!(timed.hdus[0].planes, Some((2, 2)));
+        assert_eq!(timed.hdus[0].planes, vec![(2, 2)]);
         let (planes, _) = planes_of_cut(&timed, &t, dir.path());
         assert_eq!(planes, vec![3, 4]);
         let before = Interval {
@@ -1166,7 +1230,8 @@ mod tests {
             &Product::read(&t).expect("product"),
             None,
             None,
-            Some(&before)
+            Some(&before),
+            &[]
         )
         .expect("plan")
         .is_none());
@@ -1270,6 +1335,7 @@ mod tests {
             }),
             None,
             None,
+            &[],
         )
         .expect("plan")
         .expect("overlap");
@@ -1312,9 +1378,116 @@ mod tests {
         }
     }
 
-    fn plan_none(p: &Path, s: &Shape) -> bool {
-        plan(&Product::read(p).expect("product"), Some(s), None, None)
+    #[test]
+    fn pol_chooses_stokes_planes_on_axis_3_and_on_axis_4_with_band() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        // I Q U V as the ten planes' first four codes would not fit: a 4-plane IQUV cube.
+        let (mut cards, _) = tan(10.0, 20.0, 20, 20);
+        cards.naxis.extend([3, 4]);
+        for (k, v) in [("CTYPE3", "WAVE"), ("CUNIT3", "nm"), ("CTYPE4", "STOKES")] {
+            cards.cards.push(format!(
+                "{:<80}",
+                format!("{k:<8}= {:<20}", format!("'{v}'"))
+            ));
+        }
+        for (k, v) in [
+            ("CRVAL3", 500.0),
+            ("CDELT3", 10.0),
+            ("CRPIX3", 1.0),
+            ("CRVAL4", 1.0),
+            ("CDELT4", 1.0),
+            ("CRPIX4", 1.0),
+        ] {
+            cards.cards.push(format!("{:<80}", number_card(k, v, None)));
+        }
+        // Values x + 1000 y + 100000 z + 1000000 s (0-based; s the Stokes plane).
+        let mut bytes = Vec::new();
+        for st in 0..4u64 {
+            for z in 0..3u64 {
+                for y in 0..20u64 {
+                    for x in 0..20u64 {
+                        let v = x + 1000 * y + 100_000 * z + 1_000_000 * st;
+                        bytes.extend_from_slice(&(v as f32).to_be_bytes());
+                    }
+                }
+            }
+        }
+        let p = dir.path().join("iquv.fits");
+        write_image(
+            &mut std::fs::File::create(&p).expect("create"),
+            &cards,
+            &SectionData {
+                bitpix: -32,
+                shape: vec![20, 20, 3, 4],
+                bytes,
+            },
+            true,
+        )
+        .expect("write");
+        let product = Product::read(&p).expect("product");
+        let pols = |v: &[&str]| v.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        let chosen = |band: Option<&Interval>, pol: &[&str]| {
+            plan(&product, None, band, None, &pols(pol))
+                .expect("plan")
+                .map(|p| p.hdus[0].planes.clone())
+        };
+        assert_eq!(chosen(None, &[]), Some(vec![(0, 3), (0, 4)]));
+        assert_eq!(chosen(None, &["U"]), Some(vec![(0, 3), (2, 1)]));
+        assert_eq!(chosen(None, &["Q", "V"]), Some(vec![(0, 3), (1, 3)]));
+        // States the product does not hold: no overlap.
+        assert_eq!(chosen(None, &["RR", "XX"]), None);
+        // BAND on axis 3 (plane 2 covers 505 .. 515 nm) and POL on axis 4 together.
+        let band = Interval {
+            lo: 508e-9,
+            hi: 512e-9,
+        };
+        assert_eq!(chosen(Some(&band), &["V"]), Some(vec![(1, 1), (3, 1)]));
+        let plan = plan(&product, None, Some(&band), None, &pols(&["V"]))
             .expect("plan")
-            .is_none()
+            .expect("overlap");
+        assert_eq!(plan.data_bytes(), 20 * 20 * 4);
+        let mut out = Vec::new();
+        write_cut(&plan, &product, &p, "ivo://x/y?iquv.fits", &mut out).expect("cut");
+        let q = dir.path().join("cut.fits");
+        std::fs::write(&q, &out).expect("write");
+        let cut = ImageCards::read(&q, 0).expect("cut header");
+        assert_eq!(cut.naxis, vec![20, 20, 1, 1]);
+        // The cut's axes say what it holds: plane 1 of axis 3 is 510 nm, of axis 4 is V (4).
+        assert_eq!(
+            cut.number("CRVAL3")
+                .map(|c| c + (1.0 - cut.number("CRPIX3").unwrap_or(0.0)) * 10.0),
+            Some(510.0)
+        );
+        let h = vo_fits::read_headers(&q).expect("headers");
+        let stokes = vo_fits::StokesAxis::from_header(&h.images[0], 4).expect("STOKES");
+        assert_eq!(stokes.state(1), Some("V"));
+        let d = read_section(
+            &q,
+            0,
+            &cut,
+            &Section {
+                start: vec![0, 0, 0, 0],
+                len: cut.naxis.clone(),
+            },
+        )
+        .expect("values");
+        let first = f32::from_be_bytes([d.bytes[0], d.bytes[1], d.bytes[2], d.bytes[3]]);
+        assert_eq!(first, (100_000 + 3_000_000) as f32);
+        assert!(cut
+            .cards
+            .iter()
+            .any(|c| c.contains("axis 3 planes 2..2, axis 4 planes 4..4")));
+    }
+
+    fn plan_none(p: &Path, s: &Shape) -> bool {
+        plan(
+            &Product::read(p).expect("product"),
+            Some(s),
+            None,
+            None,
+            &[],
+        )
+        .expect("plan")
+        .is_none()
     }
 }

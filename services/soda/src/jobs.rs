@@ -4,8 +4,9 @@
 //! multiple cutouts"), in that order: `cutout-1.fits`, `cutout-2.fits`, ... as
 //! `application/fits`, or, for a combination that cannot be cut (no overlap, an unknown ID),
 //! a `text/plain` result `cutout-N.txt` holding the SODA error document (`UsageError: ...`).
-//! Parameters that are wrong for every combination (a malformed CIRCLE, POL) end the job in
-//! ERROR with that message.
+//! POL values are one set of polarization states applied to every combination. Parameters
+//! that are wrong for every combination (a malformed CIRCLE, an unknown POL state) end the
+//! job in ERROR with that message.
 
 use vo_common::VoError;
 use vo_dali::Params;
@@ -56,11 +57,6 @@ impl JobRunner for SodaRunner {
                 "ID is missing: give the obs_publisher_did of each dataset to cut",
             ));
         }
-        if !request.pols.is_empty() {
-            return Err(VoError::usage(
-                "POL is not supported: no product here has a polarization axis",
-            ));
-        }
         cutouts(&request)?;
         let all = |v: &[Interval]| -> Vec<Option<Interval>> {
             if v.is_empty() {
@@ -81,13 +77,25 @@ impl JobRunner for SodaRunner {
                 for band in all(&request.bands) {
                     for time in all(&request.times) {
                         k += 1;
-                        refs.push(self.one(results, k, id, shape.clone(), band, time).await?);
+                        let filters = Filters {
+                            band,
+                            time,
+                            pols: request.pols.clone(),
+                        };
+                        refs.push(self.one(results, k, id, shape.clone(), filters).await?);
                     }
                 }
             }
         }
         Ok(refs)
     }
+}
+
+/// What one cutout of a job keeps beyond its shape: BAND, TIME and the POL states.
+struct Filters {
+    band: Option<Interval>,
+    time: Option<Interval>,
+    pols: Vec<String>,
 }
 
 impl SodaRunner {
@@ -99,8 +107,7 @@ impl SodaRunner {
         k: usize,
         id: &str,
         shape: Option<Shape>,
-        band: Option<Interval>,
-        time: Option<Interval>,
+        filters: Filters,
     ) -> Result<ResultRef, VoError> {
         let error_doc = |msg: String| async move {
             let mut f = results
@@ -124,7 +131,13 @@ impl SodaRunner {
             let (path, products) = (path.clone(), self.state.products.clone());
             tokio::task::spawn_blocking(move || {
                 let product = products.get(&path)?;
-                let plan = plan(&product, shape.as_ref(), band.as_ref(), time.as_ref())?;
+                let plan = plan(
+                    &product,
+                    shape.as_ref(),
+                    filters.band.as_ref(),
+                    filters.time.as_ref(),
+                    &filters.pols,
+                )?;
                 Ok::<_, String>(plan.map(|p| (p, product)))
             })
             .await

@@ -10,7 +10,8 @@
 //!   the smaller of the two regions its edges bound, whichever way it is given.
 //! - `BAND` (§3.3.4): an interval of wavelengths in metres (DALI 1.1 interval: two numbers,
 //!   -Inf/+Inf allowed, lower <= upper); `TIME` (§3.3.5): an interval of MJD; `POL` (§3.3.6):
-//!   Stokes states (I Q U V RR LL RL LR XX YY XY YX POLI POLA).
+//!   Stokes states (I Q U V RR LL RL LR XX YY XY YX POLI POLA), a set: several POL values
+//!   are one cutout holding all of those states, on sync as on async.
 //! - NaN is refused everywhere.
 
 use vo_common::sky::SkyPoint;
@@ -207,10 +208,6 @@ fn interval(param: &str, value: &str) -> Result<Interval, VoError> {
     Ok(Interval { lo, hi })
 }
 
-const STOKES: [&str; 14] = [
-    "I", "Q", "U", "V", "RR", "LL", "RL", "LR", "XX", "YY", "XY", "YX", "POLI", "POLA",
-];
-
 impl SodaRequest {
     /// The SODA parameters of `params` (names in any case). Errors: UsageError messages
     /// naming the parameter and the value that is wrong.
@@ -255,10 +252,11 @@ impl SodaRequest {
         }
         for p in params.all("POL") {
             let p = p.trim();
-            if !STOKES.contains(&p) {
+            if !vo_fits::STOKES_STATES.iter().any(|(name, _)| *name == p) {
+                let names: Vec<&str> = vo_fits::STOKES_STATES.iter().map(|(n, _)| *n).collect();
                 return Err(usage(format!(
                     "POL: '{p}' is not a polarization state ({})",
-                    STOKES.join(" ")
+                    names.join(" ")
                 )));
             }
             r.pols.push(p.to_string());
@@ -289,8 +287,8 @@ impl SodaRequest {
             self.shapes.len(),
         )?;
         many("BAND", self.bands.len())?;
-        many("TIME", self.times.len())?;
-        many("POL", self.pols.len())
+        // POL is a set of states, not one filter per cutout: several are one cutout.
+        many("TIME", self.times.len())
     }
 }
 

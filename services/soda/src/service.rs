@@ -32,7 +32,14 @@ pub struct SodaState {
     pub cutouts: Arc<tokio::sync::Semaphore>,
     /// The headers, layouts and WCS of recently cut products.
     pub products: Arc<crate::cutout::ProductCache>,
+    /// The files of recently cut datasets by ID, for [`ID_TTL`]: a cutout of a product just
+    /// cut needs no database lookup.
+    pub ids: moka::sync::Cache<String, PathBuf>,
 }
+
+/// How long the file of a dataset ID is remembered without asking ObsCore again (a file
+/// that has left the tree is asked about at once).
+pub const ID_TTL: std::time::Duration = std::time::Duration::from_secs(30);
 
 impl SodaState {
     /// The state of a SODA service over `backend`'s ObsCore and the files under
@@ -46,6 +53,10 @@ impl SodaState {
             base_url,
             cutouts: Arc::new(tokio::sync::Semaphore::new(2 * cores)),
             products: Arc::new(crate::cutout::ProductCache::new(1024)),
+            ids: moka::sync::Cache::builder()
+                .max_capacity(10_000)
+                .time_to_live(ID_TTL)
+                .build(),
         }
     }
 }
@@ -82,9 +93,20 @@ async fn sync_post(
     }
 }
 
-/// The product file of the dataset `id` (an obs_publisher_did of ivoa.ObsCore). Errors: no
-/// such dataset (naming the ID), or its file has left the data tree.
+/// The product file of the dataset `id` (an obs_publisher_did of ivoa.ObsCore), remembered
+/// for [`ID_TTL`] while the file is there. Errors: no such dataset (naming the ID), or its
+/// file has left the data tree.
 pub(crate) async fn product(state: &SodaState, id: &str) -> Result<PathBuf, VoError> {
+    if let Some(path) = state.ids.get(id).filter(|p| p.is_file()) {
+        return Ok(path);
+    }
+    let path = lookup(state, id).await?;
+    state.ids.insert(id.to_string(), path.clone());
+    Ok(path)
+}
+
+/// The product file of the dataset `id`, from ObsCore.
+async fn lookup(state: &SodaState, id: &str) -> Result<PathBuf, VoError> {
     let row = state
         .backend
         .obscore_lookup("obs_publisher_did", id, &["obs_id"])
@@ -169,20 +191,16 @@ async fn sync(state: &SodaState, params: Params) -> HttpResponse {
         Ok(r) => r,
         Err(e) => return text_error_response(&e),
     };
-    if !request.pols.is_empty() {
-        return text_error_response(&VoError::usage(
-            "POL is not supported: no product here has a polarization axis",
-        ));
-    }
     let id = request.ids[0].clone();
     let path = match product(state, &id).await {
         Ok(p) => p,
         Err(e) => return text_error_response(&e),
     };
     let shape = request.shapes.first().cloned();
-    let (band, time) = (
+    let (band, time, pols) = (
         request.bands.first().copied(),
         request.times.first().copied(),
+        request.pols.clone(),
     );
     let Ok(permit) = state.cutouts.clone().acquire_owned().await else {
         return text_error_response(&VoError::internal("the cutout service is closing"));
@@ -193,7 +211,14 @@ async fn sync(state: &SodaState, params: Params) -> HttpResponse {
         let (path, products, id) = (path.clone(), state.products.clone(), id.clone());
         web::block(move || -> Result<Cut, String> {
             let product = products.get(&path)?;
-            let Some(plan) = plan(&product, shape.as_ref(), band.as_ref(), time.as_ref())? else {
+            let Some(plan) = plan(
+                &product,
+                shape.as_ref(),
+                band.as_ref(),
+                time.as_ref(),
+                &pols,
+            )?
+            else {
                 return Ok(Cut::None);
             };
             if plan.data_bytes() > WHOLE_BYTES {
