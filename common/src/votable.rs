@@ -192,6 +192,8 @@ pub struct TableWriter {
     format: Format,
     fields: Vec<FieldMeta>,
     infos: Vec<(String, String)>,
+    /// Further RESOURCE elements, written after the results.
+    resources: Vec<String>,
     rows_written: u64,
 }
 
@@ -221,8 +223,17 @@ impl TableWriter {
             format,
             fields,
             infos,
+            resources: Vec::new(),
             rows_written: 0,
         }
+    }
+
+    /// The same writer with `resources`, whole VOTable `RESOURCE` elements (DataLink 1.1 §4
+    /// service descriptors, say), written after the results RESOURCE in this order. The
+    /// other formats have no place for them and leave them out.
+    pub fn with_resources(mut self, resources: Vec<String>) -> Self {
+        self.resources = resources;
+        self
     }
 
     /// The columns this writer writes.
@@ -427,7 +438,11 @@ impl TableWriter {
                         );
                     }
                 }
-                out.extend_from_slice(b"</RESOURCE>\n</VOTABLE>\n");
+                out.extend_from_slice(b"</RESOURCE>\n");
+                for r in &self.resources {
+                    out.extend_from_slice(r.as_bytes());
+                }
+                out.extend_from_slice(b"</VOTABLE>\n");
             }
             Format::Json => {
                 let tail = match status {
@@ -495,6 +510,30 @@ mod tests {
         assert!(doc.contains("<TR><TD>10.5</TD><TD>a&lt;b</TD></TR>"));
         assert!(doc.contains("<TR><TD/><TD/></TR>"));
         assert!(doc.contains("</TABLE>\n<INFO name=\"QUERY_STATUS\" value=\"OVERFLOW\"/>"));
+    }
+
+    #[test]
+    fn extra_resources_follow_the_results_in_votable_only() {
+        let extra = vec![
+            "<RESOURCE ID=\"a\" type=\"meta\"/>\n".to_string(),
+            "<RESOURCE ID=\"b\" type=\"meta\"/>\n".to_string(),
+        ];
+        for (format, want) in [(Format::VotableTabledata, true), (Format::Json, false)] {
+            let mut w = TableWriter::new(format, fields(), vec![]).with_resources(extra.clone());
+            let mut out = Vec::new();
+            w.begin(&mut out);
+            w.row(&[Value::Double(1.0), Value::Null], &mut out);
+            w.end(&QueryStatus::Ok, &mut out);
+            let doc = String::from_utf8(out).expect("utf8");
+            assert_eq!(
+                doc.ends_with(
+                    "</RESOURCE>\n<RESOURCE ID=\"a\" type=\"meta\"/>\n<RESOURCE ID=\"b\" type=\"meta\"/>\n</VOTABLE>\n"
+                ),
+                want,
+                "{doc}"
+            );
+            assert_eq!(doc.contains("RESOURCE ID"), want, "{doc}");
+        }
     }
 
     #[test]

@@ -807,12 +807,105 @@ async fn datalink_links_point_to_the_product_file(db: Db) {
     assert!(doc.contains(
         "<TD>NotFoundFault: no dataset has the ID ivo://vogate.local/vogate?nope.fits</TD>"
     ));
-    let resp = test::call_service(
-        &app,
-        test::TestRequest::get().uri("/datalink/links").to_request(),
+    assert!(
+        doc.contains("<INFO name=\"standardID\" value=\"ivo://ivoa.net/std/DataLink#links-1.1\"/>")
+    );
+    // Two #cutout rows (SODA sync and async), each naming its service descriptor, which
+    // fixes the ID and bounds CIRCLE by the covering circle from ObsCore.
+    for service in ["sync", "async"] {
+        assert!(doc.contains(&format!(
+            "<TR><TD>ivo://vogate.local/vogate?m31.fits</TD><TD/><TD>soda-{service}-1</TD><TD/><TD>#cutout</TD>"
+        )), "{doc}");
+        let at = doc
+            .find(&format!(
+                "<RESOURCE ID=\"soda-{service}-1\" type=\"meta\" utype=\"adhoc:service\">"
+            ))
+            .unwrap_or_else(|| panic!("descriptor soda-{service}-1 in {doc}"));
+        let resource = &doc[at..at + doc[at..].find("</RESOURCE>").expect("end")];
+        assert!(resource.contains(
+            "name=\"ID\" datatype=\"char\" arraysize=\"*\" ucd=\"meta.id;meta.dataset\" value=\"ivo://vogate.local/vogate?m31.fits\""
+        ));
+        assert!(resource.contains(&format!(
+            "name=\"accessURL\" datatype=\"char\" arraysize=\"*\" ucd=\"meta.ref.url\" value=\"http://127.0.0.1:8080/soda/{service}\""
+        )));
+        assert!(resource.contains(&format!("value=\"ivo://ivoa.net/std/SODA#{service}-1.0\"")));
+    }
+    assert!(
+        !doc.contains("soda-sync-2"),
+        "no descriptor for an unknown ID"
+    );
+    let v = json_rows(
+        &gw,
+        "SELECT s_ra, s_dec, s_fov FROM ivoa.ObsCore WHERE obs_id = 'm31.fits'",
     )
     .await;
-    assert_eq!(resp.status().as_u16(), 400);
+    let f = |i: usize| v["data"][0][i].as_f64().expect("number");
+    let max = &doc[doc.find("xtype=\"circle\"").expect("CIRCLE")..];
+    let max = &max[max.find("<MAX value=\"").expect("MAX") + 12..];
+    let circle: Vec<f64> = max[..max.find('"').expect("quote")]
+        .split(' ')
+        .map(|x| x.parse().expect("number"))
+        .collect();
+    assert_eq!(circle.len(), 3);
+    for (got, want) in circle.iter().zip([f(0), f(1), f(2) / 2.0]) {
+        assert!((got - want).abs() < 1e-9, "{circle:?} against {v}");
+    }
+    // The same as JSON, for the portal.
+    let resp = test::call_service(
+        &app,
+        test::TestRequest::get()
+            .uri(&format!("{uri}&RESPONSEFORMAT=application/json"))
+            .to_request(),
+    )
+    .await;
+    assert_eq!(resp.status().as_u16(), 200);
+    let v: serde_json::Value = serde_json::from_slice(&test::read_body(resp).await).expect("JSON");
+    let semantics: Vec<&str> = v["data"]
+        .as_array()
+        .expect("rows")
+        .iter()
+        .map(|r| r[4].as_str().unwrap_or(""))
+        .collect();
+    assert_eq!(semantics, ["#this", "#cutout", "#cutout", "#this"]);
+    // No ID, an unknown format: DALI errors.
+    for bad in ["/datalink/links", &format!("{uri}&RESPONSEFORMAT=text/csv")] {
+        let resp = test::call_service(&app, test::TestRequest::get().uri(bad).to_request()).await;
+        assert_eq!(resp.status().as_u16(), 400, "{bad}");
+    }
+    // More IDs than a request is answered for: the first 1,000, and OVERFLOW.
+    let mut form: Vec<(&str, String)> = (0..1001)
+        .map(|i| ("ID", format!("ivo://vogate.local/vogate?none{i}.fits")))
+        .collect();
+    form.push(("RESPONSEFORMAT", "votable".into()));
+    let resp = test::call_service(
+        &app,
+        test::TestRequest::post()
+            .uri("/datalink/links")
+            .set_form(&form)
+            .to_request(),
+    )
+    .await;
+    assert_eq!(resp.status().as_u16(), 200);
+    let doc = String::from_utf8(test::read_body(resp).await.to_vec()).expect("utf8");
+    assert_eq!(doc.matches("<TR>").count(), 1000);
+    assert!(doc.contains("none999.fits") && !doc.contains("none1000.fits"));
+    assert!(doc.contains("<INFO name=\"QUERY_STATUS\" value=\"OVERFLOW\"/>"));
+    // The VOSI documents.
+    let resp = test::call_service(
+        &app,
+        test::TestRequest::get()
+            .uri("/datalink/capabilities")
+            .to_request(),
+    )
+    .await;
+    let caps = String::from_utf8(test::read_body(resp).await.to_vec()).expect("utf8");
+    assert!(
+        caps.contains("standardID=\"ivo://ivoa.net/std/DataLink#links-1.1\""),
+        "{caps}"
+    );
+    assert!(
+        caps.contains("<accessURL use=\"base\">http://127.0.0.1:8080/datalink/links</accessURL>")
+    );
 }
 
 async fn soda_cuts_products_and_refuses_bad_requests(db: Db) {

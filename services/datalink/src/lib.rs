@@ -2,18 +2,24 @@
 //!
 //! [`links_document`] writes the `{links}` response (DataLink 1.1 §3.2): a VOTable whose
 //! table has the standard columns of Table 1, in order, with their UCDs, one row per link or
-//! per error. Service descriptors (SODA) come with the SODA issue. [`service`] answers
-//! `/datalink/links` and `/files/{obs_id}` over HTTP.
+//! per error, the `standardID` INFO, and the service descriptors after it (§4; SODA's, made
+//! by [`descriptor`]). [`service`] answers `/datalink/links`, its VOSI endpoints and
+//! `/files/{obs_id}` over HTTP.
 
+pub mod descriptor;
 pub mod service;
 
-pub use service::{configure, DatalinkState};
+pub use service::{configure, DatalinkState, MAX_IDS};
 
 use vo_common::votable::{QueryStatus, TableWriter};
 use vo_common::{FieldMeta, Format, Value};
 
 /// The MIME type of a `{links}` response (DataLink 1.1 §3.3).
 pub const CONTENT_TYPE: &str = "application/x-votable+xml;content=datalink";
+
+/// The standardID of the links capability (DataLink 1.1 §2.1), also written as an INFO in
+/// every `{links}` document.
+pub const STANDARD_ID: &str = "ivo://ivoa.net/std/DataLink#links-1.1";
 
 /// One row of a `{links}` table: a link, or an error for an identifier.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
@@ -22,6 +28,9 @@ pub struct Link {
     pub id: String,
     /// The link's URL (absent for an error row).
     pub access_url: Option<String>,
+    /// The ID of the service descriptor RESOURCE to call (DataLink 1.1 §3.2.3), for a
+    /// service link.
+    pub service_def: Option<String>,
     /// The error, as `Fault: message` (DataLink 1.1 §3.4: NotFoundFault, UsageFault, ...).
     pub error_message: Option<String>,
     /// The vocabulary term, e.g. `#this` (DataLink 1.1 §3.2.6, the datalink/core vocabulary).
@@ -34,6 +43,21 @@ pub struct Link {
     pub content_length: Option<i64>,
     /// The kind of content (DataLink 1.1 §3.2.9), e.g. `#image`.
     pub content_qualifier: Option<String>,
+    /// The service's own name for the relation (DataLink 1.1 §3.2.10), e.g. `soda-sync`.
+    pub local_semantics: Option<String>,
+}
+
+impl Link {
+    /// The error row of `id`: `message` begins with its fault (`NotFoundFault: ...`), and
+    /// the semantics is `#this`, the link that could not be made.
+    pub fn fault(id: String, message: &str) -> Link {
+        Link {
+            id,
+            error_message: Some(message.to_string()),
+            semantics: "#this".into(),
+            ..Default::default()
+        }
+    }
 }
 
 fn field(
@@ -124,10 +148,19 @@ pub fn link_fields() -> Vec<FieldMeta> {
     ]
 }
 
-/// The `{links}` VOTable for `links`.
-pub fn links_document(links: &[Link]) -> Vec<u8> {
+/// The `{links}` document of `links` in `format` (the VOTable of DataLink 1.1 §3.2, or the
+/// same table as vogate's JSON), with the service descriptors `resources` (whole RESOURCE
+/// elements; the VOTable only) and the query status `status` (OVERFLOW when IDs were left
+/// out).
+pub fn links_document(
+    links: &[Link],
+    format: Format,
+    resources: Vec<String>,
+    status: &QueryStatus,
+) -> Vec<u8> {
     let opt = |s: &Option<String>| s.clone().map(Value::Text).unwrap_or(Value::Null);
-    let mut w = TableWriter::new(Format::VotableTabledata, link_fields(), vec![]);
+    let infos = vec![("standardID".to_string(), STANDARD_ID.to_string())];
+    let mut w = TableWriter::new(format, link_fields(), infos).with_resources(resources);
     let mut out = Vec::new();
     w.begin(&mut out);
     for l in links {
@@ -135,19 +168,19 @@ pub fn links_document(links: &[Link]) -> Vec<u8> {
             &[
                 Value::Text(l.id.clone()),
                 opt(&l.access_url),
-                Value::Null,
+                opt(&l.service_def),
                 opt(&l.error_message),
                 Value::Text(l.semantics.clone()),
                 opt(&l.description),
                 opt(&l.content_type),
                 l.content_length.map(Value::Int).unwrap_or(Value::Null),
                 opt(&l.content_qualifier),
-                Value::Null,
+                opt(&l.local_semantics),
             ],
             &mut out,
         );
     }
-    w.end(&QueryStatus::Ok, &mut out);
+    w.end(status, &mut out);
     out
 }
 
@@ -157,22 +190,22 @@ mod tests {
 
     #[test]
     fn links_table_has_the_standard_columns_and_rows() {
-        let doc = links_document(&[
-            Link {
-                id: "ivo://x/y?a.fits".into(),
-                access_url: Some("http://h/files/a.fits".into()),
-                semantics: "#this".into(),
-                content_type: Some("application/fits".into()),
-                content_length: Some(2880),
-                ..Default::default()
-            },
-            Link {
-                id: "ivo://x/y?nope".into(),
-                error_message: Some("NotFoundFault: no such dataset".into()),
-                semantics: "#this".into(),
-                ..Default::default()
-            },
-        ]);
+        let doc = links_document(
+            &[
+                Link {
+                    id: "ivo://x/y?a.fits".into(),
+                    access_url: Some("http://h/files/a.fits".into()),
+                    semantics: "#this".into(),
+                    content_type: Some("application/fits".into()),
+                    content_length: Some(2880),
+                    ..Default::default()
+                },
+                Link::fault("ivo://x/y?nope".into(), "NotFoundFault: no such dataset"),
+            ],
+            Format::VotableTabledata,
+            vec!["<RESOURCE ID=\"d\" type=\"meta\" utype=\"adhoc:service\"/>\n".into()],
+            &QueryStatus::Overflow,
+        );
         let doc = String::from_utf8(doc).expect("utf8");
         let names: Vec<&str> = doc
             .match_indices("<FIELD name=\"")
@@ -195,6 +228,12 @@ mod tests {
             ]
         );
         assert!(doc.contains("<TR><TD>ivo://x/y?a.fits</TD><TD>http://h/files/a.fits</TD><TD/><TD/><TD>#this</TD><TD/><TD>application/fits</TD><TD>2880</TD><TD/><TD/></TR>"));
-        assert!(doc.contains("<TD>NotFoundFault: no such dataset</TD>"));
+        assert!(doc.contains("<TD>NotFoundFault: no such dataset</TD><TD>#this</TD>"));
+        assert!(doc.contains(
+            "<INFO name=\"standardID\" value=\"ivo://ivoa.net/std/DataLink#links-1.1\"/>"
+        ));
+        assert!(doc.contains(
+            "<INFO name=\"QUERY_STATUS\" value=\"OVERFLOW\"/>\n</RESOURCE>\n<RESOURCE ID=\"d\""
+        ));
     }
 }

@@ -1,11 +1,19 @@
-//! The DataLink service's HTTP side: `/datalink/links` (GET and POST) and `/files/{obs_id}`,
-//! the `#this` target, both answered through the [`vo_tap::Backend`] (never a file path
-//! taken from the user).
+//! The DataLink service's HTTP side: `/datalink/links` (GET and POST), its VOSI endpoints,
+//! and `/files/{obs_id}`, the `#this` target, answered through the [`vo_tap::Backend`]
+//! (never a file path taken from the user).
+//!
+//! The links of a dataset: `#this` (the file, with its length), and for images and cubes
+//! two `#cutout` rows whose service_def names a SODA sync and a SODA async service
+//! descriptor ([`crate::descriptor`]) with the dataset's ID fixed and the bounds of its
+//! cutout parameters. An unknown ID is a `NotFoundFault` row, an empty one a `UsageFault`
+//! row; more IDs than [`DatalinkState::max_ids`] are answered up to that many with
+//! QUERY_STATUS OVERFLOW. RESPONSEFORMAT: the VOTable or JSON.
 
 use actix_web::{web, HttpRequest, HttpResponse};
 use std::path::PathBuf;
 use std::sync::Arc;
-use vo_common::VoError;
+use vo_common::votable::QueryStatus;
+use vo_common::{Format, VoError};
 use vo_dali::{error_response, Params};
 
 /// What the DataLink handlers need.
@@ -15,19 +23,29 @@ pub struct DatalinkState {
     pub backend: Arc<dyn vo_tap::Backend>,
     /// The root of the data tree the obs_ids are relative to.
     pub data_root: PathBuf,
+    /// The service's public base URL (links to files and services start with it).
+    pub base_url: String,
+    /// The most IDs one `{links}` request is answered for; the rest are left out and the
+    /// document says OVERFLOW (DataLink 1.1 §3.2.1).
+    pub max_ids: usize,
 }
 
-/// Mount `/datalink/links` (GET, POST) and `/files/{obs_id}` (GET, HEAD). Needs
+/// The default of [`DatalinkState::max_ids`].
+pub const MAX_IDS: usize = 1000;
+
+/// Mount `/datalink/links` (GET, POST), `/datalink/capabilities`,
+/// `/datalink/availability` and `/files/{obs_id}` (GET, HEAD). Needs
 /// `web::Data<DatalinkState>` in the app.
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.route("/files/{obs_id:.*}", web::get().to(file))
         .route("/files/{obs_id:.*}", web::head().to(file))
         .route("/datalink/links", web::get().to(links))
-        .route("/datalink/links", web::post().to(links_post));
+        .route("/datalink/links", web::post().to(links_post))
+        .route("/datalink/capabilities", web::get().to(capabilities))
+        .route("/datalink/availability", web::get().to(availability));
 }
 
-/// `/datalink/links?ID=...` (DataLink 1.1 §3): for each ID (an obs_publisher_did), a `#this`
-/// row pointing to the product file, or a `NotFoundFault` row.
+/// `/datalink/links?ID=...` (DataLink 1.1 §3): the links of each ID (an obs_publisher_did).
 async fn links(state: web::Data<DatalinkState>, req: HttpRequest) -> HttpResponse {
     match Params::from_query(req.query_string()) {
         Ok(params) => links_for(&state, params).await,
@@ -35,69 +53,235 @@ async fn links(state: web::Data<DatalinkState>, req: HttpRequest) -> HttpRespons
     }
 }
 
-async fn links_for(state: &DatalinkState, params: Params) -> HttpResponse {
-    for (k, v) in params.pairs() {
-        if k.eq_ignore_ascii_case("RESPONSEFORMAT") {
-            let ok = v.is_empty()
-                || v.eq_ignore_ascii_case("votable")
-                || v.to_ascii_lowercase()
-                    .replace(' ', "")
-                    .starts_with("application/x-votable+xml");
-            if !ok {
-                return error_response(&VoError::usage(format!(
-                    "RESPONSEFORMAT={v} is not supported: {{links}} are VOTable only"
-                )));
-            }
-        }
+/// The ObsCore columns a dataset's links are made from, in this order.
+const COLUMNS: [&str; 12] = [
+    "obs_id",
+    "access_format",
+    "dataproduct_type",
+    "s_ra",
+    "s_dec",
+    "s_fov",
+    "s_region",
+    "em_min",
+    "em_max",
+    "t_min",
+    "t_max",
+    "pol_states",
+];
+
+/// RESPONSEFORMAT of a `{links}` request (DataLink 1.1 §3.2.2): the VOTable, or JSON for the
+/// portal. Errors: any other value, named.
+fn links_format(params: &Params) -> Result<Format, VoError> {
+    let Some(v) = params.single("RESPONSEFORMAT")? else {
+        return Ok(Format::VotableTabledata);
+    };
+    let plain = v.trim().to_ascii_lowercase().replace(' ', "");
+    if plain.is_empty()
+        || plain == "votable"
+        || plain.starts_with("application/x-votable+xml")
+        || plain == "text/xml"
+    {
+        return Ok(Format::VotableTabledata);
     }
+    if plain == "json" || plain == "application/json" {
+        return Ok(Format::Json);
+    }
+    Err(VoError::usage(format!(
+        "RESPONSEFORMAT={v} is not supported: {{links}} are VOTable \
+         (application/x-votable+xml;content=datalink) or JSON (application/json)"
+    )))
+}
+
+async fn links_for(state: &DatalinkState, params: Params) -> HttpResponse {
+    let format = match links_format(&params) {
+        Ok(f) => f,
+        Err(e) => return error_response(&e),
+    };
     let ids: Vec<String> = params.all("ID").map(str::to_string).collect();
     if ids.is_empty() {
         return error_response(&VoError::usage(
-            "UsageFault: ID is missing: give the obs_publisher_did of a dataset",
+            "ID is missing: give the obs_publisher_did of a dataset",
         ));
     }
+    let overflow = ids.len() > state.max_ids;
+    let base = state.base_url.trim_end_matches('/');
     let mut links = Vec::new();
-    for id in ids {
+    let mut descriptors = Vec::new();
+    for (k, id) in ids.into_iter().take(state.max_ids).enumerate() {
+        if id.trim().is_empty() {
+            links.push(crate::Link::fault(
+                id,
+                "UsageFault: an empty ID names no dataset",
+            ));
+            continue;
+        }
         let row = match state
             .backend
-            .obscore_lookup(
-                "obs_publisher_did",
-                &id,
-                &["obs_id", "access_url", "access_format", "dataproduct_type"],
-            )
+            .obscore_lookup("obs_publisher_did", &id, &COLUMNS)
             .await
         {
             Ok(r) => r,
             Err(e) => return error_response(&e),
         };
-        links.push(match row {
-            Some(v) => {
-                let text = |i: usize| v[i].clone().unwrap_or_default();
-                let obs_id = text(0);
-                crate::Link {
-                    access_url: Some(text(1)),
-                    semantics: "#this".into(),
-                    description: Some(format!("The product file {obs_id}")),
-                    content_type: Some(text(2)),
-                    content_length: std::fs::metadata(state.data_root.join(&obs_id))
-                        .ok()
-                        .map(|m| m.len() as i64),
-                    content_qualifier: Some(format!("#{}", text(3))),
-                    id,
-                    ..Default::default()
-                }
-            }
-            None => crate::Link {
-                error_message: Some(format!("NotFoundFault: no dataset has the ID {id}")),
-                id,
-                semantics: "#this".into(),
-                ..Default::default()
-            },
+        let Some(row) = row else {
+            let message = format!("NotFoundFault: no dataset has the ID {id}");
+            links.push(crate::Link::fault(id, &message));
+            continue;
+        };
+        let dataset = Dataset::of(&row);
+        let path = vo_common::files::product_file(&state.data_root, &dataset.obs_id);
+        links.push(crate::Link {
+            id: id.clone(),
+            access_url: Some(format!(
+                "{base}/files/{}",
+                vo_obscore::ingest::percent_encode(&dataset.obs_id)
+            )),
+            semantics: "#this".into(),
+            description: Some(format!("The product file {}", dataset.obs_id)),
+            content_type: Some(dataset.access_format.clone()),
+            content_length: path
+                .as_ref()
+                .and_then(|p| std::fs::metadata(p).ok())
+                .map(|m| m.len() as i64),
+            content_qualifier: dataset.qualifier(),
+            ..Default::default()
         });
+        // Cutouts of images and cubes with a position (what SODA can cut).
+        if dataset.cuttable() {
+            for (service, standard_id, what) in [
+                (
+                    "sync",
+                    crate::descriptor::SODA_SYNC,
+                    "SODA sync: one cutout, at once",
+                ),
+                (
+                    "async",
+                    crate::descriptor::SODA_ASYNC,
+                    "SODA async: several cutouts as a UWS job",
+                ),
+            ] {
+                let resource_id = format!("soda-{service}-{}", k + 1);
+                links.push(crate::Link {
+                    id: id.clone(),
+                    service_def: Some(resource_id.clone()),
+                    semantics: "#cutout".into(),
+                    description: Some(format!("Cutout of this dataset ({what})")),
+                    content_type: Some("application/fits".into()),
+                    content_qualifier: dataset.qualifier(),
+                    local_semantics: Some(format!("soda-{service}")),
+                    ..Default::default()
+                });
+                descriptors.push(
+                    crate::descriptor::SodaDescriptor {
+                        resource_id,
+                        access_url: format!("{base}/soda/{service}"),
+                        standard_id,
+                        id: id.clone(),
+                        domain: dataset.domain.clone(),
+                    }
+                    .to_xml(),
+                );
+            }
+        }
     }
-    HttpResponse::Ok()
-        .content_type(crate::CONTENT_TYPE)
-        .body(crate::links_document(&links))
+    let status = if overflow {
+        QueryStatus::Overflow
+    } else {
+        QueryStatus::Ok
+    };
+    let body = crate::links_document(&links, format, descriptors, &status);
+    let content_type = match format {
+        Format::Json => "application/json",
+        _ => crate::CONTENT_TYPE,
+    };
+    HttpResponse::Ok().content_type(content_type).body(body)
+}
+
+/// What the links of one dataset are made from: its ObsCore row ([`COLUMNS`]).
+struct Dataset {
+    obs_id: String,
+    access_format: String,
+    dataproduct_type: Option<String>,
+    domain: crate::descriptor::CutoutDomain,
+}
+
+impl Dataset {
+    fn of(row: &[Option<String>]) -> Dataset {
+        let text = |i: usize| row.get(i).cloned().flatten();
+        let num = |i: usize| {
+            text(i)
+                .and_then(|t| t.trim().parse::<f64>().ok())
+                .filter(|v| v.is_finite())
+        };
+        let pair = |a: usize, b: usize| match (num(a), num(b)) {
+            (Some(lo), Some(hi)) if lo <= hi => Some((lo, hi)),
+            _ => None,
+        };
+        let circle = match (num(3), num(4), num(5)) {
+            (Some(ra), Some(dec), Some(fov)) if fov > 0.0 => Some((ra, dec, fov / 2.0)),
+            _ => None,
+        };
+        Dataset {
+            obs_id: text(0).unwrap_or_default(),
+            access_format: text(1).unwrap_or_else(|| "application/fits".into()),
+            dataproduct_type: text(2),
+            domain: crate::descriptor::CutoutDomain {
+                circle,
+                polygon: text(6).and_then(|s| crate::descriptor::stcs_polygon(&s)),
+                band: pair(7, 8),
+                time: pair(9, 10),
+                pol_states: text(11)
+                    .map(|s| crate::descriptor::pol_states(&s))
+                    .unwrap_or_default(),
+            },
+        }
+    }
+
+    /// The content_qualifier of its links: `#image`, `#cube`, ... (its dataproduct_type).
+    fn qualifier(&self) -> Option<String> {
+        self.dataproduct_type
+            .as_deref()
+            .filter(|t| !t.is_empty())
+            .map(|t| format!("#{t}"))
+    }
+
+    /// Whether SODA can cut it: an image or a cube with a position.
+    fn cuttable(&self) -> bool {
+        matches!(self.dataproduct_type.as_deref(), Some("image" | "cube"))
+            && self.domain.circle.is_some()
+    }
+}
+
+const XML_DECL: &str = "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n";
+
+/// `/datalink/capabilities` (VOSI 1.1 §3.3, DataLink 1.1 §2.1): the links endpoint
+/// (standardID `ivo://ivoa.net/std/DataLink#links-1.1`) and the VOSI endpoints.
+async fn capabilities(state: web::Data<DatalinkState>) -> HttpResponse {
+    let b = vo_common::votable::xml_escape(state.base_url.trim_end_matches('/'));
+    let cap = |id: &str, path: &str| {
+        format!(
+            "<capability standardID=\"{id}\"><interface xsi:type=\"vs:ParamHTTP\" role=\"std\" version=\"1.1\">\
+             <accessURL use=\"base\">{b}/datalink/{path}</accessURL></interface></capability>"
+        )
+    };
+    let body = format!(
+        "{XML_DECL}<vosi:capabilities xmlns:vosi=\"http://www.ivoa.net/xml/VOSICapabilities/v1.0\" \
+         xmlns:xsi=\"http://www.w3.org/2001/XMLSchema-instance\" \
+         xmlns:vs=\"http://www.ivoa.net/xml/VODataService/v1.1\">{}{}{}</vosi:capabilities>\n",
+        cap(crate::STANDARD_ID, "links"),
+        cap("ivo://ivoa.net/std/VOSI#capabilities", "capabilities"),
+        cap("ivo://ivoa.net/std/VOSI#availability", "availability"),
+    );
+    HttpResponse::Ok().content_type("text/xml").body(body)
+}
+
+/// `/datalink/availability` (VOSI 1.1 §3.5).
+async fn availability() -> HttpResponse {
+    HttpResponse::Ok().content_type("text/xml").body(format!(
+        "{XML_DECL}<vosi:availability xmlns:vosi=\"http://www.ivoa.net/xml/VOSIAvailability/v1.0\">\
+         <vosi:available>true</vosi:available><vosi:note>vogate links its datasets</vosi:note>\
+         </vosi:availability>\n"
+    ))
 }
 
 /// `POST /datalink/links` with a form body (DALI 1.1 §2: every parameter may be POSTed).

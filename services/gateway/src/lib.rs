@@ -288,6 +288,8 @@ pub fn routes(gw: &Gateway) -> impl FnOnce(&mut web::ServiceConfig) + '_ {
             .app_data(web::Data::new(vo_datalink::DatalinkState {
                 backend: gw.tap.backend.clone(),
                 data_root: gw.data_root.clone(),
+                base_url: gw.soda.base_url.clone(),
+                max_ids: vo_datalink::MAX_IDS,
             }))
             .app_data(web::Data::new(gw.soda.clone()))
             .service(
