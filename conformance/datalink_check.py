@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """DataLink {links} of every product, judged by stilts datalinklint, astropy and pyvo.
 
-Usage: datalink_check.py BASE_URL
+Usage: datalink_check.py BASE_URL DATA_DIR
 
 For every row of ivoa.ObsCore (read through TAP):
 - the links document validates under `stilts datalinklint` (0 errors, 0 warnings) and
@@ -10,6 +10,10 @@ For every row of ivoa.ObsCore (read through TAP):
   product, and for images and cubes `#cutout` rows (`bysemantics`) whose first service
   descriptor (`get_first_proc`) is SODA sync: `processed(circle=...)` at the product's
   centre returns a FITS file whose WCS puts that centre inside the cut;
+- the `#preview` PNG is not blank, has the image's aspect ratio and its orientation: its
+  grey levels correlate (r > 0.9) with the product's first image (first plane) binned to
+  the preview's size, flipped to rows top-down (np.flipud) and stretched as vogate says it
+  stretches (0.5-99.5 percentile cut, asinh);
 - an unknown ID gives a NotFoundFault row, and no ID a DALI error.
 Prints "datalink: N passed, M failed" and exits 1 if any failed.
 """
@@ -22,6 +26,9 @@ import urllib.parse
 import urllib.request
 import warnings
 
+import numpy as np
+from PIL import Image
+
 import astropy.units as u
 from astropy.coordinates import SkyCoord
 from astropy.io import fits
@@ -33,6 +40,7 @@ from pyvo.dal.adhoc import DatalinkResults
 warnings.simplefilter("ignore", FITSFixedWarning)
 
 BASE = sys.argv[1].rstrip("/")
+DATA = sys.argv[2]
 passed, failed = 0, 0
 
 
@@ -43,6 +51,31 @@ def check(ok, what):
     else:
         failed += 1
         print(f"FAILED: {what}")
+
+
+def expected_preview(path, width, height):
+    """The first image of `path` (first plane), binned as vogate bins it to `width` x
+    `height` (an integer factor, mean of the finite values), rows top-down, stretched."""
+    with fits.open(path) as h:
+        data = next(hdu.data for hdu in h if hdu.is_image and hdu.data is not None and hdu.data.ndim >= 2)
+    data = np.asarray(data, dtype=float)
+    while data.ndim > 2:
+        data = data[0]
+    n2, n1 = data.shape
+    f = -(-max(n1, n2) // 512)
+    pad = np.full((height * f, width * f), np.nan)
+    pad[:n2, :n1] = data
+    blocks = pad.reshape(height, f, width, f)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        binned = np.nanmean(blocks, axis=(1, 3))
+    finite = np.sort(binned[np.isfinite(binned)])
+    lo = finite[int(round((len(finite) - 1) * 0.005))]
+    hi = finite[int(round((len(finite) - 1) * 0.995))]
+    if hi <= lo:
+        lo, hi = lo - 0.5, lo + 0.5
+    t = np.clip((binned - lo) / (hi - lo), 0, 1)
+    return np.flipud(np.arcsinh(10 * t) / np.arcsinh(10) * 255)
 
 
 def links_url(did):
@@ -71,6 +104,24 @@ for did, obs_id, ptype, ra, dec, fov in rows.iterrows():
           f"{obs_id}: #this rows {[r.access_url for r in this]}")
     if ptype not in ("image", "cube"):
         continue
+    previews = list(dl.bysemantics("#preview", include_narrower=False))
+    check(len(previews) == 1, f"{obs_id}: {len(previews)} #preview rows")
+    if previews:
+        png = Image.open(io.BytesIO(urllib.request.urlopen(previews[0].access_url).read()))
+        grey = np.asarray(png.convert("LA"), dtype=float)
+        value, alpha = grey[:, :, 0], grey[:, :, 1]
+        with fits.open(f"{DATA}/{obs_id}") as h:
+            image = next(hdu for hdu in h if hdu.is_image and hdu.data is not None and hdu.data.ndim >= 2)
+            n1, n2 = image.data.shape[-1], image.data.shape[-2]
+        # The aspect ratio within a pixel of binning.
+        check(abs(png.width / png.height - n1 / n2) <= 2 / min(png.width, png.height),
+              f"{obs_id}: a {png.width} x {png.height} preview of a {n1} x {n2} image")
+        want = expected_preview(f"{DATA}/{obs_id}", png.width, png.height)
+        shown = (alpha > 0) & np.isfinite(want)
+        check(shown.any() and value[shown].std() > 0, f"{obs_id}: the preview is blank")
+        if shown.sum() > 10 and value[shown].std() > 0 and want[shown].std() > 0:
+            r = np.corrcoef(value[shown], want[shown])[0, 1]
+            check(r > 0.9, f"{obs_id}: the preview correlates with the data by r = {r:.3f}")
     cutouts = list(dl.bysemantics("#cutout", include_narrower=False))
     check(len(cutouts) == 2, f"{obs_id}: {len(cutouts)} #cutout rows")
     proc = dl.get_first_proc()

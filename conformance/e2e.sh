@@ -48,7 +48,7 @@ if [ "$rows" = 5 ] && grep -q COMPLETED "$work/tapquery.log"; then echo "tapquer
 else cat "$work/tapquery.log"; echo "tapquery async ($rows rows): 0 passed, 1 failed"; exit 1; fi
 # DataLink: the {links} of every product under datalinklint (0 errors, 0 warnings), astropy
 # and pyvo (a cutout through the SODA descriptor with processed()).
-"$py" "$here/datalink_check.py" "http://127.0.0.1:$port"
+"$py" "$here/datalink_check.py" "http://127.0.0.1:$port" "$data"
 
 # SODA cutouts of every product, judged by astropy; a SODA async job through pyvo.
 "$py" "$here/soda_check.py" "http://127.0.0.1:$port" "$data"

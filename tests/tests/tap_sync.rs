@@ -866,7 +866,41 @@ async fn datalink_links_point_to_the_product_file(db: Db) {
         .iter()
         .map(|r| r[4].as_str().unwrap_or(""))
         .collect();
-    assert_eq!(semantics, ["#this", "#cutout", "#cutout", "#this"]);
+    assert_eq!(
+        semantics,
+        ["#this", "#preview", "#cutout", "#cutout", "#this"]
+    );
+    // The preview: a PNG of the 200 x 200 image, served from the cache the second time.
+    let preview = v["data"][1][1].as_str().expect("access_url").to_string();
+    assert_eq!(preview, "http://127.0.0.1:8080/preview/m31.fits");
+    for _ in 0..2 {
+        let resp = test::call_service(
+            &app,
+            test::TestRequest::get()
+                .uri("/preview/m31.fits")
+                .to_request(),
+        )
+        .await;
+        assert_eq!(resp.status().as_u16(), 200);
+        assert_eq!(
+            resp.headers()
+                .get("content-type")
+                .and_then(|v| v.to_str().ok()),
+            Some("image/png")
+        );
+        let png = test::read_body(resp).await;
+        assert_eq!(&png[..8], b"\x89PNG\r\n\x1a\n");
+        // IHDR: width and height, big-endian, at bytes 16..24.
+        assert_eq!(&png[16..24], &[0, 0, 0, 200, 0, 0, 0, 200]);
+    }
+    let resp = test::call_service(
+        &app,
+        test::TestRequest::get()
+            .uri("/preview/nope.fits")
+            .to_request(),
+    )
+    .await;
+    assert_eq!(resp.status().as_u16(), 404);
     // No ID, an unknown format: DALI errors.
     for bad in ["/datalink/links", &format!("{uri}&RESPONSEFORMAT=text/csv")] {
         let resp = test::call_service(&app, test::TestRequest::get().uri(bad).to_request()).await;

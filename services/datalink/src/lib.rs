@@ -3,10 +3,12 @@
 //! [`links_document`] writes the `{links}` response (DataLink 1.1 §3.2): a VOTable whose
 //! table has the standard columns of Table 1, in order, with their UCDs, one row per link or
 //! per error, the `standardID` INFO, and the service descriptors after it (§4; SODA's, made
-//! by [`descriptor`]). [`service`] answers `/datalink/links`, its VOSI endpoints and
-//! `/files/{obs_id}` over HTTP.
+//! by [`descriptor`]). [`preview`] renders the `#preview` PNGs. [`service`] answers
+//! `/datalink/links`, its VOSI endpoints, `/preview/{obs_id}` and `/files/{obs_id}` over
+//! HTTP.
 
 pub mod descriptor;
+pub mod preview;
 pub mod service;
 
 pub use service::{configure, DatalinkState, MAX_IDS};

@@ -28,6 +28,33 @@ pub struct DatalinkState {
     /// The most IDs one `{links}` request is answered for; the rest are left out and the
     /// document says OVERFLOW (DataLink 1.1 §3.2.1).
     pub max_ids: usize,
+    /// Where previews are kept.
+    pub previews: crate::preview::PreviewCache,
+    /// Previews rendered at once (each reads a whole image); more wait their turn.
+    pub renders: Arc<tokio::sync::Semaphore>,
+}
+
+impl DatalinkState {
+    /// The state of a DataLink service over `backend`'s ObsCore and the files under
+    /// `data_root`, at `base_url`, with previews kept in `previews` (a folder): at most
+    /// [`MAX_IDS`] IDs a request, as many previews rendered at once as the machine has
+    /// cores.
+    pub fn new(
+        backend: Arc<dyn vo_tap::Backend>,
+        data_root: PathBuf,
+        base_url: String,
+        previews: PathBuf,
+    ) -> DatalinkState {
+        let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
+        DatalinkState {
+            backend,
+            data_root,
+            base_url,
+            max_ids: MAX_IDS,
+            previews: crate::preview::PreviewCache { dir: previews },
+            renders: Arc::new(tokio::sync::Semaphore::new(cores)),
+        }
+    }
 }
 
 /// The default of [`DatalinkState::max_ids`].
@@ -37,7 +64,8 @@ pub const MAX_IDS: usize = 1000;
 /// `/datalink/availability` and `/files/{obs_id}` (GET, HEAD). Needs
 /// `web::Data<DatalinkState>` in the app.
 pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.route("/files/{obs_id:.*}", web::get().to(file))
+    cfg.route("/preview/{obs_id:.*}", web::get().to(preview))
+        .route("/files/{obs_id:.*}", web::get().to(file))
         .route("/files/{obs_id:.*}", web::head().to(file))
         .route("/datalink/links", web::get().to(links))
         .route("/datalink/links", web::post().to(links_post))
@@ -146,6 +174,22 @@ async fn links_for(state: &DatalinkState, params: Params) -> HttpResponse {
             content_qualifier: dataset.qualifier(),
             ..Default::default()
         });
+        if dataset.previewable() {
+            links.push(crate::Link {
+                id: id.clone(),
+                access_url: Some(format!(
+                    "{base}/preview/{}",
+                    vo_obscore::ingest::percent_encode(&dataset.obs_id)
+                )),
+                semantics: "#preview".into(),
+                description: Some(
+                    "A PNG of the image, north up as its rows go (asinh stretch)".into(),
+                ),
+                content_type: Some("image/png".into()),
+                content_qualifier: Some("#image".into()),
+                ..Default::default()
+            });
+        }
         // Cutouts of images and cubes with a position (what SODA can cut).
         if dataset.cuttable() {
             for (service, standard_id, what) in [
@@ -245,11 +289,64 @@ impl Dataset {
             .map(|t| format!("#{t}"))
     }
 
+    /// Whether it has a preview: an image or a cube (FITS, gzipped or not: what ingest
+    /// takes).
+    fn previewable(&self) -> bool {
+        matches!(self.dataproduct_type.as_deref(), Some("image" | "cube"))
+    }
+
     /// Whether SODA can cut it: an image or a cube with a position.
     fn cuttable(&self) -> bool {
         matches!(self.dataproduct_type.as_deref(), Some("image" | "cube"))
             && self.domain.circle.is_some()
     }
+}
+
+/// `/preview/{obs_id}` (the `#preview` link): the PNG of the product whose ObsCore row has
+/// that obs_id (percent-encoded in the path), rendered once and kept ([`crate::preview`]);
+/// 404 when there is no such row or its file is gone or incomplete.
+async fn preview(state: web::Data<DatalinkState>, req: HttpRequest) -> HttpResponse {
+    let raw = req.uri().path().strip_prefix("/preview/").unwrap_or("");
+    let path = match product_of(&state, raw).await {
+        Ok(p) => p,
+        Err(e) => return error_response(&e),
+    };
+    let Ok(_permit) = state.renders.clone().acquire_owned().await else {
+        return error_response(&VoError::internal("the preview service is closing"));
+    };
+    let cache = state.previews.clone();
+    match web::block(move || cache.get(&path)).await {
+        Ok(Ok(png)) => HttpResponse::Ok()
+            .content_type("image/png")
+            .insert_header(("Cache-Control", "public, max-age=3600"))
+            .body(png),
+        Ok(Err(e)) => error_response(&VoError::not_found(format!("no preview of '{raw}': {e}"))),
+        Err(e) => error_response(&VoError::internal(format!("preview: {e}"))),
+    }
+}
+
+/// The product file of the ObsCore row whose obs_id is `raw` percent-decoded. Errors: a
+/// malformed escape (usage), no such row or no such file (not found).
+async fn product_of(state: &DatalinkState, raw: &str) -> Result<PathBuf, VoError> {
+    let obs_id = percent_decode(raw)
+        .ok_or_else(|| VoError::usage(format!("'{raw}' is not a valid percent-encoded obs_id")))?;
+    match state
+        .backend
+        .obscore_lookup("obs_id", &obs_id, &["obs_id"])
+        .await?
+    {
+        Some(_) => {}
+        None => {
+            return Err(VoError::not_found(format!(
+                "no ObsCore row has obs_id '{obs_id}'"
+            )))
+        }
+    }
+    vo_common::files::product_file(&state.data_root, &obs_id).ok_or_else(|| {
+        VoError::not_found(format!(
+            "the file of obs_id '{obs_id}' is no longer in the data tree"
+        ))
+    })
 }
 
 const XML_DECL: &str = "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n";

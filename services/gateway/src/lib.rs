@@ -35,6 +35,8 @@ pub struct Gateway {
     pub workers: Arc<vo_uws::Running>,
     /// The SODA service's state (shared by every HTTP worker and the async jobs).
     pub soda: vo_soda::SodaState,
+    /// The DataLink service's state (previews kept in `<workdir>/previews`).
+    pub datalink: vo_datalink::DatalinkState,
     /// The SODA async jobs (the same engine and job store, kind `soda`).
     pub soda_jobs: Arc<vo_uws::Uws>,
     /// Their workers and reaper.
@@ -173,11 +175,18 @@ pub fn prepare(settings: Settings) -> Result<Gateway, VoError> {
         soda_config,
     );
     let soda_workers = Arc::new(soda_jobs.start()?);
+    let datalink = vo_datalink::DatalinkState::new(
+        tap.backend.clone(),
+        data_root.clone(),
+        settings.base_url.clone(),
+        settings.workdir.join("previews"),
+    );
     Ok(Gateway {
         tap,
         jobs,
         workers,
         soda,
+        datalink,
         soda_jobs,
         soda_workers,
         data_root,
@@ -285,12 +294,7 @@ pub fn routes(gw: &Gateway) -> impl FnOnce(&mut web::ServiceConfig) + '_ {
     move |cfg: &mut web::ServiceConfig| {
         cfg.app_data(web::Data::new(gw.tap.clone()))
             .app_data(web::Data::new(gw.clone()))
-            .app_data(web::Data::new(vo_datalink::DatalinkState {
-                backend: gw.tap.backend.clone(),
-                data_root: gw.data_root.clone(),
-                base_url: gw.soda.base_url.clone(),
-                max_ids: vo_datalink::MAX_IDS,
-            }))
+            .app_data(web::Data::new(gw.datalink.clone()))
             .app_data(web::Data::new(gw.soda.clone()))
             .service(
                 // Every service behind CORS (Access-Control-Allow-Origin: *), for browsers.
