@@ -14,6 +14,8 @@ For every row of ivoa.ObsCore (read through TAP):
   grey levels correlate (r > 0.9) with the product's first image (first plane) binned to
   the preview's size, flipped to rows top-down (np.flipud) and stretched as vogate says it
   stretches (0.5-99.5 percentile cut, asinh);
+- pyvo's iter_datalinks() over `SELECT * FROM ivoa.ObsCore` yields one links document per
+  row, for that row's dataset;
 - an unknown ID gives a NotFoundFault row, and no ID a DALI error.
 Prints "datalink: N passed, M failed" and exits 1 if any failed.
 """
@@ -138,6 +140,15 @@ for did, obs_id, ptype, ra, dec, fov in rows.iterrows():
                   f"{obs_id}: the centre is at pixel ({x:.1f}, {y:.1f}) of a {nx} x {ny} cut")
     except Exception as e:  # noqa: BLE001
         check(False, f"{obs_id}: processed(circle=...) : {e}")
+
+# iter_datalinks over every ObsCore row (the TAP result's DataLink service descriptor): one
+# links document per row, for that row's dataset.
+res = TAPService(f"{BASE}/tap").run_sync("SELECT * FROM ivoa.ObsCore")
+docs = list(res.iter_datalinks())
+check(len(docs) == len(res), f"iter_datalinks gave {len(docs)} documents for {len(res)} rows")
+for row, doc in zip(res, docs):
+    ids = {str(r["ID"]) for r in doc}
+    check(ids == {str(row["obs_publisher_did"])}, f"the links of {row['obs_publisher_did']} are for {ids}")
 
 # An unknown ID: a NotFoundFault row; no ID: a DALI error document with HTTP 400.
 dl = DatalinkResults.from_result_url(links_url("ivo://vogate.local/vogate?no-such.fits"))

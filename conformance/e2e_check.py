@@ -12,7 +12,8 @@ Usage: e2e_check.py BASE_URL DATA_DIR SERVER_LOG
 - every VOTable answer parses with astropy.io.votable (verify='exception');
 - bad requests give HTTP 400 and QUERY_STATUS=ERROR with a message saying what and where;
 - files without a celestial WCS are skipped with a logged reason;
-- pyvo's TAPService runs a query and downloads a product through its access_url.
+- pyvo's TAPService runs a query and downloads a product through its access_url (the
+  dataset's DataLink links: the #this link, found with iter_datalinks and getdatalink).
 """
 
 import io
@@ -306,10 +307,16 @@ def main():
     # pyvo: discovery and download.
     import pyvo
     svc = pyvo.dal.TAPService(BASE + "/tap")
-    res = svc.run_sync("SELECT TOP 5 obs_id, access_url, access_format FROM ivoa.ObsCore ORDER BY obs_id")
+    res = svc.run_sync(
+        "SELECT TOP 5 obs_id, obs_publisher_did, access_url, access_format FROM ivoa.ObsCore ORDER BY obs_id")
     t = res.to_table()
     check(len(t) == 5, f"pyvo run_sync returned {len(t)} rows")
-    url = str(t["access_url"][0])
+    # access_url is each dataset's DataLink links; the file is its #this link, found through
+    # the service descriptor of the TAP result.
+    check(all(str(f) == "application/x-votable+xml;content=datalink" for f in t["access_format"]),
+          f"access_format {list(t['access_format'])}")
+    links = next(res.iter_datalinks())
+    url = next(links.bysemantics("#this", include_narrower=False)).access_url
     status, ctype, body = http(url)
     local = os.path.join(DATA_DIR, str(t["obs_id"][0]))
     check(status == 200 and body == open(local, "rb").read(), f"download {url}: status {status}, {len(body)} bytes")
@@ -319,9 +326,11 @@ def main():
     check("ivoa.ObsCore" in [x.name for x in tables], "pyvo .tables lists ivoa.ObsCore")
     check(len(tables["ivoa.ObsCore"].columns) == 30, "pyvo .tables: ivoa.ObsCore has 30 columns")
     rec = svc.search("SELECT TOP 1 * FROM ivoa.ObsCore WHERE obs_id = 'gc_msx_e.fits'")[0]
-    data = rec.getdataset().read()
-    check(data == open(os.path.join(DATA_DIR, "gc_msx_e.fits"), "rb").read(), "pyvo getdataset() returns the product file")
-    print(f"pyvo: .tables has {len(tables)} tables; getdataset() read {len(data)} bytes")
+    this = next(rec.getdatalink().bysemantics("#this", include_narrower=False))
+    data = this.getdataset().read()
+    check(data == open(os.path.join(DATA_DIR, "gc_msx_e.fits"), "rb").read(),
+          "pyvo getdatalink() -> #this getdataset() returns the product file")
+    print(f"pyvo: .tables has {len(tables)} tables; the #this of getdatalink() read {len(data)} bytes")
 
     print(f"{checks - len(failures)} passed, {len(failures)} failed")
     return 1 if failures else 0

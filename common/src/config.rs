@@ -22,6 +22,9 @@ pub struct FileConfig {
     /// The public base URL of the service as clients reach it, e.g. `https://archive.example/`;
     /// access_url values and capability URLs are built from it.
     pub base_url: Option<String>,
+    /// What ObsCore's access_url points to: `datalink` (the dataset's `{links}`, the
+    /// default) or `file` (the file itself).
+    pub access_url: Option<String>,
     /// IVOA authority for publisher DIDs, e.g. `ivo://vogate.local`.
     pub authority: Option<String>,
     /// ObsCore obs_collection for ingested files.

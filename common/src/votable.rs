@@ -24,6 +24,9 @@ use std::io::Write;
 pub struct FieldMeta {
     /// Column name as shown to clients.
     pub name: String,
+    /// The FIELD's XML ID, when something in the document refers to it (a DataLink
+    /// service descriptor's `ref`, DataLink 1.1 §4.2); an XML NCName.
+    pub id: Option<String>,
     /// VOTable primitive datatype: `boolean`, `short`, `int`, `long`, `float`, `double`,
     /// `char` or `unicodeChar`.
     pub datatype: String,
@@ -276,6 +279,7 @@ impl TableWriter {
                         xml_escape(&f.name),
                         xml_escape(&f.datatype)
                     );
+                    opt_attr(out, "ID", f.id.as_deref());
                     opt_attr(out, "arraysize", f.effective_arraysize());
                     opt_attr(out, "unit", f.unit.as_deref());
                     opt_attr(out, "ucd", f.ucd.as_deref());

@@ -88,6 +88,7 @@ fn every_tan_sin_car_file_has_a_row_at_astropys_centre() {
         obs_collection: "shared".into(),
         calib_level: 2,
         base_url: "http://127.0.0.1:8080".into(),
+        access_url: vo_obscore::AccessUrl::Datalink,
     };
     let report = scan_tree(&dir, &cfg);
     for name in TAN_SIN_CAR {

@@ -176,6 +176,7 @@ async fn obscore_rows_are_upserted_and_deleted_with_their_indexes(db: Db) {
         obs_collection: gw.settings.obs_collection.clone(),
         calib_level: gw.settings.calib_level,
         base_url: gw.settings.base_url.clone(),
+        access_url: gw.settings.access_url,
     };
     let rows = vo_obscore::scan_tree(&gw.data_root, &cfg).rows;
     let mut m31 = rows
@@ -501,7 +502,7 @@ async fn post_form_works_and_files_are_served_through_obscore(db: Db) {
             ("lang", "ADQL"),
             (
                 "query",
-                "SELECT access_url, access_estsize FROM ivoa.ObsCore WHERE obs_id = 'm42.fits'",
+                "SELECT access_url, access_estsize, access_format FROM ivoa.ObsCore WHERE obs_id = 'm42.fits'",
             ),
             ("responseformat", "json"),
         ])
@@ -509,12 +510,68 @@ async fn post_form_works_and_files_are_served_through_obscore(db: Db) {
     let resp = test::call_service(&app, req).await;
     assert_eq!(resp.status().as_u16(), 200);
     let v: serde_json::Value = serde_json::from_slice(&test::read_body(resp).await).expect("json");
+    // access_url is the dataset's DataLink links (as Rubin's live ObsCore), which lead to
+    // the file.
     let url = v["data"][0][0].as_str().expect("url").to_string();
-    assert_eq!(url, "http://127.0.0.1:8080/files/m42.fits");
+    assert_eq!(
+        url,
+        "http://127.0.0.1:8080/datalink/links?ID=ivo%3A%2F%2Fvogate.local%2Fvogate%3Fm42.fits"
+    );
+    assert_eq!(
+        v["data"][0][2],
+        "application/x-votable+xml;content=datalink"
+    );
     let size = std::fs::metadata(dir.path().join("demo-sky/m42.fits"))
         .expect("file")
         .len();
     assert_eq!(v["data"][0][1], size.div_ceil(1024));
+    let resp = test::call_service(
+        &app,
+        test::TestRequest::get()
+            .uri(url.trim_start_matches("http://127.0.0.1:8080"))
+            .to_request(),
+    )
+    .await;
+    let links = String::from_utf8(test::read_body(resp).await.to_vec()).expect("utf8");
+    assert!(
+        links.contains("<TD>http://127.0.0.1:8080/files/m42.fits</TD><TD/><TD/><TD>#this</TD>"),
+        "{links}"
+    );
+    // A TAP result holding obs_publisher_did (under an alias too) carries a DataLink
+    // service descriptor whose ID comes from that column; others carry none.
+    for (query, descriptor) in [
+        ("SELECT obs_id, obs_publisher_did FROM ivoa.ObsCore", true),
+        ("SELECT obs_publisher_did AS did FROM ivoa.ObsCore", true),
+        ("SELECT obs_id FROM ivoa.ObsCore", false),
+    ] {
+        let resp = test::call_service(
+            &app,
+            test::TestRequest::post()
+                .uri("/tap/sync")
+                .set_form([("LANG", "ADQL"), ("QUERY", query)])
+                .to_request(),
+        )
+        .await;
+        assert_eq!(resp.status().as_u16(), 200, "{query}");
+        let doc = String::from_utf8(test::read_body(resp).await.to_vec()).expect("utf8");
+        assert_eq!(
+            doc.contains(
+                "<PARAM name=\"ID\" datatype=\"char\" arraysize=\"*\" value=\"\" ref=\"vogate_datalink_id\"/>"
+            ),
+            descriptor,
+            "{query}: {doc}"
+        );
+        assert_eq!(
+            doc.contains("ID=\"vogate_datalink_id\""),
+            descriptor,
+            "{query}"
+        );
+        if descriptor {
+            assert!(doc.contains(
+                "<PARAM name=\"accessURL\" datatype=\"char\" arraysize=\"*\" value=\"http://127.0.0.1:8080/datalink/links\"/>"
+            ));
+        }
+    }
     let resp = test::call_service(
         &app,
         test::TestRequest::get().uri("/files/m42.fits").to_request(),

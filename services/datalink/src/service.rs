@@ -82,9 +82,8 @@ async fn links(state: web::Data<DatalinkState>, req: HttpRequest) -> HttpRespons
 }
 
 /// The ObsCore columns a dataset's links are made from, in this order.
-const COLUMNS: [&str; 12] = [
+const COLUMNS: [&str; 11] = [
     "obs_id",
-    "access_format",
     "dataproduct_type",
     "s_ra",
     "s_dec",
@@ -166,7 +165,7 @@ async fn links_for(state: &DatalinkState, params: Params) -> HttpResponse {
             )),
             semantics: "#this".into(),
             description: Some(format!("The product file {}", dataset.obs_id)),
-            content_type: Some(dataset.access_format.clone()),
+            content_type: Some(vo_obscore::file_format(&dataset.obs_id).to_string()),
             content_length: path
                 .as_ref()
                 .and_then(|p| std::fs::metadata(p).ok())
@@ -244,7 +243,6 @@ async fn links_for(state: &DatalinkState, params: Params) -> HttpResponse {
 /// What the links of one dataset are made from: its ObsCore row ([`COLUMNS`]).
 struct Dataset {
     obs_id: String,
-    access_format: String,
     dataproduct_type: Option<String>,
     domain: crate::descriptor::CutoutDomain,
 }
@@ -261,20 +259,19 @@ impl Dataset {
             (Some(lo), Some(hi)) if lo <= hi => Some((lo, hi)),
             _ => None,
         };
-        let circle = match (num(3), num(4), num(5)) {
+        let circle = match (num(2), num(3), num(4)) {
             (Some(ra), Some(dec), Some(fov)) if fov > 0.0 => Some((ra, dec, fov / 2.0)),
             _ => None,
         };
         Dataset {
             obs_id: text(0).unwrap_or_default(),
-            access_format: text(1).unwrap_or_else(|| "application/fits".into()),
-            dataproduct_type: text(2),
+            dataproduct_type: text(1),
             domain: crate::descriptor::CutoutDomain {
                 circle,
-                polygon: text(6).and_then(|s| crate::descriptor::stcs_polygon(&s)),
-                band: pair(7, 8),
-                time: pair(9, 10),
-                pol_states: text(11)
+                polygon: text(5).and_then(|s| crate::descriptor::stcs_polygon(&s)),
+                band: pair(6, 7),
+                time: pair(8, 9),
+                pol_states: text(10)
                     .map(|s| crate::descriptor::pol_states(&s))
                     .unwrap_or_default(),
             },
@@ -412,7 +409,7 @@ pub fn percent_decode(s: &str) -> Option<String> {
 }
 
 /// `/files/{obs_id}`: the product file of the ObsCore row with that obs_id (percent-encoded
-/// in the path), with its access_format as Content-Type; 404 when there is no such row, its
+/// in the path), with its MIME type ([`vo_obscore::file_format`]) as Content-Type; 404 when there is no such row, its
 /// file is gone, or the file no longer holds all its data (vo-fits's integrity check).
 async fn file(state: web::Data<DatalinkState>, req: HttpRequest) -> HttpResponse {
     let raw = req.uri().path().strip_prefix("/files/").unwrap_or("");
@@ -423,10 +420,10 @@ async fn file(state: web::Data<DatalinkState>, req: HttpRequest) -> HttpResponse
     };
     let found = state
         .backend
-        .obscore_lookup("obs_id", &obs_id, &["access_format"])
+        .obscore_lookup("obs_id", &obs_id, &["obs_id"])
         .await;
     let format = match found {
-        Ok(Some(v)) => v[0].clone().unwrap_or_default(),
+        Ok(Some(_)) => vo_obscore::file_format(&obs_id),
         Ok(None) => {
             return error_response(&VoError::not_found(format!(
                 "no ObsCore row has obs_id '{obs_id}'"

@@ -115,6 +115,7 @@ pub fn prepare(settings: Settings) -> Result<Gateway, VoError> {
         obs_collection: settings.obs_collection.clone(),
         calib_level: settings.calib_level,
         base_url: settings.base_url.clone(),
+        access_url: settings.access_url,
     };
     let felis = read_schemas(&settings.schemas)?;
     let started = std::time::Instant::now();

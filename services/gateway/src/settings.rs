@@ -61,6 +61,9 @@ pub struct Settings {
     pub bind: String,
     /// The public base URL (default `http://<bind>`), without a trailing slash.
     pub base_url: String,
+    /// What ObsCore's access_url points to (config `access_url`: `datalink`, the default,
+    /// or `file`).
+    pub access_url: vo_obscore::AccessUrl,
     /// IVOA authority (default `ivo://vogate.local`).
     pub authority: String,
     /// obs_collection (default `vogate`).
@@ -137,6 +140,15 @@ pub fn resolve(
             "base_url '{base_url}' must start with http:// or https://"
         ));
     }
+    let access_url = match file.access_url.as_deref() {
+        None | Some("datalink") => vo_obscore::AccessUrl::Datalink,
+        Some("file") => vo_obscore::AccessUrl::File,
+        Some(other) => {
+            return Err(format!(
+                "access_url '{other}' is not one of 'datalink' (the dataset's DataLink links) or 'file' (the file)"
+            ))
+        }
+    };
     let authority = file
         .authority
         .unwrap_or_else(|| "ivo://vogate.local".to_string())
@@ -322,6 +334,7 @@ pub fn resolve(
         workdir,
         bind,
         base_url,
+        access_url,
         authority,
         obs_collection,
         calib_level,
@@ -399,6 +412,7 @@ mod tests {
         )
         .contains("--db mysql://x"));
         assert!(bad(Flags::default(), "calib_level = 7").contains("calib_level 7"));
+        assert!(bad(Flags::default(), "access_url = \"ftp\"").contains("access_url 'ftp'"));
         assert!(bad(Flags::default(), "authority = \"http://x\"").contains("ivo://"));
         assert!(bad(
             Flags::default(),

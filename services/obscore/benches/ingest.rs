@@ -26,6 +26,7 @@ fn main() {
         obs_collection: "bench".into(),
         calib_level: 2,
         base_url: "http://127.0.0.1:8080".into(),
+        access_url: vo_obscore::AccessUrl::Datalink,
     };
     let mut rates = Vec::new();
     for pass in 1..=5 {

@@ -33,8 +33,37 @@ pub struct IngestConfig {
     pub obs_collection: String,
     /// calib_level of every row (0..=4).
     pub calib_level: i32,
-    /// Base URL of the service; access_url is `<base_url>/files/<obs_id, percent-encoded>`.
+    /// Base URL of the service, which access_url starts with.
     pub base_url: String,
+    /// What access_url points to.
+    pub access_url: AccessUrl,
+}
+
+/// What an ObsCore row's access_url points to (ObsCore 1.1 §4.7: access_format says which).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum AccessUrl {
+    /// The dataset's DataLink `{links}`, as Rubin's live ObsCore does:
+    /// `<base_url>/datalink/links?ID=<obs_publisher_did, percent-encoded>`, access_format
+    /// `application/x-votable+xml;content=datalink`. Clients that know DataLink (pyvo's
+    /// `iter_datalinks`, TOPCAT, Firefly) find the file, preview and cutouts there.
+    #[default]
+    Datalink,
+    /// The file itself: `<base_url>/files/<obs_id, percent-encoded>`, access_format the
+    /// file's ([`file_format`]).
+    File,
+}
+
+/// The access_format of a DataLink access_url (DataLink 1.1 §3.3).
+pub const DATALINK_FORMAT: &str = "application/x-votable+xml;content=datalink";
+
+/// The MIME type of the product file at `rel` (a path relative to the data root):
+/// `application/gzip` for a gzipped file, else `application/fits` (ingest takes only FITS).
+pub fn file_format(rel: &str) -> &'static str {
+    if rel.to_ascii_lowercase().ends_with(".gz") {
+        "application/gzip"
+    } else {
+        "application/fits"
+    }
 }
 
 /// One ObsCore row (the 30 mandatory columns; see [`crate::OBSCORE_COLUMNS`]).
@@ -471,27 +500,33 @@ fn row_from_wcs(
     // A cube has a spectral axis of several planes (ObsCore 1.1 §4.1); a Stokes or time axis,
     // or a single spectral plane, leaves an image (with its em_min/em_max when spectral).
     let cube = spectral.is_some_and(|s| s.2 > 1);
-    let access_format = if rel.to_ascii_lowercase().ends_with(".gz") {
-        "application/gzip"
-    } else {
-        "application/fits"
+    let obs_publisher_did = format!(
+        "{}/{}?{}",
+        cfg.authority,
+        cfg.obs_collection,
+        percent_encode(rel).replace("%2F", "/")
+    );
+    let base = cfg.base_url.trim_end_matches('/');
+    let (access_url, access_format) = match cfg.access_url {
+        AccessUrl::Datalink => (
+            format!(
+                "{base}/datalink/links?ID={}",
+                percent_encode(&obs_publisher_did)
+            ),
+            DATALINK_FORMAT,
+        ),
+        AccessUrl::File => (
+            format!("{base}/files/{}", percent_encode(rel)),
+            file_format(rel),
+        ),
     };
     Ok(ObsCoreRow {
         dataproduct_type: if cube { "cube" } else { "image" }.to_string(),
         calib_level: cfg.calib_level,
         obs_collection: cfg.obs_collection.clone(),
         obs_id: rel.to_string(),
-        obs_publisher_did: format!(
-            "{}/{}?{}",
-            cfg.authority,
-            cfg.obs_collection,
-            percent_encode(rel).replace("%2F", "/")
-        ),
-        access_url: format!(
-            "{}/files/{}",
-            cfg.base_url.trim_end_matches('/'),
-            percent_encode(rel)
-        ),
+        obs_publisher_did,
+        access_url,
         access_format: access_format.to_string(),
         access_estsize: size.div_ceil(1024) as i64,
         target_name: merged_text(h, primary, "OBJECT"),

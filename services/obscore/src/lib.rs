@@ -13,7 +13,10 @@ pub mod demo;
 pub mod ingest;
 
 pub use columns::{ObsCoreColumn, OBSCORE_COLUMNS};
-pub use ingest::{ingest_file, scan_tree, IngestConfig, ObsCoreRow, ScanReport, Skipped};
+pub use ingest::{
+    file_format, ingest_file, scan_tree, AccessUrl, IngestConfig, ObsCoreRow, ScanReport, Skipped,
+    DATALINK_FORMAT,
+};
 
 #[cfg(test)]
 mod tests;

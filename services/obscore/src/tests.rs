@@ -10,6 +10,7 @@ fn cfg() -> IngestConfig {
         obs_collection: "test".into(),
         calib_level: 2,
         base_url: "http://127.0.0.1:8080/".into(),
+        access_url: crate::ingest::AccessUrl::File,
     }
 }
 

@@ -28,6 +28,8 @@ pub struct ResultPlan {
     pub can_overflow: bool,
     /// INFO elements of the VOTable (e.g. QUERY, MAXREC), in order.
     pub infos: Vec<(String, String)>,
+    /// RESOURCE elements after the results (the DataLink service descriptor).
+    pub resources: Vec<String>,
 }
 
 /// Where the chunks of a result go.
@@ -58,7 +60,8 @@ pub async fn write_table(
     plan: ResultPlan,
     sink: &mut impl ChunkSink,
 ) -> Outcome {
-    let mut writer = TableWriter::new(plan.format, plan.fields, plan.infos);
+    let mut writer =
+        TableWriter::new(plan.format, plan.fields, plan.infos).with_resources(plan.resources);
     let mut buf = Vec::with_capacity(CHUNK + 4096);
     writer.begin(&mut buf);
     let mut status = QueryStatus::Ok;

@@ -767,6 +767,7 @@ pub fn load_catalog(conn: &Connection) -> Result<TapCatalog, VoError> {
                         ucd: r.get(5)?,
                         utype: r.get(6)?,
                         description: r.get(7)?,
+                        id: None,
                     },
                     name,
                 })

@@ -198,9 +198,14 @@ pub async fn start_query(
     tracing::debug!(%sql, "running");
     let fields: Arc<[vo_common::FieldMeta]> = translated.fields.clone().into();
     let rows = state.backend.query(sql, fields).await?;
+    let mut fields = translated.fields;
+    let resources = datalink_descriptor(&mut fields, state.vosi.base_url())
+        .into_iter()
+        .collect();
     let plan = ResultPlan {
         format: request.format,
-        fields: translated.fields,
+        fields,
+        resources,
         maxrec,
         can_overflow,
         infos: vec![
@@ -209,6 +214,34 @@ pub async fn start_query(
         ],
     };
     Ok((rows, plan))
+}
+
+/// The ID given to the column a DataLink descriptor refers to.
+const DATALINK_ID_FIELD: &str = "vogate_datalink_id";
+
+/// For a result holding ObsCore's obs_publisher_did (by name or by its utype, so under an
+/// alias too): that column's FIELD gets an ID, and the returned standalone service
+/// descriptor (DataLink 1.1 §4.2) calls `{base_url}/datalink/links` with ID taken from it,
+/// so that clients (pyvo's `iter_datalinks`, TOPCAT, Firefly) find each row's links. `None`
+/// for other results.
+fn datalink_descriptor(fields: &mut [vo_common::FieldMeta], base_url: &str) -> Option<String> {
+    let did = fields.iter_mut().find(|f| {
+        f.utype
+            .as_deref()
+            .is_some_and(|u| u.eq_ignore_ascii_case("obscore:Curation.publisherDID"))
+            || f.name.eq_ignore_ascii_case("obs_publisher_did")
+    })?;
+    did.id = Some(DATALINK_ID_FIELD.to_string());
+    Some(format!(
+        "<RESOURCE type=\"meta\" utype=\"adhoc:service\" name=\"datalink\">\n\
+         <DESCRIPTION>The DataLink links of each row's dataset: its file, preview and cutouts</DESCRIPTION>\n\
+         <PARAM name=\"standardID\" datatype=\"char\" arraysize=\"*\" value=\"ivo://ivoa.net/std/DataLink#links-1.1\"/>\n\
+         <PARAM name=\"accessURL\" datatype=\"char\" arraysize=\"*\" value=\"{}/datalink/links\"/>\n\
+         <GROUP name=\"inputParams\">\n\
+         <PARAM name=\"ID\" datatype=\"char\" arraysize=\"*\" value=\"\" ref=\"{DATALINK_ID_FIELD}\"/>\n\
+         </GROUP>\n</RESOURCE>\n",
+        vo_common::votable::xml_escape(base_url.trim_end_matches('/'))
+    ))
 }
 
 /// Run one sync query from its DALI parameters and answer it.

@@ -72,6 +72,11 @@ fn tag(out: &mut String, name: &str, value: Option<&str>) {
 const XML_DECL: &str = "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n";
 
 impl Vosi {
+    /// The service's public base URL, without a trailing slash.
+    pub fn base_url(&self) -> &str {
+        &self.base_url
+    }
+
     /// Read TAP_SCHEMA (schemas, tables, columns, keys, key_columns) from `conn`.
     pub fn load(conn: &Connection, base_url: &str, limits: Limits) -> Result<Vosi, VoError> {
         let t = |name: &str| quote_ident(&format!("TAP_SCHEMA.{name}"));
