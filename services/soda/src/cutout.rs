@@ -450,6 +450,17 @@ impl ProductCache {
         }
     }
 
+    /// The product at `path` if the cache holds it for the file as it is now (one `stat`,
+    /// no reading).
+    pub fn peek(&self, path: &Path) -> Option<Arc<Product>> {
+        let meta = std::fs::metadata(path).ok()?;
+        let (len, mtime) = (meta.len(), meta.modified().unwrap_or(std::time::UNIX_EPOCH));
+        self.cache
+            .get(path)
+            .filter(|(l, m, _)| (*l, *m) == (len, mtime))
+            .map(|(_, _, p)| p)
+    }
+
     /// The product at `path`, from the cache while the file is unchanged. Errors: as
     /// [`Product::read`].
     pub fn get(&self, path: &Path) -> Result<Arc<Product>, String> {

@@ -205,6 +205,32 @@ async fn sync(state: &SodaState, params: Params) -> HttpResponse {
     let Ok(permit) = state.cutouts.clone().acquire_owned().await else {
         return text_error_response(&VoError::internal("the cutout service is closing"));
     };
+    // A small cut of a product whose headers are at hand is made here, without a trip to
+    // a blocking thread: a few reads of at most INLINE_BYTES from a file just cut (in the
+    // page cache, as a web server serves small files). Anything else, or any error, takes
+    // the path below.
+    if let Some(product) = state.products.peek(&path) {
+        let planned = plan(
+            &product,
+            shape.as_ref(),
+            band.as_ref(),
+            time.as_ref(),
+            &pols,
+        );
+        match planned {
+            Ok(None) => return HttpResponse::NoContent().finish(),
+            Ok(Some(p)) if p.data_bytes() <= INLINE_BYTES => {
+                let mut body = Vec::with_capacity(p.data_bytes() as usize + 4 * 2880);
+                if write_cut(&p, &product, &path, &id, &mut body).is_ok() {
+                    return HttpResponse::Ok()
+                        .content_type("application/fits")
+                        .insert_header(("Content-Disposition", download_name(&path)))
+                        .body(body);
+                }
+            }
+            _ => {}
+        }
+    }
     // Planned, and when small written at once, on one blocking thread: a small cut is sent
     // whole with its length; a larger one streams.
     let planned = {
@@ -278,6 +304,10 @@ async fn sync(state: &SodaState, params: Params) -> HttpResponse {
 /// Cuts of at most this many bytes of values are written whole and sent with their length;
 /// larger ones stream.
 const WHOLE_BYTES: u64 = 1 << 20;
+
+/// Cuts of at most this many bytes of values, of a product whose headers are cached, are
+/// made on the request's own thread.
+const INLINE_BYTES: u64 = 256 << 10;
 
 /// What the blocking part of a sync cutout gives.
 enum Cut {
