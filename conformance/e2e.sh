@@ -49,6 +49,8 @@ else cat "$work/tapquery.log"; echo "tapquery async ($rows rows): 0 passed, 1 fa
 # DataLink: the {links} of every product under datalinklint (0 errors, 0 warnings), astropy
 # and pyvo (a cutout through the SODA descriptor with processed()).
 "$py" "$here/datalink_check.py" "http://127.0.0.1:$port" "$data"
+# SIA 2.0 through pyvo's SIA2Service, against brute force over ObsCore.
+"$py" "$here/sia_check.py" "http://127.0.0.1:$port"
 
 # SODA cutouts of every product, judged by astropy; a SODA async job through pyvo.
 "$py" "$here/soda_check.py" "http://127.0.0.1:$port" "$data"

@@ -52,6 +52,7 @@ on_both_backends!(
     vosi_documents_describe_what_tap_schema_publishes,
     datalink_links_point_to_the_product_file,
     soda_cuts_products_and_refuses_bad_requests,
+    sia_queries_return_the_rows_of_their_adql,
 );
 
 async fn gateway(workdir: &Path, data: Option<&Path>, db: &Db) -> vogate::Gateway {
@@ -1296,4 +1297,132 @@ fn generic_parameters(doc: &str) -> Vec<(String, Vec<(String, String)>)> {
             (id, params)
         })
         .collect()
+}
+
+/// The obs_ids of the rows of a JSON table that has an obs_id column, sorted.
+fn obs_ids(v: &serde_json::Value) -> Vec<String> {
+    let column = v["metadata"]
+        .as_array()
+        .expect("columns")
+        .iter()
+        .position(|c| c["name"] == "obs_id")
+        .expect("an obs_id column");
+    let mut ids: Vec<String> = v["data"]
+        .as_array()
+        .expect("rows")
+        .iter()
+        .map(|r| r[column].as_str().expect("obs_id").to_string())
+        .collect();
+    ids.sort();
+    ids
+}
+
+/// An SIA test: its parameters, the same question in ADQL, the demo products answering it.
+type SiaCase = (
+    Vec<(&'static str, &'static str)>,
+    &'static str,
+    Vec<&'static str>,
+);
+
+async fn sia_queries_return_the_rows_of_their_adql(db: Db) {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let gw = gateway(dir.path(), None, &db).await;
+    let app = test::init_service(App::new().configure(vogate::routes(&gw))).await;
+    let all = ["m31", "m42", "ncp_field", "ra0_field", "sgr_a"];
+    // (SIA parameters, the same question in ADQL, the demo products that answer it).
+    let cases: Vec<SiaCase> = vec![
+        (vec![("POS", "CIRCLE 10.684708 41.26875 0.1")], "INTERSECTS(s_region, CIRCLE('ICRS', 10.684708, 41.26875, 0.1)) = 1", vec!["m31"]),
+        (vec![("POS", "CIRCLE 0 10 1")], "INTERSECTS(s_region, CIRCLE('ICRS', 0, 10, 1)) = 1", vec!["ra0_field"]),
+        (vec![("POS", "RANGE 359 1 9 11")], "INTERSECTS(s_region, POLYGON('ICRS', 359, 9, 1, 9, 1, 11, 359, 11)) = 1", vec!["ra0_field"]),
+        (vec![("POS", "POLYGON 83 -6 84.5 -6 84 -4.5")], "INTERSECTS(s_region, POLYGON('ICRS', 83, -6, 84.5, -6, 84, -4.5)) = 1", vec!["m42"]),
+        (vec![("POS", "CIRCLE 0 90 0.5")], "INTERSECTS(s_region, CIRCLE('ICRS', 0, 90, 0.5)) = 1", vec!["ncp_field"]),
+        (vec![("POS", "CIRCLE 10.684708 41.26875 0.1"), ("POS", "CIRCLE 83.82208 -5.39111 0.1")],
+            "INTERSECTS(s_region, CIRCLE('ICRS', 10.684708, 41.26875, 0.1)) = 1 OR INTERSECTS(s_region, CIRCLE('ICRS', 83.82208, -5.39111, 0.1)) = 1", vec!["m31", "m42"]),
+        (vec![("TIME", "60481 60482")], "t_max >= 60481 AND t_min <= 60482", vec!["sgr_a"]),
+        (vec![("TIME", "60300 60350")], "t_max >= 60300 AND t_min <= 60350", vec!["m31", "m42"]),
+        (vec![("TIME", "-Inf 60330")], "t_min <= 60330", vec!["m31"]),
+        (vec![("EXPTIME", "100 400")], "t_exptime BETWEEN 100 AND 400", vec!["m31", "m42"]),
+        (vec![("EXPTIME", "600")], "t_exptime = 600", vec!["ncp_field"]),
+        (vec![("TARGET", "M42")], "target_name = 'M42'", vec!["m42"]),
+        (vec![("TARGET", "M31"), ("TARGET", "M42")], "target_name IN ('M31', 'M42')", vec!["m31", "m42"]),
+        (vec![("CALIB", "2")], "calib_level = 2", all.to_vec()),
+        (vec![("CALIB", "3")], "calib_level = 3", vec![]),
+        (vec![("DPTYPE", "cube")], "dataproduct_type = 'cube'", vec![]),
+        (vec![("SPATRES", "0.002 0.0027")], "s_resolution BETWEEN 7.2 AND 9.72", vec!["m31", "m42"]),
+        (vec![("FOV", "0 0.6")], "s_fov <= 0.6", vec!["m42"]),
+        (vec![("ID", "ivo://vogate.local/vogate?m31.fits")], "obs_publisher_did = 'ivo://vogate.local/vogate?m31.fits'", vec!["m31"]),
+        (vec![("COLLECTION", "vogate"), ("INSTRUMENT", "synthetic camera")], "obs_collection = 'vogate' AND instrument_name = 'synthetic camera'", all.to_vec()),
+        (vec![("BAND", "4e-7 6e-7")], "em_max >= 4e-7 AND em_min <= 6e-7", vec![]),
+        (vec![("POS", "CIRCLE 0 0 80"), ("TIME", "60500 +Inf"), ("EXPTIME", "0 100")],
+            "t_max >= 60500 AND t_exptime <= 100", vec!["ra0_field"]),
+    ];
+    for (sia, adql, want) in &cases {
+        let mut params = sia.clone();
+        params.push(("RESPONSEFORMAT", "json"));
+        let qs = serde_urlencoded::to_string(&params).expect("encode");
+        let resp = test::call_service(
+            &app,
+            test::TestRequest::get()
+                .uri(&format!("/sia/query?{qs}"))
+                .to_request(),
+        )
+        .await;
+        assert_eq!(resp.status().as_u16(), 200, "{sia:?}");
+        let got: serde_json::Value =
+            serde_json::from_slice(&test::read_body(resp).await).expect("json");
+        let by_adql = json_rows(
+            &gw,
+            &format!("SELECT obs_id FROM ivoa.ObsCore WHERE {adql}"),
+        )
+        .await;
+        let want: Vec<String> = want.iter().map(|w| format!("{w}.fits")).collect();
+        assert_eq!(obs_ids(&got), want, "SIA {sia:?}");
+        assert_eq!(obs_ids(&by_adql), want, "ADQL {adql}");
+    }
+    // The answer is the ObsCore table, in VOTable by default, with MAXREC and overflow.
+    let resp = test::call_service(
+        &app,
+        test::TestRequest::get()
+            .uri("/sia/query?MAXREC=2")
+            .to_request(),
+    )
+    .await;
+    assert_eq!(resp.status().as_u16(), 200);
+    let doc = String::from_utf8(test::read_body(resp).await.to_vec()).expect("utf8");
+    assert_eq!(doc.matches("<TR>").count(), 2);
+    assert!(doc.contains("<INFO name=\"QUERY_STATUS\" value=\"OVERFLOW\"/>"));
+    assert!(doc.contains("<FIELD name=\"s_region\""));
+    assert!(doc.contains("ref=\"vogate_datalink_id\""));
+    // Bad values: DALI error documents with 400.
+    for (bad, says) in [
+        ("POS=CIRCLE+10+20", "POS: a CIRCLE takes 3 numbers"),
+        ("BAND=6e-7+5e-7", "BAND: the interval"),
+        ("CALIB=x", "CALIB: 'x' is not a calibration level"),
+    ] {
+        let resp = test::call_service(
+            &app,
+            test::TestRequest::get()
+                .uri(&format!("/sia/query?{bad}"))
+                .to_request(),
+        )
+        .await;
+        assert_eq!(resp.status().as_u16(), 400, "{bad}");
+        let body = String::from_utf8(test::read_body(resp).await.to_vec()).expect("utf8");
+        assert!(
+            body.contains("QUERY_STATUS\" value=\"ERROR\"") && body.contains(says),
+            "{bad}: {body}"
+        );
+    }
+    let resp = test::call_service(
+        &app,
+        test::TestRequest::get()
+            .uri("/sia/capabilities")
+            .to_request(),
+    )
+    .await;
+    let caps = String::from_utf8(test::read_body(resp).await.to_vec()).expect("utf8");
+    assert!(
+        caps.contains("standardID=\"ivo://ivoa.net/std/SIA#query-2.0\""),
+        "{caps}"
+    );
 }

@@ -8,6 +8,7 @@
 //! - [`examples`]: DALI examples documents (DALI 1.1 §2.3): XHTML with RDFa, and the
 //!   capability that declares them.
 //! - [`format`]: RESPONSEFORMAT (DALI 1.1 §3.1.5) into a [`Format`].
+//! - [`vosi`]: the VOSI capabilities and availability documents of every service.
 //! - [`cors`]: `Access-Control-Allow-Origin: *` on every response, and answers to CORS
 //!   preflight requests, so that browser clients (Aladin Lite, the portal) can call every
 //!   service.
@@ -20,6 +21,7 @@ pub mod error;
 pub mod examples;
 pub mod format;
 pub mod params;
+pub mod vosi;
 
 pub use cors::cors;
 pub use error::{error_response, status, text_error_response};

@@ -346,36 +346,28 @@ async fn product_of(state: &DatalinkState, raw: &str) -> Result<PathBuf, VoError
     })
 }
 
-const XML_DECL: &str = "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n";
-
 /// `/datalink/capabilities` (VOSI 1.1 §3.3, DataLink 1.1 §2.1): the links endpoint
 /// (standardID `ivo://ivoa.net/std/DataLink#links-1.1`) and the VOSI endpoints.
 async fn capabilities(state: web::Data<DatalinkState>) -> HttpResponse {
-    let b = vo_common::votable::xml_escape(state.base_url.trim_end_matches('/'));
-    let cap = |id: &str, path: &str| {
-        format!(
-            "<capability standardID=\"{id}\"><interface xsi:type=\"vs:ParamHTTP\" role=\"std\" version=\"1.1\">\
-             <accessURL use=\"base\">{b}/datalink/{path}</accessURL></interface></capability>"
-        )
-    };
-    let body = format!(
-        "{XML_DECL}<vosi:capabilities xmlns:vosi=\"http://www.ivoa.net/xml/VOSICapabilities/v1.0\" \
-         xmlns:xsi=\"http://www.w3.org/2001/XMLSchema-instance\" \
-         xmlns:vs=\"http://www.ivoa.net/xml/VODataService/v1.1\">{}{}{}</vosi:capabilities>\n",
-        cap(crate::STANDARD_ID, "links"),
-        cap("ivo://ivoa.net/std/VOSI#capabilities", "capabilities"),
-        cap("ivo://ivoa.net/std/VOSI#availability", "availability"),
-    );
-    HttpResponse::Ok().content_type("text/xml").body(body)
+    let b = state.base_url.trim_end_matches('/');
+    vo_dali::vosi::capabilities(&[
+        vo_dali::vosi::capability(crate::STANDARD_ID, &format!("{b}/datalink/links"), "1.1"),
+        vo_dali::vosi::capability(
+            "ivo://ivoa.net/std/VOSI#capabilities",
+            &format!("{b}/datalink/capabilities"),
+            "1.1",
+        ),
+        vo_dali::vosi::capability(
+            "ivo://ivoa.net/std/VOSI#availability",
+            &format!("{b}/datalink/availability"),
+            "1.1",
+        ),
+    ])
 }
 
 /// `/datalink/availability` (VOSI 1.1 §3.5).
 async fn availability() -> HttpResponse {
-    HttpResponse::Ok().content_type("text/xml").body(format!(
-        "{XML_DECL}<vosi:availability xmlns:vosi=\"http://www.ivoa.net/xml/VOSIAvailability/v1.0\">\
-         <vosi:available>true</vosi:available><vosi:note>vogate links its datasets</vosi:note>\
-         </vosi:availability>\n"
-    ))
+    vo_dali::vosi::availability("vogate links its datasets")
 }
 
 /// `POST /datalink/links` with a form body (DALI 1.1 §2: every parameter may be POSTed).

@@ -305,6 +305,7 @@ pub fn routes(gw: &Gateway) -> impl FnOnce(&mut web::ServiceConfig) + '_ {
                     .configure(vo_tap::configure(gw.jobs.clone()))
                     .configure(vo_datalink::configure)
                     .configure(vo_soda::configure(gw.soda_jobs.clone()))
+                    .configure(vo_sia::configure)
                     .default_service(web::to(not_found)),
             );
     }
@@ -335,6 +336,13 @@ pub fn endpoints(base_url: &str) -> Vec<(&'static str, String)> {
         ),
         ("SODA async (UWS 1.1 jobs)", format!("{b}/soda/async")),
         ("SODA capabilities (VOSI)", format!("{b}/soda/capabilities")),
+        ("SODA examples (DALI)", format!("{b}/soda/examples")),
+        ("previews (PNG)", format!("{b}/preview/{{obs_id}}")),
+        (
+            "SIA 2.0 image search",
+            format!("{b}/sia/query?POS=CIRCLE+{{ra}}+{{dec}}+{{radius}}"),
+        ),
+        ("SIA capabilities (VOSI)", format!("{b}/sia/capabilities")),
     ]
 }
 

@@ -11,7 +11,6 @@ use bytes::Bytes;
 use std::io::Write;
 use std::path::PathBuf;
 use std::sync::Arc;
-use vo_common::votable::xml_escape;
 use vo_common::VoError;
 use vo_dali::{text_error_response, Params};
 
@@ -340,30 +339,28 @@ fn download_name(path: &std::path::Path) -> String {
     format!("inline; filename=\"{name}-cutout.fits\"")
 }
 
-const XML_DECL: &str = "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n";
-
-/// `/soda/capabilities` (VOSI 1.1 §3.3, SODA 1.0 §2): SODA sync and async and the VOSI
-/// endpoints.
+/// `/soda/capabilities` (VOSI 1.1 §3.3, SODA 1.0 §2): SODA sync and async, the VOSI
+/// endpoints and the DALI examples.
 async fn capabilities(state: web::Data<SodaState>) -> HttpResponse {
-    let b = xml_escape(state.base_url.trim_end_matches('/'));
-    let cap = |id: &str, path: &str| {
-        format!(
-            "<capability standardID=\"{id}\"><interface xsi:type=\"vs:ParamHTTP\" role=\"std\" version=\"1.0\">\
-             <accessURL use=\"base\">{b}/soda/{path}</accessURL></interface></capability>"
-        )
+    let b = state.base_url.trim_end_matches('/');
+    let cap = |id: &str, path: &str, version: &str| {
+        vo_dali::vosi::capability(id, &format!("{b}/soda/{path}"), version)
     };
-    let body = format!(
-        "{XML_DECL}<vosi:capabilities xmlns:vosi=\"http://www.ivoa.net/xml/VOSICapabilities/v1.0\" \
-         xmlns:xsi=\"http://www.w3.org/2001/XMLSchema-instance\" \
-         xmlns:vr=\"http://www.ivoa.net/xml/VOResource/v1.0\" \
-         xmlns:vs=\"http://www.ivoa.net/xml/VODataService/v1.1\">{}{}{}{}{}</vosi:capabilities>\n",
-        cap("ivo://ivoa.net/std/SODA#sync-1.0", "sync"),
-        cap("ivo://ivoa.net/std/SODA#async-1.0", "async"),
-        cap("ivo://ivoa.net/std/VOSI#capabilities", "capabilities"),
-        cap("ivo://ivoa.net/std/VOSI#availability", "availability"),
-        vo_dali::examples::capability(&format!("{}/soda/examples", state.base_url.trim_end_matches('/'))),
-    );
-    HttpResponse::Ok().content_type("text/xml").body(body)
+    vo_dali::vosi::capabilities(&[
+        cap("ivo://ivoa.net/std/SODA#sync-1.0", "sync", "1.0"),
+        cap("ivo://ivoa.net/std/SODA#async-1.0", "async", "1.0"),
+        cap(
+            "ivo://ivoa.net/std/VOSI#capabilities",
+            "capabilities",
+            "1.1",
+        ),
+        cap(
+            "ivo://ivoa.net/std/VOSI#availability",
+            "availability",
+            "1.1",
+        ),
+        vo_dali::examples::capability(&format!("{b}/soda/examples")),
+    ])
 }
 
 /// `/soda/examples` (DALI 1.1 §2.3): cutouts of the archive's own products, as DALI generic
@@ -517,9 +514,5 @@ pub(crate) async fn examples_of(
 
 /// `/soda/availability` (VOSI 1.1 §3.5).
 async fn availability() -> HttpResponse {
-    HttpResponse::Ok().content_type("text/xml").body(format!(
-        "{XML_DECL}<vosi:availability xmlns:vosi=\"http://www.ivoa.net/xml/VOSIAvailability/v1.0\">\
-         <vosi:available>true</vosi:available><vosi:note>vogate cuts FITS products</vosi:note>\
-         </vosi:availability>\n"
-    ))
+    vo_dali::vosi::availability("vogate cuts FITS products")
 }
