@@ -16,6 +16,7 @@ For every row of ivoa.ObsCore (read through TAP):
   stretches (0.5-99.5 percentile cut, asinh);
 - pyvo's iter_datalinks() over `SELECT * FROM ivoa.ObsCore` yields one links document per
   row, for that row's dataset;
+- the DALI examples of DataLink and SODA are well-formed XHTML whose examples all answer;
 - an unknown ID gives a NotFoundFault row, and no ID a DALI error.
 Prints "datalink: N passed, M failed" and exits 1 if any failed.
 """
@@ -27,6 +28,7 @@ import urllib.error
 import urllib.parse
 import urllib.request
 import warnings
+import xml.etree.ElementTree as ET
 
 import numpy as np
 from PIL import Image
@@ -149,6 +151,23 @@ check(len(docs) == len(res), f"iter_datalinks gave {len(docs)} documents for {le
 for row, doc in zip(res, docs):
     ids = {str(r["ID"]) for r in doc}
     check(ids == {str(row["obs_publisher_did"])}, f"the links of {row['obs_publisher_did']} are for {ids}")
+
+# The DALI examples of DataLink and SODA (DALI 1.1 §2.3): well-formed XHTML whose RDFa
+# examples each answer 200 when their generic parameters are sent to the service.
+XHTML = "{http://www.w3.org/1999/xhtml}"
+for service, endpoint in (("datalink", "links"), ("soda", "sync")):
+    page = ET.fromstring(urllib.request.urlopen(f"{BASE}/{service}/examples").read())
+    examples = [d for d in page.iter(f"{XHTML}div") if d.get("typeof") == "example"]
+    check(len(examples) >= 3, f"{service}/examples: {len(examples)} examples")
+    for ex in examples:
+        pairs = []
+        for kv in ex.iter(f"{XHTML}span"):
+            if kv.get("property") == "generic-parameter":
+                key = next(c.text for c in kv if c.get("property") == "key")
+                value = next(c.text for c in kv if c.get("property") == "value")
+                pairs.append((key, value))
+        status = urllib.request.urlopen(f"{BASE}/{service}/{endpoint}?" + urllib.parse.urlencode(pairs)).status
+        check(status == 200, f"{service} example {ex.get('id')}: HTTP {status}")
 
 # An unknown ID: a NotFoundFault row; no ID: a DALI error document with HTTP 400.
 dl = DatalinkResults.from_result_url(links_url("ivo://vogate.local/vogate?no-such.fits"))

@@ -998,6 +998,40 @@ async fn datalink_links_point_to_the_product_file(db: Db) {
     assert!(
         caps.contains("<accessURL use=\"base\">http://127.0.0.1:8080/datalink/links</accessURL>")
     );
+    assert!(caps.contains("standardID=\"ivo://ivoa.net/std/DALI#examples\""));
+    // The examples (DALI 1.1 §2.3): each one answered with the links of its datasets.
+    let resp = test::call_service(
+        &app,
+        test::TestRequest::get()
+            .uri("/datalink/examples")
+            .to_request(),
+    )
+    .await;
+    assert_eq!(resp.status().as_u16(), 200);
+    let doc = String::from_utf8(test::read_body(resp).await.to_vec()).expect("utf8");
+    let examples = generic_parameters(&doc);
+    let names: Vec<&str> = examples.iter().map(|(n, _)| n.as_str()).collect();
+    assert_eq!(names, ["links", "links-json", "two-datasets"], "{doc}");
+    for (name, params) in &examples {
+        let qs = serde_urlencoded::to_string(params).expect("encode");
+        let resp = test::call_service(
+            &app,
+            test::TestRequest::get()
+                .uri(&format!("/datalink/links?{qs}"))
+                .to_request(),
+        )
+        .await;
+        assert_eq!(resp.status().as_u16(), 200, "{name}");
+        let body = String::from_utf8(test::read_body(resp).await.to_vec()).expect("utf8");
+        let ids = params.iter().filter(|(k, _)| k == "ID").count();
+        // Every dataset's #this, and no fault.
+        assert_eq!(
+            body.matches("\"#this\"").count() + body.matches("<TD>#this</TD>").count(),
+            ids,
+            "{name}: {body}"
+        );
+        assert!(!body.contains("Fault"), "{name}: {body}");
+    }
 }
 
 async fn soda_cuts_products_and_refuses_bad_requests(db: Db) {

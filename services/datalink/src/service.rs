@@ -70,6 +70,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .route("/datalink/links", web::get().to(links))
         .route("/datalink/links", web::post().to(links_post))
         .route("/datalink/capabilities", web::get().to(capabilities))
+        .route("/datalink/examples", web::get().to(examples))
         .route("/datalink/availability", web::get().to(availability));
 }
 
@@ -362,7 +363,55 @@ async fn capabilities(state: web::Data<DatalinkState>) -> HttpResponse {
             &format!("{b}/datalink/availability"),
             "1.1",
         ),
+        vo_dali::examples::capability(&format!("{b}/datalink/examples")),
     ])
+}
+
+/// `/datalink/examples` (DALI 1.1 §2.3): the links of the archive's first datasets (by
+/// obs_publisher_did), one, two at once, and as JSON, as DALI generic parameters.
+async fn examples(state: web::Data<DatalinkState>) -> HttpResponse {
+    let rows = match state.backend.obscore_first(&["obs_publisher_did"], 2).await {
+        Ok(r) => r,
+        Err(e) => return error_response(&e),
+    };
+    let ids: Vec<String> = rows.into_iter().filter_map(|r| r[0].clone()).collect();
+    let example = |id: &str, name: String, description: &str, params: Vec<(&str, &str)>| {
+        vo_dali::examples::Example {
+            id: id.into(),
+            name,
+            description: description.into(),
+            query: None,
+            params: params
+                .into_iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect(),
+        }
+    };
+    let mut list = Vec::new();
+    if let Some(first) = ids.first() {
+        list.push(example(
+            "links",
+            format!("The links of {first}"),
+            "Its file (#this), its preview (#preview) and its SODA cutout services (#cutout, with their service descriptors).",
+            vec![("ID", first)],
+        ));
+        list.push(example(
+            "links-json",
+            format!("The links of {first} as JSON"),
+            "The same table in JSON, for web pages.",
+            vec![("ID", first), ("RESPONSEFORMAT", "application/json")],
+        ));
+    }
+    if let [a, b] = ids.as_slice() {
+        list.push(example(
+            "two-datasets",
+            "The links of two datasets at once".into(),
+            "ID repeated: the rows of each dataset together, in the order asked.",
+            vec![("ID", a), ("ID", b)],
+        ));
+    }
+    let links = format!("{}/datalink/links", state.base_url.trim_end_matches('/'));
+    vo_dali::examples::response("vogate DataLink examples", Some(&links), &list)
 }
 
 /// `/datalink/availability` (VOSI 1.1 §3.5).
