@@ -1369,6 +1369,7 @@ async fn sia_queries_return_the_rows_of_their_adql(db: Db) {
         (vec![("POS", "CIRCLE 0 10 1")], "INTERSECTS(s_region, CIRCLE('ICRS', 0, 10, 1)) = 1", vec!["ra0_field"]),
         (vec![("POS", "RANGE 359 1 9 11")], "INTERSECTS(s_region, POLYGON('ICRS', 359, 9, 1, 9, 1, 11, 359, 11)) = 1", vec!["ra0_field"]),
         (vec![("POS", "POLYGON 83 -6 84.5 -6 84 -4.5")], "INTERSECTS(s_region, POLYGON('ICRS', 83, -6, 84.5, -6, 84, -4.5)) = 1", vec!["m42"]),
+        (vec![("POS", "RANGE 40 50 89 90")], "INTERSECTS(s_region, POLYGON('ICRS', 40, 89, 50, 89, 0, 90)) = 1", vec!["ncp_field"]),
         (vec![("POS", "CIRCLE 0 90 0.5")], "INTERSECTS(s_region, CIRCLE('ICRS', 0, 90, 0.5)) = 1", vec!["ncp_field"]),
         (vec![("POS", "CIRCLE 10.684708 41.26875 0.1"), ("POS", "CIRCLE 83.82208 -5.39111 0.1")],
             "INTERSECTS(s_region, CIRCLE('ICRS', 10.684708, 41.26875, 0.1)) = 1 OR INTERSECTS(s_region, CIRCLE('ICRS', 83.82208, -5.39111, 0.1)) = 1", vec!["m31", "m42"]),

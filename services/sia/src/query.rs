@@ -215,7 +215,32 @@ fn pos(value: &str) -> Result<String, VoError> {
                     lit(dec2)
                 ));
             }
-            let corners = [(ra1, dec1), (ra2, dec1), (ra2, dec2), (ra1, dec2)];
+            if width == 0.0 || dec1 == dec2 {
+                return Err(usage(format!(
+                    "POS: the range {} .. {} x {dec1} .. {dec2} has no area",
+                    v[0], v[1]
+                )));
+            }
+            // The corners; a bound at a pole is that pole (the sides through it are
+            // meridians), so no two vertices coincide.
+            let (south, north) = (dec1 <= -90.0, dec2 >= 90.0);
+            let mut corners = Vec::with_capacity(4);
+            if south {
+                corners.push((0.0, -90.0));
+            } else {
+                corners.extend([(ra1, dec1), (ra2, dec1)]);
+            }
+            if south && north {
+                corners.push((ra2, 0.0));
+            }
+            if north {
+                corners.push((0.0, 90.0));
+            } else {
+                corners.extend([(ra2, dec2), (ra1, dec2)]);
+            }
+            if south && north {
+                corners.push((ra1, 0.0));
+            }
             let coords: Vec<String> = corners
                 .iter()
                 .flat_map(|&(a, d)| [lit(a), lit(d)])
@@ -323,6 +348,16 @@ mod tests {
         assert!(q("POS=RANGE+350+10+-5+5")
             .expect("range")
             .contains("POLYGON('ICRS', 350.0, -5.0, 10.0, -5.0, 10.0, 5.0, 350.0, 5.0)"));
+        // Bounds at the poles: the pole is one vertex.
+        assert!(q("POS=RANGE+85+86+-3+90")
+            .expect("north")
+            .contains("POLYGON('ICRS', 85.0, -3.0, 86.0, -3.0, 0.0, 90.0)"));
+        assert!(q("POS=RANGE+350+10+-90+90")
+            .expect("lune")
+            .contains("POLYGON('ICRS', 0.0, -90.0, 10.0, 0.0, 0.0, 90.0, 350.0, 0.0)"));
+        assert!(q("POS=RANGE+85+86+-Inf+-2")
+            .expect("south")
+            .contains("POLYGON('ICRS', 0.0, -90.0, 86.0, -2.0, 85.0, -2.0)"));
         assert!(q("POS=RANGE+-Inf+%2BInf+80+%2BInf")
             .expect("band")
             .contains("s_dec + s_fov / 2 >= 80.0 AND s_dec - s_fov / 2 <= 90.0"));
@@ -340,6 +375,8 @@ mod tests {
             ("POS=CIRCLE+10+20+0", "POS: the radius 0"),
             ("POS=BOX+1+2+3+4", "POS: 'BOX' is not a shape"),
             ("POS=POLYGON+1+2+3+4", "at least 6"),
+            ("POS=RANGE+10+10+1+2", "has no area"),
+            ("POS=RANGE+10+11+2+2", "has no area"),
             ("BAND=6e-7+5e-7", "BAND: the interval"),
             ("BAND=NaN", "BAND: 'NaN' is not a"),
             ("TIME=1+2+3", "TIME: an interval is one or two numbers"),
