@@ -123,8 +123,17 @@ fn circle(param: &str, v: &[f64]) -> Result<Shape, VoError> {
     })
 }
 
+/// The most vertices of a polygon (its edges are checked pairwise for crossings).
+pub const MAX_VERTICES: usize = 1000;
+
 /// `ra1 dec1 ra2 dec2 ...` of a polygon.
 fn polygon(param: &str, v: &[f64]) -> Result<Shape, VoError> {
+    if v.len() > 2 * MAX_VERTICES {
+        return Err(usage(format!(
+            "{param}: a polygon takes at most {MAX_VERTICES} vertices, not {}",
+            v.len() / 2
+        )));
+    }
     if v.len() < 6 || !v.len().is_multiple_of(2) {
         return Err(usage(format!(
             "{param}: a polygon takes an even number of values, at least 6 (ra dec of 3 or more vertices), not {}",
@@ -372,6 +381,10 @@ mod tests {
             ("ID=a&POS=RANGE+1+2+5+3", "the Dec range 5 .. 3 is empty"),
             ("ID=a&POS=RANGE+1+400+3+5", "the RA 400 is outside [0, 360]"),
             ("ID=a&POLYGON=1+1+2+2", "at least 6"),
+            (
+                &format!("ID=a&POLYGON={}", "1+1+".repeat(1001)),
+                "at most 1000 vertices",
+            ),
             ("ID=a&POLYGON=1+1+2+2+3", "even number"),
             ("ID=a&POLYGON=0+0+2+2+2+0+0+2", "the polygon's edges cross"),
             ("ID=a&POLYGON=10+0+11+0+11+95", "the latitude 95"),
