@@ -10,7 +10,8 @@ brute-force test in Python picks: a circle meets a footprint (s_region, a convex
 whose edges are great circles) when its centre is inside it or an edge comes within the
 radius;
 rows without a footprint that cover a hemisphere or more match every position; a time
-range meets [t_min, t_max], a band [em_min, em_max]. Prints "sia: N passed, M failed".
+range meets [t_min, t_max], a band [em_min, em_max] (one end missing: the other's value).
+Prints "sia: N passed, M failed".
 """
 
 import math
@@ -75,6 +76,16 @@ rows = tap.run_sync("SELECT obs_id, s_ra, s_dec, s_fov, s_region, t_min, t_max, 
 sia = pyvo.dal.SIA2Service(f"{BASE}/sia")
 
 
+def meets(a, b, interval):
+    """Whether the range a..b meets the interval; one end missing is the other's value."""
+    a = None if np.ma.is_masked(a) else float(a)
+    b = None if np.ma.is_masked(b) else float(b)
+    if a is None and b is None:
+        return False
+    a, b = (a if a is not None else b), (b if b is not None else a)
+    return a <= interval[1] and b >= interval[0]
+
+
 def brute(pos=None, time=None, band=None):
     out = set()
     for row in rows:
@@ -85,18 +96,10 @@ def brute(pos=None, time=None, band=None):
                     continue
             elif not circle_meets(str(region), *pos):
                 continue
-        if time is not None:
-            lo, hi = time
-            if np.ma.is_masked(row["t_min"]) or np.ma.is_masked(row["t_max"]):
-                continue
-            if not (float(row["t_min"]) <= hi and float(row["t_max"]) >= lo):
-                continue
-        if band is not None:
-            lo, hi = band
-            if np.ma.is_masked(row["em_min"]) or np.ma.is_masked(row["em_max"]):
-                continue
-            if not (float(row["em_min"]) <= hi and float(row["em_max"]) >= lo):
-                continue
+        if time is not None and not meets(row["t_min"], row["t_max"], time):
+            continue
+        if band is not None and not meets(row["em_min"], row["em_max"], band):
+            continue
         out.add(str(row["obs_id"]))
     return out
 

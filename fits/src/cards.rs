@@ -5,7 +5,8 @@
 //! written again for whatever HDU the cards go into). A tile-compressed image (FITS Standard
 //! 4.0 §10, `ZIMAGE = T`) gives the header of the image it holds, as CFITSIO presents it:
 //! ZBITPIX, ZNAXIS, ZNAXISn become BITPIX, NAXIS, NAXISn; ZBLANK becomes BLANK; the binary
-//! table's own keywords (TFIELDS, TTYPEn, ZCMPTYPE, ZTILEn, ...) are left out.
+//! table's own keywords (TFIELDS, TTYPEn, ZCMPTYPE, ZTILEn, ...) and its default name
+//! (`EXTNAME = 'COMPRESSED_IMAGE'`) are left out.
 //!
 //! [`ImageCards::cut`] makes the header of a cut at a pixel offset (FITS WCS Paper I §2.1):
 //! the reference pixel of the primary and of every alternate WCS (CRPIXj, CRPIXja) moves by
@@ -228,7 +229,14 @@ impl ImageCards {
             .iter()
             .filter(|c| {
                 let k = keyword(c);
-                !structural(k) && !table_keyword(k) && !matches!(k, "CHECKSUM" | "DATASUM")
+                // CFITSIO's name for the table, not the image's (astropy hides it too).
+                let table_name = k == "EXTNAME"
+                    && value(c).map(|v| v.trim_matches(|ch| ch == '\'' || ch == ' '))
+                        == Some("COMPRESSED_IMAGE");
+                !structural(k)
+                    && !table_keyword(k)
+                    && !table_name
+                    && !matches!(k, "CHECKSUM" | "DATASUM")
             })
             .cloned()
             .collect();

@@ -22,6 +22,12 @@ fn compressed_sections_equal_the_plain_file_byte_for_byte() {
     let pc = ImageCards::read(&plain, 0).expect("plain header");
     let zc = ImageCards::read(&packed, 1).expect("compressed header");
     assert_eq!((zc.bitpix, zc.naxis.clone()), (16, vec![721, 720]));
+    // The table's name is not the image's.
+    assert!(
+        zc.cards.iter().all(|c| !c.starts_with("EXTNAME ")),
+        "{:?}",
+        zc.cards
+    );
     assert_eq!(zc.number("BSCALE"), pc.number("BSCALE"));
     assert_eq!(zc.number("BZERO"), pc.number("BZERO"));
     for (x0, y0, nx, ny) in [

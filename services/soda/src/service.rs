@@ -207,8 +207,9 @@ async fn sync(state: &SodaState, params: Params) -> HttpResponse {
     // A small cut of a product whose headers are at hand is made here, without a trip to
     // a blocking thread: a few reads of at most INLINE_BYTES from a file just cut (in the
     // page cache, as a web server serves small files). Anything else, or any error, takes
-    // the path below.
-    if let Some(product) = state.products.peek(&path) {
+    // the path below. Large polygons (many boundary points to map) are planned there too.
+    let light = !matches!(&shape, Some(crate::params::Shape::Polygon(v)) if v.len() > 32);
+    if let Some(product) = light.then(|| state.products.peek(&path)).flatten() {
         let planned = plan(
             &product,
             shape.as_ref(),
