@@ -53,6 +53,7 @@ on_both_backends!(
     datalink_links_point_to_the_product_file,
     soda_cuts_products_and_refuses_bad_requests,
     sia_queries_return_the_rows_of_their_adql,
+    obscore_sync_follows_the_tree,
 );
 
 async fn gateway(workdir: &Path, data: Option<&Path>, db: &Db) -> vogate::Gateway {
@@ -1460,4 +1461,102 @@ async fn sia_queries_return_the_rows_of_their_adql(db: Db) {
         caps.contains("standardID=\"ivo://ivoa.net/std/SIA#query-2.0\""),
         "{caps}"
     );
+}
+
+async fn obscore_sync_follows_the_tree(db: Db) {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let tree = dir.path().join("tree");
+    vo_obscore::demo::write_demo_sky(&tree).expect("demo sky");
+    let gw = gateway(dir.path(), Some(&tree), &db).await;
+    const ROWS: &str = "SELECT obs_id, s_ra, s_dec, access_url FROM ivoa.ObsCore ORDER BY obs_id";
+    assert_eq!(
+        json_rows(&gw, ROWS).await["data"].as_array().map(Vec::len),
+        Some(5)
+    );
+    // While the gateway serves: a file arrives (in a sub-folder), one leaves, one is
+    // renamed, one is overwritten with another pointing.
+    std::fs::create_dir_all(tree.join("night2")).expect("dir");
+    std::fs::copy(tree.join("m31.fits"), tree.join("night2/copy.fits")).expect("copy");
+    std::fs::remove_file(tree.join("m42.fits")).expect("remove");
+    std::fs::rename(tree.join("sgr_a.fits"), tree.join("sgr_a_renamed.fits")).expect("rename");
+    std::fs::copy(tree.join("m31.fits"), tree.join("ra0_field.fits")).expect("overwrite");
+    let report = vogate::obscore_sync(&gw.settings, &tree).expect("sync");
+    let mut deleted = report.deleted.clone();
+    deleted.sort();
+    assert_eq!(deleted, ["m42.fits", "sgr_a.fits"]);
+    assert_eq!((report.upserted, report.skipped.len()), (5, 0));
+    // TAP sees the new rows at once, through the same server.
+    let v = json_rows(&gw, ROWS).await;
+    let ids: Vec<&str> = v["data"]
+        .as_array()
+        .expect("rows")
+        .iter()
+        .map(|r| r[0].as_str().expect("obs_id"))
+        .collect();
+    assert_eq!(
+        ids,
+        [
+            "m31.fits",
+            "ncp_field.fits",
+            "night2/copy.fits",
+            "ra0_field.fits",
+            "sgr_a_renamed.fits"
+        ]
+    );
+    let row = |id: &str| {
+        v["data"]
+            .as_array()
+            .expect("rows")
+            .iter()
+            .find(|r| r[0] == id)
+            .expect("row")
+            .clone()
+    };
+    // The overwritten file has its new pointing (M31's), the renamed one its new name.
+    assert!((row("ra0_field.fits")[1].as_f64().expect("s_ra") - 10.684708).abs() < 1e-6);
+    assert!((row("ra0_field.fits")[2].as_f64().expect("s_dec") - 41.26875).abs() < 1e-6);
+    assert!(row("sgr_a_renamed.fits")[3]
+        .as_str()
+        .expect("access_url")
+        .ends_with("%3Fsgr_a_renamed.fits"));
+    // The old DID is gone from DataLink: a NotFoundFault row.
+    let app = test::init_service(App::new().configure(vogate::routes(&gw))).await;
+    let resp = test::call_service(
+        &app,
+        test::TestRequest::get()
+            .uri("/datalink/links?ID=ivo%3A%2F%2Fvogate.local%2Fvogate%3Fsgr_a.fits")
+            .to_request(),
+    )
+    .await;
+    let doc = String::from_utf8(test::read_body(resp).await.to_vec()).expect("utf8");
+    assert!(
+        doc.contains("NotFoundFault: no dataset has the ID ivo://vogate.local/vogate?sgr_a.fits"),
+        "{doc}"
+    );
+    // A corrupt file is reported, keeps no row, and the rest are kept.
+    std::fs::write(tree.join("broken.fits"), b"SIMPLE  = not a FITS file").expect("write");
+    let report = vogate::obscore_sync(&gw.settings, &tree).expect("sync");
+    assert_eq!(report.skipped.len(), 1, "{:?}", report.skipped);
+    assert!(report.deleted.is_empty());
+    assert_eq!(
+        json_rows(&gw, ROWS).await["data"].as_array().map(Vec::len),
+        Some(5)
+    );
+    // Not a folder: a clear error.
+    let e = vogate::obscore_sync(&gw.settings, &tree.join("m31.fits")).expect_err("a file");
+    assert!(e.message.contains("is not a folder"), "{}", e.message);
+    // A database never served has no ObsCore to sync: said so, and nothing is made.
+    if let Db::Sqlite = db {
+        let fresh = resolve(
+            Flags {
+                workdir: Some(dir.path().join("fresh")),
+                ..Default::default()
+            },
+            Default::default(),
+            None,
+        )
+        .expect("settings");
+        let e = vogate::obscore_sync(&fresh, &tree).expect_err("no ObsCore");
+        assert!(e.message.contains("serve it once"), "{}", e.message);
+    }
 }

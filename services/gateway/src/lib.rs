@@ -284,6 +284,70 @@ pub fn load_csv(
     })
 }
 
+/// What `vogate obscore sync` did.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct SyncReport {
+    /// Rows written (new files, and files that are still there, read again).
+    pub upserted: usize,
+    /// obs_ids whose rows were deleted: their files are no longer in the tree.
+    pub deleted: Vec<String>,
+    /// Files that could not be read, with the reason (also logged).
+    pub skipped: Vec<vo_obscore::Skipped>,
+}
+
+/// `vogate obscore sync DIR`: bring ivoa.ObsCore of the settings' database in step with the
+/// data tree `dir`, once, while a server may be serving it: every FITS file's header is read
+/// and its row written (replacing the row of the same obs_id, index columns included), then
+/// the rows of files that are no longer in the tree are deleted, each step in one
+/// transaction. A renamed file is a new row and its old one goes. Files that cannot be read
+/// are reported and keep no row. Errors: the database cannot be opened or written, or has
+/// no ivoa.ObsCore yet (it is made by `vogate serve`).
+pub fn obscore_sync(settings: &Settings, dir: &std::path::Path) -> Result<SyncReport, VoError> {
+    if !dir.is_dir() {
+        return Err(VoError::usage(format!(
+            "{} is not a folder of FITS files",
+            dir.display()
+        )));
+    }
+    let cfg = IngestConfig {
+        authority: settings.authority.clone(),
+        obs_collection: settings.obs_collection.clone(),
+        calib_level: settings.calib_level,
+        base_url: settings.base_url.clone(),
+        access_url: settings.access_url,
+    };
+    let report = vo_obscore::scan_tree(dir, &cfg);
+    let backend = vo_tap::open(&settings.database())?;
+    on_own_runtime(async {
+        // The rows there now (the table is made by `vogate serve`, never remade here: that
+        // would empty it under a running server).
+        let before = backend
+            .obscore_first(&["obs_id"], usize::MAX >> 1)
+            .await
+            .map_err(|e| {
+                VoError::usage(format!(
+                    "the database has no ivoa.ObsCore to sync ({}): serve it once with `vogate serve` first",
+                    e.message
+                ))
+            })?;
+        let present: std::collections::HashSet<&str> =
+            report.rows.iter().map(|r| r.obs_id.as_str()).collect();
+        // A file that could not be read now (being written, say) keeps no stale row.
+        let gone: Vec<String> = before
+            .into_iter()
+            .filter_map(|r| r.into_iter().next().flatten())
+            .filter(|id| !present.contains(id.as_str()))
+            .collect();
+        backend.upsert_obscore_rows(&report.rows).await?;
+        backend.delete_obscore_rows(&gone).await?;
+        Ok(SyncReport {
+            upserted: report.rows.len(),
+            deleted: gone,
+            skipped: report.skipped.clone(),
+        })
+    })
+}
+
 /// Who serves the database of `settings` now, when that is known (see
 /// [`vo_tap::Backend::served_by`]).
 pub fn served_by(settings: &Settings) -> Option<String> {

@@ -48,6 +48,11 @@ enum Command {
         #[command(subcommand)]
         action: SchemaAction,
     },
+    /// ivoa.ObsCore and the data tree.
+    Obscore {
+        #[command(subcommand)]
+        action: ObscoreAction,
+    },
     /// FITS tools: the header of a cut of an image HDU (what a cutout's header will be).
     Fits {
         #[command(subcommand)]
@@ -60,6 +65,18 @@ enum Command {
         table: String,
         /// The CSV file.
         file: PathBuf,
+        #[command(flatten)]
+        db: DbArgs,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum ObscoreAction {
+    /// Bring ivoa.ObsCore in step with a data tree once: every file's row written, the rows
+    /// of files no longer there deleted (a server may be serving the database meanwhile).
+    Sync {
+        /// Root of the FITS data tree (read only).
+        dir: PathBuf,
         #[command(flatten)]
         db: DbArgs,
     },
@@ -357,6 +374,37 @@ fn main() -> ExitCode {
     match cli.command {
         Command::Schema { action } => schema_command(action),
         Command::Fits { action } => fits_command(action),
+        Command::Obscore {
+            action: ObscoreAction::Sync { dir, db },
+        } => {
+            let flags = Flags {
+                db: db.db,
+                workdir: db.workdir,
+                ..Default::default()
+            };
+            let settings = match settings_from(db.config, flags) {
+                Ok(s) => s,
+                Err(code) => return code,
+            };
+            match vogate::obscore_sync(&settings, &dir) {
+                Ok(r) => {
+                    for s in &r.skipped {
+                        eprintln!("vogate: skipped {}: {}", s.path.display(), s.reason);
+                    }
+                    println!(
+                        "ivoa.ObsCore: {} rows written, {} deleted, {} files skipped",
+                        r.upserted,
+                        r.deleted.len(),
+                        r.skipped.len()
+                    );
+                    ExitCode::SUCCESS
+                }
+                Err(e) => {
+                    eprintln!("vogate: {e}");
+                    ExitCode::from(1)
+                }
+            }
+        }
         Command::Load { table, file, db } => {
             let flags = Flags {
                 db: db.db,
