@@ -110,13 +110,7 @@ pub fn prepare(settings: Settings) -> Result<Gateway, VoError> {
             dir
         }
     };
-    let cfg = IngestConfig {
-        authority: settings.authority.clone(),
-        obs_collection: settings.obs_collection.clone(),
-        calib_level: settings.calib_level,
-        base_url: settings.base_url.clone(),
-        access_url: settings.access_url,
-    };
+    let cfg = ingest_config(&settings);
     let felis = read_schemas(&settings.schemas)?;
     let started = std::time::Instant::now();
     let report = vo_obscore::scan_tree(&data_root, &cfg);
@@ -284,6 +278,17 @@ pub fn load_csv(
     })
 }
 
+/// How the files of `settings`' data tree become ObsCore rows.
+fn ingest_config(settings: &Settings) -> IngestConfig {
+    IngestConfig {
+        authority: settings.authority.clone(),
+        obs_collection: settings.obs_collection.clone(),
+        calib_level: settings.calib_level,
+        base_url: settings.base_url.clone(),
+        access_url: settings.access_url,
+    }
+}
+
 /// What `vogate obscore sync` did.
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct SyncReport {
@@ -309,13 +314,7 @@ pub fn obscore_sync(settings: &Settings, dir: &std::path::Path) -> Result<SyncRe
             dir.display()
         )));
     }
-    let cfg = IngestConfig {
-        authority: settings.authority.clone(),
-        obs_collection: settings.obs_collection.clone(),
-        calib_level: settings.calib_level,
-        base_url: settings.base_url.clone(),
-        access_url: settings.access_url,
-    };
+    let cfg = ingest_config(settings);
     let report = vo_obscore::scan_tree(dir, &cfg);
     let backend = vo_tap::open(&settings.database())?;
     on_own_runtime(async {

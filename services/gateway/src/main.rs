@@ -82,6 +82,17 @@ enum ObscoreAction {
     },
 }
 
+/// The settings of a command that only needs the database (`--config`, `--db`,
+/// `--workdir`).
+fn db_settings(db: DbArgs) -> Result<vogate::settings::Settings, ExitCode> {
+    let flags = Flags {
+        db: db.db,
+        workdir: db.workdir,
+        ..Default::default()
+    };
+    settings_from(db.config, flags)
+}
+
 /// Where the database is, as for `vogate serve`.
 #[derive(Debug, clap::Args)]
 struct DbArgs {
@@ -313,12 +324,7 @@ fn schema_command(action: SchemaAction) -> ExitCode {
             metadata_only,
             db,
         } => {
-            let flags = Flags {
-                db: db.db,
-                workdir: db.workdir,
-                ..Default::default()
-            };
-            let settings = match settings_from(db.config, flags) {
+            let settings = match db_settings(db) {
                 Ok(s) => s,
                 Err(code) => return code,
             };
@@ -377,12 +383,7 @@ fn main() -> ExitCode {
         Command::Obscore {
             action: ObscoreAction::Sync { dir, db },
         } => {
-            let flags = Flags {
-                db: db.db,
-                workdir: db.workdir,
-                ..Default::default()
-            };
-            let settings = match settings_from(db.config, flags) {
+            let settings = match db_settings(db) {
                 Ok(s) => s,
                 Err(code) => return code,
             };
@@ -406,12 +407,7 @@ fn main() -> ExitCode {
             }
         }
         Command::Load { table, file, db } => {
-            let flags = Flags {
-                db: db.db,
-                workdir: db.workdir,
-                ..Default::default()
-            };
-            let settings = match settings_from(db.config, flags) {
+            let settings = match db_settings(db) {
                 Ok(s) => s,
                 Err(code) => return code,
             };
