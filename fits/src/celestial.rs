@@ -1160,16 +1160,23 @@ impl CelestialWcs {
             return dss.sky_to_pixel(lon, lat);
         }
         let (phi, theta) = self.rotation.invert(lon, lat);
-        let (qx, qy) = match &self.conic {
+        let plane = match &self.conic {
             Some(conic) => conic.native_to_plane(phi, theta),
             None => self
                 .wcs
                 .proj_lonlat(&LonLat::new(phi.to_radians(), theta.to_radians()))
                 .map(|p| (p.x(), p.y())),
-        }
-        .and_then(|(x, y)| self.linear.pixel_of(x, y))
-        .filter(|(x, y)| x.is_finite() && y.is_finite())
-        .ok_or(NoPixel::Undefined)?;
+        };
+        self.plane_to_pixel(plane)
+    }
+
+    /// The FITS pixel of projection-plane coordinates (`None`: the projection has none):
+    /// the linear step, then the SIP inverse where there is one.
+    fn plane_to_pixel(&self, plane: Option<(f64, f64)>) -> Result<(f64, f64), NoPixel> {
+        let (qx, qy) = plane
+            .and_then(|(x, y)| self.linear.pixel_of(x, y))
+            .filter(|(x, y)| x.is_finite() && y.is_finite())
+            .ok_or(NoPixel::Undefined)?;
         match &self.sip {
             Some(sip) => sip.invert(qx, qy).ok_or(NoPixel::NoConvergence),
             None => Ok((qx, qy)),
@@ -1208,17 +1215,11 @@ impl CelestialWcs {
         let (x, y, z) = (n(&m[0]), n(&m[1]), n(&m[2]));
         // Unit length to the last bit (mapproj asserts it).
         let norm = (x * x + y * y + z * z).sqrt();
-        let (qx, qy) = self
+        let plane = self
             .wcs
             .proj_xyz(&(x / norm, y / norm, z / norm))
-            .map(|q| (q.x(), q.y()))
-            .and_then(|(x, y)| self.linear.pixel_of(x, y))
-            .filter(|(x, y)| x.is_finite() && y.is_finite())
-            .ok_or(NoPixel::Undefined)?;
-        match &self.sip {
-            Some(sip) => sip.invert(qx, qy).ok_or(NoPixel::NoConvergence),
-            None => Ok((qx, qy)),
-        }
+            .map(|q| (q.x(), q.y()));
+        self.plane_to_pixel(plane)
     }
 
     /// The rotation from ICRS unit vectors to native ones, when the frame change is a

@@ -31,6 +31,28 @@ pub struct Example {
     pub params: Vec<(String, String)>,
 }
 
+impl Example {
+    /// An example of a non-TAP service: the request's parameters `params` (key, value), in
+    /// order, as DALI generic parameters.
+    pub fn with_params<K: Into<String>, V: Into<String>>(
+        id: &str,
+        name: impl Into<String>,
+        description: impl Into<String>,
+        params: impl IntoIterator<Item = (K, V)>,
+    ) -> Example {
+        Example {
+            id: id.to_string(),
+            name: name.into(),
+            description: description.into(),
+            query: None,
+            params: params
+                .into_iter()
+                .map(|(k, v)| (k.into(), v.into()))
+                .collect(),
+        }
+    }
+}
+
 /// The XHTML examples document titled `title` (plain text) with `examples` in order.
 /// `service_url`, when given, is written as a link for people reading the page.
 pub fn document(title: &str, service_url: Option<&str>, examples: &[Example]) -> String {

@@ -375,31 +375,23 @@ async fn examples(state: web::Data<DatalinkState>) -> HttpResponse {
         Err(e) => return error_response(&e),
     };
     let ids: Vec<String> = rows.into_iter().filter_map(|r| r[0].clone()).collect();
-    let example = |id: &str, name: String, description: &str, params: Vec<(&str, &str)>| {
-        vo_dali::examples::Example {
-            id: id.into(),
-            name,
-            description: description.into(),
-            query: None,
-            params: params
-                .into_iter()
-                .map(|(k, v)| (k.to_string(), v.to_string()))
-                .collect(),
-        }
-    };
+    let example = vo_dali::examples::Example::with_params::<&str, &str>;
     let mut list = Vec::new();
     if let Some(first) = ids.first() {
         list.push(example(
             "links",
             format!("The links of {first}"),
             "Its file (#this), its preview (#preview) and its SODA cutout services (#cutout, with their service descriptors).",
-            vec![("ID", first)],
+            vec![("ID", first.as_str())],
         ));
         list.push(example(
             "links-json",
             format!("The links of {first} as JSON"),
             "The same table in JSON, for web pages.",
-            vec![("ID", first), ("RESPONSEFORMAT", "application/json")],
+            vec![
+                ("ID", first.as_str()),
+                ("RESPONSEFORMAT", "application/json"),
+            ],
         ));
     }
     if let [a, b] = ids.as_slice() {
@@ -407,7 +399,7 @@ async fn examples(state: web::Data<DatalinkState>) -> HttpResponse {
             "two-datasets",
             "The links of two datasets at once".into(),
             "ID repeated: the rows of each dataset together, in the order asked.",
-            vec![("ID", a), ("ID", b)],
+            vec![("ID", a.as_str()), ("ID", b.as_str())],
         ));
     }
     let links = format!("{}/datalink/links", state.base_url.trim_end_matches('/'));

@@ -42,11 +42,6 @@ pub const MAX_VALUES: usize = 1000;
 /// The most vertices of a POS POLYGON.
 pub const MAX_VERTICES: usize = 1000;
 
-/// The polarization states of ObsCore's pol_states (ObsCore 1.1 §4.24).
-const POL_STATES: [&str; 14] = [
-    "I", "Q", "U", "V", "RR", "LL", "RL", "LR", "XX", "YY", "XY", "YX", "POLI", "POLA",
-];
-
 fn usage(message: String) -> VoError {
     VoError::usage(message)
 }
@@ -366,10 +361,13 @@ pub fn adql(params: &Params) -> Result<String, VoError> {
                 "SPATRES" => within("s_resolution", interval(name, v)?, 3600.0),
                 "EXPTIME" => within("t_exptime", interval(name, v)?, 1.0),
                 "POL" => {
-                    if !POL_STATES.contains(&v) {
+                    // ObsCore's pol_states vocabulary, as SODA's POL takes it.
+                    if !vo_fits::STOKES_STATES.iter().any(|(name, _)| *name == v) {
+                        let names: Vec<&str> =
+                            vo_fits::STOKES_STATES.iter().map(|(n, _)| *n).collect();
                         return Err(usage(format!(
                             "POL: '{v}' is not a polarization state ({})",
-                            POL_STATES.join(" ")
+                            names.join(" ")
                         )));
                     }
                     format!("pol_states LIKE {}", text(&format!("%/{v}/%")))

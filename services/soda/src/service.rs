@@ -9,7 +9,7 @@
 use actix_web::{web, HttpRequest, HttpResponse};
 use bytes::Bytes;
 use std::io::Write;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use vo_common::VoError;
 use vo_dali::{text_error_response, Params};
@@ -209,50 +209,52 @@ async fn sync(state: &SodaState, params: Params) -> HttpResponse {
     // page cache, as a web server serves small files). Anything else, or any error, takes
     // the path below. Large polygons (many boundary points to map) are planned there too.
     let light = !matches!(&shape, Some(crate::params::Shape::Polygon(v)) if v.len() > 32);
+    // The plan made here, when it was, for the blocking thread to use.
+    let mut ready: Option<(CutPlan, Arc<Product>)> = None;
     if let Some(product) = light.then(|| state.products.peek(&path)).flatten() {
-        let planned = plan(
+        match plan(
             &product,
             shape.as_ref(),
             band.as_ref(),
             time.as_ref(),
             &pols,
-        );
-        match planned {
+        ) {
             Ok(None) => return HttpResponse::NoContent().finish(),
             Ok(Some(p)) if p.data_bytes() <= INLINE_BYTES => {
-                let mut body = Vec::with_capacity(p.data_bytes() as usize + 4 * 2880);
-                if write_cut(&p, &product, &path, &id, &mut body).is_ok() {
-                    return HttpResponse::Ok()
-                        .content_type("application/fits")
-                        .insert_header(("Content-Disposition", download_name(&path)))
-                        .body(body);
+                if let Ok(body) = whole_cut(&p, &product, &path, &id) {
+                    return fits_response(&path, body);
                 }
             }
-            _ => {}
+            Ok(Some(p)) => ready = Some((p, product)),
+            Err(_) => {}
         }
     }
-    // Planned, and when small written at once, on one blocking thread: a small cut is sent
-    // whole with its length; a larger one streams.
+    // Planned (unless it was above), and when small written at once, on one blocking
+    // thread: a small cut is sent whole with its length; a larger one streams.
     let planned = {
         let (path, products, id) = (path.clone(), state.products.clone(), id.clone());
         web::block(move || -> Result<Cut, String> {
-            let product = products.get(&path)?;
-            let Some(plan) = plan(
-                &product,
-                shape.as_ref(),
-                band.as_ref(),
-                time.as_ref(),
-                &pols,
-            )?
-            else {
-                return Ok(Cut::None);
+            let (plan, product) = match ready {
+                Some(r) => r,
+                None => {
+                    let product = products.get(&path)?;
+                    match plan(
+                        &product,
+                        shape.as_ref(),
+                        band.as_ref(),
+                        time.as_ref(),
+                        &pols,
+                    )? {
+                        Some(p) => (p, product),
+                        None => return Ok(Cut::None),
+                    }
+                }
             };
             if plan.data_bytes() > WHOLE_BYTES {
                 return Ok(Cut::Stream(plan, product));
             }
-            let mut body = Vec::with_capacity(plan.data_bytes() as usize + 4 * 2880);
-            match write_cut(&plan, &product, &path, &id, &mut body) {
-                Ok(()) => Ok(Cut::Whole(body)),
+            match whole_cut(&plan, &product, &path, &id) {
+                Ok(body) => Ok(Cut::Whole(body)),
                 Err(e) => Ok(Cut::Failed(e)),
             }
         })
@@ -260,12 +262,7 @@ async fn sync(state: &SodaState, params: Params) -> HttpResponse {
     };
     let (plan, product) = match planned {
         Ok(Ok(Cut::Stream(plan, product))) => (plan, product),
-        Ok(Ok(Cut::Whole(body))) => {
-            return HttpResponse::Ok()
-                .content_type("application/fits")
-                .insert_header(("Content-Disposition", download_name(&path)))
-                .body(body)
-        }
+        Ok(Ok(Cut::Whole(body))) => return fits_response(&path, body),
         // SODA 1.0 §5.3: no overlap is no content.
         Ok(Ok(Cut::None)) => return HttpResponse::NoContent().finish(),
         Ok(Ok(Cut::Failed(e))) => {
@@ -301,6 +298,21 @@ async fn sync(state: &SodaState, params: Params) -> HttpResponse {
         .streaming(stream)
 }
 
+/// The whole cutout file of `plan`, in memory (for a small cut).
+fn whole_cut(plan: &CutPlan, product: &Product, path: &Path, id: &str) -> Result<Vec<u8>, String> {
+    let mut body = Vec::with_capacity(plan.data_bytes() as usize + 4 * 2880);
+    write_cut(plan, product, path, id, &mut body)?;
+    Ok(body)
+}
+
+/// A whole cutout `body` of the product file `path`, with its length.
+fn fits_response(path: &Path, body: Vec<u8>) -> HttpResponse {
+    HttpResponse::Ok()
+        .content_type("application/fits")
+        .insert_header(("Content-Disposition", download_name(path)))
+        .body(body)
+}
+
 /// Cuts of at most this many bytes of values are written whole and sent with their length;
 /// larger ones stream.
 const WHOLE_BYTES: u64 = 1 << 20;
@@ -323,7 +335,7 @@ enum Cut {
 
 /// The Content-Disposition of the cutout of the product file `path`: its name, in characters
 /// any header value can hold, with `-cutout.fits`.
-fn download_name(path: &std::path::Path) -> String {
+fn download_name(path: &Path) -> String {
     let name: String = path
         .file_stem()
         .map(|s| s.to_string_lossy().trim_end_matches(".fits").to_string())
@@ -404,18 +416,7 @@ pub(crate) async fn examples_of(
             .filter(|v| v.is_finite())
     };
     let mut out = Vec::new();
-    let example = |id: &str, name: String, description: String, params: Vec<(&str, String)>| {
-        vo_dali::examples::Example {
-            id: id.into(),
-            name,
-            description,
-            query: None,
-            params: params
-                .into_iter()
-                .map(|(k, v)| (k.to_string(), v))
-                .collect(),
-        }
-    };
+    let example = vo_dali::examples::Example::with_params::<&str, String>;
     let with_position = rows
         .iter()
         .find(|r| r[0].is_some() && num(r, 1).is_some() && num(r, 2).is_some());
