@@ -47,6 +47,34 @@ pub struct FileConfig {
     /// Asynchronous jobs (UWS 1.1: TAP async).
     #[serde(default)]
     pub jobs: JobsConfig,
+    /// The live ingest of the data tree (`[watch]`).
+    #[serde(default)]
+    pub watch: WatchConfig,
+}
+
+/// The live ingest (`[watch]`): how `vogate serve` follows the data tree. Every key is
+/// optional; the defaults are in `vogate.example.toml`.
+#[derive(Debug, Clone, Default, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct WatchConfig {
+    /// Follow file events while serving, as `--watch` does (default false: the tree is
+    /// scanned at start only).
+    pub enabled: Option<bool>,
+    /// A suffix whose file beside a FITS file says it is complete (e.g. `.done`:
+    /// `a.fits.done` for `a.fits`); default none (a file is complete when closed after
+    /// writing).
+    pub ready_suffix: Option<String>,
+    /// Seconds a file's size and mtime must stay still before it is read, where no
+    /// close-after-write event comes (default 2).
+    pub settle_seconds: Option<f64>,
+    /// Seconds a short file (still being written) is tried again before it is listed as
+    /// failed (default 120).
+    pub short_timeout_seconds: Option<f64>,
+    /// Seconds between full scans while watching, the safety net for lost events; 0: never
+    /// (default 600).
+    pub rescan_seconds: Option<f64>,
+    /// Files written per transaction (default 500).
+    pub batch: Option<usize>,
 }
 
 /// Asynchronous jobs (UWS 1.1). Every key is optional; the defaults are in

@@ -1481,10 +1481,13 @@ async fn obscore_sync_follows_the_tree(db: Db) {
     std::fs::rename(tree.join("sgr_a.fits"), tree.join("sgr_a_renamed.fits")).expect("rename");
     std::fs::copy(tree.join("m31.fits"), tree.join("ra0_field.fits")).expect("overwrite");
     let report = vogate::obscore_sync(&gw.settings, &tree).expect("sync");
-    let mut deleted = report.deleted.clone();
-    deleted.sort();
-    assert_eq!(deleted, ["m42.fits", "sgr_a.fits"]);
-    assert_eq!((report.upserted, report.skipped.len()), (5, 0));
+    // Only the new, renamed and overwritten files are read; m42 and sgr_a's old name go.
+    assert_eq!(
+        (report.files, report.read, report.deleted, report.rows),
+        (5, 3, 2, 5),
+        "{report:?}"
+    );
+    assert!(report.failed.is_empty(), "{report:?}");
     // TAP sees the new rows at once, through the same server.
     let v = json_rows(&gw, ROWS).await;
     let ids: Vec<&str> = v["data"]
@@ -1536,8 +1539,14 @@ async fn obscore_sync_follows_the_tree(db: Db) {
     // A corrupt file is reported, keeps no row, and the rest are kept.
     std::fs::write(tree.join("broken.fits"), b"SIMPLE  = not a FITS file").expect("write");
     let report = vogate::obscore_sync(&gw.settings, &tree).expect("sync");
-    assert_eq!(report.skipped.len(), 1, "{:?}", report.skipped);
-    assert!(report.deleted.is_empty());
+    assert_eq!(report.failed.len(), 1, "{report:?}");
+    assert_eq!(report.failed[0].0, "broken.fits");
+    assert!(report.failed[0].1.contains("short"), "{report:?}");
+    assert_eq!((report.read, report.deleted, report.rows), (1, 0, 5));
+    // Nothing changed: nothing is read, and the failure is still listed.
+    let report = vogate::obscore_sync(&gw.settings, &tree).expect("sync");
+    assert_eq!((report.files, report.read, report.rows), (6, 0, 5));
+    assert_eq!(report.failed.len(), 1, "{report:?}");
     assert_eq!(
         json_rows(&gw, ROWS).await["data"].as_array().map(Vec::len),
         Some(5)

@@ -4,9 +4,11 @@
 //! Routes (relative to the base URL):
 //! - `/`: a landing page with the endpoints and example queries;
 //! - `/tap/sync`: TAP 1.1 synchronous queries (see `vo_tap::sync`);
+//! - `/obscore/status`: the live ingest of the data tree (JSON);
 //! - `/files/{obs_id}`: the product file of an ObsCore row, found through `ivoa.ObsCore`
 //!   (the path part is the percent-encoded obs_id; never a file path taken from the user).
 
+pub mod live;
 pub mod lock;
 pub mod settings;
 
@@ -27,8 +29,8 @@ pub struct Gateway {
     pub tap: TapState,
     /// The data tree being served (the given --data, or the demo sky in the workdir).
     pub data_root: PathBuf,
-    /// How many files the ingest skipped, with reasons (also logged).
-    pub skipped: Vec<vo_obscore::Skipped>,
+    /// The live ingest of the data tree: ivoa.ObsCore follows it (`/obscore/status`).
+    pub live: Arc<vo_obscore::live::Live>,
     /// The TAP async jobs (UWS engine).
     pub jobs: Arc<vo_uws::Uws>,
     /// The job workers and reaper, stopped when the last clone of the gateway goes.
@@ -46,11 +48,21 @@ pub struct Gateway {
     pub locks: Arc<(vo_common::lockfile::LockFile, vo_tap::ServeLock)>,
 }
 
+/// Prepare the gateway and wait for the first scan of the data tree to end (see
+/// [`prepare_background`]): every file's row is there when it returns.
+pub fn prepare(settings: Settings) -> Result<Gateway, VoError> {
+    let gw = prepare_background(settings)?;
+    gw.live.wait_scanned();
+    Ok(gw)
+}
+
 /// Prepare the gateway: lock the workdir and the database (a second server on them is
 /// refused before anything is written), write the demo sky when no data tree is given,
-/// create the schema, ingest the data tree into `ivoa.ObsCore` and load the catalog.
+/// create the schema (ivoa.ObsCore and its file states are kept across starts), load the
+/// catalog, and start the live ingest, whose first scan of the data tree runs in the
+/// background (rows appear as they are read; `/tap/availability` says a scan is running).
 /// Errors say which step failed and why.
-pub fn prepare(settings: Settings) -> Result<Gateway, VoError> {
+pub fn prepare_background(settings: Settings) -> Result<Gateway, VoError> {
     // Check everything the user gave before writing anything.
     if let Some(d) = &settings.data {
         if !d.exists() {
@@ -112,13 +124,10 @@ pub fn prepare(settings: Settings) -> Result<Gateway, VoError> {
     };
     let cfg = ingest_config(&settings);
     let felis = read_schemas(&settings.schemas)?;
-    let started = std::time::Instant::now();
-    let report = vo_obscore::scan_tree(&data_root, &cfg);
     // Set up on a runtime of its own, with a backend of its own (pooled connections die
     // with the runtime that made them); the gateway serves through a fresh one.
     let (catalog, vosi) = on_own_runtime(async {
         setup.migrate().await?;
-        setup.replace_obscore_rows(&report.rows).await?;
         for s in &felis {
             let outcome = setup.publish(s, false, &settings.positions).await?;
             tracing::info!(schema = %s.name, ?outcome, "published a Felis schema");
@@ -131,21 +140,48 @@ pub fn prepare(settings: Settings) -> Result<Gateway, VoError> {
     })?;
     drop(setup);
     let backend = vo_tap::open(&settings.database())?;
-    if report.rows.is_empty() {
-        tracing::warn!(root = %data_root.display(), "no FITS image with a celestial WCS found: ivoa.ObsCore is empty");
-    }
-    tracing::info!(
-        rows = report.rows.len(),
-        skipped = report.skipped.len(),
-        seconds = started.elapsed().as_secs_f64(),
-        root = %data_root.display(),
-        "ingested the data tree into ivoa.ObsCore"
+    let soda = vo_soda::SodaState::new(
+        backend.clone(),
+        data_root.clone(),
+        settings.base_url.clone(),
     );
+    // ivoa.ObsCore follows the tree: a scan now (only new and changed files are read),
+    // then, with --watch, file events. Rows appear as they are read.
+    let ids = soda.ids.clone();
+    let store = live::BackendStore::new(
+        vo_tap::open(&settings.database())?,
+        Box::new(move |changes: &vo_obscore::live::Changes| {
+            // A dataset whose row went (or moved) is looked up again.
+            if !changes.deleted_obs_ids.is_empty() {
+                ids.invalidate_all();
+            }
+        }),
+    )
+    .map_err(VoError::internal)?;
+    let live = Arc::new(
+        vo_obscore::live::Live::start(&data_root, cfg, settings.live.clone(), Arc::new(store))
+            .map_err(|e| {
+                VoError::usage(format!(
+                    "cannot follow the data tree {}: {e}",
+                    data_root.display()
+                ))
+            })?,
+    );
+    let scanning = live.clone();
     let tap = TapState {
         backend: backend.clone(),
         catalog: Arc::new(catalog),
         limits: settings.limits,
         vosi: Arc::new(vosi),
+        note: vo_tap::AvailabilityNote(Some(Arc::new(move || {
+            let s = scanning.status();
+            s.scan.running.then(|| {
+                format!(
+                    "a scan of the data tree is in progress: {} FITS files found, {} of {} new or changed files read; ivoa.ObsCore has {} rows so far (see /obscore/status)",
+                    s.scan.walked, s.scan.read, s.scan.to_read, s.rows
+                )
+            })
+        }))),
     };
     let jobs = vo_uws::Uws::new(
         vo_tap::asynchronous::KIND,
@@ -156,11 +192,6 @@ pub fn prepare(settings: Settings) -> Result<Gateway, VoError> {
     let workers = Arc::new(jobs.start()?);
     let mut soda_config = settings.jobs.clone();
     soda_config.base_url = format!("{}/soda/async", settings.base_url.trim_end_matches('/'));
-    let soda = vo_soda::SodaState::new(
-        tap.backend.clone(),
-        data_root.clone(),
-        settings.base_url.clone(),
-    );
     let soda_jobs = vo_uws::Uws::new(
         vo_soda::KIND,
         tap.backend.clone() as Arc<dyn vo_uws::JobStore>,
@@ -185,7 +216,7 @@ pub fn prepare(settings: Settings) -> Result<Gateway, VoError> {
         soda_jobs,
         soda_workers,
         data_root,
-        skipped: report.skipped,
+        live,
         settings,
         locks: Arc::new((workdir_lock, serve_lock)),
     })
@@ -292,21 +323,26 @@ fn ingest_config(settings: &Settings) -> IngestConfig {
 /// What `vogate obscore sync` did.
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct SyncReport {
-    /// Rows written (new files, and files that are still there, read again).
-    pub upserted: usize,
-    /// obs_ids whose rows were deleted: their files are no longer in the tree.
-    pub deleted: Vec<String>,
-    /// Files that could not be read, with the reason (also logged).
-    pub skipped: Vec<vo_obscore::Skipped>,
+    /// FITS files in the tree.
+    pub files: usize,
+    /// Files read (new or changed since the last scan, under any server or sync).
+    pub read: usize,
+    /// Rows deleted: their files are no longer in the tree.
+    pub deleted: usize,
+    /// ivoa.ObsCore rows now.
+    pub rows: usize,
+    /// Files that give no row (path relative to the tree -> reason, also logged), those
+    /// found before included.
+    pub failed: Vec<(String, String)>,
 }
 
 /// `vogate obscore sync DIR`: bring ivoa.ObsCore of the settings' database in step with the
-/// data tree `dir`, once, while a server may be serving it: every FITS file's header is read
-/// and its row written (replacing the row of the same obs_id, index columns included), then
-/// the rows of files that are no longer in the tree are deleted, each step in one
-/// transaction. A renamed file is a new row and its old one goes. Files that cannot be read
-/// are reported and keep no row. Errors: the database cannot be opened or written, or has
-/// no ivoa.ObsCore yet (it is made by `vogate serve`).
+/// data tree `dir`, once, while a server may be serving it, as a server's scan does (see
+/// [`vo_obscore::live`]): new and changed files are read and their rows written, the rows
+/// of files no longer in the tree deleted, in transactions of `[watch] batch` files. A
+/// renamed file is a new row and its old one goes. Files that cannot be read are reported
+/// and keep no row. Errors: the database cannot be opened or written, or has no
+/// ivoa.ObsCore yet (it is made by `vogate serve`).
 pub fn obscore_sync(settings: &Settings, dir: &std::path::Path) -> Result<SyncReport, VoError> {
     if !dir.is_dir() {
         return Err(VoError::usage(format!(
@@ -314,36 +350,30 @@ pub fn obscore_sync(settings: &Settings, dir: &std::path::Path) -> Result<SyncRe
             dir.display()
         )));
     }
-    let cfg = ingest_config(settings);
-    let report = vo_obscore::scan_tree(dir, &cfg);
-    let backend = vo_tap::open(&settings.database())?;
-    on_own_runtime(async {
-        // The rows there now (the table is made by `vogate serve`, never remade here: that
-        // would empty it under a running server).
-        let before = backend
-            .obscore_first(&["obs_id"], usize::MAX >> 1)
-            .await
-            .map_err(|e| {
-                VoError::usage(format!(
-                    "the database has no ivoa.ObsCore to sync ({}): serve it once with `vogate serve` first",
-                    e.message
-                ))
-            })?;
-        let present: std::collections::HashSet<&str> =
-            report.rows.iter().map(|r| r.obs_id.as_str()).collect();
-        // A file that could not be read now (being written, say) keeps no stale row.
-        let gone: Vec<String> = before
-            .into_iter()
-            .filter_map(|r| r.into_iter().next().flatten())
-            .filter(|id| !present.contains(id.as_str()))
-            .collect();
-        backend.upsert_obscore_rows(&report.rows).await?;
-        backend.delete_obscore_rows(&gone).await?;
-        Ok(SyncReport {
-            upserted: report.rows.len(),
-            deleted: gone,
-            skipped: report.skipped.clone(),
-        })
+    let store = live::BackendStore::new(vo_tap::open(&settings.database())?, Box::new(|_| {}))
+        .map_err(VoError::internal)?;
+    // The file states are read first: a database never served has none (its ObsCore is
+    // made by `vogate serve`, never here: that would empty it under a running server).
+    let files = vo_obscore::live::Store::files(&store).map_err(|e| {
+        VoError::usage(format!(
+            "the database has no ivoa.ObsCore to sync ({e}): serve it once with `vogate serve` first"
+        ))
+    })?;
+    drop(files);
+    let status = vo_obscore::live::Live::sync_once(
+        dir,
+        ingest_config(settings),
+        settings.live.clone(),
+        Arc::new(store),
+    )
+    .map_err(VoError::internal)?;
+    let last = status.last_scan.clone();
+    Ok(SyncReport {
+        files: last.as_ref().map_or(0, |l| l.walked),
+        read: last.as_ref().map_or(0, |l| l.read),
+        deleted: last.as_ref().map_or(0, |l| l.deleted),
+        rows: status.rows,
+        failed: status.failed.into_iter().collect(),
     })
 }
 
@@ -365,6 +395,7 @@ pub fn routes(gw: &Gateway) -> impl FnOnce(&mut web::ServiceConfig) + '_ {
                 web::scope("")
                     .wrap(vo_dali::cors())
                     .route("/", web::get().to(landing))
+                    .route("/obscore/status", web::get().to(obscore_status))
                     .configure(vo_tap::configure(gw.jobs.clone()))
                     .configure(vo_datalink::configure)
                     .configure(vo_soda::configure(gw.soda_jobs.clone()))
@@ -406,6 +437,10 @@ pub fn endpoints(base_url: &str) -> Vec<(&'static str, String)> {
             format!("{b}/sia/query?POS=CIRCLE+{{ra}}+{{dec}}+{{radius}}"),
         ),
         ("SIA capabilities (VOSI)", format!("{b}/sia/capabilities")),
+        (
+            "live ObsCore ingest status (JSON)",
+            format!("{b}/obscore/status"),
+        ),
     ]
 }
 
@@ -414,6 +449,15 @@ async fn not_found(req: HttpRequest) -> HttpResponse {
         "nothing is served at {}; see / for the endpoints",
         req.uri().path()
     )))
+}
+
+/// `/obscore/status`: the live ingest's status as JSON (see
+/// [`vo_obscore::live::Status::to_json`]).
+async fn obscore_status(gw: web::Data<Gateway>) -> HttpResponse {
+    HttpResponse::Ok()
+        .content_type("application/json")
+        .insert_header(("Cache-Control", "no-store"))
+        .body(gw.live.status().to_json().to_string())
 }
 
 async fn landing(gw: web::Data<Gateway>) -> HttpResponse {

@@ -1,5 +1,5 @@
 //! The `vogate` command: `vogate serve [--config FILE] [--db URL] [--data DIR] [--workdir DIR]
-//! [--bind ADDR] [--base-url URL]`; `vogate schema check FILE...`; `vogate schema load FILE...
+//! [--bind ADDR] [--base-url URL] [--watch]`; `vogate obscore sync DIR [--db URL]`; `vogate schema check FILE...`; `vogate schema load FILE...
 //! [--db URL] [--metadata-only]`; `vogate load TABLE FILE [--db URL]`; `vogate fits
 //! cut-header FILE [--hdu N] X0 Y0 NX NY`; `vogate fits cut FILE [--hdu N] X0 Y0 NX NY`.
 
@@ -42,6 +42,10 @@ enum Command {
         /// Public base URL of the service (default http://<bind>).
         #[arg(long)]
         base_url: Option<String>,
+        /// Follow the data tree while serving: files that arrive, change, are renamed or
+        /// leave are brought into ivoa.ObsCore as they do (see `[watch]` in the config).
+        #[arg(long)]
+        watch: bool,
     },
     /// Felis schema files: check them, or publish them (tables and TAP_SCHEMA rows).
     Schema {
@@ -389,14 +393,16 @@ fn main() -> ExitCode {
             };
             match vogate::obscore_sync(&settings, &dir) {
                 Ok(r) => {
-                    for s in &r.skipped {
-                        eprintln!("vogate: skipped {}: {}", s.path.display(), s.reason);
+                    for (path, reason) in &r.failed {
+                        eprintln!("vogate: no row for {path}: {reason}");
                     }
                     println!(
-                        "ivoa.ObsCore: {} rows written, {} deleted, {} files skipped",
-                        r.upserted,
-                        r.deleted.len(),
-                        r.skipped.len()
+                        "ivoa.ObsCore: {} FITS files, {} read (new or changed), {} rows deleted, {} files without a row; {} rows",
+                        r.files,
+                        r.read,
+                        r.deleted,
+                        r.failed.len(),
+                        r.rows
                     );
                     ExitCode::SUCCESS
                 }
@@ -435,6 +441,7 @@ fn main() -> ExitCode {
             workdir,
             bind,
             base_url,
+            watch,
         } => {
             let (file, dir) = match &config {
                 Some(path) => {
@@ -461,6 +468,7 @@ fn main() -> ExitCode {
                 workdir,
                 bind,
                 base_url,
+                watch,
             };
             let settings = match resolve(flags, file, dir.as_deref()) {
                 Ok(s) => s,
@@ -490,7 +498,7 @@ fn serve(settings: vogate::settings::Settings) -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    let gw = match vogate::prepare(settings) {
+    let gw = match vogate::prepare_background(settings) {
         Ok(g) => g,
         Err(e) => {
             eprintln!("vogate: {e}");

@@ -46,6 +46,8 @@ pub struct Flags {
     pub bind: Option<String>,
     /// --base-url URL.
     pub base_url: Option<String>,
+    /// --watch: follow the data tree's file events while serving.
+    pub watch: bool,
 }
 
 /// The resolved settings of one gateway.
@@ -83,6 +85,8 @@ pub struct Settings {
     /// TAP async jobs (config `[jobs]`): the UWS engine's settings, its base URL
     /// `<base_url>/tap/async`, results under `<workdir>/jobs` unless configured.
     pub jobs: vo_uws::UwsConfig,
+    /// The live ingest (flag `--watch`, config `[watch]`).
+    pub live: vo_obscore::live::LiveOptions,
 }
 
 impl Settings {
@@ -324,7 +328,51 @@ pub fn resolve(
         }
         jobs.owner_header = Some(h.clone());
     }
+    let wc = &file.watch;
+    let mut live = vo_obscore::live::LiveOptions {
+        watch: flags.watch || wc.enabled.unwrap_or(false),
+        ..Default::default()
+    };
+    if let Some(sfx) = &wc.ready_suffix {
+        if sfx.is_empty() || sfx.contains('/') || is_fits_suffix(sfx) {
+            return Err(format!(
+                "watch.ready_suffix '{sfx}' must be a non-empty file name ending without '/' that is not itself a FITS name ending"
+            ));
+        }
+        live.ready_suffix = Some(sfx.clone());
+    }
+    for (name, value, min, target) in [
+        ("settle_seconds", wc.settle_seconds, 0.0, &mut live.settle),
+        (
+            "short_timeout_seconds",
+            wc.short_timeout_seconds,
+            0.0,
+            &mut live.short_timeout,
+        ),
+        (
+            "rescan_seconds",
+            wc.rescan_seconds,
+            0.0,
+            &mut live.rescan_every,
+        ),
+    ] {
+        if let Some(v) = value {
+            if !(v.is_finite() && v >= min && v <= 30.0 * 86_400.0) {
+                return Err(format!(
+                    "watch.{name} = {v}: must be between {min} and 2592000 seconds"
+                ));
+            }
+            *target = std::time::Duration::from_secs_f64(v);
+        }
+    }
+    if let Some(b) = wc.batch {
+        if b == 0 || b > 100_000 {
+            return Err(format!("watch.batch = {b}: must be between 1 and 100000"));
+        }
+        live.batch = b;
+    }
     Ok(Settings {
+        live,
         jobs,
         positions,
         schemas,
@@ -340,6 +388,11 @@ pub fn resolve(
         calib_level,
         limits,
     })
+}
+
+/// Whether a ready suffix would make the marker itself look like a FITS file.
+fn is_fits_suffix(sfx: &str) -> bool {
+    vo_obscore::ingest::is_fits_name(&format!("x{sfx}"))
 }
 
 #[cfg(test)]

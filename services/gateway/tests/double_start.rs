@@ -66,15 +66,21 @@ fn run(args: &[String]) -> Output {
     child.wait_with_output().expect("output")
 }
 
-/// Every file under `dir` (relative path -> content), but SQLite's shared-memory index,
-/// which readers may touch.
+/// What a workdir holds: every file under `dir` (relative path -> content) but SQLite's own
+/// (`vogate.db` and its `-wal` and `-shm` files, whose bytes and existence follow the server's
+/// connections and checkpoints, not the data), and the database's content read through SQLite:
+/// its schema and every table's rows, sorted.
 fn files(dir: &Path) -> BTreeMap<PathBuf, Vec<u8>> {
     fn walk(root: &Path, dir: &Path, out: &mut BTreeMap<PathBuf, Vec<u8>>) {
         for e in std::fs::read_dir(dir).expect("read_dir").flatten() {
             let p = e.path();
+            let name = p.to_string_lossy();
             if p.is_dir() {
                 walk(root, &p, out);
-            } else if !p.to_string_lossy().ends_with("-shm") {
+            } else if !name.ends_with("vogate.db")
+                && !name.ends_with("-shm")
+                && !name.ends_with("-wal")
+            {
                 let rel = p.strip_prefix(root).expect("prefix").to_path_buf();
                 out.insert(rel, std::fs::read(&p).expect("read"));
             }
@@ -82,7 +88,59 @@ fn files(dir: &Path) -> BTreeMap<PathBuf, Vec<u8>> {
     }
     let mut out = BTreeMap::new();
     walk(dir, dir, &mut out);
+    out.insert(
+        PathBuf::from("vogate.db (content)"),
+        database_content(&dir.join("vogate.db")),
+    );
     out
+}
+
+/// The schema and the sorted rows of every table of the SQLite database at `path`, as text.
+fn database_content(path: &Path) -> Vec<u8> {
+    use rusqlite::{types::ValueRef, Connection, OpenFlags};
+    let conn = Connection::open_with_flags(path, OpenFlags::SQLITE_OPEN_READ_ONLY)
+        .expect("open the database");
+    let mut schema = conn
+        .prepare("SELECT type, name, tbl_name, sql FROM sqlite_master ORDER BY type, name")
+        .expect("prepare");
+    let entries: Vec<(String, String, Option<String>)> = schema
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(3)?)))
+        .expect("query")
+        .collect::<Result<_, _>>()
+        .expect("rows");
+    let mut text = String::new();
+    for (kind, name, sql) in &entries {
+        text.push_str(&format!(
+            "{kind} {name}: {}\n",
+            sql.as_deref().unwrap_or("")
+        ));
+        if kind != "table" {
+            continue;
+        }
+        let mut stmt = conn
+            .prepare(&format!("SELECT * FROM \"{}\"", name.replace('"', "\"\"")))
+            .expect("prepare");
+        let width = stmt.column_count();
+        let mut rows = Vec::new();
+        let mut cursor = stmt.query([]).expect("query");
+        while let Some(r) = cursor.next().expect("row") {
+            let cells: Vec<String> = (0..width)
+                .map(|i| match r.get_ref(i).expect("cell") {
+                    ValueRef::Null => "NULL".to_string(),
+                    ValueRef::Integer(v) => v.to_string(),
+                    ValueRef::Real(v) => format!("{v:e}"),
+                    ValueRef::Text(t) => format!("{:?}", String::from_utf8_lossy(t)),
+                    ValueRef::Blob(b) => format!("{b:?}"),
+                })
+                .collect();
+            rows.push(cells.join("|"));
+        }
+        rows.sort();
+        for row in rows {
+            text.push_str(&format!("  {row}\n"));
+        }
+    }
+    text.into_bytes()
 }
 
 const ROWS: &str = "/tap/sync?LANG=ADQL&RESPONSEFORMAT=csv&QUERY=SELECT+obs_id,s_ra,s_dec,access_url+FROM+ivoa.ObsCore+ORDER+BY+obs_id";
@@ -98,9 +156,8 @@ fn a_second_start_changes_nothing() {
     assert!(answer.contains("m31.fits"), "the demo sky: {answer}");
     let before = files(&work);
     assert!(
-        before.contains_key(Path::new("vogate.db")),
-        "{:?}",
-        before.keys()
+        String::from_utf8_lossy(&before[Path::new("vogate.db (content)")]).contains("m31.fits"),
+        "the database holds the demo sky"
     );
 
     // Another data tree, which a second start must not ingest anywhere.

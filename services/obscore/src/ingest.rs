@@ -306,6 +306,12 @@ pub fn ingest_file(path: &Path, rel: &str, cfg: &IngestConfig) -> Result<ObsCore
     // A file whose data is shorter than its headers declare (cut, or still being written) or
     // that is not FITS is no product.
     vo_fits::check_file(path).map_err(|e| e.to_string())?;
+    ingest_checked(path, rel, cfg)
+}
+
+/// [`ingest_file`] for a file that [`vo_fits::check_file`] has found complete (live ingest
+/// checks first, to tell a file still being written from a bad one).
+pub fn ingest_checked(path: &Path, rel: &str, cfg: &IngestConfig) -> Result<ObsCoreRow, String> {
     let headers = read_headers(path)?;
     let size = std::fs::metadata(path)
         .map_err(|e| format!("cannot stat: {e}"))?

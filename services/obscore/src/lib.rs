@@ -6,11 +6,13 @@
 //! - FITS headers and the celestial WCS come from vo-fits ([`vo_fits::header`],
 //!   [`vo_fits::celestial`]).
 //! - [`ingest`]: one ObsCore row per product file; walking a data tree.
+//! - [`live`]: ivoa.ObsCore kept in step with a data tree (scans, file events, resumable).
 //! - [`demo`]: a FITS writer with real TAN WCS, used for the demo sky, fixtures and benches.
 
 pub mod columns;
 pub mod demo;
 pub mod ingest;
+pub mod live;
 
 pub use columns::{ObsCoreColumn, OBSCORE_COLUMNS};
 pub use ingest::{

@@ -16,6 +16,7 @@ use std::sync::Arc;
 use tokio::sync::{mpsc, oneshot};
 use vo_adql::SqlDialect;
 use vo_common::{FieldMeta, Value, VoError};
+use vo_obscore::live::{Changes, FileState};
 use vo_obscore::ObsCoreRow;
 
 /// One batch of result rows, each the cells of the query's fields in order.
@@ -116,17 +117,28 @@ pub trait Backend: vo_uws::JobStore + Send + Sync + std::fmt::Debug {
     async fn ensure_tap_schema(&self) -> Result<(), VoError>;
 
     /// Bring vogate's own tables to the current version and write the TAP_SCHEMA rows that
-    /// describe TAP_SCHEMA and ivoa.ObsCore (for a server's start). On SQLite ivoa.ObsCore is
-    /// made anew and empty, since every start ingests it; PostgreSQL keeps its rows until
-    /// [`Backend::replace_obscore_rows`].
+    /// describe TAP_SCHEMA and ivoa.ObsCore (for a server's start). ivoa.ObsCore and the live
+    /// ingest's file states are kept (on SQLite, an ObsCore table of an older vogate's
+    /// columns is made anew and empty, its file states cleared).
     async fn migrate(&self) -> Result<(), VoError>;
 
-    /// Replace every ivoa.ObsCore row by `rows`, index columns included, in one transaction.
+    /// Replace every ivoa.ObsCore row by `rows`, index columns included, in one transaction;
+    /// the live ingest's file states are cleared (the next scan reads every file).
     async fn replace_obscore_rows(&self, rows: &[ObsCoreRow]) -> Result<(), VoError>;
 
     /// Insert `rows`, replacing the rows of the same obs_id, index columns included, in one
     /// transaction (queries see all of them or none).
     async fn upsert_obscore_rows(&self, rows: &[ObsCoreRow]) -> Result<(), VoError>;
+
+    /// Every file state of the live ingest (`vogate.obscore_files`; see
+    /// [`vo_obscore::live`]), in any order. Errors: the table is missing (the database was
+    /// never served) or cannot be read.
+    async fn obscore_files(&self) -> Result<Vec<FileState>, VoError>;
+
+    /// Write one batch of the live ingest's changes in one transaction: ObsCore rows deleted
+    /// and upserted (index columns included) and file states forgotten and upserted, in the
+    /// order [`Changes`] gives. Queries see all of the batch or none of it.
+    async fn apply_obscore_changes(&self, changes: &Changes) -> Result<(), VoError>;
 
     /// Delete the ObsCore rows of `obs_ids` in one transaction; how many there were.
     async fn delete_obscore_rows(&self, obs_ids: &[String]) -> Result<usize, VoError>;

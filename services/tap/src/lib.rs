@@ -35,7 +35,7 @@ pub mod vosi;
 
 pub use asynchronous::TapRunner;
 pub use backend::{open, Backend, Database, RowStream, ServeLock};
-pub use sync::{configure, TapState};
+pub use sync::{configure, AvailabilityNote, TapState};
 
 /// TAP output limits (TAPRegExt outputLimit, DALI 1.1 §3.4.3 MAXREC).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

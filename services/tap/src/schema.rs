@@ -9,6 +9,7 @@
 use rusqlite::Connection;
 use vo_adql::{Catalog, ColumnInfo, TableInfo};
 use vo_common::{FieldMeta, Value, VoError};
+use vo_obscore::live::{Changes, FileState};
 use vo_obscore::{ObsCoreRow, OBSCORE_COLUMNS};
 
 /// vogate's Felis description of `ivoa` and `ivoa.ObsCore` (`obscore.felis.yaml`, ObsCore 1.1
@@ -373,9 +374,12 @@ pub fn ensure_tap_schema(conn: &Connection) -> Result<(), VoError> {
     Ok(())
 }
 
-/// Create TAP_SCHEMA (if it is not there) and (re-create) `ivoa.ObsCore`, and replace the
-/// TAP_SCHEMA rows that describe both; rows describing other tables (Felis schemas loaded
-/// with `vogate schema load`) are kept. Runs in one transaction.
+/// Create TAP_SCHEMA (if it is not there), `ivoa.ObsCore` and the live ingest's file
+/// states ([`FILES_TABLE`]) if they are not there, and replace the TAP_SCHEMA rows that
+/// describe TAP_SCHEMA and ObsCore; rows describing other tables (Felis schemas loaded with
+/// `vogate schema load`) are kept. An ObsCore table of other columns (made by an older
+/// vogate) is made anew, empty, and the file states are cleared with it, so that the next
+/// scan reads every file. Runs in one transaction.
 pub fn create_schema(conn: &mut Connection) -> Result<(), VoError> {
     let tx = conn.transaction().map_err(internal)?;
     let mut ddl = String::new();
@@ -391,22 +395,46 @@ pub fn create_schema(conn: &mut Connection) -> Result<(), VoError> {
         ));
     }
     let obscore = quote_ident(OBSCORE_TABLE);
-    // Every start re-derives ivoa.ObsCore from the data tree, so the table is made anew
-    // (which also brings older databases to the current columns), from vogate's Felis file,
-    // with the internal HEALPix column after the published ones.
-    ddl.push_str(&format!("DROP TABLE IF EXISTS {obscore};\n"));
-    for sql in
-        vo_felis::ddl::create_statements(obscore_schema(), vo_felis::ddl::Dialect::Sqlite, &[])
-    {
-        ddl.push_str(&sql);
-        ddl.push_str(";\n");
-    }
+    let files = quote_ident(FILES_TABLE);
     ddl.push_str(&format!(
-        "ALTER TABLE {obscore} ADD COLUMN \"_hpx\" INTEGER;\n\
-         ALTER TABLE {obscore} ADD COLUMN \"_ext\" REAL;\n\
-         CREATE INDEX \"ivoa.ObsCore._hpx\" ON {obscore} (\"_hpx\");\n\
-         CREATE INDEX \"ivoa.ObsCore._ext\" ON {obscore} (\"_ext\");\n"
+        "CREATE TABLE IF NOT EXISTS {files} (path TEXT PRIMARY KEY NOT NULL, \
+         size INTEGER NOT NULL, mtime_ns INTEGER NOT NULL, inode INTEGER NOT NULL, \
+         config TEXT NOT NULL, obs_id TEXT, error TEXT);\n"
     ));
+    // ivoa.ObsCore is kept across starts (the live ingest reads only what changed) when its
+    // columns are the current ones: vogate's Felis file's, then the internal HEALPix
+    // column and footprint reach.
+    let wanted: Vec<String> = OBSCORE_COLUMNS
+        .iter()
+        .map(|c| c.name.to_string())
+        .chain(["_hpx".to_string(), "_ext".to_string()])
+        .collect();
+    let have: Vec<String> = tx
+        .prepare(&format!(
+            "SELECT name FROM pragma_table_info('{OBSCORE_TABLE}')"
+        ))
+        .and_then(|mut st| {
+            st.query_map([], |r| r.get::<_, String>(0))?
+                .collect::<Result<Vec<_>, _>>()
+        })
+        .map_err(internal)?;
+    if have != wanted {
+        ddl.push_str(&format!(
+            "DROP TABLE IF EXISTS {obscore};\nDELETE FROM {files};\n"
+        ));
+        for sql in
+            vo_felis::ddl::create_statements(obscore_schema(), vo_felis::ddl::Dialect::Sqlite, &[])
+        {
+            ddl.push_str(&sql);
+            ddl.push_str(";\n");
+        }
+        ddl.push_str(&format!(
+            "ALTER TABLE {obscore} ADD COLUMN \"_hpx\" INTEGER;\n\
+             ALTER TABLE {obscore} ADD COLUMN \"_ext\" REAL;\n\
+             CREATE INDEX \"ivoa.ObsCore._hpx\" ON {obscore} (\"_hpx\");\n\
+             CREATE INDEX \"ivoa.ObsCore._ext\" ON {obscore} (\"_ext\");\n"
+        ));
+    }
     tx.execute_batch(&ddl).map_err(internal)?;
 
     replace_tap_rows(&tx, &tap_schema_rows(), &RowKeys::of(&tap_schema_rows()))?;
@@ -787,12 +815,90 @@ pub fn load_catalog(conn: &Connection) -> Result<TapCatalog, VoError> {
     Ok(TapCatalog { tables })
 }
 
+/// The live ingest's file states on SQLite (see [`vo_obscore::live::FileState`]); the same
+/// name, `vogate.obscore_files`, is a schema-qualified table on PostgreSQL. Not published.
+pub const FILES_TABLE: &str = "vogate.obscore_files";
+
+/// Every file state of the live ingest.
+pub fn obscore_files(conn: &Connection) -> Result<Vec<FileState>, VoError> {
+    let mut st = conn
+        .prepare(&format!(
+            "SELECT path, size, mtime_ns, inode, config, obs_id, error FROM {}",
+            quote_ident(FILES_TABLE)
+        ))
+        .map_err(internal)?;
+    let rows = st
+        .query_map([], |r| {
+            Ok(FileState {
+                path: r.get(0)?,
+                size: r.get::<_, i64>(1)? as u64,
+                mtime_ns: r.get(2)?,
+                inode: r.get::<_, i64>(3)? as u64,
+                config: r.get(4)?,
+                obs_id: r.get(5)?,
+                error: r.get(6)?,
+            })
+        })
+        .map_err(internal)?
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(internal)?;
+    Ok(rows)
+}
+
+/// Write one batch of the live ingest's changes in one transaction (see
+/// [`vo_obscore::live::Changes`] for the order).
+pub fn apply_obscore_changes(conn: &mut Connection, changes: &Changes) -> Result<(), VoError> {
+    let tx = conn.transaction().map_err(internal)?;
+    delete_by_obs_id(
+        &tx,
+        changes
+            .deleted_obs_ids
+            .iter()
+            .chain(changes.rows.iter().map(|r| &r.obs_id))
+            .map(String::as_str),
+    )?;
+    {
+        let files = quote_ident(FILES_TABLE);
+        let mut forget = tx
+            .prepare(&format!("DELETE FROM {files} WHERE path = ?1"))
+            .map_err(internal)?;
+        for p in &changes.forgotten {
+            forget.execute([p]).map_err(internal)?;
+        }
+        insert_obscore_rows(&tx, &changes.rows)?;
+        let mut put = tx
+            .prepare(&format!(
+                "INSERT OR REPLACE INTO {files} (path, size, mtime_ns, inode, config, obs_id, error) \
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)"
+            ))
+            .map_err(internal)?;
+        for f in &changes.files {
+            put.execute(rusqlite::params![
+                f.path,
+                f.size as i64,
+                f.mtime_ns,
+                f.inode as i64,
+                f.config,
+                f.obs_id,
+                f.error
+            ])
+            .map_err(internal)?;
+        }
+    }
+    tx.commit().map_err(internal)
+}
+
 /// Replace every row of `ivoa.ObsCore` by `rows`, in one transaction: a reader sees the old
 /// rows or the new ones, never a mix.
 pub fn replace_obscore_rows(conn: &mut Connection, rows: &[ObsCoreRow]) -> Result<(), VoError> {
     let tx = conn.transaction().map_err(internal)?;
-    tx.execute(&format!("DELETE FROM {}", quote_ident(OBSCORE_TABLE)), [])
-        .map_err(internal)?;
+    // The live ingest's file states describe the rows that were: the next scan reads all.
+    tx.execute_batch(&format!(
+        "DELETE FROM {}; DELETE FROM {};",
+        quote_ident(OBSCORE_TABLE),
+        quote_ident(FILES_TABLE)
+    ))
+    .map_err(internal)?;
     insert_obscore_rows(&tx, rows)?;
     tx.commit().map_err(internal)
 }

@@ -32,6 +32,8 @@ pub struct TapState {
     pub limits: Limits,
     /// The VOSI documents.
     pub vosi: Arc<crate::vosi::Vosi>,
+    /// A second note for `/tap/availability`.
+    pub note: AvailabilityNote,
 }
 
 /// Mount `/tap` (a page listing the endpoints), `/tap/sync` (GET and POST), `/tap/async`
@@ -67,7 +69,20 @@ async fn home(state: web::Data<TapState>) -> HttpResponse {
 }
 
 async fn availability(state: web::Data<TapState>) -> HttpResponse {
-    xml(state.vosi.availability())
+    let note = state.note.0.as_ref().and_then(|f| f());
+    xml(state.vosi.availability(note.as_deref()))
+}
+
+/// What may add a note to `/tap/availability`, asked at each request (the gateway's: a scan
+/// of the data tree in progress); none by default.
+#[derive(Clone, Default)]
+#[allow(clippy::type_complexity)]
+pub struct AvailabilityNote(pub Option<Arc<dyn Fn() -> Option<String> + Send + Sync>>);
+
+impl std::fmt::Debug for AvailabilityNote {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("AvailabilityNote")
+    }
 }
 
 async fn capabilities(state: web::Data<TapState>) -> HttpResponse {

@@ -223,11 +223,21 @@ impl Vosi {
         )
     }
 
-    /// `/availability` (VOSI 1.1 §3.5).
-    pub fn availability(&self) -> String {
+    /// `/availability` (VOSI 1.1 §3.5): available, with a note that vogate is accepting
+    /// queries and, when given, a second note (`extra`, e.g. a scan of the data tree in
+    /// progress).
+    pub fn availability(&self, extra: Option<&str>) -> String {
+        let extra = extra
+            .map(|n| {
+                format!(
+                    "<vosi:note>{}</vosi:note>",
+                    vo_common::votable::xml_escape(n)
+                )
+            })
+            .unwrap_or_default();
         format!(
             "{XML_DECL}<vosi:availability xmlns:vosi=\"http://www.ivoa.net/xml/VOSIAvailability/v1.0\">\
-             <vosi:available>true</vosi:available><vosi:note>vogate is accepting queries</vosi:note>\
+             <vosi:available>true</vosi:available><vosi:note>vogate is accepting queries</vosi:note>{extra}\
              </vosi:availability>\n"
         )
     }

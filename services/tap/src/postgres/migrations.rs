@@ -74,6 +74,14 @@ pub(super) fn migrations() -> Vec<(i32, &'static str, String)> {
             "UWS job changes announced with NOTIFY",
             super::jobs::NOTIFY_MIGRATION.to_string(),
         ),
+        (
+            4,
+            "the live ingest's file states",
+            "CREATE TABLE IF NOT EXISTS vogate.obscore_files (path text PRIMARY KEY, \
+             size bigint NOT NULL, mtime_ns bigint NOT NULL, inode bigint NOT NULL, \
+             config text NOT NULL, obs_id text, error text);"
+                .to_string(),
+        ),
     ]
 }
 

@@ -114,6 +114,17 @@ impl crate::Backend for PgBackend {
         PgBackend::delete_obscore_rows(self, obs_ids).await
     }
 
+    async fn obscore_files(&self) -> Result<Vec<vo_obscore::live::FileState>, VoError> {
+        PgBackend::obscore_files(self).await
+    }
+
+    async fn apply_obscore_changes(
+        &self,
+        changes: &vo_obscore::live::Changes,
+    ) -> Result<(), VoError> {
+        PgBackend::apply_obscore_changes(self, changes).await
+    }
+
     async fn publish(
         &self,
         schema: &vo_felis::Schema,

@@ -2,6 +2,7 @@
 //! inserted, and TAP_SCHEMA read back as an in-memory SQLite snapshot.
 
 use super::*;
+use vo_obscore::live::{Changes, FileState};
 
 impl PgBackend {
     /// Publish a Felis schema (see [`crate::publish`]): create its tables if they are not
@@ -83,8 +84,119 @@ impl PgBackend {
         Ok(n as usize)
     }
 
-    /// Delete the rows of `replace` (every row when `None`), then COPY `rows` in, in one
-    /// transaction; then ANALYZE.
+    /// Every file state of the live ingest (`vogate.obscore_files`).
+    pub async fn obscore_files(&self) -> Result<Vec<FileState>, VoError> {
+        let rows = self
+            .client()
+            .await?
+            .query(
+                "SELECT path, size, mtime_ns, inode, config, obs_id, error FROM vogate.obscore_files",
+                &[],
+            )
+            .await
+            .map_err(|e| admin_error("cannot read the live ingest's file states", e))?;
+        Ok(rows
+            .iter()
+            .map(|r| FileState {
+                path: r.get(0),
+                size: r.get::<_, i64>(1) as u64,
+                mtime_ns: r.get(2),
+                inode: r.get::<_, i64>(3) as u64,
+                config: r.get(4),
+                obs_id: r.get(5),
+                error: r.get(6),
+            })
+            .collect())
+    }
+
+    /// Write one batch of the live ingest's changes in one transaction (rows by COPY, file
+    /// states by one UNNEST insert); then ANALYZE ivoa.ObsCore when it has changed by more
+    /// than its size at the last ANALYZE (at least 500 rows), so that the statistics follow
+    /// a growing table without an ANALYZE per batch.
+    pub async fn apply_obscore_changes(&self, changes: &Changes) -> Result<(), VoError> {
+        let mut client = self.client().await?;
+        let tx = client
+            .transaction()
+            .await
+            .map_err(|e| admin_error("cannot start the ingest", e))?;
+        let ids: Vec<&str> = changes
+            .deleted_obs_ids
+            .iter()
+            .chain(changes.rows.iter().map(|r| &r.obs_id))
+            .map(String::as_str)
+            .collect();
+        if !ids.is_empty() {
+            tx.execute(
+                &format!("DELETE FROM {} WHERE obs_id = ANY($1)", obscore()),
+                &[&ids],
+            )
+            .await
+            .map_err(|e| admin_error("cannot delete ObsCore rows", e))?;
+        }
+        let paths: Vec<&str> = changes
+            .forgotten
+            .iter()
+            .chain(changes.files.iter().map(|f| &f.path))
+            .map(String::as_str)
+            .collect();
+        if !paths.is_empty() {
+            tx.execute(
+                "DELETE FROM vogate.obscore_files WHERE path = ANY($1)",
+                &[&paths],
+            )
+            .await
+            .map_err(|e| admin_error("cannot forget file states", e))?;
+        }
+        if !changes.rows.is_empty() {
+            copy_obscore_rows(&tx, &changes.rows).await?;
+        }
+        if !changes.files.is_empty() {
+            let f = &changes.files;
+            let path: Vec<&str> = f.iter().map(|f| f.path.as_str()).collect();
+            let size: Vec<i64> = f.iter().map(|f| f.size as i64).collect();
+            let mtime: Vec<i64> = f.iter().map(|f| f.mtime_ns).collect();
+            let inode: Vec<i64> = f.iter().map(|f| f.inode as i64).collect();
+            let config: Vec<&str> = f.iter().map(|f| f.config.as_str()).collect();
+            let obs_id: Vec<Option<&str>> = f.iter().map(|f| f.obs_id.as_deref()).collect();
+            let error: Vec<Option<&str>> = f.iter().map(|f| f.error.as_deref()).collect();
+            tx.execute(
+                "INSERT INTO vogate.obscore_files (path, size, mtime_ns, inode, config, obs_id, error) \
+                 SELECT * FROM UNNEST($1::text[], $2::bigint[], $3::bigint[], $4::bigint[], \
+                 $5::text[], $6::text[], $7::text[])",
+                &[&path, &size, &mtime, &inode, &config, &obs_id, &error],
+            )
+            .await
+            .map_err(|e| admin_error("cannot write file states", e))?;
+        }
+        tx.commit()
+            .await
+            .map_err(|e| admin_error("cannot commit the ingest", e))?;
+        if !changes.rows.is_empty() {
+            let stale: bool = client
+                .query_one(
+                    &format!(
+                        "SELECT COALESCE((SELECT s.n_mod_since_analyze > GREATEST(500, c.reltuples) \
+                         FROM pg_stat_user_tables s JOIN pg_class c ON c.oid = s.relid \
+                         WHERE s.relid = '{}'::regclass), true)",
+                        obscore().replace('\'', "''")
+                    ),
+                    &[],
+                )
+                .await
+                .map_err(|e| admin_error("cannot read ivoa.ObsCore's statistics", e))?
+                .get(0);
+            if stale {
+                client
+                    .batch_execute(&format!("ANALYZE {}", obscore()))
+                    .await
+                    .map_err(|e| admin_error("cannot analyse ivoa.ObsCore", e))?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Delete the rows of `replace` (every row, and every file state of the live ingest,
+    /// when `None`), then COPY `rows` in, in one transaction; then ANALYZE.
     async fn write_obscore_rows(
         &self,
         replace: Option<&[String]>,
@@ -96,48 +208,23 @@ impl PgBackend {
             .await
             .map_err(|e| admin_error("cannot start the ingest", e))?;
         match replace {
-            None => tx.execute(&format!("DELETE FROM {}", obscore()), &[]).await,
-            Some(ids) => {
-                tx.execute(
+            None => {
+                tx.batch_execute(&format!(
+                    "DELETE FROM {}; DELETE FROM vogate.obscore_files;",
+                    obscore()
+                ))
+                .await
+            }
+            Some(ids) => tx
+                .execute(
                     &format!("DELETE FROM {} WHERE obs_id = ANY($1)", obscore()),
                     &[&ids],
                 )
                 .await
-            }
+                .map(|_| ()),
         }
         .map_err(|e| admin_error("cannot clear ivoa.ObsCore", e))?;
-        let names: Vec<String> = OBSCORE_COLUMNS
-            .iter()
-            .map(|c| quote_ident(c.name))
-            .chain(["\"_spoint\"".to_string(), "\"_spoly\"".to_string()])
-            .collect();
-        let sink = tx
-            .copy_in(&format!(
-                "COPY {} ({}) FROM STDIN",
-                obscore(),
-                names.join(", ")
-            ))
-            .await
-            .map_err(|e| admin_error("cannot start COPY into ivoa.ObsCore", e))?;
-        let mut sink = std::pin::pin!(sink);
-        let mut buf = String::with_capacity(1 << 20);
-        for row in rows {
-            copy_line(row, &mut buf);
-            if buf.len() >= 1 << 20 {
-                sink.send(bytes::Bytes::from(std::mem::take(&mut buf)))
-                    .await
-                    .map_err(|e| admin_error("COPY into ivoa.ObsCore failed", e))?;
-            }
-        }
-        if !buf.is_empty() {
-            sink.send(bytes::Bytes::from(buf))
-                .await
-                .map_err(|e| admin_error("COPY into ivoa.ObsCore failed", e))?;
-        }
-        sink.as_mut()
-            .finish()
-            .await
-            .map_err(|e| admin_error("COPY into ivoa.ObsCore failed", e))?;
+        copy_obscore_rows(&tx, rows).await?;
         tx.commit()
             .await
             .map_err(|e| admin_error("cannot commit the ingest", e))?;
@@ -392,6 +479,46 @@ pub(super) fn copy_escape(s: &str, out: &mut String) {
             c => out.push(c),
         }
     }
+}
+
+/// COPY `rows` (with their `_spoint` and `_spoly`) into ivoa.ObsCore within `tx`.
+async fn copy_obscore_rows(
+    tx: &tokio_postgres::Transaction<'_>,
+    rows: &[ObsCoreRow],
+) -> Result<(), VoError> {
+    let names: Vec<String> = OBSCORE_COLUMNS
+        .iter()
+        .map(|c| quote_ident(c.name))
+        .chain(["\"_spoint\"".to_string(), "\"_spoly\"".to_string()])
+        .collect();
+    let sink = tx
+        .copy_in(&format!(
+            "COPY {} ({}) FROM STDIN",
+            obscore(),
+            names.join(", ")
+        ))
+        .await
+        .map_err(|e| admin_error("cannot start COPY into ivoa.ObsCore", e))?;
+    let mut sink = std::pin::pin!(sink);
+    let mut buf = String::with_capacity(1 << 20);
+    for row in rows {
+        copy_line(row, &mut buf);
+        if buf.len() >= 1 << 20 {
+            sink.send(bytes::Bytes::from(std::mem::take(&mut buf)))
+                .await
+                .map_err(|e| admin_error("COPY into ivoa.ObsCore failed", e))?;
+        }
+    }
+    if !buf.is_empty() {
+        sink.send(bytes::Bytes::from(buf))
+            .await
+            .map_err(|e| admin_error("COPY into ivoa.ObsCore failed", e))?;
+    }
+    sink.as_mut()
+        .finish()
+        .await
+        .map_err(|e| admin_error("COPY into ivoa.ObsCore failed", e))?;
+    Ok(())
 }
 
 /// One ObsCore row as a line of COPY's text format (tab-separated, `\N` for NULL).

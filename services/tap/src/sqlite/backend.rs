@@ -14,6 +14,7 @@ use tokio::sync::oneshot;
 use vo_adql::SqlDialect;
 use vo_common::lockfile::LockFile;
 use vo_common::{FieldMeta, Value, VoError};
+use vo_obscore::live::{Changes, FileState};
 use vo_obscore::ObsCoreRow;
 
 /// The embedded SQLite database at `path` (created when missing by the first write).
@@ -157,6 +158,22 @@ impl crate::Backend for SqliteBackend {
         let rows = rows.to_vec();
         self.blocking(move |path| schema::upsert_obscore_rows(&mut open_rw(path)?, &rows))
             .await
+    }
+
+    async fn obscore_files(&self) -> Result<Vec<FileState>, VoError> {
+        self.blocking(|path| schema::obscore_files(&open_query(path)?))
+            .await
+    }
+
+    async fn apply_obscore_changes(&self, changes: &Changes) -> Result<(), VoError> {
+        let changes = changes.clone();
+        self.blocking(move |path| {
+            let mut conn = open_rw(path)?;
+            conn.busy_timeout(std::time::Duration::from_secs(5))
+                .map_err(|e| VoError::internal(format!("database error: {e}")))?;
+            schema::apply_obscore_changes(&mut conn, &changes)
+        })
+        .await
     }
 
     async fn delete_obscore_rows(&self, obs_ids: &[String]) -> Result<usize, VoError> {

@@ -1,0 +1,1049 @@
+//! Live ObsCore: `ivoa.ObsCore` kept in step with a data tree as files arrive, change and
+//! leave (the flow in DESIGN.md: a file lands -> debounced until complete -> header + WCS ->
+//! ObsCore row -> one transaction upserts it; a deleted file's row goes the same way).
+//!
+//! What the ingest knows of each file is a [`FileState`] (path, size, mtime in ns, inode,
+//! the fingerprint of the settings that read it, and its row's obs_id or why it has none),
+//! kept by a [`Store`] beside the rows, so a file that has not changed is never opened again,
+//! across restarts. The engine ([`Live`]) runs on a thread of its own:
+//!
+//! 1. a scan: walk the tree, stat every FITS file, read the new and changed ones (headers
+//!    only, in parallel with rayon), and write them in batches of [`LiveOptions::batch`]
+//!    files, each batch one transaction ([`Store::apply`]); files gone from the tree lose
+//!    their rows. Rows appear batch by batch while the scan runs.
+//! 2. with [`LiveOptions::watch`], file events (the notify crate: inotify on Linux). A file
+//!    counts as complete on its close-after-write event (`Access(Close(Write))`), when it is
+//!    moved into the tree, or, with [`LiveOptions::ready_suffix`], when its ready marker
+//!    appears; where none of those comes, when its size and mtime have not changed for
+//!    [`LiveOptions::settle`]. A file that vo-fits finds short (its data ends before its
+//!    headers say) is tried again every [`RETRY`] until it is complete or
+//!    [`LiveOptions::short_timeout`] passes, then listed as failed. A queue overflow (notify's
+//!    rescan flag) starts a scan at once, and a scan runs every
+//!    [`LiveOptions::rescan_every`] as the safety net.
+//!
+//! A renamed file is a new product: its old row goes and a new one (obs_id and
+//! obs_publisher_did from the new path) comes, in one transaction.
+
+use crate::ingest::{ingest_checked, is_fits_name, IngestConfig, ObsCoreRow};
+use rayon::prelude::*;
+use std::collections::{BTreeMap, HashMap};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{mpsc, Arc, Mutex};
+use std::time::{Duration, Instant, SystemTime};
+
+/// How often a file found short is tried again.
+pub const RETRY: Duration = Duration::from_millis(500);
+
+/// Bumped whenever the rows vogate derives from a header change, so that every file is read
+/// again once (its fingerprint no longer matches).
+const ROW_VERSION: &str = "rows-1";
+
+/// What the ingest knows of one FITS file of the tree (the table `vogate.obscore_files`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FileState {
+    /// The file's path relative to the data root, `/`-separated.
+    pub path: String,
+    /// Size, bytes.
+    pub size: u64,
+    /// Modification time, ns since 1970-01-01 UTC.
+    pub mtime_ns: i64,
+    /// Inode number (0 where the platform has none).
+    pub inode: u64,
+    /// [`config_fingerprint`] of the settings that read it.
+    pub config: String,
+    /// obs_id of its ObsCore row; `None` when it gave none.
+    pub obs_id: Option<String>,
+    /// Why it gave no row (`None` when it has one).
+    pub error: Option<String>,
+}
+
+impl FileState {
+    fn same_file(&self, other: &FileState) -> bool {
+        self.size == other.size
+            && self.mtime_ns == other.mtime_ns
+            && self.inode == other.inode
+            && self.config == other.config
+    }
+}
+
+/// One batch of changes, written by [`Store::apply`] in one transaction, in this order: the
+/// rows of `deleted_obs_ids` and the states of `forgotten` go, then `rows` are upserted (by
+/// obs_id, index columns included) and `files` upserted (by path).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Changes {
+    /// ObsCore rows to insert or replace.
+    pub rows: Vec<ObsCoreRow>,
+    /// obs_ids whose rows go (files gone, renamed, or no longer readable).
+    pub deleted_obs_ids: Vec<String>,
+    /// File states to insert or replace.
+    pub files: Vec<FileState>,
+    /// Paths whose file states go (files gone from the tree).
+    pub forgotten: Vec<String>,
+}
+
+impl Changes {
+    /// Whether there is nothing to write.
+    pub fn is_empty(&self) -> bool {
+        self.rows.is_empty()
+            && self.deleted_obs_ids.is_empty()
+            && self.files.is_empty()
+            && self.forgotten.is_empty()
+    }
+}
+
+/// Where the rows and file states live (the database, through vo-tap's Backend, in the
+/// gateway). Called from the engine's thread, never from async code.
+pub trait Store: Send + Sync {
+    /// Every file state, in any order.
+    fn files(&self) -> Result<Vec<FileState>, String>;
+    /// Write `changes` in one transaction: readers see all of them or none.
+    fn apply(&self, changes: &Changes) -> Result<(), String>;
+}
+
+/// A fingerprint (16 hex digits, FNV-1a 64) of the settings that shape a row: a file read
+/// under other settings is read again.
+pub fn config_fingerprint(cfg: &IngestConfig) -> String {
+    let text = format!(
+        "{ROW_VERSION}\n{}\n{}\n{}\n{}\n{:?}",
+        cfg.authority, cfg.obs_collection, cfg.calib_level, cfg.base_url, cfg.access_url
+    );
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for b in text.bytes() {
+        h ^= u64::from(b);
+        h = h.wrapping_mul(0x0100_0000_01b3);
+    }
+    format!("{h:016x}")
+}
+
+/// How the engine follows the tree.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LiveOptions {
+    /// Follow file events after the first scan (`vogate serve --watch`).
+    pub watch: bool,
+    /// A suffix (e.g. `.done`) whose file next to a FITS file (`a.fits.done`) says that the
+    /// FITS file is complete; with it, a FITS file is read only once its marker exists.
+    pub ready_suffix: Option<String>,
+    /// How long a file's size and mtime must stay still before it is read, where no
+    /// close-after-write event comes (default 2 s).
+    pub settle: Duration,
+    /// How long a short file is tried again before it is listed as failed (default 120 s).
+    pub short_timeout: Duration,
+    /// How often the whole tree is scanned again while watching; zero: never (default
+    /// 600 s).
+    pub rescan_every: Duration,
+    /// Files per transaction (default 500).
+    pub batch: usize,
+}
+
+impl Default for LiveOptions {
+    fn default() -> Self {
+        LiveOptions {
+            watch: false,
+            ready_suffix: None,
+            settle: Duration::from_secs(2),
+            short_timeout: Duration::from_secs(120),
+            rescan_every: Duration::from_secs(600),
+            batch: 500,
+        }
+    }
+}
+
+/// A scan's progress.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ScanProgress {
+    /// Whether a scan is running.
+    pub running: bool,
+    /// When the running (or last) scan started.
+    pub started: Option<SystemTime>,
+    /// FITS files found by its walk so far.
+    pub walked: usize,
+    /// New or changed files it has to read.
+    pub to_read: usize,
+    /// Of those, files read so far.
+    pub read: usize,
+}
+
+/// The last finished scan.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LastScan {
+    /// When it finished.
+    pub finished: SystemTime,
+    /// How long it took, seconds.
+    pub seconds: f64,
+    /// FITS files in the tree.
+    pub walked: usize,
+    /// Files it read (new or changed).
+    pub read: usize,
+    /// Files that had gone, whose rows it deleted.
+    pub deleted: usize,
+}
+
+/// What the engine is doing and has done (`/obscore/status`).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Status {
+    /// The data root.
+    pub root: PathBuf,
+    /// Whether file events are followed.
+    pub watching: bool,
+    /// FITS files known in the tree: with a row, failed, or waiting to be complete.
+    pub files_seen: usize,
+    /// Files opened (headers read) since the engine started.
+    pub files_opened: u64,
+    /// Files with an ObsCore row.
+    pub rows: usize,
+    /// Files waiting to be complete (being written, short, or without their ready marker).
+    pub waiting: usize,
+    /// The running scan, or the last one.
+    pub scan: ScanProgress,
+    /// Scans finished since start.
+    pub scans: u64,
+    /// The last finished scan.
+    pub last_scan: Option<LastScan>,
+    /// Files that gave no row (path relative to the root -> reason).
+    pub failed: BTreeMap<String, String>,
+    /// The last error of the store or the watcher, if any (cleared by the next success).
+    pub error: Option<String>,
+}
+
+/// An ISO 8601 UTC time with milliseconds, as UWS writes times.
+fn iso(t: SystemTime) -> String {
+    chrono::DateTime::<chrono::Utc>::from(t)
+        .format("%Y-%m-%dT%H:%M:%S%.3fZ")
+        .to_string()
+}
+
+impl Status {
+    /// The status as JSON: `root`, `watching`, `files_seen`, `files_opened_since_start`,
+    /// `rows`, `waiting`, `scan` (`running`, `started`, `walked`, `to_read`, `read`), `scans`,
+    /// `last_scan` (`finished`, `seconds`, `walked`, `read`, `deleted`, or null), `failed`
+    /// (`[{path, reason}]`) and `error`. Times are ISO 8601 UTC.
+    pub fn to_json(&self) -> serde_json::Value {
+        serde_json::json!({
+            "root": self.root.display().to_string(),
+            "watching": self.watching,
+            "files_seen": self.files_seen,
+            "files_opened_since_start": self.files_opened,
+            "rows": self.rows,
+            "waiting": self.waiting,
+            "scan": {
+                "running": self.scan.running,
+                "started": self.scan.started.map(iso),
+                "walked": self.scan.walked,
+                "to_read": self.scan.to_read,
+                "read": self.scan.read,
+            },
+            "scans": self.scans,
+            "last_scan": self.last_scan.as_ref().map(|l| serde_json::json!({
+                "finished": iso(l.finished),
+                "seconds": l.seconds,
+                "walked": l.walked,
+                "read": l.read,
+                "deleted": l.deleted,
+            })),
+            "failed": self.failed.iter().map(|(p, r)| serde_json::json!({"path": p, "reason": r})).collect::<Vec<_>>(),
+            "error": self.error,
+        })
+    }
+}
+
+enum Msg {
+    Fs(notify::Result<notify::Event>),
+    Stop,
+}
+
+/// The live ingest of one data tree, running on its own thread (stopped when dropped).
+pub struct Live {
+    status: Arc<Mutex<Status>>,
+    stop: Arc<AtomicBool>,
+    tx: mpsc::Sender<Msg>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl std::fmt::Debug for Live {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Live").finish_non_exhaustive()
+    }
+}
+
+impl Live {
+    /// Start following `root`: read the store's file states, start the watcher (with
+    /// `opts.watch`, before the scan, so that nothing written meanwhile is missed), then scan
+    /// and follow events on a thread of its own. Returns at once; rows appear as the scan
+    /// reads them. Errors: the store cannot be read, or the watcher cannot watch `root`.
+    pub fn start(
+        root: &Path,
+        cfg: IngestConfig,
+        opts: LiveOptions,
+        store: Arc<dyn Store>,
+    ) -> Result<Live, String> {
+        let (tx, rx) = mpsc::channel();
+        let stop = Arc::new(AtomicBool::new(false));
+        let mut engine = Engine::new(root, cfg, opts, store, stop.clone())?;
+        let watcher = if engine.opts.watch {
+            use notify::Watcher;
+            let events = tx.clone();
+            let mut w = notify::recommended_watcher(move |e| {
+                let _ = events.send(Msg::Fs(e));
+            })
+            .map_err(|e| format!("cannot watch {}: {e}", root.display()))?;
+            w.watch(root, notify::RecursiveMode::Recursive)
+                .map_err(|e| format!("cannot watch {}: {e}", root.display()))?;
+            Some(w)
+        } else {
+            None
+        };
+        let status = engine.status.clone();
+        let thread = std::thread::Builder::new()
+            .name("vogate-live".into())
+            .spawn(move || {
+                let _watcher = watcher;
+                engine.scan(None);
+                if engine.opts.watch {
+                    engine.follow(rx);
+                }
+            })
+            .map_err(|e| format!("cannot start the ingest thread: {e}"))?;
+        Ok(Live {
+            status,
+            stop,
+            tx,
+            thread: Some(thread),
+        })
+    }
+
+    /// One scan of `root` on this thread (`vogate obscore sync`): the new and changed files
+    /// read, the gone ones' rows deleted; the status at its end. A short file is not waited
+    /// for: it is listed as failed at once (and read again once it changes).
+    pub fn sync_once(
+        root: &Path,
+        cfg: IngestConfig,
+        mut opts: LiveOptions,
+        store: Arc<dyn Store>,
+    ) -> Result<Status, String> {
+        opts.watch = false;
+        opts.short_timeout = Duration::ZERO;
+        let mut engine = Engine::new(root, cfg, opts, store, Arc::new(AtomicBool::new(false)))?;
+        engine.scan(None);
+        let status = engine.snapshot();
+        match &status.error {
+            Some(e) => Err(e.clone()),
+            None => Ok(status),
+        }
+    }
+
+    /// Wait until the first scan has ended (or the engine has stopped).
+    pub fn wait_scanned(&self) {
+        loop {
+            let done = self.status.lock().map_or(true, |s| s.scans > 0);
+            if done || self.thread.as_ref().is_none_or(|t| t.is_finished()) {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(5));
+        }
+    }
+
+    /// A copy of the status now.
+    pub fn status(&self) -> Status {
+        self.status.lock().map(|s| s.clone()).unwrap_or_default()
+    }
+}
+
+impl Drop for Live {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::SeqCst);
+        let _ = self.tx.send(Msg::Stop);
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}
+
+/// What an event says of a path.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Hint {
+    /// Closed after writing: complete.
+    Complete,
+    /// Moved into place (or found by a scan): complete if it is a file; a folder is scanned.
+    Arrived,
+    /// Created: being written (or a new folder).
+    Created,
+    /// Written to: being written.
+    Activity,
+    /// Removed or moved away.
+    Gone,
+    /// Something happened: look.
+    Check,
+}
+
+#[derive(Debug, Clone, Copy)]
+enum Wait {
+    /// Being written: read once size and mtime have been still for `settle`.
+    Settling { stat: (u64, i64), due: Instant },
+    /// Found short: try again at `due`; failed after `since` + short_timeout.
+    Short { since: Instant, due: Instant },
+}
+
+impl Wait {
+    fn due(&self) -> Instant {
+        match self {
+            Wait::Settling { due, .. } | Wait::Short { due, .. } => *due,
+        }
+    }
+}
+
+enum Outcome {
+    Row(FileState, Box<ObsCoreRow>),
+    Failed(FileState),
+    Short(String, String),
+    Vanished(String),
+}
+
+struct Engine {
+    root: PathBuf,
+    cfg: IngestConfig,
+    fingerprint: String,
+    opts: LiveOptions,
+    store: Arc<dyn Store>,
+    stop: Arc<AtomicBool>,
+    known: BTreeMap<String, FileState>,
+    rows: usize,
+    waiting: HashMap<String, Wait>,
+    status: Arc<Mutex<Status>>,
+    last_scan: Instant,
+    store_retry: Option<Instant>,
+}
+
+fn stat_of(meta: &std::fs::Metadata) -> (u64, i64, u64) {
+    let mtime_ns = meta
+        .modified()
+        .ok()
+        .and_then(|t| t.duration_since(SystemTime::UNIX_EPOCH).ok())
+        .map(|d| i64::try_from(d.as_nanos()).unwrap_or(i64::MAX))
+        .unwrap_or(0);
+    #[cfg(unix)]
+    let inode = std::os::unix::fs::MetadataExt::ino(meta);
+    #[cfg(not(unix))]
+    let inode = 0;
+    (meta.len(), mtime_ns, inode)
+}
+
+impl Engine {
+    fn new(
+        root: &Path,
+        cfg: IngestConfig,
+        opts: LiveOptions,
+        store: Arc<dyn Store>,
+        stop: Arc<AtomicBool>,
+    ) -> Result<Engine, String> {
+        let mut known = BTreeMap::new();
+        let mut failed = BTreeMap::new();
+        let mut rows = 0;
+        for f in store.files()? {
+            if f.obs_id.is_some() {
+                rows += 1;
+            }
+            if let Some(e) = &f.error {
+                failed.insert(f.path.clone(), e.clone());
+            }
+            known.insert(f.path.clone(), f);
+        }
+        let status = Status {
+            root: root.to_path_buf(),
+            watching: opts.watch,
+            files_seen: known.len(),
+            rows,
+            failed,
+            ..Status::default()
+        };
+        Ok(Engine {
+            root: root.to_path_buf(),
+            fingerprint: config_fingerprint(&cfg),
+            cfg,
+            opts,
+            store,
+            stop,
+            known,
+            rows,
+            waiting: HashMap::new(),
+            status: Arc::new(Mutex::new(status)),
+            last_scan: Instant::now(),
+            store_retry: None,
+        })
+    }
+
+    fn with_status(&self, f: impl FnOnce(&mut Status)) {
+        if let Ok(mut s) = self.status.lock() {
+            f(&mut s);
+        }
+    }
+
+    fn snapshot(&self) -> Status {
+        self.status.lock().map(|s| s.clone()).unwrap_or_default()
+    }
+
+    /// The counts of the status, from the engine's maps.
+    fn publish_counts(&self) {
+        let seen = self.known.len()
+            + self
+                .waiting
+                .keys()
+                .filter(|k| !self.known.contains_key(*k))
+                .count();
+        let (rows, waiting) = (self.rows, self.waiting.len());
+        self.with_status(|s| {
+            s.files_seen = seen;
+            s.rows = rows;
+            s.waiting = waiting;
+        });
+    }
+
+    /// The path of `abs` relative to the root, `/`-separated; `None` outside it.
+    fn rel_of(&self, abs: &Path) -> Option<String> {
+        let rel = abs.strip_prefix(&self.root).ok()?;
+        let parts: Vec<String> = rel
+            .components()
+            .map(|c| c.as_os_str().to_string_lossy().into_owned())
+            .collect();
+        (!parts.is_empty()).then(|| parts.join("/"))
+    }
+
+    fn abs_of(&self, rel: &str) -> PathBuf {
+        self.root.join(rel)
+    }
+
+    /// With a ready suffix: whether the marker of `rel` is there.
+    fn marked(&self, rel: &str) -> bool {
+        match &self.opts.ready_suffix {
+            Some(sfx) => self.abs_of(&format!("{rel}{sfx}")).exists(),
+            None => true,
+        }
+    }
+
+    /// The state `rel` would have if read now, from its metadata.
+    fn state(&self, rel: &str, meta: &std::fs::Metadata) -> FileState {
+        let (size, mtime_ns, inode) = stat_of(meta);
+        FileState {
+            path: rel.to_string(),
+            size,
+            mtime_ns,
+            inode,
+            config: self.fingerprint.clone(),
+            obs_id: None,
+            error: None,
+        }
+    }
+
+    /// Scan the whole tree (`under` None) or the folder `under` (relative): read what is new
+    /// or changed, forget what has gone.
+    fn scan(&mut self, under: Option<&str>) {
+        let started = Instant::now();
+        let whole = under.is_none();
+        let top = match under {
+            Some(rel) => self.abs_of(rel),
+            None => self.root.clone(),
+        };
+        if whole {
+            self.with_status(|s| {
+                s.scan = ScanProgress {
+                    running: true,
+                    started: Some(SystemTime::now()),
+                    ..ScanProgress::default()
+                };
+            });
+        }
+        let mut found: Vec<FileState> = Vec::new();
+        let mut unreadable: Vec<String> = Vec::new();
+        for entry in walkdir::WalkDir::new(&top).follow_links(true) {
+            match entry {
+                Ok(e) => {
+                    if !e.file_type().is_file() || !is_fits_name(&e.file_name().to_string_lossy()) {
+                        continue;
+                    }
+                    let Some(rel) = self.rel_of(e.path()) else {
+                        continue;
+                    };
+                    match e.metadata() {
+                        Ok(meta) => found.push(self.state(&rel, &meta)),
+                        Err(err) => {
+                            tracing::warn!(path = %e.path().display(), reason = %err, "cannot stat");
+                            unreadable.push(rel);
+                        }
+                    }
+                    if whole && found.len().is_multiple_of(4096) {
+                        let n = found.len();
+                        self.with_status(|s| s.scan.walked = n);
+                    }
+                }
+                Err(err) => {
+                    let path = err.path().map(Path::to_path_buf).unwrap_or(top.clone());
+                    tracing::warn!(path = %path.display(), reason = %err, "cannot walk");
+                    if let Some(rel) = self.rel_of(&path) {
+                        unreadable.push(rel);
+                    } else {
+                        // The top itself cannot be walked: forget nothing.
+                        unreadable.push(String::new());
+                    }
+                }
+            }
+        }
+        let walked = found.len();
+        // Known files of the scanned part that the walk did not find (and not under a part
+        // it could not read) have gone.
+        let present: std::collections::HashSet<&str> =
+            found.iter().map(|f| f.path.as_str()).collect();
+        let prefix = under.map(|u| format!("{u}/"));
+        let kept_away = |p: &str| {
+            unreadable
+                .iter()
+                .any(|u| u.is_empty() || p == u || p.starts_with(&format!("{u}/")))
+        };
+        let gone: Vec<String> = self
+            .known
+            .keys()
+            .filter(|p| {
+                prefix
+                    .as_ref()
+                    .is_none_or(|pre| p.starts_with(pre.as_str()))
+            })
+            .filter(|p| !present.contains(p.as_str()) && !kept_away(p))
+            .cloned()
+            .collect();
+        drop(present);
+        let to_read: Vec<FileState> = found
+            .into_iter()
+            .filter(|f| {
+                !self.known.get(&f.path).is_some_and(|k| k.same_file(f))
+                    || self.waiting.contains_key(&f.path)
+            })
+            .filter(|f| self.marked(&f.path))
+            .collect();
+        let n_read = to_read.len();
+        if whole {
+            self.with_status(|s| {
+                s.scan.walked = walked;
+                s.scan.to_read = n_read;
+            });
+        }
+        let deleted = gone.len();
+        self.forget(gone);
+        for chunk in to_read.chunks(self.opts.batch.max(1)) {
+            if self.stop.load(Ordering::SeqCst) {
+                break;
+            }
+            self.read(chunk.to_vec());
+            if whole {
+                self.with_status(|s| s.scan.read += chunk.len());
+            }
+        }
+        if whole {
+            self.last_scan = Instant::now();
+            let seconds = started.elapsed().as_secs_f64();
+            tracing::info!(root = %self.root.display(), walked, read = n_read, deleted, seconds, "scanned the data tree");
+            self.with_status(|s| {
+                s.scan.running = false;
+                s.scans += 1;
+                s.last_scan = Some(LastScan {
+                    finished: SystemTime::now(),
+                    seconds,
+                    walked,
+                    read: n_read,
+                    deleted,
+                });
+            });
+        }
+        self.publish_counts();
+    }
+
+    /// Delete the rows and states of `paths` (and of every known file under a path that
+    /// was a folder).
+    fn forget(&mut self, paths: Vec<String>) {
+        let mut changes = Changes::default();
+        let mut all = Vec::new();
+        for p in paths {
+            let under = format!("{p}/");
+            all.extend(
+                self.known
+                    .range(under.clone()..)
+                    .take_while(|(k, _)| k.starts_with(&under))
+                    .map(|(k, _)| k.clone()),
+            );
+            self.waiting
+                .retain(|k, _| !(k == &p || k.starts_with(&under)));
+            all.push(p);
+        }
+        all.sort();
+        all.dedup();
+        for p in all {
+            if let Some(k) = self.known.get(&p) {
+                if let Some(id) = &k.obs_id {
+                    changes.deleted_obs_ids.push(id.clone());
+                }
+                changes.forgotten.push(p);
+            }
+        }
+        if !changes.is_empty() {
+            self.commit(changes, Vec::new());
+        }
+    }
+
+    /// Write `changes`; on success, make `states` (and the forgotten paths) the engine's
+    /// knowledge.
+    fn commit(&mut self, changes: Changes, states: Vec<FileState>) {
+        match self.store.apply(&changes) {
+            Ok(()) => {
+                for p in &changes.forgotten {
+                    if let Some(old) = self.known.remove(p) {
+                        if old.obs_id.is_some() {
+                            self.rows -= 1;
+                        }
+                    }
+                }
+                let mut failed_now = Vec::new();
+                for s in states {
+                    if s.obs_id.is_some() {
+                        self.rows += 1;
+                    }
+                    if let Some(e) = &s.error {
+                        failed_now.push((s.path.clone(), e.clone()));
+                    }
+                    if let Some(old) = self.known.insert(s.path.clone(), s) {
+                        if old.obs_id.is_some() {
+                            self.rows -= 1;
+                        }
+                    }
+                }
+                let forgotten = changes.forgotten;
+                let written: Vec<String> = changes.files.iter().map(|f| f.path.clone()).collect();
+                self.with_status(|st| {
+                    for p in forgotten.iter().chain(&written) {
+                        st.failed.remove(p);
+                    }
+                    st.failed.extend(failed_now);
+                    st.error = None;
+                });
+                self.store_retry = None;
+            }
+            Err(e) => {
+                tracing::error!(error = %e, "cannot write ObsCore changes; the tree will be scanned again");
+                self.with_status(|st| st.error = Some(e.clone()));
+                self.store_retry = Some(Instant::now() + Duration::from_secs(5));
+            }
+        }
+        self.publish_counts();
+    }
+
+    /// Read `files` (their states as stat'ed) in parallel and write what they give in one
+    /// transaction.
+    fn read(&mut self, files: Vec<FileState>) {
+        if files.is_empty() {
+            return;
+        }
+        let root = self.root.clone();
+        let cfg = self.cfg.clone();
+        let outcomes: Vec<Outcome> = files
+            .into_par_iter()
+            .map(|st| read_one(&root, &cfg, st))
+            .collect();
+        let opened = outcomes
+            .iter()
+            .filter(|o| !matches!(o, Outcome::Vanished(_)))
+            .count() as u64;
+        self.with_status(|s| s.files_opened += opened);
+        let now = Instant::now();
+        let mut changes = Changes::default();
+        let mut states = Vec::new();
+        let mut vanished = Vec::new();
+        for o in outcomes {
+            match o {
+                Outcome::Row(st, row) => {
+                    self.waiting.remove(&st.path);
+                    if let Some(old) = self.known.get(&st.path).and_then(|k| k.obs_id.clone()) {
+                        if Some(&old) != st.obs_id.as_ref() {
+                            changes.deleted_obs_ids.push(old);
+                        }
+                    }
+                    changes.rows.push(*row);
+                    changes.files.push(st.clone());
+                    states.push(st);
+                }
+                Outcome::Failed(st) => {
+                    self.waiting.remove(&st.path);
+                    tracing::warn!(path = %st.path, reason = st.error.as_deref().unwrap_or(""), "no ObsCore row");
+                    if let Some(old) = self.known.get(&st.path).and_then(|k| k.obs_id.clone()) {
+                        changes.deleted_obs_ids.push(old);
+                    }
+                    changes.files.push(st.clone());
+                    states.push(st);
+                }
+                Outcome::Short(rel, reason) => {
+                    let since = match self.waiting.get(&rel) {
+                        Some(Wait::Short { since, .. }) => *since,
+                        _ => now,
+                    };
+                    if now.duration_since(since) >= self.opts.short_timeout {
+                        self.waiting.remove(&rel);
+                        let meta = std::fs::metadata(self.abs_of(&rel));
+                        if let Ok(meta) = meta {
+                            let mut st = self.state(&rel, &meta);
+                            st.error = Some(format!(
+                                "{reason}; still so after {:.0} s",
+                                self.opts.short_timeout.as_secs_f64()
+                            ));
+                            if let Some(old) = self.known.get(&rel).and_then(|k| k.obs_id.clone()) {
+                                changes.deleted_obs_ids.push(old);
+                            }
+                            changes.files.push(st.clone());
+                            states.push(st);
+                        }
+                    } else {
+                        self.waiting.insert(
+                            rel,
+                            Wait::Short {
+                                since,
+                                due: now + RETRY,
+                            },
+                        );
+                    }
+                }
+                Outcome::Vanished(rel) => vanished.push(rel),
+            }
+        }
+        if !changes.is_empty() {
+            self.commit(changes, states);
+        }
+        if !vanished.is_empty() {
+            self.forget(vanished);
+        }
+        self.publish_counts();
+    }
+
+    /// Follow file events until stopped.
+    fn follow(&mut self, rx: mpsc::Receiver<Msg>) {
+        let mut dirty: Vec<(PathBuf, Hint)> = Vec::new();
+        let mut rescan = false;
+        loop {
+            if self.stop.load(Ordering::SeqCst) {
+                return;
+            }
+            let now = Instant::now();
+            let mut next = now + Duration::from_secs(1);
+            if let Some(w) = self.waiting.values().map(Wait::due).min() {
+                next = next.min(w);
+            }
+            if let Some(r) = self.store_retry {
+                next = next.min(r);
+            }
+            let first = match rx.recv_timeout(next.saturating_duration_since(now)) {
+                Ok(m) => Some(m),
+                Err(mpsc::RecvTimeoutError::Timeout) => None,
+                Err(mpsc::RecvTimeoutError::Disconnected) => return,
+            };
+            for m in first
+                .into_iter()
+                .chain(std::iter::from_fn(|| rx.try_recv().ok()))
+            {
+                match m {
+                    Msg::Stop => return,
+                    Msg::Fs(Err(e)) => {
+                        tracing::warn!(error = %e, "file watcher error; scanning the tree again");
+                        self.with_status(|s| s.error = Some(format!("file watcher: {e}")));
+                        rescan = true;
+                    }
+                    Msg::Fs(Ok(ev)) => {
+                        if ev.need_rescan() {
+                            tracing::warn!(
+                                "the file event queue overflowed; scanning the tree again"
+                            );
+                            rescan = true;
+                        }
+                        classify(&ev, &mut dirty);
+                    }
+                }
+                // A burst (thousands of files at once) is taken in slices.
+                if dirty.len() >= 20_000 {
+                    break;
+                }
+            }
+            let now = Instant::now();
+            if self.store_retry.is_some_and(|r| r <= now) {
+                rescan = true;
+            }
+            if !self.opts.rescan_every.is_zero()
+                && now.duration_since(self.last_scan) >= self.opts.rescan_every
+            {
+                rescan = true;
+            }
+            if rescan {
+                rescan = false;
+                self.scan(None);
+            }
+            self.handle(std::mem::take(&mut dirty));
+        }
+    }
+
+    /// Act on the events of `dirty` (in order) and on the waits that are due.
+    fn handle(&mut self, dirty: Vec<(PathBuf, Hint)>) {
+        // The last event of each path decides.
+        let mut last: BTreeMap<String, Hint> = BTreeMap::new();
+        for (abs, hint) in dirty {
+            if let Some(rel) = self.rel_of(&abs) {
+                last.insert(rel, hint);
+            }
+        }
+        let now = Instant::now();
+        let mut read_now: BTreeMap<String, FileState> = BTreeMap::new();
+        let mut gone = Vec::new();
+        let mut folders = Vec::new();
+        for (rel, hint) in last {
+            // A ready marker stands for its FITS file.
+            if let Some(sfx) = &self.opts.ready_suffix {
+                if let Some(target) = rel.strip_suffix(sfx.as_str()) {
+                    if hint != Hint::Gone && is_fits_name(target) {
+                        if let Ok(meta) = std::fs::metadata(self.abs_of(target)) {
+                            read_now.insert(target.to_string(), self.state(target, &meta));
+                        }
+                    }
+                    continue;
+                }
+            }
+            let meta = std::fs::metadata(self.abs_of(&rel));
+            let meta = match meta {
+                Err(_) => {
+                    gone.push(rel);
+                    continue;
+                }
+                Ok(m) => m,
+            };
+            if meta.is_dir() {
+                if hint != Hint::Gone && hint != Hint::Activity {
+                    folders.push(rel);
+                }
+                continue;
+            }
+            if !meta.is_file() || !is_fits_name(&rel) {
+                continue;
+            }
+            let st = self.state(&rel, &meta);
+            match hint {
+                Hint::Complete | Hint::Arrived | Hint::Check | Hint::Gone => {
+                    if self.marked(&rel) {
+                        read_now.insert(rel, st);
+                    }
+                }
+                Hint::Created | Hint::Activity => {
+                    if self.opts.ready_suffix.is_none() {
+                        self.waiting.insert(
+                            rel,
+                            Wait::Settling {
+                                stat: (st.size, st.mtime_ns),
+                                due: now + self.opts.settle,
+                            },
+                        );
+                    }
+                }
+            }
+        }
+        // Waits that are due.
+        let due: Vec<(String, Wait)> = self
+            .waiting
+            .iter()
+            .filter(|(k, w)| w.due() <= now && !read_now.contains_key(*k))
+            .map(|(k, w)| (k.clone(), *w))
+            .collect();
+        for (rel, w) in due {
+            let Ok(meta) = std::fs::metadata(self.abs_of(&rel)) else {
+                gone.push(rel);
+                continue;
+            };
+            let st = self.state(&rel, &meta);
+            match w {
+                Wait::Settling { stat, .. } if stat != (st.size, st.mtime_ns) => {
+                    self.waiting.insert(
+                        rel,
+                        Wait::Settling {
+                            stat: (st.size, st.mtime_ns),
+                            due: now + self.opts.settle,
+                        },
+                    );
+                }
+                _ => {
+                    read_now.insert(rel, st);
+                }
+            }
+        }
+        if !gone.is_empty() {
+            self.forget(gone);
+        }
+        for f in folders {
+            self.scan(Some(&f));
+        }
+        // Unchanged files are not read again (a second event for a file already read), but
+        // a waiting one always is.
+        let files: Vec<FileState> = read_now
+            .into_values()
+            .filter(|st| {
+                self.waiting.contains_key(&st.path)
+                    || !self.known.get(&st.path).is_some_and(|k| k.same_file(st))
+            })
+            .collect();
+        for chunk in files.chunks(self.opts.batch.max(1)) {
+            self.read(chunk.to_vec());
+        }
+        self.publish_counts();
+    }
+}
+
+/// Turn one notify event into (path, hint) pairs.
+fn classify(ev: &notify::Event, out: &mut Vec<(PathBuf, Hint)>) {
+    use notify::event::{AccessKind, AccessMode, EventKind, ModifyKind, RenameMode};
+    let all = |hint: Hint, out: &mut Vec<(PathBuf, Hint)>| {
+        out.extend(ev.paths.iter().map(|p| (p.clone(), hint)));
+    };
+    match ev.kind {
+        EventKind::Access(AccessKind::Close(AccessMode::Write)) => all(Hint::Complete, out),
+        EventKind::Access(_) => {}
+        EventKind::Create(_) => all(Hint::Created, out),
+        EventKind::Modify(ModifyKind::Name(RenameMode::From)) => all(Hint::Gone, out),
+        EventKind::Modify(ModifyKind::Name(RenameMode::To)) => all(Hint::Arrived, out),
+        EventKind::Modify(ModifyKind::Name(RenameMode::Both)) => {
+            if let [from, to] = ev.paths.as_slice() {
+                out.push((from.clone(), Hint::Gone));
+                out.push((to.clone(), Hint::Arrived));
+            } else {
+                all(Hint::Check, out);
+            }
+        }
+        EventKind::Modify(ModifyKind::Name(_)) => all(Hint::Check, out),
+        EventKind::Modify(ModifyKind::Metadata(_)) => {}
+        EventKind::Modify(_) => all(Hint::Activity, out),
+        EventKind::Remove(_) => all(Hint::Gone, out),
+        EventKind::Any | EventKind::Other => all(Hint::Check, out),
+    }
+}
+
+/// Read one file: its row, why it gives none, that it is short, or that it has gone.
+fn read_one(root: &Path, cfg: &IngestConfig, mut st: FileState) -> Outcome {
+    let abs = root.join(&st.path);
+    match vo_fits::check_file(&abs) {
+        Err(e) if e.is_short() => return Outcome::Short(st.path, e.to_string()),
+        Err(vo_fits::Incomplete::Unreadable(_)) if !abs.exists() => {
+            return Outcome::Vanished(st.path)
+        }
+        Err(e) => {
+            st.error = Some(e.to_string());
+            return Outcome::Failed(st);
+        }
+        Ok(_) => {}
+    }
+    match ingest_checked(&abs, &st.path, cfg) {
+        Ok(row) => {
+            st.obs_id = Some(row.obs_id.clone());
+            Outcome::Row(st, Box::new(row))
+        }
+        Err(e) => {
+            st.error = Some(e);
+            Outcome::Failed(st)
+        }
+    }
+}
