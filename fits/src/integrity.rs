@@ -70,6 +70,26 @@ pub struct HduLayout {
 
 /// The layout of every HDU of the file at `path`, or why the file is incomplete.
 pub fn check_file(path: &Path) -> Result<Vec<HduLayout>, Incomplete> {
+    check(path, None)
+}
+
+/// Each HDU's header bytes (whole 2880-byte blocks, END included), in HDU order.
+pub type HeaderBytes = Vec<Vec<u8>>;
+
+/// [`check_file`], also giving each HDU's header bytes (whole blocks, END included) of a
+/// plain file, read on the way (`None` for a gzip file), so that a caller that wants the
+/// headers need not read the file again.
+pub fn check_file_with_headers(
+    path: &Path,
+) -> Result<(Vec<HduLayout>, Option<HeaderBytes>), Incomplete> {
+    let mut headers = Vec::new();
+    let layouts = check(path, Some(&mut headers))?;
+    let plain = headers.len() == layouts.len();
+    Ok((layouts, plain.then_some(headers)))
+}
+
+/// [`check_file`], keeping a plain file's headers in `headers` when given.
+fn check(path: &Path, headers: Option<&mut Vec<Vec<u8>>>) -> Result<Vec<HduLayout>, Incomplete> {
     let mut file = File::open(path).map_err(|e| Incomplete::Unreadable(e.to_string()))?;
     let mut magic = [0u8; 2];
     let n = read_full(&mut file, &mut magic).map_err(|e| Incomplete::Unreadable(e.to_string()))?;
@@ -78,7 +98,7 @@ pub fn check_file(path: &Path) -> Result<Vec<HduLayout>, Incomplete> {
     if n == 2 && magic == [0x1f, 0x8b] {
         let gz = flate2::read::MultiGzDecoder::new(BufReader::new(file));
         let mut stream = Stream::Gzip(Box::new(gz), 0);
-        let layouts = scan(&mut stream)?;
+        let layouts = scan(&mut stream, None)?;
         // The rest of the stream, to its trailer: flate2 checks the CRC and the length there,
         // and a stream cut anywhere, even inside the trailer, ends early.
         if let Stream::Gzip(g, _) = &mut stream {
@@ -98,7 +118,7 @@ pub fn check_file(path: &Path) -> Result<Vec<HduLayout>, Incomplete> {
             .metadata()
             .map_err(|e| Incomplete::Unreadable(e.to_string()))?
             .len();
-        scan(&mut Stream::Plain(file, len))
+        scan(&mut Stream::Plain(file, len), headers)
     }
 }
 
@@ -221,7 +241,10 @@ fn value(card: &[u8]) -> &str {
     text.split('/').next().unwrap_or("").trim()
 }
 
-fn scan(input: &mut Stream) -> Result<Vec<HduLayout>, Incomplete> {
+fn scan(
+    input: &mut Stream,
+    mut headers: Option<&mut Vec<Vec<u8>>>,
+) -> Result<Vec<HduLayout>, Incomplete> {
     let mut out = Vec::new();
     let mut buf = [0u8; BLOCK as usize];
     loop {
@@ -230,6 +253,7 @@ fn scan(input: &mut Stream) -> Result<Vec<HduLayout>, Incomplete> {
         let mut sizing = Sizing::default();
         let mut ended = false;
         let mut blocks = 0u64;
+        let mut header = Vec::new();
         while !ended {
             let n = match input.block(&mut buf) {
                 Ok(n) => n,
@@ -253,6 +277,9 @@ fn scan(input: &mut Stream) -> Result<Vec<HduLayout>, Incomplete> {
                 return Err(Incomplete::Corrupt(format!(
                     "the header of HDU {index} holds the byte 0x{b:02x}, which is not ASCII text"
                 )));
+            }
+            if headers.is_some() {
+                header.extend_from_slice(&buf);
             }
             for (k, card) in buf.chunks(80).enumerate() {
                 let key = std::str::from_utf8(&card[..8]).unwrap_or("").trim_end();
@@ -322,6 +349,9 @@ fn scan(input: &mut Stream) -> Result<Vec<HduLayout>, Incomplete> {
         }
         let complete = there == padded;
         out.push(layout);
+        if let Some(h) = headers.as_deref_mut() {
+            h.push(header);
+        }
         if !complete {
             // The last HDU's padding is missing: nothing can follow it.
             return Ok(out);

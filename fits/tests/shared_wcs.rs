@@ -21,11 +21,47 @@ fn main() -> std::process::ExitCode {
         )
         .needs(&vo_testkit::shared("data/fits")),
         vo_testkit::Test::sync(
+            "plain_headers_are_what_cfitsio_reads_on_every_shared_file",
+            plain_headers_are_what_cfitsio_reads_on_every_shared_file,
+        )
+        .needs(&vo_testkit::shared("data/fits")),
+        vo_testkit::Test::sync(
             "the_all_sky_ait_map_has_no_sky_outside_its_ellipse",
             the_all_sky_ait_map_has_no_sky_outside_its_ellipse,
         )
         .needs(&vo_testkit::shared("data/fits")),
     ])
+}
+
+/// vogate's own reading of the cards ([`vo_fits::header::read_headers_plain`]) gives what
+/// CFITSIO gives, on every shared file it reads (the plain ones; gzip and tile-compressed
+/// files are left to CFITSIO, and at least 15 files are read).
+fn plain_headers_are_what_cfitsio_reads_on_every_shared_file() {
+    let dir = vo_testkit::shared_dir("data/fits");
+    let mut plain_files = 0;
+    let mut names: Vec<_> = std::fs::read_dir(&dir)
+        .expect("read_dir")
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| p.to_string_lossy().contains(".fits"))
+        .collect();
+    names.sort();
+    for path in names {
+        let (layouts, headers) = vo_fits::check_file_with_headers(&path).expect("complete");
+        let Some(plain) = headers.and_then(|h| vo_fits::header::read_headers_plain(&layouts, &h))
+        else {
+            let name = path.to_string_lossy().to_string();
+            assert!(
+                name.ends_with(".gz") || name.ends_with(".fz") || name.contains("comp_"),
+                "{name} is left to CFITSIO"
+            );
+            continue;
+        };
+        let cfitsio = read_headers(&path).expect("cfitsio");
+        assert_eq!(plain, cfitsio, "{}", path.display());
+        plain_files += 1;
+    }
+    assert!(plain_files >= 15, "{plain_files}");
 }
 
 /// Pixels over an image of `n1` x `n2`: corners, centre, outside, and 100 pseudo-random ones.

@@ -305,14 +305,25 @@ pub fn iso_to_mjd(s: &str) -> Option<f64> {
 pub fn ingest_file(path: &Path, rel: &str, cfg: &IngestConfig) -> Result<ObsCoreRow, String> {
     // A file whose data is shorter than its headers declare (cut, or still being written) or
     // that is not FITS is no product.
-    vo_fits::check_file(path).map_err(|e| e.to_string())?;
-    ingest_checked(path, rel, cfg)
+    let (layouts, headers) = vo_fits::check_file_with_headers(path).map_err(|e| e.to_string())?;
+    ingest_checked(path, &layouts, headers.as_deref(), rel, cfg)
 }
 
-/// [`ingest_file`] for a file that [`vo_fits::check_file`] has found complete (live ingest
-/// checks first, to tell a file still being written from a bad one).
-pub fn ingest_checked(path: &Path, rel: &str, cfg: &IngestConfig) -> Result<ObsCoreRow, String> {
-    let headers = read_headers(path)?;
+/// [`ingest_file`] for a file that [`vo_fits::check_file_with_headers`] has found complete,
+/// at `layouts`, with `cards` its header bytes when it is a plain file (live ingest checks
+/// first, to tell a file still being written from a bad one). A plain file's headers are
+/// read from those bytes ([`vo_fits::header::read_headers_plain`]), any other's by CFITSIO.
+pub fn ingest_checked(
+    path: &Path,
+    layouts: &[vo_fits::HduLayout],
+    cards: Option<&[Vec<u8>]>,
+    rel: &str,
+    cfg: &IngestConfig,
+) -> Result<ObsCoreRow, String> {
+    let headers = match cards.and_then(|c| vo_fits::header::read_headers_plain(layouts, c)) {
+        Some(h) => h,
+        None => read_headers(path)?,
+    };
     let size = std::fs::metadata(path)
         .map_err(|e| format!("cannot stat: {e}"))?
         .len();

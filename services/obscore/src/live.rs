@@ -627,14 +627,34 @@ impl Engine {
         }
         let deleted = gone.len();
         self.forget(gone);
-        for chunk in to_read.chunks(self.opts.batch.max(1)) {
-            if self.stop.load(Ordering::SeqCst) {
+        // Reading and writing overlap: batch k+1 is read (on the rayon pool) while batch k
+        // is written.
+        let (root, cfg) = (self.root.clone(), self.cfg.clone());
+        let mut chunks = to_read
+            .chunks(self.opts.batch.max(1))
+            .map(<[FileState]>::to_vec)
+            .collect::<Vec<_>>()
+            .into_iter();
+        let mut ready: Option<Vec<Outcome>> = None;
+        loop {
+            let next = chunks.next();
+            if next.is_none() && ready.is_none() {
                 break;
             }
-            self.read(chunk.to_vec());
-            if whole {
-                self.with_status(|s| s.scan.read += chunk.len());
-            }
+            let stop = self.stop.load(Ordering::SeqCst);
+            let (read, ()) = rayon::join(
+                || next.filter(|_| !stop).map(|c| read_all(&root, &cfg, c)),
+                || {
+                    if let Some(done) = ready.take() {
+                        let n = done.len();
+                        self.settle(done);
+                        if whole {
+                            self.with_status(|s| s.scan.read += n);
+                        }
+                    }
+                },
+            );
+            ready = read;
         }
         if whole {
             self.last_scan = Instant::now();
@@ -690,7 +710,14 @@ impl Engine {
     /// Write `changes`; on success, make `states` (and the forgotten paths) the engine's
     /// knowledge.
     fn commit(&mut self, changes: Changes, states: Vec<FileState>) {
-        match self.store.apply(&changes) {
+        let t = Instant::now();
+        let applied = self.store.apply(&changes);
+        tracing::debug!(
+            rows = changes.rows.len(),
+            seconds = t.elapsed().as_secs_f64(),
+            "written"
+        );
+        match applied {
             Ok(()) => {
                 for p in &changes.forgotten {
                     if let Some(old) = self.known.remove(p) {
@@ -739,12 +766,13 @@ impl Engine {
         if files.is_empty() {
             return;
         }
-        let root = self.root.clone();
-        let cfg = self.cfg.clone();
-        let outcomes: Vec<Outcome> = files
-            .into_par_iter()
-            .map(|st| read_one(&root, &cfg, st))
-            .collect();
+        let outcomes = read_all(&self.root, &self.cfg, files);
+        self.settle(outcomes);
+    }
+
+    /// Write what reading files gave, in one transaction; a short file waits for another
+    /// try, or fails once it has waited too long.
+    fn settle(&mut self, outcomes: Vec<Outcome>) {
         let opened = outcomes
             .iter()
             .filter(|o| !matches!(o, Outcome::Vanished(_)))
@@ -1022,10 +1050,22 @@ fn classify(ev: &notify::Event, out: &mut Vec<(PathBuf, Hint)>) {
     }
 }
 
+/// Read `files` (under `root`) in parallel on the rayon pool.
+fn read_all(root: &Path, cfg: &IngestConfig, files: Vec<FileState>) -> Vec<Outcome> {
+    let t = Instant::now();
+    let n = files.len();
+    let outcomes: Vec<Outcome> = files
+        .into_par_iter()
+        .map(|st| read_one(root, cfg, st))
+        .collect();
+    tracing::debug!(files = n, seconds = t.elapsed().as_secs_f64(), "read");
+    outcomes
+}
+
 /// Read one file: its row, why it gives none, that it is short, or that it has gone.
 fn read_one(root: &Path, cfg: &IngestConfig, mut st: FileState) -> Outcome {
     let abs = root.join(&st.path);
-    match vo_fits::check_file(&abs) {
+    let (layouts, cards) = match vo_fits::check_file_with_headers(&abs) {
         Err(e) if e.is_short() => return Outcome::Short(st.path, e.to_string()),
         Err(vo_fits::Incomplete::Unreadable(_)) if !abs.exists() => {
             return Outcome::Vanished(st.path)
@@ -1034,9 +1074,9 @@ fn read_one(root: &Path, cfg: &IngestConfig, mut st: FileState) -> Outcome {
             st.error = Some(e.to_string());
             return Outcome::Failed(st);
         }
-        Ok(_) => {}
-    }
-    match ingest_checked(&abs, &st.path, cfg) {
+        Ok(l) => l,
+    };
+    match ingest_checked(&abs, &layouts, cards.as_deref(), &st.path, cfg) {
         Ok(row) => {
             st.obs_id = Some(row.obs_id.clone());
             Outcome::Row(st, Box::new(row))
