@@ -31,6 +31,9 @@ pub struct FileConfig {
     pub obs_collection: Option<String>,
     /// ObsCore calib_level (0-4) for ingested files.
     pub calib_level: Option<i32>,
+    /// An ObsCore mapping file (TOML: rules by path and header, templates, filter ranges,
+    /// HDU roles; see `obscore-mapping.example.toml`), relative to this file's folder.
+    pub mapping: Option<PathBuf>,
     /// Felis schema files to publish at start (tables and TAP_SCHEMA rows, as `vogate schema
     /// load` does).
     #[serde(default)]

@@ -128,6 +128,17 @@ impl Keys for Cfitsio<'_> {
     }
 }
 
+/// The keywords of `extra` that are there, as text (a number as written).
+fn extra_cards(keys: &mut impl Keys, extra: &[String], into: &mut HashMap<String, Card>) {
+    for key in extra {
+        if !into.contains_key(key) {
+            if let Some(v) = keys.text(key) {
+                into.insert(key.clone(), Card::Text(v));
+            }
+        }
+    }
+}
+
 /// The product-wide keywords of a primary HDU.
 fn primary_cards(keys: &mut impl Keys) -> HashMap<String, Card> {
     let mut primary = HashMap::new();
@@ -212,6 +223,13 @@ pub struct FileHeaders {
 /// The headers of the file at `path`, read by CFITSIO. Errors (unreadable, or not FITS)
 /// carry CFITSIO's message.
 pub fn read_headers(path: &Path) -> Result<FileHeaders, String> {
+    read_headers_with(path, &[])
+}
+
+/// [`read_headers`], with the keywords of `extra` (upper case) as well, in the primary
+/// HDU's keywords and in every image HDU's, as text (a number as written): the keywords an
+/// ObsCore mapping's rules and templates use.
+pub fn read_headers_with(path: &Path, extra: &[String]) -> Result<FileHeaders, String> {
     let mut f = FitsFile::open(path).map_err(|e| format!("cannot open as FITS: {e}"))?;
     let n = f
         .num_hdus()
@@ -223,10 +241,12 @@ pub fn read_headers(path: &Path) -> Result<FileHeaders, String> {
             .hdu(index)
             .map_err(|e| format!("cannot read HDU {index}: {e}"))?;
         if index == 0 {
-            primary = primary_cards(&mut Cfitsio {
+            let mut keys = Cfitsio {
                 hdu: &hdu,
                 file: &mut f,
-            });
+            };
+            primary = primary_cards(&mut keys);
+            extra_cards(&mut keys, extra, &mut primary);
         }
         let shape = match &hdu.info {
             HduInfo::ImageInfo { shape, .. } => shape.clone(),
@@ -237,10 +257,12 @@ pub fn read_headers(path: &Path) -> Result<FileHeaders, String> {
         }
         // fitsio gives the shape in C order (slowest axis first); FITS order is the reverse.
         let naxis: Vec<i64> = shape.iter().rev().map(|&n| n as i64).collect();
-        let cards = image_cards(&mut Cfitsio {
+        let mut keys = Cfitsio {
             hdu: &hdu,
             file: &mut f,
-        });
+        };
+        let mut cards = image_cards(&mut keys);
+        extra_cards(&mut keys, extra, &mut cards);
         out.push(ImageHeader {
             index,
             naxis,
@@ -368,6 +390,7 @@ impl Keys for Written<'_> {
 pub fn read_headers_plain(
     layouts: &[crate::HduLayout],
     headers: &[Vec<u8>],
+    extra: &[String],
 ) -> Option<FileHeaders> {
     if layouts.len() != headers.len() {
         return None;
@@ -391,6 +414,7 @@ pub fn read_headers_plain(
         }
         if layout.index == 0 {
             primary = primary_cards(&mut keys);
+            extra_cards(&mut keys, extra, &mut primary);
         }
         let image = match layout.xtension.as_deref() {
             None => true,
@@ -404,10 +428,12 @@ pub fn read_headers_plain(
             .iter()
             .map(|&n| i64::try_from(n).ok())
             .collect::<Option<Vec<i64>>>()?;
+        let mut cards = image_cards(&mut keys);
+        extra_cards(&mut keys, extra, &mut cards);
         out.push(ImageHeader {
             index: layout.index,
             naxis,
-            cards: image_cards(&mut keys),
+            cards,
         });
     }
     Some(FileHeaders {
@@ -448,8 +474,10 @@ mod tests {
     fn both(cards: &[&str]) -> (FileHeaders, FileHeaders) {
         let f = file(cards);
         let (layouts, headers) = crate::check_file_with_headers(f.path()).expect("complete");
-        let plain = read_headers_plain(&layouts, &headers.expect("plain")).expect("a plain file");
-        (plain, read_headers(f.path()).expect("cfitsio"))
+        let extra = ["FILTER".to_string(), "EXPNUM".to_string()];
+        let plain =
+            read_headers_plain(&layouts, &headers.expect("plain"), &extra).expect("a plain file");
+        (plain, read_headers_with(f.path(), &extra).expect("cfitsio"))
     }
 
     #[test]
@@ -475,6 +503,8 @@ mod tests {
             "LONPOLE    180",
             "BUNIT   = ''",
             "EXTNAME = '   '",
+            "FILTER  = 'HSC-G   '",
+            "EXPNUM  =                 1234",
         ]);
         assert_eq!(plain, cfitsio);
         let h = &plain.images[0];
@@ -484,6 +514,8 @@ mod tests {
         assert_eq!(h.number("CRVAL2"), Some(-20.25));
         assert_eq!(h.number("PC1_1"), Some(5.0));
         assert_eq!(plain.primary.get("MJD-OBS"), Some(&Card::Number(-1e-3)));
+        assert_eq!(h.text("FILTER"), Some("HSC-G"));
+        assert_eq!(h.text("EXPNUM"), Some("1234"));
     }
 
     /// A keyword written twice (which FITS forbids, §4.1.2.1) has its first card's value.

@@ -45,6 +45,7 @@ fn main() -> std::process::ExitCode {
         &shared
     );
     both!(slow_corrupt_and_burst_files_and_a_restart);
+    both!(a_mapping_shapes_rows_and_a_changed_mapping_remakes_them);
     vo_testkit::run(tests)
 }
 
@@ -167,6 +168,7 @@ async fn shared_files_arrive_leave_are_renamed_and_overwritten(db: Db) {
         calib_level: s.calib_level,
         base_url: s.base_url.clone(),
         access_url: s.access_url,
+        mapping: Default::default(),
     };
     let expected = vo_obscore::scan_tree(&fits, &cfg);
     assert!(expected.rows.len() >= 15, "{}", expected.rows.len());
@@ -392,4 +394,93 @@ async fn slow_corrupt_and_burst_files_and_a_restart(db: Db) {
     );
     assert!(st.failed.contains_key("bad.fits"));
     assert_eq!(count(&gw).await, 10_002);
+}
+
+/// A mapping's rule sets obs_collection, calib_level and the DID's collection, and its
+/// filter table em_min/em_max; a changed mapping makes every row again at the next start
+/// (the old DID is gone from DataLink); a mapping with a mistake stops the start, naming
+/// the file, line and key.
+async fn a_mapping_shapes_rows_and_a_changed_mapping_remakes_them(db: Db) {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let tree = dir.path().join("tree");
+    for (rel, filter) in [("raw/a.fits", "g"), ("b.fits", "r")] {
+        let mut spec = ImageSpec::tan(30.0, -10.0, 16, 16, 0.01);
+        spec.keywords = vec![("FILTER".into(), filter.into())];
+        let path = tree.join(rel);
+        std::fs::create_dir_all(path.parent().expect("parent")).expect("mkdir");
+        write_image(&path, &spec).expect("write");
+    }
+    let work = dir.path().join("work");
+    let mapping = dir.path().join("mapping.toml");
+    let start = |text: &str| {
+        std::fs::write(&mapping, text).expect("write the mapping");
+        let mut s = settings(&work, &tree, &db, false);
+        let file = vo_common::config::FileConfig {
+            mapping: Some(mapping.clone()),
+            ..Default::default()
+        };
+        let with = resolve(
+            Flags {
+                workdir: Some(work.clone()),
+                data: Some(tree.clone()),
+                db: match &db {
+                    Db::Sqlite => None,
+                    Db::Postgres(url) => Some(url.clone()),
+                },
+                ..Default::default()
+            },
+            file,
+            None,
+        )?;
+        s.mapping = with.mapping;
+        Ok::<_, String>(s)
+    };
+    const Q: &str = "/tap/sync?LANG=ADQL&RESPONSEFORMAT=csv&QUERY=SELECT+obs_id,obs_collection,calib_level,em_min,obs_publisher_did+FROM+ivoa.ObsCore+ORDER+BY+obs_id";
+    let v1 = "[spectral_ranges]\n\"g\" = [402.0e-9, 552.0e-9]\n\
+              [[rules]]\npath = \"raw/**\"\nobs_collection = \"RAW\"\ncalib_level = 1\n";
+    let gw = vogate::prepare(start(v1).expect("settings")).expect("prepare");
+    let (_, csv) = get(&gw, Q).await;
+    assert_eq!(
+        csv.lines().skip(1).collect::<Vec<_>>(),
+        [
+            "b.fits,vogate,2,,ivo://vogate.local/vogate?b.fits",
+            "raw/a.fits,RAW,1,4.02e-7,ivo://vogate.local/RAW?raw/a.fits"
+        ],
+        "{csv}"
+    );
+    let (_, doc) = get(
+        &gw,
+        "/datalink/links?ID=ivo%3A%2F%2Fvogate.local%2FRAW%3Fraw%2Fa.fits",
+    )
+    .await;
+    assert!(doc.contains("<TD>#this</TD>"), "{doc}");
+    drop(gw);
+
+    // Another collection for raw files: both files are read again, the rows follow.
+    let v2 = v1.replace("\"RAW\"", "\"RAW2\"");
+    let gw = vogate::prepare(start(&v2).expect("settings")).expect("prepare");
+    assert_eq!(gw.live.status().files_opened, 2);
+    let (_, csv) = get(&gw, Q).await;
+    assert_eq!(
+        csv.lines().nth(2),
+        Some("raw/a.fits,RAW2,1,4.02e-7,ivo://vogate.local/RAW2?raw/a.fits"),
+        "{csv}"
+    );
+    let (_, doc) = get(
+        &gw,
+        "/datalink/links?ID=ivo%3A%2F%2Fvogate.local%2FRAW%3Fraw%2Fa.fits",
+    )
+    .await;
+    assert!(doc.contains("NotFoundFault"), "{doc}");
+    drop(gw);
+
+    // A mistake: the start is refused with the file, line and key.
+    let e = start("[[rules]]\ncalib_level = 9\n").expect_err("a bad mapping");
+    assert_eq!(
+        e,
+        format!(
+            "{}:2: rules[0].calib_level: 9 is not in 0..=4",
+            mapping.display()
+        )
+    );
 }

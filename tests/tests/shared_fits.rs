@@ -89,6 +89,7 @@ fn every_tan_sin_car_file_has_a_row_at_astropys_centre() {
         calib_level: 2,
         base_url: "http://127.0.0.1:8080".into(),
         access_url: vo_obscore::AccessUrl::Datalink,
+        mapping: Default::default(),
     };
     let report = scan_tree(&dir, &cfg);
     for name in TAN_SIN_CAR {

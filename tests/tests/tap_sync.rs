@@ -179,6 +179,7 @@ async fn obscore_rows_are_upserted_and_deleted_with_their_indexes(db: Db) {
         calib_level: gw.settings.calib_level,
         base_url: gw.settings.base_url.clone(),
         access_url: gw.settings.access_url,
+        mapping: Default::default(),
     };
     let rows = vo_obscore::scan_tree(&gw.data_root, &cfg).rows;
     let mut m31 = rows

@@ -317,6 +317,7 @@ fn ingest_config(settings: &Settings) -> IngestConfig {
         calib_level: settings.calib_level,
         base_url: settings.base_url.clone(),
         access_url: settings.access_url,
+        mapping: settings.mapping.clone(),
     }
 }
 

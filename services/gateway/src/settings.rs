@@ -87,6 +87,8 @@ pub struct Settings {
     pub jobs: vo_uws::UwsConfig,
     /// The live ingest (flag `--watch`, config `[watch]`).
     pub live: vo_obscore::live::LiveOptions,
+    /// The ObsCore mapping (config `mapping`; the default maps as vogate always has).
+    pub mapping: std::sync::Arc<vo_obscore::mapping::Mapping>,
 }
 
 impl Settings {
@@ -371,7 +373,12 @@ pub fn resolve(
         }
         live.batch = b;
     }
+    let mapping = match file.mapping.clone().map(rel) {
+        Some(path) => vo_obscore::mapping::Mapping::read(&path)?,
+        None => vo_obscore::mapping::Mapping::default(),
+    };
     Ok(Settings {
+        mapping: std::sync::Arc::new(mapping),
         live,
         jobs,
         positions,

@@ -27,6 +27,7 @@ fn main() {
         calib_level: 2,
         base_url: "http://127.0.0.1:8080".into(),
         access_url: vo_obscore::AccessUrl::Datalink,
+        mapping: Default::default(),
     };
     let mut rates = Vec::new();
     for pass in 1..=5 {

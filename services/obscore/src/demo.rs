@@ -45,6 +45,8 @@ pub struct ImageSpec {
     pub instrume: Option<String>,
     /// A third, spectral axis, making a cube.
     pub spectral: Option<SpectralAxis>,
+    /// Other string keywords (key, value), written after the others.
+    pub keywords: Vec<(String, String)>,
 }
 
 /// A linear spectral axis (FITS WCS Paper III): NAXIS3 planes, CTYPE3/CUNIT3, the value
@@ -82,6 +84,7 @@ impl ImageSpec {
             exptime: None,
             telescop: None,
             instrume: None,
+            keywords: Vec::new(),
             spectral: None,
         }
     }
@@ -159,6 +162,9 @@ fn fill_hdu(
         if let Some(v) = v {
             hdu.write_key(f, k, v.as_str()).map_err(fits_err(k, path))?;
         }
+    }
+    for (k, v) in &spec.keywords {
+        hdu.write_key(f, k, v.as_str()).map_err(fits_err(k, path))?;
     }
     let nums: Vec<(&str, Option<f64>)> = vec![
         ("CRPIX1", Some(crpix1)),

@@ -22,7 +22,7 @@ use vo_common::sky::{
 };
 use vo_common::Value;
 use vo_fits::celestial::CelestialWcs;
-use vo_fits::header::{read_headers, Card, ImageHeader};
+use vo_fits::header::{Card, ImageHeader};
 
 /// Settings that shape the rows of an ingest.
 #[derive(Debug, Clone, PartialEq)]
@@ -37,6 +37,9 @@ pub struct IngestConfig {
     pub base_url: String,
     /// What access_url points to.
     pub access_url: AccessUrl,
+    /// Rules, templates, filter ranges and HDU roles ([`crate::mapping`]; the default maps
+    /// as vogate always has).
+    pub mapping: std::sync::Arc<crate::mapping::Mapping>,
 }
 
 /// What an ObsCore row's access_url points to (ObsCore 1.1 §4.7: access_format says which).
@@ -320,9 +323,10 @@ pub fn ingest_checked(
     rel: &str,
     cfg: &IngestConfig,
 ) -> Result<ObsCoreRow, String> {
-    let headers = match cards.and_then(|c| vo_fits::header::read_headers_plain(layouts, c)) {
+    let extra = &cfg.mapping.keywords;
+    let headers = match cards.and_then(|c| vo_fits::header::read_headers_plain(layouts, c, extra)) {
         Some(h) => h,
-        None => read_headers(path)?,
+        None => vo_fits::read_headers_with(path, extra)?,
     };
     let size = std::fs::metadata(path)
         .map_err(|e| format!("cannot stat: {e}"))?
@@ -330,7 +334,10 @@ pub fn ingest_checked(
     let mut reasons = Vec::new();
     let mut chips: Vec<(&ImageHeader, CelestialWcs)> = Vec::new();
     for h in &headers.images {
-        if is_auxiliary(h) {
+        if !cfg.mapping.is_science(&[
+            h.text("EXTNAME").unwrap_or(""),
+            h.text("EXTTYPE").unwrap_or(""),
+        ]) {
             continue;
         }
         match CelestialWcs::from_header(h) {
@@ -417,16 +424,13 @@ pub fn spectral_range(h: &ImageHeader) -> Result<Option<(f64, f64, i64)>, String
 
 /// Whether an image HDU is an auxiliary plane of a product (mask, variance, weight, error,
 /// data quality) rather than science, by its EXTTYPE or EXTNAME (as LSST, HST and others
-/// name them).
+/// name them: the default mapping's [`crate::mapping::DEFAULT_MASK`] and
+/// [`crate::mapping::DEFAULT_VARIANCE`]).
 pub fn is_auxiliary(h: &ImageHeader) -> bool {
-    const AUX: [&str; 12] = [
-        "MASK", "VARIANCE", "VAR", "WEIGHT", "WHT", "ERR", "ERROR", "SIGMA", "DQ", "FLAGS", "BPM",
-        "CONF",
-    ];
-    ["EXTTYPE", "EXTNAME"].iter().any(|k| {
-        h.text(k)
-            .is_some_and(|v| AUX.iter().any(|a| v.eq_ignore_ascii_case(a)))
-    })
+    !crate::mapping::Mapping::default().is_science(&[
+        h.text("EXTNAME").unwrap_or(""),
+        h.text("EXTTYPE").unwrap_or(""),
+    ])
 }
 
 /// Whether the polygon through an image's four corners is a faithful footprint: a valid
@@ -517,12 +521,56 @@ fn row_from_wcs(
     // A cube has a spectral axis of several planes (ObsCore 1.1 §4.1); a Stokes or time axis,
     // or a single spectral plane, leaves an image (with its em_min/em_max when spectral).
     let cube = spectral.is_some_and(|s| s.2 > 1);
-    let obs_publisher_did = format!(
-        "{}/{}?{}",
-        cfg.authority,
-        cfg.obs_collection,
-        percent_encode(rel).replace("%2F", "/")
-    );
+    // The mapping: the first rule that matches decides what it sets; templates are filled
+    // from the path and the header (this HDU's keywords, else the primary's).
+    let keyword = |k: &str| -> Option<String> {
+        match h.cards.get(k).or_else(|| primary.get(k)) {
+            Some(Card::Text(s)) => Some(s.trim().to_string()).filter(|s| !s.is_empty()),
+            Some(Card::Number(v)) => Some(v.to_string()),
+            None => None,
+        }
+    };
+    let m = &cfg.mapping;
+    let rule = m.rule_for(rel, &keyword).map(|r| &r.set);
+    let obs_collection = rule
+        .and_then(|r| r.obs_collection.clone())
+        .unwrap_or_else(|| cfg.obs_collection.clone());
+    let vars = crate::mapping::Vars {
+        path: rel,
+        obs_collection: &obs_collection,
+        authority: &cfg.authority,
+        obs_id: rel,
+        keyword: &keyword,
+    };
+    let named = |t: Option<&crate::mapping::Template>,
+                 default: Option<String>|
+     -> Result<Option<String>, String> {
+        match t {
+            Some(t) => Ok(Some(t.render(&vars, false)?).filter(|s| !s.is_empty())),
+            None => Ok(default),
+        }
+    };
+    let target_name = named(
+        rule.and_then(|r| r.target_name.as_ref()),
+        merged_text(h, primary, "OBJECT"),
+    )?;
+    let facility_name = named(
+        rule.and_then(|r| r.facility_name.as_ref()),
+        merged_text(h, primary, "TELESCOP"),
+    )?;
+    let instrument_name = named(
+        rule.and_then(|r| r.instrument_name.as_ref()),
+        merged_text(h, primary, "INSTRUME"),
+    )?;
+    let obs_publisher_did = m.obs_publisher_did.render(&vars, true)?;
+    // A product without a spectral axis takes the range of its filter, when the mapping
+    // names it.
+    let band = match spectral {
+        Some(s) => Some((s.0, s.1)),
+        None => keyword(&m.filter_keyword)
+            .and_then(|f| m.spectral_ranges.get(&f).copied())
+            .flatten(),
+    };
     let base = cfg.base_url.trim_end_matches('/');
     let (access_url, access_format) = match cfg.access_url {
         AccessUrl::Datalink => (
@@ -538,15 +586,17 @@ fn row_from_wcs(
         ),
     };
     Ok(ObsCoreRow {
-        dataproduct_type: if cube { "cube" } else { "image" }.to_string(),
-        calib_level: cfg.calib_level,
-        obs_collection: cfg.obs_collection.clone(),
+        dataproduct_type: rule
+            .and_then(|r| r.dataproduct_type.clone())
+            .unwrap_or_else(|| if cube { "cube" } else { "image" }.to_string()),
+        calib_level: rule.and_then(|r| r.calib_level).unwrap_or(cfg.calib_level),
+        obs_collection,
         obs_id: rel.to_string(),
         obs_publisher_did,
         access_url,
         access_format: access_format.to_string(),
         access_estsize: size.div_ceil(1024) as i64,
-        target_name: merged_text(h, primary, "OBJECT"),
+        target_name,
         s_ra: centre.ra,
         s_dec: centre.dec,
         s_fov,
@@ -557,11 +607,11 @@ fn row_from_wcs(
         t_min,
         t_max,
         t_exptime: exptime,
-        em_min: spectral.map(|s| s.0),
-        em_max: spectral.map(|s| s.1),
+        em_min: band.map(|b| b.0),
+        em_max: band.map(|b| b.1),
         em_xel: spectral.map(|s| s.2),
-        facility_name: merged_text(h, primary, "TELESCOP"),
-        instrument_name: merged_text(h, primary, "INSTRUME"),
+        facility_name,
+        instrument_name,
         corners,
     })
 }

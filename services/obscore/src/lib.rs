@@ -6,6 +6,7 @@
 //! - FITS headers and the celestial WCS come from vo-fits ([`vo_fits::header`],
 //!   [`vo_fits::celestial`]).
 //! - [`ingest`]: one ObsCore row per product file; walking a data tree.
+//! - [`mapping`]: rules, templates, filter ranges and HDU roles from a mapping file.
 //! - [`live`]: ivoa.ObsCore kept in step with a data tree (scans, file events, resumable).
 //! - [`demo`]: a FITS writer with real TAN WCS, used for the demo sky, fixtures and benches.
 
@@ -13,6 +14,7 @@ pub mod columns;
 pub mod demo;
 pub mod ingest;
 pub mod live;
+pub mod mapping;
 
 pub use columns::{ObsCoreColumn, OBSCORE_COLUMNS};
 pub use ingest::{

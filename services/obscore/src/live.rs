@@ -105,8 +105,13 @@ pub trait Store: Send + Sync {
 /// under other settings is read again.
 pub fn config_fingerprint(cfg: &IngestConfig) -> String {
     let text = format!(
-        "{ROW_VERSION}\n{}\n{}\n{}\n{}\n{:?}",
-        cfg.authority, cfg.obs_collection, cfg.calib_level, cfg.base_url, cfg.access_url
+        "{ROW_VERSION}\n{}\n{}\n{}\n{}\n{:?}\n{}",
+        cfg.authority,
+        cfg.obs_collection,
+        cfg.calib_level,
+        cfg.base_url,
+        cfg.access_url,
+        cfg.mapping.fingerprint
     );
     let mut h: u64 = 0xcbf2_9ce4_8422_2325;
     for b in text.bytes() {

@@ -11,6 +11,7 @@ fn cfg() -> IngestConfig {
         calib_level: 2,
         base_url: "http://127.0.0.1:8080/".into(),
         access_url: crate::ingest::AccessUrl::File,
+        mapping: Default::default(),
     }
 }
 
@@ -365,5 +366,222 @@ fn non_finite_wcs_values_are_refused_with_the_keyword_named() {
             e.contains("CRVAL1") && e.contains("not a finite number"),
             "{name}: {e}"
         );
+    }
+}
+
+mod mapping {
+    use super::cfg;
+    use crate::demo::{write_image, ImageSpec};
+    use crate::ingest::ingest_file;
+    use crate::mapping::Mapping;
+    use std::path::Path;
+
+    fn parse(text: &str) -> Result<Mapping, String> {
+        Mapping::parse(text, Path::new("m.toml"))
+    }
+
+    #[test]
+    fn the_example_mapping_reads() {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../obscore-mapping.example.toml");
+        let m = Mapping::read(&path).expect("the example is valid");
+        assert_eq!(m.rules.len(), 2);
+        assert_eq!(m.spectral_ranges.get("white"), Some(&None));
+        assert_eq!(
+            m.spectral_ranges.get("HSC-G"),
+            Some(&Some((402.0e-9, 552.0e-9)))
+        );
+        assert_eq!(m.keywords, ["FILTER", "INSTRUME", "OBJECT"]);
+    }
+
+    #[test]
+    fn mapping_errors_name_the_file_line_and_key() {
+        for (text, want) in [
+            (
+                "calib_levl = 1",
+                "m.toml:1: calib_levl: unknown field `calib_levl`",
+            ),
+            (
+                "\n[[rules]]\ncalib_level = 7",
+                "m.toml:3: rules[0].calib_level: 7 is not in 0..=4",
+            ),
+            (
+                "[[rules]]\npath = \"[a\"",
+                "m.toml:2: rules[0].path: '[a' is not a glob",
+            ),
+            (
+                "[[rules]]\npath = \"*\"\n[[rules]]\ntarget_name = \"{object}\"",
+                "m.toml:4: rules[1].target_name: {object} is not a placeholder",
+            ),
+            (
+                "[[rules]]\ntarget_name = \"{OBJECT\"",
+                "m.toml:2: rules[0].target_name: '{OBJECT' is not closed",
+            ),
+            (
+                "[[rules]]\nfacility_name = \"{obs_id}\"",
+                "m.toml:2: rules[0].facility_name: {obs_id} can be used in obs_publisher_did only",
+            ),
+            (
+                "[spectral_ranges]\n\"g\" = [552e-9, 402e-9]",
+                "m.toml:2: spectral_ranges.g: [5.52e-7, 4.02e-7] is not [em_min, em_max]",
+            ),
+            (
+                "[spectral_ranges]\n\"g\" = [402.0, 552.0]",
+                "m.toml:2: spectral_ranges.g: [402, 552]: wavelengths are in metres",
+            ),
+            (
+                "[[rules]]\ndataproduct_type = \"picture\"",
+                "m.toml:2: rules[0].dataproduct_type: 'picture' is not one of image, cube",
+            ),
+            (
+                "[[rules]]\nobs_collection = \"a b\"",
+                "m.toml:2: rules[0].obs_collection: 'a b' must be non-empty",
+            ),
+            (
+                "obs_publisher_did = \"ivo://x/}\"",
+                "m.toml:1: obs_publisher_did: a '}' without its '{'",
+            ),
+            ("[[rules]\npath = \"*\"", "m.toml:1:"),
+            (
+                "[[rules]]\ncalib_level = \"one\"",
+                "m.toml:2: calib_level: invalid type",
+            ),
+            (
+                "[hdus]\nscience = \"SCI\"",
+                "m.toml:2: science: invalid type",
+            ),
+            (
+                "[[rules]]\nheader = { INSTRUME = \"[\" }",
+                "m.toml:2: rules[0].header.INSTRUME: '[' is not a glob",
+            ),
+            (
+                "filter_keyword = \"A B\"",
+                "m.toml:1: filter_keyword: 'A B' is not a FITS keyword",
+            ),
+        ] {
+            let e = parse(text).expect_err(text);
+            assert!(
+                e.starts_with(want),
+                "{text:?}:\n  got  {e}\n  want {want}..."
+            );
+        }
+    }
+
+    #[test]
+    fn rules_templates_filters_and_hdu_roles_shape_rows() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let put = |rel: &str, instrume: Option<&str>, keys: &[(&str, &str)]| {
+            let path = dir.path().join(rel);
+            std::fs::create_dir_all(path.parent().expect("parent")).expect("mkdir");
+            let mut spec = ImageSpec::tan(10.0, 20.0, 20, 10, 0.01);
+            spec.object = Some("M31 field".into());
+            spec.instrume = instrume.map(str::to_string);
+            spec.keywords = keys
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect();
+            write_image(&path, &spec).expect("write");
+            path
+        };
+        let a = put(
+            "raw/night1/a.fits",
+            Some("Hyper Suprime-Cam"),
+            &[("FILTER", "HSC-G")],
+        );
+        let b = put(
+            "raw/night1/b.fits",
+            Some("Other cam"),
+            &[("FILTER", "HSC-G")],
+        );
+        let c = put("coadd/9813/c.fits", None, &[("FILTER", "white")]);
+        let d = put("x/d.fits", None, &[("FILTER", "nope")]);
+        let m = parse(
+            "obs_publisher_did = \"ivo://test.org/{obs_collection}?{stem}\"\n\
+             [spectral_ranges]\n\"HSC-G\" = [402.0e-9, 552.0e-9]\n\"white\" = []\n\
+             [[rules]]\npath = \"raw/**\"\nheader = { INSTRUME = \"Hyper*\" }\n\
+             obs_collection = \"HSC_RAW\"\ncalib_level = 1\nfacility_name = \"Subaru\"\n\
+             instrument_name = \"HSC-{FILTER}\"\ntarget_name = \"{OBJECT} ({stem})\"\n\
+             [[rules]]\npath = \"coadd/*/*.fits\"\nobs_collection = \"COADD\"\ncalib_level = 3\n\
+             target_name = \"tract {path[1]}\"\ndataproduct_type = \"image\"\n\
+             [[rules]]\nobs_collection = \"OTHER\"\n",
+        )
+        .expect("mapping");
+        assert_eq!(m.keywords, ["FILTER", "INSTRUME", "OBJECT"]);
+        let mut c0 = cfg();
+        c0.mapping = std::sync::Arc::new(m);
+        let row = |p: &Path, rel: &str| ingest_file(p, rel, &c0).expect("row");
+        let ra = row(&a, "raw/night1/a.fits");
+        assert_eq!(
+            (
+                ra.obs_collection.as_str(),
+                ra.calib_level,
+                ra.facility_name.as_deref(),
+                ra.instrument_name.as_deref(),
+                ra.target_name.as_deref(),
+                ra.obs_publisher_did.as_str(),
+                ra.em_min,
+                ra.em_max
+            ),
+            (
+                "HSC_RAW",
+                1,
+                Some("Subaru"),
+                Some("HSC-HSC-G"),
+                Some("M31 field (a)"),
+                "ivo://test.org/HSC_RAW?a",
+                Some(402.0e-9),
+                Some(552.0e-9)
+            )
+        );
+        // The header rule does not match b: the catch-all does; the filter still counts.
+        let rb = row(&b, "raw/night1/b.fits");
+        assert_eq!(
+            (
+                rb.obs_collection.as_str(),
+                rb.calib_level,
+                rb.instrument_name.as_deref()
+            ),
+            ("OTHER", 2, Some("Other cam"))
+        );
+        assert_eq!((rb.em_min, rb.em_max), (Some(402.0e-9), Some(552.0e-9)));
+        let rc = row(&c, "coadd/9813/c.fits");
+        assert_eq!(
+            (
+                rc.obs_collection.as_str(),
+                rc.calib_level,
+                rc.target_name.as_deref()
+            ),
+            ("COADD", 3, Some("tract 9813"))
+        );
+        assert_eq!((rc.em_min, rc.em_max), (None, None), "white: no range");
+        let rd = row(&d, "x/d.fits");
+        assert_eq!(rd.obs_collection, "OTHER");
+        assert_eq!((rd.em_min, rd.em_max), (None, None), "an unknown filter");
+        assert_eq!(rd.access_url, "http://127.0.0.1:8080/files/x%2Fd.fits");
+
+        // A template whose keyword a header lacks: no row, and the reason.
+        let mut c1 = cfg();
+        c1.mapping =
+            std::sync::Arc::new(parse("[[rules]]\ntarget_name = \"{NOPE}\"").expect("mapping"));
+        let e = ingest_file(&a, "raw/night1/a.fits", &c1).expect_err("no NOPE");
+        assert_eq!(e, "HDU 0: template '{NOPE}': the header has no NOPE");
+    }
+
+    #[test]
+    fn hdu_roles_follow_the_mapping() {
+        let default = Mapping::default();
+        assert!(default.is_science(&["", ""]));
+        assert!(default.is_science(&["IMAGE", ""]));
+        assert!(!default.is_science(&["", "mask"]));
+        assert!(!default.is_science(&["VARIANCE", ""]));
+        let m = parse("[hdus]\nscience = [\"SCI\"]\nmask = [\"DQ\"]").expect("mapping");
+        assert!(m.is_science(&["sci", ""]));
+        assert!(
+            !m.is_science(&["", ""]),
+            "unnamed HDUs are not science with a list"
+        );
+        assert!(!m.is_science(&["IMAGE", ""]));
+        let m = parse("[hdus]\nmask = [\"BADPIX\"]").expect("mapping");
+        assert!(!m.is_science(&["BADPIX", ""]));
+        assert!(m.is_science(&["MASK", ""]), "the list replaces the default");
     }
 }
