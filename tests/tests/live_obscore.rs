@@ -436,24 +436,29 @@ async fn a_mapping_shapes_rows_and_a_changed_mapping_remakes_them(db: Db) {
         Ok::<_, String>(s)
     };
     const Q: &str = "/tap/sync?LANG=ADQL&RESPONSEFORMAT=csv&QUERY=SELECT+obs_id,obs_collection,calib_level,em_min,obs_publisher_did+FROM+ivoa.ObsCore+ORDER+BY+obs_id";
-    let v1 = "[spectral_ranges]\n\"g\" = [402.0e-9, 552.0e-9]\n\
+    let v1 = "obs_id = \"{stem}\"\n[spectral_ranges]\n\"g\" = [402.0e-9, 552.0e-9]\n\
               [[rules]]\npath = \"raw/**\"\nobs_collection = \"RAW\"\ncalib_level = 1\n";
     let gw = vogate::prepare(start(v1).expect("settings")).expect("prepare");
     let (_, csv) = get(&gw, Q).await;
     assert_eq!(
         csv.lines().skip(1).collect::<Vec<_>>(),
         [
-            "b.fits,vogate,2,,ivo://vogate.local/vogate?b.fits",
-            "raw/a.fits,RAW,1,4.02e-7,ivo://vogate.local/RAW?raw/a.fits"
+            "a,RAW,1,4.02e-7,ivo://vogate.local/RAW?a",
+            "b,vogate,2,,ivo://vogate.local/vogate?b"
         ],
         "{csv}"
     );
-    let (_, doc) = get(
-        &gw,
-        "/datalink/links?ID=ivo%3A%2F%2Fvogate.local%2FRAW%3Fraw%2Fa.fits",
-    )
-    .await;
-    assert!(doc.contains("<TD>#this</TD>"), "{doc}");
+    // The services find the file by its path, whatever the obs_id.
+    let (_, doc) = get(&gw, "/datalink/links?ID=ivo%3A%2F%2Fvogate.local%2FRAW%3Fa").await;
+    assert!(
+        doc.contains("<TD>http://127.0.0.1:8080/files/raw%2Fa.fits</TD><TD/><TD/><TD>#this</TD>"),
+        "{doc}"
+    );
+    let (status, _) = get(&gw, "/files/raw%2Fa.fits").await;
+    assert_eq!(status, 200);
+    let soda = "/soda/sync?ID=ivo%3A%2F%2Fvogate.local%2FRAW%3Fa&CIRCLE=30+-10+0.02";
+    let (status, _) = get(&gw, soda).await;
+    assert_eq!(status, 200);
     drop(gw);
 
     // Another collection for raw files: both files are read again, the rows follow.
@@ -462,16 +467,14 @@ async fn a_mapping_shapes_rows_and_a_changed_mapping_remakes_them(db: Db) {
     assert_eq!(gw.live.status().files_opened, 2);
     let (_, csv) = get(&gw, Q).await;
     assert_eq!(
-        csv.lines().nth(2),
-        Some("raw/a.fits,RAW2,1,4.02e-7,ivo://vogate.local/RAW2?raw/a.fits"),
+        csv.lines().nth(1),
+        Some("a,RAW2,1,4.02e-7,ivo://vogate.local/RAW2?a"),
         "{csv}"
     );
-    let (_, doc) = get(
-        &gw,
-        "/datalink/links?ID=ivo%3A%2F%2Fvogate.local%2FRAW%3Fraw%2Fa.fits",
-    )
-    .await;
+    let (_, doc) = get(&gw, "/datalink/links?ID=ivo%3A%2F%2Fvogate.local%2FRAW%3Fa").await;
     assert!(doc.contains("NotFoundFault"), "{doc}");
+    let (status, _) = get(&gw, soda).await;
+    assert_eq!(status, 404);
     drop(gw);
 
     // A mistake: the start is refused with the file, line and key.

@@ -223,6 +223,7 @@ async fn obscore_rows_are_upserted_and_deleted_with_their_indexes(db: Db) {
     // A new row comes in beside them.
     let mut extra = m31.clone();
     extra.obs_id = "extra.fits".into();
+    extra.path = "extra.fits".into();
     extra.obs_publisher_did = "ivo://vogate.local/vogate?extra.fits".into();
     gw.tap
         .backend

@@ -4,7 +4,7 @@
 //! table has the standard columns of Table 1, in order, with their UCDs, one row per link or
 //! per error, the `standardID` INFO, and the service descriptors after it (§4; SODA's, made
 //! by [`descriptor`]). [`preview`] renders the `#preview` PNGs. [`service`] answers
-//! `/datalink/links`, its VOSI endpoints, `/preview/{obs_id}` and `/files/{obs_id}` over
+//! `/datalink/links`, its VOSI endpoints, `/preview/{path}` and `/files/{path}` over
 //! HTTP.
 
 pub mod descriptor;

@@ -1,5 +1,5 @@
 //! The DataLink service's HTTP side: `/datalink/links` (GET and POST), its VOSI endpoints,
-//! and `/files/{obs_id}`, the `#this` target, answered through the [`vo_tap::Backend`]
+//! and `/files/{path}`, the `#this` target, answered through the [`vo_tap::Backend`]
 //! (never a file path taken from the user).
 //!
 //! The links of a dataset: `#this` (the file, with its length), and for images and cubes
@@ -21,7 +21,7 @@ use vo_dali::{error_response, Params};
 pub struct DatalinkState {
     /// The database holding ivoa.ObsCore.
     pub backend: Arc<dyn vo_tap::Backend>,
-    /// The root of the data tree the obs_ids are relative to.
+    /// The root of the data tree the product paths are relative to.
     pub data_root: PathBuf,
     /// The service's public base URL (links to files and services start with it).
     pub base_url: String,
@@ -61,12 +61,12 @@ impl DatalinkState {
 pub const MAX_IDS: usize = 1000;
 
 /// Mount `/datalink/links` (GET, POST), `/datalink/capabilities`,
-/// `/datalink/availability` and `/files/{obs_id}` (GET, HEAD). Needs
+/// `/datalink/availability` and `/files/{path}` (GET, HEAD). Needs
 /// `web::Data<DatalinkState>` in the app.
 pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.route("/preview/{obs_id:.*}", web::get().to(preview))
-        .route("/files/{obs_id:.*}", web::get().to(file))
-        .route("/files/{obs_id:.*}", web::head().to(file))
+    cfg.route("/preview/{path:.*}", web::get().to(preview))
+        .route("/files/{path:.*}", web::get().to(file))
+        .route("/files/{path:.*}", web::head().to(file))
         .route("/datalink/links", web::get().to(links))
         .route("/datalink/links", web::post().to(links_post))
         .route("/datalink/capabilities", web::get().to(capabilities))
@@ -82,9 +82,10 @@ async fn links(state: web::Data<DatalinkState>, req: HttpRequest) -> HttpRespons
     }
 }
 
-/// The ObsCore columns a dataset's links are made from, in this order.
+/// The ObsCore columns a dataset's links are made from, in this order (`_path`: the
+/// product file, relative to the data root).
 const COLUMNS: [&str; 11] = [
-    "obs_id",
+    "_path",
     "dataproduct_type",
     "s_ra",
     "s_dec",
@@ -157,16 +158,16 @@ async fn links_for(state: &DatalinkState, params: Params) -> HttpResponse {
             continue;
         };
         let dataset = Dataset::of(&row);
-        let path = vo_common::files::product_file(&state.data_root, &dataset.obs_id);
+        let path = vo_common::files::product_file(&state.data_root, &dataset.path);
         links.push(crate::Link {
             id: id.clone(),
             access_url: Some(format!(
                 "{base}/files/{}",
-                vo_obscore::ingest::percent_encode(&dataset.obs_id)
+                vo_obscore::ingest::percent_encode(&dataset.path)
             )),
             semantics: "#this".into(),
-            description: Some(format!("The product file {}", dataset.obs_id)),
-            content_type: Some(vo_obscore::file_format(&dataset.obs_id).to_string()),
+            description: Some(format!("The product file {}", dataset.path)),
+            content_type: Some(vo_obscore::file_format(&dataset.path).to_string()),
             content_length: path
                 .as_ref()
                 .and_then(|p| std::fs::metadata(p).ok())
@@ -179,7 +180,7 @@ async fn links_for(state: &DatalinkState, params: Params) -> HttpResponse {
                 id: id.clone(),
                 access_url: Some(format!(
                     "{base}/preview/{}",
-                    vo_obscore::ingest::percent_encode(&dataset.obs_id)
+                    vo_obscore::ingest::percent_encode(&dataset.path)
                 )),
                 semantics: "#preview".into(),
                 description: Some(
@@ -243,7 +244,8 @@ async fn links_for(state: &DatalinkState, params: Params) -> HttpResponse {
 
 /// What the links of one dataset are made from: its ObsCore row ([`COLUMNS`]).
 struct Dataset {
-    obs_id: String,
+    /// The product file, relative to the data root.
+    path: String,
     dataproduct_type: Option<String>,
     domain: crate::descriptor::CutoutDomain,
 }
@@ -265,7 +267,7 @@ impl Dataset {
             _ => None,
         };
         Dataset {
-            obs_id: text(0).unwrap_or_default(),
+            path: text(0).unwrap_or_default(),
             dataproduct_type: text(1),
             domain: crate::descriptor::CutoutDomain {
                 circle,
@@ -300,8 +302,8 @@ impl Dataset {
     }
 }
 
-/// `/preview/{obs_id}` (the `#preview` link): the PNG of the product whose ObsCore row has
-/// that obs_id (percent-encoded in the path), rendered once and kept ([`crate::preview`]);
+/// `/preview/{path}` (the `#preview` link): the PNG of the product file at that path
+/// (relative to the data root, percent-encoded) that an ObsCore row has, rendered once and kept ([`crate::preview`]);
 /// 404 when there is no such row or its file is gone or incomplete.
 async fn preview(state: web::Data<DatalinkState>, req: HttpRequest) -> HttpResponse {
     let raw = req.uri().path().strip_prefix("/preview/").unwrap_or("");
@@ -323,27 +325,25 @@ async fn preview(state: web::Data<DatalinkState>, req: HttpRequest) -> HttpRespo
     }
 }
 
-/// The product file of the ObsCore row whose obs_id is `raw` percent-decoded. Errors: a
+/// The product file at the path `raw` percent-decoded, which an ObsCore row has. Errors: a
 /// malformed escape (usage), no such row or no such file (not found).
 async fn product_of(state: &DatalinkState, raw: &str) -> Result<PathBuf, VoError> {
-    let obs_id = percent_decode(raw)
-        .ok_or_else(|| VoError::usage(format!("'{raw}' is not a valid percent-encoded obs_id")))?;
+    let rel = percent_decode(raw)
+        .ok_or_else(|| VoError::usage(format!("'{raw}' is not a valid percent-encoded path")))?;
     match state
         .backend
-        .obscore_lookup("obs_id", &obs_id, &["obs_id"])
+        .obscore_lookup("_path", &rel, &["_path"])
         .await?
     {
         Some(_) => {}
         None => {
             return Err(VoError::not_found(format!(
-                "no ObsCore row has obs_id '{obs_id}'"
+                "no ObsCore row has the product file '{rel}'"
             )))
         }
     }
-    vo_common::files::product_file(&state.data_root, &obs_id).ok_or_else(|| {
-        VoError::not_found(format!(
-            "the file of obs_id '{obs_id}' is no longer in the data tree"
-        ))
+    vo_common::files::product_file(&state.data_root, &rel).ok_or_else(|| {
+        VoError::not_found(format!("the file '{rel}' is no longer in the data tree"))
     })
 }
 
@@ -441,32 +441,32 @@ pub fn percent_decode(s: &str) -> Option<String> {
     String::from_utf8(out).ok()
 }
 
-/// `/files/{obs_id}`: the product file of the ObsCore row with that obs_id (percent-encoded
-/// in the path), with its MIME type ([`vo_obscore::file_format`]) as Content-Type; 404 when there is no such row, its
+/// `/files/{path}`: the product file at that path relative to the data root
+/// (percent-encoded), which an ObsCore row has, with its MIME type ([`vo_obscore::file_format`]) as Content-Type; 404 when there is no such row, its
 /// file is gone, or the file no longer holds all its data (vo-fits's integrity check).
 async fn file(state: web::Data<DatalinkState>, req: HttpRequest) -> HttpResponse {
     let raw = req.uri().path().strip_prefix("/files/").unwrap_or("");
-    let Some(obs_id) = percent_decode(raw) else {
+    let Some(rel) = percent_decode(raw) else {
         return error_response(&VoError::usage(format!(
-            "'{raw}' is not a valid percent-encoded obs_id"
+            "'{raw}' is not a valid percent-encoded path"
         )));
     };
     let found = state
         .backend
-        .obscore_lookup("obs_id", &obs_id, &["obs_id"])
+        .obscore_lookup("_path", &rel, &["_path"])
         .await;
     let format = match found {
-        Ok(Some(_)) => vo_obscore::file_format(&obs_id),
+        Ok(Some(_)) => vo_obscore::file_format(&rel),
         Ok(None) => {
             return error_response(&VoError::not_found(format!(
-                "no ObsCore row has obs_id '{obs_id}'"
+                "no ObsCore row has the product file '{rel}'"
             )))
         }
         Err(e) => return error_response(&e),
     };
-    let Some(path) = vo_common::files::product_file(&state.data_root, &obs_id) else {
+    let Some(path) = vo_common::files::product_file(&state.data_root, &rel) else {
         return error_response(&VoError::not_found(format!(
-            "the file of obs_id '{obs_id}' is no longer in the data tree"
+            "the file '{rel}' is no longer in the data tree"
         )));
     };
     // A file cut short since ingest (being rewritten, say) is no product: refused, not served
@@ -476,7 +476,7 @@ async fn file(state: web::Data<DatalinkState>, req: HttpRequest) -> HttpResponse
         Ok(Ok(_)) => {}
         Ok(Err(e)) => {
             return error_response(&VoError::not_found(format!(
-                "the file of obs_id '{obs_id}' is not a whole FITS file now: {e}"
+                "the file '{rel}' is not a whole FITS file now: {e}"
             )))
         }
         Err(e) => return error_response(&VoError::internal(format!("cannot check the file: {e}"))),
@@ -489,7 +489,7 @@ async fn file(state: web::Data<DatalinkState>, req: HttpRequest) -> HttpResponse
                 .into_response(&req)
         }
         Err(e) => error_response(&VoError::not_found(format!(
-            "the file of obs_id '{obs_id}' cannot be read: {e}"
+            "the file '{rel}' cannot be read: {e}"
         ))),
     }
 }

@@ -53,6 +53,7 @@ fn rows(n: usize) -> Vec<ObsCoreRow> {
                 obs_collection: "bench".into(),
                 obs_publisher_did: format!("ivo://vogate.local/bench?{obs_id}"),
                 access_url: format!("http://127.0.0.1/files/{obs_id}"),
+                path: obs_id.clone(),
                 obs_id,
                 access_format: "application/fits".into(),
                 access_estsize: 100,

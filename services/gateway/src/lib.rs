@@ -5,8 +5,8 @@
 //! - `/`: a landing page with the endpoints and example queries;
 //! - `/tap/sync`: TAP 1.1 synchronous queries (see `vo_tap::sync`);
 //! - `/obscore/status`: the live ingest of the data tree (JSON);
-//! - `/files/{obs_id}`: the product file of an ObsCore row, found through `ivoa.ObsCore`
-//!   (the path part is the percent-encoded obs_id; never a file path taken from the user).
+//! - `/files/{path}`: the product file of an ObsCore row, found through `ivoa.ObsCore`
+//!   (the percent-encoded path relative to the data root, served only when a row has it).
 
 pub mod live;
 pub mod lock;
@@ -152,7 +152,7 @@ pub fn prepare_background(settings: Settings) -> Result<Gateway, VoError> {
         vo_tap::open(&settings.database())?,
         Box::new(move |changes: &vo_obscore::live::Changes| {
             // A dataset whose row went (or moved) is looked up again.
-            if !changes.deleted_obs_ids.is_empty() {
+            if !changes.deleted_paths.is_empty() || !changes.rows.is_empty() {
                 ids.invalidate_all();
             }
         }),
@@ -420,7 +420,7 @@ pub fn endpoints(base_url: &str) -> Vec<(&'static str, String)> {
         ("TAP tables (VOSI)", format!("{b}/tap/tables")),
         ("TAP capabilities (VOSI)", format!("{b}/tap/capabilities")),
         ("TAP availability (VOSI)", format!("{b}/tap/availability")),
-        ("files", format!("{b}/files/{{obs_id}}")),
+        ("files", format!("{b}/files/{{path}}")),
         (
             "DataLink links",
             format!("{b}/datalink/links?ID={{obs_publisher_did}}"),
@@ -432,7 +432,7 @@ pub fn endpoints(base_url: &str) -> Vec<(&'static str, String)> {
         ("SODA async (UWS 1.1 jobs)", format!("{b}/soda/async")),
         ("SODA capabilities (VOSI)", format!("{b}/soda/capabilities")),
         ("SODA examples (DALI)", format!("{b}/soda/examples")),
-        ("previews (PNG)", format!("{b}/preview/{{obs_id}}")),
+        ("previews (PNG)", format!("{b}/preview/{{path}}")),
         (
             "SIA 2.0 image search",
             format!("{b}/sia/query?POS=CIRCLE+{{ra}}+{{dec}}+{{radius}}"),

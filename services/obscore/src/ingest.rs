@@ -78,8 +78,11 @@ pub struct ObsCoreRow {
     pub calib_level: i32,
     /// Collection name.
     pub obs_collection: String,
-    /// The file's path relative to the data root, `/`-separated.
+    /// The mapping's obs_id (by default the file's path relative to the data root).
     pub obs_id: String,
+    /// The product file's path relative to the data root, `/`-separated (not an ObsCore
+    /// column: kept in the internal `_path` column, by which the services find the file).
+    pub path: String,
     /// `<authority>/<obs_collection>?<obs_id>`.
     pub obs_publisher_did: String,
     /// Where the file is served.
@@ -535,13 +538,23 @@ fn row_from_wcs(
     let obs_collection = rule
         .and_then(|r| r.obs_collection.clone())
         .unwrap_or_else(|| cfg.obs_collection.clone());
-    let vars = crate::mapping::Vars {
+    let mut vars = crate::mapping::Vars {
         path: rel,
         obs_collection: &obs_collection,
         authority: &cfg.authority,
         obs_id: rel,
         keyword: &keyword,
     };
+    let obs_id = rule
+        .and_then(|r| r.obs_id.as_ref())
+        .unwrap_or(&m.obs_id)
+        .render(&vars, false)?;
+    if obs_id.is_empty() {
+        return Err(format!(
+            "the obs_id template gives an empty obs_id for {rel}"
+        ));
+    }
+    vars.obs_id = &obs_id;
     let named = |t: Option<&crate::mapping::Template>,
                  default: Option<String>|
      -> Result<Option<String>, String> {
@@ -591,7 +604,8 @@ fn row_from_wcs(
             .unwrap_or_else(|| if cube { "cube" } else { "image" }.to_string()),
         calib_level: rule.and_then(|r| r.calib_level).unwrap_or(cfg.calib_level),
         obs_collection,
-        obs_id: rel.to_string(),
+        obs_id: obs_id.clone(),
+        path: rel.to_string(),
         obs_publisher_did,
         access_url,
         access_format: access_format.to_string(),

@@ -68,14 +68,16 @@ impl FileState {
 }
 
 /// One batch of changes, written by [`Store::apply`] in one transaction, in this order: the
-/// rows of `deleted_obs_ids` and the states of `forgotten` go, then `rows` are upserted (by
-/// obs_id, index columns included) and `files` upserted (by path).
+/// rows of the files `deleted_paths` and the states of `forgotten` go, then `rows` are
+/// upserted (replacing the row of the same file, and the row of the same
+/// obs_publisher_did; index columns included) and `files` upserted (by path).
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Changes {
     /// ObsCore rows to insert or replace.
     pub rows: Vec<ObsCoreRow>,
-    /// obs_ids whose rows go (files gone, renamed, or no longer readable).
-    pub deleted_obs_ids: Vec<String>,
+    /// Files (paths relative to the data root) whose rows go: gone, renamed, or no longer
+    /// readable.
+    pub deleted_paths: Vec<String>,
     /// File states to insert or replace.
     pub files: Vec<FileState>,
     /// Paths whose file states go (files gone from the tree).
@@ -86,7 +88,7 @@ impl Changes {
     /// Whether there is nothing to write.
     pub fn is_empty(&self) -> bool {
         self.rows.is_empty()
-            && self.deleted_obs_ids.is_empty()
+            && self.deleted_paths.is_empty()
             && self.files.is_empty()
             && self.forgotten.is_empty()
     }
@@ -701,8 +703,8 @@ impl Engine {
         all.dedup();
         for p in all {
             if let Some(k) = self.known.get(&p) {
-                if let Some(id) = &k.obs_id {
-                    changes.deleted_obs_ids.push(id.clone());
+                if k.obs_id.is_some() {
+                    changes.deleted_paths.push(p.clone());
                 }
                 changes.forgotten.push(p);
             }
@@ -790,12 +792,8 @@ impl Engine {
         for o in outcomes {
             match o {
                 Outcome::Row(st, row) => {
+                    // The file's old row, if any, is replaced by path.
                     self.waiting.remove(&st.path);
-                    if let Some(old) = self.known.get(&st.path).and_then(|k| k.obs_id.clone()) {
-                        if Some(&old) != st.obs_id.as_ref() {
-                            changes.deleted_obs_ids.push(old);
-                        }
-                    }
                     changes.rows.push(*row);
                     changes.files.push(st.clone());
                     states.push(st);
@@ -803,8 +801,8 @@ impl Engine {
                 Outcome::Failed(st) => {
                     self.waiting.remove(&st.path);
                     tracing::warn!(path = %st.path, reason = st.error.as_deref().unwrap_or(""), "no ObsCore row");
-                    if let Some(old) = self.known.get(&st.path).and_then(|k| k.obs_id.clone()) {
-                        changes.deleted_obs_ids.push(old);
+                    if self.known.get(&st.path).is_some_and(|k| k.obs_id.is_some()) {
+                        changes.deleted_paths.push(st.path.clone());
                     }
                     changes.files.push(st.clone());
                     states.push(st);
@@ -823,8 +821,8 @@ impl Engine {
                                 "{reason}; still so after {:.0} s",
                                 self.opts.short_timeout.as_secs_f64()
                             ));
-                            if let Some(old) = self.known.get(&rel).and_then(|k| k.obs_id.clone()) {
-                                changes.deleted_obs_ids.push(old);
+                            if self.known.get(&rel).is_some_and(|k| k.obs_id.is_some()) {
+                                changes.deleted_paths.push(rel.clone());
                             }
                             changes.files.push(st.clone());
                             states.push(st);

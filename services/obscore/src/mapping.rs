@@ -5,11 +5,12 @@
 //! - rules (`[[rules]]`), tried in order, the first that matches a file deciding: by a glob
 //!   on the file's path relative to the data root (`path`, `*` within a folder, `**` across
 //!   folders) and by globs on header keyword values (`header = { INSTRUME = "HSC*" }`); a
-//!   rule sets obs_collection, facility_name, instrument_name, calib_level,
+//!   rule sets obs_collection, obs_id, facility_name, instrument_name, calib_level,
 //!   dataproduct_type and target_name, which take precedence over the server's
 //!   `obs_collection` and `calib_level` and over what the header says (a rule without
 //!   `path` or `header` matches every file: put it last for defaults).
-//! - templates (`target_name`, `facility_name`, `instrument_name`, `obs_publisher_did`):
+//! - templates (`obs_id`, `target_name`, `facility_name`, `instrument_name`,
+//!   `obs_publisher_did`):
 //!   text with `{name}` placeholders: `{path}` (relative to the data root), `{name}` (the
 //!   file's name), `{stem}` (its name without `.fits`, `.fits.gz`, `.fits.fz`), `{dir}`
 //!   (its folder, empty at the root), `{path[N]}` (the N-th folder or name, from 0; -1 is
@@ -239,6 +240,8 @@ pub struct Fields {
     pub instrument_name: Option<Template>,
     /// target_name.
     pub target_name: Option<Template>,
+    /// obs_id.
+    pub obs_id: Option<Template>,
 }
 
 /// One rule: which files, and what it sets.
@@ -259,6 +262,8 @@ pub struct Mapping {
     pub source: Option<PathBuf>,
     /// FNV-1a 64 of its text (hex): rows made under another mapping are made again.
     pub fingerprint: String,
+    /// obs_id's template (default `{path}`), where a rule sets none.
+    pub obs_id: Template,
     /// obs_publisher_did's template (default `{authority}/{obs_collection}?{obs_id}`).
     pub obs_publisher_did: Template,
     /// The keyword that names a product's filter.
@@ -282,11 +287,20 @@ impl Default for Mapping {
         Mapping {
             source: None,
             fingerprint: "default".into(),
-            obs_publisher_did: Template::parse("{authority}/{obs_collection}?{obs_id}", true)
-                .unwrap_or(Template {
-                    parts: Vec::new(),
-                    text: String::new(),
-                }),
+            obs_id: Template {
+                parts: vec![Part::Path],
+                text: "{path}".into(),
+            },
+            obs_publisher_did: Template {
+                parts: vec![
+                    Part::Authority,
+                    Part::Text("/".into()),
+                    Part::Collection,
+                    Part::Text("?".into()),
+                    Part::ObsId,
+                ],
+                text: "{authority}/{obs_collection}?{obs_id}".into(),
+            },
             filter_keyword: "FILTER".into(),
             spectral_ranges: BTreeMap::new(),
             science: Vec::new(),
@@ -302,6 +316,7 @@ impl Default for Mapping {
 #[serde(deny_unknown_fields)]
 struct RuleFile {
     path: Option<Spanned<String>>,
+    obs_id: Option<Spanned<String>>,
     #[serde(default)]
     header: BTreeMap<String, Spanned<String>>,
     obs_collection: Option<Spanned<String>>,
@@ -323,6 +338,7 @@ struct HdusFile {
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct MappingFile {
+    obs_id: Option<Spanned<String>>,
     obs_publisher_did: Option<Spanned<String>>,
     filter_keyword: Option<Spanned<String>>,
     #[serde(default)]
@@ -372,6 +388,10 @@ impl Mapping {
             fingerprint: fingerprint(text),
             ..Mapping::default()
         };
+        if let Some(t) = raw.obs_id {
+            m.obs_id =
+                Template::parse(t.get_ref(), false).map_err(|e| at(t.span(), "obs_id", e))?;
+        }
         if let Some(t) = raw.obs_publisher_did {
             m.obs_publisher_did = Template::parse(t.get_ref(), true)
                 .map_err(|e| at(t.span(), "obs_publisher_did", e))?;
@@ -454,12 +474,17 @@ impl Mapping {
     /// The header keywords the mapping reads (for the header reader).
     pub fn keywords(&self) -> Vec<String> {
         let mut out: Vec<String> = vec![self.filter_keyword.clone()];
-        let mut templates: Vec<&Template> = vec![&self.obs_publisher_did];
+        let mut templates: Vec<&Template> = vec![&self.obs_id, &self.obs_publisher_did];
         for f in self.rules.iter().map(|r| &r.set) {
             templates.extend(
-                [&f.facility_name, &f.instrument_name, &f.target_name]
-                    .into_iter()
-                    .flatten(),
+                [
+                    &f.facility_name,
+                    &f.instrument_name,
+                    &f.target_name,
+                    &f.obs_id,
+                ]
+                .into_iter()
+                .flatten(),
             );
         }
         for t in templates {
@@ -567,5 +592,6 @@ fn rule_fields(
     f.facility_name = template(&r.facility_name, "facility_name")?;
     f.instrument_name = template(&r.instrument_name, "instrument_name")?;
     f.target_name = template(&r.target_name, "target_name")?;
+    f.obs_id = template(&r.obs_id, "obs_id")?;
     Ok(f)
 }

@@ -417,6 +417,14 @@ mod mapping {
                 "m.toml:2: rules[0].target_name: '{OBJECT' is not closed",
             ),
             (
+                "[[rules]]\nobs_id = \"{obs_id}\"",
+                "m.toml:2: rules[0].obs_id: {obs_id} can be used in obs_publisher_did only",
+            ),
+            (
+                "obs_id = \"{path\"",
+                "m.toml:1: obs_id: '{path' is not closed",
+            ),
+            (
                 "[[rules]]\nfacility_name = \"{obs_id}\"",
                 "m.toml:2: rules[0].facility_name: {obs_id} can be used in obs_publisher_did only",
             ),
@@ -499,6 +507,7 @@ mod mapping {
              [spectral_ranges]\n\"HSC-G\" = [402.0e-9, 552.0e-9]\n\"white\" = []\n\
              [[rules]]\npath = \"raw/**\"\nheader = { INSTRUME = \"Hyper*\" }\n\
              obs_collection = \"HSC_RAW\"\ncalib_level = 1\nfacility_name = \"Subaru\"\n\
+             obs_id = \"{stem}-{FILTER}\"\n\
              instrument_name = \"HSC-{FILTER}\"\ntarget_name = \"{OBJECT} ({stem})\"\n\
              [[rules]]\npath = \"coadd/*/*.fits\"\nobs_collection = \"COADD\"\ncalib_level = 3\n\
              target_name = \"tract {path[1]}\"\ndataproduct_type = \"image\"\n\
@@ -510,6 +519,10 @@ mod mapping {
         c0.mapping = std::sync::Arc::new(m);
         let row = |p: &Path, rel: &str| ingest_file(p, rel, &c0).expect("row");
         let ra = row(&a, "raw/night1/a.fits");
+        assert_eq!(
+            (ra.obs_id.as_str(), ra.path.as_str()),
+            ("a-HSC-G", "raw/night1/a.fits")
+        );
         assert_eq!(
             (
                 ra.obs_collection.as_str(),
@@ -555,6 +568,10 @@ mod mapping {
         assert_eq!((rc.em_min, rc.em_max), (None, None), "white: no range");
         let rd = row(&d, "x/d.fits");
         assert_eq!(rd.obs_collection, "OTHER");
+        assert_eq!(
+            (rd.obs_id.as_str(), rd.path.as_str()),
+            ("x/d.fits", "x/d.fits")
+        );
         assert_eq!((rd.em_min, rd.em_max), (None, None), "an unknown filter");
         assert_eq!(rd.access_url, "http://127.0.0.1:8080/files/x%2Fd.fits");
 

@@ -108,12 +108,12 @@ pub(crate) async fn product(state: &SodaState, id: &str) -> Result<PathBuf, VoEr
 async fn lookup(state: &SodaState, id: &str) -> Result<PathBuf, VoError> {
     let row = state
         .backend
-        .obscore_lookup("obs_publisher_did", id, &["obs_id"])
+        .obscore_lookup("obs_publisher_did", id, &["_path"])
         .await?;
-    let obs_id = row
+    let path = row
         .and_then(|v| v.into_iter().next().flatten())
         .ok_or_else(|| VoError::not_found(format!("no dataset has the ID {id}")))?;
-    vo_common::files::product_file(&state.data_root, &obs_id).ok_or_else(|| {
+    vo_common::files::product_file(&state.data_root, &path).ok_or_else(|| {
         VoError::not_found(format!(
             "the file of the dataset {id} is no longer in the data tree"
         ))

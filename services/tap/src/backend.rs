@@ -162,7 +162,8 @@ pub trait Backend: vo_uws::JobStore + Send + Sync + std::fmt::Debug {
 
     /// Columns `columns` of the ObsCore row whose `key` column equals `value`, as text (the
     /// database's cast of numbers to text), or `None`. `key` and `columns` are ObsCore column
-    /// names (never user text).
+    /// names, or the internal `_path` (the product file relative to the data root), never
+    /// user text.
     async fn obscore_lookup(
         &self,
         key: &str,

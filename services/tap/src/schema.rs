@@ -407,7 +407,7 @@ pub fn create_schema(conn: &mut Connection) -> Result<(), VoError> {
     let wanted: Vec<String> = OBSCORE_COLUMNS
         .iter()
         .map(|c| c.name.to_string())
-        .chain(["_hpx".to_string(), "_ext".to_string()])
+        .chain(["_hpx".to_string(), "_ext".to_string(), "_path".to_string()])
         .collect();
     let have: Vec<String> = tx
         .prepare(&format!(
@@ -431,8 +431,10 @@ pub fn create_schema(conn: &mut Connection) -> Result<(), VoError> {
         ddl.push_str(&format!(
             "ALTER TABLE {obscore} ADD COLUMN \"_hpx\" INTEGER;\n\
              ALTER TABLE {obscore} ADD COLUMN \"_ext\" REAL;\n\
+             ALTER TABLE {obscore} ADD COLUMN \"_path\" TEXT;\n\
              CREATE INDEX \"ivoa.ObsCore._hpx\" ON {obscore} (\"_hpx\");\n\
-             CREATE INDEX \"ivoa.ObsCore._ext\" ON {obscore} (\"_ext\");\n"
+             CREATE INDEX \"ivoa.ObsCore._ext\" ON {obscore} (\"_ext\");\n\
+             CREATE INDEX \"ivoa.ObsCore._path\" ON {obscore} (\"_path\");\n"
         ));
     }
     tx.execute_batch(&ddl).map_err(internal)?;
@@ -849,14 +851,29 @@ pub fn obscore_files(conn: &Connection) -> Result<Vec<FileState>, VoError> {
 /// [`vo_obscore::live::Changes`] for the order).
 pub fn apply_obscore_changes(conn: &mut Connection, changes: &Changes) -> Result<(), VoError> {
     let tx = conn.transaction().map_err(internal)?;
-    delete_by_obs_id(
-        &tx,
-        changes
-            .deleted_obs_ids
+    {
+        // The rows of the files that go, the old rows of the files written, and any row
+        // holding a DID that a written row takes.
+        let obscore = quote_ident(OBSCORE_TABLE);
+        let mut by_path = tx
+            .prepare(&format!("DELETE FROM {obscore} WHERE \"_path\" = ?1"))
+            .map_err(internal)?;
+        for p in changes
+            .deleted_paths
             .iter()
-            .chain(changes.rows.iter().map(|r| &r.obs_id))
-            .map(String::as_str),
-    )?;
+            .chain(changes.rows.iter().map(|r| &r.path))
+        {
+            by_path.execute([p]).map_err(internal)?;
+        }
+        let mut by_did = tx
+            .prepare(&format!(
+                "DELETE FROM {obscore} WHERE obs_publisher_did = ?1"
+            ))
+            .map_err(internal)?;
+        for r in &changes.rows {
+            by_did.execute([&r.obs_publisher_did]).map_err(internal)?;
+        }
+    }
     {
         let files = quote_ident(FILES_TABLE);
         let mut forget = tx
@@ -903,13 +920,16 @@ pub fn replace_obscore_rows(conn: &mut Connection, rows: &[ObsCoreRow]) -> Resul
     tx.commit().map_err(internal)
 }
 
-/// Insert or replace (by obs_id) `rows` of ivoa.ObsCore, index columns included, in one
-/// transaction.
+/// Insert `rows` of ivoa.ObsCore, replacing the rows of the same files and of the same
+/// obs_publisher_did, index columns included, in one transaction.
 pub fn upsert_obscore_rows(conn: &mut Connection, rows: &[ObsCoreRow]) -> Result<(), VoError> {
-    let tx = conn.transaction().map_err(internal)?;
-    delete_by_obs_id(&tx, rows.iter().map(|r| r.obs_id.as_str()))?;
-    insert_obscore_rows(&tx, rows)?;
-    tx.commit().map_err(internal)
+    apply_obscore_changes(
+        conn,
+        &Changes {
+            rows: rows.to_vec(),
+            ..Changes::default()
+        },
+    )
 }
 
 /// Delete the ObsCore rows of `obs_ids` in one transaction; how many there were.
@@ -937,9 +957,9 @@ fn delete_by_obs_id<'a>(
     Ok(n)
 }
 
-/// Insert `rows` with their internal index columns (`_hpx`, `_ext`).
+/// Insert `rows` with their internal columns (`_hpx`, `_ext`, `_path`).
 fn insert_obscore_rows(tx: &rusqlite::Transaction<'_>, rows: &[ObsCoreRow]) -> Result<(), VoError> {
-    let placeholders: Vec<String> = (1..=OBSCORE_COLUMNS.len() + 2)
+    let placeholders: Vec<String> = (1..=OBSCORE_COLUMNS.len() + 3)
         .map(|i| format!("?{i}"))
         .collect();
     let mut st = tx
@@ -959,6 +979,7 @@ fn insert_obscore_rows(tx: &rusqlite::Transaction<'_>, rows: &[ObsCoreRow]) -> R
             Some(d) => rusqlite::types::Value::Real(d),
             None => rusqlite::types::Value::Null,
         });
+        values.push(rusqlite::types::Value::Text(row.path.clone()));
         st.execute(rusqlite::params_from_iter(values))
             .map_err(|e| {
                 VoError::internal(format!("cannot store ObsCore row {}: {e}", row.obs_id))

@@ -82,6 +82,16 @@ pub(super) fn migrations() -> Vec<(i32, &'static str, String)> {
              config text NOT NULL, obs_id text, error text);"
                 .to_string(),
         ),
+        (
+            5,
+            "ivoa.ObsCore's product file path (_path), apart from obs_id",
+            format!(
+                "ALTER TABLE {o} ADD COLUMN IF NOT EXISTS \"_path\" text;\n\
+                 UPDATE {o} SET \"_path\" = obs_id WHERE \"_path\" IS NULL;\n\
+                 CREATE INDEX IF NOT EXISTS \"ObsCore_path\" ON {o} (\"_path\");\n",
+                o = obscore()
+            ),
+        ),
     ]
 }
 

@@ -63,11 +63,14 @@ impl PgBackend {
         self.write_obscore_rows(None, rows).await
     }
 
-    /// Insert or replace (by obs_id) `rows` of ivoa.ObsCore, index columns included, in one
-    /// transaction.
+    /// Insert `rows` of ivoa.ObsCore, replacing the rows of the same files and of the same
+    /// obs_publisher_did, index columns included, in one transaction.
     pub async fn upsert_obscore_rows(&self, rows: &[ObsCoreRow]) -> Result<(), VoError> {
-        let ids: Vec<String> = rows.iter().map(|r| r.obs_id.clone()).collect();
-        self.write_obscore_rows(Some(&ids), rows).await
+        self.apply_obscore_changes(&Changes {
+            rows: rows.to_vec(),
+            ..Changes::default()
+        })
+        .await
     }
 
     /// Delete the ObsCore rows of `obs_ids` in one transaction; how many there were.
@@ -119,16 +122,26 @@ impl PgBackend {
             .transaction()
             .await
             .map_err(|e| admin_error("cannot start the ingest", e))?;
-        let ids: Vec<&str> = changes
-            .deleted_obs_ids
+        // The rows of the files that go, the old rows of the files written, and any row
+        // holding a DID that a written row takes.
+        let paths: Vec<&str> = changes
+            .deleted_paths
             .iter()
-            .chain(changes.rows.iter().map(|r| &r.obs_id))
+            .chain(changes.rows.iter().map(|r| &r.path))
             .map(String::as_str)
             .collect();
-        if !ids.is_empty() {
+        let dids: Vec<&str> = changes
+            .rows
+            .iter()
+            .map(|r| r.obs_publisher_did.as_str())
+            .collect();
+        if !paths.is_empty() {
             tx.execute(
-                &format!("DELETE FROM {} WHERE obs_id = ANY($1)", obscore()),
-                &[&ids],
+                &format!(
+                    "DELETE FROM {} WHERE \"_path\" = ANY($1) OR obs_publisher_did = ANY($2)",
+                    obscore()
+                ),
+                &[&paths, &dids],
             )
             .await
             .map_err(|e| admin_error("cannot delete ObsCore rows", e))?;
@@ -489,7 +502,11 @@ async fn copy_obscore_rows(
     let names: Vec<String> = OBSCORE_COLUMNS
         .iter()
         .map(|c| quote_ident(c.name))
-        .chain(["\"_spoint\"".to_string(), "\"_spoly\"".to_string()])
+        .chain([
+            "\"_spoint\"".to_string(),
+            "\"_spoly\"".to_string(),
+            "\"_path\"".to_string(),
+        ])
         .collect();
     let sink = tx
         .copy_in(&format!(
@@ -562,5 +579,6 @@ pub(super) fn copy_line(row: &ObsCoreRow, out: &mut String) {
     let _ = write!(point, "({:?}d,{:?}d)", row.s_ra, row.s_dec);
     field(out, Some(point));
     field(out, row.s_region.as_deref().and_then(stcs_to_spoly));
+    field(out, Some(row.path.clone()));
     out.push('\n');
 }
