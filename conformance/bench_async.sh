@@ -20,7 +20,7 @@ psql "$pg/postgres" -qc "DROP DATABASE IF EXISTS vogate_bench_async WITH (FORCE)
 "$bin/vogate" serve --workdir "$work/lite" --data "$data" --bind 127.0.0.1:18601 > "$work/lite.log" 2>&1 & pids+=($!)
 "$bin/vogate" serve --workdir "$work/pg" --data "$data" --db "$pg/vogate_bench_async" --bind 127.0.0.1:18602 > "$work/pg.log" 2>&1 & pids+=($!)
 for port in 18601 18602; do
-  for _ in $(seq 1 120); do curl -fs -o /dev/null "http://127.0.0.1:$port/tap/availability" && break; sleep 0.5; done
+  for _ in $(seq 1 120); do curl -fs "http://127.0.0.1:$port/obscore/status" 2>/dev/null | grep -q '"scans":[1-9]' && break; sleep 0.5; done
 done
 echo "== vogate, SQLite"; "$bin/examples/bench_async" http://127.0.0.1:18601/tap "$jobs" "$burst"
 echo "== vogate, PostgreSQL"; "$bin/examples/bench_async" http://127.0.0.1:18602/tap "$jobs" "$burst"

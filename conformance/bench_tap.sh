@@ -18,6 +18,6 @@ trap 'kill $pid 2>/dev/null || true; rm -rf "$work"' EXIT
 "$CARGO_TARGET_DIR/release/vogate" serve --data "$work/data" --workdir "$work/w" --bind 127.0.0.1:18555 >"$work/log" 2>&1 &
 pid=$!
 url='http://127.0.0.1:18555/tap/sync?LANG=ADQL&QUERY=SELECT%20TOP%20100%20*%20FROM%20ivoa.ObsCore'
-for _ in $(seq 1 120); do curl -fsS -o /dev/null "$url" && break; sleep 0.5; done
+for _ in $(seq 1 120); do curl -fs "http://127.0.0.1:18555/obscore/status" 2>/dev/null | grep -q '"scans":[1-9]' && break; sleep 0.5; done
 echo "rows per response: $(curl -fsS "$url" | grep -c '<TR>')"
 wrk -t1 -c1 -d"${duration}s" --latency "$url"

@@ -148,9 +148,15 @@ for did, obs_id, ptype, ra, dec, fov in rows.iterrows():
 res = TAPService(f"{BASE}/tap").run_sync("SELECT * FROM ivoa.ObsCore")
 docs = list(res.iter_datalinks())
 check(len(docs) == len(res), f"iter_datalinks gave {len(docs)} documents for {len(res)} rows")
-for row, doc in zip(res, docs):
+# pyvo yields the documents in the order of the IDs (it sorts the batch's rows by ID), each
+# with the row it belongs to.
+for doc in docs:
+    row = doc.original_row
     ids = {str(r["ID"]) for r in doc}
-    check(ids == {str(row["obs_publisher_did"])}, f"the links of {row['obs_publisher_did']} are for {ids}")
+    check(row is not None and ids == {str(row["obs_publisher_did"])},
+          f"the links of {row['obs_publisher_did'] if row is not None else '?'} are for {ids}")
+check({str(d.original_row["obs_publisher_did"]) for d in docs if d.original_row is not None}
+      == {str(r["obs_publisher_did"]) for r in res}, "iter_datalinks covers every row")
 
 # The DALI examples of DataLink and SODA (DALI 1.1 §2.3): well-formed XHTML whose RDFa
 # examples each answer 200 when their generic parameters are sent to the service.

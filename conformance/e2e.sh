@@ -16,7 +16,8 @@ start() { # data_dir port log
   "$bin" serve ${E2E_DB:+--db "$E2E_DB"} --data "$1" --workdir "$work/w$2" --bind "127.0.0.1:$2" >"$3" 2>&1 &
   pid=$!
   for _ in $(seq 1 120); do
-    if curl -fs -o /dev/null "http://127.0.0.1:$2/tap/sync?LANG=ADQL&QUERY=SELECT%20TOP%201%20obs_id%20FROM%20ivoa.ObsCore"; then return 0; fi
+    # Serving, and the first scan of the data tree (which runs while it serves) done.
+    if curl -fs "http://127.0.0.1:$2/obscore/status" 2>/dev/null | grep -q '"scans":[1-9]'; then return 0; fi
     if ! kill -0 "$pid" 2>/dev/null; then echo "vogate exited:"; cat "$3"; return 1; fi
     sleep 0.5
   done
@@ -81,6 +82,16 @@ grep -q 'half.fits reason=short: HDU 0 declares 1038240 data bytes, the file hol
 grep -q 'nowcs.fits reason=no usable celestial WCS' "$work/tree.clean.log" || { echo "FAIL: file without WCS not logged with its reason"; fail=1; }
 got=$(curl -fsS "http://127.0.0.1:$port/tap/sync?LANG=ADQL&RESPONSEFORMAT=csv&QUERY=SELECT%20obs_id%20FROM%20ivoa.ObsCore" | tr -d '\r' | tr '\n' ' ')
 [ "$got" = 'obs_id sub/good.fits ' ] || { echo "FAIL: scratch tree rows: $got"; fail=1; }
+# /obscore/status lists the files without a row (the short ones wait to be complete).
+status=$(curl -fsS "http://127.0.0.1:$port/obscore/status")
+"$py" - "$status" <<'PY' || { echo "FAIL: /obscore/status: $status"; fail=1; }
+import json, sys
+s = json.loads(sys.argv[1])
+failed = {f["path"]: f["reason"] for f in s["failed"]}
+assert set(failed) == {"corrupt.fits", "nowcs.fits"}, failed
+assert failed["corrupt.fits"].startswith("not a valid FITS file"), failed
+assert (s["files_seen"], s["rows"], s["waiting"], s["scans"]) == (5, 1, 2, 1), s
+PY
 [ -z "$(find "$work/tree" -newer "$work/tree/nowcs.fits" -not -type d)" ] || { echo "FAIL: something was written under --data"; fail=1; }
 chmod -R u+w "$work/tree"
-[ $fail = 0 ] && echo "scratch: 6 passed, 0 failed" || { echo "scratch tree: checks failed"; exit 1; }
+[ $fail = 0 ] && echo "scratch: 7 passed, 0 failed" || { echo "scratch tree: checks failed"; exit 1; }

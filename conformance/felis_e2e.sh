@@ -25,7 +25,7 @@ for backend in sqlite postgres; do
   "$bin" serve --db "$db" --workdir "$work/w-$backend" --bind "127.0.0.1:$port" > "$work/serve-$backend.log" 2>&1 &
   pid=$!
   for _ in $(seq 1 120); do
-    curl -fs -o /dev/null "http://127.0.0.1:$port/tap/availability" && break
+    curl -fs "http://127.0.0.1:$port/obscore/status" 2>/dev/null | grep -q '"scans":[1-9]' && break
     kill -0 "$pid" 2>/dev/null || { cat "$work/serve-$backend.log"; exit 1; }
     sleep 0.5
   done

@@ -22,7 +22,7 @@ use vo_common::sky::{
 };
 use vo_common::Value;
 use vo_fits::celestial::CelestialWcs;
-use vo_fits::header::{Card, ImageHeader};
+use vo_fits::header::{Card, FileHeaders, ImageHeader};
 
 /// Settings that shape the rows of an ingest.
 #[derive(Debug, Clone, PartialEq)]
@@ -326,14 +326,37 @@ pub fn ingest_checked(
     rel: &str,
     cfg: &IngestConfig,
 ) -> Result<ObsCoreRow, String> {
-    let extra = &cfg.mapping.keywords;
-    let headers = match cards.and_then(|c| vo_fits::header::read_headers_plain(layouts, c, extra)) {
-        Some(h) => h,
-        None => vo_fits::read_headers_with(path, extra)?,
-    };
+    let headers = read_product_headers(path, layouts, cards, cfg)?;
     let size = std::fs::metadata(path)
         .map_err(|e| format!("cannot stat: {e}"))?
         .len();
+    row_from_headers(&headers, rel, size, cfg)
+}
+
+/// The headers of a complete product file (see [`ingest_checked`]), with the keywords the
+/// mapping reads.
+pub fn read_product_headers(
+    path: &Path,
+    layouts: &[vo_fits::HduLayout],
+    cards: Option<&[Vec<u8>]>,
+    cfg: &IngestConfig,
+) -> Result<FileHeaders, String> {
+    let extra = &cfg.mapping.keywords;
+    match cards.and_then(|c| vo_fits::header::read_headers_plain(layouts, c, extra)) {
+        Some(h) => Ok(h),
+        None => vo_fits::read_headers_with(path, extra),
+    }
+}
+
+/// The ObsCore row of a product whose headers are `headers`, whose path relative to the
+/// data root is `rel` and whose size is `size` bytes; errors say why it gives none. No I/O:
+/// the live ingest makes rows again from stored headers when the mapping changes.
+pub fn row_from_headers(
+    headers: &FileHeaders,
+    rel: &str,
+    size: u64,
+    cfg: &IngestConfig,
+) -> Result<ObsCoreRow, String> {
     let mut reasons = Vec::new();
     let mut chips: Vec<(&ImageHeader, CelestialWcs)> = Vec::new();
     for h in &headers.images {
@@ -628,4 +651,75 @@ fn row_from_wcs(
         instrument_name,
         corners,
     })
+}
+
+/// `headers` as compact JSON, for the live ingest's file states (`{"p": primary keywords,
+/// "i": [[index, [NAXISn...], keywords], ...], "k": [the mapping keywords read]}`, keywords
+/// as `{KEY: number or text}`), with `keys` the extra keywords that were asked for.
+pub fn headers_to_json(headers: &FileHeaders, keys: &[String]) -> String {
+    fn cards(c: &HashMap<String, Card>) -> serde_json::Value {
+        let mut m = serde_json::Map::new();
+        let mut keys: Vec<&String> = c.keys().collect();
+        keys.sort();
+        for k in keys {
+            let v = match &c[k] {
+                Card::Number(n) => serde_json::json!(n),
+                Card::Text(t) => serde_json::json!(t),
+            };
+            m.insert(k.clone(), v);
+        }
+        serde_json::Value::Object(m)
+    }
+    serde_json::json!({
+        "p": cards(&headers.primary),
+        "i": headers.images.iter().map(|h| serde_json::json!([h.index, h.naxis, cards(&h.cards)])).collect::<Vec<_>>(),
+        "k": keys,
+    })
+    .to_string()
+}
+
+/// The headers and the extra keywords of [`headers_to_json`]'s text; `None` for anything
+/// else.
+pub fn headers_from_json(text: &str) -> Option<(FileHeaders, Vec<String>)> {
+    fn cards(v: &serde_json::Value) -> Option<HashMap<String, Card>> {
+        v.as_object()?
+            .iter()
+            .map(|(k, v)| {
+                let c = match v {
+                    serde_json::Value::Number(n) => Card::Number(n.as_f64()?),
+                    serde_json::Value::String(s) => Card::Text(s.clone()),
+                    _ => return None,
+                };
+                Some((k.clone(), c))
+            })
+            .collect()
+    }
+    let v: serde_json::Value = serde_json::from_str(text).ok()?;
+    let images = v["i"]
+        .as_array()?
+        .iter()
+        .map(|h| {
+            Some(ImageHeader {
+                index: usize::try_from(h[0].as_u64()?).ok()?,
+                naxis: h[1]
+                    .as_array()?
+                    .iter()
+                    .map(serde_json::Value::as_i64)
+                    .collect::<Option<Vec<_>>>()?,
+                cards: cards(&h[2])?,
+            })
+        })
+        .collect::<Option<Vec<_>>>()?;
+    let keys = v["k"]
+        .as_array()?
+        .iter()
+        .map(|k| k.as_str().map(str::to_string))
+        .collect::<Option<Vec<_>>>()?;
+    Some((
+        FileHeaders {
+            primary: cards(&v["p"])?,
+            images,
+        },
+        keys,
+    ))
 }

@@ -24,7 +24,9 @@
 //! A renamed file is a new product: its old row goes and a new one (obs_id and
 //! obs_publisher_did from the new path) comes, in one transaction.
 
-use crate::ingest::{ingest_checked, is_fits_name, IngestConfig, ObsCoreRow};
+use crate::ingest::{
+    headers_to_json, is_fits_name, read_product_headers, row_from_headers, IngestConfig, ObsCoreRow,
+};
 use rayon::prelude::*;
 use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
@@ -56,14 +58,21 @@ pub struct FileState {
     pub obs_id: Option<String>,
     /// Why it gave no row (`None` when it has one).
     pub error: Option<String>,
+    /// Its headers as read ([`crate::ingest::headers_to_json`]), from which its row is made
+    /// again when the mapping changes, without opening it; `None` when they could not be
+    /// read.
+    pub headers: Option<String>,
 }
 
 impl FileState {
+    /// The same file as stat'ed: size, mtime and inode.
+    fn same_stat(&self, other: &FileState) -> bool {
+        self.size == other.size && self.mtime_ns == other.mtime_ns && self.inode == other.inode
+    }
+
+    /// The same file, read under the same settings.
     fn same_file(&self, other: &FileState) -> bool {
-        self.size == other.size
-            && self.mtime_ns == other.mtime_ns
-            && self.inode == other.inode
-            && self.config == other.config
+        self.same_stat(other) && self.config == other.config
     }
 }
 
@@ -197,6 +206,8 @@ pub struct Status {
     pub files_seen: usize,
     /// Files opened (headers read) since the engine started.
     pub files_opened: u64,
+    /// Rows made again from stored headers (a changed mapping), no file opened.
+    pub files_rederived: u64,
     /// Files with an ObsCore row.
     pub rows: usize,
     /// Files waiting to be complete (being written, short, or without their ready marker).
@@ -231,6 +242,7 @@ impl Status {
             "watching": self.watching,
             "files_seen": self.files_seen,
             "files_opened_since_start": self.files_opened,
+            "rows_remade_from_stored_headers": self.files_rederived,
             "rows": self.rows,
             "waiting": self.waiting,
             "scan": {
@@ -538,6 +550,7 @@ impl Engine {
             config: self.fingerprint.clone(),
             obs_id: None,
             error: None,
+            headers: None,
         }
     }
 
@@ -594,6 +607,8 @@ impl Engine {
                 }
             }
         }
+        // Read in path order: a fresh table's rows come out in that order.
+        found.sort_by(|a, b| a.path.cmp(&b.path));
         let walked = found.len();
         // Known files of the scanned part that the walk did not find (and not under a part
         // it could not read) have gone.
@@ -617,6 +632,9 @@ impl Engine {
             .cloned()
             .collect();
         drop(present);
+        // Unchanged files read under other settings (a changed mapping) are made again from
+        // their stored headers when those hold every keyword the mapping reads.
+        let mut remake: Vec<FileState> = Vec::new();
         let to_read: Vec<FileState> = found
             .into_iter()
             .filter(|f| {
@@ -624,7 +642,34 @@ impl Engine {
                     || self.waiting.contains_key(&f.path)
             })
             .filter(|f| self.marked(&f.path))
+            .filter_map(|f| match self.known.get(&f.path) {
+                Some(k)
+                    if k.same_stat(&f)
+                        && !self.waiting.contains_key(&f.path)
+                        && k.headers.as_deref().is_some_and(|h| self.holds_keywords(h)) =>
+                {
+                    let mut again = f;
+                    again.headers = k.headers.clone();
+                    remake.push(again);
+                    None
+                }
+                _ => Some(f),
+            })
             .collect();
+        if !remake.is_empty() {
+            let n = remake.len();
+            for chunk in remake.chunks(self.opts.batch.max(1)) {
+                let (root, cfg) = (self.root.clone(), self.cfg.clone());
+                let outcomes: Vec<Outcome> = chunk
+                    .to_vec()
+                    .into_par_iter()
+                    .map(|st| remake_one(&root, &cfg, st))
+                    .collect();
+                self.settle_outcomes(outcomes, false);
+            }
+            self.with_status(|s| s.files_rederived += n as u64);
+            tracing::info!(files = n, "rows made again from stored headers");
+        }
         let n_read = to_read.len();
         if whole {
             self.with_status(|s| {
@@ -777,14 +822,28 @@ impl Engine {
         self.settle(outcomes);
     }
 
+    /// Whether the stored headers `h` were read with every keyword the mapping reads.
+    fn holds_keywords(&self, h: &str) -> bool {
+        crate::ingest::headers_from_json(h)
+            .is_some_and(|(_, keys)| self.cfg.mapping.keywords.iter().all(|k| keys.contains(k)))
+    }
+
     /// Write what reading files gave, in one transaction; a short file waits for another
     /// try, or fails once it has waited too long.
     fn settle(&mut self, outcomes: Vec<Outcome>) {
-        let opened = outcomes
+        self.settle_outcomes(outcomes, true);
+    }
+
+    /// [`Engine::settle`]; `opened` says whether the files were opened (not remade from
+    /// stored headers).
+    fn settle_outcomes(&mut self, outcomes: Vec<Outcome>, opened: bool) {
+        let n = outcomes
             .iter()
             .filter(|o| !matches!(o, Outcome::Vanished(_)))
             .count() as u64;
-        self.with_status(|s| s.files_opened += opened);
+        if opened {
+            self.with_status(|s| s.files_opened += n);
+        }
         let now = Instant::now();
         let mut changes = Changes::default();
         let mut states = Vec::new();
@@ -800,7 +859,7 @@ impl Engine {
                 }
                 Outcome::Failed(st) => {
                     self.waiting.remove(&st.path);
-                    tracing::warn!(path = %st.path, reason = st.error.as_deref().unwrap_or(""), "no ObsCore row");
+                    tracing::warn!(path = %st.path, reason = %st.error.as_deref().unwrap_or(""), "no ObsCore row");
                     if self.known.get(&st.path).is_some_and(|k| k.obs_id.is_some()) {
                         changes.deleted_paths.push(st.path.clone());
                     }
@@ -810,7 +869,10 @@ impl Engine {
                 Outcome::Short(rel, reason) => {
                     let since = match self.waiting.get(&rel) {
                         Some(Wait::Short { since, .. }) => *since,
-                        _ => now,
+                        _ => {
+                            tracing::warn!(path = %rel, reason = %reason, "waiting for a short file to be complete");
+                            now
+                        }
                     };
                     if now.duration_since(since) >= self.opts.short_timeout {
                         self.waiting.remove(&rel);
@@ -1079,7 +1141,35 @@ fn read_one(root: &Path, cfg: &IngestConfig, mut st: FileState) -> Outcome {
         }
         Ok(l) => l,
     };
-    match ingest_checked(&abs, &layouts, cards.as_deref(), &st.path, cfg) {
+    let headers = match read_product_headers(&abs, &layouts, cards.as_deref(), cfg) {
+        Ok(h) => h,
+        Err(e) => {
+            st.error = Some(e);
+            return Outcome::Failed(st);
+        }
+    };
+    st.headers = Some(headers_to_json(&headers, &cfg.mapping.keywords));
+    row_outcome(&headers, cfg, st)
+}
+
+/// Make the row of an unchanged file again from its stored headers.
+fn remake_one(root: &Path, cfg: &IngestConfig, mut st: FileState) -> Outcome {
+    st.obs_id = None;
+    st.error = None;
+    match st
+        .headers
+        .as_deref()
+        .and_then(crate::ingest::headers_from_json)
+    {
+        Some((headers, _)) => row_outcome(&headers, cfg, st),
+        // Unreadable stored headers: read the file.
+        None => read_one(root, cfg, st),
+    }
+}
+
+/// The outcome of a file whose headers are `headers`.
+fn row_outcome(headers: &vo_fits::FileHeaders, cfg: &IngestConfig, mut st: FileState) -> Outcome {
+    match row_from_headers(headers, &st.path, st.size, cfg) {
         Ok(row) => {
             st.obs_id = Some(row.obs_id.clone());
             Outcome::Row(st, Box::new(row))

@@ -602,3 +602,156 @@ mod mapping {
         assert!(m.is_science(&["MASK", ""]), "the list replaces the default");
     }
 }
+
+/// The live engine over an in-memory store (the database's part is tested on both backends
+/// in tests/tests/live_obscore.rs).
+mod live {
+    use super::cfg;
+    use crate::demo::{write_image, ImageSpec};
+    use crate::ingest::ObsCoreRow;
+    use crate::live::{Changes, FileState, Live, LiveOptions, Store};
+    use std::collections::BTreeMap;
+    use std::sync::{Arc, Mutex};
+    use std::time::{Duration, Instant};
+
+    /// Rows and file states by path, changed batch by batch as a database would be.
+    #[derive(Default)]
+    struct MemStore {
+        rows: Mutex<BTreeMap<String, ObsCoreRow>>,
+        files: Mutex<BTreeMap<String, FileState>>,
+    }
+
+    impl Store for MemStore {
+        fn files(&self) -> Result<Vec<FileState>, String> {
+            Ok(self.files.lock().expect("lock").values().cloned().collect())
+        }
+
+        fn apply(&self, c: &Changes) -> Result<(), String> {
+            let mut rows = self.rows.lock().expect("lock");
+            let mut files = self.files.lock().expect("lock");
+            for p in &c.deleted_paths {
+                rows.remove(p);
+            }
+            for p in &c.forgotten {
+                files.remove(p);
+            }
+            for r in &c.rows {
+                rows.insert(r.path.clone(), r.clone());
+            }
+            for f in &c.files {
+                files.insert(f.path.clone(), f.clone());
+            }
+            Ok(())
+        }
+    }
+
+    fn wait_for(what: &str, mut f: impl FnMut() -> bool) {
+        let t0 = Instant::now();
+        while !f() {
+            assert!(
+                t0.elapsed() < Duration::from_secs(60),
+                "not within 60 s: {what}"
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    #[test]
+    fn a_ready_marker_says_when_a_file_is_complete() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let store = Arc::new(MemStore::default());
+        let opts = LiveOptions {
+            watch: true,
+            ready_suffix: Some(".done".into()),
+            ..LiveOptions::default()
+        };
+        let live = Live::start(dir.path(), cfg(), opts, store.clone()).expect("start");
+        write_image(
+            &dir.path().join("a.fits"),
+            &ImageSpec::tan(1.0, 2.0, 8, 8, 0.01),
+        )
+        .expect("write");
+        // Complete and closed, but not marked: not read.
+        std::thread::sleep(Duration::from_millis(1500));
+        assert!(store.rows.lock().expect("lock").is_empty());
+        assert_eq!(live.status().files_opened, 0);
+        std::fs::write(dir.path().join("a.fits.done"), b"").expect("marker");
+        wait_for("a.fits's row", || {
+            store.rows.lock().expect("lock").contains_key("a.fits")
+        });
+        assert_eq!(live.status().files_opened, 1);
+        // A marker without its file, and a marker removed, change nothing.
+        std::fs::write(dir.path().join("ghost.fits.done"), b"").expect("marker");
+        std::fs::remove_file(dir.path().join("a.fits.done")).expect("rm");
+        std::thread::sleep(Duration::from_millis(500));
+        assert_eq!(
+            store.rows.lock().expect("lock").keys().collect::<Vec<_>>(),
+            ["a.fits"]
+        );
+        drop(live);
+        // A restart finds a marked file written while nobody watched.
+        write_image(
+            &dir.path().join("b.fits"),
+            &ImageSpec::tan(3.0, 4.0, 8, 8, 0.01),
+        )
+        .expect("write");
+        std::fs::write(dir.path().join("b.fits.done"), b"").expect("marker");
+        write_image(
+            &dir.path().join("c.fits"),
+            &ImageSpec::tan(3.0, 4.0, 8, 8, 0.01),
+        )
+        .expect("write");
+        let opts = LiveOptions {
+            ready_suffix: Some(".done".into()),
+            ..LiveOptions::default()
+        };
+        let live = Live::start(dir.path(), cfg(), opts, store.clone()).expect("start");
+        live.wait_scanned();
+        assert_eq!(
+            store.rows.lock().expect("lock").keys().collect::<Vec<_>>(),
+            ["a.fits", "b.fits"],
+            "c.fits has no marker"
+        );
+        assert_eq!(live.status().files_opened, 1);
+    }
+
+    #[test]
+    fn a_store_that_fails_is_retried_and_reported() {
+        struct Failing(Mutex<u32>, MemStore);
+        impl Store for Failing {
+            fn files(&self) -> Result<Vec<FileState>, String> {
+                self.1.files()
+            }
+            fn apply(&self, c: &Changes) -> Result<(), String> {
+                let mut n = self.0.lock().expect("lock");
+                *n += 1;
+                if *n == 1 {
+                    return Err("the database is unavailable".into());
+                }
+                self.1.apply(c)
+            }
+        }
+        let dir = tempfile::tempdir().expect("tempdir");
+        write_image(
+            &dir.path().join("a.fits"),
+            &ImageSpec::tan(1.0, 2.0, 8, 8, 0.01),
+        )
+        .expect("write");
+        let store = Arc::new(Failing(Mutex::new(0), MemStore::default()));
+        let opts = LiveOptions {
+            watch: true,
+            ..LiveOptions::default()
+        };
+        let live = Live::start(dir.path(), cfg(), opts, store.clone()).expect("start");
+        live.wait_scanned();
+        assert_eq!(
+            live.status().error.as_deref(),
+            Some("the database is unavailable")
+        );
+        // The scan runs again (5 s later) and the row comes; the error clears.
+        wait_for("a.fits's row after the retry", || {
+            store.1.rows.lock().expect("lock").contains_key("a.fits")
+        });
+        wait_for("the error cleared", || live.status().error.is_none());
+    }
+}

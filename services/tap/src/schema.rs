@@ -399,8 +399,30 @@ pub fn create_schema(conn: &mut Connection) -> Result<(), VoError> {
     ddl.push_str(&format!(
         "CREATE TABLE IF NOT EXISTS {files} (path TEXT PRIMARY KEY NOT NULL, \
          size INTEGER NOT NULL, mtime_ns INTEGER NOT NULL, inode INTEGER NOT NULL, \
-         config TEXT NOT NULL, obs_id TEXT, error TEXT);\n"
+         config TEXT NOT NULL, obs_id TEXT, error TEXT, headers TEXT);\n"
     ));
+    // File states made before they kept headers get the column.
+    let has_headers: bool = tx
+        .query_row(
+            &format!(
+                "SELECT COUNT(*) FROM pragma_table_info('{FILES_TABLE}') WHERE name = 'headers'"
+            ),
+            [],
+            |r| r.get::<_, i64>(0),
+        )
+        .map_err(internal)?
+        > 0;
+    let table_exists: bool = tx
+        .query_row(
+            &format!("SELECT COUNT(*) FROM pragma_table_info('{FILES_TABLE}')"),
+            [],
+            |r| r.get::<_, i64>(0),
+        )
+        .map_err(internal)?
+        > 0;
+    if table_exists && !has_headers {
+        ddl.push_str(&format!("ALTER TABLE {files} ADD COLUMN headers TEXT;\n"));
+    }
     // ivoa.ObsCore is kept across starts (the live ingest reads only what changed) when its
     // columns are the current ones: vogate's Felis file's, then the internal HEALPix
     // column and footprint reach.
@@ -825,7 +847,7 @@ pub const FILES_TABLE: &str = "vogate.obscore_files";
 pub fn obscore_files(conn: &Connection) -> Result<Vec<FileState>, VoError> {
     let mut st = conn
         .prepare(&format!(
-            "SELECT path, size, mtime_ns, inode, config, obs_id, error FROM {}",
+            "SELECT path, size, mtime_ns, inode, config, obs_id, error, headers FROM {}",
             quote_ident(FILES_TABLE)
         ))
         .map_err(internal)?;
@@ -839,6 +861,7 @@ pub fn obscore_files(conn: &Connection) -> Result<Vec<FileState>, VoError> {
                 config: r.get(4)?,
                 obs_id: r.get(5)?,
                 error: r.get(6)?,
+                headers: r.get(7)?,
             })
         })
         .map_err(internal)?
@@ -885,8 +908,8 @@ pub fn apply_obscore_changes(conn: &mut Connection, changes: &Changes) -> Result
         insert_obscore_rows(&tx, &changes.rows)?;
         let mut put = tx
             .prepare(&format!(
-                "INSERT OR REPLACE INTO {files} (path, size, mtime_ns, inode, config, obs_id, error) \
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)"
+                "INSERT OR REPLACE INTO {files} (path, size, mtime_ns, inode, config, obs_id, error, headers) \
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)"
             ))
             .map_err(internal)?;
         for f in &changes.files {
@@ -897,7 +920,8 @@ pub fn apply_obscore_changes(conn: &mut Connection, changes: &Changes) -> Result
                 f.inode as i64,
                 f.config,
                 f.obs_id,
-                f.error
+                f.error,
+                f.headers
             ])
             .map_err(internal)?;
         }

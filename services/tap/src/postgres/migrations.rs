@@ -92,6 +92,11 @@ pub(super) fn migrations() -> Vec<(i32, &'static str, String)> {
                 o = obscore()
             ),
         ),
+        (
+            6,
+            "the live ingest's stored headers",
+            "ALTER TABLE vogate.obscore_files ADD COLUMN IF NOT EXISTS headers text;".to_string(),
+        ),
     ]
 }
 

@@ -93,7 +93,7 @@ impl PgBackend {
             .client()
             .await?
             .query(
-                "SELECT path, size, mtime_ns, inode, config, obs_id, error FROM vogate.obscore_files",
+                "SELECT path, size, mtime_ns, inode, config, obs_id, error, headers FROM vogate.obscore_files",
                 &[],
             )
             .await
@@ -108,6 +108,7 @@ impl PgBackend {
                 config: r.get(4),
                 obs_id: r.get(5),
                 error: r.get(6),
+                headers: r.get(7),
             })
             .collect())
     }
@@ -172,11 +173,12 @@ impl PgBackend {
             let config: Vec<&str> = f.iter().map(|f| f.config.as_str()).collect();
             let obs_id: Vec<Option<&str>> = f.iter().map(|f| f.obs_id.as_deref()).collect();
             let error: Vec<Option<&str>> = f.iter().map(|f| f.error.as_deref()).collect();
+            let headers: Vec<Option<&str>> = f.iter().map(|f| f.headers.as_deref()).collect();
             tx.execute(
-                "INSERT INTO vogate.obscore_files (path, size, mtime_ns, inode, config, obs_id, error) \
+                "INSERT INTO vogate.obscore_files (path, size, mtime_ns, inode, config, obs_id, error, headers) \
                  SELECT * FROM UNNEST($1::text[], $2::bigint[], $3::bigint[], $4::bigint[], \
-                 $5::text[], $6::text[], $7::text[])",
-                &[&path, &size, &mtime, &inode, &config, &obs_id, &error],
+                 $5::text[], $6::text[], $7::text[], $8::text[])",
+                &[&path, &size, &mtime, &inode, &config, &obs_id, &error, &headers],
             )
             .await
             .map_err(|e| admin_error("cannot write file states", e))?;
