@@ -278,7 +278,34 @@ pub fn read_headers_with(path: &Path, extra: &[String]) -> Result<FileHeaders, S
 /// The values of one header's cards by keyword (the first card of a keyword counts;
 /// keywords compared in upper case), as written: a string with its quotes, anything else
 /// without its comment. Borrowed from the header's bytes.
-struct Written<'h>(HashMap<std::borrow::Cow<'h, str>, Option<&'h str>>);
+struct Written<'h>(HashMap<std::borrow::Cow<'h, str>, Option<&'h str>, Fnv>);
+
+/// FNV-1a (64 bits), for the short keyword keys of [`Written`]: several times cheaper than
+/// the standard SipHash there, and a header is no attacker's choice of hash flooding worth
+/// defending (a file has at most a few thousand cards).
+#[derive(Default, Clone, Copy)]
+struct FnvHasher(u64);
+
+impl std::hash::Hasher for FnvHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        let mut h = if self.0 == 0 {
+            0xcbf2_9ce4_8422_2325
+        } else {
+            self.0
+        };
+        for b in bytes {
+            h ^= u64::from(*b);
+            h = h.wrapping_mul(0x0100_0000_01b3);
+        }
+        self.0 = h;
+    }
+}
+
+type Fnv = std::hash::BuildHasherDefault<FnvHasher>;
 
 impl<'h> Written<'h> {
     /// The cards of `header` (whole 2880-byte blocks up to and including END). `None` for
@@ -288,7 +315,7 @@ impl<'h> Written<'h> {
             return None;
         }
         let text = std::str::from_utf8(header).ok()?;
-        let mut map = HashMap::with_capacity(text.len() / 80);
+        let mut map = HashMap::with_capacity_and_hasher(text.len() / 80, Fnv::default());
         for start in (0..text.len()).step_by(80) {
             let card = &text[start..(start + 80).min(text.len())];
             let key = crate::cards::keyword(card);
@@ -335,7 +362,14 @@ impl<'h> Written<'h> {
 /// `strtod` as CFITSIO's `ffc2dd` uses it: the whole text a number (D exponents taken as
 /// E), an overflow (`1E999`) an error; `nan` and `inf` are numbers.
 fn c_double(text: &str) -> Result<f64, bool> {
-    let t = text.trim().replace(['D', 'd'], "E");
+    let t = text.trim();
+    let replaced;
+    let t = if t.contains(['D', 'd']) {
+        replaced = t.replace(['D', 'd'], "E");
+        replaced.as_str()
+    } else {
+        t
+    };
     match t.parse::<f64>() {
         Ok(v) if v.is_finite() => Ok(v),
         Ok(v) => {

@@ -313,6 +313,11 @@ impl Live {
             None
         };
         let status = engine.status.clone();
+        // The scan starts on the new thread; it is running from now on.
+        engine.with_status(|s| {
+            s.scan.running = true;
+            s.scan.started = Some(SystemTime::now());
+        });
         let thread = std::thread::Builder::new()
             .name("vogate-live".into())
             .spawn(move || {

@@ -755,3 +755,45 @@ mod live {
         wait_for("the error cleared", || live.status().error.is_none());
     }
 }
+
+#[test]
+fn stored_headers_read_back_as_they_were() {
+    use crate::ingest::{headers_from_json, headers_to_json};
+    use std::collections::HashMap;
+    use vo_fits::header::{Card, FileHeaders, ImageHeader};
+    let mut cards = HashMap::new();
+    for (k, v) in [
+        (
+            "OBJECT",
+            Card::Text("a \"quoted\" \\ back\tslash \u{1} é".into()),
+        ),
+        ("CRVAL1", Card::Number(0.1)),
+        ("CRVAL2", Card::Number(-1e-300)),
+        ("CDELT1", Card::Number(1.7976931348623157e308)),
+        ("NAXIS1", Card::Number(100.0)),
+        ("EMPTY", Card::Text(String::new())),
+    ] {
+        cards.insert(k.to_string(), v);
+    }
+    let headers = FileHeaders {
+        primary: HashMap::from([("TELESCOP".to_string(), Card::Text("T".into()))]),
+        images: vec![
+            ImageHeader {
+                index: 1,
+                naxis: vec![100, 200, 3],
+                cards: cards.clone(),
+            },
+            ImageHeader {
+                index: 3,
+                naxis: vec![4, 5],
+                cards: HashMap::new(),
+            },
+        ],
+    };
+    let keys = vec!["FILTER".to_string(), "EXP-ID".to_string()];
+    let text = headers_to_json(&headers, &keys);
+    serde_json::from_str::<serde_json::Value>(&text).expect("valid JSON");
+    assert_eq!(headers_from_json(&text), Some((headers, keys)));
+    assert_eq!(headers_from_json("{\"p\":{}}"), None);
+    assert_eq!(headers_from_json("not json"), None);
+}
