@@ -267,6 +267,12 @@ fn scan(
                 // Not an extension: trailing bytes after the last HDU.
                 return Ok(out);
             }
+            if index == 0 && blocks == 0 && !b"SIMPLE  =".starts_with(&buf[..n.min(9)]) {
+                // Not FITS, however short: what is there already says so.
+                return Err(Incomplete::Corrupt(
+                    "it does not begin with SIMPLE = T".into(),
+                ));
+            }
             if n < BLOCK as usize {
                 return Err(Incomplete::Short(format!(
                     "the header of HDU {index} ends after {} bytes, before its END card",
@@ -511,6 +517,36 @@ mod tests {
         let mut trailing = f.clone();
         trailing.extend_from_slice(&[0u8; 500]);
         assert_eq!(check_bytes(&trailing).expect("trailing").len(), 2);
+    }
+
+    #[test]
+    fn a_few_bytes_that_are_not_fits_are_corrupt_not_short() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        for (name, bytes) in [
+            ("text.fits", &b"this is not FITS\n"[..]),
+            ("x.fits", &b"X"[..]),
+            ("almost.fits", &b"SIMPLE =  T"[..]),
+        ] {
+            let p = dir.path().join(name);
+            std::fs::write(&p, bytes).expect("write");
+            assert_eq!(
+                check_file(&p),
+                Err(Incomplete::Corrupt(
+                    "it does not begin with SIMPLE = T".into()
+                )),
+                "{name}"
+            );
+        }
+        // What could still become FITS is short: nothing yet, or the start of SIMPLE.
+        for bytes in [
+            &b""[..],
+            &b"SIMP"[..],
+            &b"SIMPLE  =                    T"[..],
+        ] {
+            let p = dir.path().join("partial.fits");
+            std::fs::write(&p, bytes).expect("write");
+            assert!(check_file(&p).is_err_and(|e| e.is_short()), "{bytes:?}");
+        }
     }
 
     #[test]

@@ -46,6 +46,7 @@ fn main() -> std::process::ExitCode {
     );
     both!(slow_corrupt_and_burst_files_and_a_restart);
     both!(a_mapping_shapes_rows_and_a_changed_mapping_remakes_them);
+    both!(extension_columns_are_added_published_filled_and_never_dropped);
     vo_testkit::run(tests)
 }
 
@@ -396,6 +397,32 @@ async fn slow_corrupt_and_burst_files_and_a_restart(db: Db) {
     assert_eq!(count(&gw).await, 10_002);
 }
 
+/// Settings for `tree` whose config names the mapping file `mapping`, written with `text`
+/// first; the error of a mapping with a mistake.
+fn with_mapping(
+    work: &Path,
+    tree: &Path,
+    db: &Db,
+    mapping: &Path,
+    text: &str,
+) -> Result<vogate::settings::Settings, String> {
+    std::fs::write(mapping, text).expect("write the mapping");
+    let file = vo_common::config::FileConfig {
+        mapping: Some(mapping.to_path_buf()),
+        ..Default::default()
+    };
+    let flags = Flags {
+        workdir: Some(work.to_path_buf()),
+        data: Some(tree.to_path_buf()),
+        db: match db {
+            Db::Sqlite => None,
+            Db::Postgres(url) => Some(url.clone()),
+        },
+        ..Default::default()
+    };
+    resolve(flags, file, None)
+}
+
 /// A mapping's rule sets obs_collection, calib_level and the DID's collection, and its
 /// filter table em_min/em_max; a changed mapping makes every row again at the next start
 /// (the old DID is gone from DataLink); a mapping with a mistake stops the start, naming
@@ -412,29 +439,7 @@ async fn a_mapping_shapes_rows_and_a_changed_mapping_remakes_them(db: Db) {
     }
     let work = dir.path().join("work");
     let mapping = dir.path().join("mapping.toml");
-    let start = |text: &str| {
-        std::fs::write(&mapping, text).expect("write the mapping");
-        let mut s = settings(&work, &tree, &db, false);
-        let file = vo_common::config::FileConfig {
-            mapping: Some(mapping.clone()),
-            ..Default::default()
-        };
-        let with = resolve(
-            Flags {
-                workdir: Some(work.clone()),
-                data: Some(tree.clone()),
-                db: match &db {
-                    Db::Sqlite => None,
-                    Db::Postgres(url) => Some(url.clone()),
-                },
-                ..Default::default()
-            },
-            file,
-            None,
-        )?;
-        s.mapping = with.mapping;
-        Ok::<_, String>(s)
-    };
+    let start = |text: &str| with_mapping(&work, &tree, &db, &mapping, text);
     const Q: &str = "/tap/sync?LANG=ADQL&RESPONSEFORMAT=csv&QUERY=SELECT+obs_id,obs_collection,calib_level,em_min,obs_publisher_did+FROM+ivoa.ObsCore+ORDER+BY+obs_id";
     let v1 = "obs_id = \"{stem}\"\n[spectral_ranges]\n\"g\" = [402.0e-9, 552.0e-9]\n\
               [[rules]]\npath = \"raw/**\"\nobs_collection = \"RAW\"\ncalib_level = 1\n";
@@ -494,5 +499,100 @@ async fn a_mapping_shapes_rows_and_a_changed_mapping_remakes_them(db: Db) {
             "{}:2: rules[0].calib_level: 9 is not in 0..=4",
             mapping.display()
         )
+    );
+}
+
+/// The mapping's extension columns (declared in a Felis file, filled from header keywords)
+/// are added to ivoa.ObsCore, published in TAP_SCHEMA (ADQL, /tap/tables) and filled; a
+/// column whose template leaves the mapping is no longer filled; a mapping without them
+/// leaves the columns in the table, unpublished, and the rows go on.
+async fn extension_columns_are_added_published_filled_and_never_dropped(db: Db) {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let tree = dir.path().join("tree");
+    std::fs::create_dir_all(&tree).expect("mkdir");
+    for (name, visit, filter) in [("a.fits", "1234", "g"), ("b.fits", "7", "r")] {
+        let mut spec = ImageSpec::tan(50.0, 5.0, 12, 12, 0.01);
+        spec.keywords = vec![
+            ("EXPNUM".into(), visit.into()),
+            ("FILTER".into(), filter.into()),
+        ];
+        write_image(&tree.join(name), &spec).expect("write");
+    }
+    std::fs::write(
+        dir.path().join("extra.yaml"),
+        "name: ivoa\n\"@id\": \"#ivoa\"\ntables:\n- name: ObsCore\n  \"@id\": \"#ObsCore\"\n  columns:\n\
+         \x20 - name: lsst_visit\n    \"@id\": \"#ObsCore.lsst_visit\"\n    datatype: long\n    description: Identifier of the visit\n    ivoa:ucd: meta.id;obs\n\
+         \x20 - name: lsst_band\n    \"@id\": \"#ObsCore.lsst_band\"\n    datatype: string\n    length: 32\n    description: Filter band\n",
+    )
+    .expect("felis");
+    let (work, mapping) = (dir.path().join("work"), dir.path().join("mapping.toml"));
+    let start = |text: &str| {
+        vogate::prepare(with_mapping(&work, &tree, &db, &mapping, text).expect("settings"))
+            .expect("prepare")
+    };
+    let q = |adql: &str| {
+        format!(
+            "/tap/sync?LANG=ADQL&RESPONSEFORMAT=csv&QUERY={}",
+            vo_obscore::ingest::percent_encode(adql)
+        )
+    };
+    let both_templates = "felis = \"extra.yaml\"\n[extra_columns]\nlsst_visit = \"{EXPNUM}\"\nlsst_band = \"{FILTER}\"\n";
+    let gw = start(both_templates);
+    let (status, csv) = get(
+        &gw,
+        &q("SELECT obs_id, lsst_visit, lsst_band FROM ivoa.ObsCore ORDER BY obs_id"),
+    )
+    .await;
+    assert_eq!(status, 200, "{csv}");
+    assert_eq!(
+        csv.lines().collect::<Vec<_>>(),
+        ["obs_id,lsst_visit,lsst_band", "a.fits,1234,g", "b.fits,7,r"]
+    );
+    let (_, csv) = get(
+        &gw,
+        &q("SELECT obs_id FROM ivoa.ObsCore WHERE lsst_visit > 100"),
+    )
+    .await;
+    assert_eq!(csv.lines().nth(1), Some("a.fits"), "{csv}");
+    let (_, tables) = get(&gw, "/tap/tables").await;
+    assert!(
+        tables
+            .contains("<name>lsst_visit</name><description>Identifier of the visit</description>"),
+        "{tables}"
+    );
+    drop(gw);
+
+    // lsst_band's template leaves the mapping: the rows are remade, lsst_band is NULL.
+    let gw = start("felis = \"extra.yaml\"\n[extra_columns]\nlsst_visit = \"{EXPNUM}\"\n");
+    let (_, csv) = get(
+        &gw,
+        &q("SELECT obs_id, lsst_visit, lsst_band FROM ivoa.ObsCore ORDER BY obs_id"),
+    )
+    .await;
+    assert_eq!(
+        csv.lines().collect::<Vec<_>>(),
+        ["obs_id,lsst_visit,lsst_band", "a.fits,1234,", "b.fits,7,"]
+    );
+    drop(gw);
+
+    // No extension columns at all: they stay in the table, unpublished; the rows go on.
+    let gw = start("");
+    let (status, err) = get(&gw, &q("SELECT lsst_band FROM ivoa.ObsCore")).await;
+    assert_eq!(status, 400, "{err}");
+    assert!(err.contains("lsst_band"), "{err}");
+    let (_, csv) = get(&gw, &q("SELECT COUNT(*) AS n FROM ivoa.ObsCore")).await;
+    assert_eq!(csv.lines().nth(1), Some("2"));
+    drop(gw);
+
+    // And back: the columns were kept, and are filled again.
+    let gw = start(both_templates);
+    let (_, csv) = get(
+        &gw,
+        &q("SELECT obs_id, lsst_band FROM ivoa.ObsCore ORDER BY obs_id"),
+    )
+    .await;
+    assert_eq!(
+        csv.lines().collect::<Vec<_>>(),
+        ["obs_id,lsst_band", "a.fits,g", "b.fits,r"]
     );
 }

@@ -1553,6 +1553,29 @@ async fn obscore_sync_follows_the_tree(db: Db) {
         json_rows(&gw, ROWS).await["data"].as_array().map(Vec::len),
         Some(5)
     );
+    // Another data tree, or other settings than the server's (its base URL): refused, as
+    // it would remake or delete every row the server serves.
+    let other = dir.path().join("other");
+    std::fs::create_dir_all(&other).expect("mkdir");
+    let e = vogate::obscore_sync(&gw.settings, &other).expect_err("another tree");
+    assert!(
+        e.message
+            .contains("made from another data tree or with other settings"),
+        "{}",
+        e.message
+    );
+    let mut elsewhere = gw.settings.clone();
+    elsewhere.base_url = "http://elsewhere.example:9".into();
+    let e = vogate::obscore_sync(&elsewhere, &tree).expect_err("another base URL");
+    assert!(
+        e.message.contains("give the server's --config"),
+        "{}",
+        e.message
+    );
+    assert_eq!(
+        json_rows(&gw, ROWS).await["data"].as_array().map(Vec::len),
+        Some(5)
+    );
     // Not a folder: a clear error.
     let e = vogate::obscore_sync(&gw.settings, &tree.join("m31.fits")).expect_err("a file");
     assert!(e.message.contains("is not a folder"), "{}", e.message);

@@ -74,6 +74,7 @@ fn rows(n: usize) -> Vec<ObsCoreRow> {
                 facility_name: Some("bench".into()),
                 instrument_name: None,
                 corners,
+                extra: Vec::new(),
             }
         })
         .collect()

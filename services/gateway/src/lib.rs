@@ -126,8 +126,16 @@ pub fn prepare_background(settings: Settings) -> Result<Gateway, VoError> {
     let felis = read_schemas(&settings.schemas)?;
     // Set up on a runtime of its own, with a backend of its own (pooled connections die
     // with the runtime that made them); the gateway serves through a fresh one.
+    let extra: Vec<vo_felis::model::Column> = settings
+        .mapping
+        .extra_columns
+        .iter()
+        .map(|c| c.column.clone())
+        .collect();
     let (catalog, vosi) = on_own_runtime(async {
         setup.migrate().await?;
+        // The mapping's extension columns (added when missing, never dropped), published.
+        setup.extend_obscore(&extra).await?;
         for s in &felis {
             let outcome = setup.publish(s, false, &settings.positions).await?;
             tracing::info!(schema = %s.name, ?outcome, "published a Felis schema");
@@ -360,14 +368,33 @@ pub fn obscore_sync(settings: &Settings, dir: &std::path::Path) -> Result<SyncRe
             "the database has no ivoa.ObsCore to sync ({e}): serve it once with `vogate serve` first"
         ))
     })?;
+    // Rows made under other settings (another data tree, base URL, authority, collection or
+    // mapping, as a server's) would all be remade or deleted: refused, not done silently.
+    let cfg = ingest_config(settings);
+    let ours = vo_obscore::live::config_fingerprint(&cfg, dir);
+    if !files.is_empty() && !files.iter().any(|f| f.config == ours) {
+        return Err(VoError::usage(format!(
+            "the rows of this database were made from another data tree or with other settings \
+             (base URL, authority, obs_collection, mapping) than {} with these: give the \
+             server's --config (or --base-url) and its data tree; syncing would remake or \
+             delete all {} of them",
+            dir.display(),
+            files.len()
+        )));
+    }
     drop(files);
-    let status = vo_obscore::live::Live::sync_once(
-        dir,
-        ingest_config(settings),
-        settings.live.clone(),
-        Arc::new(store),
-    )
-    .map_err(VoError::internal)?;
+    // The mapping's extension columns, as a server with these settings has them.
+    let extra: Vec<vo_felis::model::Column> = settings
+        .mapping
+        .extra_columns
+        .iter()
+        .map(|c| c.column.clone())
+        .collect();
+    let backend = vo_tap::open(&settings.database())?;
+    on_own_runtime(async { backend.extend_obscore(&extra).await })?;
+    let status =
+        vo_obscore::live::Live::sync_once(dir, cfg, settings.live.clone(), Arc::new(store))
+            .map_err(VoError::internal)?;
     let last = status.last_scan.clone();
     Ok(SyncReport {
         files: last.as_ref().map_or(0, |l| l.walked),

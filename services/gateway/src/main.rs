@@ -79,10 +79,16 @@ enum ObscoreAction {
     /// Bring ivoa.ObsCore in step with a data tree once: every file's row written, the rows
     /// of files no longer there deleted (a server may be serving the database meanwhile).
     Sync {
-        /// Root of the FITS data tree (read only).
+        /// Root of the FITS data tree (read only): the server's.
         dir: PathBuf,
         #[command(flatten)]
         db: DbArgs,
+        /// The server's listen address, when its base URL comes from it (as `serve`).
+        #[arg(long)]
+        bind: Option<String>,
+        /// The server's public base URL (as `serve`), which access_url values start with.
+        #[arg(long)]
+        base_url: Option<String>,
     },
 }
 
@@ -385,9 +391,22 @@ fn main() -> ExitCode {
         Command::Schema { action } => schema_command(action),
         Command::Fits { action } => fits_command(action),
         Command::Obscore {
-            action: ObscoreAction::Sync { dir, db },
+            action:
+                ObscoreAction::Sync {
+                    dir,
+                    db,
+                    bind,
+                    base_url,
+                },
         } => {
-            let settings = match db_settings(db) {
+            let flags = Flags {
+                db: db.db,
+                workdir: db.workdir,
+                bind,
+                base_url,
+                ..Default::default()
+            };
+            let settings = match settings_from(db.config, flags) {
                 Ok(s) => s,
                 Err(code) => return code,
             };

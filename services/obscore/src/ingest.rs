@@ -125,6 +125,8 @@ pub struct ObsCoreRow {
     pub instrument_name: Option<String>,
     /// The footprint's corners in ICRS (not a column; kept for tests and later indexes).
     pub corners: Vec<SkyPoint>,
+    /// The mapping's extension columns (name, value), in the mapping's order.
+    pub extra: Vec<(String, Value)>,
 }
 
 impl ObsCoreRow {
@@ -599,6 +601,14 @@ fn row_from_wcs(
         merged_text(h, primary, "INSTRUME"),
     )?;
     let obs_publisher_did = m.obs_publisher_did.render(&vars, true)?;
+    let mut extra = Vec::with_capacity(m.extra_columns.len());
+    for c in &m.extra_columns {
+        let value = match &c.template {
+            Some(t) => c.value(&t.render(&vars, false)?)?,
+            None => Value::Null,
+        };
+        extra.push((c.column.name.clone(), value));
+    }
     // A product without a spectral axis takes the range of its filter, when the mapping
     // names it.
     let band = match spectral {
@@ -650,6 +660,7 @@ fn row_from_wcs(
         facility_name,
         instrument_name,
         corners,
+        extra,
     })
 }
 

@@ -3,7 +3,7 @@
 //! ObsCore row -> one transaction upserts it; a deleted file's row goes the same way).
 //!
 //! What the ingest knows of each file is a [`FileState`] (path, size, mtime in ns, inode,
-//! the fingerprint of the settings that read it, and its row's obs_id or why it has none),
+//! the fingerprint of the settings that read it, and its row's DID or why it has none),
 //! kept by a [`Store`] beside the rows, so a file that has not changed is never opened again,
 //! across restarts. The engine ([`Live`]) runs on a thread of its own:
 //!
@@ -54,8 +54,8 @@ pub struct FileState {
     pub inode: u64,
     /// [`config_fingerprint`] of the settings that read it.
     pub config: String,
-    /// obs_id of its ObsCore row; `None` when it gave none.
-    pub obs_id: Option<String>,
+    /// obs_publisher_did of its ObsCore row; `None` when it gave none.
+    pub did: Option<String>,
     /// Why it gave no row (`None` when it has one).
     pub error: Option<String>,
     /// Its headers as read ([`crate::ingest::headers_to_json`]), from which its row is made
@@ -112,11 +112,13 @@ pub trait Store: Send + Sync {
     fn apply(&self, changes: &Changes) -> Result<(), String>;
 }
 
-/// A fingerprint (16 hex digits, FNV-1a 64) of the settings that shape a row: a file read
-/// under other settings is read again.
-pub fn config_fingerprint(cfg: &IngestConfig) -> String {
+/// A fingerprint (16 hex digits, FNV-1a 64) of the settings that shape a row (the data
+/// root among them): a file read under other settings has its row made again.
+pub fn config_fingerprint(cfg: &IngestConfig, root: &Path) -> String {
+    let root = std::fs::canonicalize(root).unwrap_or_else(|_| root.to_path_buf());
     let text = format!(
-        "{ROW_VERSION}\n{}\n{}\n{}\n{}\n{:?}\n{}",
+        "{ROW_VERSION}\n{}\n{}\n{}\n{}\n{}\n{:?}\n{}",
+        root.display(),
         cfg.authority,
         cfg.obs_collection,
         cfg.calib_level,
@@ -436,6 +438,12 @@ struct Engine {
     status: Arc<Mutex<Status>>,
     last_scan: Instant,
     store_retry: Option<Instant>,
+    /// Paths the last walks could not take (dangling links, loops, names that are not
+    /// UTF-8), with why.
+    walk_failed: BTreeMap<String, String>,
+    /// The DIDs of the rows written since start, by path, and back.
+    did_of: HashMap<String, String>,
+    path_of: HashMap<String, String>,
 }
 
 fn stat_of(meta: &std::fs::Metadata) -> (u64, i64, u64) {
@@ -463,9 +471,13 @@ impl Engine {
         let mut known = BTreeMap::new();
         let mut failed = BTreeMap::new();
         let mut rows = 0;
+        let mut did_of = HashMap::new();
+        let mut path_of = HashMap::new();
         for f in store.files()? {
-            if f.obs_id.is_some() {
+            if let Some(d) = &f.did {
                 rows += 1;
+                did_of.insert(f.path.clone(), d.clone());
+                path_of.insert(d.clone(), f.path.clone());
             }
             if let Some(e) = &f.error {
                 failed.insert(f.path.clone(), e.clone());
@@ -482,7 +494,7 @@ impl Engine {
         };
         Ok(Engine {
             root: root.to_path_buf(),
-            fingerprint: config_fingerprint(&cfg),
+            fingerprint: config_fingerprint(&cfg, root),
             cfg,
             opts,
             store,
@@ -493,6 +505,9 @@ impl Engine {
             status: Arc::new(Mutex::new(status)),
             last_scan: Instant::now(),
             store_retry: None,
+            walk_failed: BTreeMap::new(),
+            did_of,
+            path_of,
         })
     }
 
@@ -553,7 +568,7 @@ impl Engine {
             mtime_ns,
             inode,
             config: self.fingerprint.clone(),
-            obs_id: None,
+            did: None,
             error: None,
             headers: None,
         }
@@ -579,6 +594,19 @@ impl Engine {
         }
         let mut found: Vec<FileState> = Vec::new();
         let mut unreadable: Vec<String> = Vec::new();
+        // Paths the walk could not take, with why (listed in the status as failed).
+        let mut walk_failed: BTreeMap<String, String> = BTreeMap::new();
+        // A folder reached through a symbolic link that leads back into the tree above it
+        // (a scan of that folder alone would not see the loop) is not walked.
+        if under.is_some() {
+            if let Some(reason) = loop_of(&top) {
+                tracing::warn!(path = %top.display(), %reason, "not walked");
+                if let Some(rel) = self.rel_of(&top) {
+                    self.note_walk_failures(under, BTreeMap::from([(rel, reason)]));
+                }
+                return;
+            }
+        }
         for entry in walkdir::WalkDir::new(&top).follow_links(true) {
             match entry {
                 Ok(e) => {
@@ -588,6 +616,14 @@ impl Engine {
                     let Some(rel) = self.rel_of(e.path()) else {
                         continue;
                     };
+                    if e.path().to_str().is_none() {
+                        walk_failed.insert(
+                            rel,
+                            "its name is not UTF-8 text; vogate serves files with UTF-8 names"
+                                .into(),
+                        );
+                        continue;
+                    }
                     match e.metadata() {
                         Ok(meta) => found.push(self.state(&rel, &meta)),
                         Err(err) => {
@@ -603,7 +639,28 @@ impl Engine {
                 Err(err) => {
                     let path = err.path().map(Path::to_path_buf).unwrap_or(top.clone());
                     tracing::warn!(path = %path.display(), reason = %err, "cannot walk");
-                    if let Some(rel) = self.rel_of(&path) {
+                    let dangling = err
+                        .io_error()
+                        .is_some_and(|e| e.kind() == std::io::ErrorKind::NotFound)
+                        && std::fs::symlink_metadata(&path).is_ok();
+                    let rel = self.rel_of(&path);
+                    if let Some(ancestor) = err.loop_ancestor() {
+                        // A loop: nothing under it is served (its rows go).
+                        if let Some(rel) = rel {
+                            walk_failed.insert(
+                                rel,
+                                format!(
+                                    "a symbolic link loop: it leads back to {}, above it",
+                                    ancestor.display()
+                                ),
+                            );
+                        }
+                    } else if dangling {
+                        if let Some(rel) = rel {
+                            walk_failed.insert(rel, "a symbolic link to nothing".into());
+                        }
+                    } else if let Some(rel) = rel {
+                        walk_failed.insert(rel.clone(), format!("cannot be read: {err}"));
                         unreadable.push(rel);
                     } else {
                         // The top itself cannot be walked: forget nothing.
@@ -612,6 +669,7 @@ impl Engine {
                 }
             }
         }
+        self.note_walk_failures(under, walk_failed);
         // Read in path order: a fresh table's rows come out in that order.
         found.sort_by(|a, b| a.path.cmp(&b.path));
         let walked = found.len();
@@ -732,6 +790,32 @@ impl Engine {
         self.publish_counts();
     }
 
+    /// Put the walk's failures under `under` (the whole tree when `None`) in the status,
+    /// in place of the last walk's there.
+    fn note_walk_failures(&mut self, under: Option<&str>, now: BTreeMap<String, String>) {
+        let inside = |p: &str| match under {
+            None => true,
+            Some(u) => p == u || p.starts_with(&format!("{u}/")),
+        };
+        let old: Vec<String> = self
+            .walk_failed
+            .keys()
+            .filter(|p| inside(p))
+            .cloned()
+            .collect();
+        self.with_status(|s| {
+            for p in &old {
+                s.failed.remove(p);
+            }
+            s.failed
+                .extend(now.iter().map(|(k, v)| (k.clone(), v.clone())));
+        });
+        for p in old {
+            self.walk_failed.remove(&p);
+        }
+        self.walk_failed.extend(now);
+    }
+
     /// Delete the rows and states of `paths` (and of every known file under a path that
     /// was a folder).
     fn forget(&mut self, paths: Vec<String>) {
@@ -753,7 +837,7 @@ impl Engine {
         all.dedup();
         for p in all {
             if let Some(k) = self.known.get(&p) {
-                if k.obs_id.is_some() {
+                if k.did.is_some() {
                     changes.deleted_paths.push(p.clone());
                 }
                 changes.forgotten.push(p);
@@ -776,24 +860,45 @@ impl Engine {
         );
         match applied {
             Ok(()) => {
+                // The DIDs of the rows written, and of none for the files that lost theirs.
+                for p in changes.deleted_paths.iter().chain(&changes.forgotten) {
+                    if let Some(d) = self.did_of.remove(p) {
+                        self.path_of.remove(&d);
+                    }
+                }
+                for s in states.iter().filter(|s| s.did.is_none()) {
+                    if let Some(d) = self.did_of.remove(&s.path) {
+                        self.path_of.remove(&d);
+                    }
+                }
+                for r in &changes.rows {
+                    if let Some(d) = self
+                        .did_of
+                        .insert(r.path.clone(), r.obs_publisher_did.clone())
+                    {
+                        self.path_of.remove(&d);
+                    }
+                    self.path_of
+                        .insert(r.obs_publisher_did.clone(), r.path.clone());
+                }
                 for p in &changes.forgotten {
                     if let Some(old) = self.known.remove(p) {
-                        if old.obs_id.is_some() {
-                            self.rows -= 1;
+                        if old.did.is_some() {
+                            self.rows = self.rows.saturating_sub(1);
                         }
                     }
                 }
                 let mut failed_now = Vec::new();
                 for s in states {
-                    if s.obs_id.is_some() {
+                    if s.did.is_some() {
                         self.rows += 1;
                     }
                     if let Some(e) = &s.error {
                         failed_now.push((s.path.clone(), e.clone()));
                     }
                     if let Some(old) = self.known.insert(s.path.clone(), s) {
-                        if old.obs_id.is_some() {
-                            self.rows -= 1;
+                        if old.did.is_some() {
+                            self.rows = self.rows.saturating_sub(1);
                         }
                     }
                 }
@@ -815,6 +920,58 @@ impl Engine {
             }
         }
         self.publish_counts();
+    }
+
+    /// A DID names one row: when files of this batch, or a file of this batch and one
+    /// written before, have the same obs_publisher_did, the file read last keeps the row and
+    /// the others give none, listed with the reason (the mapping's DID template should make
+    /// each file's DID its own).
+    fn one_row_per_did(&mut self, changes: &mut Changes, states: &mut Vec<FileState>) {
+        let mut last: HashMap<&str, usize> = HashMap::new();
+        for (i, r) in changes.rows.iter().enumerate() {
+            last.insert(r.obs_publisher_did.as_str(), i);
+        }
+        let mut losers: Vec<(String, String, String)> = Vec::new(); // (path, did, winner)
+        for (i, r) in changes.rows.iter().enumerate() {
+            let did = r.obs_publisher_did.as_str();
+            let winner = &changes.rows[last[did]].path;
+            if last[did] != i {
+                losers.push((r.path.clone(), did.to_string(), winner.clone()));
+            } else if let Some(p) = self.path_of.get(did) {
+                if p != &r.path && !changes.rows.iter().any(|o| &o.path == p) {
+                    losers.push((p.clone(), did.to_string(), r.path.clone()));
+                }
+            }
+        }
+        if losers.is_empty() {
+            return;
+        }
+        for (path, did, winner) in losers {
+            let why = format!(
+                "its obs_publisher_did {did} is also that of {winner}, read later, which keeps the row"
+            );
+            tracing::warn!(%path, reason = %why, "no ObsCore row");
+            if let Some(i) = changes
+                .rows
+                .iter()
+                .position(|r| r.path == path && r.obs_publisher_did == did)
+            {
+                changes.rows.remove(i);
+            }
+            let base = states
+                .iter()
+                .find(|s| s.path == path)
+                .or_else(|| self.known.get(&path))
+                .cloned();
+            if let Some(mut st) = base {
+                st.did = None;
+                st.error = Some(why);
+                changes.files.retain(|f| f.path != path);
+                changes.files.push(st.clone());
+                states.retain(|s| s.path != path);
+                states.push(st);
+            }
+        }
     }
 
     /// Read `files` (their states as stat'ed) in parallel and write what they give in one
@@ -842,9 +999,14 @@ impl Engine {
     /// [`Engine::settle`]; `opened` says whether the files were opened (not remade from
     /// stored headers).
     fn settle_outcomes(&mut self, outcomes: Vec<Outcome>, opened: bool) {
+        // Files opened: a short file tried again is not counted again.
         let n = outcomes
             .iter()
-            .filter(|o| !matches!(o, Outcome::Vanished(_)))
+            .filter(|o| match o {
+                Outcome::Vanished(_) => false,
+                Outcome::Short(p, _) => !matches!(self.waiting.get(p), Some(Wait::Short { .. })),
+                _ => true,
+            })
             .count() as u64;
         if opened {
             self.with_status(|s| s.files_opened += n);
@@ -865,7 +1027,7 @@ impl Engine {
                 Outcome::Failed(st) => {
                     self.waiting.remove(&st.path);
                     tracing::warn!(path = %st.path, reason = %st.error.as_deref().unwrap_or(""), "no ObsCore row");
-                    if self.known.get(&st.path).is_some_and(|k| k.obs_id.is_some()) {
+                    if self.known.get(&st.path).is_some_and(|k| k.did.is_some()) {
                         changes.deleted_paths.push(st.path.clone());
                     }
                     changes.files.push(st.clone());
@@ -888,7 +1050,7 @@ impl Engine {
                                 "{reason}; still so after {:.0} s",
                                 self.opts.short_timeout.as_secs_f64()
                             ));
-                            if self.known.get(&rel).is_some_and(|k| k.obs_id.is_some()) {
+                            if self.known.get(&rel).is_some_and(|k| k.did.is_some()) {
                                 changes.deleted_paths.push(rel.clone());
                             }
                             changes.files.push(st.clone());
@@ -907,6 +1069,7 @@ impl Engine {
                 Outcome::Vanished(rel) => vanished.push(rel),
             }
         }
+        self.one_row_per_did(&mut changes, &mut states);
         if !changes.is_empty() {
             self.commit(changes, states);
         }
@@ -992,6 +1155,7 @@ impl Engine {
         let now = Instant::now();
         let mut read_now: BTreeMap<String, FileState> = BTreeMap::new();
         let mut gone = Vec::new();
+        let mut walk_notes: Vec<(String, bool)> = Vec::new();
         let mut folders = Vec::new();
         for (rel, hint) in last {
             // A ready marker stands for its FITS file.
@@ -1008,6 +1172,10 @@ impl Engine {
             let meta = std::fs::metadata(self.abs_of(&rel));
             let meta = match meta {
                 Err(_) => {
+                    // Gone; or a symbolic link to nothing, listed as failed (after its
+                    // row, if any, goes).
+                    let dangling = std::fs::symlink_metadata(self.abs_of(&rel)).is_ok();
+                    walk_notes.push((rel.clone(), dangling));
                     gone.push(rel);
                     continue;
                 }
@@ -1073,6 +1241,13 @@ impl Engine {
         if !gone.is_empty() {
             self.forget(gone);
         }
+        for (rel, dangling) in walk_notes {
+            let mut now = BTreeMap::new();
+            if dangling {
+                now.insert(rel.clone(), "a symbolic link to nothing".to_string());
+            }
+            self.note_walk_failures(Some(&rel), now);
+        }
         for f in folders {
             self.scan(Some(&f));
         }
@@ -1090,6 +1265,19 @@ impl Engine {
         }
         self.publish_counts();
     }
+}
+
+/// Why the folder `dir` must not be walked: it is (through symbolic links) the folder
+/// above it, or one above that, so walking it would walk the tree again, forever.
+fn loop_of(dir: &Path) -> Option<String> {
+    let target = std::fs::canonicalize(dir).ok()?;
+    let parent = std::fs::canonicalize(dir.parent()?).ok()?;
+    parent.starts_with(&target).then(|| {
+        format!(
+            "a symbolic link loop: it leads back to {}, above it",
+            target.display()
+        )
+    })
 }
 
 /// Turn one notify event into (path, hint) pairs.
@@ -1146,7 +1334,19 @@ fn read_one(root: &Path, cfg: &IngestConfig, mut st: FileState) -> Outcome {
         }
         Ok(l) => l,
     };
-    let headers = match read_product_headers(&abs, &layouts, cards.as_deref(), cfg) {
+    let headers = read_product_headers(&abs, &layouts, cards.as_deref(), cfg);
+    // A file that changed since it was stat'ed (still being written when a scan found it)
+    // is tried again, so that the state kept is the one its row was read from.
+    match std::fs::metadata(&abs) {
+        Ok(meta) => {
+            let (size, mtime_ns, _) = stat_of(&meta);
+            if (size, mtime_ns) != (st.size, st.mtime_ns) {
+                return Outcome::Short(st.path, "it changed while it was read".into());
+            }
+        }
+        Err(_) => return Outcome::Vanished(st.path),
+    }
+    let headers = match headers {
         Ok(h) => h,
         Err(e) => {
             st.error = Some(e);
@@ -1159,7 +1359,7 @@ fn read_one(root: &Path, cfg: &IngestConfig, mut st: FileState) -> Outcome {
 
 /// Make the row of an unchanged file again from its stored headers.
 fn remake_one(root: &Path, cfg: &IngestConfig, mut st: FileState) -> Outcome {
-    st.obs_id = None;
+    st.did = None;
     st.error = None;
     match st
         .headers
@@ -1176,7 +1376,7 @@ fn remake_one(root: &Path, cfg: &IngestConfig, mut st: FileState) -> Outcome {
 fn row_outcome(headers: &vo_fits::FileHeaders, cfg: &IngestConfig, mut st: FileState) -> Outcome {
     match row_from_headers(headers, &st.path, st.size, cfg) {
         Ok(row) => {
-            st.obs_id = Some(row.obs_id.clone());
+            st.did = Some(row.obs_publisher_did.clone());
             Outcome::Row(st, Box::new(row))
         }
         Err(e) => {

@@ -20,6 +20,11 @@
 //! - `[spectral_ranges]`: the value of the filter keyword (`filter_keyword`, default
 //!   `FILTER`) -> `[em_min, em_max]` in metres, for products without a spectral axis; `[]`
 //!   (Rubin's `[null, null]`) for a filter known to have no range.
+//! - extension columns (Rubin's `lsst_*`): `felis = "FILE"` names a Felis file whose
+//!   `ObsCore` table declares them (every column that is not one of the 30 ObsCore ones);
+//!   `[extra_columns] NAME = "template"` fills them (NULL without one). They are added to
+//!   ivoa.ObsCore and published in TAP_SCHEMA; one that leaves the mapping stays in the table
+//!   (nothing is dropped), no longer filled nor published.
 //! - `[hdus]`: which image HDUs are science (`science`: their EXTNAME or EXTTYPE; empty:
 //!   any that is not mask or variance), mask (`mask`) and variance (`variance`).
 //!
@@ -280,6 +285,55 @@ pub struct Mapping {
     pub rules: Vec<Rule>,
     /// The header keywords it reads (for the header reader; see [`Mapping::keywords`]).
     pub keywords: Vec<String>,
+    /// Extension columns of ivoa.ObsCore (Rubin's `lsst_*` kind), declared in the Felis file
+    /// the mapping names, in its order; each filled by its template when it has one.
+    pub extra_columns: Vec<ExtraColumn>,
+}
+
+/// An extension column of ivoa.ObsCore: its Felis declaration (name, datatype, description,
+/// UCD, unit: what TAP_SCHEMA publishes), and the template that fills it, if any (its text
+/// converted to the column's datatype; NULL without a template).
+#[derive(Debug, Clone, PartialEq)]
+pub struct ExtraColumn {
+    /// The Felis column.
+    pub column: vo_felis::model::Column,
+    /// Its value's template.
+    pub template: Option<Template>,
+}
+
+impl ExtraColumn {
+    /// The value of `text` (a rendered template) for the column: an integer for boolean
+    /// (0/1) and integer types, a number for float and double, else text. Errors name the
+    /// column and the value.
+    pub fn value(&self, text: &str) -> Result<vo_common::Value, String> {
+        use vo_common::Value;
+        use vo_felis::DataType as T;
+        let name = &self.column.name;
+        let t = text.trim();
+        Ok(match self.column.datatype {
+            T::Boolean => match t.to_ascii_lowercase().as_str() {
+                "t" | "true" | "1" => Value::Int(1),
+                "f" | "false" | "0" => Value::Int(0),
+                _ => return Err(format!("extra column {name}: '{t}' is not a boolean")),
+            },
+            T::Byte | T::Short | T::Int | T::Long => Value::Int(
+                t.parse()
+                    .map_err(|_| format!("extra column {name}: '{t}' is not an integer"))?,
+            ),
+            T::Float | T::Double => {
+                let v: f64 = t
+                    .replace(['D', 'd'], "E")
+                    .parse()
+                    .map_err(|_| format!("extra column {name}: '{t}' is not a number"))?;
+                if v.is_finite() {
+                    Value::Double(v)
+                } else {
+                    Value::Null
+                }
+            }
+            _ => Value::Text(text.to_string()),
+        })
+    }
 }
 
 impl Default for Mapping {
@@ -308,6 +362,7 @@ impl Default for Mapping {
             variance: DEFAULT_VARIANCE.iter().map(|s| s.to_string()).collect(),
             rules: Vec::new(),
             keywords: vec!["FILTER".into()],
+            extra_columns: Vec::new(),
         }
     }
 }
@@ -338,6 +393,9 @@ struct HdusFile {
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct MappingFile {
+    felis: Option<Spanned<String>>,
+    #[serde(default)]
+    extra_columns: BTreeMap<String, Spanned<String>>,
     obs_id: Option<Spanned<String>>,
     obs_publisher_did: Option<Spanned<String>>,
     filter_keyword: Option<Spanned<String>>,
@@ -376,6 +434,23 @@ impl Mapping {
                 .and_then(|l| l.split_once('='))
                 .map(|(k, _)| k.trim().trim_matches('"').to_string())
                 .unwrap_or_default();
+            // The table the line is in: `rules[N].` or `NAME.` before the key.
+            let mut table = String::new();
+            let mut rules = 0;
+            for l in text.lines().take(line.saturating_sub(1)) {
+                let l = l.trim();
+                if l.starts_with("[[rules]]") {
+                    rules += 1;
+                    table = format!("rules[{}].", rules - 1);
+                } else if let Some(name) = l.strip_prefix('[').and_then(|r| r.split(']').next()) {
+                    table = format!("{}.", name.trim_matches('['));
+                }
+            }
+            let key = if key.is_empty() {
+                key
+            } else {
+                format!("{table}{key}")
+            };
             let msg = e.message().to_string();
             if key.is_empty() {
                 format!("{file}:{line}: {msg}")
@@ -395,6 +470,23 @@ impl Mapping {
         if let Some(t) = raw.obs_publisher_did {
             m.obs_publisher_did = Template::parse(t.get_ref(), true)
                 .map_err(|e| at(t.span(), "obs_publisher_did", e))?;
+            if !m.obs_publisher_did.parts.iter().any(|p| {
+                matches!(
+                    p,
+                    Part::Path
+                        | Part::Name
+                        | Part::Stem
+                        | Part::Component(_)
+                        | Part::ObsId
+                        | Part::Keyword(_)
+                )
+            }) {
+                return Err(at(
+                    t.span(),
+                    "obs_publisher_did",
+                    "the DID names one product: use {obs_id}, {path}, {name}, {stem}, {path[N]} or a header keyword in it".into(),
+                ));
+            }
         }
         if let Some(k) = raw.filter_keyword {
             let v = k.get_ref().trim().to_ascii_uppercase();
@@ -467,6 +559,112 @@ impl Mapping {
             let set = rule_fields(r, &prefix, &at)?;
             m.rules.push(Rule { path, header, set });
         }
+        let mut fingerprint_text = text.to_string();
+        match &raw.felis {
+            Some(f) => {
+                let felis_path = path.parent().unwrap_or(Path::new(".")).join(f.get_ref());
+                let felis_text = std::fs::read_to_string(&felis_path).map_err(|e| {
+                    at(
+                        f.span(),
+                        "felis",
+                        format!("cannot read {}: {e}", felis_path.display()),
+                    )
+                })?;
+                fingerprint_text.push_str(&felis_text);
+                let schema = vo_felis::load_file(&felis_path, &vo_felis::Checks::default())
+                    .map_err(|problems| {
+                        at(
+                            f.span(),
+                            "felis",
+                            problems
+                                .iter()
+                                .map(|p| p.to_string())
+                                .collect::<Vec<_>>()
+                                .join("; "),
+                        )
+                    })?;
+                let table = schema
+                    .tables
+                    .iter()
+                    .find(|t| t.name.eq_ignore_ascii_case("ObsCore"))
+                    .ok_or_else(|| {
+                        at(
+                            f.span(),
+                            "felis",
+                            format!("{} has no table ObsCore", felis_path.display()),
+                        )
+                    })?;
+                for c in &table.columns {
+                    if crate::OBSCORE_COLUMNS.iter().any(|o| o.name == c.name) {
+                        continue;
+                    }
+                    if c.name.starts_with('_')
+                        || !c
+                            .name
+                            .bytes()
+                            .all(|b| b.is_ascii_alphanumeric() || b == b'_')
+                    {
+                        return Err(at(
+                            f.span(),
+                            "felis",
+                            format!(
+                                "column '{}' of ObsCore: extra columns are named with letters, digits and '_', not starting with '_'",
+                                c.name
+                            ),
+                        ));
+                    }
+                    m.extra_columns.push(ExtraColumn {
+                        column: c.clone(),
+                        template: None,
+                    });
+                }
+            }
+            None => {
+                if let Some((k, v)) = raw.extra_columns.iter().next() {
+                    return Err(at(
+                        v.span(),
+                        &format!("extra_columns.{k}"),
+                        "extra columns are declared in a Felis file: name it with felis = \"...\""
+                            .into(),
+                    ));
+                }
+            }
+        }
+        for (k, v) in &raw.extra_columns {
+            let key = format!("extra_columns.{k}");
+            let template =
+                Template::parse(v.get_ref(), false).map_err(|e| at(v.span(), &key, e))?;
+            if crate::OBSCORE_COLUMNS.iter().any(|o| o.name == k.as_str()) {
+                return Err(at(
+                    v.span(),
+                    &key,
+                    format!("{k} is an ObsCore column that vogate fills; extra columns are the Felis file's others"),
+                ));
+            }
+            let names: Vec<String> = m
+                .extra_columns
+                .iter()
+                .map(|c| c.column.name.clone())
+                .collect();
+            match m.extra_columns.iter_mut().find(|c| c.column.name == *k) {
+                Some(c) => c.template = Some(template),
+                None => {
+                    return Err(at(
+                        v.span(),
+                        &key,
+                        format!(
+                            "the Felis file declares no extra column {k} (it declares: {})",
+                            if names.is_empty() {
+                                "none".to_string()
+                            } else {
+                                names.join(", ")
+                            }
+                        ),
+                    ))
+                }
+            }
+        }
+        m.fingerprint = fingerprint(&fingerprint_text);
         m.keywords = m.keywords();
         Ok(m)
     }
@@ -492,6 +690,11 @@ impl Mapping {
         }
         for r in &self.rules {
             out.extend(r.header.iter().map(|(k, _)| k.clone()));
+        }
+        for c in &self.extra_columns {
+            if let Some(t) = &c.template {
+                out.extend(t.keywords().map(str::to_string));
+            }
         }
         out.sort();
         out.dedup();

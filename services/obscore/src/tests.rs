@@ -451,11 +451,15 @@ mod mapping {
             ("[[rules]\npath = \"*\"", "m.toml:1:"),
             (
                 "[[rules]]\ncalib_level = \"one\"",
-                "m.toml:2: calib_level: invalid type",
+                "m.toml:2: rules[0].calib_level: invalid type",
             ),
             (
                 "[hdus]\nscience = \"SCI\"",
-                "m.toml:2: science: invalid type",
+                "m.toml:2: hdus.science: invalid type",
+            ),
+            (
+                "[[rules]]\npath = \"a\"\n[[rules]]\ncolection = \"X\"",
+                "m.toml:4: rules[1].colection: unknown field `colection`",
             ),
             (
                 "[[rules]]\nheader = { INSTRUME = \"[\" }",
@@ -636,6 +640,8 @@ mod live {
                 files.remove(p);
             }
             for r in &c.rows {
+                // As a database: a row replaces the row of its file and of its DID.
+                rows.retain(|_, o| o.obs_publisher_did != r.obs_publisher_did);
                 rows.insert(r.path.clone(), r.clone());
             }
             for f in &c.files {
@@ -713,6 +719,117 @@ mod live {
             "c.fits has no marker"
         );
         assert_eq!(live.status().files_opened, 1);
+    }
+
+    fn sync(
+        dir: &std::path::Path,
+        store: &Arc<MemStore>,
+        c: crate::ingest::IngestConfig,
+    ) -> crate::live::Status {
+        Live::sync_once(dir, c, LiveOptions::default(), store.clone()).expect("sync")
+    }
+
+    #[test]
+    fn a_did_names_one_row_the_file_read_last_keeps_it() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        for rel in ["x/a.fits", "y/a.fits", "b.fits"] {
+            let p = dir.path().join(rel);
+            std::fs::create_dir_all(p.parent().expect("parent")).expect("mkdir");
+            write_image(&p, &ImageSpec::tan(1.0, 2.0, 8, 8, 0.01)).expect("write");
+        }
+        let mut c = cfg();
+        c.mapping = Arc::new(
+            crate::mapping::Mapping::parse(
+                "obs_publisher_did = \"ivo://t/c?{stem}\"",
+                std::path::Path::new("m.toml"),
+            )
+            .expect("mapping"),
+        );
+        let store = Arc::new(MemStore::default());
+        let st = sync(dir.path(), &store, c.clone());
+        assert_eq!(st.error, None);
+        assert_eq!(
+            store.rows.lock().expect("lock").keys().collect::<Vec<_>>(),
+            ["b.fits", "y/a.fits"]
+        );
+        assert_eq!(st.rows, 2);
+        assert_eq!(
+            st.failed.get("x/a.fits").map(String::as_str),
+            Some("its obs_publisher_did ivo://t/c?a is also that of y/a.fits, read later, which keeps the row")
+        );
+        // Across runs: a new file with that DID takes the row; the old holder is listed.
+        let p = dir.path().join("z/a.fits");
+        std::fs::create_dir_all(p.parent().expect("parent")).expect("mkdir");
+        write_image(&p, &ImageSpec::tan(5.0, 6.0, 8, 8, 0.01)).expect("write");
+        let st = sync(dir.path(), &store, c);
+        assert_eq!(
+            store.rows.lock().expect("lock").keys().collect::<Vec<_>>(),
+            ["b.fits", "z/a.fits"]
+        );
+        assert_eq!(st.rows, 2);
+        assert!(st.failed.contains_key("y/a.fits"), "{:?}", st.failed);
+        // A DID template that cannot tell files apart is refused.
+        let e = crate::mapping::Mapping::parse(
+            "obs_publisher_did = \"ivo://t/c?{obs_collection}\"",
+            std::path::Path::new("m.toml"),
+        )
+        .expect_err("constant");
+        assert!(e.contains("the DID names one product"), "{e}");
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn links_to_nothing_loops_and_names_that_are_not_utf8_are_listed() {
+        use std::os::unix::ffi::OsStrExt;
+        let dir = tempfile::tempdir().expect("tempdir");
+        let root = dir.path();
+        write_image(&root.join("a.fits"), &ImageSpec::tan(1.0, 2.0, 8, 8, 0.01)).expect("write");
+        std::os::unix::fs::symlink("/nonexistent/zz.fits", root.join("dangling.fits"))
+            .expect("link");
+        std::fs::create_dir_all(root.join("loop")).expect("mkdir");
+        std::os::unix::fs::symlink("..", root.join("loop/up")).expect("link");
+        let odd = std::ffi::OsStr::from_bytes(b"bad\xff\xfename.fits");
+        std::fs::copy(root.join("a.fits"), root.join(odd)).expect("copy");
+        let store = Arc::new(MemStore::default());
+        let st = sync(root, &store, cfg());
+        assert_eq!(
+            store.rows.lock().expect("lock").keys().collect::<Vec<_>>(),
+            ["a.fits"],
+            "the loop adds no second view of the tree"
+        );
+        assert_eq!(
+            st.failed.get("dangling.fits").map(String::as_str),
+            Some("a symbolic link to nothing")
+        );
+        assert!(
+            st.failed
+                .get("loop/up")
+                .is_some_and(|r| r.starts_with("a symbolic link loop")),
+            "{:?}",
+            st.failed
+        );
+        assert!(
+            st.failed.values().any(|r| r.contains("not UTF-8")),
+            "{:?}",
+            st.failed
+        );
+        // Watching: a loop made later is not walked either, and its failure is listed.
+        std::fs::remove_file(root.join("loop/up")).expect("rm");
+        let opts = LiveOptions {
+            watch: true,
+            ..LiveOptions::default()
+        };
+        let live = Live::start(root, cfg(), opts, store.clone()).expect("start");
+        live.wait_scanned();
+        std::os::unix::fs::symlink("..", root.join("loop/up")).expect("link");
+        wait_for("the loop listed", || {
+            live.status().failed.contains_key("loop/up")
+        });
+        std::thread::sleep(Duration::from_millis(300));
+        assert_eq!(
+            store.rows.lock().expect("lock").keys().collect::<Vec<_>>(),
+            ["a.fits"]
+        );
     }
 
     #[test]
@@ -796,4 +913,99 @@ fn stored_headers_read_back_as_they_were() {
     assert_eq!(headers_from_json(&text), Some((headers, keys)));
     assert_eq!(headers_from_json("{\"p\":{}}"), None);
     assert_eq!(headers_from_json("not json"), None);
+}
+
+mod extra_columns {
+    use super::cfg;
+    use crate::demo::{write_image, ImageSpec};
+    use crate::ingest::ingest_file;
+    use crate::mapping::Mapping;
+    use vo_common::Value;
+
+    const FELIS: &str = "name: ivoa\n\"@id\": \"#ivoa\"\ntables:\n- name: ObsCore\n  \"@id\": \"#ObsCore\"\n  columns:\n\
+        \x20 - name: obs_id\n    \"@id\": \"#ObsCore.obs_id\"\n    datatype: string\n    length: 128\n\
+        \x20 - name: lsst_visit\n    \"@id\": \"#ObsCore.lsst_visit\"\n    datatype: long\n    description: The visit\n\
+        \x20 - name: lsst_band\n    \"@id\": \"#ObsCore.lsst_band\"\n    datatype: string\n    length: 32\n\
+        \x20 - name: lsst_note\n    \"@id\": \"#ObsCore.lsst_note\"\n    datatype: string\n    length: 32\n";
+
+    fn mapping(dir: &std::path::Path, text: &str) -> Result<Mapping, String> {
+        std::fs::write(dir.join("extra.yaml"), FELIS).expect("felis");
+        let path = dir.join("m.toml");
+        std::fs::write(&path, text).expect("mapping");
+        Mapping::read(&path)
+    }
+
+    #[test]
+    fn extra_columns_are_declared_in_felis_and_filled_from_templates() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let m = mapping(
+            dir.path(),
+            "felis = \"extra.yaml\"\n[extra_columns]\nlsst_visit = \"{EXPNUM}\"\nlsst_band = \"{FILTER}\"\n",
+        )
+        .expect("mapping");
+        let names: Vec<&str> = m
+            .extra_columns
+            .iter()
+            .map(|c| c.column.name.as_str())
+            .collect();
+        assert_eq!(names, ["lsst_visit", "lsst_band", "lsst_note"]);
+        assert_eq!(m.keywords, ["EXPNUM", "FILTER"]);
+        let mut c = cfg();
+        c.mapping = std::sync::Arc::new(m);
+        let file = dir.path().join("a.fits");
+        let mut spec = ImageSpec::tan(1.0, 2.0, 8, 8, 0.01);
+        spec.keywords = vec![
+            ("EXPNUM".into(), "1234".into()),
+            ("FILTER".into(), "g".into()),
+        ];
+        write_image(&file, &spec).expect("write");
+        let row = ingest_file(&file, "a.fits", &c).expect("row");
+        assert_eq!(
+            row.extra,
+            [
+                ("lsst_visit".to_string(), Value::Int(1234)),
+                ("lsst_band".to_string(), Value::Text("g".into())),
+                ("lsst_note".to_string(), Value::Null),
+            ]
+        );
+        // A value that is not of the column's type: no row, and why.
+        spec.keywords[0].1 = "visit-9".into();
+        write_image(&file, &spec).expect("write");
+        let e = ingest_file(&file, "a.fits", &c).expect_err("not an integer");
+        assert!(
+            e.contains("extra column lsst_visit: 'visit-9' is not an integer"),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn extra_column_mistakes_are_located() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let m = dir.path().join("m.toml").display().to_string();
+        for (text, want) in [
+            (
+                "felis = \"extra.yaml\"\n[extra_columns]\nlsst_nope = \"{A}\"\n",
+                format!("{m}:3: extra_columns.lsst_nope: the Felis file declares no extra column lsst_nope (it declares: lsst_visit, lsst_band, lsst_note)"),
+            ),
+            (
+                "felis = \"extra.yaml\"\n[extra_columns]\nobs_id = \"{A}\"\n",
+                format!("{m}:3: extra_columns.obs_id: obs_id is an ObsCore column that vogate fills"),
+            ),
+            (
+                "[extra_columns]\nlsst_band = \"{FILTER}\"\n",
+                format!("{m}:2: extra_columns.lsst_band: extra columns are declared in a Felis file"),
+            ),
+            (
+                "felis = \"nope.yaml\"\n",
+                format!("{m}:1: felis: cannot read"),
+            ),
+            (
+                "felis = \"extra.yaml\"\n[extra_columns]\nlsst_band = \"{filter}\"\n",
+                format!("{m}:3: extra_columns.lsst_band: {{filter}} is not a placeholder"),
+            ),
+        ] {
+            let e = mapping(dir.path(), text).expect_err(text);
+            assert!(e.starts_with(&want), "{text:?}:\n  got  {e}\n  want {want}...");
+        }
+    }
 }

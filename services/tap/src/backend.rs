@@ -130,6 +130,12 @@ pub trait Backend: vo_uws::JobStore + Send + Sync + std::fmt::Debug {
     /// transaction (queries see all of them or none).
     async fn upsert_obscore_rows(&self, rows: &[ObsCoreRow]) -> Result<(), VoError>;
 
+    /// Add the ObsCore mapping's extension columns to ivoa.ObsCore when they are missing
+    /// (a column is never dropped) and rewrite ObsCore's TAP_SCHEMA rows to publish them
+    /// (with their Felis metadata), in one transaction. An empty `extra` publishes the 30
+    /// ObsCore columns alone.
+    async fn extend_obscore(&self, extra: &[vo_felis::model::Column]) -> Result<(), VoError>;
+
     /// Every file state of the live ingest (`vogate.obscore_files`; see
     /// [`vo_obscore::live`]), in any order. Errors: the table is missing (the database was
     /// never served) or cannot be read.

@@ -399,7 +399,7 @@ pub fn create_schema(conn: &mut Connection) -> Result<(), VoError> {
     ddl.push_str(&format!(
         "CREATE TABLE IF NOT EXISTS {files} (path TEXT PRIMARY KEY NOT NULL, \
          size INTEGER NOT NULL, mtime_ns INTEGER NOT NULL, inode INTEGER NOT NULL, \
-         config TEXT NOT NULL, obs_id TEXT, error TEXT, headers TEXT);\n"
+         config TEXT NOT NULL, did TEXT, error TEXT, headers TEXT);\n"
     ));
     // File states made before they kept headers get the column.
     let has_headers: bool = tx
@@ -440,7 +440,8 @@ pub fn create_schema(conn: &mut Connection) -> Result<(), VoError> {
                 .collect::<Result<Vec<_>, _>>()
         })
         .map_err(internal)?;
-    if have != wanted {
+    // Extension columns of a mapping follow the internal ones (and are kept).
+    if !have.starts_with(&wanted) {
         ddl.push_str(&format!(
             "DROP TABLE IF EXISTS {obscore};\nDELETE FROM {files};\n"
         ));
@@ -651,10 +652,40 @@ pub fn tap_schema_tables() -> Vec<(&'static str, Vec<(&'static str, &'static str
 /// The TAP_SCHEMA rows that describe vogate's own tables (`ivoa.ObsCore` and TAP_SCHEMA
 /// itself): (TAP_SCHEMA table short name, the row's values in column order).
 pub fn tap_schema_rows() -> Vec<(&'static str, Vec<Value>)> {
+    tap_schema_rows_with(&[])
+}
+
+/// vogate's ObsCore Felis schema with the mapping's `extra` columns appended to ObsCore
+/// (a column without `tap:column_index` comes after the others, in the given order).
+pub fn obscore_schema_with(extra: &[vo_felis::model::Column]) -> vo_felis::Schema {
+    let mut schema = obscore_schema().clone();
+    if let Some(t) = schema.tables.iter_mut().find(|t| t.name == "ObsCore") {
+        let mut next = t
+            .columns
+            .iter()
+            .filter_map(|c| c.tap_column_index)
+            .max()
+            .unwrap_or(0);
+        for c in extra {
+            let mut c = c.clone();
+            c.id = format!("#ObsCore.{}", c.name);
+            if c.tap_column_index.is_none() {
+                next += 1;
+                c.tap_column_index = Some(next);
+            }
+            t.columns.push(c);
+        }
+    }
+    schema
+}
+
+/// [`tap_schema_rows`] with the mapping's extension columns of ivoa.ObsCore.
+pub fn tap_schema_rows_with(extra: &[vo_felis::model::Column]) -> Vec<(&'static str, Vec<Value>)> {
     let text = |s: &str| Value::Text(s.to_string());
     let opt = |s: Option<&str>| s.map_or(Value::Null, |s| Value::Text(s.to_string()));
     // ivoa and ivoa.ObsCore, from vogate's Felis file (schema_index 0).
-    let mut rows = crate::publish::felis_rows_indexed(obscore_schema(), Some(0));
+    let schema = obscore_schema_with(extra);
+    let mut rows = crate::publish::felis_rows_indexed(&schema, Some(0));
     rows.push((
         "schemas",
         vec![
@@ -847,7 +878,7 @@ pub const FILES_TABLE: &str = "vogate.obscore_files";
 pub fn obscore_files(conn: &Connection) -> Result<Vec<FileState>, VoError> {
     let mut st = conn
         .prepare(&format!(
-            "SELECT path, size, mtime_ns, inode, config, obs_id, error, headers FROM {}",
+            "SELECT path, size, mtime_ns, inode, config, did, error, headers FROM {}",
             quote_ident(FILES_TABLE)
         ))
         .map_err(internal)?;
@@ -859,7 +890,7 @@ pub fn obscore_files(conn: &Connection) -> Result<Vec<FileState>, VoError> {
                 mtime_ns: r.get(2)?,
                 inode: r.get::<_, i64>(3)? as u64,
                 config: r.get(4)?,
-                obs_id: r.get(5)?,
+                did: r.get(5)?,
                 error: r.get(6)?,
                 headers: r.get(7)?,
             })
@@ -908,7 +939,7 @@ pub fn apply_obscore_changes(conn: &mut Connection, changes: &Changes) -> Result
         insert_obscore_rows(&tx, &changes.rows)?;
         let mut put = tx
             .prepare(&format!(
-                "INSERT OR REPLACE INTO {files} (path, size, mtime_ns, inode, config, obs_id, error, headers) \
+                "INSERT OR REPLACE INTO {files} (path, size, mtime_ns, inode, config, did, error, headers) \
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)"
             ))
             .map_err(internal)?;
@@ -919,13 +950,45 @@ pub fn apply_obscore_changes(conn: &mut Connection, changes: &Changes) -> Result
                 f.mtime_ns,
                 f.inode as i64,
                 f.config,
-                f.obs_id,
+                f.did,
                 f.error,
                 f.headers
             ])
             .map_err(internal)?;
         }
     }
+    tx.commit().map_err(internal)
+}
+
+/// Add the mapping's extension columns to ivoa.ObsCore when missing (never dropping one)
+/// and rewrite ObsCore's TAP_SCHEMA rows to list them, in one transaction.
+pub fn extend_obscore(
+    conn: &mut Connection,
+    extra: &[vo_felis::model::Column],
+) -> Result<(), VoError> {
+    let tx = conn.transaction().map_err(internal)?;
+    let have: Vec<String> = tx
+        .prepare(&format!(
+            "SELECT name FROM pragma_table_info('{OBSCORE_TABLE}')"
+        ))
+        .and_then(|mut st| {
+            st.query_map([], |r| r.get::<_, String>(0))?
+                .collect::<Result<Vec<_>, _>>()
+        })
+        .map_err(internal)?;
+    for c in extra {
+        if !have.iter().any(|h| h.eq_ignore_ascii_case(&c.name)) {
+            tx.execute_batch(&format!(
+                "ALTER TABLE {} ADD COLUMN {} {}",
+                quote_ident(OBSCORE_TABLE),
+                quote_ident(&c.name),
+                vo_felis::ddl::column_type(vo_felis::ddl::Dialect::Sqlite, c)
+            ))
+            .map_err(internal)?;
+        }
+    }
+    let rows = tap_schema_rows_with(extra);
+    replace_tap_rows(&tx, &rows, &RowKeys::of(&rows))?;
     tx.commit().map_err(internal)
 }
 
@@ -983,13 +1046,25 @@ fn delete_by_obs_id<'a>(
 
 /// Insert `rows` with their internal columns (`_hpx`, `_ext`, `_path`).
 fn insert_obscore_rows(tx: &rusqlite::Transaction<'_>, rows: &[ObsCoreRow]) -> Result<(), VoError> {
-    let placeholders: Vec<String> = (1..=OBSCORE_COLUMNS.len() + 3)
-        .map(|i| format!("?{i}"))
+    // The columns by name: the published ones, the internal ones, the mapping's extension
+    // columns (the same for every row of a batch).
+    let extra: Vec<&str> = rows
+        .first()
+        .map(|r| r.extra.iter().map(|(n, _)| n.as_str()).collect())
+        .unwrap_or_default();
+    let names: Vec<String> = OBSCORE_COLUMNS
+        .iter()
+        .map(|c| c.name)
+        .chain(["_hpx", "_ext", "_path"])
+        .chain(extra.iter().copied())
+        .map(quote_ident)
         .collect();
+    let placeholders: Vec<String> = (1..=names.len()).map(|i| format!("?{i}")).collect();
     let mut st = tx
         .prepare(&format!(
-            "INSERT INTO {} VALUES ({})",
+            "INSERT INTO {} ({}) VALUES ({})",
             quote_ident(OBSCORE_TABLE),
+            names.join(", "),
             placeholders.join(", ")
         ))
         .map_err(internal)?;
@@ -1004,6 +1079,14 @@ fn insert_obscore_rows(tx: &rusqlite::Transaction<'_>, rows: &[ObsCoreRow]) -> R
             None => rusqlite::types::Value::Null,
         });
         values.push(rusqlite::types::Value::Text(row.path.clone()));
+        if row.extra.len() != extra.len() || row.extra.iter().zip(&extra).any(|((n, _), e)| n != e)
+        {
+            return Err(VoError::internal(format!(
+                "ObsCore row {} has other extension columns than its batch",
+                row.obs_id
+            )));
+        }
+        values.extend(row.extra.iter().map(|(_, v)| sqlite_value(v.clone())));
         st.execute(rusqlite::params_from_iter(values))
             .map_err(|e| {
                 VoError::internal(format!("cannot store ObsCore row {}: {e}", row.obs_id))

@@ -79,7 +79,7 @@ pub(super) fn migrations() -> Vec<(i32, &'static str, String)> {
             "the live ingest's file states",
             "CREATE TABLE IF NOT EXISTS vogate.obscore_files (path text PRIMARY KEY, \
              size bigint NOT NULL, mtime_ns bigint NOT NULL, inode bigint NOT NULL, \
-             config text NOT NULL, obs_id text, error text);"
+             config text NOT NULL, did text, error text);"
                 .to_string(),
         ),
         (

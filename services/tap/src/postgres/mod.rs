@@ -114,6 +114,10 @@ impl crate::Backend for PgBackend {
         PgBackend::delete_obscore_rows(self, obs_ids).await
     }
 
+    async fn extend_obscore(&self, extra: &[vo_felis::model::Column]) -> Result<(), VoError> {
+        PgBackend::extend_obscore(self, extra).await
+    }
+
     async fn obscore_files(&self) -> Result<Vec<vo_obscore::live::FileState>, VoError> {
         PgBackend::obscore_files(self).await
     }

@@ -87,13 +87,39 @@ impl PgBackend {
         Ok(n as usize)
     }
 
+    /// Add the mapping's extension columns to ivoa.ObsCore when missing (never dropping
+    /// one; the reader role's table grant covers them) and rewrite ObsCore's TAP_SCHEMA rows
+    /// to list them, in one transaction.
+    pub async fn extend_obscore(&self, extra: &[vo_felis::model::Column]) -> Result<(), VoError> {
+        let mut client = self.client().await?;
+        let tx = client
+            .transaction()
+            .await
+            .map_err(|e| admin_error("cannot extend ivoa.ObsCore", e))?;
+        for c in extra {
+            tx.batch_execute(&format!(
+                "ALTER TABLE {} ADD COLUMN IF NOT EXISTS {} {}",
+                obscore(),
+                quote_ident(&c.name),
+                vo_felis::ddl::column_type(vo_felis::ddl::Dialect::Postgres, c)
+            ))
+            .await
+            .map_err(|e| admin_error(&format!("cannot add the column {}", c.name), e))?;
+        }
+        let rows = crate::schema::tap_schema_rows_with(extra);
+        replace_tap_rows(&tx, &rows, &RowKeys::of(&rows)).await?;
+        tx.commit()
+            .await
+            .map_err(|e| admin_error("cannot commit the ObsCore columns", e))
+    }
+
     /// Every file state of the live ingest (`vogate.obscore_files`).
     pub async fn obscore_files(&self) -> Result<Vec<FileState>, VoError> {
         let rows = self
             .client()
             .await?
             .query(
-                "SELECT path, size, mtime_ns, inode, config, obs_id, error, headers FROM vogate.obscore_files",
+                "SELECT path, size, mtime_ns, inode, config, did, error, headers FROM vogate.obscore_files",
                 &[],
             )
             .await
@@ -106,7 +132,7 @@ impl PgBackend {
                 mtime_ns: r.get(2),
                 inode: r.get::<_, i64>(3) as u64,
                 config: r.get(4),
-                obs_id: r.get(5),
+                did: r.get(5),
                 error: r.get(6),
                 headers: r.get(7),
             })
@@ -171,14 +197,14 @@ impl PgBackend {
             let mtime: Vec<i64> = f.iter().map(|f| f.mtime_ns).collect();
             let inode: Vec<i64> = f.iter().map(|f| f.inode as i64).collect();
             let config: Vec<&str> = f.iter().map(|f| f.config.as_str()).collect();
-            let obs_id: Vec<Option<&str>> = f.iter().map(|f| f.obs_id.as_deref()).collect();
+            let did: Vec<Option<&str>> = f.iter().map(|f| f.did.as_deref()).collect();
             let error: Vec<Option<&str>> = f.iter().map(|f| f.error.as_deref()).collect();
             let headers: Vec<Option<&str>> = f.iter().map(|f| f.headers.as_deref()).collect();
             tx.execute(
-                "INSERT INTO vogate.obscore_files (path, size, mtime_ns, inode, config, obs_id, error, headers) \
+                "INSERT INTO vogate.obscore_files (path, size, mtime_ns, inode, config, did, error, headers) \
                  SELECT * FROM UNNEST($1::text[], $2::bigint[], $3::bigint[], $4::bigint[], \
                  $5::text[], $6::text[], $7::text[], $8::text[])",
-                &[&path, &size, &mtime, &inode, &config, &obs_id, &error, &headers],
+                &[&path, &size, &mtime, &inode, &config, &did, &error, &headers],
             )
             .await
             .map_err(|e| admin_error("cannot write file states", e))?;
@@ -501,6 +527,17 @@ async fn copy_obscore_rows(
     tx: &tokio_postgres::Transaction<'_>,
     rows: &[ObsCoreRow],
 ) -> Result<(), VoError> {
+    let extra: Vec<&str> = rows
+        .first()
+        .map(|r| r.extra.iter().map(|(n, _)| n.as_str()).collect())
+        .unwrap_or_default();
+    if rows.iter().any(|r| {
+        r.extra.len() != extra.len() || r.extra.iter().zip(&extra).any(|((n, _), e)| n != e)
+    }) {
+        return Err(VoError::internal(
+            "ObsCore rows of one batch have different extension columns",
+        ));
+    }
     let names: Vec<String> = OBSCORE_COLUMNS
         .iter()
         .map(|c| quote_ident(c.name))
@@ -509,6 +546,7 @@ async fn copy_obscore_rows(
             "\"_spoly\"".to_string(),
             "\"_path\"".to_string(),
         ])
+        .chain(extra.iter().map(|n| quote_ident(n)))
         .collect();
     let sink = tx
         .copy_in(&format!(
@@ -540,7 +578,22 @@ async fn copy_obscore_rows(
     Ok(())
 }
 
-/// One ObsCore row as a line of COPY's text format (tab-separated, `\N` for NULL).
+/// A value as COPY's text format writes it (before escaping); `None` is NULL.
+fn copy_text(v: Value) -> Option<String> {
+    match v {
+        Value::Null => None,
+        Value::Int(i) => Some(i.to_string()),
+        Value::Double(d) if d.is_nan() => Some("NaN".into()),
+        Value::Double(d) if d.is_infinite() => {
+            Some(if d > 0.0 { "Infinity" } else { "-Infinity" }.into())
+        }
+        Value::Double(d) => Some(format!("{d:?}")),
+        Value::Text(s) => Some(s),
+    }
+}
+
+/// One ObsCore row as a line of COPY's text format (tab-separated, `\N` for NULL): the
+/// published columns, `_spoint`, `_spoly`, `_path`, then the mapping's extension columns.
 pub(super) fn copy_line(row: &ObsCoreRow, out: &mut String) {
     use std::fmt::Write;
     let mut first = true;
@@ -565,22 +618,15 @@ pub(super) fn copy_line(row: &ObsCoreRow, out: &mut String) {
         }
     };
     for v in row.values() {
-        let text = match v {
-            Value::Null => None,
-            Value::Int(i) => Some(i.to_string()),
-            Value::Double(d) if d.is_nan() => Some("NaN".into()),
-            Value::Double(d) if d.is_infinite() => {
-                Some(if d > 0.0 { "Infinity" } else { "-Infinity" }.into())
-            }
-            Value::Double(d) => Some(format!("{d:?}")),
-            Value::Text(s) => Some(s),
-        };
-        field(out, text);
+        field(out, copy_text(v));
     }
     let mut point = String::new();
     let _ = write!(point, "({:?}d,{:?}d)", row.s_ra, row.s_dec);
     field(out, Some(point));
     field(out, row.s_region.as_deref().and_then(stcs_to_spoly));
     field(out, Some(row.path.clone()));
+    for (_, v) in &row.extra {
+        field(out, copy_text(v.clone()));
+    }
     out.push('\n');
 }

@@ -170,6 +170,12 @@ impl crate::Backend for SqliteBackend {
             .await
     }
 
+    async fn extend_obscore(&self, extra: &[vo_felis::model::Column]) -> Result<(), VoError> {
+        let extra = extra.to_vec();
+        self.blocking(move |path| schema::extend_obscore(&mut open_rw(path)?, &extra))
+            .await
+    }
+
     async fn obscore_files(&self) -> Result<Vec<FileState>, VoError> {
         self.blocking(|path| schema::obscore_files(&open_query(path)?))
             .await
