@@ -126,12 +126,7 @@ pub fn prepare_background(settings: Settings) -> Result<Gateway, VoError> {
     let felis = read_schemas(&settings.schemas)?;
     // Set up on a runtime of its own, with a backend of its own (pooled connections die
     // with the runtime that made them); the gateway serves through a fresh one.
-    let extra: Vec<vo_felis::model::Column> = settings
-        .mapping
-        .extra_columns
-        .iter()
-        .map(|c| c.column.clone())
-        .collect();
+    let extra = extension_columns(&settings);
     let (catalog, vosi) = on_own_runtime(async {
         setup.migrate().await?;
         // The mapping's extension columns (added when missing, never dropped), published.
@@ -317,6 +312,16 @@ pub fn load_csv(
     })
 }
 
+/// The Felis columns of the mapping's ObsCore extension columns.
+fn extension_columns(settings: &Settings) -> Vec<vo_felis::model::Column> {
+    settings
+        .mapping
+        .extra_columns
+        .iter()
+        .map(|c| c.column.clone())
+        .collect()
+}
+
 /// How the files of `settings`' data tree become ObsCore rows.
 fn ingest_config(settings: &Settings) -> IngestConfig {
     IngestConfig {
@@ -384,12 +389,7 @@ pub fn obscore_sync(settings: &Settings, dir: &std::path::Path) -> Result<SyncRe
     }
     drop(files);
     // The mapping's extension columns, as a server with these settings has them.
-    let extra: Vec<vo_felis::model::Column> = settings
-        .mapping
-        .extra_columns
-        .iter()
-        .map(|c| c.column.clone())
-        .collect();
+    let extra = extension_columns(settings);
     let backend = vo_tap::open(&settings.database())?;
     on_own_runtime(async { backend.extend_obscore(&extra).await })?;
     let status =

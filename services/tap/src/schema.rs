@@ -431,15 +431,7 @@ pub fn create_schema(conn: &mut Connection) -> Result<(), VoError> {
         .map(|c| c.name.to_string())
         .chain(["_hpx".to_string(), "_ext".to_string(), "_path".to_string()])
         .collect();
-    let have: Vec<String> = tx
-        .prepare(&format!(
-            "SELECT name FROM pragma_table_info('{OBSCORE_TABLE}')"
-        ))
-        .and_then(|mut st| {
-            st.query_map([], |r| r.get::<_, String>(0))?
-                .collect::<Result<Vec<_>, _>>()
-        })
-        .map_err(internal)?;
+    let have = obscore_columns(&tx)?;
     // Extension columns of a mapping follow the internal ones (and are kept).
     if !have.starts_with(&wanted) {
         ddl.push_str(&format!(
@@ -960,6 +952,18 @@ pub fn apply_obscore_changes(conn: &mut Connection, changes: &Changes) -> Result
     tx.commit().map_err(internal)
 }
 
+/// The columns ivoa.ObsCore has now, in table order (none when it is not there).
+fn obscore_columns(conn: &Connection) -> Result<Vec<String>, VoError> {
+    conn.prepare(&format!(
+        "SELECT name FROM pragma_table_info('{OBSCORE_TABLE}')"
+    ))
+    .and_then(|mut st| {
+        st.query_map([], |r| r.get::<_, String>(0))?
+            .collect::<Result<Vec<_>, _>>()
+    })
+    .map_err(internal)
+}
+
 /// Add the mapping's extension columns to ivoa.ObsCore when missing (never dropping one)
 /// and rewrite ObsCore's TAP_SCHEMA rows to list them, in one transaction.
 pub fn extend_obscore(
@@ -967,15 +971,7 @@ pub fn extend_obscore(
     extra: &[vo_felis::model::Column],
 ) -> Result<(), VoError> {
     let tx = conn.transaction().map_err(internal)?;
-    let have: Vec<String> = tx
-        .prepare(&format!(
-            "SELECT name FROM pragma_table_info('{OBSCORE_TABLE}')"
-        ))
-        .and_then(|mut st| {
-            st.query_map([], |r| r.get::<_, String>(0))?
-                .collect::<Result<Vec<_>, _>>()
-        })
-        .map_err(internal)?;
+    let have = obscore_columns(&tx)?;
     for c in extra {
         if !have.iter().any(|h| h.eq_ignore_ascii_case(&c.name)) {
             tx.execute_batch(&format!(
