@@ -603,9 +603,11 @@ fn row_from_wcs(
     let obs_publisher_did = m.obs_publisher_did.render(&vars, true)?;
     let mut extra = Vec::with_capacity(m.extra_columns.len());
     for c in &m.extra_columns {
-        let value = match &c.template {
-            Some(t) => c.value(&t.render(&vars, false)?)?,
-            None => Value::Null,
+        // An extension column whose keyword a header lacks is NULL (they are optional
+        // metadata); a value of the wrong type is an error.
+        let value = match c.template.as_ref().map(|t| t.render(&vars, false)) {
+            Some(Ok(text)) => c.value(&text)?,
+            Some(Err(_)) | None => Value::Null,
         };
         extra.push((c.column.name.clone(), value));
     }

@@ -656,7 +656,8 @@ impl Engine {
                             );
                         }
                     } else if dangling {
-                        if let Some(rel) = rel {
+                        // Listed when it names a FITS file; other links are no product.
+                        if let Some(rel) = rel.filter(|r| is_fits_name(r)) {
                             walk_failed.insert(rel, "a symbolic link to nothing".into());
                         }
                     } else if let Some(rel) = rel {
@@ -1174,7 +1175,8 @@ impl Engine {
                 Err(_) => {
                     // Gone; or a symbolic link to nothing, listed as failed (after its
                     // row, if any, goes).
-                    let dangling = std::fs::symlink_metadata(self.abs_of(&rel)).is_ok();
+                    let dangling =
+                        is_fits_name(&rel) && std::fs::symlink_metadata(self.abs_of(&rel)).is_ok();
                     walk_notes.push((rel.clone(), dangling));
                     gone.push(rel);
                     continue;

@@ -22,7 +22,8 @@
 //!   (Rubin's `[null, null]`) for a filter known to have no range.
 //! - extension columns (Rubin's `lsst_*`): `felis = "FILE"` names a Felis file whose
 //!   `ObsCore` table declares them (every column that is not one of the 30 ObsCore ones);
-//!   `[extra_columns] NAME = "template"` fills them (NULL without one). They are added to
+//!   `[extra_columns] NAME = "template"` fills them (NULL without one, or when a keyword it
+//!   reads is not in a file's header). They are added to
 //!   ivoa.ObsCore and published in TAP_SCHEMA; one that leaves the mapping stays in the table
 //!   (nothing is dropped), no longer filled nor published.
 //! - `[hdus]`: which image HDUs are science (`science`: their EXTNAME or EXTTYPE; empty:

@@ -968,6 +968,17 @@ mod extra_columns {
                 ("lsst_note".to_string(), Value::Null),
             ]
         );
+        // A header without the keyword: the column is NULL, the row is there.
+        let other = dir.path().join("b.fits");
+        let mut bare = ImageSpec::tan(1.0, 2.0, 8, 8, 0.01);
+        bare.keywords = vec![("FILTER".into(), "r".into())];
+        write_image(&other, &bare).expect("write");
+        let row = ingest_file(&other, "b.fits", &c).expect("row");
+        assert_eq!(row.extra[0], ("lsst_visit".to_string(), Value::Null));
+        assert_eq!(
+            row.extra[1],
+            ("lsst_band".to_string(), Value::Text("r".into()))
+        );
         // A value that is not of the column's type: no row, and why.
         spec.keywords[0].1 = "visit-9".into();
         write_image(&file, &spec).expect("write");
