@@ -450,17 +450,6 @@ pub fn spectral_range(h: &ImageHeader) -> Result<Option<(f64, f64, i64)>, String
     Ok(None)
 }
 
-/// Whether an image HDU is an auxiliary plane of a product (mask, variance, weight, error,
-/// data quality) rather than science, by its EXTTYPE or EXTNAME (as LSST, HST and others
-/// name them: the default mapping's [`crate::mapping::DEFAULT_MASK`] and
-/// [`crate::mapping::DEFAULT_VARIANCE`]).
-pub fn is_auxiliary(h: &ImageHeader) -> bool {
-    !crate::mapping::Mapping::default().is_science(&[
-        h.text("EXTNAME").unwrap_or(""),
-        h.text("EXTTYPE").unwrap_or(""),
-    ])
-}
-
 /// Whether the polygon through an image's four corners is a faithful footprint: a valid
 /// spherical polygon (the one the query functions build from s_region), holding the image
 /// centre, with every edge's middle pixel within 5% of the edge's length of the great-circle

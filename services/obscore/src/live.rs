@@ -126,12 +126,7 @@ pub fn config_fingerprint(cfg: &IngestConfig, root: &Path) -> String {
         cfg.access_url,
         cfg.mapping.fingerprint
     );
-    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
-    for b in text.bytes() {
-        h ^= u64::from(b);
-        h = h.wrapping_mul(0x0100_0000_01b3);
-    }
-    format!("{h:016x}")
+    crate::mapping::fingerprint(&text)
 }
 
 /// How the engine follows the tree.
@@ -698,7 +693,7 @@ impl Engine {
         drop(present);
         // Unchanged files read under other settings (a changed mapping) are made again from
         // their stored headers when those hold every keyword the mapping reads.
-        let mut remake: Vec<FileState> = Vec::new();
+        let mut remake: Vec<(FileState, vo_fits::FileHeaders)> = Vec::new();
         let to_read: Vec<FileState> = found
             .into_iter()
             .filter(|f| {
@@ -706,28 +701,37 @@ impl Engine {
                     || self.waiting.contains_key(&f.path)
             })
             .filter(|f| self.marked(&f.path))
-            .filter_map(|f| match self.known.get(&f.path) {
-                Some(k)
-                    if k.same_stat(&f)
-                        && !self.waiting.contains_key(&f.path)
-                        && k.headers.as_deref().is_some_and(|h| self.holds_keywords(h)) =>
-                {
-                    let mut again = f;
-                    again.headers = k.headers.clone();
-                    remake.push(again);
-                    None
+            .filter_map(|f| {
+                let Some(k) = self.known.get(&f.path) else {
+                    return Some(f);
+                };
+                if !k.same_stat(&f) || self.waiting.contains_key(&f.path) {
+                    return Some(f);
                 }
-                _ => Some(f),
+                match k
+                    .headers
+                    .as_deref()
+                    .and_then(crate::ingest::headers_from_json)
+                {
+                    Some((headers, keys))
+                        if self.cfg.mapping.keywords.iter().all(|w| keys.contains(w)) =>
+                    {
+                        let mut again = f;
+                        again.headers = k.headers.clone();
+                        remake.push((again, headers));
+                        None
+                    }
+                    _ => Some(f),
+                }
             })
             .collect();
         if !remake.is_empty() {
             let n = remake.len();
             for chunk in remake.chunks(self.opts.batch.max(1)) {
-                let (root, cfg) = (self.root.clone(), self.cfg.clone());
+                let cfg = &self.cfg;
                 let outcomes: Vec<Outcome> = chunk
-                    .to_vec()
-                    .into_par_iter()
-                    .map(|st| remake_one(&root, &cfg, st))
+                    .par_iter()
+                    .map(|(st, headers)| remake_one(cfg, st.clone(), headers))
                     .collect();
                 self.settle_outcomes(outcomes, false);
             }
@@ -845,13 +849,13 @@ impl Engine {
             }
         }
         if !changes.is_empty() {
-            self.commit(changes, Vec::new());
+            self.commit(changes);
         }
     }
 
-    /// Write `changes`; on success, make `states` (and the forgotten paths) the engine's
-    /// knowledge.
-    fn commit(&mut self, changes: Changes, states: Vec<FileState>) {
+    /// Write `changes`; on success, make its file states (and the forgotten paths) the
+    /// engine's knowledge.
+    fn commit(&mut self, changes: Changes) {
         let t = Instant::now();
         let applied = self.store.apply(&changes);
         tracing::debug!(
@@ -861,18 +865,24 @@ impl Engine {
         );
         match applied {
             Ok(()) => {
+                let Changes {
+                    rows,
+                    deleted_paths,
+                    files,
+                    forgotten,
+                } = changes;
                 // The DIDs of the rows written, and of none for the files that lost theirs.
-                for p in changes.deleted_paths.iter().chain(&changes.forgotten) {
+                for p in deleted_paths.iter().chain(&forgotten) {
                     if let Some(d) = self.did_of.remove(p) {
                         self.path_of.remove(&d);
                     }
                 }
-                for s in states.iter().filter(|s| s.did.is_none()) {
+                for s in files.iter().filter(|s| s.did.is_none()) {
                     if let Some(d) = self.did_of.remove(&s.path) {
                         self.path_of.remove(&d);
                     }
                 }
-                for r in &changes.rows {
+                for r in &rows {
                     if let Some(d) = self
                         .did_of
                         .insert(r.path.clone(), r.obs_publisher_did.clone())
@@ -882,15 +892,16 @@ impl Engine {
                     self.path_of
                         .insert(r.obs_publisher_did.clone(), r.path.clone());
                 }
-                for p in &changes.forgotten {
+                for p in &forgotten {
                     if let Some(old) = self.known.remove(p) {
                         if old.did.is_some() {
                             self.rows = self.rows.saturating_sub(1);
                         }
                     }
                 }
+                let written: Vec<String> = files.iter().map(|f| f.path.clone()).collect();
                 let mut failed_now = Vec::new();
-                for s in states {
+                for s in files {
                     if s.did.is_some() {
                         self.rows += 1;
                     }
@@ -903,8 +914,6 @@ impl Engine {
                         }
                     }
                 }
-                let forgotten = changes.forgotten;
-                let written: Vec<String> = changes.files.iter().map(|f| f.path.clone()).collect();
                 self.with_status(|st| {
                     for p in forgotten.iter().chain(&written) {
                         st.failed.remove(p);
@@ -927,7 +936,7 @@ impl Engine {
     /// written before, have the same obs_publisher_did, the file read last keeps the row and
     /// the others give none, listed with the reason (the mapping's DID template should make
     /// each file's DID its own).
-    fn one_row_per_did(&mut self, changes: &mut Changes, states: &mut Vec<FileState>) {
+    fn one_row_per_did(&mut self, changes: &mut Changes) {
         let mut last: HashMap<&str, usize> = HashMap::new();
         for (i, r) in changes.rows.iter().enumerate() {
             last.insert(r.obs_publisher_did.as_str(), i);
@@ -959,7 +968,8 @@ impl Engine {
             {
                 changes.rows.remove(i);
             }
-            let base = states
+            let base = changes
+                .files
                 .iter()
                 .find(|s| s.path == path)
                 .or_else(|| self.known.get(&path))
@@ -968,9 +978,7 @@ impl Engine {
                 st.did = None;
                 st.error = Some(why);
                 changes.files.retain(|f| f.path != path);
-                changes.files.push(st.clone());
-                states.retain(|s| s.path != path);
-                states.push(st);
+                changes.files.push(st);
             }
         }
     }
@@ -983,12 +991,6 @@ impl Engine {
         }
         let outcomes = read_all(&self.root, &self.cfg, files);
         self.settle(outcomes);
-    }
-
-    /// Whether the stored headers `h` were read with every keyword the mapping reads.
-    fn holds_keywords(&self, h: &str) -> bool {
-        crate::ingest::headers_from_json(h)
-            .is_some_and(|(_, keys)| self.cfg.mapping.keywords.iter().all(|k| keys.contains(k)))
     }
 
     /// Write what reading files gave, in one transaction; a short file waits for another
@@ -1014,7 +1016,6 @@ impl Engine {
         }
         let now = Instant::now();
         let mut changes = Changes::default();
-        let mut states = Vec::new();
         let mut vanished = Vec::new();
         for o in outcomes {
             match o {
@@ -1022,8 +1023,7 @@ impl Engine {
                     // The file's old row, if any, is replaced by path.
                     self.waiting.remove(&st.path);
                     changes.rows.push(*row);
-                    changes.files.push(st.clone());
-                    states.push(st);
+                    changes.files.push(st);
                 }
                 Outcome::Failed(st) => {
                     self.waiting.remove(&st.path);
@@ -1031,8 +1031,7 @@ impl Engine {
                     if self.known.get(&st.path).is_some_and(|k| k.did.is_some()) {
                         changes.deleted_paths.push(st.path.clone());
                     }
-                    changes.files.push(st.clone());
-                    states.push(st);
+                    changes.files.push(st);
                 }
                 Outcome::Short(rel, reason) => {
                     let since = match self.waiting.get(&rel) {
@@ -1054,8 +1053,7 @@ impl Engine {
                             if self.known.get(&rel).is_some_and(|k| k.did.is_some()) {
                                 changes.deleted_paths.push(rel.clone());
                             }
-                            changes.files.push(st.clone());
-                            states.push(st);
+                            changes.files.push(st);
                         }
                     } else {
                         self.waiting.insert(
@@ -1070,9 +1068,9 @@ impl Engine {
                 Outcome::Vanished(rel) => vanished.push(rel),
             }
         }
-        self.one_row_per_did(&mut changes, &mut states);
+        self.one_row_per_did(&mut changes);
         if !changes.is_empty() {
-            self.commit(changes, states);
+            self.commit(changes);
         }
         if !vanished.is_empty() {
             self.forget(vanished);
@@ -1360,18 +1358,10 @@ fn read_one(root: &Path, cfg: &IngestConfig, mut st: FileState) -> Outcome {
 }
 
 /// Make the row of an unchanged file again from its stored headers.
-fn remake_one(root: &Path, cfg: &IngestConfig, mut st: FileState) -> Outcome {
+fn remake_one(cfg: &IngestConfig, mut st: FileState, headers: &vo_fits::FileHeaders) -> Outcome {
     st.did = None;
     st.error = None;
-    match st
-        .headers
-        .as_deref()
-        .and_then(crate::ingest::headers_from_json)
-    {
-        Some((headers, _)) => row_outcome(&headers, cfg, st),
-        // Unreadable stored headers: read the file.
-        None => read_one(root, cfg, st),
-    }
+    row_outcome(headers, cfg, st)
 }
 
 /// The outcome of a file whose headers are `headers`.

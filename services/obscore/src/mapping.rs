@@ -284,7 +284,7 @@ pub struct Mapping {
     pub variance: Vec<String>,
     /// The rules, in order.
     pub rules: Vec<Rule>,
-    /// The header keywords it reads (for the header reader; see [`Mapping::keywords`]).
+    /// The header keywords it reads (for the header reader).
     pub keywords: Vec<String>,
     /// Extension columns of ivoa.ObsCore (Rubin's `lsst_*` kind), declared in the Felis file
     /// the mapping names, in its order; each filled by its template when it has one.
@@ -666,12 +666,13 @@ impl Mapping {
             }
         }
         m.fingerprint = fingerprint(&fingerprint_text);
-        m.keywords = m.keywords();
+        m.keywords = m.collect_keywords();
         Ok(m)
     }
 
-    /// The header keywords the mapping reads (for the header reader).
-    pub fn keywords(&self) -> Vec<String> {
+    /// The header keywords the mapping reads (for the header reader), sorted: what
+    /// [`Mapping::keywords`] holds.
+    fn collect_keywords(&self) -> Vec<String> {
         let mut out: Vec<String> = vec![self.filter_keyword.clone()];
         let mut templates: Vec<&Template> = vec![&self.obs_id, &self.obs_publisher_did];
         for f in self.rules.iter().map(|r| &r.set) {
@@ -733,8 +734,8 @@ impl Mapping {
     }
 }
 
-/// FNV-1a 64 of `text`, hex.
-fn fingerprint(text: &str) -> String {
+/// FNV-1a 64 of `text`, hex (16 digits).
+pub(crate) fn fingerprint(text: &str) -> String {
     let mut h: u64 = 0xcbf2_9ce4_8422_2325;
     for b in text.bytes() {
         h ^= u64::from(b);
