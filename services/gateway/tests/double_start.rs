@@ -24,7 +24,8 @@ fn serve_args(workdir: &Path, port: u16, extra: &[&str]) -> Vec<String> {
     args
 }
 
-/// Start a server and wait until it answers (at most two minutes).
+/// Start a server and wait until it answers and has scanned its data tree (at most two
+/// minutes).
 fn start(workdir: &Path, port: u16) -> Server {
     let child = Command::new(VOGATE)
         .args(serve_args(workdir, port, &[]))
@@ -36,8 +37,12 @@ fn start(workdir: &Path, port: u16) -> Server {
     let mut server = Server(child);
     let t0 = Instant::now();
     while t0.elapsed() < Duration::from_secs(120) {
-        if let Some((200, _)) = get(port, "/tap/availability") {
-            return server;
+        // Answering, and its first scan of the data tree (which runs while it answers)
+        // ended: every row is there.
+        if let Some((200, status)) = get(port, "/obscore/status") {
+            if status.contains("\"scans\":") && !status.contains("\"scans\":0") {
+                return server;
+            }
         }
         if let Ok(Some(status)) = server.0.try_wait() {
             panic!("the first server exited: {status}");

@@ -151,11 +151,17 @@ fn serve(work: &Path, config: &Path, db: &Option<String>, port: u16) -> Server {
         );
         std::thread::sleep(Duration::from_millis(100));
     }
+    // Answering, and its first scan of the data tree (which runs while it answers) ended.
     let t0 = Instant::now();
-    while http(port, "GET", "/tap/availability", None).0 != 200 {
+    loop {
+        let (code, _, body) = http(port, "GET", "/obscore/status", None);
+        let body = String::from_utf8_lossy(&body);
+        if code == 200 && body.contains("\"scans\":") && !body.contains("\"scans\":0") {
+            break;
+        }
         assert!(
             t0.elapsed() < Duration::from_secs(120),
-            "the server did not answer"
+            "the server did not answer, or did not scan its data tree"
         );
         std::thread::sleep(Duration::from_millis(100));
     }
