@@ -380,7 +380,12 @@ async fn slow_corrupt_and_burst_files_and_a_restart(db: Db) {
         "10,002 rows {:.1} s after the burst began",
         t0.elapsed().as_secs_f64()
     );
-    let st = gw.live.status();
+    // The status is published just after each batch is written, so a query can see the
+    // last batch's rows a moment before the status counts them.
+    let st = eventually!("the status counts 10,002 rows", {
+        let st = gw.live.status();
+        (st.rows == 10_002).then_some(st)
+    });
     assert_eq!((st.rows, st.files_seen, st.waiting), (10_002, 10_003, 0));
     drop(gw);
 

@@ -205,7 +205,8 @@ pub struct Status {
     pub files_opened: u64,
     /// Rows made again from stored headers (a changed mapping), no file opened.
     pub files_rederived: u64,
-    /// Files with an ObsCore row.
+    /// Files with an ObsCore row. Counted just after each batch is written, so a query may
+    /// see a batch's rows a moment before this counts them.
     pub rows: usize,
     /// Files waiting to be complete (being written, short, or without their ready marker).
     pub waiting: usize,
