@@ -28,7 +28,9 @@ pub use cards::ImageCards;
 pub use celestial::{CelestialWcs, Frame, NoPixel};
 pub use header::{read_headers, read_headers_with, Card, FileHeaders, ImageHeader};
 pub use integrity::{check_file, check_file_with_headers, HduLayout, Incomplete};
-pub use section::{read_section, read_section_at, write_image, Section, SectionData};
+pub use section::{
+    physical_values, read_section, read_section_at, write_image, Scaling, Section, SectionData,
+};
 pub use spectral::{axis_kind, AxisKind, StokesAxis, WorldAxis, STOKES_STATES};
 
 #[cfg(test)]

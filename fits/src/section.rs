@@ -37,6 +37,70 @@ pub struct SectionData {
     pub bytes: Vec<u8>,
 }
 
+/// How stored values become physical ones (FITS Standard 4.0 §4.4.2.5, §5.3):
+/// `bzero + bscale × stored`; an integer image's BLANK value, and NaN, mark no data.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Scaling {
+    /// BSCALE (1 when absent).
+    pub bscale: f64,
+    /// BZERO (0 when absent).
+    pub bzero: f64,
+    /// BLANK, for an integer BITPIX only.
+    pub blank: Option<i64>,
+}
+
+impl ImageCards {
+    /// The header's [`Scaling`].
+    pub fn scaling(&self) -> Scaling {
+        Scaling {
+            bscale: self.number("BSCALE").unwrap_or(1.0),
+            bzero: self.number("BZERO").unwrap_or(0.0),
+            blank: (self.bitpix > 0)
+                .then(|| self.number("BLANK"))
+                .flatten()
+                .map(|b| b as i64),
+        }
+    }
+}
+
+/// Stored values (big-endian, of `bitpix`) as physical values: BLANK (integers) and NaN
+/// (floats) become NaN, the others `bzero + bscale × v`. Errors: `bitpix` is not a FITS
+/// BITPIX.
+pub fn physical_values(bytes: &[u8], bitpix: i32, s: &Scaling) -> Result<Vec<f64>, String> {
+    let scale = |v: f64| s.bzero + s.bscale * v;
+    let int = |v: i64| {
+        if s.blank == Some(v) {
+            f64::NAN
+        } else {
+            scale(v as f64)
+        }
+    };
+    Ok(match bitpix {
+        8 => bytes.iter().map(|&b| int(i64::from(b))).collect(),
+        16 => bytes
+            .chunks_exact(2)
+            .map(|c| int(i64::from(i16::from_be_bytes([c[0], c[1]]))))
+            .collect(),
+        32 => bytes
+            .chunks_exact(4)
+            .map(|c| int(i64::from(i32::from_be_bytes([c[0], c[1], c[2], c[3]]))))
+            .collect(),
+        64 => bytes
+            .chunks_exact(8)
+            .map(|c| int(i64::from_be_bytes(c.try_into().unwrap_or([0; 8]))))
+            .collect(),
+        -32 => bytes
+            .chunks_exact(4)
+            .map(|c| scale(f64::from(f32::from_be_bytes([c[0], c[1], c[2], c[3]]))))
+            .collect(),
+        -64 => bytes
+            .chunks_exact(8)
+            .map(|c| scale(f64::from_be_bytes(c.try_into().unwrap_or([0; 8]))))
+            .collect(),
+        other => return Err(format!("BITPIX = {other} is not a FITS BITPIX")),
+    })
+}
+
 /// Read the box `section` of image HDU `hdu` (0-based) of the file at `path`, with the
 /// header of that HDU (`cards`, from [`ImageCards::read`]). Errors: the box is empty or not
 /// inside the image, or the file cannot be read.
@@ -292,6 +356,31 @@ mod tests {
         let mut f = std::fs::File::create(path).expect("create");
         write_image(&mut f, &cards, &data, true).expect("write");
         ImageCards::read(path, 0).expect("read back")
+    }
+
+    #[test]
+    fn stored_values_become_physical_with_blank_left_out() {
+        let bytes: Vec<u8> = [-5i16, 7, 100]
+            .iter()
+            .flat_map(|v| v.to_be_bytes())
+            .collect();
+        let s = Scaling {
+            bscale: 2.0,
+            bzero: 10.0,
+            blank: Some(7),
+        };
+        let v = physical_values(&bytes, 16, &s).expect("values");
+        assert_eq!(v[0], 0.0);
+        assert!(v[1].is_nan());
+        assert_eq!(v[2], 210.0);
+        assert!(physical_values(&bytes, 12, &s).is_err());
+        let f: Vec<u8> = [1.5f32, f32::NAN]
+            .iter()
+            .flat_map(|v| v.to_be_bytes())
+            .collect();
+        let v = physical_values(&f, -32, &s).expect("floats");
+        assert_eq!(v[0], 13.0);
+        assert!(v[1].is_nan());
     }
 
     fn values(d: &SectionData) -> Vec<i16> {

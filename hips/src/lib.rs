@@ -1,2 +1,23 @@
-//! vo-hips: HiPS 1.0 (IVOA REC 2017-05-19) tiles, Allsky, properties and MOC 2.0 coverage
-//! built from FITS images. Planned: nothing is implemented yet.
+//! vo-hips: HiPS 1.0 (IVOA REC 2017-05-19) maps built from FITS images: FITS tiles at every
+//! order, `Norder3/Allsky.fits`, the coverage as a MOC 2.0 (`Moc.fits`) and `properties`.
+//! A pure library on vo-fits (pixels, WCS) and cdshealpix (HEALPix NESTED cells); the CLI
+//! entry is `vogate hips build`.
+//!
+//! - [`tile`]: which HEALPix cell each tile pixel is, where a tile's file lies, the HPX WCS
+//!   of a tile.
+//! - [`sky`]: the HiPS frame (equatorial or galactic) and its rotation from ICRS.
+//! - [`source`]: the input images: their WCS, scaling, footprints and pixel boxes.
+//! - [`build`]: the build itself.
+//! - [`properties`]: the `properties` file.
+
+pub mod build;
+pub mod properties;
+pub mod sky;
+pub mod source;
+pub mod tile;
+
+pub use build::{build, BuildOptions, Overlay, Progress, Quiet, Report};
+pub use properties::Properties;
+pub use sky::HipsFrame;
+pub use source::{HduChoice, Source};
+pub use tile::TileLayout;

@@ -34,9 +34,7 @@ pub fn render(path: &Path) -> Result<Vec<u8>, String> {
     let (n1, n2) = (cards.naxis[0], cards.naxis[1]);
     let factor = n1.max(n2).div_ceil(MAX_SIDE).max(1);
     let (w, h) = (n1.div_ceil(factor), n2.div_ceil(factor));
-    let bscale = cards.number("BSCALE").unwrap_or(1.0);
-    let bzero = cards.number("BZERO").unwrap_or(0.0);
-    let blank = cards.number("BLANK");
+    let scaling = cards.scaling();
     let bpp = u64::from(cards.bitpix.unsigned_abs() / 8);
     // Whole output rows (factor input rows each) per read.
     let rows_per_read = ((BLOCK_BYTES / (n1 * bpp).max(1)) / factor).max(1) * factor;
@@ -51,7 +49,7 @@ pub fn render(path: &Path) -> Result<Vec<u8>, String> {
         start.resize(cards.naxis.len(), 0);
         len.resize(cards.naxis.len(), 1);
         let data = read_section_at(path, layout, &cards, &Section { start, len })?;
-        let values = physical(&data.bytes, cards.bitpix, blank, bscale, bzero)?;
+        let values = vo_fits::physical_values(&data.bytes, cards.bitpix, &scaling)?;
         for (r, row) in values.chunks(n1 as usize).enumerate() {
             let at = ((y + r as u64) / factor * w) as usize;
             for (x, v) in row.iter().enumerate() {
@@ -69,49 +67,6 @@ pub fn render(path: &Path) -> Result<Vec<u8>, String> {
         .map(|(&s, &c)| if c > 0 { s / f64::from(c) } else { f64::NAN })
         .collect();
     png(&binned, w as u32, h as u32)
-}
-
-/// Stored values (big-endian, of `bitpix`) as physical values: BLANK (integers) and NaN
-/// (floats) become NaN, the others `bzero + bscale * v`.
-fn physical(
-    bytes: &[u8],
-    bitpix: i32,
-    blank: Option<f64>,
-    bscale: f64,
-    bzero: f64,
-) -> Result<Vec<f64>, String> {
-    let scale = |v: f64| bzero + bscale * v;
-    let int = |v: i64| {
-        if blank == Some(v as f64) {
-            f64::NAN
-        } else {
-            scale(v as f64)
-        }
-    };
-    Ok(match bitpix {
-        8 => bytes.iter().map(|&b| int(i64::from(b))).collect(),
-        16 => bytes
-            .chunks_exact(2)
-            .map(|c| int(i64::from(i16::from_be_bytes([c[0], c[1]]))))
-            .collect(),
-        32 => bytes
-            .chunks_exact(4)
-            .map(|c| int(i64::from(i32::from_be_bytes([c[0], c[1], c[2], c[3]]))))
-            .collect(),
-        64 => bytes
-            .chunks_exact(8)
-            .map(|c| int(i64::from_be_bytes(c.try_into().unwrap_or([0; 8]))))
-            .collect(),
-        -32 => bytes
-            .chunks_exact(4)
-            .map(|c| scale(f64::from(f32::from_be_bytes([c[0], c[1], c[2], c[3]]))))
-            .collect(),
-        -64 => bytes
-            .chunks_exact(8)
-            .map(|c| scale(f64::from_be_bytes(c.try_into().unwrap_or([0; 8]))))
-            .collect(),
-        other => return Err(format!("BITPIX = {other} is not a FITS BITPIX")),
-    })
 }
 
 /// The `p` quantile (0..1) of sorted `v` (nearest rank).
@@ -259,19 +214,6 @@ mod tests {
         // A bin of the NaN corner that also holds valid values is not transparent.
         assert_eq!(img.get_pixel(3, 199).0[1], 255);
         assert_eq!(img.get_pixel(2, 199).0[1], 0);
-    }
-
-    #[test]
-    fn stored_values_become_physical_with_blank_left_out() {
-        let bytes: Vec<u8> = [-5i16, 7, 100]
-            .iter()
-            .flat_map(|v| v.to_be_bytes())
-            .collect();
-        let v = physical(&bytes, 16, Some(7.0), 2.0, 10.0).expect("values");
-        assert_eq!(v[0], 0.0);
-        assert!(v[1].is_nan());
-        assert_eq!(v[2], 210.0);
-        assert!(physical(&bytes, 12, None, 1.0, 0.0).is_err());
     }
 
     #[test]

@@ -8,6 +8,7 @@
 //! - `/files/{path}`: the product file of an ObsCore row, found through `ivoa.ObsCore`
 //!   (the percent-encoded path relative to the data root, served only when a row has it).
 
+pub mod hips_cli;
 pub mod live;
 pub mod lock;
 pub mod settings;

@@ -57,6 +57,12 @@ enum Command {
         #[command(subcommand)]
         action: ObscoreAction,
     },
+    /// HiPS maps: `vogate hips build` tiles FITS images into a HiPS 1.0 (FITS tiles, Allsky,
+    /// MOC, properties).
+    Hips {
+        #[command(subcommand)]
+        action: HipsAction,
+    },
     /// FITS tools: the header of a cut of an image HDU (what a cutout's header will be).
     Fits {
         #[command(subcommand)]
@@ -116,6 +122,62 @@ struct DbArgs {
     /// Working directory (default ./vogate-work).
     #[arg(long)]
     workdir: Option<PathBuf>,
+}
+
+#[derive(Debug, Subcommand)]
+enum HipsAction {
+    /// Build a HiPS 1.0 with FITS tiles from FITS images: every image HDU with a celestial
+    /// WCS (every projection vo-fits reads, SIP and DSS plates), BSCALE/BZERO, BLANK and NaN,
+    /// tile-compressed files. Bad files are reported and skipped.
+    Build {
+        /// The HiPS directory to write (made if missing; a fresh build replaces its tiles).
+        #[arg(long)]
+        out: PathBuf,
+        /// Input FITS files, or directories searched for them (.fits, .fit, .fts, also .gz
+        /// and .fz).
+        #[arg(long = "in", required = true, num_args = 1..)]
+        inputs: Vec<PathBuf>,
+        /// The deepest tile order (default: the first whose pixel is at least as fine as the
+        /// finest input pixel, at least 3).
+        #[arg(long)]
+        order: Option<u8>,
+        /// The HiPS frame: equatorial or galactic.
+        #[arg(long, default_value = "equatorial")]
+        frame: String,
+        /// Tile width in pixels (a power of two, 8 to 4096).
+        #[arg(long, default_value_t = 512)]
+        tile_width: u32,
+        /// How overlapping images combine: mean, fading (weighted by the distance to each
+        /// image's edge) or first.
+        #[arg(long, default_value = "mean")]
+        overlay: String,
+        /// Which HDUs are inputs: an HDU number (0 is the primary) or `science` (every image
+        /// HDU with a WCS except mask, variance and error planes).
+        #[arg(long, default_value = "science")]
+        hdu: String,
+        /// Worker threads (default: one per core).
+        #[arg(long)]
+        threads: Option<usize>,
+        /// obs_title (default: the output directory's name).
+        #[arg(long)]
+        title: Option<String>,
+        /// creator_did, the HiPS's IVOA identifier (default: ivo://vogate.local/P/<title>).
+        #[arg(long)]
+        id: Option<String>,
+        /// obs_description.
+        #[arg(long)]
+        description: Option<String>,
+        /// obs_regime (Radio, Millimeter, Infrared, Optical, UV, EUV, X-ray, Gamma-ray).
+        #[arg(long)]
+        regime: Option<String>,
+        /// prov_progenitor: where the images come from.
+        #[arg(long)]
+        progenitor: Option<String>,
+        /// Continue an interrupted build of the same inputs and options: the tiles it wrote
+        /// are kept.
+        #[arg(long)]
+        resume: bool,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -376,6 +438,126 @@ fn schema_command(action: SchemaAction) -> ExitCode {
     }
 }
 
+/// `vogate hips build`: exit 0 when the HiPS is whole, 1 on an error (said on stderr), 130
+/// when Ctrl-C stopped it.
+fn hips_command(action: HipsAction) -> ExitCode {
+    use std::io::IsTerminal;
+    let HipsAction::Build {
+        out,
+        inputs,
+        order,
+        frame,
+        tile_width,
+        overlay,
+        hdu,
+        threads,
+        title,
+        id,
+        description,
+        regime,
+        progenitor,
+        resume,
+    } = action;
+    let parsed = (|| -> Result<vo_hips::BuildOptions, String> {
+        let frame = vo_hips::HipsFrame::parse(&frame)?;
+        let overlay = vo_hips::Overlay::parse(&overlay)?;
+        let hdu = match hdu.as_str() {
+            "science" => vo_hips::HduChoice::Science,
+            n => vo_hips::HduChoice::Index(n.parse().map_err(|_| {
+                format!("--hdu {n:?}: an HDU number (0 is the primary) or science")
+            })?),
+        };
+        let title = title.unwrap_or_else(|| {
+            out.file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_else(|| "HiPS".into())
+        });
+        let creator_did = id.unwrap_or_else(|| {
+            let path: String = title
+                .chars()
+                .map(|c| {
+                    if c.is_ascii_alphanumeric() || "-._".contains(c) {
+                        c
+                    } else {
+                        '_'
+                    }
+                })
+                .collect();
+            format!("ivo://vogate.local/P/{path}")
+        });
+        if !creator_did.starts_with("ivo://") || creator_did.len() <= "ivo://".len() {
+            return Err(format!(
+                "--id {creator_did:?}: an IVOA identifier, ivo://authority/path"
+            ));
+        }
+        Ok(vo_hips::BuildOptions {
+            out: out.clone(),
+            order,
+            frame,
+            tile_width,
+            overlay,
+            hdu,
+            resume,
+            properties: vo_hips::Properties {
+                creator_did,
+                obs_title: title,
+                obs_description: description,
+                obs_regime: regime,
+                prov_progenitor: progenitor,
+                ..Default::default()
+            },
+        })
+    })();
+    let opts = match parsed {
+        Ok(o) => o,
+        Err(e) => {
+            eprintln!("vogate: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let pool = match rayon::ThreadPoolBuilder::new()
+        .num_threads(threads.unwrap_or(0))
+        .build()
+    {
+        Ok(p) => p,
+        Err(e) => {
+            eprintln!("vogate: cannot start the worker threads: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let terminal = std::io::stderr().is_terminal();
+    let t0 = std::time::Instant::now();
+    match pool.install(|| vogate::hips_cli::run(&inputs, opts, terminal)) {
+        Ok(r) => {
+            for (path, reason) in &r.skipped {
+                eprintln!("vogate: skipped {}: {reason}", path.display());
+            }
+            println!(
+                "HiPS in {}: {} images, order {}, {} tiles ({} at order {}, {} made now), BITPIX {}, sky fraction {:.3e}, {:.1} s",
+                out.display(),
+                r.images,
+                r.order,
+                r.tiles.iter().sum::<usize>(),
+                r.tiles.last().copied().unwrap_or(0),
+                r.order,
+                r.made,
+                r.bitpix,
+                r.sky_fraction,
+                t0.elapsed().as_secs_f64()
+            );
+            ExitCode::SUCCESS
+        }
+        Err(e) if e == vo_hips::build::INTERRUPTED => {
+            eprintln!("vogate: {e}");
+            ExitCode::from(130)
+        }
+        Err(e) => {
+            eprintln!("vogate: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
 fn main() -> ExitCode {
     use std::io::IsTerminal;
     tracing_subscriber::fmt()
@@ -390,6 +572,7 @@ fn main() -> ExitCode {
     match cli.command {
         Command::Schema { action } => schema_command(action),
         Command::Fits { action } => fits_command(action),
+        Command::Hips { action } => hips_command(action),
         Command::Obscore {
             action:
                 ObscoreAction::Sync {
