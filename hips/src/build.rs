@@ -432,7 +432,8 @@ pub fn build(
     };
     let todo: Vec<(u64, Vec<usize>)> = index.into_iter().collect();
     progress.stage(&format!("order {order} tiles"), todo.len() as u64);
-    let made: Vec<Result<Option<u64>, String>> = todo
+    // Each tile present after this stage, and whether this run made it.
+    let made: Vec<Result<Option<(u64, bool)>, String>> = todo
         .par_iter()
         .map(|(ipix, srcs)| {
             if cancel.load(Ordering::Relaxed) {
@@ -443,10 +444,11 @@ pub fn build(
                 // Kept from the interrupted build (tiles are renamed into place whole).
                 read_tile(&path).map(|v| {
                     ctx.stats.lock().map(|mut s| s.add(&v)).ok();
-                    Some(*ipix)
+                    Some((*ipix, false))
                 })
             } else {
-                ctx.make_tile(*ipix, srcs).map(|made| made.map(|_| *ipix))
+                ctx.make_tile(*ipix, srcs)
+                    .map(|made| made.map(|_| (*ipix, true)))
             };
             progress.advance(1);
             r
@@ -455,9 +457,9 @@ pub fn build(
     let mut present = BTreeSet::new();
     let mut made_count = 0;
     for r in made {
-        if let Some(t) = r? {
+        if let Some((t, now)) = r? {
             present.insert(t);
-            made_count += 1;
+            made_count += usize::from(now);
         }
     }
     let mut tiles = vec![0; usize::from(order) + 1];

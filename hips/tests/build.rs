@@ -1,0 +1,404 @@
+//! `vo_hips::build` on generated images: overlays, integer tiles, bad inputs, errors before
+//! any work, an interrupted build resumed. (Positions through values against astropy-healpix
+//! and the comparison with Hipsgen are conformance/hips_positions.py and
+//! conformance/hips_vs_hipsgen.sh.)
+
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+
+use vo_fits::{ImageCards, SectionData};
+use vo_hips::build::{read_tile, BuildOptions, Overlay, Progress, Quiet, INTERRUPTED};
+use vo_hips::{HduChoice, HipsFrame, Properties};
+
+fn card(k: &str, v: &str) -> String {
+    format!("{:<80}", format!("{k:<8}= {v}"))
+}
+
+/// A TAN image `n` × `n` of `bitpix` centred on (`ra`, `dec`), `scale` degrees a pixel,
+/// pixel (x, y) (0-based) holding stored value `value(x, y)`, with `extra` cards.
+fn write_tan(
+    path: &Path,
+    (ra, dec): (f64, f64),
+    n: u64,
+    scale: f64,
+    bitpix: i32,
+    value: impl Fn(u64, u64) -> f64,
+    extra: &[String],
+) {
+    let mut cards = vec![
+        card("CTYPE1", "'RA---TAN'"),
+        card("CTYPE2", "'DEC--TAN'"),
+        card("CRVAL1", &ra.to_string()),
+        card("CRVAL2", &dec.to_string()),
+        card("CRPIX1", &((n as f64 + 1.0) / 2.0).to_string()),
+        card("CRPIX2", &((n as f64 + 1.0) / 2.0).to_string()),
+        card("CDELT1", &(-scale).to_string()),
+        card("CDELT2", &scale.to_string()),
+        card("RADESYS", "'ICRS'"),
+    ];
+    cards.extend(extra.iter().cloned());
+    let mut bytes = Vec::new();
+    for y in 0..n {
+        for x in 0..n {
+            let v = value(x, y);
+            match bitpix {
+                16 => bytes.extend_from_slice(&(v as i16).to_be_bytes()),
+                _ => bytes.extend_from_slice(&(v as f32).to_be_bytes()),
+            }
+        }
+    }
+    let header = ImageCards {
+        bitpix,
+        naxis: vec![n, n],
+        cards,
+    };
+    let data = SectionData {
+        bitpix,
+        shape: vec![n, n],
+        bytes,
+    };
+    let mut f = std::fs::File::create(path).expect("create");
+    vo_fits::write_image(&mut f, &header, &data, true).expect("write");
+}
+
+fn options(out: &Path, overlay: Overlay) -> BuildOptions {
+    BuildOptions {
+        out: out.to_path_buf(),
+        order: Some(5),
+        frame: HipsFrame::equatorial(),
+        tile_width: 64,
+        overlay,
+        hdu: HduChoice::Science,
+        resume: false,
+        properties: Properties {
+            creator_did: "ivo://vogate.local/P/test".into(),
+            obs_title: "test".into(),
+            release_date: "2026-12-05T00:00Z".into(),
+            builder: "vogate test".into(),
+            ..Default::default()
+        },
+    }
+}
+
+/// Every value of every tile of `order` under `root`.
+fn tile_values(root: &Path, order: u8) -> Vec<f32> {
+    let mut out = Vec::new();
+    for t in tiles(root, order) {
+        out.extend(read_tile(&t).expect("tile"));
+    }
+    out
+}
+
+fn tiles(root: &Path, order: u8) -> Vec<PathBuf> {
+    let mut v: Vec<PathBuf> = walk(&root.join(format!("Norder{order}")))
+        .into_iter()
+        .filter(|p| p.extension().is_some_and(|e| e == "fits"))
+        .filter(|p| p.file_name().is_some_and(|n| n != "Allsky.fits"))
+        .collect();
+    v.sort();
+    v
+}
+
+fn walk(dir: &Path) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    if let Ok(rd) = std::fs::read_dir(dir) {
+        for e in rd.flatten() {
+            let p = e.path();
+            if p.is_dir() {
+                out.extend(walk(&p));
+            } else {
+                out.push(p);
+            }
+        }
+    }
+    out
+}
+
+/// Two overlapping constant images, 1.0 and 3.0, in that order.
+fn two_images(dir: &Path) -> Vec<PathBuf> {
+    let a = dir.join("a.fits");
+    let b = dir.join("b.fits");
+    write_tan(&a, (40.0, 10.0), 80, 0.02, -32, |_, _| 1.0, &[]);
+    write_tan(&b, (40.8, 10.0), 80, 0.02, -32, |_, _| 3.0, &[]);
+    vec![a, b]
+}
+
+#[test]
+fn overlays_combine_overlapping_images() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let inputs = two_images(dir.path());
+    let stop = AtomicBool::new(false);
+    let count = |v: &[f32], x: f32| v.iter().filter(|&&a| (a - x).abs() < 1e-6).count();
+    let mut seen = Vec::new();
+    for overlay in [Overlay::Mean, Overlay::First, Overlay::Fading] {
+        let out = dir.path().join(overlay.name());
+        let r = vo_hips::build(&inputs, &options(&out, overlay), &Quiet, &stop).expect("build");
+        assert_eq!((r.images, r.order, r.bitpix), (2, 5, -32));
+        let v: Vec<f32> = tile_values(&out, 5)
+            .into_iter()
+            .filter(|v| !v.is_nan())
+            .collect();
+        assert!(
+            count(&v, 1.0) > 1000 && count(&v, 3.0) > 1000,
+            "{overlay:?}"
+        );
+        seen.push(v);
+    }
+    // Mean: the overlap (0.8 deg of 1.6) is 2 exactly; nothing else.
+    let (mean, first, fading) = (&seen[0], &seen[1], &seen[2]);
+    assert!(count(mean, 2.0) > 1000);
+    assert_eq!(
+        count(mean, 1.0) + count(mean, 2.0) + count(mean, 3.0),
+        mean.len()
+    );
+    // First: the first image wins where both have data.
+    assert_eq!(count(first, 2.0), 0);
+    assert!(count(first, 1.0) > count(mean, 1.0));
+    // Fading: values between 1 and 3, most of the overlap strictly between.
+    assert!(fading.iter().all(|&v| (1.0..=3.0).contains(&v)));
+    let between = fading.iter().filter(|&&v| v > 1.01 && v < 2.99).count();
+    assert!(between > 1000, "{between}");
+    assert_eq!(mean.len(), fading.len());
+}
+
+#[test]
+fn integer_inputs_keep_bitpix_scaling_and_blank() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let p = dir.path().join("int.fits");
+    let extra = [
+        card("BSCALE", "0.5"),
+        card("BZERO", "100.0"),
+        card("BLANK", "-32768"),
+    ];
+    // The left half blank, the right half 20 (physical 110).
+    write_tan(
+        &p,
+        (200.0, -30.0),
+        60,
+        0.02,
+        16,
+        |x, _| if x < 30 { -32768.0 } else { 20.0 },
+        &extra,
+    );
+    let out = dir.path().join("h");
+    let r = vo_hips::build(
+        std::slice::from_ref(&p),
+        &options(&out, Overlay::Mean),
+        &Quiet,
+        &AtomicBool::new(false),
+    )
+    .expect("build");
+    assert_eq!(r.bitpix, 16);
+    let t = &tiles(&out, 5)[0];
+    let cards = ImageCards::read(t, 0).expect("header");
+    assert_eq!(cards.bitpix, 16);
+    assert_eq!(cards.number("BSCALE"), Some(0.5));
+    assert_eq!(cards.number("BZERO"), Some(100.0));
+    assert_eq!(cards.number("BLANK"), Some(-32768.0));
+    let v = tile_values(&out, 5);
+    let set: Vec<f32> = v.iter().copied().filter(|v| !v.is_nan()).collect();
+    assert!(!set.is_empty() && set.iter().all(|&v| v == 110.0));
+    // The blank half stays blank: fewer values than an all-data image would give.
+    assert!(v.iter().any(|v| v.is_nan()));
+    let props = std::fs::read_to_string(out.join("properties")).expect("properties");
+    assert!(props.contains("hips_data_range      = 110 110"), "{props}");
+    assert!(props.contains("hips_pixel_bitpix    = 16"), "{props}");
+}
+
+#[test]
+fn bad_inputs_are_reported_and_skipped() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let good = dir.path().join("good.fits");
+    write_tan(
+        &good,
+        (10.0, 5.0),
+        40,
+        0.02,
+        -32,
+        |x, y| (x + y) as f64,
+        &[],
+    );
+    let corrupt = dir.path().join("corrupt.fits");
+    std::fs::write(&corrupt, vec![b'x'; 2880]).expect("write");
+    let short = dir.path().join("short.fits");
+    let bytes = std::fs::read(&good).expect("read");
+    std::fs::write(&short, &bytes[..bytes.len() - 2880]).expect("write");
+    let nowcs = dir.path().join("nowcs.fits");
+    let header = ImageCards {
+        bitpix: -32,
+        naxis: vec![4, 4],
+        cards: vec![],
+    };
+    let data = SectionData {
+        bitpix: -32,
+        shape: vec![4, 4],
+        bytes: vec![0; 64],
+    };
+    let mut f = std::fs::File::create(&nowcs).expect("create");
+    vo_fits::write_image(&mut f, &header, &data, true).expect("write");
+    let out = dir.path().join("h");
+    let r = vo_hips::build(
+        &[dir.path().to_path_buf()],
+        &options(&out, Overlay::Mean),
+        &Quiet,
+        &AtomicBool::new(false),
+    )
+    .expect("the build goes on past bad files");
+    assert_eq!(r.images, 1);
+    let reason = |p: &Path| {
+        r.skipped
+            .iter()
+            .find(|(q, _)| q == p)
+            .map(|(_, e)| e.clone())
+            .unwrap_or_else(|| panic!("{} not listed: {:?}", p.display(), r.skipped))
+    };
+    assert!(
+        reason(&corrupt).contains("not a valid FITS"),
+        "{}",
+        reason(&corrupt)
+    );
+    assert!(reason(&short).contains("short"), "{}", reason(&short));
+    assert!(reason(&nowcs).contains("HDU 0"), "{}", reason(&nowcs));
+    assert_eq!(r.skipped.len(), 3);
+    assert!(r.tiles[5] > 0);
+}
+
+#[test]
+fn nothing_to_build_is_an_error_before_any_work() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let stop = AtomicBool::new(false);
+    let out = dir.path().join("h");
+    let empty = dir.path().join("empty");
+    std::fs::create_dir(&empty).expect("mkdir");
+    let e = vo_hips::build(
+        &[empty.clone()],
+        &options(&out, Overlay::Mean),
+        &Quiet,
+        &stop,
+    )
+    .expect_err("no input");
+    assert!(e.contains("no input"), "{e}");
+    let bad = empty.join("bad.fits");
+    std::fs::write(&bad, b"SIMPLE").expect("write");
+    let e = vo_hips::build(
+        &[empty.clone()],
+        &options(&out, Overlay::Mean),
+        &Quiet,
+        &stop,
+    )
+    .expect_err("nothing usable");
+    assert!(
+        e.contains("no usable input image") && e.contains("bad.fits"),
+        "{e}"
+    );
+    let missing = dir.path().join("missing.fits");
+    let e = vo_hips::build(&[missing], &options(&out, Overlay::Mean), &Quiet, &stop)
+        .expect_err("missing");
+    assert!(e.contains("missing.fits"), "{e}");
+
+    let inputs = two_images(dir.path());
+    let file = dir.path().join("a-file");
+    std::fs::write(&file, b"").expect("write");
+    let e = vo_hips::build(
+        &inputs,
+        &options(&file.join("h"), Overlay::Mean),
+        &Quiet,
+        &stop,
+    )
+    .expect_err("unwritable");
+    assert!(e.contains("output directory"), "{e}");
+    let mut o = options(&out, Overlay::Mean);
+    o.tile_width = 100;
+    let e = vo_hips::build(&inputs, &o, &Quiet, &stop).expect_err("width");
+    assert!(e.contains("tile width 100"), "{e}");
+    let mut o = options(&out, Overlay::Mean);
+    o.order = Some(25);
+    let e = vo_hips::build(&inputs, &o, &Quiet, &stop).expect_err("order");
+    assert!(e.contains("order 25"), "{e}");
+    // No tile was written by any of these.
+    assert!(!out.join("Norder5").exists());
+}
+
+/// Stops the build (sets `stop`) after `after` tiles of the deepest order.
+struct StopAfter<'a> {
+    stop: &'a AtomicBool,
+    after: u64,
+    deepest: AtomicBool,
+    done: AtomicU64,
+}
+
+impl Progress for StopAfter<'_> {
+    fn stage(&self, name: &str, _: u64) {
+        self.deepest
+            .store(name == "order 5 tiles", Ordering::SeqCst);
+    }
+    fn advance(&self, n: u64) {
+        if self.deepest.load(Ordering::SeqCst)
+            && self.done.fetch_add(n, Ordering::SeqCst) + n >= self.after
+        {
+            self.stop.store(true, Ordering::SeqCst);
+        }
+    }
+}
+
+#[test]
+fn an_interrupted_build_resumes_to_the_same_tiles() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let inputs = two_images(dir.path());
+    let whole = dir.path().join("whole");
+    vo_hips::build(
+        &inputs,
+        &options(&whole, Overlay::Mean),
+        &Quiet,
+        &AtomicBool::new(false),
+    )
+    .expect("whole build");
+
+    let out = dir.path().join("resumed");
+    let stop = AtomicBool::new(false);
+    let p = StopAfter {
+        stop: &stop,
+        after: 2,
+        deepest: AtomicBool::new(false),
+        done: AtomicU64::new(0),
+    };
+    let e =
+        vo_hips::build(&inputs, &options(&out, Overlay::Mean), &p, &stop).expect_err("interrupted");
+    assert_eq!(e, INTERRUPTED);
+    let kept = tiles(&out, 5).len();
+    assert!(kept < tiles(&whole, 5).len(), "{kept}");
+    assert!(!walk(&out)
+        .iter()
+        .any(|p| p.to_string_lossy().ends_with(".part")));
+
+    // Another overlay is another build: --resume refuses it.
+    let mut other = options(&out, Overlay::First);
+    other.resume = true;
+    let e = vo_hips::build(&inputs, &other, &Quiet, &AtomicBool::new(false))
+        .expect_err("other options");
+    assert!(e.contains("other inputs or options"), "{e}");
+
+    let mut again = options(&out, Overlay::Mean);
+    again.resume = true;
+    let r = vo_hips::build(&inputs, &again, &Quiet, &AtomicBool::new(false)).expect("resumed");
+    assert_eq!(r.made + kept, r.tiles[5]);
+    for order in 0..=5 {
+        let (a, b) = (tiles(&whole, order), tiles(&out, order));
+        assert_eq!(a.len(), b.len(), "order {order}");
+        for (x, y) in a.iter().zip(&b) {
+            assert_eq!(
+                std::fs::read(x).expect("read"),
+                std::fs::read(y).expect("read"),
+                "{}",
+                y.display()
+            );
+        }
+    }
+    for f in ["Norder3/Allsky.fits", "Moc.fits"] {
+        assert_eq!(
+            std::fs::read(whole.join(f)).expect(f),
+            std::fs::read(out.join(f)).expect(f),
+            "{f}"
+        );
+    }
+}
