@@ -24,9 +24,9 @@ use rayon::prelude::*;
 use vo_fits::{ImageCards, Scaling, SectionData};
 
 use crate::properties::{Properties, SkyRange};
-use crate::sky::{vector, HipsFrame};
+use crate::sky::HipsFrame;
 use crate::source::{to_f32, HduChoice, Plane, Source};
-use crate::tile::{hpx_wcs_cards, tile_path, TileLayout};
+use crate::tile::{cell_centres, hpx_wcs_cards, tile_path, TileLayout};
 
 /// How the values of overlapping images are combined in one tile pixel.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -747,14 +747,11 @@ impl Context<'_> {
     /// has a value. Returns whether it was written.
     fn make_tile(&self, ipix: u64, srcs: &[usize]) -> Result<Option<()>, String> {
         let n = self.layout.width();
-        let depth = self.layout.pixel_depth(self.order);
-        let layer = cdshealpix::nested::get(depth);
         // Each pixel's cell centre, as an ICRS vector, in FITS order (row y from the bottom).
-        let mut centres = Vec::with_capacity(n * n);
-        for y in 0..n {
-            for x in 0..n {
-                let (lon, lat) = layer.center(self.layout.cell(ipix, x, y));
-                centres.push(self.frame.to_icrs(vector(lon, lat)));
+        let mut centres = cell_centres(&self.layout, self.order, ipix);
+        if self.frame.is_galactic() {
+            for c in &mut centres {
+                *c = self.frame.to_icrs(*c);
             }
         }
         let mut sum = vec![0.0f64; n * n];
