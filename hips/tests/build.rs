@@ -271,7 +271,7 @@ fn nothing_to_build_is_an_error_before_any_work() {
     let empty = dir.path().join("empty");
     std::fs::create_dir(&empty).expect("mkdir");
     let e = vo_hips::build(
-        &[empty.clone()],
+        std::slice::from_ref(&empty),
         &options(&out, Overlay::Mean),
         &Quiet,
         &stop,
@@ -281,7 +281,7 @@ fn nothing_to_build_is_an_error_before_any_work() {
     let bad = empty.join("bad.fits");
     std::fs::write(&bad, b"SIMPLE").expect("write");
     let e = vo_hips::build(
-        &[empty.clone()],
+        std::slice::from_ref(&empty),
         &options(&out, Overlay::Mean),
         &Quiet,
         &stop,

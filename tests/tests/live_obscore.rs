@@ -47,6 +47,7 @@ fn main() -> std::process::ExitCode {
     both!(slow_corrupt_and_burst_files_and_a_restart);
     both!(a_mapping_shapes_rows_and_a_changed_mapping_remakes_them);
     both!(extension_columns_are_added_published_filled_and_never_dropped);
+    both!(hips_inputs_from_an_obscore_query);
     vo_testkit::run(tests)
 }
 
@@ -600,4 +601,31 @@ async fn extension_columns_are_added_published_filled_and_never_dropped(db: Db) 
         csv.lines().collect::<Vec<_>>(),
         ["obs_id,lsst_band", "a.fits,g", "b.fits,r"]
     );
+}
+
+/// `vogate hips build --from-obscore`: the files of the rows an ADQL query selects.
+async fn hips_inputs_from_an_obscore_query(db: Db) {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (tree, work) = (dir.path().join("tree"), dir.path().join("work"));
+    for (name, ra) in [("a.fits", 10.0), ("sub/b.fits", 150.0), ("c.fits", 200.0)] {
+        let p = tree.join(name);
+        std::fs::create_dir_all(p.parent().expect("parent")).expect("mkdir");
+        write_image(&p, &ImageSpec::tan(ra, 5.0, 16, 16, 0.01)).expect("write");
+    }
+    let settings = settings(&work, &tree, &db, false);
+    let gw = vogate::prepare(settings.clone()).expect("prepare");
+    assert_eq!(count(&gw).await, 3);
+    let files = vogate::obscore_inputs(
+        &settings,
+        "SELECT obs_publisher_did, s_ra FROM ivoa.ObsCore WHERE s_ra > 100 ORDER BY s_ra",
+    )
+    .expect("inputs");
+    assert_eq!(files, vec![tree.join("c.fits"), tree.join("sub/b.fits")]);
+    let e =
+        vogate::obscore_inputs(&settings, "SELECT obs_id FROM ivoa.ObsCore").expect_err("no DID");
+    assert!(e.message.contains("obs_publisher_did"), "{}", e.message);
+    let e = vogate::obscore_inputs(&settings, "SELECT obs_publisher_did FROM ivoa.nothere")
+        .expect_err("no table");
+    assert!(e.message.contains("nothere"), "{}", e.message);
+    drop(gw);
 }

@@ -313,6 +313,66 @@ pub fn load_csv(
     })
 }
 
+/// The product files of the ObsCore rows an ADQL query selects (`vogate hips build
+/// --from-obscore`): the query runs on the settings' database as TAP would run it (no row
+/// limit); its result must hold obs_publisher_did (by name or utype), and each DID's file is
+/// the row's path under the data root (`--data`, or the demo sky in the workdir). Errors: a
+/// query that does not translate (the ADQL error), a result without obs_publisher_did, a
+/// DID without a row, and database errors.
+pub fn obscore_inputs(settings: &Settings, adql: &str) -> Result<Vec<std::path::PathBuf>, VoError> {
+    let backend = vo_tap::open(&settings.database())?;
+    let root = match &settings.data {
+        Some(d) => d.clone(),
+        None => settings.workdir.join("demo-sky"),
+    };
+    on_own_runtime(async {
+        let snapshot = backend.tap_schema().await?;
+        let mut catalog = schema::load_catalog(&snapshot)?;
+        catalog.set_positions(&settings.positions)?;
+        drop(snapshot);
+        let dialect = backend.dialect();
+        let translated = vo_adql::translate(adql, &catalog, dialect)?;
+        let did = translated
+            .fields
+            .iter()
+            .position(|f| {
+                f.name.eq_ignore_ascii_case("obs_publisher_did")
+                    || f.utype
+                        .as_deref()
+                        .is_some_and(|u| u.eq_ignore_ascii_case("obscore:Curation.publisherDID"))
+            })
+            .ok_or_else(|| {
+                VoError::usage(
+                    "the query must return obs_publisher_did, e.g. SELECT \
+                     obs_publisher_did FROM ivoa.ObsCore WHERE ...",
+                )
+            })?;
+        let (sql, _) = translated.sql_with_limit(dialect, u64::MAX / 4);
+        let fields: std::sync::Arc<[vo_common::FieldMeta]> = translated.fields.clone().into();
+        let mut rows = backend.query(sql, fields).await?;
+        let mut dids = Vec::new();
+        while let Some(batch) = rows.next().await {
+            for row in batch.map_err(VoError::internal)? {
+                if let Some(vo_common::votable::Value::Text(d)) = row.get(did) {
+                    dids.push(d.clone());
+                }
+            }
+        }
+        let mut out = Vec::with_capacity(dids.len());
+        for d in dids {
+            let path = backend
+                .obscore_lookup("obs_publisher_did", &d, &["_path"])
+                .await?
+                .and_then(|cols| cols.into_iter().next().flatten())
+                .ok_or_else(|| VoError::not_found(format!("no ObsCore row has the DID {d}")))?;
+            out.push(root.join(path));
+        }
+        out.sort();
+        out.dedup();
+        Ok(out)
+    })
+}
+
 /// The Felis columns of the mapping's ObsCore extension columns.
 fn extension_columns(settings: &Settings) -> Vec<vo_felis::model::Column> {
     settings

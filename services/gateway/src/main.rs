@@ -61,7 +61,7 @@ enum Command {
     /// MOC, properties).
     Hips {
         #[command(subcommand)]
-        action: HipsAction,
+        action: Box<HipsAction>,
     },
     /// FITS tools: the header of a cut of an image HDU (what a cutout's header will be).
     Fits {
@@ -135,8 +135,19 @@ enum HipsAction {
         out: PathBuf,
         /// Input FITS files, or directories searched for them (.fits, .fit, .fts, also .gz
         /// and .fz).
-        #[arg(long = "in", required = true, num_args = 1..)]
+        #[arg(long = "in", num_args = 1.., required_unless_present = "from_obscore", conflicts_with = "from_obscore")]
         inputs: Vec<PathBuf>,
+        /// Instead of --in: the files of the ObsCore rows this ADQL query selects (it must
+        /// return obs_publisher_did), from the database of --config/--db/--workdir, under
+        /// --data.
+        #[arg(long)]
+        from_obscore: Option<String>,
+        /// With --from-obscore: the data tree the rows' files lie in (default: the demo sky
+        /// in the workdir).
+        #[arg(long, requires = "from_obscore")]
+        data: Option<PathBuf>,
+        #[command(flatten)]
+        db: DbArgs,
         /// The deepest tile order (default: the first whose pixel is at least as fine as the
         /// finest input pixel, at least 3).
         #[arg(long)]
@@ -444,7 +455,10 @@ fn hips_command(action: HipsAction) -> ExitCode {
     use std::io::IsTerminal;
     let HipsAction::Build {
         out,
-        inputs,
+        mut inputs,
+        from_obscore,
+        data,
+        db,
         order,
         frame,
         tile_width,
@@ -458,6 +472,29 @@ fn hips_command(action: HipsAction) -> ExitCode {
         progenitor,
         resume,
     } = action;
+    if let Some(adql) = from_obscore {
+        let flags = Flags {
+            db: db.db,
+            workdir: db.workdir,
+            data,
+            ..Default::default()
+        };
+        let settings = match settings_from(db.config, flags) {
+            Ok(s) => s,
+            Err(code) => return code,
+        };
+        match vogate::obscore_inputs(&settings, &adql) {
+            Ok(files) if files.is_empty() => {
+                eprintln!("vogate: --from-obscore: the query selected no rows");
+                return ExitCode::FAILURE;
+            }
+            Ok(files) => inputs = files,
+            Err(e) => {
+                eprintln!("vogate: --from-obscore: {e}");
+                return ExitCode::FAILURE;
+            }
+        }
+    }
     let parsed = (|| -> Result<vo_hips::BuildOptions, String> {
         let frame = vo_hips::HipsFrame::parse(&frame)?;
         let overlay = vo_hips::Overlay::parse(&overlay)?;
@@ -572,7 +609,7 @@ fn main() -> ExitCode {
     match cli.command {
         Command::Schema { action } => schema_command(action),
         Command::Fits { action } => fits_command(action),
-        Command::Hips { action } => hips_command(action),
+        Command::Hips { action } => hips_command(*action),
         Command::Obscore {
             action:
                 ObscoreAction::Sync {
