@@ -5,7 +5,8 @@
 # and conformance/hips_compare.py compares the deepest order's FITS tiles.
 #
 # Usage: hips_vs_hipsgen.sh VOGATE_BINARY FITS_DIR PYTHON [SURVEY...]
-# Surveys: 2mass_k (default in CI), gc_j, gc_h, gc_k, 1904-66, horsehead, all.
+# Surveys: 2mass_k (default in CI), gc_j, gc_h, gc_k, 1904-66, horsehead, all (those six),
+# and gc_k_galactic (2MASS K in a Galactic HiPS).
 # Hipsgen: java -cp /usr/share/java/aladin.jar (Debian package aladin).
 set -uo pipefail
 bin=$1 fits=$2 py=$3
@@ -21,7 +22,7 @@ failed=0
 
 inputs_of() {
   case $1 in
-    2mass_k|gc_k) echo gc_2mass_k.fits ;;
+    2mass_k|gc_k|gc_k_galactic) echo gc_2mass_k.fits ;;
     gc_j) echo gc_2mass_j.fits ;;
     gc_h) echo gc_2mass_h.fits ;;
     1904-66) echo 1904-66_SIN.fits 1904-66_AIT.fits 1904-66_SIN.lb.fits ;;
@@ -35,8 +36,9 @@ for s in "${surveys[@]}"; do
   mkdir -p "$work/$s/in"
   for f in $files; do ln -s "$fits/$f" "$work/$s/in/$f"; done
   ours="$work/$s/vogate" theirs="$work/$s/hipsgen"
+  frame=equatorial; [ "$s" = gc_k_galactic ] && frame=galactic
   t0=$(date +%s.%N)
-  if ! "$bin" hips build --out "$ours" --in "$work/$s/in" --title "$s" --id "ivo://vogate.local/P/$s" > "$work/$s/vogate.log" 2>&1; then
+  if ! "$bin" hips build --out "$ours" --in "$work/$s/in" --frame "$frame" --title "$s" --id "ivo://vogate.local/P/$s" > "$work/$s/vogate.log" 2>&1; then
     echo "$s: vogate hips build failed:"; cat "$work/$s/vogate.log"; failed=1; continue
   fi
   t1=$(date +%s.%N)
@@ -47,7 +49,7 @@ for s in "${surveys[@]}"; do
   echo "$s: LINT $errors errors; warnings: ${warns:-none}"
   [ "$errors" -eq 0 ] || { grep '\*ERROR' "$work/$s/lint.log"; failed=1; }
   t2=$(date +%s.%N)
-  java -Xmx2g -cp "$jar" cds.allsky.HipsGen in="$work/$s/in" out="$theirs" order="$order" \
+  java -Xmx2g -cp "$jar" cds.allsky.HipsGen in="$work/$s/in" out="$theirs" order="$order" frame="$frame" \
     id="ivo://vogate.local/P/$s-hipsgen" > "$work/$s/hipsgen.log" 2>&1
   t3=$(date +%s.%N)
   printf '%s: order %s; vogate %.2f s, Hipsgen %.2f s (wall, JVM start included)\n' \

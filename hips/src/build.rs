@@ -495,11 +495,14 @@ pub fn build(
         None,
     );
     let sky_fraction = moc.coverage_percentage();
-    let mut f = std::io::BufWriter::new(create(&opts.out.join("Moc.fits"))?);
+    let mut bytes = Vec::new();
     use moc::moc::RangeMOCIntoIterator;
-    moc::moc::RangeMOCIterator::to_fits_ivoa((&moc).into_range_moc_iter(), None, None, &mut f)
+    moc::moc::RangeMOCIterator::to_fits_ivoa((&moc).into_range_moc_iter(), None, None, &mut bytes)
         .map_err(|e| format!("Moc.fits: {e}"))?;
-    f.flush().map_err(|e| format!("Moc.fits: {e}"))?;
+    if opts.frame.is_galactic() {
+        galactic_moc(&mut bytes);
+    }
+    write_whole(&opts.out.join("Moc.fits"), &bytes)?;
     progress.advance(1);
 
     let stats = ctx
@@ -530,6 +533,30 @@ pub fn build(
         bitpix: encoding.bitpix,
         sky_fraction,
     })
+}
+
+/// Mark a MOC (FITS, as the moc crate writes it: COORDSYS = 'C') as Galactic
+/// (COORDSYS = 'G'), as Hipsgen writes the MOC of a Galactic HiPS: its cells are the HiPS's.
+fn galactic_moc(bytes: &mut [u8]) {
+    // The primary header, then the table's: stop at the second END.
+    let mut ends = 0;
+    for card in bytes.chunks_exact_mut(80) {
+        let key = vo_fits::cards::keyword(&String::from_utf8_lossy(card)).to_string();
+        if key == "COORDSYS" {
+            let text = format!(
+                "{:<80}",
+                "COORDSYS= 'G'                / Space reference frame: Galactic"
+            );
+            card.copy_from_slice(text.as_bytes());
+            return;
+        }
+        if key == "END" {
+            ends += 1;
+            if ends == 2 {
+                return;
+            }
+        }
+    }
 }
 
 /// The 0.5 % and 99.5 % quantiles of `sample` (the display cut).
@@ -977,6 +1004,33 @@ mod tests {
         // Order 7's pixel: Hipsgen's hips_pixel_scale 8.946E-4 (truncated to 4 digits).
         assert!((pixel_side(16) - 8.9466e-4).abs() < 1e-8);
         assert_eq!(auto_order(&l, 1.0), 3);
+    }
+
+    #[test]
+    fn a_galactic_moc_says_so() {
+        let moc = moc::moc::range::RangeMOC::<u64, moc::qty::Hpx<u64>>::from_fixed_depth_cells(
+            3,
+            [1u64, 2, 3].into_iter(),
+            None,
+        );
+        let mut bytes = Vec::new();
+        use moc::moc::RangeMOCIntoIterator;
+        moc::moc::RangeMOCIterator::to_fits_ivoa(
+            (&moc).into_range_moc_iter(),
+            None,
+            None,
+            &mut bytes,
+        )
+        .expect("moc");
+        let before = bytes.clone();
+        galactic_moc(&mut bytes);
+        let text = String::from_utf8_lossy(&bytes);
+        assert!(text.contains("COORDSYS= 'G'"), "{text}");
+        assert!(!text.contains("COORDSYS= 'C'"));
+        assert_eq!(bytes.len(), before.len());
+        // Only that card changed.
+        let changed = bytes.iter().zip(&before).filter(|(a, b)| a != b).count();
+        assert!(changed > 0 && changed <= 80);
     }
 
     #[test]
