@@ -8,11 +8,36 @@ use vo_common::sky::SkyPoint;
 use vo_obscore::{scan_tree, IngestConfig};
 
 fn main() -> std::process::ExitCode {
-    vo_testkit::run(vec![vo_testkit::Test::sync(
-        "every_tan_sin_car_file_has_a_row_at_astropys_centre",
-        every_tan_sin_car_file_has_a_row_at_astropys_centre,
-    )
-    .needs(&vo_testkit::shared("data/fits"))])
+    let shared = vo_testkit::shared("data/fits");
+    vo_testkit::run(vec![
+        vo_testkit::Test::sync(
+            "every_tan_sin_car_file_has_a_row_at_astropys_centre",
+            every_tan_sin_car_file_has_a_row_at_astropys_centre,
+        )
+        .needs(&shared),
+        vo_testkit::Test::sync(
+            "hips_properties_take_ranges_from_rows_and_rest_frequencies",
+            hips_properties_take_ranges_from_rows_and_rest_frequencies,
+        )
+        .needs(&shared),
+    ])
+}
+
+/// `vogate hips build`'s t_min/t_max and em_min/em_max (HiPS properties) from the inputs'
+/// ObsCore rows, else a radio image's rest frequency.
+fn hips_properties_take_ranges_from_rows_and_rest_frequencies() {
+    let dir = vo_testkit::shared_dir("data/fits");
+    // HorseHead: DATE-OBS 1990-12-22T13:49:00 and no EXPTIME: an instant, MJD 48247.575694.
+    let (em, t) = vogate::hips_cli::input_ranges(&[dir.join("HorseHead.fits")]);
+    let (t0, t1) = t.expect("time");
+    assert!((t0 - 48247.575694).abs() < 1e-5 && t0 == t1, "{t0} {t1}");
+    assert_eq!(em, None);
+    // 1904-66: RESTFRQ = 1420405750 Hz, the 21 cm line (c / f = 0.2110611 m).
+    let (em, t) = vogate::hips_cli::input_ranges(&[dir.join("1904-66_SIN.fits")]);
+    let (a, b) = em.expect("em");
+    assert!((a - 0.2110611).abs() < 1e-7 && a == b, "{a}");
+    assert_eq!(t, None);
+    assert_eq!(vogate::hips_cli::regime(a), "Radio");
 }
 
 /// The TAN, SIN and CAR files of MANIFEST.md: each must give a row.

@@ -118,11 +118,47 @@ pub fn input_ranges(files: &[PathBuf]) -> (Range, Range) {
             .map(|n| n.to_string_lossy().into_owned())
             .unwrap_or_default();
         if let Ok(row) = ingest_file(f, &rel, &cfg) {
-            widen(&mut em, row.em_min, row.em_max);
-            widen(&mut t, row.t_min, row.t_max);
+            widen(&mut em, row.em_min, row.em_max.or(row.em_min));
+            // A start without an exposure time is an instant.
+            widen(&mut t, row.t_min, row.t_max.or(row.t_min));
+        }
+        if em.is_none() {
+            // A radio image's rest frequency (RESTFRQ, or the older RESTFREQ), Hz.
+            let rest = vo_fits::read_headers_with(f, &["RESTFRQ".into(), "RESTFREQ".into()])
+                .ok()
+                .and_then(|h| {
+                    let first = h.images.first()?;
+                    ["RESTFRQ", "RESTFREQ"]
+                        .iter()
+                        .find_map(|k| first.number(k))
+                        .filter(|v| *v > 0.0)
+                });
+            if let Some(hz) = rest {
+                let m = SPEED_OF_LIGHT / hz;
+                widen(&mut em, Some(m), Some(m));
+            }
         }
     }
     (em, t)
+}
+
+/// The speed of light, m/s.
+const SPEED_OF_LIGHT: f64 = 299_792_458.0;
+
+/// The `obs_regime` (HiPS 1.0 §4.4.1; the IVOA messenger vocabulary Hipsgen uses) of a
+/// wavelength in metres: Radio from 1 cm, Millimeter from 0.1 mm, Infrared from 1 µm,
+/// Optical from 300 nm, UV from 100 nm, EUV from 10 nm, X-ray from 0.01 nm, else Gamma-ray.
+pub fn regime(metres: f64) -> &'static str {
+    match metres {
+        m if m >= 1e-2 => "Radio",
+        m if m >= 1e-4 => "Millimeter",
+        m if m >= 1e-6 => "Infrared",
+        m if m >= 3e-7 => "Optical",
+        m if m >= 1e-7 => "UV",
+        m if m >= 1e-8 => "EUV",
+        m if m >= 1e-11 => "X-ray",
+        _ => "Gamma-ray",
+    }
 }
 
 /// Run a build: ranges from the inputs' rows, the progress shown, Ctrl-C honoured.
@@ -132,6 +168,12 @@ pub fn run(inputs: &[PathBuf], mut opts: BuildOptions, terminal: bool) -> Result
     let (em, t) = input_ranges(&files);
     opts.properties.em = opts.properties.em.or(em);
     opts.properties.t = opts.properties.t.or(t);
+    if opts.properties.obs_regime.is_none() {
+        opts.properties.obs_regime = opts
+            .properties
+            .em
+            .map(|(a, b)| regime((a * b).sqrt()).to_string());
+    }
     let now = vo_uws::job::iso(vo_uws::job::now());
     opts.properties.release_date = format!("{}Z", now.get(..16).unwrap_or(&now));
     opts.properties.builder = format!("vogate {}", env!("CARGO_PKG_VERSION"));
@@ -148,4 +190,21 @@ pub fn run(inputs: &[PathBuf], mut opts: BuildOptions, terminal: bool) -> Result
     let r = vo_hips::build(&files, &opts, &progress, &cancel);
     progress.finish();
     r
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn regimes_of_known_bands() {
+        // The 21 cm line, 2MASS Ks (2.16 µm), Johnson V (550 nm), GALEX NUV (231 nm),
+        // Al K-alpha (0.834 nm).
+        assert_eq!(regime(SPEED_OF_LIGHT / 1_420_405_750.0), "Radio");
+        assert_eq!(regime(2.16e-6), "Infrared");
+        assert_eq!(regime(5.5e-7), "Optical");
+        assert_eq!(regime(2.31e-7), "UV");
+        assert_eq!(regime(8.34e-10), "X-ray");
+        assert_eq!(regime(1e-13), "Gamma-ray");
+    }
 }
