@@ -46,7 +46,8 @@ pub struct Source {
     pub path: PathBuf,
     /// Where the HDU lies in the file.
     pub layout: HduLayout,
-    /// The HDU's header (a tile-compressed image's as the image it holds).
+    /// The HDU's BITPIX, axes and scaling cards (BSCALE, BZERO, BLANK; a tile-compressed
+    /// image's as the image it holds), what reading a box needs.
     pub cards: ImageCards,
     /// Pixel to sky and back.
     pub wcs: CelestialWcs,
@@ -128,7 +129,20 @@ impl Source {
                 .get(h.index)
                 .ok_or_else(|| format!("HDU {} is not in the file", h.index))?
                 .clone();
-            let cards = ImageCards::read_at(path, &layout)?;
+            let whole = ImageCards::read_at(path, &layout)?;
+            // Only what reading boxes needs is kept (memory stays small with many inputs):
+            // BITPIX, the axes and the scaling cards.
+            let cards = ImageCards {
+                bitpix: whole.bitpix,
+                naxis: whole.naxis.clone(),
+                cards: whole
+                    .cards
+                    .into_iter()
+                    .filter(|c| {
+                        matches!(vo_fits::cards::keyword(c), "BSCALE" | "BZERO" | "BLANK")
+                    })
+                    .collect(),
+            };
             let (n1, n2) = (h.naxis[0].max(0) as usize, h.naxis[1].max(0) as usize);
             if n1 == 0 || n2 == 0 {
                 why.push(format!("HDU {}: an empty image", h.index));
