@@ -966,6 +966,9 @@ impl Context<'_> {
                 continue;
             }
             let t = read_tile(&path)?;
+            if t.len() != n * n {
+                return Err(format!("{}: not a {n} × {n} tile", path.display()));
+            }
             let (col, row) = (ipix as usize % cols, ipix as usize / cols);
             let (ox, oy) = (col * small, h - (row + 1) * small);
             for y in 0..small {

@@ -138,9 +138,7 @@ impl Source {
                 cards: whole
                     .cards
                     .into_iter()
-                    .filter(|c| {
-                        matches!(vo_fits::cards::keyword(c), "BSCALE" | "BZERO" | "BLANK")
-                    })
+                    .filter(|c| matches!(vo_fits::cards::keyword(c), "BSCALE" | "BZERO" | "BLANK"))
                     .collect(),
             };
             let (n1, n2) = (h.naxis[0].max(0) as usize, h.naxis[1].max(0) as usize);
@@ -208,7 +206,11 @@ impl Source {
         let mut add = |x: f64, y: f64| {
             if let Some(p) = self.wcs.pixel_to_icrs(x, y) {
                 let (lon, lat) = frame.from_icrs(unit(p.ra, p.dec));
-                out.insert(layer.hash(lon, lat));
+                // A WCS that gives no finite position there adds nothing (cdshealpix refuses
+                // NaN with a panic).
+                if lon.is_finite() && lat.is_finite() {
+                    out.insert(layer.hash(lon, lat));
+                }
             }
         };
         let grid = |n: usize| {
