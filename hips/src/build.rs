@@ -24,6 +24,7 @@ use rayon::prelude::*;
 use vo_fits::{ImageCards, Scaling, SectionData};
 
 use crate::properties::{Properties, SkyRange};
+use crate::render::{encode, PixelCut, Stretch, TileFormat};
 use crate::sky::HipsFrame;
 use crate::source::{to_f32, HduChoice, Plane, Source};
 use crate::tile::{cell_centres, hpx_wcs_cards, tile_path, TileLayout};
@@ -79,6 +80,11 @@ pub struct BuildOptions {
     pub hdu: HduChoice,
     /// Keep the tiles an earlier, interrupted build of the same inputs and options made.
     pub resume: bool,
+    /// The tile formats: FITS always, PNG and JPEG drawn from the FITS tiles.
+    pub formats: Vec<TileFormat>,
+    /// The cut of PNG and JPEG tiles; `None`: the 0.5 % to 99.5 % quantiles of the deepest
+    /// order's values, linear.
+    pub pixel_cut: Option<PixelCut>,
     /// The descriptive properties (title, ID, ...).
     pub properties: Properties,
 }
@@ -319,7 +325,7 @@ struct Context<'a> {
     stats: Mutex<Stats>,
 }
 
-#[derive(Debug, Default)]
+#[derive(Debug, Default, Clone)]
 struct Stats {
     min: f64,
     max: f64,
@@ -464,6 +470,9 @@ pub fn build(
     }
     let mut tiles = vec![0; usize::from(order) + 1];
     tiles[usize::from(order)] = present.len();
+    // The tiles of each order, for the PNG and JPEG tiles.
+    let mut by_order = vec![BTreeSet::new(); usize::from(order) + 1];
+    by_order[usize::from(order)] = present.clone();
 
     // Lower orders.
     let mut level = present.clone();
@@ -483,6 +492,7 @@ pub fn build(
             .collect();
         results.into_iter().collect::<Result<Vec<()>, String>>()?;
         tiles[usize::from(k)] = parents.len();
+        by_order[usize::from(k)] = parents.clone();
         level = parents;
     }
 
@@ -507,8 +517,61 @@ pub fn build(
 
     let stats = ctx
         .stats
-        .into_inner()
-        .map_err(|_| "a tile job panicked".to_string())?;
+        .lock()
+        .map_err(|_| "a tile job panicked".to_string())?
+        .clone();
+    let pixel_cut = opts.pixel_cut.or_else(|| {
+        cut(stats.sample.clone()).map(|(min, max)| PixelCut {
+            min,
+            // A uniform image still gets a cut of some width.
+            max: if max > min { max } else { min + 1.0 },
+            stretch: Stretch::Linear,
+        })
+    });
+    let drawn: Vec<TileFormat> = opts
+        .formats
+        .iter()
+        .copied()
+        .filter(|f| *f != TileFormat::Fits)
+        .collect();
+    if let (false, Some(c)) = (drawn.is_empty(), pixel_cut) {
+        let jobs: Vec<(u8, u64)> = by_order
+            .iter()
+            .enumerate()
+            .flat_map(|(k, set)| set.iter().map(move |&t| (k as u8, t)))
+            .collect();
+        progress.stage("PNG/JPEG tiles", jobs.len() as u64);
+        let drawn_ref = &drawn;
+        jobs.par_iter()
+            .map(|&(k, t)| {
+                if cancel.load(Ordering::Relaxed) {
+                    return Err(INTERRUPTED.to_string());
+                }
+                let values = read_tile(&tile_path(&opts.out, k, t, "fits"))?;
+                let n = layout.width();
+                for f in drawn_ref {
+                    let bytes = encode(&values, n, n, &c, *f)?;
+                    write_whole(&tile_path(&opts.out, k, t, f.extension()), &bytes)?;
+                }
+                progress.advance(1);
+                Ok(())
+            })
+            .collect::<Result<Vec<()>, String>>()?;
+        let allsky = opts.out.join("Norder3").join("Allsky.fits");
+        if allsky.exists() {
+            let values = read_tile(&allsky)?;
+            let (w, h) = (
+                27 * layout.width().min(64),
+                768usize.div_ceil(27) * layout.width().min(64),
+            );
+            if values.len() == w * h {
+                for f in &drawn {
+                    let bytes = encode(&values, w, h, &c, *f)?;
+                    write_whole(&allsky.with_extension(f.extension()), &bytes)?;
+                }
+            }
+        }
+    }
     let facts = crate::properties::BuildFacts {
         order,
         tile_width: layout.width(),
@@ -516,7 +579,13 @@ pub fn build(
         overlay: opts.overlay.name(),
         bitpix: encoding.bitpix,
         data_range: stats.any.then_some((stats.min, stats.max)),
-        pixel_cut: cut(stats.sample),
+        pixel_cut: pixel_cut.map(|c| (c.min, c.max)),
+        formats: opts
+            .formats
+            .iter()
+            .map(|f| f.name())
+            .collect::<Vec<_>>()
+            .join(" "),
         sky_fraction,
         sky: sky_range(&sources, &opts.frame),
         tiles: tiles.iter().sum(),
@@ -706,9 +775,11 @@ fn create(path: &Path) -> Result<std::fs::File, String> {
     std::fs::File::create(path).map_err(|e| format!("{}: {e}", path.display()))
 }
 
-/// Write `bytes` as `path`, whole: to a temporary name first, then renamed.
+/// Write `bytes` as `path`, whole: to a temporary name first (`.part` added), then renamed.
 fn write_whole(path: &Path, bytes: &[u8]) -> Result<(), String> {
-    let tmp = path.with_extension("fits.part");
+    let mut tmp = path.as_os_str().to_owned();
+    tmp.push(".part");
+    let tmp = PathBuf::from(tmp);
     let mut f = create(&tmp)?;
     f.write_all(bytes)
         .and_then(|()| f.flush())

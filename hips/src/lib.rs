@@ -9,15 +9,18 @@
 //! - [`source`]: the input images: their WCS, scaling, footprints and pixel boxes.
 //! - [`build`]: the build itself.
 //! - [`properties`]: the `properties` file.
+//! - [`render`]: PNG and JPEG tiles through a pixel cut.
 
 pub mod build;
 pub mod properties;
+pub mod render;
 pub mod sky;
 pub mod source;
 pub mod tile;
 
 pub use build::{build, BuildOptions, Overlay, Progress, Quiet, Report};
 pub use properties::Properties;
+pub use render::{PixelCut, TileFormat};
 pub use sky::HipsFrame;
 pub use source::{HduChoice, Source};
 pub use tile::TileLayout;

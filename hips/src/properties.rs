@@ -36,6 +36,8 @@ pub struct BuildFacts<'a> {
     pub sky: SkyRange,
     /// `hips_nb_tiles`.
     pub tiles: usize,
+    /// `hips_tile_format`: the formats, space-separated (`fits png jpeg`).
+    pub formats: String,
 }
 
 /// The descriptive properties a builder is given (the rest come from the build).
@@ -111,7 +113,7 @@ impl Properties {
         put("hips_order", f.order.to_string());
         put("hips_order_min", "0".into());
         put("hips_tile_width", f.tile_width.to_string());
-        put("hips_tile_format", "fits".into());
+        put("hips_tile_format", f.formats.clone());
         put("hips_pixel_bitpix", f.bitpix.to_string());
         put("data_pixel_bitpix", f.bitpix.to_string());
         if let Some((a, b)) = f.data_range {
@@ -189,6 +191,7 @@ mod tests {
                 fov: 1.0,
             },
             tiles: 52,
+            formats: "fits png".into(),
         });
         let kv = parse(&text);
         let get = |k: &str| kv.iter().find(|(a, _)| a == k).map(|(_, v)| v.as_str());
@@ -207,6 +210,7 @@ mod tests {
             assert!(get(k).is_some(), "{k}");
         }
         assert_eq!(get("hips_data_range"), Some("-1.5 3000"));
+        assert_eq!(get("hips_tile_format"), Some("fits png"));
         assert_eq!(get("t_min"), Some("55000.5"));
         // Hipsgen wrote hips_pixel_scale = 8.946E-4 for order 7 (4 digits, truncated).
         let scale: f64 = get("hips_pixel_scale")

@@ -8,7 +8,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
 use vo_fits::{ImageCards, SectionData};
 use vo_hips::build::{read_tile, BuildOptions, Overlay, Progress, Quiet, INTERRUPTED};
-use vo_hips::{HduChoice, HipsFrame, Properties};
+use vo_hips::{HduChoice, HipsFrame, PixelCut, Properties, TileFormat};
 
 fn card(k: &str, v: &str) -> String {
     format!("{:<80}", format!("{k:<8}= {v}"))
@@ -70,6 +70,8 @@ fn options(out: &Path, overlay: Overlay) -> BuildOptions {
         overlay,
         hdu: HduChoice::Science,
         resume: false,
+        formats: vec![TileFormat::Fits],
+        pixel_cut: None,
         properties: Properties {
             creator_did: "ivo://vogate.local/P/test".into(),
             obs_title: "test".into(),
@@ -401,4 +403,73 @@ fn an_interrupted_build_resumes_to_the_same_tiles() {
             "{f}"
         );
     }
+}
+
+#[test]
+fn png_and_jpeg_tiles_are_the_fits_tiles_through_the_cut() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let p = dir.path().join("ramp.fits");
+    // A ramp with a blank corner: values 0..=158, NaN where x + y < 10.
+    write_tan(
+        &p,
+        (80.0, 20.0),
+        80,
+        0.02,
+        -32,
+        |x, y| if x + y < 10 { f64::NAN } else { (x + y) as f64 },
+        &[],
+    );
+    let out = dir.path().join("h");
+    let mut o = options(&out, Overlay::Mean);
+    o.formats = TileFormat::parse_list("png,jpeg").expect("formats");
+    o.pixel_cut = Some(PixelCut::parse("20 140 sqrt").expect("cut"));
+    vo_hips::build(
+        std::slice::from_ref(&p),
+        &o,
+        &Quiet,
+        &AtomicBool::new(false),
+    )
+    .expect("build");
+    let cut = o.pixel_cut.expect("cut");
+    let mut checked = 0;
+    let mut jpeg_error = 0.0;
+    for order in [5u8, 2, 0] {
+        for t in tiles(&out, order) {
+            let fits = read_tile(&t).expect("fits");
+            let png = image::open(t.with_extension("png"))
+                .expect("png")
+                .to_luma_alpha8();
+            let jpg = image::open(t.with_extension("jpg"))
+                .expect("jpg")
+                .to_luma8();
+            let n = 64;
+            for y in 0..n {
+                for x in 0..n {
+                    // Image row 0 is the FITS tile's top row (y = n - 1).
+                    let px = png.get_pixel(x as u32, (n - 1 - y) as u32).0;
+                    match cut.grey(fits[y * n + x]) {
+                        Some(g) => {
+                            assert_eq!(px, [g, 255], "{} ({x}, {y})", t.display());
+                            // JPEG is lossy (most of all beside blank pixels, drawn black):
+                            // its mean error is bounded below.
+                            let j = jpg.get_pixel(x as u32, (n - 1 - y) as u32).0[0];
+                            jpeg_error += (f64::from(j) - f64::from(g)).abs();
+                            checked += 1;
+                        }
+                        None => assert_eq!(px[1], 0, "blank is transparent"),
+                    }
+                }
+            }
+        }
+    }
+    assert!(checked > 2000, "{checked}");
+    let mean = jpeg_error / f64::from(checked);
+    assert!(mean < 2.0, "JPEG grey levels off by {mean} on average");
+    assert!(out.join("Norder3/Allsky.png").exists() && out.join("Norder3/Allsky.jpg").exists());
+    let props = std::fs::read_to_string(out.join("properties")).expect("properties");
+    assert!(
+        props.contains("hips_tile_format     = fits png jpeg"),
+        "{props}"
+    );
+    assert!(props.contains("hips_pixel_cut       = 20 140"), "{props}");
 }

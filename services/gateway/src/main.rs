@@ -188,6 +188,14 @@ enum HipsAction {
         /// are kept.
         #[arg(long)]
         resume: bool,
+        /// Tile formats, comma-separated: fits (always made), png (transparent where there is
+        /// no data), jpeg.
+        #[arg(long, default_value = "fits")]
+        formats: String,
+        /// The cut of PNG and JPEG tiles: "min max [linear|log|sqrt|asinh]" (default: the
+        /// 0.5 and 99.5 percentiles of the data, linear).
+        #[arg(long)]
+        pixel_cut: Option<String>,
     },
 }
 
@@ -471,6 +479,8 @@ fn hips_command(action: HipsAction) -> ExitCode {
         regime,
         progenitor,
         resume,
+        formats,
+        pixel_cut,
     } = action;
     if let Some(adql) = from_obscore {
         let flags = Flags {
@@ -527,8 +537,15 @@ fn hips_command(action: HipsAction) -> ExitCode {
                 "--id {creator_did:?}: an IVOA identifier, ivo://authority/path"
             ));
         }
+        let formats = vo_hips::TileFormat::parse_list(&formats)?;
+        let pixel_cut = pixel_cut
+            .as_deref()
+            .map(vo_hips::PixelCut::parse)
+            .transpose()?;
         Ok(vo_hips::BuildOptions {
             out: out.clone(),
+            formats,
+            pixel_cut,
             order,
             frame,
             tile_width,
