@@ -41,6 +41,9 @@ pub struct FileConfig {
     /// Catalog tables with a sky position to index (`[[positions]]` entries).
     #[serde(default)]
     pub positions: Vec<PositionConfig>,
+    /// HiPS maps to serve at `/hips/{id}/` (`[[hips]]` entries).
+    #[serde(default)]
+    pub hips: Vec<HipsConfig>,
     /// TAP limits.
     #[serde(default)]
     pub tap: TapConfig,
@@ -122,6 +125,18 @@ pub struct PositionConfig {
     pub ra: String,
     /// Its declination column (degrees).
     pub dec: String,
+}
+
+/// A HiPS to serve (`[[hips]]`): the folder `vogate hips build` wrote.
+#[derive(Debug, Clone, Default, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct HipsConfig {
+    /// Its name in URLs, `/hips/{id}/` (letters, digits, `.`, `_`, `-`).
+    pub id: String,
+    /// The HiPS folder (with `properties`), relative to the config file's folder.
+    pub path: PathBuf,
+    /// A title for the HiPS list, instead of the properties' obs_title.
+    pub title: Option<String>,
 }
 
 /// PostgreSQL settings.

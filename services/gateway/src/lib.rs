@@ -5,10 +5,12 @@
 //! - `/`: a landing page with the endpoints and example queries;
 //! - `/tap/sync`: TAP 1.1 synchronous queries (see `vo_tap::sync`);
 //! - `/obscore/status`: the live ingest of the data tree (JSON);
+//! - `/hips/list`, `/hips/{id}/...`: the HiPS maps of the config's `[[hips]]` entries;
 //! - `/files/{path}`: the product file of an ObsCore row, found through `ivoa.ObsCore`
 //!   (the percent-encoded path relative to the data root, served only when a row has it).
 
 pub mod hips_cli;
+pub mod hips_serve;
 pub mod live;
 pub mod lock;
 pub mod settings;
@@ -489,6 +491,10 @@ pub fn routes(gw: &Gateway) -> impl FnOnce(&mut web::ServiceConfig) + '_ {
                     .configure(vo_datalink::configure)
                     .configure(vo_soda::configure(gw.soda_jobs.clone()))
                     .configure(vo_sia::configure)
+                    .configure(hips_serve::configure(hips_serve::HipsState {
+                        entries: Arc::new(gw.settings.hips.clone()),
+                        base_url: gw.settings.base_url.clone(),
+                    }))
                     .default_service(web::to(not_found)),
             );
     }
@@ -509,6 +515,7 @@ pub fn endpoints(base_url: &str) -> Vec<(&'static str, String)> {
         ("TAP capabilities (VOSI)", format!("{b}/tap/capabilities")),
         ("TAP availability (VOSI)", format!("{b}/tap/availability")),
         ("files", format!("{b}/files/{{path}}")),
+        ("HiPS list (Aladin, Firefly)", format!("{b}/hips/list")),
         (
             "DataLink links",
             format!("{b}/datalink/links?ID={{obs_publisher_did}}"),

@@ -79,6 +79,8 @@ pub struct Settings {
     pub postgres: vo_tap::postgres::PgOptions,
     /// Felis schema files to publish at start (config `schemas`).
     pub schemas: Vec<PathBuf>,
+    /// HiPS maps served at `/hips/{id}/` (config `[[hips]]`), folders made absolute.
+    pub hips: Vec<vo_common::config::HipsConfig>,
     /// Catalog tables with an indexed sky position (config `[[positions]]`): (table as
     /// published, ra column, dec column).
     pub positions: Vec<(String, String, String)>,
@@ -373,11 +375,37 @@ pub fn resolve(
         }
         live.batch = b;
     }
+    let mut hips = Vec::new();
+    for h in &file.hips {
+        let ok = |c: char| c.is_ascii_alphanumeric() || "._-".contains(c);
+        if h.id.is_empty() || !h.id.chars().all(ok) || h.id.starts_with('.') {
+            return Err(format!(
+                "hips: id '{}' must be letters, digits, '.', '_' and '-' (not starting with '.')",
+                h.id
+            ));
+        }
+        if hips
+            .iter()
+            .any(|x: &vo_common::config::HipsConfig| x.id == h.id)
+        {
+            return Err(format!("hips: id '{}' is given twice", h.id));
+        }
+        let path = rel(h.path.clone());
+        if !path.join("properties").is_file() {
+            return Err(format!(
+                "hips '{}': {} holds no properties file (build it with vogate hips build)",
+                h.id,
+                path.display()
+            ));
+        }
+        hips.push(vo_common::config::HipsConfig { path, ..h.clone() });
+    }
     let mapping = match file.mapping.clone().map(rel) {
         Some(path) => vo_obscore::mapping::Mapping::read(&path)?,
         None => vo_obscore::mapping::Mapping::default(),
     };
     Ok(Settings {
+        hips,
         mapping: std::sync::Arc::new(mapping),
         live,
         jobs,

@@ -1,0 +1,200 @@
+//! HiPS served by the gateway (`[[hips]]`): the HiPS list, tiles with their MIME types,
+//! ETag (304 on If-None-Match), Cache-Control, CORS and gzip, and no way out of a HiPS
+//! folder.
+
+use actix_web::{http::header, test, App};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::AtomicBool;
+use vo_common::config::{FileConfig, HipsConfig};
+use vo_obscore::demo::{write_image, ImageSpec};
+use vogate::settings::{resolve, Flags};
+
+fn main() -> std::process::ExitCode {
+    vo_testkit::run(vec![
+        vo_testkit::Test::actix("hips_are_listed_and_served", hips_are_listed_and_served),
+        vo_testkit::Test::sync("bad_hips_entries_are_refused", bad_hips_entries_are_refused),
+    ])
+}
+
+/// The value of header `name` as text ("" when absent).
+fn hv(h: &actix_web::http::header::HeaderMap, name: header::HeaderName) -> String {
+    h.get(name)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_string()
+}
+
+/// A HiPS (FITS and PNG tiles) of one image, built into `out`.
+fn small_hips(dir: &Path, out: &Path) {
+    let img = dir.join("img.fits");
+    write_image(&img, &ImageSpec::tan(40.0, 10.0, 60, 60, 0.02)).expect("image");
+    let opts = vo_hips::BuildOptions {
+        out: out.to_path_buf(),
+        order: Some(4),
+        frame: vo_hips::HipsFrame::equatorial(),
+        tile_width: 64,
+        overlay: vo_hips::Overlay::Mean,
+        hdu: vo_hips::HduChoice::Science,
+        resume: false,
+        formats: vo_hips::TileFormat::parse_list("png").expect("formats"),
+        pixel_cut: None,
+        properties: vo_hips::Properties {
+            creator_did: "ivo://vogate.local/P/small".into(),
+            obs_title: "small".into(),
+            release_date: "2026-12-05T00:00Z".into(),
+            builder: "test".into(),
+            ..Default::default()
+        },
+    };
+    vo_hips::build(&[img], &opts, &vo_hips::Quiet, &AtomicBool::new(false)).expect("build");
+}
+
+fn settings(dir: &Path, hips: Vec<HipsConfig>) -> Result<vogate::settings::Settings, String> {
+    let flags = Flags {
+        workdir: Some(dir.join("work")),
+        ..Default::default()
+    };
+    let file = FileConfig {
+        hips,
+        ..Default::default()
+    };
+    resolve(flags, file, Some(dir))
+}
+
+fn first_tile(root: &Path, ext: &str) -> String {
+    let order = root.join("Norder4");
+    for d in std::fs::read_dir(&order).expect("order 4").flatten() {
+        for f in std::fs::read_dir(d.path()).expect("dir").flatten() {
+            let p: PathBuf = f.path();
+            if p.extension().is_some_and(|e| e == ext) {
+                return p
+                    .strip_prefix(root)
+                    .expect("under root")
+                    .to_string_lossy()
+                    .into_owned();
+            }
+        }
+    }
+    panic!("no .{ext} tile")
+}
+
+async fn hips_are_listed_and_served() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    small_hips(dir.path(), &dir.path().join("maps/small"));
+    let s = settings(
+        dir.path(),
+        vec![HipsConfig {
+            id: "small".into(),
+            // Relative to the config file's folder.
+            path: PathBuf::from("maps/small"),
+            title: Some("A small map".into()),
+        }],
+    )
+    .expect("settings");
+    let gw = vogate::prepare(s).expect("prepare");
+    let base = gw.settings.base_url.trim_end_matches('/').to_string();
+    let app = test::init_service(App::new().configure(vogate::routes(&gw))).await;
+
+    // The HiPS list: the properties, with where vogate serves the HiPS and the given title.
+    let resp = test::call_service(
+        &app,
+        test::TestRequest::get().uri("/hips/list").to_request(),
+    )
+    .await;
+    assert_eq!(resp.status(), 200);
+    assert!(hv(resp.headers(), header::CONTENT_TYPE).starts_with("text/plain"));
+    let body = String::from_utf8(test::read_body(resp).await.to_vec()).expect("utf-8");
+    let kv = vo_hips::properties::parse(&body);
+    let get = |k: &str| kv.iter().find(|(a, _)| a == k).map(|(_, v)| v.clone());
+    assert_eq!(get("hips_service_url"), Some(format!("{base}/hips/small")));
+    assert_eq!(get("obs_title").as_deref(), Some("A small map"));
+    assert_eq!(
+        get("creator_did").as_deref(),
+        Some("ivo://vogate.local/P/small")
+    );
+    assert_eq!(get("hips_order").as_deref(), Some("4"));
+    assert_eq!(get("hips_tile_format").as_deref(), Some("fits png"));
+
+    // A FITS tile: its bytes, type, validators and caching; CORS for a browser's origin.
+    let root = dir.path().join("maps/small");
+    let tile = first_tile(&root, "fits");
+    let req = test::TestRequest::get()
+        .uri(&format!("/hips/small/{tile}"))
+        .insert_header((header::ORIGIN, "http://example.org"))
+        .to_request();
+    let resp = test::call_service(&app, req).await;
+    assert_eq!(resp.status(), 200);
+    let h = resp.headers().clone();
+    assert_eq!(hv(&h, header::CONTENT_TYPE), "application/fits");
+    assert_eq!(hv(&h, header::CACHE_CONTROL), "public, max-age=3600");
+    assert_eq!(hv(&h, header::ACCESS_CONTROL_ALLOW_ORIGIN), "*");
+    let etag = hv(&h, header::ETAG);
+    let body = test::read_body(resp).await;
+    assert_eq!(
+        body.to_vec(),
+        std::fs::read(root.join(&tile)).expect("tile")
+    );
+    let req = test::TestRequest::get()
+        .uri(&format!("/hips/small/{tile}"))
+        .insert_header((header::IF_NONE_MATCH, etag))
+        .to_request();
+    assert_eq!(test::call_service(&app, req).await.status(), 304);
+    // gzip when asked.
+    let req = test::TestRequest::get()
+        .uri(&format!("/hips/small/{tile}"))
+        .insert_header((header::ACCEPT_ENCODING, "gzip"))
+        .to_request();
+    let resp = test::call_service(&app, req).await;
+    assert_eq!(hv(resp.headers(), header::CONTENT_ENCODING), "gzip");
+
+    for (uri, want) in [
+        (
+            format!("/hips/small/{}", first_tile(&root, "png")),
+            "image/png",
+        ),
+        (
+            "/hips/small/properties".to_string(),
+            "text/plain; charset=utf-8",
+        ),
+        ("/hips/small/Moc.fits".to_string(), "application/fits"),
+        ("/hips/small/Norder3/Allsky.png".to_string(), "image/png"),
+    ] {
+        let resp = test::call_service(&app, test::TestRequest::get().uri(&uri).to_request()).await;
+        assert_eq!(resp.status(), 200, "{uri}");
+        assert_eq!(hv(resp.headers(), header::CONTENT_TYPE), want, "{uri}");
+    }
+    // No way out of the folder, no unknown HiPS or file.
+    std::fs::write(dir.path().join("maps/secret.txt"), b"k7Qz-file-content").expect("write");
+    for uri in [
+        "/hips/small/../secret.txt",
+        "/hips/small/..%2Fsecret.txt",
+        "/hips/small/Norder4/../../secret.txt",
+        "/hips/small/%2e%2e/secret.txt",
+        "/hips/small//etc/passwd",
+        "/hips/nothere/properties",
+        "/hips/small/Norder9/Dir0/Npix0.fits",
+        "/hips/small/",
+    ] {
+        let resp = test::call_service(&app, test::TestRequest::get().uri(uri).to_request()).await;
+        assert_eq!(resp.status(), 404, "{uri}");
+        let body = test::read_body(resp).await;
+        assert!(!body.windows(6).any(|w| w == b"k7Qz-f"), "{uri}");
+    }
+}
+
+fn bad_hips_entries_are_refused() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let entry = |id: &str, path: &str| HipsConfig {
+        id: id.into(),
+        path: PathBuf::from(path),
+        title: None,
+    };
+    let e = settings(dir.path(), vec![entry("a/b", ".")]).expect_err("bad id");
+    assert!(e.contains("'a/b'"), "{e}");
+    let e = settings(dir.path(), vec![entry("x", "missing")]).expect_err("no properties");
+    assert!(e.contains("no properties file"), "{e}");
+    std::fs::write(dir.path().join("properties"), "creator_did = ivo://x/y\n").expect("write");
+    let e = settings(dir.path(), vec![entry("x", "."), entry("x", ".")]).expect_err("twice");
+    assert!(e.contains("given twice"), "{e}");
+    assert!(settings(dir.path(), vec![entry("x", ".")]).is_ok());
+}
