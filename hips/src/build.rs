@@ -148,6 +148,12 @@ pub fn list_inputs(paths: &[PathBuf]) -> Result<Vec<PathBuf>, String> {
     let mut out = Vec::new();
     for p in paths {
         let meta = std::fs::metadata(p).map_err(|e| format!("{}: {e}", p.display()))?;
+        if !meta.is_dir() && !meta.is_file() {
+            return Err(format!(
+                "{}: not a regular file or a folder (a pipe or a device cannot be tiled)",
+                p.display()
+            ));
+        }
         if meta.is_dir() {
             let mut found: Vec<PathBuf> = walkdir::WalkDir::new(p)
                 .follow_links(true)
@@ -335,7 +341,7 @@ struct Stats {
 
 impl Stats {
     fn add(&mut self, values: &[f32]) {
-        for (seen, &v) in values.iter().filter(|v| !v.is_nan()).enumerate() {
+        for (seen, &v) in values.iter().filter(|v| v.is_finite()).enumerate() {
             let v64 = f64::from(v);
             if !self.any {
                 (self.min, self.max, self.any) = (v64, v64, true);
@@ -363,8 +369,25 @@ pub fn build(
     cancel: &AtomicBool,
 ) -> Result<Report, String> {
     let layout = TileLayout::new(opts.tile_width)?;
-    let files = list_inputs(inputs)?;
     writable(&opts.out)?;
+    // The output's own files are never inputs (an output folder inside an input folder).
+    let out_dir = std::fs::canonicalize(&opts.out).unwrap_or_else(|_| opts.out.clone());
+    let mut files: Vec<PathBuf> = list_inputs(inputs)?
+        .into_iter()
+        .filter(|f| {
+            !std::fs::canonicalize(f)
+                .map(|c| c.starts_with(&out_dir))
+                .unwrap_or(false)
+        })
+        .collect();
+    // The same file named twice is one input.
+    let mut seen = std::collections::HashSet::new();
+    files.retain(|f| seen.insert(std::fs::canonicalize(f).unwrap_or_else(|_| f.clone())));
+    if files.is_empty() {
+        return Err(
+            "no input: the paths given hold no FITS file (outside the output folder)".into(),
+        );
+    }
     if let Some(k) = opts.order {
         if k > layout.max_order() {
             return Err(format!(
@@ -467,6 +490,12 @@ pub fn build(
             present.insert(t);
             made_count += usize::from(now);
         }
+    }
+    if present.is_empty() {
+        return Err(format!(
+            "no tile of order {order} has data: every pixel the images cover is blank, or the \
+             images are smaller than a tile pixel at this order (give a deeper --order)"
+        ));
     }
     let mut tiles = vec![0; usize::from(order) + 1];
     tiles[usize::from(order)] = present.len();
@@ -690,6 +719,12 @@ fn sky_range(sources: &[Source], frame: &HipsFrame) -> SkyRange {
 
 /// Make `dir` if missing and check that a file can be written in it.
 fn writable(dir: &Path) -> Result<(), String> {
+    if dir.exists() && !dir.is_dir() {
+        return Err(format!(
+            "output directory {}: it is a file, not a folder",
+            dir.display()
+        ));
+    }
     std::fs::create_dir_all(dir).map_err(|e| format!("output directory {}: {e}", dir.display()))?;
     let probe = dir.join(".vogate-write-test");
     std::fs::write(&probe, b"")
@@ -731,7 +766,8 @@ fn check_resume(
                 (m.len(), t)
             })
             .unwrap_or((0, 0));
-        text.push_str(&format!("{} {len} {mtime}\n", f.display()));
+        let name = std::fs::canonicalize(f).unwrap_or_else(|_| f.clone());
+        text.push_str(&format!("{} {len} {mtime}\n", name.display()));
     }
     let has_tiles = opts.out.join(format!("Norder{order}")).exists();
     if opts.resume {
@@ -760,6 +796,11 @@ fn check_resume(
             let name = entry.file_name().to_string_lossy().into_owned();
             if name.starts_with("Norder") {
                 std::fs::remove_dir_all(entry.path())
+                    .map_err(|e| format!("{}: {e}", entry.path().display()))?;
+            }
+            // Nothing of the old build may describe the new one.
+            if matches!(name.as_str(), "properties" | "Moc.fits") {
+                std::fs::remove_file(entry.path())
                     .map_err(|e| format!("{}: {e}", entry.path().display()))?;
             }
         }
@@ -832,7 +873,8 @@ fn bilinear(plane: &Plane, fx: f64, fy: f64) -> Option<f64> {
         (i1, j1, tx * ty),
     ] {
         let v = at(i, j);
-        if w > 0.0 && !v.is_nan() {
+        // Infinities are no data either.
+        if w > 0.0 && v.is_finite() {
             sum += w * f64::from(v);
             wsum += w;
         }
@@ -951,7 +993,7 @@ impl Context<'_> {
                     let mut k = 0u32;
                     for (dx, dy) in [(0, 0), (1, 0), (0, 1), (1, 1)] {
                         let v = c[(2 * y + dy) * n + 2 * x + dx];
-                        if !v.is_nan() {
+                        if v.is_finite() {
                             s += f64::from(v);
                             k += 1;
                         }

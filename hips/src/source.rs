@@ -192,15 +192,17 @@ impl Source {
     }
 
     /// The tiles of order `order` (HEALPix NESTED depth, in `frame`) the image touches. The
-    /// image is sampled on a grid finer than a quarter of a tile and along its whole
-    /// border, pixel by pixel; pixels without a sky position (outside an all-sky
-    /// projection's boundary) are skipped.
+    /// image is sampled on a grid finer than an eighth of a tile (a fraction of a pixel when
+    /// the tiles are smaller than the pixels) and along its whole border at the same step or
+    /// every pixel; positions without a sky position (outside an all-sky projection's
+    /// boundary) are skipped. The samples grow with the tiles covered (about 64 a tile).
     pub fn tiles(&self, order: u8, frame: &HipsFrame) -> BTreeSet<u64> {
         let layer = cdshealpix::nested::get(order);
         let tile_deg = (4.0 * std::f64::consts::PI / (12.0 * 4f64.powi(i32::from(order))))
             .sqrt()
             .to_degrees();
-        let step = ((tile_deg / 4.0 / self.pixel_scale).floor() as usize).clamp(1, 4096);
+        // In pixels; below 1 when a tile is smaller than a pixel.
+        let step = (tile_deg / 8.0 / self.pixel_scale).min(4096.0);
         let (n1, n2) = self.naxis;
         let mut out = BTreeSet::new();
         let mut add = |x: f64, y: f64| {
@@ -213,24 +215,27 @@ impl Source {
                 }
             }
         };
-        let grid = |n: usize| {
-            let mut v: Vec<f64> = (0..=n / step).map(|k| 0.5 + (k * step) as f64).collect();
+        // Positions 0.5, 0.5 + s, ... and n + 0.5 along an axis of n pixels.
+        let along = |n: usize, s: f64| {
+            let count = (n as f64 / s).floor() as usize;
+            let mut v: Vec<f64> = (0..=count).map(|k| 0.5 + k as f64 * s).collect();
             v.push(n as f64 + 0.5);
             v
         };
-        let (gx, gy) = (grid(n1), grid(n2));
+        let (gx, gy) = (along(n1, step), along(n2, step));
         for &y in &gy {
             for &x in &gx {
                 add(x, y);
             }
         }
-        for x in 0..=n1 {
-            add(x as f64 + 0.5, 0.5);
-            add(x as f64 + 0.5, n2 as f64 + 0.5);
+        let edge = step.min(1.0);
+        for x in along(n1, edge) {
+            add(x, 0.5);
+            add(x, n2 as f64 + 0.5);
         }
-        for y in 0..=n2 {
-            add(0.5, y as f64 + 0.5);
-            add(n1 as f64 + 0.5, y as f64 + 0.5);
+        for y in along(n2, edge) {
+            add(0.5, y);
+            add(n1 as f64 + 0.5, y);
         }
         out
     }

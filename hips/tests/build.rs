@@ -473,3 +473,107 @@ fn png_and_jpeg_tiles_are_the_fits_tiles_through_the_cut() {
     );
     assert!(props.contains("hips_pixel_cut       = 20 140"), "{props}");
 }
+
+#[test]
+fn tiles_smaller_than_the_pixels_all_get_made() {
+    // 20 x 20 pixels of 0.5 deg (10 x 10 deg); order 7 tiles are 0.46 deg wide, smaller than
+    // a pixel: every tile the image covers is made, not only those under pixel centres.
+    let dir = tempfile::tempdir().expect("tempdir");
+    let p = dir.path().join("coarse.fits");
+    write_tan(&p, (120.0, 30.0), 20, 0.5, -32, |x, y| (x * y) as f64, &[]);
+    let out = dir.path().join("h");
+    let mut o = options(&out, Overlay::Mean);
+    o.order = Some(7);
+    o.tile_width = 8;
+    let r = vo_hips::build(
+        std::slice::from_ref(&p),
+        &o,
+        &Quiet,
+        &AtomicBool::new(false),
+    )
+    .expect("build");
+    // 100 deg² of tiles of 41253 / (12 4^7) = 0.2098 deg² each: about 477 (the image's TAN
+    // area is a little more than 100 deg²).
+    assert!(r.tiles[7] >= 470, "{}", r.tiles[7]);
+    assert!(
+        (r.sky_fraction - 100.0 / 41253.0).abs() < 0.1 * 100.0 / 41253.0,
+        "{}",
+        r.sky_fraction
+    );
+}
+
+#[test]
+fn infinities_are_no_data() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let p = dir.path().join("inf.fits");
+    write_tan(
+        &p,
+        (10.0, 10.0),
+        40,
+        0.02,
+        -32,
+        |x, y| match (x, y) {
+            (5, 5) => f64::INFINITY,
+            (6, 6) => f64::NEG_INFINITY,
+            _ => 7.0,
+        },
+        &[],
+    );
+    let out = dir.path().join("h");
+    vo_hips::build(
+        std::slice::from_ref(&p),
+        &options(&out, Overlay::Mean),
+        &Quiet,
+        &AtomicBool::new(false),
+    )
+    .expect("build");
+    assert!(tile_values(&out, 5).iter().all(|v| v.is_nan() || *v == 7.0));
+    let props = std::fs::read_to_string(out.join("properties")).expect("properties");
+    assert!(props.contains("hips_data_range      = 7 7"), "{props}");
+    assert!(!props.contains("inf"), "{props}");
+}
+
+#[test]
+fn an_output_folder_inside_the_input_folder_is_never_an_input() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    two_images(dir.path());
+    let out = dir.path().join("hips");
+    let inputs = [dir.path().to_path_buf(), dir.path().join("a.fits")];
+    let stop = AtomicBool::new(false);
+    let first =
+        vo_hips::build(&inputs, &options(&out, Overlay::Mean), &Quiet, &stop).expect("first");
+    // a.fits named twice is one input; the tiles written are not inputs the second time.
+    assert_eq!(first.images, 2);
+    let again =
+        vo_hips::build(&inputs, &options(&out, Overlay::Mean), &Quiet, &stop).expect("again");
+    assert_eq!((again.images, again.tiles.clone()), (2, first.tiles));
+    assert!(again.skipped.is_empty(), "{:?}", again.skipped);
+}
+
+#[test]
+fn a_build_with_no_data_is_an_error() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let p = dir.path().join("blank.fits");
+    write_tan(&p, (10.0, 10.0), 30, 0.02, -32, |_, _| f64::NAN, &[]);
+    let out = dir.path().join("h");
+    let e = vo_hips::build(
+        std::slice::from_ref(&p),
+        &options(&out, Overlay::Mean),
+        &Quiet,
+        &AtomicBool::new(false),
+    )
+    .expect_err("no data");
+    assert!(e.contains("no tile of order 5 has data"), "{e}");
+    // An image smaller than a tile pixel at the order asked for.
+    let tiny = dir.path().join("tiny.fits");
+    write_tan(&tiny, (10.0, 10.0), 3, 0.001, -32, |_, _| 1.0, &[]);
+    let e = vo_hips::build(
+        std::slice::from_ref(&tiny),
+        &options(&out, Overlay::Mean),
+        &Quiet,
+        &AtomicBool::new(false),
+    )
+    .expect_err("too coarse");
+    assert!(e.contains("deeper --order"), "{e}");
+    assert!(!out.join("properties").exists());
+}

@@ -184,7 +184,9 @@ pub fn run(inputs: &[PathBuf], mut opts: BuildOptions, terminal: bool) -> Result
         if flag.swap(true, Ordering::SeqCst) {
             std::process::exit(130);
         }
-        eprintln!("vogate: stopping after the tiles being made (Ctrl-C again to quit now)");
+        eprintln!(
+            "vogate: stopping after the tiles being made (Ctrl-C or SIGTERM again to quit now)"
+        );
     });
     let progress = CliProgress::new(terminal);
     let r = vo_hips::build(&files, &opts, &progress, &cancel);

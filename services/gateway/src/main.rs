@@ -587,9 +587,10 @@ fn hips_command(action: HipsAction) -> ExitCode {
                 eprintln!("vogate: skipped {}: {reason}", path.display());
             }
             println!(
-                "HiPS in {}: {} images, order {}, {} tiles ({} at order {}, {} made now), BITPIX {}, sky fraction {:.3e}, {:.1} s",
+                "HiPS in {}: {} image{}, order {}, {} tiles ({} at order {}, {} made now), BITPIX {}, sky fraction {:.3e}, {:.1} s",
                 out.display(),
                 r.images,
+                if r.images == 1 { "" } else { "s" },
                 r.order,
                 r.tiles.iter().sum::<usize>(),
                 r.tiles.last().copied().unwrap_or(0),
