@@ -956,6 +956,12 @@ impl CelestialWcs {
                 return Err(format!("{k} = '{raw}' is not a finite number"));
             }
         }
+        // CRVAL2 is the reference point's latitude (axis 2 is always the latitude here).
+        if let Some(lat) = h.number("CRVAL2").filter(|v| v.abs() > 90.0) {
+            return Err(format!(
+                "CRVAL2 = {lat}: the reference point's latitude must lie within [-90, 90]"
+            ));
+        }
         let frame = frame_of(h)?;
         let (naxis1, naxis2) = (h.naxis[0], h.naxis[1]);
         let proj = &c1[5..8];

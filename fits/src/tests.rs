@@ -624,6 +624,8 @@ fn projection_parameters_outside_their_domain_are_refused_not_panicked_on() {
         ("AIR", vec![], "PV2_1 = 90"),
         ("AIR", vec![("PV2_1", -95.0)], "PV2_1 = -95"),
         ("AZP", vec![("PV2_2", 100.0)], "PV2_2 = 100"),
+        ("TAN", vec![("CRVAL2", 100.0)], "CRVAL2 = 100"),
+        ("CAR", vec![("CRVAL2", -90.5)], "CRVAL2 = -90.5"),
         ("CEA", vec![("PV2_1", 0.0)], "PV2_1 = 0"),
         ("CEA", vec![("PV2_1", 1.5)], "PV2_1 = 1.5"),
         (
