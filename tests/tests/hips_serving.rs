@@ -13,6 +13,10 @@ fn main() -> std::process::ExitCode {
     vo_testkit::run(vec![
         vo_testkit::Test::actix("hips_are_listed_and_served", hips_are_listed_and_served),
         vo_testkit::Test::sync("bad_hips_entries_are_refused", bad_hips_entries_are_refused),
+        vo_testkit::Test::actix(
+            "the_demo_sky_comes_with_its_hips",
+            the_demo_sky_comes_with_its_hips,
+        ),
     ])
 }
 
@@ -197,4 +201,77 @@ fn bad_hips_entries_are_refused() {
     let e = settings(dir.path(), vec![entry("x", "."), entry("x", ".")]).expect_err("twice");
     assert!(e.contains("given twice"), "{e}");
     assert!(settings(dir.path(), vec![entry("x", ".")]).is_ok());
+}
+
+/// Without --data, the first start tiles the demo sky (on a thread of its own) and serves it.
+async fn the_demo_sky_comes_with_its_hips() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let root = dir.path().join("work/hips/demo-sky");
+    {
+        let gw = vogate::prepare(settings(dir.path(), vec![]).expect("settings")).expect("prepare");
+        let app = test::init_service(App::new().configure(vogate::routes(&gw))).await;
+        let t0 = std::time::Instant::now();
+        let list = loop {
+            let resp = test::call_service(
+                &app,
+                test::TestRequest::get().uri("/hips/list").to_request(),
+            )
+            .await;
+            let body = String::from_utf8(test::read_body(resp).await.to_vec()).expect("utf-8");
+            if body.contains("hips_service_url") {
+                break body;
+            }
+            assert!(
+                t0.elapsed().as_secs() < 300,
+                "the demo sky's HiPS was not built"
+            );
+            actix_web::rt::time::sleep(std::time::Duration::from_millis(200)).await;
+        };
+        let kv = vo_hips::properties::parse(&list);
+        let get = |k: &str| kv.iter().find(|(a, _)| a == k).map(|(_, v)| v.clone());
+        assert!(get("hips_service_url").is_some_and(|u| u.ends_with("/hips/demo-sky")));
+        assert_eq!(get("hips_tile_format").as_deref(), Some("fits png"));
+        let order: u8 = get("hips_order").expect("order").parse().expect("number");
+        // One of its PNG tiles is served.
+        let tile = {
+            let d = root.join(format!("Norder{order}"));
+            let sub = std::fs::read_dir(&d)
+                .expect("order dir")
+                .flatten()
+                .next()
+                .expect("a Dir");
+            let f = std::fs::read_dir(sub.path())
+                .expect("dir")
+                .flatten()
+                .map(|f| f.path())
+                .find(|p| p.extension().is_some_and(|e| e == "png"))
+                .expect("a PNG tile");
+            f.strip_prefix(&root)
+                .expect("under root")
+                .to_string_lossy()
+                .into_owned()
+        };
+        let resp = test::call_service(
+            &app,
+            test::TestRequest::get()
+                .uri(&format!("/hips/demo-sky/{tile}"))
+                .to_request(),
+        )
+        .await;
+        assert_eq!(resp.status(), 200);
+        assert_eq!(hv(resp.headers(), header::CONTENT_TYPE), "image/png");
+    }
+    // A second start (the first's service and gateway, with the workdir lock, gone) reuses
+    // it.
+    let modified = std::fs::metadata(root.join("properties"))
+        .and_then(|m| m.modified())
+        .expect("mtime");
+    let gw = vogate::prepare(settings(dir.path(), vec![]).expect("settings")).expect("again");
+    assert_eq!(
+        std::fs::metadata(root.join("properties"))
+            .and_then(|m| m.modified())
+            .expect("mtime"),
+        modified
+    );
+    drop(gw);
 }

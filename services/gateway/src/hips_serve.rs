@@ -51,8 +51,9 @@ async fn list(state: web::Data<HipsState>) -> HttpResponse {
     for e in state.entries.iter() {
         let text = match std::fs::read_to_string(e.path.join("properties")) {
             Ok(t) => t,
+            // Not built yet (the demo sky's, at a first start), or gone.
             Err(err) => {
-                tracing::warn!(id = %e.id, error = %err, "HiPS without a readable properties file");
+                tracing::debug!(id = %e.id, error = %err, "HiPS without a readable properties file");
                 continue;
             }
         };

@@ -65,7 +65,7 @@ pub fn prepare(settings: Settings) -> Result<Gateway, VoError> {
 /// catalog, and start the live ingest, whose first scan of the data tree runs in the
 /// background (rows appear as they are read; `/tap/availability` says a scan is running).
 /// Errors say which step failed and why.
-pub fn prepare_background(settings: Settings) -> Result<Gateway, VoError> {
+pub fn prepare_background(mut settings: Settings) -> Result<Gateway, VoError> {
     // Check everything the user gave before writing anything.
     if let Some(d) = &settings.data {
         if !d.exists() {
@@ -125,6 +125,9 @@ pub fn prepare_background(settings: Settings) -> Result<Gateway, VoError> {
             dir
         }
     };
+    if settings.data.is_none() && !settings.hips.iter().any(|h| h.id == DEMO_HIPS) {
+        settings.hips.push(demo_hips(&settings.workdir, &data_root));
+    }
     let cfg = ingest_config(&settings);
     let felis = read_schemas(&settings.schemas)?;
     // Set up on a runtime of its own, with a backend of its own (pooled connections die
@@ -226,6 +229,64 @@ pub fn prepare_background(settings: Settings) -> Result<Gateway, VoError> {
         settings,
         locks: Arc::new((workdir_lock, serve_lock)),
     })
+}
+
+/// The id of the demo sky's HiPS (`/hips/demo-sky/`).
+pub const DEMO_HIPS: &str = "demo-sky";
+
+/// The demo sky's HiPS (FITS and PNG tiles) in `<workdir>/hips/demo-sky`, built on a thread
+/// of its own at the first start (it is listed and served once its `properties` is there;
+/// later starts reuse it).
+fn demo_hips(workdir: &std::path::Path, sky: &std::path::Path) -> vo_common::config::HipsConfig {
+    let out = workdir.join("hips").join(DEMO_HIPS);
+    if !out.join("properties").is_file() {
+        let (out, sky) = (out.clone(), sky.to_path_buf());
+        let now = vo_uws::job::iso(vo_uws::job::now());
+        let opts = vo_hips::BuildOptions {
+            out: out.clone(),
+            order: None,
+            frame: vo_hips::HipsFrame::equatorial(),
+            tile_width: 512,
+            overlay: vo_hips::Overlay::Mean,
+            hdu: vo_hips::HduChoice::Science,
+            resume: false,
+            formats: vec![vo_hips::TileFormat::Fits, vo_hips::TileFormat::Png],
+            pixel_cut: None,
+            properties: vo_hips::Properties {
+                creator_did: format!("ivo://vogate.local/P/{DEMO_HIPS}"),
+                obs_title: "vogate demo sky".into(),
+                obs_description: Some(
+                    "The synthetic images of vogate's demo sky, tiled at its first start".into(),
+                ),
+                release_date: format!("{}Z", now.get(..16).unwrap_or(&now)),
+                builder: format!("vogate {}", env!("CARGO_PKG_VERSION")),
+                ..Default::default()
+            },
+        };
+        let spawned = std::thread::Builder::new()
+            .name("demo-hips".into())
+            .spawn(move || {
+                let t = std::time::Instant::now();
+                let stop = std::sync::atomic::AtomicBool::new(false);
+                match vo_hips::build(&[sky], &opts, &vo_hips::Quiet, &stop) {
+                    Ok(r) => tracing::info!(
+                        dir = %out.display(),
+                        tiles = r.tiles.iter().sum::<usize>(),
+                        seconds = t.elapsed().as_secs_f64(),
+                        "built the demo sky's HiPS"
+                    ),
+                    Err(e) => tracing::warn!(error = %e, "the demo sky's HiPS could not be built"),
+                }
+            });
+        if let Err(e) = spawned {
+            tracing::warn!(error = %e, "the demo sky's HiPS could not be started");
+        }
+    }
+    vo_common::config::HipsConfig {
+        id: DEMO_HIPS.into(),
+        path: workdir.join("hips").join(DEMO_HIPS),
+        title: Some("vogate demo sky".into()),
+    }
 }
 
 /// Read and validate Felis schema files (every one; a problem in any refuses them all, each

@@ -24,8 +24,8 @@ fn serve_args(workdir: &Path, port: u16, extra: &[&str]) -> Vec<String> {
     args
 }
 
-/// Start a server and wait until it answers and has scanned its data tree (at most two
-/// minutes).
+/// Start a server and wait until it answers, has scanned its data tree and, serving the
+/// demo sky, has built its HiPS (listed at /hips/list; at most two minutes).
 fn start(workdir: &Path, port: u16) -> Server {
     let child = Command::new(VOGATE)
         .args(serve_args(workdir, port, &[]))
@@ -40,7 +40,8 @@ fn start(workdir: &Path, port: u16) -> Server {
         // Answering, and its first scan of the data tree (which runs while it answers)
         // ended: every row is there.
         if let Some((200, status)) = get(port, "/obscore/status") {
-            if status.contains("\"scans\":") && !status.contains("\"scans\":0") {
+            let hips = get(port, "/hips/list").is_some_and(|(_, l)| l.contains("hips_service_url"));
+            if status.contains("\"scans\":") && !status.contains("\"scans\":0") && hips {
                 return server;
             }
         }
