@@ -156,6 +156,12 @@ pub fn encode(
     cut: &PixelCut,
     format: TileFormat,
 ) -> Result<Vec<u8>, String> {
+    if values.len() != width * height {
+        return Err(format!(
+            "{} values for a {width} × {height} image",
+            values.len()
+        ));
+    }
     let (w, h) = (width as u32, height as u32);
     let rows = || {
         (0..height)
@@ -237,6 +243,7 @@ mod tests {
         assert_eq!(img.get_pixel(0, 1).0, [0, 255]);
         assert_eq!(img.get_pixel(1, 1).0[1], 0);
         let jpg = encode(&v, 2, 2, &cut, TileFormat::Jpeg).expect("jpeg");
+        assert!(encode(&v, 3, 2, &cut, TileFormat::Png).is_err());
         assert_eq!(&jpg[..2], &[0xff, 0xd8]);
     }
 }
