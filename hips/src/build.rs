@@ -131,8 +131,18 @@ pub const INTERRUPTED: &str =
     "interrupted: the tiles written so far are whole; run again with --resume to finish";
 
 /// The FITS files named by `paths`: each file itself, each directory's FITS files
-/// (`.fits`, `.fit`, `.fts`, with `.gz` or `.fz`), recursively, in path order.
+/// (`.fits`, `.fit`, `.fts`, with `.gz` or `.fz`), recursively, in path order. Errors: a
+/// path that is missing or neither a file nor a folder, or no FITS file at all.
 pub fn list_inputs(paths: &[PathBuf]) -> Result<Vec<PathBuf>, String> {
+    list_inputs_and_problems(paths).map(|(files, _)| files)
+}
+
+/// [`list_inputs`], and what could not be looked at inside the folders, with the reason: a
+/// link to nothing, a link loop, a subfolder that cannot be read, and FITS names that are
+/// not regular files (a folder or a pipe named `x.fits`).
+pub fn list_inputs_and_problems(
+    paths: &[PathBuf],
+) -> Result<(Vec<PathBuf>, Vec<(PathBuf, String)>), String> {
     let fits = |p: &Path| {
         let n = p
             .file_name()
@@ -146,6 +156,7 @@ pub fn list_inputs(paths: &[PathBuf]) -> Result<Vec<PathBuf>, String> {
         n.ends_with(".fits") || n.ends_with(".fit") || n.ends_with(".fts")
     };
     let mut out = Vec::new();
+    let mut problems = Vec::new();
     for p in paths {
         let meta = std::fs::metadata(p).map_err(|e| format!("{}: {e}", p.display()))?;
         if !meta.is_dir() && !meta.is_file() {
@@ -155,13 +166,33 @@ pub fn list_inputs(paths: &[PathBuf]) -> Result<Vec<PathBuf>, String> {
             ));
         }
         if meta.is_dir() {
-            let mut found: Vec<PathBuf> = walkdir::WalkDir::new(p)
-                .follow_links(true)
-                .into_iter()
-                .filter_map(Result::ok)
-                .filter(|e| e.file_type().is_file() && fits(e.path()))
-                .map(|e| e.into_path())
-                .collect();
+            let mut found = Vec::new();
+            for entry in walkdir::WalkDir::new(p).follow_links(true) {
+                match entry {
+                    Ok(e) if e.file_type().is_file() && fits(e.path()) => found.push(e.into_path()),
+                    Ok(e) if fits(e.path()) && !e.file_type().is_dir() => problems.push((
+                        e.into_path(),
+                        "not a regular file (a pipe or a device cannot be tiled)".to_string(),
+                    )),
+                    Ok(e) if e.file_type().is_dir() && fits(e.path()) => problems.push((
+                        e.path().to_path_buf(),
+                        "a folder with a FITS file's name (its files are searched)".to_string(),
+                    )),
+                    Ok(_) => {}
+                    Err(e) => {
+                        let at = e.path().map(Path::to_path_buf).unwrap_or_else(|| p.clone());
+                        let why = match e.io_error() {
+                            Some(io) if io.kind() == std::io::ErrorKind::NotFound => {
+                                "a link to nothing".to_string()
+                            }
+                            _ if e.loop_ancestor().is_some() => "a link loop".to_string(),
+                            Some(io) => format!("cannot be read: {io}"),
+                            None => e.to_string(),
+                        };
+                        problems.push((at, why));
+                    }
+                }
+            }
             found.sort();
             out.extend(found);
         } else {
@@ -171,7 +202,7 @@ pub fn list_inputs(paths: &[PathBuf]) -> Result<Vec<PathBuf>, String> {
     if out.is_empty() {
         return Err("no input: the paths given hold no FITS file".into());
     }
-    Ok(out)
+    Ok((out, problems))
 }
 
 /// The HEALPix pixel side at `depth`, degrees: sqrt(4π / (12 · 4^depth)) (Hipsgen's
@@ -372,7 +403,8 @@ pub fn build(
     writable(&opts.out)?;
     // The output's own files are never inputs (an output folder inside an input folder).
     let out_dir = std::fs::canonicalize(&opts.out).unwrap_or_else(|_| opts.out.clone());
-    let mut files: Vec<PathBuf> = list_inputs(inputs)?
+    let (listed, problems) = list_inputs_and_problems(inputs)?;
+    let mut files: Vec<PathBuf> = listed
         .into_iter()
         .filter(|f| {
             !std::fs::canonicalize(f)
@@ -408,6 +440,10 @@ pub fn build(
         .collect();
     let mut sources = Vec::new();
     let mut skipped = Vec::new();
+    for (p, why) in problems {
+        tracing::warn!(path = %p.display(), reason = %why, "input skipped");
+        skipped.push((p, why));
+    }
     for (p, r) in opened {
         match r {
             Ok(s) => sources.extend(s),

@@ -238,6 +238,13 @@ fn bad_inputs_are_reported_and_skipped() {
     };
     let mut f = std::fs::File::create(&nowcs).expect("create");
     vo_fits::write_image(&mut f, &header, &data, true).expect("write");
+    // Inside the folder: a link to nothing and a folder, both with FITS names.
+    std::os::unix::fs::symlink(
+        dir.path().join("gone.fits"),
+        dir.path().join("dangling.fits"),
+    )
+    .expect("symlink");
+    std::fs::create_dir(dir.path().join("folder.fits")).expect("mkdir");
     let out = dir.path().join("h");
     let r = vo_hips::build(
         &[dir.path().to_path_buf()],
@@ -261,7 +268,12 @@ fn bad_inputs_are_reported_and_skipped() {
     );
     assert!(reason(&short).contains("short"), "{}", reason(&short));
     assert!(reason(&nowcs).contains("HDU 0"), "{}", reason(&nowcs));
-    assert_eq!(r.skipped.len(), 3);
+    assert_eq!(
+        reason(&dir.path().join("dangling.fits")),
+        "a link to nothing"
+    );
+    assert!(reason(&dir.path().join("folder.fits")).contains("a folder"));
+    assert_eq!(r.skipped.len(), 5, "{:?}", r.skipped);
     assert!(r.tiles[5] > 0);
 }
 
