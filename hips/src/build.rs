@@ -137,12 +137,13 @@ pub fn list_inputs(paths: &[PathBuf]) -> Result<Vec<PathBuf>, String> {
     list_inputs_and_problems(paths).map(|(files, _)| files)
 }
 
+/// Paths left out, each with the reason.
+pub type Skipped = Vec<(PathBuf, String)>;
+
 /// [`list_inputs`], and what could not be looked at inside the folders, with the reason: a
 /// link to nothing, a link loop, a subfolder that cannot be read, and FITS names that are
 /// not regular files (a folder or a pipe named `x.fits`).
-pub fn list_inputs_and_problems(
-    paths: &[PathBuf],
-) -> Result<(Vec<PathBuf>, Vec<(PathBuf, String)>), String> {
+pub fn list_inputs_and_problems(paths: &[PathBuf]) -> Result<(Vec<PathBuf>, Skipped), String> {
     let fits = |p: &Path| {
         let n = p
             .file_name()
