@@ -372,18 +372,36 @@ struct Stats {
 }
 
 impl Stats {
-    fn add(&mut self, values: &[f32]) {
+    /// The range and sample of one tile's values, made outside the shared lock (a tile
+    /// has 262,144 values; the lock is held only to merge).
+    fn of(values: &[f32]) -> Stats {
+        let mut s = Stats::default();
         for (seen, &v) in values.iter().filter(|v| v.is_finite()).enumerate() {
             let v64 = f64::from(v);
-            if !self.any {
-                (self.min, self.max, self.any) = (v64, v64, true);
+            if !s.any {
+                (s.min, s.max, s.any) = (v64, v64, true);
             }
-            self.min = self.min.min(v64);
-            self.max = self.max.max(v64);
-            if seen.is_multiple_of(61) && self.sample.len() < 4_000_000 {
-                self.sample.push(v);
+            s.min = s.min.min(v64);
+            s.max = s.max.max(v64);
+            if seen.is_multiple_of(61) {
+                s.sample.push(v);
             }
         }
+        s
+    }
+
+    /// Fold `other` in; the sample keeps at most 4,000,000 values.
+    fn merge(&mut self, other: Stats) {
+        if other.any {
+            if self.any {
+                self.min = self.min.min(other.min);
+                self.max = self.max.max(other.max);
+            } else {
+                (self.min, self.max, self.any) = (other.min, other.max, true);
+            }
+        }
+        let room = 4_000_000usize.saturating_sub(self.sample.len());
+        self.sample.extend(other.sample.into_iter().take(room));
     }
 }
 
@@ -509,7 +527,8 @@ pub fn build(
             let r = if path.exists() {
                 // Kept from the interrupted build (tiles are renamed into place whole).
                 read_tile(&path).map(|v| {
-                    ctx.stats.lock().map(|mut s| s.add(&v)).ok();
+                    let st = Stats::of(&v);
+                    ctx.stats.lock().map(|mut s| s.merge(st)).ok();
                     Some((*ipix, false))
                 })
             } else {
@@ -1001,8 +1020,9 @@ impl Context<'_> {
         if values.iter().all(|v| v.is_nan()) {
             return Ok(None);
         }
+        let tile_stats = Stats::of(&values);
         if let Ok(mut st) = self.stats.lock() {
-            st.add(&values);
+            st.merge(tile_stats);
         }
         self.write_tile(self.order, ipix, &values)?;
         Ok(Some(()))

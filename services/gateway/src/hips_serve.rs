@@ -39,11 +39,6 @@ pub fn configure(state: HipsState) -> impl FnOnce(&mut web::ServiceConfig) {
     }
 }
 
-/// The `key = value` lines of a properties text, comments and blank lines left out.
-fn lines(text: &str) -> Vec<(String, String)> {
-    vo_hips::properties::parse(text)
-}
-
 /// The HiPS list (HiPS 1.0 §4.4.3).
 async fn list(state: web::Data<HipsState>) -> HttpResponse {
     let base = state.base_url.trim_end_matches('/');
@@ -58,7 +53,7 @@ async fn list(state: web::Data<HipsState>) -> HttpResponse {
             }
         };
         let url = format!("{base}/hips/{}", e.id);
-        let mut record: Vec<(String, String)> = lines(&text)
+        let mut record: Vec<(String, String)> = vo_hips::properties::parse(&text)
             .into_iter()
             .filter(|(k, _)| k != "hips_service_url")
             .map(|(k, v)| match (&e.title, k.as_str()) {
