@@ -12,7 +12,6 @@ Serves SHARED_FITS_DIR with `vogate serve` (SQLite) and measures:
   removed before each) and of 31 requests served from the cache.
 """
 
-import concurrent.futures
 import glob
 import os
 import shutil
@@ -23,30 +22,13 @@ import time
 import urllib.parse
 import urllib.request
 
+from httpload import fetch, load
+
 VOGATE, SHARED = sys.argv[1], sys.argv[2]
 DACHS = sys.argv[3].rstrip("/") if len(sys.argv) > 3 else None
 PORT = 18778
 BASE = f"http://127.0.0.1:{PORT}"
 WORK = "/var/tmp/vogate-datalink-bench"
-
-
-def fetch(url):
-    with urllib.request.urlopen(url, timeout=120) as r:
-        body = r.read()
-        if r.status != 200:
-            raise RuntimeError(f"{url}: HTTP {r.status}")
-        return body
-
-
-def load(urls, n=1000, clients=50):
-    def one(i):
-        t = time.perf_counter()
-        fetch(urls[i % len(urls)])
-        return (time.perf_counter() - t) * 1000
-
-    with concurrent.futures.ThreadPoolExecutor(clients) as pool:
-        lat = sorted(pool.map(one, range(n)))
-    return lat[len(lat) // 2], lat[int(len(lat) * 0.99) - 1]
 
 
 def main():

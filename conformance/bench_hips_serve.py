@@ -8,7 +8,6 @@ serve` (the demo sky's data, SQLite) and measures p50 and p99 latency of 1000 ti
 under 50 concurrent clients (urllib, one connection each), cycling over every FITS and PNG
 tile of the HiPS, with and without `Accept-Encoding: gzip`; and the same for /hips/list.
 """
-import concurrent.futures
 import glob
 import os
 import shutil
@@ -18,29 +17,11 @@ import tempfile
 import time
 import urllib.request
 
+from httpload import fetch, load
+
 VOGATE, HIPS = sys.argv[1], os.path.abspath(sys.argv[2])
 PORT = 18779
 BASE = f"http://127.0.0.1:{PORT}"
-
-
-def fetch(url, gzip=False):
-    req = urllib.request.Request(url, headers={"Accept-Encoding": "gzip"} if gzip else {})
-    with urllib.request.urlopen(req, timeout=120) as r:
-        body = r.read()
-        if r.status != 200:
-            raise RuntimeError(f"{url}: HTTP {r.status}")
-        return body
-
-
-def load(urls, gzip=False, n=1000, clients=50):
-    def one(i):
-        t = time.perf_counter()
-        fetch(urls[i % len(urls)], gzip)
-        return (time.perf_counter() - t) * 1000
-
-    with concurrent.futures.ThreadPoolExecutor(clients) as pool:
-        lat = sorted(pool.map(one, range(n)))
-    return lat[len(lat) // 2], lat[int(len(lat) * 0.99) - 1]
 
 
 def main():
@@ -60,8 +41,8 @@ def main():
                 time.sleep(0.5)
         tiles = sorted(glob.glob(f"{HIPS}/Norder*/Dir*/Npix*.*"))
         urls = [f"{BASE}/hips/bench/{os.path.relpath(t, HIPS)}" for t in tiles if t.endswith((".fits", ".png"))]
-        for name, gz in (("tiles", False), ("tiles, gzip", True)):
-            p50, p99 = load(urls, gz)
+        for name, headers in (("tiles", None), ("tiles, gzip", {"Accept-Encoding": "gzip"})):
+            p50, p99 = load(urls, headers=headers)
             print(f"{name}: 50 clients, 1000 requests over {len(urls)} tiles: p50 {p50:.1f} ms, p99 {p99:.1f} ms")
         p50, p99 = load([f"{BASE}/hips/list"])
         print(f"/hips/list: 50 clients, 1000 requests: p50 {p50:.1f} ms, p99 {p99:.1f} ms")

@@ -57,26 +57,15 @@ def values(path):
     return v
 
 
-def interleave(even, odd, bits):
-    r = np.zeros_like(even)
-    for k in range(bits):
-        r |= ((even >> k) & 1) << (2 * k)
-        r |= ((odd >> k) & 1) << (2 * k + 1)
-    return r
-
-
 def astropy_tile(source, order, ipix, n):
     """astropy's bilinear resampling of `source` (data, WCS) on tile `ipix` (n x n)."""
     from astropy.coordinates import SkyCoord
-    from astropy_healpix import HEALPix
     from scipy.ndimage import map_coordinates
 
+    from hips_cells import tile_centres
+
     data, wcs = source
-    bits = n.bit_length() - 1
-    yy, xx = np.mgrid[0:n, 0:n]
-    cells = ipix * n * n + interleave(n - 1 - yy, xx, bits)
-    hp = HEALPix(nside=2 ** (order + bits), order="nested")
-    lon, lat = hp.healpix_to_lonlat(cells.ravel())
+    lon, lat = tile_centres(order, ipix, n)
     px, py = wcs.world_to_pixel(SkyCoord(lon, lat, frame="icrs"))
     return map_coordinates(data, [py, px], order=1, cval=np.nan).reshape(n, n)
 

@@ -31,9 +31,10 @@ import warnings
 import numpy as np
 from astropy.io import fits
 from astropy.wcs import WCS
-from astropy_healpix import HEALPix
 from astropy.coordinates import SkyCoord
 import astropy.units as u
+
+from hips_cells import tile_centres
 
 warnings.simplefilter("ignore")
 
@@ -67,14 +68,6 @@ def image(path, ra, dec, n):
     return w, n
 
 
-def interleave(even, odd, bits):
-    r = np.zeros_like(even)
-    for k in range(bits):
-        r |= ((even >> k) & 1) << (2 * k)
-        r |= ((odd >> k) & 1) << (2 * k + 1)
-    return r
-
-
 def check(binary, work, name, ra, dec, n):
     src = os.path.join(work, f"{name}.fits")
     w, n = image(src, ra, dec, n)
@@ -88,11 +81,7 @@ def check(binary, work, name, ra, dec, n):
         ipix = int(re.search(r"Npix(\d+)", t).group(1))
         data = fits.getdata(t).astype(np.float64)
         size = data.shape[0]
-        bits = size.bit_length() - 1
-        yy, xx = np.mgrid[0:size, 0:size]
-        cells = ipix * size * size + interleave(size - 1 - yy, xx, bits)
-        hp = HEALPix(nside=2 ** (order + bits), order="nested", frame="icrs")
-        lon, lat = hp.healpix_to_lonlat(cells.ravel())
+        lon, lat = tile_centres(order, ipix, size, frame="icrs")
         truth = f(unit(lon.deg, lat.deg)).reshape(size, size)
         px, py = w.world_to_pixel(SkyCoord(lon, lat, frame="icrs"))
         px, py = (px + 1).reshape(size, size), (py + 1).reshape(size, size)  # FITS 1-based
