@@ -44,6 +44,10 @@ pub struct FileConfig {
     /// HiPS maps to serve at `/hips/{id}/` (`[[hips]]` entries).
     #[serde(default)]
     pub hips: Vec<HipsConfig>,
+    /// A local copy of Aladin Lite for the landing page's sky view: npm `aladin-lite`'s
+    /// `dist/aladin.js` or a folder holding it (the package's, or a `node_modules` beside
+    /// it), relative to this file's folder. Default: the script from its public URL.
+    pub aladin_lite: Option<PathBuf>,
     /// TAP limits.
     #[serde(default)]
     pub tap: TapConfig,

@@ -225,13 +225,13 @@ pub fn auto_order(layout: &TileLayout, finest: f64) -> u8 {
 /// The output's pixel type: the inputs' BITPIX, BSCALE, BZERO and BLANK when all share
 /// them, else float32.
 #[derive(Debug, Clone, Copy, PartialEq)]
-struct Encoding {
-    bitpix: i32,
-    scaling: Scaling,
+pub(crate) struct Encoding {
+    pub(crate) bitpix: i32,
+    pub(crate) scaling: Scaling,
 }
 
 impl Encoding {
-    fn of(sources: &[Source]) -> Encoding {
+    pub(crate) fn of(sources: &[Source]) -> Encoding {
         let first = &sources[0];
         let e = Encoding {
             bitpix: first.cards.bitpix,
@@ -326,6 +326,18 @@ impl Encoding {
         out
     }
 
+    /// The physical values a reader gets back from the stored `values`: for integer tiles
+    /// rounded to the BSCALE grid and clamped, as [`Encoding::encode`] stores them; float
+    /// tiles as they are.
+    pub(crate) fn stored(&self, values: &[f32]) -> Vec<f32> {
+        if self.bitpix < 0 {
+            return values.to_vec();
+        }
+        vo_fits::physical_values(&self.encode(values), self.bitpix, &self.scaling)
+            .map(to_f32)
+            .unwrap_or_else(|_| values.to_vec())
+    }
+
     /// The scaling cards of a tile.
     fn cards(&self) -> Vec<String> {
         let mut c = Vec::new();
@@ -351,20 +363,22 @@ impl Encoding {
 }
 
 /// What every tile job shares.
-struct Context<'a> {
-    out: &'a Path,
-    layout: TileLayout,
-    order: u8,
-    frame: &'a HipsFrame,
-    overlay: Overlay,
-    sources: &'a [Source],
-    encoding: Encoding,
+pub(crate) struct Context<'a> {
+    /// The HiPS root the tiles are written under.
+    pub(crate) out: &'a Path,
+    pub(crate) layout: TileLayout,
+    /// The deepest order.
+    pub(crate) order: u8,
+    pub(crate) frame: &'a HipsFrame,
+    pub(crate) overlay: Overlay,
+    pub(crate) sources: &'a [Source],
+    pub(crate) encoding: Encoding,
     /// Every written value's range, and a sample for the display cut.
-    stats: Mutex<Stats>,
+    pub(crate) stats: Mutex<Stats>,
 }
 
 #[derive(Debug, Default, Clone)]
-struct Stats {
+pub(crate) struct Stats {
     min: f64,
     max: f64,
     any: bool,
@@ -420,25 +434,6 @@ pub fn build(
 ) -> Result<Report, String> {
     let layout = TileLayout::new(opts.tile_width)?;
     writable(&opts.out)?;
-    // The output's own files are never inputs (an output folder inside an input folder).
-    let out_dir = std::fs::canonicalize(&opts.out).unwrap_or_else(|_| opts.out.clone());
-    let (listed, problems) = list_inputs_and_problems(inputs)?;
-    let mut files: Vec<PathBuf> = listed
-        .into_iter()
-        .filter(|f| {
-            !std::fs::canonicalize(f)
-                .map(|c| c.starts_with(&out_dir))
-                .unwrap_or(false)
-        })
-        .collect();
-    // The same file named twice is one input.
-    let mut seen = std::collections::HashSet::new();
-    files.retain(|f| seen.insert(std::fs::canonicalize(f).unwrap_or_else(|_| f.clone())));
-    if files.is_empty() {
-        return Err(
-            "no input: the paths given hold no FITS file (outside the output folder)".into(),
-        );
-    }
     if let Some(k) = opts.order {
         if k > layout.max_order() {
             return Err(format!(
@@ -448,61 +443,17 @@ pub fn build(
             ));
         }
     }
-    progress.stage("reading headers", files.len() as u64);
-    let opened: Vec<(PathBuf, Result<Vec<Source>, String>)> = files
-        .par_iter()
-        .map(|p| {
-            let r = Source::open(p, opts.hdu);
-            progress.advance(1);
-            (p.clone(), r)
-        })
-        .collect();
-    let mut sources = Vec::new();
-    let mut skipped = Vec::new();
-    for (p, why) in problems {
-        tracing::warn!(path = %p.display(), reason = %why, "input skipped");
-        skipped.push((p, why));
-    }
-    for (p, r) in opened {
-        match r {
-            Ok(s) => sources.extend(s),
-            Err(e) => {
-                tracing::warn!(file = %p.display(), reason = %e, "input skipped");
-                skipped.push((p, e));
-            }
-        }
-    }
-    if sources.is_empty() {
-        let why: Vec<String> = skipped
-            .iter()
-            .take(5)
-            .map(|(p, e)| format!("{}: {e}", p.display()))
-            .collect();
-        return Err(format!("no usable input image ({})", why.join("; ")));
-    }
+    let (files, sources, skipped) = open_inputs(inputs, &opts.out, opts.hdu, progress)?;
     let finest = sources
         .iter()
         .map(|s| s.pixel_scale)
         .fold(f64::INFINITY, f64::min);
     let order = opts.order.unwrap_or_else(|| auto_order(&layout, finest));
     let encoding = Encoding::of(&sources);
-    check_resume(opts, &files, order, &layout, &encoding)?;
+    let points = sky_points(&sources);
+    check_resume(opts, &files, &points, order, &layout, &encoding)?;
 
-    progress.stage("footprints", sources.len() as u64);
-    let footprints: Vec<BTreeSet<u64>> = sources
-        .par_iter()
-        .map(|s| {
-            let t = s.tiles(order, &opts.frame);
-            progress.advance(1);
-            t
-        })
-        .collect();
-    let mut index: BTreeMap<u64, Vec<usize>> = BTreeMap::new();
-    for (i, f) in footprints.iter().enumerate() {
-        for &t in f {
-            index.entry(t).or_default().push(i);
-        }
-    }
+    let index = tile_index(&sources, order, &opts.frame, progress);
 
     let ctx = Context {
         out: &opts.out,
@@ -553,51 +504,13 @@ pub fn build(
              images are smaller than a tile pixel at this order (give a deeper --order)"
         ));
     }
-    let mut tiles = vec![0; usize::from(order) + 1];
-    tiles[usize::from(order)] = present.len();
-    // The tiles of each order, for the PNG and JPEG tiles.
-    let mut by_order = vec![BTreeSet::new(); usize::from(order) + 1];
-    by_order[usize::from(order)] = present.clone();
-
-    // Lower orders.
-    let mut level = present.clone();
-    for k in (0..order).rev() {
-        let parents: BTreeSet<u64> = level.iter().map(|t| t >> 2).collect();
-        progress.stage(&format!("order {k} tiles"), parents.len() as u64);
-        let results: Vec<Result<(), String>> = parents
-            .par_iter()
-            .map(|&p| {
-                if cancel.load(Ordering::Relaxed) {
-                    return Err(INTERRUPTED.to_string());
-                }
-                let r = ctx.make_parent(k, p);
-                progress.advance(1);
-                r
-            })
-            .collect();
-        results.into_iter().collect::<Result<Vec<()>, String>>()?;
-        tiles[usize::from(k)] = parents.len();
-        by_order[usize::from(k)] = parents.clone();
-        level = parents;
-    }
+    let by_order = lower_orders(&ctx, &present, progress, cancel)?;
+    let tiles: Vec<usize> = by_order.iter().map(BTreeSet::len).collect();
 
     progress.stage("Allsky, MOC, properties", 3);
     ctx.write_allsky()?;
     progress.advance(1);
-    let moc = moc::moc::range::RangeMOC::<u64, moc::qty::Hpx<u64>>::from_fixed_depth_cells(
-        order,
-        present.iter().copied(),
-        None,
-    );
-    let sky_fraction = moc.coverage_percentage();
-    let mut bytes = Vec::new();
-    use moc::moc::RangeMOCIntoIterator;
-    moc::moc::RangeMOCIterator::to_fits_ivoa((&moc).into_range_moc_iter(), None, None, &mut bytes)
-        .map_err(|e| format!("Moc.fits: {e}"))?;
-    if opts.frame.is_galactic() {
-        galactic_moc(&mut bytes);
-    }
-    write_whole(&opts.out.join("Moc.fits"), &bytes)?;
+    let sky_fraction = write_moc(&opts.out, order, &present, &opts.frame)?;
     progress.advance(1);
 
     let stats = ctx
@@ -613,49 +526,16 @@ pub fn build(
             stretch: Stretch::Linear,
         })
     });
-    let drawn: Vec<TileFormat> = opts
-        .formats
-        .iter()
-        .copied()
-        .filter(|f| *f != TileFormat::Fits)
-        .collect();
-    if let (false, Some(c)) = (drawn.is_empty(), pixel_cut) {
-        let jobs: Vec<(u8, u64)> = by_order
-            .iter()
-            .enumerate()
-            .flat_map(|(k, set)| set.iter().map(move |&t| (k as u8, t)))
-            .collect();
-        progress.stage("PNG/JPEG tiles", jobs.len() as u64);
-        let drawn_ref = &drawn;
-        jobs.par_iter()
-            .map(|&(k, t)| {
-                if cancel.load(Ordering::Relaxed) {
-                    return Err(INTERRUPTED.to_string());
-                }
-                let values = read_tile(&tile_path(&opts.out, k, t, "fits"))?;
-                let n = layout.width();
-                for f in drawn_ref {
-                    let bytes = encode(&values, n, n, &c, *f)?;
-                    write_whole(&tile_path(&opts.out, k, t, f.extension()), &bytes)?;
-                }
-                progress.advance(1);
-                Ok(())
-            })
-            .collect::<Result<Vec<()>, String>>()?;
-        let allsky = opts.out.join("Norder3").join("Allsky.fits");
-        if allsky.exists() {
-            let values = read_tile(&allsky)?;
-            let (w, h) = (
-                27 * layout.width().min(64),
-                768usize.div_ceil(27) * layout.width().min(64),
-            );
-            if values.len() == w * h {
-                for f in &drawn {
-                    let bytes = encode(&values, w, h, &c, *f)?;
-                    write_whole(&allsky.with_extension(f.extension()), &bytes)?;
-                }
-            }
-        }
+    if let Some(c) = pixel_cut {
+        draw(
+            &opts.out,
+            &layout,
+            &by_order,
+            &c,
+            &opts.formats,
+            progress,
+            cancel,
+        )?;
     }
     let facts = crate::properties::BuildFacts {
         order,
@@ -664,7 +544,7 @@ pub fn build(
         overlay: opts.overlay.name(),
         bitpix: encoding.bitpix,
         data_range: stats.any.then_some((stats.min, stats.max)),
-        pixel_cut: pixel_cut.map(|c| (c.min, c.max)),
+        pixel_cut,
         formats: opts
             .formats
             .iter()
@@ -672,7 +552,7 @@ pub fn build(
             .collect::<Vec<_>>()
             .join(" "),
         sky_fraction,
-        sky: sky_range(&sources, &opts.frame),
+        sky: sky_range(&points, &opts.frame),
         tiles: tiles.iter().sum(),
     };
     std::fs::write(opts.out.join("properties"), opts.properties.to_text(&facts))
@@ -687,6 +567,212 @@ pub fn build(
         bitpix: encoding.bitpix,
         sky_fraction,
     })
+}
+
+/// The input files named by `inputs` (outside the folder `out`, each once) opened as
+/// images: (the files, their images, the files and folder entries left out with the
+/// reason). Errors: no FITS file, or no usable image (the first reasons quoted).
+pub(crate) fn open_inputs(
+    inputs: &[PathBuf],
+    out: &Path,
+    hdu: HduChoice,
+    progress: &dyn Progress,
+) -> Result<(Vec<PathBuf>, Vec<Source>, Skipped), String> {
+    // The output's own files are never inputs (an output folder inside an input folder).
+    let out_dir = std::fs::canonicalize(out).unwrap_or_else(|_| out.to_path_buf());
+    let (listed, problems) = list_inputs_and_problems(inputs)?;
+    let mut files: Vec<PathBuf> = listed
+        .into_iter()
+        .filter(|f| {
+            !std::fs::canonicalize(f)
+                .map(|c| c.starts_with(&out_dir))
+                .unwrap_or(false)
+        })
+        .collect();
+    // The same file named twice is one input.
+    let mut seen = std::collections::HashSet::new();
+    files.retain(|f| seen.insert(std::fs::canonicalize(f).unwrap_or_else(|_| f.clone())));
+    if files.is_empty() {
+        return Err(
+            "no input: the paths given hold no FITS file (outside the output folder)".into(),
+        );
+    }
+    progress.stage("reading headers", files.len() as u64);
+    let opened: Vec<(PathBuf, Result<Vec<Source>, String>)> = files
+        .par_iter()
+        .map(|p| {
+            let r = Source::open(p, hdu);
+            progress.advance(1);
+            (p.clone(), r)
+        })
+        .collect();
+    let mut sources = Vec::new();
+    let mut skipped = Vec::new();
+    for (p, why) in problems {
+        tracing::warn!(path = %p.display(), reason = %why, "input skipped");
+        skipped.push((p, why));
+    }
+    for (p, r) in opened {
+        match r {
+            Ok(s) => sources.extend(s),
+            Err(e) => {
+                tracing::warn!(file = %p.display(), reason = %e, "input skipped");
+                skipped.push((p, e));
+            }
+        }
+    }
+    if sources.is_empty() {
+        let why: Vec<String> = skipped
+            .iter()
+            .take(5)
+            .map(|(p, e)| format!("{}: {e}", p.display()))
+            .collect();
+        return Err(format!("no usable input image ({})", why.join("; ")));
+    }
+    Ok((files, sources, skipped))
+}
+
+/// The tiles of `order` the images `sources` touch, each with the images (indices into
+/// `sources`, in order) that touch it.
+pub(crate) fn tile_index(
+    sources: &[Source],
+    order: u8,
+    frame: &HipsFrame,
+    progress: &dyn Progress,
+) -> BTreeMap<u64, Vec<usize>> {
+    progress.stage("footprints", sources.len() as u64);
+    let footprints: Vec<BTreeSet<u64>> = sources
+        .par_iter()
+        .map(|s| {
+            let t = s.tiles(order, frame);
+            progress.advance(1);
+            t
+        })
+        .collect();
+    let mut index: BTreeMap<u64, Vec<usize>> = BTreeMap::new();
+    for (i, f) in footprints.iter().enumerate() {
+        for &t in f {
+            index.entry(t).or_default().push(i);
+        }
+    }
+    index
+}
+
+/// Remake the tiles of every order below the deepest above the deepest tiles `touched`,
+/// order by order down to 0, each from its four children. Returns the tiles of each order
+/// (index = order) made or kept: `touched` at the deepest, their ancestors below.
+pub(crate) fn lower_orders(
+    ctx: &Context<'_>,
+    touched: &BTreeSet<u64>,
+    progress: &dyn Progress,
+    cancel: &AtomicBool,
+) -> Result<Vec<BTreeSet<u64>>, String> {
+    let order = ctx.order;
+    let mut by_order = vec![BTreeSet::new(); usize::from(order) + 1];
+    by_order[usize::from(order)] = touched.clone();
+    let mut level = touched.clone();
+    for k in (0..order).rev() {
+        let parents: BTreeSet<u64> = level.iter().map(|t| t >> 2).collect();
+        progress.stage(&format!("order {k} tiles"), parents.len() as u64);
+        let results: Vec<Result<(), String>> = parents
+            .par_iter()
+            .map(|&p| {
+                if cancel.load(Ordering::Relaxed) {
+                    return Err(INTERRUPTED.to_string());
+                }
+                let r = ctx.make_parent(k, p);
+                progress.advance(1);
+                r
+            })
+            .collect();
+        results.into_iter().collect::<Result<Vec<()>, String>>()?;
+        by_order[usize::from(k)] = parents.clone();
+        level = parents;
+    }
+    Ok(by_order)
+}
+
+/// Write `Moc.fits` (MOC 2.0 FITS) of the deepest tiles `present`; returns the fraction of
+/// the sky it covers (0..1).
+pub(crate) fn write_moc(
+    out: &Path,
+    order: u8,
+    present: &BTreeSet<u64>,
+    frame: &HipsFrame,
+) -> Result<f64, String> {
+    let moc = moc::moc::range::RangeMOC::<u64, moc::qty::Hpx<u64>>::from_fixed_depth_cells(
+        order,
+        present.iter().copied(),
+        None,
+    );
+    let sky_fraction = moc.coverage_percentage();
+    let mut bytes = Vec::new();
+    use moc::moc::RangeMOCIntoIterator;
+    moc::moc::RangeMOCIterator::to_fits_ivoa((&moc).into_range_moc_iter(), None, None, &mut bytes)
+        .map_err(|e| format!("Moc.fits: {e}"))?;
+    if frame.is_galactic() {
+        galactic_moc(&mut bytes);
+    }
+    write_whole(&out.join("Moc.fits"), &bytes)?;
+    Ok(sky_fraction)
+}
+
+/// Draw the PNG and JPEG tiles (those of `formats`) of the FITS tiles `by_order` (index =
+/// order) under `out` through `cut`, and `Norder3/Allsky.png/jpg` from `Allsky.fits`.
+pub(crate) fn draw(
+    out: &Path,
+    layout: &TileLayout,
+    by_order: &[BTreeSet<u64>],
+    cut: &PixelCut,
+    formats: &[TileFormat],
+    progress: &dyn Progress,
+    cancel: &AtomicBool,
+) -> Result<(), String> {
+    let drawn: Vec<TileFormat> = formats
+        .iter()
+        .copied()
+        .filter(|f| *f != TileFormat::Fits)
+        .collect();
+    if drawn.is_empty() {
+        return Ok(());
+    }
+    let jobs: Vec<(u8, u64)> = by_order
+        .iter()
+        .enumerate()
+        .flat_map(|(k, set)| set.iter().map(move |&t| (k as u8, t)))
+        .collect();
+    progress.stage("PNG/JPEG tiles", jobs.len() as u64);
+    let drawn_ref = &drawn;
+    jobs.par_iter()
+        .map(|&(k, t)| {
+            if cancel.load(Ordering::Relaxed) {
+                return Err(INTERRUPTED.to_string());
+            }
+            let values = read_tile(&tile_path(out, k, t, "fits"))?;
+            let n = layout.width();
+            for f in drawn_ref {
+                let bytes = encode(&values, n, n, cut, *f)?;
+                write_whole(&tile_path(out, k, t, f.extension()), &bytes)?;
+            }
+            progress.advance(1);
+            Ok(())
+        })
+        .collect::<Result<Vec<()>, String>>()?;
+    let allsky = out.join("Norder3").join("Allsky.fits");
+    if allsky.exists() {
+        let values = read_tile(&allsky)?;
+        let (w, h) = (
+            27 * layout.width().min(64),
+            768usize.div_ceil(27) * layout.width().min(64),
+        );
+        if values.len() == w * h {
+            for f in &drawn {
+                let bytes = encode(&values, w, h, cut, *f)?;
+                write_whole(&allsky.with_extension(f.extension()), &bytes)?;
+            }
+        }
+    }
+    Ok(())
 }
 
 /// Mark a MOC (FITS, as the moc crate writes it: COORDSYS = 'C') as Galactic
@@ -723,9 +809,8 @@ fn cut(mut sample: Vec<f32>) -> Option<(f64, f64)> {
     Some((q(0.005), q(0.995)))
 }
 
-/// The centre of the inputs (mean of their centres' vectors) and the field that holds
-/// them all: `hips_initial_ra/dec/fov`, in the HiPS frame, degrees.
-fn sky_range(sources: &[Source], frame: &HipsFrame) -> SkyRange {
+/// Each input's centre and corners, as ICRS unit vectors, in input order.
+pub(crate) fn sky_points(sources: &[Source]) -> Vec<[f64; 3]> {
     let mut points = Vec::new();
     for s in sources {
         let (n1, n2) = (s.naxis.0 as f64, s.naxis.1 as f64);
@@ -741,8 +826,14 @@ fn sky_range(sources: &[Source], frame: &HipsFrame) -> SkyRange {
             }
         }
     }
+    points
+}
+
+/// The centre of the inputs' centres and corners `points` (the mean of their vectors) and
+/// the field that holds them all: `hips_initial_ra/dec/fov`, in the HiPS frame, degrees.
+pub(crate) fn sky_range(points: &[[f64; 3]], frame: &HipsFrame) -> SkyRange {
     let mut m = [0.0; 3];
-    for p in &points {
+    for p in points {
         for k in 0..3 {
             m[k] += p[k];
         }
@@ -791,11 +882,67 @@ fn writable(dir: &Path) -> Result<(), String> {
 
 /// The file that records what a build in `out` was made from, so that `--resume` never
 /// mixes two builds.
-const BUILD_MARK: &str = ".vogate-hips-build";
+pub(crate) const BUILD_MARK: &str = ".vogate-hips-build";
 
+/// The lines of the build mark that name input files: `file {len} {mtime ns} {path}`.
+pub(crate) fn file_lines(files: &[PathBuf]) -> String {
+    let mut text = String::new();
+    for f in files {
+        let (len, mtime) = std::fs::metadata(f)
+            .map(|m| {
+                let t = m
+                    .modified()
+                    .ok()
+                    .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
+                    .map(|d| d.as_nanos())
+                    .unwrap_or(0);
+                (m.len(), t)
+            })
+            .unwrap_or((0, 0));
+        let name = std::fs::canonicalize(f).unwrap_or_else(|_| f.clone());
+        text.push_str(&format!("file {len} {mtime} {}\n", name.display()));
+    }
+    text
+}
+
+/// The lines of the build mark that keep the inputs' centres and corners (unit vectors,
+/// ICRS), from which `hips_initial_*` are made: `sky {x} {y} {z}`, written so that they
+/// read back exactly.
+pub(crate) fn sky_lines(points: &[[f64; 3]]) -> String {
+    points
+        .iter()
+        .map(|p| format!("sky {:?} {:?} {:?}\n", p[0], p[1], p[2]))
+        .collect()
+}
+
+/// The `file` paths and `sky` points of a build mark.
+pub(crate) fn parse_mark(text: &str) -> (Vec<PathBuf>, Vec<[f64; 3]>) {
+    let mut files = Vec::new();
+    let mut points = Vec::new();
+    for line in text.lines() {
+        if let Some(rest) = line.strip_prefix("file ") {
+            if let Some(path) = rest.splitn(3, ' ').nth(2) {
+                files.push(PathBuf::from(path));
+            }
+        } else if let Some(rest) = line.strip_prefix("sky ") {
+            let v: Vec<f64> = rest
+                .split_whitespace()
+                .filter_map(|w| w.parse().ok())
+                .collect();
+            if let [x, y, z] = v[..] {
+                points.push([x, y, z]);
+            }
+        }
+    }
+    (files, points)
+}
+
+/// Record what the build is made of in `opts.out`'s build mark, and check it against the
+/// mark there for `--resume`; a fresh build removes the tiles of an earlier one.
 fn check_resume(
     opts: &BuildOptions,
     files: &[PathBuf],
+    points: &[[f64; 3]],
     order: u8,
     layout: &TileLayout,
     e: &Encoding,
@@ -810,21 +957,8 @@ fn check_resume(
         e.bitpix,
         e.scaling
     );
-    for f in files {
-        let (len, mtime) = std::fs::metadata(f)
-            .map(|m| {
-                let t = m
-                    .modified()
-                    .ok()
-                    .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
-                    .map(|d| d.as_nanos())
-                    .unwrap_or(0);
-                (m.len(), t)
-            })
-            .unwrap_or((0, 0));
-        let name = std::fs::canonicalize(f).unwrap_or_else(|_| f.clone());
-        text.push_str(&format!("{} {len} {mtime}\n", name.display()));
-    }
+    text.push_str(&file_lines(files));
+    text.push_str(&sky_lines(points));
     let has_tiles = opts.out.join(format!("Norder{order}")).exists();
     if opts.resume {
         match std::fs::read_to_string(&mark) {
@@ -850,7 +984,7 @@ fn check_resume(
             .filter_map(Result::ok)
         {
             let name = entry.file_name().to_string_lossy().into_owned();
-            if name.starts_with("Norder") {
+            if name.starts_with("Norder") || name == WEIGHTS_DIR || name == crate::add::STAGE_DIR {
                 std::fs::remove_dir_all(entry.path())
                     .map_err(|e| format!("{}: {e}", entry.path().display()))?;
             }
@@ -873,7 +1007,7 @@ fn create(path: &Path) -> Result<std::fs::File, String> {
 }
 
 /// Write `bytes` as `path`, whole: to a temporary name first (`.part` added), then renamed.
-fn write_whole(path: &Path, bytes: &[u8]) -> Result<(), String> {
+pub(crate) fn write_whole(path: &Path, bytes: &[u8]) -> Result<(), String> {
     let mut tmp = path.as_os_str().to_owned();
     tmp.push(".part");
     let tmp = PathBuf::from(tmp);
@@ -883,6 +1017,92 @@ fn write_whole(path: &Path, bytes: &[u8]) -> Result<(), String> {
         .map_err(|e| format!("{}: {e}", tmp.display()))?;
     drop(f);
     std::fs::rename(&tmp, path).map_err(|e| format!("{}: {e}", path.display()))
+}
+
+/// Where the weights of the deepest tiles are kept, under the HiPS root: a hidden folder,
+/// which the gateway does not serve.
+pub const WEIGHTS_DIR: &str = ".weights";
+
+/// The weights file of tile `ipix` of order `order` under the HiPS root `root`:
+/// `.weights/Norder{order}/Dir{D}/Npix{ipix}.fits` (the tile's path under [`WEIGHTS_DIR`]).
+pub fn weight_path(root: &Path, order: u8, ipix: u64) -> PathBuf {
+    tile_path(&root.join(WEIGHTS_DIR), order, ipix, "fits")
+}
+
+/// Write the weights of a deepest tile: a `width²` float32 FITS image in the tile's pixel
+/// order (see [`Context::accumulate`] for what a weight is), with DATAMIN and DATAMAX, the
+/// smallest and largest value of the tile it weights (none when the tile has no value).
+fn write_weights(
+    path: &Path,
+    width: usize,
+    weight: &[f64],
+    range: Option<(f64, f64)>,
+) -> Result<(), String> {
+    let mut cards = Vec::new();
+    if let Some((a, b)) = range {
+        cards.push(vo_fits::cards::number_card(
+            "DATAMIN",
+            a,
+            Some("smallest value of the tile"),
+        ));
+        cards.push(vo_fits::cards::number_card(
+            "DATAMAX",
+            b,
+            Some("largest value of the tile"),
+        ));
+    }
+    let header = ImageCards {
+        bitpix: -32,
+        naxis: vec![width as u64, width as u64],
+        cards,
+    };
+    let mut bytes_out = Vec::with_capacity(weight.len() * 4);
+    for &w in weight {
+        bytes_out.extend_from_slice(&(w as f32).to_be_bytes());
+    }
+    let data = SectionData {
+        bitpix: -32,
+        shape: vec![width as u64, width as u64],
+        bytes: bytes_out,
+    };
+    let mut bytes = Vec::with_capacity(data.bytes.len() + 2 * 2880);
+    vo_fits::write_image(&mut bytes, &header, &data, true)
+        .map_err(|e| format!("{}: {e}", path.display()))?;
+    write_whole(path, &bytes)
+}
+
+/// The value range a deepest tile's weights file keeps (DATAMIN, DATAMAX), reading only
+/// its header. Errors: a missing or unreadable file.
+pub(crate) fn weights_range(path: &Path) -> Result<Option<(f64, f64)>, String> {
+    let layouts = vo_fits::check_file(path).map_err(|e| format!("{}: {e}", path.display()))?;
+    let layout = layouts.first().ok_or("no HDU")?;
+    let cards = ImageCards::read_at(path, layout)?;
+    Ok(cards.number("DATAMIN").zip(cards.number("DATAMAX")))
+}
+
+/// The tiles of `order` present under the HiPS root `root` (its `Npix*.fits` files).
+pub fn present_tiles(root: &Path, order: u8) -> BTreeSet<u64> {
+    let mut out = BTreeSet::new();
+    let Ok(dirs) = std::fs::read_dir(root.join(format!("Norder{order}"))) else {
+        return out;
+    };
+    for d in dirs.flatten() {
+        let Ok(files) = std::fs::read_dir(d.path()) else {
+            continue;
+        };
+        for f in files.flatten() {
+            let name = f.file_name();
+            let name = name.to_string_lossy();
+            if let Some(n) = name
+                .strip_prefix("Npix")
+                .and_then(|n| n.strip_suffix(".fits"))
+                .and_then(|n| n.parse::<u64>().ok())
+            {
+                out.insert(n);
+            }
+        }
+    }
+    out
 }
 
 /// The physical values of a FITS tile (NaN where blank), `width²` of them, rows bottom-up.
@@ -939,9 +1159,16 @@ fn bilinear(plane: &Plane, fx: f64, fy: f64) -> Option<f64> {
 }
 
 impl Context<'_> {
-    /// Make tile `ipix` of the deepest order from the images `srcs`; write it if any pixel
-    /// has a value. Returns whether it was written.
-    fn make_tile(&self, ipix: u64, srcs: &[usize]) -> Result<Option<()>, String> {
+    /// The sums and weights of the images `srcs` at each pixel of tile `ipix` of the deepest
+    /// order (FITS order, rows from the bottom): the pixel's value is sum / weight where the
+    /// weight is above 0. For [`Overlay::Mean`] the weight counts the images with a value,
+    /// for [`Overlay::Fading`] it sums their edge distances, for [`Overlay::First`] it is 1
+    /// where the first image with a value gave it.
+    pub(crate) fn accumulate(
+        &self,
+        ipix: u64,
+        srcs: &[usize],
+    ) -> Result<(Vec<f64>, Vec<f64>), String> {
         let n = self.layout.width();
         // Each pixel's cell centre, as an ICRS vector, in FITS order (row y from the bottom).
         let mut centres = cell_centres(&self.layout, self.order, ipix);
@@ -1012,6 +1239,13 @@ impl Context<'_> {
                 }
             }
         }
+        Ok((sum, weight))
+    }
+
+    /// Make tile `ipix` of the deepest order from the images `srcs`; write it and its
+    /// weights if any pixel has a value. Returns whether it was written.
+    fn make_tile(&self, ipix: u64, srcs: &[usize]) -> Result<Option<()>, String> {
+        let (sum, weight) = self.accumulate(ipix, srcs)?;
         let values: Vec<f32> = sum
             .iter()
             .zip(&weight)
@@ -1020,12 +1254,30 @@ impl Context<'_> {
         if values.iter().all(|v| v.is_nan()) {
             return Ok(None);
         }
-        let tile_stats = Stats::of(&values);
+        self.write_deepest(ipix, &values, &weight)?;
+        Ok(Some(()))
+    }
+
+    /// Write tile `ipix` of the deepest order and its weights (the weights first, so that a
+    /// tile on disk always has them), and fold its values into the build's statistics.
+    pub(crate) fn write_deepest(
+        &self,
+        ipix: u64,
+        values: &[f32],
+        weight: &[f64],
+    ) -> Result<(), String> {
+        // The range a reader of the tiles sees (integer tiles hold rounded values).
+        let tile_stats = Stats::of(&self.encoding.stored(values));
+        write_weights(
+            &weight_path(self.out, self.order, ipix),
+            self.layout.width(),
+            weight,
+            tile_stats.any.then_some((tile_stats.min, tile_stats.max)),
+        )?;
         if let Ok(mut st) = self.stats.lock() {
             st.merge(tile_stats);
         }
-        self.write_tile(self.order, ipix, &values)?;
-        Ok(Some(()))
+        self.write_tile(self.order, ipix, values)
     }
 
     /// Make tile `ipix` of order `order` from its four children at `order + 1` (those
@@ -1120,7 +1372,7 @@ impl Context<'_> {
     /// `Norder3/Allsky.fits`: the order-3 tiles, each reduced to 64 × 64 pixels (means of
     /// blocks, blanks left out), side by side 27 to a row, the first row at the top (as
     /// Hipsgen lays them out). Nothing when there is no order 3.
-    fn write_allsky(&self) -> Result<(), String> {
+    pub(crate) fn write_allsky(&self) -> Result<(), String> {
         if self.order < 3 {
             return Ok(());
         }

@@ -28,8 +28,8 @@ pub struct BuildFacts<'a> {
     pub bitpix: i32,
     /// `hips_data_range`: the smallest and largest tile values.
     pub data_range: Option<(f64, f64)>,
-    /// `hips_pixel_cut`: the display range.
-    pub pixel_cut: Option<(f64, f64)>,
+    /// `hips_pixel_cut` (the display range) and `hips_pixel_function` (its stretch).
+    pub pixel_cut: Option<crate::render::PixelCut>,
     /// `moc_sky_fraction`, 0..1.
     pub sky_fraction: f64,
     /// `hips_initial_*`.
@@ -59,8 +59,26 @@ pub struct Properties {
     pub t: Option<(f64, f64)>,
     /// When the build ran, ISO 8601 UTC to the minute (`hips_release_date`).
     pub release_date: String,
+    /// When the HiPS was first built (`hips_creation_date`); `None`: the release date.
+    pub creation_date: Option<String>,
     /// `hips_builder`.
     pub builder: String,
+}
+
+/// The `obs_regime` (HiPS 1.0 §4.4.1; the IVOA messenger vocabulary Hipsgen uses) of a
+/// wavelength in metres: Radio from 1 cm, Millimeter from 0.1 mm, Infrared from 1 µm,
+/// Optical from 300 nm, UV from 100 nm, EUV from 10 nm, X-ray from 0.01 nm, else Gamma-ray.
+pub fn regime(metres: f64) -> &'static str {
+    match metres {
+        m if m >= 1e-2 => "Radio",
+        m if m >= 1e-4 => "Millimeter",
+        m if m >= 1e-6 => "Infrared",
+        m if m >= 3e-7 => "Optical",
+        m if m >= 1e-7 => "UV",
+        m if m >= 1e-8 => "EUV",
+        m if m >= 1e-11 => "X-ray",
+        _ => "Gamma-ray",
+    }
 }
 
 /// A number as properties write it: up to 10 significant digits, no trailing zeros.
@@ -107,7 +125,12 @@ impl Properties {
         put("hips_version", "1.4".into());
         put("hips_builder", self.builder.clone());
         put("hips_release_date", self.release_date.clone());
-        put("hips_creation_date", self.release_date.clone());
+        put(
+            "hips_creation_date",
+            self.creation_date
+                .clone()
+                .unwrap_or_else(|| self.release_date.clone()),
+        );
         put("hips_status", "public master clonableOnce".into());
         put("hips_frame", f.frame.into());
         put("hips_order", f.order.to_string());
@@ -119,8 +142,9 @@ impl Properties {
         if let Some((a, b)) = f.data_range {
             put("hips_data_range", format!("{} {}", num(a), num(b)));
         }
-        if let Some((a, b)) = f.pixel_cut {
-            put("hips_pixel_cut", format!("{} {}", num(a), num(b)));
+        if let Some(c) = f.pixel_cut {
+            put("hips_pixel_cut", format!("{} {}", num(c.min), num(c.max)));
+            put("hips_pixel_function", c.stretch.name().into());
         }
         put("hips_sampling", "bilinear".into());
         put("hips_overlay", f.overlay.into());
@@ -150,6 +174,36 @@ impl Properties {
     }
 }
 
+impl Properties {
+    /// The descriptive properties of an existing `properties` file's `lines` ([`parse`]):
+    /// what [`Properties::lines`] wrote from them reads back the same; the release date is
+    /// kept as the creation date. Numbers that do not parse are left out.
+    pub fn from_lines(lines: &[(String, String)]) -> Properties {
+        let get = |k: &str| {
+            lines
+                .iter()
+                .find(|(key, _)| key == k)
+                .map(|(_, v)| v.clone())
+        };
+        let pair = |a: &str, b: &str| {
+            let num = |k: &str| get(k).and_then(|v| v.parse::<f64>().ok());
+            num(a).zip(num(b))
+        };
+        Properties {
+            creator_did: get("creator_did").unwrap_or_default(),
+            obs_title: get("obs_title").unwrap_or_default(),
+            obs_description: get("obs_description"),
+            obs_regime: get("obs_regime"),
+            prov_progenitor: get("prov_progenitor"),
+            em: pair("em_min", "em_max"),
+            t: pair("t_min", "t_max"),
+            release_date: get("hips_release_date").unwrap_or_default(),
+            creation_date: get("hips_creation_date").or_else(|| get("hips_release_date")),
+            builder: get("hips_builder").unwrap_or_default(),
+        }
+    }
+}
+
 /// Parse a `properties` file: its `key = value` lines (comments and blank lines left out).
 pub fn parse(text: &str) -> Vec<(String, String)> {
     text.lines()
@@ -165,6 +219,18 @@ pub fn parse(text: &str) -> Vec<(String, String)> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn regimes_of_known_bands() {
+        // The 21 cm line, 2MASS Ks (2.16 µm), Johnson V (550 nm), GALEX NUV (231 nm),
+        // Al K-alpha (0.834 nm).
+        assert_eq!(regime(299_792_458.0 / 1_420_405_750.0), "Radio");
+        assert_eq!(regime(2.16e-6), "Infrared");
+        assert_eq!(regime(5.5e-7), "Optical");
+        assert_eq!(regime(2.31e-7), "UV");
+        assert_eq!(regime(8.34e-10), "X-ray");
+        assert_eq!(regime(1e-13), "Gamma-ray");
+    }
 
     #[test]
     fn every_mandatory_key_is_written() {
@@ -183,7 +249,11 @@ mod tests {
             overlay: "mean",
             bitpix: 16,
             data_range: Some((-1.5, 3000.0)),
-            pixel_cut: Some((475.5, 2999.0)),
+            pixel_cut: Some(crate::render::PixelCut {
+                min: 475.5,
+                max: 2999.0,
+                stretch: crate::render::Stretch::Asinh,
+            }),
             sky_fraction: 0.25,
             sky: SkyRange {
                 lon: 266.4,
@@ -210,6 +280,17 @@ mod tests {
             assert!(get(k).is_some(), "{k}");
         }
         assert_eq!(get("hips_data_range"), Some("-1.5 3000"));
+        assert_eq!(get("hips_pixel_cut"), Some("475.5 2999"));
+        assert_eq!(get("hips_pixel_function"), Some("asinh"));
+        // What an add reads back of the descriptive keys.
+        let back = Properties::from_lines(&kv);
+        assert_eq!(back.creator_did, p.creator_did);
+        assert_eq!(back.t, p.t);
+        assert_eq!(back.creation_date.as_deref(), Some("2026-12-05T00:00Z"));
+        assert_eq!(
+            back.obs_description.as_deref(),
+            Some("Test (HiPS built by vogate from FITS images)")
+        );
         assert_eq!(get("hips_tile_format"), Some("fits png"));
         assert_eq!(get("t_min"), Some("55000.5"));
         // Hipsgen wrote hips_pixel_scale = 8.946E-4 for order 7 (4 digits, truncated).

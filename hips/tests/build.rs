@@ -1,5 +1,6 @@
 //! `vo_hips::build` on generated images: overlays, integer tiles, bad inputs, errors before
-//! any work, an interrupted build resumed. (Positions through values against astropy-healpix
+//! any work, an interrupted build resumed; `vo_hips::add` against a build of all the images,
+//! its refusals and its interruptions. (Positions through values against astropy-healpix
 //! and the comparison with Hipsgen are conformance/hips_positions.py and
 //! conformance/hips_vs_hipsgen.sh.)
 
@@ -588,4 +589,277 @@ fn a_build_with_no_data_is_an_error() {
     .expect_err("too coarse");
     assert!(e.contains("deeper --order"), "{e}");
     assert!(!out.join("properties").exists());
+}
+
+/// Every file under `root` (hidden ones too) with its bytes.
+fn snapshot(root: &Path) -> Vec<(PathBuf, Vec<u8>)> {
+    let mut v: Vec<(PathBuf, Vec<u8>)> = walk(root)
+        .into_iter()
+        .map(|p| {
+            let bytes = std::fs::read(&p).expect("read");
+            (
+                p.strip_prefix(root).expect("under root").to_path_buf(),
+                bytes,
+            )
+        })
+        .collect();
+    v.sort();
+    v
+}
+
+/// The `properties` of a HiPS without the dates.
+fn properties_but_dates(root: &Path) -> Vec<(String, String)> {
+    let text = std::fs::read_to_string(root.join("properties")).expect("properties");
+    vo_hips::properties::parse(&text)
+        .into_iter()
+        .filter(|(k, _)| !k.ends_with("_date"))
+        .collect()
+}
+
+/// Two HiPS have the same tiles at every order, Allsky, MOC and properties (but dates):
+/// FITS values equal within float32 rounding, blanks in the same places.
+fn assert_same_hips(a: &Path, b: &Path, order: u8) {
+    for k in 0..=order {
+        let (ta, tb) = (tiles(a, k), tiles(b, k));
+        let names = |t: &[PathBuf], root: &Path| -> Vec<PathBuf> {
+            t.iter()
+                .map(|p| p.strip_prefix(root).expect("under").to_path_buf())
+                .collect()
+        };
+        assert_eq!(names(&ta, a), names(&tb, b), "tiles of order {k}");
+        for (x, y) in ta.iter().zip(&tb) {
+            let (vx, vy) = (read_tile(x).expect("tile"), read_tile(y).expect("tile"));
+            for (i, (p, q)) in vx.iter().zip(&vy).enumerate() {
+                assert_eq!(p.is_nan(), q.is_nan(), "{} pixel {i}", y.display());
+                assert!(
+                    p.is_nan() || (p - q).abs() <= 1e-6 * p.abs().max(1.0),
+                    "{} pixel {i}: {p} and {q}",
+                    y.display()
+                );
+            }
+        }
+        for ext in ["png", "jpg"] {
+            let count = |root: &Path| {
+                walk(&root.join(format!("Norder{k}")))
+                    .iter()
+                    .filter(|p| p.extension().is_some_and(|e| e == ext))
+                    .count()
+            };
+            assert_eq!(count(a), count(b), "{ext} tiles of order {k}");
+        }
+    }
+    let allsky = |root: &Path| read_tile(&root.join("Norder3/Allsky.fits")).expect("allsky");
+    let (x, y) = (allsky(a), allsky(b));
+    assert_eq!(x.len(), y.len());
+    for (p, q) in x.iter().zip(&y) {
+        assert!(
+            p.is_nan() == q.is_nan() && (p.is_nan() || (p - q).abs() <= 1e-6 * p.abs().max(1.0))
+        );
+    }
+    assert_eq!(
+        std::fs::read(a.join("Moc.fits")).expect("moc"),
+        std::fs::read(b.join("Moc.fits")).expect("moc")
+    );
+    assert_eq!(properties_but_dates(a), properties_but_dates(b));
+}
+
+/// Four images: a and b overlap, c overlaps both and reaches further east, d lies alone in
+/// the south; their values vary across them, so that the means are not trivial.
+fn four_images(dir: &Path) -> Vec<PathBuf> {
+    let p: Vec<PathBuf> = ["a", "b", "c", "d"]
+        .iter()
+        .map(|n| dir.join(format!("{n}.fits")))
+        .collect();
+    write_tan(
+        &p[0],
+        (40.0, 10.0),
+        80,
+        0.02,
+        -32,
+        |x, _| 1.0 + 0.01 * x as f64,
+        &[],
+    );
+    write_tan(
+        &p[1],
+        (40.8, 10.0),
+        80,
+        0.02,
+        -32,
+        |_, y| 3.0 + 0.02 * y as f64,
+        &[],
+    );
+    write_tan(
+        &p[2],
+        (41.5, 10.4),
+        80,
+        0.02,
+        -32,
+        |x, y| 5.0 + 0.01 * (x + y) as f64,
+        &[],
+    );
+    write_tan(
+        &p[3],
+        (60.0, -20.0),
+        40,
+        0.02,
+        -32,
+        |x, _| 2.0 - 0.01 * x as f64,
+        &[],
+    );
+    p
+}
+
+fn add_options(out: &Path) -> vo_hips::AddOptions {
+    vo_hips::AddOptions {
+        out: out.to_path_buf(),
+        hdu: HduChoice::Science,
+        em: None,
+        t: None,
+        release_date: "2026-12-06T00:00Z".into(),
+        builder: "vogate test".into(),
+    }
+}
+
+#[test]
+fn adding_images_gives_the_hips_of_building_all_at_once() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let inputs = four_images(dir.path());
+    let go = AtomicBool::new(false);
+    for overlay in [Overlay::Mean, Overlay::Fading, Overlay::First] {
+        let mut o = options(&dir.path().join(format!("all-{}", overlay.name())), overlay);
+        o.formats = vec![TileFormat::Fits, TileFormat::Png];
+        o.pixel_cut = Some(PixelCut::parse("0 6 sqrt").expect("cut"));
+        let all = o.out.clone();
+        vo_hips::build(&inputs, &o, &Quiet, &go).expect("build of all");
+
+        let part = dir.path().join(format!("part-{}", overlay.name()));
+        o.out = part.clone();
+        vo_hips::build(&inputs[..2], &o, &Quiet, &go).expect("build of a and b");
+        let before = tiles(&part, 5).len();
+        let r = vo_hips::add(&inputs[2..], &add_options(&part), &Quiet, &go).expect("add");
+        assert_eq!(r.images, 2);
+        // c reaches tiles a and b have, and new ones; d only new ones.
+        assert!(r.made > 0 && r.tiles[5] > before, "{r:?} {before}");
+        assert_same_hips(&all, &part, 5);
+        // The weights of the add agree with the build's too (counts for the mean).
+        let w = |root: &Path| {
+            let mut v = Vec::new();
+            for t in tiles(root, 5) {
+                let name = t.strip_prefix(root).expect("under").to_path_buf();
+                v.extend(read_tile(&root.join(".weights").join(name)).expect("weights"));
+            }
+            v
+        };
+        let (wa, wp) = (w(&all), w(&part));
+        assert_eq!(wa.len(), wp.len());
+        assert!(wa
+            .iter()
+            .zip(&wp)
+            .all(|(x, y)| (x - y).abs() <= 1e-5 * x.abs().max(1.0)));
+        if overlay == Overlay::Mean {
+            // Up to three images overlap.
+            assert_eq!(wa.iter().cloned().fold(0.0, f32::max), 3.0);
+        }
+        assert!(!part.join(".vogate-add").exists());
+    }
+}
+
+#[test]
+fn bad_adds_change_nothing() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let inputs = four_images(dir.path());
+    let go = AtomicBool::new(false);
+    let out = dir.path().join("hips");
+    vo_hips::build(&inputs[..2], &options(&out, Overlay::Mean), &Quiet, &go).expect("build");
+    let before = snapshot(&out);
+
+    // An input already in the HiPS would be counted twice.
+    let e = vo_hips::add(&inputs[1..3], &add_options(&out), &Quiet, &go).expect_err("twice");
+    assert!(
+        e.contains("b.fits") && e.contains("already in this HiPS"),
+        "{e}"
+    );
+    // Not a HiPS.
+    let e =
+        vo_hips::add(&inputs[2..], &add_options(dir.path()), &Quiet, &go).expect_err("not a HiPS");
+    assert!(e.contains("properties") && e.contains("not a HiPS"), "{e}");
+    // No input, and nothing to finish.
+    let e = vo_hips::add(&[], &add_options(&out), &Quiet, &go).expect_err("no input");
+    assert!(e.contains("no input"), "{e}");
+    // A corrupt file only: no usable image.
+    let junk = dir.path().join("junk.fits");
+    std::fs::write(&junk, b"SIMPLE  =                    T").expect("write");
+    let e = vo_hips::add(&[junk], &add_options(&out), &Quiet, &go).expect_err("junk");
+    assert!(e.contains("no usable input image"), "{e}");
+    // Stopped while the new tiles are made: the HiPS is as it was.
+    let e = vo_hips::add(
+        &inputs[2..],
+        &add_options(&out),
+        &Quiet,
+        &AtomicBool::new(true),
+    )
+    .expect_err("stopped");
+    assert_eq!(e, INTERRUPTED);
+    assert_eq!(snapshot(&out), before);
+
+    // Integer tiles and a float image: a build of all would make float tiles.
+    let int_out = dir.path().join("int");
+    let int_img = dir.path().join("int.fits");
+    write_tan(&int_img, (40.0, 10.0), 80, 0.02, 16, |x, _| x as f64, &[]);
+    vo_hips::build(&[int_img], &options(&int_out, Overlay::Mean), &Quiet, &go).expect("build");
+    let e = vo_hips::add(&inputs[1..2], &add_options(&int_out), &Quiet, &go)
+        .expect_err("float into integer");
+    assert!(
+        e.contains("BITPIX -32") && e.contains("build the HiPS again"),
+        "{e}"
+    );
+}
+
+/// Sets `stop` when a stage named `name` begins.
+struct StopAt<'a> {
+    stop: &'a AtomicBool,
+    name: &'a str,
+}
+
+impl Progress for StopAt<'_> {
+    fn stage(&self, name: &str, _: u64) {
+        if name == self.name {
+            self.stop.store(true, Ordering::SeqCst);
+        }
+    }
+    fn advance(&self, _: u64) {}
+}
+
+#[test]
+fn an_add_stopped_while_putting_tiles_in_place_is_finished_by_the_next() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let inputs = four_images(dir.path());
+    let go = AtomicBool::new(false);
+    // An add keeps the HiPS's pixel cut, where a build of all makes one from all the data:
+    // the same cut is given to both.
+    let cut = |root: &Path| {
+        let mut o = options(root, Overlay::Mean);
+        o.pixel_cut = Some(PixelCut::parse("1 6").expect("cut"));
+        o
+    };
+    let all = dir.path().join("all");
+    vo_hips::build(&inputs, &cut(&all), &Quiet, &go).expect("build");
+    let out = dir.path().join("part");
+    vo_hips::build(&inputs[..2], &cut(&out), &Quiet, &go).expect("build");
+    let stop = AtomicBool::new(false);
+    let at = StopAt {
+        stop: &stop,
+        name: "order 3 tiles",
+    };
+    let e = vo_hips::add(&inputs[2..], &add_options(&out), &at, &stop).expect_err("stopped");
+    assert_eq!(e, vo_hips::add::ADD_INTERRUPTED);
+    assert!(out.join(".vogate-add/ready").exists());
+    // An add with no input finishes it.
+    let r = vo_hips::add(&[], &add_options(&out), &Quiet, &go).expect("finished");
+    assert!(r.made > 0);
+    assert!(!out.join(".vogate-add").exists());
+    assert_same_hips(&all, &out, 5);
+    // The same inputs again are refused: they are in the HiPS now.
+    let e = vo_hips::add(&inputs[2..], &add_options(&out), &Quiet, &go).expect_err("twice");
+    assert!(e.contains("already in this HiPS"), "{e}");
 }

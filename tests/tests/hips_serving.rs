@@ -17,6 +17,10 @@ fn main() -> std::process::ExitCode {
             "the_demo_sky_comes_with_its_hips",
             the_demo_sky_comes_with_its_hips,
         ),
+        vo_testkit::Test::actix(
+            "the_landing_page_shows_the_hips_in_aladin_lite",
+            the_landing_page_shows_the_hips_in_aladin_lite,
+        ),
     ])
 }
 
@@ -274,4 +278,84 @@ async fn the_demo_sky_comes_with_its_hips() {
         modified
     );
     drop(gw);
+}
+
+/// What the landing page's script is given (`const VOGATE = "<json>"`), parsed.
+fn sky_config(page: &str) -> serde_json::Value {
+    let start = page.find("const VOGATE = ").expect("the sky view's config") + 15;
+    let end = start + page[start..].find(";\n").expect("end of the config");
+    let text: String = serde_json::from_str(&page[start..end]).expect("a JS string");
+    serde_json::from_str(&text).expect("JSON")
+}
+
+async fn the_landing_page_shows_the_hips_in_aladin_lite() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    small_hips(dir.path(), &dir.path().join("maps/small"));
+    let entry = HipsConfig {
+        id: "small".into(),
+        path: PathBuf::from("maps/small"),
+        title: None,
+    };
+    let get = |uri: &str| test::TestRequest::get().uri(uri).to_request();
+
+    // Without a local copy: Aladin Lite from its public URL; /static/aladin.js is a 404.
+    let s = settings(dir.path(), vec![entry.clone()]).expect("settings");
+    let gw = vogate::prepare(s).expect("prepare");
+    let base = gw.settings.base_url.trim_end_matches('/').to_string();
+    let app = test::init_service(App::new().configure(vogate::routes(&gw))).await;
+    let resp = test::call_service(&app, get("/")).await;
+    assert_eq!(resp.status(), 200);
+    let page = String::from_utf8(test::read_body(resp).await.to_vec()).expect("utf-8");
+    let cfg = sky_config(&page);
+    assert_eq!(cfg["hips"], format!("{base}/hips/small"));
+    assert_eq!(cfg["format"], "png");
+    assert_eq!(cfg["aladin"], vogate::landing::ALADIN_LITE_PUBLIC);
+    assert_eq!(cfg["aladinIsModule"], false);
+    assert_eq!(cfg["tap"], format!("{base}/tap/sync"));
+    assert_eq!(cfg["datalink"], format!("{base}/datalink/links"));
+    // The HiPS's initial field: the one image, 40 10, 1.2 degrees across (its diagonal).
+    let ra = cfg["ra"].as_f64().expect("ra");
+    let dec = cfg["dec"].as_f64().expect("dec");
+    assert!(
+        (ra - 40.0).abs() < 0.01 && (dec - 10.0).abs() < 0.01,
+        "{ra} {dec}"
+    );
+    // The services are listed whatever the script does.
+    assert!(page.contains(&format!("<code>{base}/tap</code>")), "{page}");
+    let resp = test::call_service(&app, get("/static/aladin.js")).await;
+    assert_eq!(resp.status(), 404);
+
+    // With a local copy (npm's layout): served as JavaScript, loaded as a module.
+    let script = dir
+        .path()
+        .join("npm/node_modules/aladin-lite/dist/aladin.js");
+    std::fs::create_dir_all(script.parent().expect("parent")).expect("mkdir");
+    std::fs::write(&script, "const A = {}; export { A as default };").expect("write");
+    // (Another workdir: the first gateway's stays locked while its threads run.)
+    let other = tempfile::tempdir().expect("tempdir");
+    let absolute = HipsConfig {
+        path: dir.path().join("maps/small"),
+        ..entry
+    };
+    let mut s = settings(other.path(), vec![absolute]).expect("settings");
+    s.aladin_lite = Some(script.clone());
+    let gw = vogate::prepare(s).expect("prepare");
+    let app = test::init_service(App::new().configure(vogate::routes(&gw))).await;
+    let page = String::from_utf8(
+        test::read_body(test::call_service(&app, get("/")).await)
+            .await
+            .to_vec(),
+    )
+    .expect("utf-8");
+    let cfg = sky_config(&page);
+    assert_eq!(cfg["aladin"], format!("{base}/static/aladin.js"));
+    assert_eq!(cfg["aladinIsModule"], true);
+    let resp = test::call_service(&app, get("/static/aladin.js")).await;
+    assert_eq!(resp.status(), 200);
+    assert_eq!(hv(resp.headers(), header::CONTENT_TYPE), "text/javascript");
+    let body = test::read_body(resp).await;
+    assert_eq!(
+        &body[..],
+        std::fs::read(&script).expect("script").as_slice()
+    );
 }

@@ -1,4 +1,4 @@
-//! `vogate hips build`: the CLI side of vo-hips: the inputs' time and spectral ranges from
+//! `vogate hips build` and `vogate hips add`: the CLI side of vo-hips: the inputs' time and spectral ranges from
 //! their ObsCore rows (vo-obscore's ingest, as `vogate serve` makes them), a progress bar
 //! on a terminal (indicatif) or a log line every few seconds otherwise, and Ctrl-C, which
 //! stops the build with whole tiles written (`--resume` finishes it).
@@ -145,21 +145,7 @@ pub fn input_ranges(files: &[PathBuf]) -> (Range, Range) {
 /// The speed of light, m/s.
 const SPEED_OF_LIGHT: f64 = 299_792_458.0;
 
-/// The `obs_regime` (HiPS 1.0 §4.4.1; the IVOA messenger vocabulary Hipsgen uses) of a
-/// wavelength in metres: Radio from 1 cm, Millimeter from 0.1 mm, Infrared from 1 µm,
-/// Optical from 300 nm, UV from 100 nm, EUV from 10 nm, X-ray from 0.01 nm, else Gamma-ray.
-pub fn regime(metres: f64) -> &'static str {
-    match metres {
-        m if m >= 1e-2 => "Radio",
-        m if m >= 1e-4 => "Millimeter",
-        m if m >= 1e-6 => "Infrared",
-        m if m >= 3e-7 => "Optical",
-        m if m >= 1e-7 => "UV",
-        m if m >= 1e-8 => "EUV",
-        m if m >= 1e-11 => "X-ray",
-        _ => "Gamma-ray",
-    }
-}
+pub use vo_hips::properties::regime;
 
 /// Run a build: ranges from the inputs' rows, the progress shown, Ctrl-C honoured.
 /// Errors: as [`vo_hips::build`].
@@ -174,9 +160,59 @@ pub fn run(inputs: &[PathBuf], mut opts: BuildOptions, terminal: bool) -> Result
             .em
             .map(|(a, b)| regime((a * b).sqrt()).to_string());
     }
+    opts.properties.release_date = release_date();
+    opts.properties.builder = builder();
+    let cancel = cancel_on_ctrl_c();
+    let progress = CliProgress::new(terminal);
+    let r = vo_hips::build(&files, &opts, &progress, &cancel);
+    progress.finish();
+    r
+}
+
+/// Add the FITS files `inputs` to the HiPS `out` (`vogate hips add`): their spectral and
+/// time ranges from their ObsCore rows, the progress shown, Ctrl-C honoured. With no input,
+/// finish an interrupted add. Errors: as [`vo_hips::add()`].
+pub fn run_add(
+    inputs: &[PathBuf],
+    out: &std::path::Path,
+    hdu: vo_hips::HduChoice,
+    terminal: bool,
+) -> Result<Report, String> {
+    let files = if inputs.is_empty() {
+        Vec::new()
+    } else {
+        list_inputs(inputs)?
+    };
+    let (em, t) = input_ranges(&files);
+    let opts = vo_hips::AddOptions {
+        out: out.to_path_buf(),
+        hdu,
+        em,
+        t,
+        release_date: release_date(),
+        builder: builder(),
+    };
+    let cancel = cancel_on_ctrl_c();
+    let progress = CliProgress::new(terminal);
+    let r = vo_hips::add(&files, &opts, &progress, &cancel);
+    progress.finish();
+    r
+}
+
+/// Now, ISO 8601 UTC to the minute, as `hips_release_date` wants it.
+fn release_date() -> String {
     let now = vo_uws::job::iso(vo_uws::job::now());
-    opts.properties.release_date = format!("{}Z", now.get(..16).unwrap_or(&now));
-    opts.properties.builder = format!("vogate {}", env!("CARGO_PKG_VERSION"));
+    format!("{}Z", now.get(..16).unwrap_or(&now))
+}
+
+/// `hips_builder`: this vogate.
+fn builder() -> String {
+    format!("vogate {}", env!("CARGO_PKG_VERSION"))
+}
+
+/// A flag that Ctrl-C (or SIGTERM) sets, so the work stops with whole tiles; a second one
+/// quits at once.
+fn cancel_on_ctrl_c() -> Arc<AtomicBool> {
     let cancel = Arc::new(AtomicBool::new(false));
     let flag = cancel.clone();
     // A second Ctrl-C (or a handler already set) leaves the default behaviour.
@@ -188,25 +224,5 @@ pub fn run(inputs: &[PathBuf], mut opts: BuildOptions, terminal: bool) -> Result
             "vogate: stopping after the tiles being made (Ctrl-C or SIGTERM again to quit now)"
         );
     });
-    let progress = CliProgress::new(terminal);
-    let r = vo_hips::build(&files, &opts, &progress, &cancel);
-    progress.finish();
-    r
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn regimes_of_known_bands() {
-        // The 21 cm line, 2MASS Ks (2.16 µm), Johnson V (550 nm), GALEX NUV (231 nm),
-        // Al K-alpha (0.834 nm).
-        assert_eq!(regime(SPEED_OF_LIGHT / 1_420_405_750.0), "Radio");
-        assert_eq!(regime(2.16e-6), "Infrared");
-        assert_eq!(regime(5.5e-7), "Optical");
-        assert_eq!(regime(2.31e-7), "UV");
-        assert_eq!(regime(8.34e-10), "X-ray");
-        assert_eq!(regime(1e-13), "Gamma-ray");
-    }
+    cancel
 }

@@ -6,8 +6,9 @@
 //!   `Norder*/Dir*/Npix*.{fits,png,jpg}`, `Norder3/Allsky.*`), with their MIME types, ETag and
 //!   Last-Modified (a matching If-None-Match answers 304), Cache-Control, gzip when asked
 //!   (the gateway's CORS applies). A path is only ever letters, digits, `.`, `_`, `-` and
-//!   `/` between non-empty names that are not `.` or `..`: anything else, like an unknown id or
-//!   file, is a 404.
+//!   `/` between non-empty names that do not start with `.` (so neither `..` nor the
+//!   builder's hidden weights and records): anything else, like an unknown id or file, is a
+//!   404.
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -84,7 +85,8 @@ fn resolve(root: &std::path::Path, rel: &str) -> Option<PathBuf> {
     let ok = |c: char| c.is_ascii_alphanumeric() || "._-".contains(c);
     let mut path = root.to_path_buf();
     for part in rel.split('/') {
-        if part.is_empty() || part == "." || part == ".." || !part.chars().all(ok) {
+        // Hidden names (`.weights`, the build's records) are the builder's, never served.
+        if part.is_empty() || part.starts_with('.') || !part.chars().all(ok) {
             return None;
         }
         path.push(part);
@@ -132,22 +134,31 @@ async fn file(
     } else {
         "public, max-age=3600"
     };
-    match actix_files::NamedFile::open_async(&full).await {
-        Ok(f) => {
-            let mut resp = f
-                .set_content_type(mime)
-                .disable_content_disposition()
-                .use_etag(true)
-                .use_last_modified(true)
-                .into_response(&req);
-            resp.headers_mut().insert(
-                header::CACHE_CONTROL,
-                header::HeaderValue::from_static(cache),
-            );
-            resp
-        }
-        Err(_) => not_found(),
-    }
+    send_file(&full, mime, cache, &req)
+        .await
+        .unwrap_or_else(|_| not_found())
+}
+
+/// The file at `path` as a response of type `mime` with ETag and Last-Modified (a matching
+/// If-None-Match answers 304) and `Cache-Control: cache`. Errors: the file cannot be opened.
+pub(crate) async fn send_file(
+    path: &std::path::Path,
+    mime: mime::Mime,
+    cache: &'static str,
+    req: &HttpRequest,
+) -> std::io::Result<HttpResponse> {
+    let f = actix_files::NamedFile::open_async(path).await?;
+    let mut resp = f
+        .set_content_type(mime)
+        .disable_content_disposition()
+        .use_etag(true)
+        .use_last_modified(true)
+        .into_response(req);
+    resp.headers_mut().insert(
+        header::CACHE_CONTROL,
+        header::HeaderValue::from_static(cache),
+    );
+    Ok(resp)
 }
 
 #[cfg(test)]
@@ -171,6 +182,9 @@ mod tests {
             "a\\b",
             "",
             "%2e%2e/x",
+            ".weights/Norder5/Dir0/Npix1.fits",
+            ".vogate-hips-build",
+            "Norder3/.hidden",
         ] {
             assert_eq!(resolve(root, bad), None, "{bad}");
         }

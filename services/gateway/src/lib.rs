@@ -2,7 +2,9 @@
 //! and the HTTP routes of every service.
 //!
 //! Routes (relative to the base URL):
-//! - `/`: a landing page with the endpoints and example queries;
+//! - `/`: a landing page with the endpoints, example queries and the archive's HiPS in
+//!   Aladin Lite with the ObsCore footprints over it (see [`landing`]); `/static/aladin.js`:
+//!   the local copy of Aladin Lite, when one is configured;
 //! - `/tap/sync`: TAP 1.1 synchronous queries (see `vo_tap::sync`);
 //! - `/obscore/status`: the live ingest of the data tree (JSON);
 //! - `/hips/list`, `/hips/{id}/...`: the HiPS maps of the config's `[[hips]]` entries;
@@ -11,6 +13,7 @@
 
 pub mod hips_cli;
 pub mod hips_serve;
+pub mod landing;
 pub mod live;
 pub mod lock;
 pub mod settings;
@@ -546,7 +549,9 @@ pub fn routes(gw: &Gateway) -> impl FnOnce(&mut web::ServiceConfig) + '_ {
                 // Every service behind CORS (Access-Control-Allow-Origin: *), for browsers.
                 web::scope("")
                     .wrap(vo_dali::cors())
-                    .route("/", web::get().to(landing))
+                    .wrap(actix_web::middleware::from_fn(access_log))
+                    .route("/", web::get().to(landing::landing))
+                    .route("/static/aladin.js", web::get().to(landing::aladin_script))
                     .route("/obscore/status", web::get().to(obscore_status))
                     .configure(vo_tap::configure(gw.jobs.clone()))
                     .configure(vo_datalink::configure)
@@ -559,6 +564,31 @@ pub fn routes(gw: &Gateway) -> impl FnOnce(&mut web::ServiceConfig) + '_ {
                     .default_service(web::to(not_found)),
             );
     }
+}
+
+/// The access log: one line per request (method, path and query, status, milliseconds) at
+/// DEBUG under the target `vogate::access`, so that it costs nothing unless asked for
+/// (`RUST_LOG=info,vogate::access=debug`).
+async fn access_log(
+    req: actix_web::dev::ServiceRequest,
+    next: actix_web::middleware::Next<impl actix_web::body::MessageBody>,
+) -> Result<actix_web::dev::ServiceResponse<impl actix_web::body::MessageBody>, actix_web::Error> {
+    if !tracing::enabled!(target: "vogate::access", tracing::Level::DEBUG) {
+        return next.call(req).await;
+    }
+    let t = std::time::Instant::now();
+    let (method, uri) = (req.method().clone(), req.uri().clone());
+    let res = next.call(req).await;
+    let status = res.as_ref().map_or(0, |r| r.status().as_u16());
+    tracing::debug!(
+        target: "vogate::access",
+        %method,
+        %uri,
+        status,
+        ms = format!("{:.1}", t.elapsed().as_secs_f64() * 1e3),
+        "request"
+    );
+    res
 }
 
 /// The endpoint URLs, for the start-up log and the landing page.
@@ -615,39 +645,4 @@ async fn obscore_status(gw: web::Data<Gateway>) -> HttpResponse {
         .content_type("application/json")
         .insert_header(("Cache-Control", "no-store"))
         .body(gw.live.status().to_json().to_string())
-}
-
-async fn landing(gw: web::Data<Gateway>) -> HttpResponse {
-    let rows = match gw.tap.backend.obscore_count().await {
-        Ok(n) => n,
-        Err(e) => return vo_dali::error_response(&e),
-    };
-    let base = gw.settings.base_url.trim_end_matches('/');
-    let example = "SELECT TOP 10 obs_id, s_ra, s_dec, s_fov FROM ivoa.ObsCore";
-    let cone = "SELECT obs_id, s_ra, s_dec FROM ivoa.ObsCore WHERE CONTAINS(POINT('ICRS', s_ra, s_dec), CIRCLE('ICRS', 10.68, 41.27, 1)) = 1";
-    let enc = |q: &str| vo_obscore::ingest::percent_encode(q);
-    let list: String = endpoints(base)
-        .iter()
-        .map(|(what, url)| {
-            format!(
-                "<li>{what}: <code>{}</code></li>",
-                vo_common::votable::xml_escape(url)
-            )
-        })
-        .collect();
-    let body = format!(
-        "<!DOCTYPE html><html><head><meta charset=\"utf-8\"><title>vogate</title></head><body>\
-         <h1>vogate</h1><p>IVOA data-access services over {} ObsCore rows from <code>{}</code>.</p>\
-         <ul>{list}</ul><h2>Try</h2><ul>\
-         <li><a href=\"{base}/tap/sync?LANG=ADQL&amp;QUERY={}\">{example}</a></li>\
-         <li><a href=\"{base}/tap/sync?LANG=ADQL&amp;RESPONSEFORMAT=json&amp;QUERY={}\">a cone around M31, as JSON</a></li>\
-         </ul></body></html>",
-        rows,
-        vo_common::votable::xml_escape(&gw.data_root.display().to_string()),
-        enc(example),
-        enc(cone),
-    );
-    HttpResponse::Ok()
-        .content_type("text/html; charset=utf-8")
-        .body(body)
 }

@@ -46,6 +46,11 @@ enum Command {
         /// leave are brought into ivoa.ObsCore as they do (see `[watch]` in the config).
         #[arg(long)]
         watch: bool,
+        /// A local copy of Aladin Lite for the landing page's sky view: npm aladin-lite's
+        /// dist/aladin.js, or the folder `npm install aladin-lite` ran in (default: the
+        /// script from its public URL).
+        #[arg(long)]
+        aladin_lite: Option<PathBuf>,
     },
     /// Felis schema files: check them, or publish them (tables and TAP_SCHEMA rows).
     Schema {
@@ -124,6 +129,8 @@ struct DbArgs {
     workdir: Option<PathBuf>,
 }
 
+// Parsed once per run: the size of the largest variant does not matter.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Subcommand)]
 enum HipsAction {
     /// Build a HiPS 1.0 with FITS tiles from FITS images: every image HDU with a celestial
@@ -196,6 +203,27 @@ enum HipsAction {
         /// 0.5 and 99.5 percentiles of the data, linear).
         #[arg(long)]
         pixel_cut: Option<String>,
+    },
+    /// Add FITS images to a HiPS `vogate hips build` made: only the tiles they touch are
+    /// remade (mean and fading overlays weighted with what is there, through the weights
+    /// kept beside the tiles), then the lower orders above them, Allsky, the MOC,
+    /// properties and the PNG/JPEG tiles (with the HiPS's pixel cut). The result is the
+    /// HiPS a build of all the images would give. Run with no --in to finish an add that
+    /// was interrupted.
+    Add {
+        /// The HiPS directory.
+        #[arg(long)]
+        out: PathBuf,
+        /// The new FITS files, or directories searched for them. Files already in the HiPS
+        /// are refused.
+        #[arg(long = "in", num_args = 1..)]
+        inputs: Vec<PathBuf>,
+        /// Which HDUs are inputs: an HDU number (0 is the primary) or `science`.
+        #[arg(long, default_value = "science")]
+        hdu: String,
+        /// Worker threads (default: one per core).
+        #[arg(long)]
+        threads: Option<usize>,
     },
 }
 
@@ -457,10 +485,69 @@ fn schema_command(action: SchemaAction) -> ExitCode {
     }
 }
 
-/// `vogate hips build`: exit 0 when the HiPS is whole, 1 on an error (said on stderr), 130
-/// when Ctrl-C stopped it.
+/// The `--hdu` choice: an HDU number or `science`.
+fn hdu_choice(hdu: &str) -> Result<vo_hips::HduChoice, String> {
+    match hdu {
+        "science" => Ok(vo_hips::HduChoice::Science),
+        n => Ok(vo_hips::HduChoice::Index(n.parse().map_err(|_| {
+            format!("--hdu {n:?}: an HDU number (0 is the primary) or science")
+        })?)),
+    }
+}
+
+/// A rayon pool of `threads` workers (default: one per core).
+fn worker_pool(threads: Option<usize>) -> Result<rayon::ThreadPool, ExitCode> {
+    rayon::ThreadPoolBuilder::new()
+        .num_threads(threads.unwrap_or(0))
+        .build()
+        .map_err(|e| {
+            eprintln!("vogate: cannot start the worker threads: {e}");
+            ExitCode::FAILURE
+        })
+}
+
+/// `vogate hips build` and `vogate hips add`: exit 0 when the HiPS is whole, 1 on an error
+/// (said on stderr), 130 when Ctrl-C stopped it.
 fn hips_command(action: HipsAction) -> ExitCode {
     use std::io::IsTerminal;
+    let action = match action {
+        HipsAction::Add {
+            out,
+            inputs,
+            hdu,
+            threads,
+        } => {
+            let hdu = match hdu_choice(&hdu) {
+                Ok(h) => h,
+                Err(e) => {
+                    eprintln!("vogate: {e}");
+                    return ExitCode::FAILURE;
+                }
+            };
+            let pool = match worker_pool(threads) {
+                Ok(p) => p,
+                Err(code) => return code,
+            };
+            let terminal = std::io::stderr().is_terminal();
+            let t0 = std::time::Instant::now();
+            let r = pool.install(|| vogate::hips_cli::run_add(&inputs, &out, hdu, terminal));
+            return hips_exit(r, |r| {
+                format!(
+                    "HiPS in {}: {} image{} added, {} tile{} of order {} remade, {} tiles in all, sky fraction {:.3e}, {:.1} s",
+                    out.display(),
+                    r.images,
+                    if r.images == 1 { "" } else { "s" },
+                    r.made,
+                    if r.made == 1 { "" } else { "s" },
+                    r.order,
+                    r.tiles.iter().sum::<usize>(),
+                    r.sky_fraction,
+                    t0.elapsed().as_secs_f64()
+                )
+            });
+        }
+        build => build,
+    };
     let HipsAction::Build {
         out,
         mut inputs,
@@ -481,7 +568,10 @@ fn hips_command(action: HipsAction) -> ExitCode {
         resume,
         formats,
         pixel_cut,
-    } = action;
+    } = action
+    else {
+        return ExitCode::FAILURE;
+    };
     if let Some(adql) = from_obscore {
         let flags = Flags {
             db: db.db,
@@ -508,12 +598,7 @@ fn hips_command(action: HipsAction) -> ExitCode {
     let parsed = (|| -> Result<vo_hips::BuildOptions, String> {
         let frame = vo_hips::HipsFrame::parse(&frame)?;
         let overlay = vo_hips::Overlay::parse(&overlay)?;
-        let hdu = match hdu.as_str() {
-            "science" => vo_hips::HduChoice::Science,
-            n => vo_hips::HduChoice::Index(n.parse().map_err(|_| {
-                format!("--hdu {n:?}: an HDU number (0 is the primary) or science")
-            })?),
-        };
+        let hdu = hdu_choice(&hdu)?;
         let title = title.unwrap_or_else(|| {
             out.file_name()
                 .map(|n| n.to_string_lossy().into_owned())
@@ -569,40 +654,46 @@ fn hips_command(action: HipsAction) -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    let pool = match rayon::ThreadPoolBuilder::new()
-        .num_threads(threads.unwrap_or(0))
-        .build()
-    {
+    let pool = match worker_pool(threads) {
         Ok(p) => p,
-        Err(e) => {
-            eprintln!("vogate: cannot start the worker threads: {e}");
-            return ExitCode::FAILURE;
-        }
+        Err(code) => return code,
     };
     let terminal = std::io::stderr().is_terminal();
     let t0 = std::time::Instant::now();
-    match pool.install(|| vogate::hips_cli::run(&inputs, opts, terminal)) {
+    let r = pool.install(|| vogate::hips_cli::run(&inputs, opts, terminal));
+    hips_exit(r, |r| {
+        format!(
+            "HiPS in {}: {} image{}, order {}, {} tiles ({} at order {}, {} made now), BITPIX {}, sky fraction {:.3e}, {:.1} s",
+            out.display(),
+            r.images,
+            if r.images == 1 { "" } else { "s" },
+            r.order,
+            r.tiles.iter().sum::<usize>(),
+            r.tiles.last().copied().unwrap_or(0),
+            r.order,
+            r.made,
+            r.bitpix,
+            r.sky_fraction,
+            t0.elapsed().as_secs_f64()
+        )
+    })
+}
+
+/// The end of `vogate hips build` or `add`: the skipped inputs on stderr and the `summary`
+/// on stdout (exit 0), or the error (exit 1; 130 when Ctrl-C stopped the work).
+fn hips_exit(
+    r: Result<vo_hips::Report, String>,
+    summary: impl FnOnce(&vo_hips::Report) -> String,
+) -> ExitCode {
+    match r {
         Ok(r) => {
             for (path, reason) in &r.skipped {
                 eprintln!("vogate: skipped {}: {reason}", path.display());
             }
-            println!(
-                "HiPS in {}: {} image{}, order {}, {} tiles ({} at order {}, {} made now), BITPIX {}, sky fraction {:.3e}, {:.1} s",
-                out.display(),
-                r.images,
-                if r.images == 1 { "" } else { "s" },
-                r.order,
-                r.tiles.iter().sum::<usize>(),
-                r.tiles.last().copied().unwrap_or(0),
-                r.order,
-                r.made,
-                r.bitpix,
-                r.sky_fraction,
-                t0.elapsed().as_secs_f64()
-            );
+            println!("{}", summary(&r));
             ExitCode::SUCCESS
         }
-        Err(e) if e == vo_hips::build::INTERRUPTED => {
+        Err(e) if e == vo_hips::build::INTERRUPTED || e == vo_hips::add::ADD_INTERRUPTED => {
             eprintln!("vogate: {e}");
             ExitCode::from(130)
         }
@@ -699,6 +790,7 @@ fn main() -> ExitCode {
             bind,
             base_url,
             watch,
+            aladin_lite,
         } => {
             let (file, dir) = match &config {
                 Some(path) => {
@@ -726,6 +818,7 @@ fn main() -> ExitCode {
                 bind,
                 base_url,
                 watch,
+                aladin_lite,
             };
             let settings = match resolve(flags, file, dir.as_deref()) {
                 Ok(s) => s,

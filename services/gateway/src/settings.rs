@@ -48,6 +48,8 @@ pub struct Flags {
     pub base_url: Option<String>,
     /// --watch: follow the data tree's file events while serving.
     pub watch: bool,
+    /// --aladin-lite PATH: a local copy of Aladin Lite for the landing page.
+    pub aladin_lite: Option<PathBuf>,
 }
 
 /// The resolved settings of one gateway.
@@ -91,6 +93,10 @@ pub struct Settings {
     pub live: vo_obscore::live::LiveOptions,
     /// The ObsCore mapping (config `mapping`; the default maps as vogate always has).
     pub mapping: std::sync::Arc<vo_obscore::mapping::Mapping>,
+    /// Aladin Lite's script (flag `--aladin-lite`, config `aladin_lite`), served at
+    /// `/static/aladin.js` for the landing page; `None`: the page loads it from its public
+    /// URL.
+    pub aladin_lite: Option<PathBuf>,
 }
 
 impl Settings {
@@ -102,6 +108,30 @@ impl Settings {
             DbUrl::Postgres(_) => vo_tap::Database::Postgres(self.postgres.clone()),
         }
     }
+}
+
+/// Aladin Lite's script given `path`: the file itself, or in a folder its `aladin.js`,
+/// `dist/aladin.js` (npm's package folder) or `node_modules/aladin-lite/dist/aladin.js` (a
+/// folder npm installed it in). Errors: none of these is a file.
+fn aladin_script(path: &Path) -> Result<PathBuf, String> {
+    if path.is_file() {
+        return Ok(path.to_path_buf());
+    }
+    for rel in [
+        "aladin.js",
+        "dist/aladin.js",
+        "node_modules/aladin-lite/dist/aladin.js",
+    ] {
+        let p = path.join(rel);
+        if p.is_file() {
+            return Ok(p);
+        }
+    }
+    Err(format!(
+        "aladin_lite {}: no Aladin Lite script there (give npm aladin-lite's dist/aladin.js, \
+         its package folder, or the folder `npm install aladin-lite` ran in)",
+        path.display()
+    ))
 }
 
 /// Resolve flags over the file over defaults. `config_dir` is where relative paths in the
@@ -400,11 +430,17 @@ pub fn resolve(
         }
         hips.push(vo_common::config::HipsConfig { path, ..h.clone() });
     }
+    let aladin_lite = flags
+        .aladin_lite
+        .or(file.aladin_lite.clone().map(rel))
+        .map(|p| aladin_script(&p))
+        .transpose()?;
     let mapping = match file.mapping.clone().map(rel) {
         Some(path) => vo_obscore::mapping::Mapping::read(&path)?,
         None => vo_obscore::mapping::Mapping::default(),
     };
     Ok(Settings {
+        aladin_lite,
         hips,
         mapping: std::sync::Arc::new(mapping),
         live,
@@ -476,6 +512,44 @@ mod tests {
         let from_file = resolve(Flags::default(), file, None).expect("settings");
         let defaults = resolve(Flags::default(), FileConfig::default(), None).expect("defaults");
         assert_eq!(from_file, defaults);
+    }
+
+    #[test]
+    fn aladin_lite_is_found_in_the_folders_npm_makes() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let script = dir.path().join("node_modules/aladin-lite/dist/aladin.js");
+        std::fs::create_dir_all(script.parent().expect("parent")).expect("mkdir");
+        std::fs::write(&script, "export{}").expect("write");
+        for given in [
+            dir.path().to_path_buf(),
+            dir.path().join("node_modules/aladin-lite"),
+            script.clone(),
+        ] {
+            let flags = Flags {
+                aladin_lite: Some(given.clone()),
+                ..Default::default()
+            };
+            let s = resolve(flags, FileConfig::default(), None).expect("settings");
+            assert_eq!(
+                s.aladin_lite.as_deref(),
+                Some(script.as_path()),
+                "{given:?}"
+            );
+        }
+        // From the file, relative to its folder.
+        let file = FileConfig::from_toml("aladin_lite = \"node_modules\"").expect("toml");
+        let e = resolve(Flags::default(), file.clone(), Some(dir.path())).expect_err("no script");
+        assert!(e.contains("no Aladin Lite script"), "{e}");
+        let file =
+            FileConfig::from_toml("aladin_lite = \"node_modules/aladin-lite\"").expect("toml");
+        let s = resolve(Flags::default(), file, Some(dir.path())).expect("settings");
+        assert_eq!(s.aladin_lite.as_deref(), Some(script.as_path()));
+        assert_eq!(
+            resolve(Flags::default(), FileConfig::default(), None)
+                .expect("defaults")
+                .aladin_lite,
+            None
+        );
     }
 
     #[test]
