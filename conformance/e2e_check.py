@@ -22,6 +22,8 @@ import math
 import os
 import re
 import sys
+import shutil
+import subprocess
 import urllib.error
 import urllib.parse
 import urllib.request
@@ -281,6 +283,48 @@ def main():
         votable_ok(body, q)
         if extra.get("MAXREC") == "2":
             check(b'value="OVERFLOW"' in body, "MAXREC=2 gives QUERY_STATUS=OVERFLOW")
+
+    # The VOTable serializations give the same table: TABLEDATA, BINARY2 and BINARY read by
+    # astropy (strictly), and by TOPCAT's reader (stilts tpipe) from the sync URL.
+    for q in ["SELECT * FROM ivoa.ObsCore ORDER BY obs_publisher_did", "SELECT * FROM TAP_SCHEMA.columns"]:
+        tables = {}
+        for fmt in ["votable/td", "votable/b2", "votable/b",
+                    "application/x-votable+xml;serialization=BINARY2"]:
+            status, ctype, body = tap({"LANG": "ADQL", "QUERY": q, "RESPONSEFORMAT": fmt}, post=True)
+            check(status == 200 and ctype.startswith("application/x-votable+xml"), f"{fmt}: {status} {ctype}")
+            votable_ok(body, f"{q} as {fmt}")
+            tables[fmt] = votable.parse_single_table(io.BytesIO(body)).to_table()
+
+        def cells(t, name):
+            # Missing (NULL; NaN; the empty string, which BINARY cannot tell from NULL) as None.
+            out = []
+            col = t[name]
+            for k in range(len(col)):
+                v = col[k]
+                if np.ma.is_masked(v) or (isinstance(v, float) and np.isnan(v)) or v == "":
+                    out.append(None)
+                elif isinstance(v, (bytes, np.bytes_)):
+                    out.append(v.decode())
+                else:
+                    out.append(v.item() if hasattr(v, "item") else v)
+            return out
+
+        ref = tables["votable/td"]
+        for fmt, t in tables.items():
+            same = t.colnames == ref.colnames and len(t) == len(ref) and all(
+                cells(t, c) == cells(ref, c) for c in ref.colnames)
+            bad_cols = [c for c in ref.colnames if c in t.colnames and cells(t, c) != cells(ref, c)]
+            check(same, f"{q}: {fmt} gives the TABLEDATA values ({len(t)} rows; differing: {bad_cols[:5]})")
+        if shutil.which("stilts"):
+            for fmt in ["votable/td", "votable/b2", "votable/b"]:
+                url = BASE + "/tap/sync?" + urllib.parse.urlencode(
+                    {"LANG": "ADQL", "QUERY": q, "RESPONSEFORMAT": fmt})
+                r = subprocess.run(["stilts", "tpipe", "ifmt=votable", f"in={url}", "omode=count"],
+                                   capture_output=True, text=True)
+                want = f"rows: {len(ref)}"
+                check(r.returncode == 0 and want in r.stdout,
+                      f"stilts tpipe reads {fmt}: {r.stdout.strip()} {r.stderr.strip()[-200:]}")
+        print(f"{q}: TABLEDATA, BINARY2 and BINARY agree ({len(ref)} rows)")
 
     # Bad requests.
     bad = [({"LANG": "ADQL"}, "QUERY"),

@@ -2,8 +2,10 @@
 //!
 //! - [`error`]: the one error type ([`VoError`]) whose kinds map to HTTP statuses and DALI 1.1
 //!   error documents (DALI 1.1 §4.2, TAP 1.1 §2.9).
-//! - [`votable`]: column metadata ([`FieldMeta`]), cell values ([`Value`]) and the streaming
-//!   writers for VOTable 1.4 TABLEDATA, the Gaia TAP+ style JSON, CSV and TSV.
+//! - [`votable`]: column metadata ([`FieldMeta`]), cell values ([`Value`]), XML escaping.
+//! - [`format`]: the streaming table writers, one module a format behind one
+//!   [`format::TableFormat`] trait: VOTable 1.4 (TABLEDATA, BINARY2, BINARY), the Gaia TAP+
+//!   style JSON, CSV and TSV.
 //! - [`sky`]: spherical geometry on the celestial sphere (unit vectors, angular distances,
 //!   polygons, smallest enclosing circles), angles in degrees unless a name says radians.
 //! - [`config`]: the gateway configuration as read from TOML.
@@ -14,6 +16,7 @@
 pub mod config;
 pub mod error;
 pub mod files;
+pub mod format;
 pub mod lockfile;
 pub mod region;
 pub mod sky;

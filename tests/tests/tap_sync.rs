@@ -45,6 +45,7 @@ on_both_backends!(
     obscore_rows_are_upserted_and_deleted_with_their_indexes,
     cones_match_brute_force_haversine,
     maxrec_overflow_and_top,
+    text_formats_are_gzipped_when_asked_and_binary_ones_never,
     select_star_and_tap_schema_show_published_columns_only,
     bad_requests_get_dali_error_documents,
     post_form_works_and_files_are_served_through_obscore,
@@ -380,6 +381,75 @@ async fn maxrec_overflow_and_top(db: Db) {
     .expect("json");
     assert_eq!(v["query_status"], "OVERFLOW");
     assert_eq!(v["data"], serde_json::json!([["m31.fits"]]));
+}
+
+async fn text_formats_are_gzipped_when_asked_and_binary_ones_never(db: Db) {
+    use std::io::Read;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let gw = gateway(dir.path(), None, &db).await;
+    let app = test::init_service(App::new().configure(vogate::routes(&gw))).await;
+    let q = "SELECT obs_id, s_ra, s_dec FROM ivoa.ObsCore ORDER BY obs_id";
+    let header = |r: &actix_web::dev::ServiceResponse, name: &str| {
+        r.headers()
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("")
+            .to_string()
+    };
+    for (format, text, content_type) in [
+        ("votable/td", true, "application/x-votable+xml"),
+        ("json", true, "application/json"),
+        ("csv", true, "text/csv; charset=utf-8"),
+        ("tsv", true, "text/tab-separated-values; charset=utf-8"),
+        (
+            "votable/b2",
+            false,
+            "application/x-votable+xml;serialization=BINARY2",
+        ),
+        (
+            "votable/b",
+            false,
+            "application/x-votable+xml;serialization=BINARY",
+        ),
+    ] {
+        let qs = serde_urlencoded::to_string([
+            ("LANG", "ADQL"),
+            ("QUERY", q),
+            ("RESPONSEFORMAT", format),
+        ])
+        .expect("encode");
+        let uri = format!("/tap/sync?{qs}");
+        let plain = test::call_service(&app, test::TestRequest::get().uri(&uri).to_request()).await;
+        assert_eq!(header(&plain, "content-type"), content_type, "{format}");
+        assert_eq!(header(&plain, "content-encoding"), "", "{format}");
+        let plain = test::read_body(plain).await.to_vec();
+        for (accept, gzipped) in [
+            ("gzip, deflate, br", text),
+            ("x-gzip", text),
+            ("deflate, gzip;q=0", false),
+            ("identity", false),
+        ] {
+            let req = test::TestRequest::get()
+                .uri(&uri)
+                .insert_header(("Accept-Encoding", accept))
+                .to_request();
+            let resp = test::call_service(&app, req).await;
+            assert_eq!(resp.status(), 200);
+            let encoding = header(&resp, "content-encoding");
+            let body = test::read_body(resp).await.to_vec();
+            if gzipped {
+                assert_eq!(encoding, "gzip", "{format} with {accept}");
+                let mut back = Vec::new();
+                flate2::read::GzDecoder::new(&body[..])
+                    .read_to_end(&mut back)
+                    .expect("gunzip");
+                assert_eq!(back, plain, "{format} with {accept}");
+            } else {
+                assert_eq!(encoding, "", "{format} with {accept}");
+                assert_eq!(body, plain, "{format} with {accept}");
+            }
+        }
+    }
 }
 
 async fn select_star_and_tap_schema_show_published_columns_only(db: Db) {

@@ -53,7 +53,7 @@ async fn query(state: &TapState, params: Params) -> HttpResponse {
             tap.push((name.to_string(), v.to_string()));
         }
     }
-    vo_tap::sync::run_sync(state.clone(), Params::new(tap)).await
+    vo_tap::sync::run_sync(state.clone(), Params::new(tap), false).await
 }
 
 /// `/sia/capabilities` (VOSI 1.1 §3.3): SIA 2.0 query and the VOSI endpoints.

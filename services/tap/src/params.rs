@@ -24,12 +24,7 @@ pub struct TapRequest {
 pub const LANGS: [&str; 3] = ["ADQL", "ADQL-2.0", "ADQL-2.1"];
 
 /// The output formats of TAP queries.
-pub const FORMATS: [Format; 4] = [
-    Format::VotableTabledata,
-    Format::Json,
-    Format::Csv,
-    Format::Tsv,
-];
+pub const FORMATS: [Format; 6] = Format::ALL;
 
 /// Parse the parameters of a query string and/or form body into a request. Errors name the
 /// parameter and the value at fault.

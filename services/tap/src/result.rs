@@ -36,6 +36,47 @@ pub struct ResultPlan {
 pub trait ChunkSink: Send {
     /// Take one chunk; false when the receiver is gone (the result is abandoned).
     fn send(&mut self, chunk: Bytes) -> impl std::future::Future<Output = bool> + Send;
+
+    /// The result is whole: send what is held back. False when the receiver is gone.
+    fn finish(&mut self) -> impl std::future::Future<Output = bool> + Send {
+        std::future::ready(true)
+    }
+}
+
+/// A [`ChunkSink`] that gzips (RFC 1952) what it is given, at flate2's fastest level, into
+/// another sink: `Content-Encoding: gzip` for the text formats when the client accepts it.
+pub struct GzipSink<S: ChunkSink> {
+    inner: S,
+    encoder: flate2::write::GzEncoder<Vec<u8>>,
+}
+
+impl<S: ChunkSink> GzipSink<S> {
+    /// Gzip into `inner`.
+    pub fn new(inner: S) -> Self {
+        GzipSink {
+            inner,
+            encoder: flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast()),
+        }
+    }
+}
+
+impl<S: ChunkSink> ChunkSink for GzipSink<S> {
+    async fn send(&mut self, chunk: Bytes) -> bool {
+        use std::io::Write;
+        if self.encoder.write_all(&chunk).is_err() {
+            return false;
+        }
+        let out = std::mem::take(self.encoder.get_mut());
+        out.is_empty() || self.inner.send(Bytes::from(out)).await
+    }
+
+    async fn finish(&mut self) -> bool {
+        if self.encoder.try_finish().is_err() {
+            return false;
+        }
+        let out = std::mem::take(self.encoder.get_mut());
+        (out.is_empty() || self.inner.send(Bytes::from(out)).await) && self.inner.finish().await
+    }
 }
 
 impl ChunkSink for mpsc::Sender<Result<Bytes, std::io::Error>> {
@@ -88,7 +129,7 @@ pub async fn write_table(
     }
     drop(rows);
     writer.end(&status, &mut buf);
-    if sink.send(Bytes::from(buf)).await {
+    if sink.send(Bytes::from(buf)).await && sink.finish().await {
         Outcome::Written(status)
     } else {
         Outcome::Abandoned

@@ -151,9 +151,28 @@ fn shorten(s: &str, n: usize) -> String {
 
 async fn sync_get(state: web::Data<TapState>, req: HttpRequest) -> HttpResponse {
     match Params::from_query(req.query_string()) {
-        Ok(params) => run_sync(state.get_ref().clone(), params).await,
+        Ok(params) => run_sync(state.get_ref().clone(), params, accepts_gzip(&req)).await,
         Err(e) => error_response(&e),
     }
+}
+
+/// Whether the request's Accept-Encoding (RFC 9110 §12.5.3) takes gzip: `gzip`, `x-gzip`
+/// or `*` with a weight above 0.
+pub fn accepts_gzip(req: &HttpRequest) -> bool {
+    req.headers()
+        .get_all(actix_web::http::header::ACCEPT_ENCODING)
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .any(|item| {
+            let mut parts = item.split(';');
+            let coding = parts.next().unwrap_or("").trim().to_ascii_lowercase();
+            let q = parts
+                .filter_map(|p| p.trim().strip_prefix("q="))
+                .filter_map(|q| q.trim().parse::<f64>().ok())
+                .next()
+                .unwrap_or(1.0);
+            matches!(coding.as_str(), "gzip" | "x-gzip" | "*") && q > 0.0
+        })
 }
 
 async fn sync_post(
@@ -162,7 +181,7 @@ async fn sync_post(
     payload: web::Payload,
 ) -> HttpResponse {
     match Params::from_request(&req, Some(payload), "UPLOAD").await {
-        Ok(params) => run_sync(state.get_ref().clone(), params).await,
+        Ok(params) => run_sync(state.get_ref().clone(), params, accepts_gzip(&req)).await,
         Err(e) => error_response(&e),
     }
 }
@@ -259,17 +278,31 @@ fn datalink_descriptor(fields: &mut [vo_common::FieldMeta], base_url: &str) -> O
     ))
 }
 
-/// Run one sync query from its DALI parameters and answer it.
-pub async fn run_sync(state: TapState, params: Params) -> HttpResponse {
+/// Run one sync query from its DALI parameters and answer it; the text formats (TABLEDATA,
+/// JSON, CSV, TSV) gzipped when `gzip` (the client accepts it), the binary ones never.
+pub async fn run_sync(state: TapState, params: Params, gzip: bool) -> HttpResponse {
     let (rows, plan) = match start_query(&state, &params).await {
         Ok(started) => started,
         Err(e) => return error_response(&e),
     };
     let format = plan.format;
+    let gzip = gzip && format.is_text();
     let (mut chunks_tx, mut chunks_rx) = mpsc::channel::<Result<Bytes, std::io::Error>>(4);
-    actix_web::rt::spawn(async move { write_table(rows, plan, &mut chunks_tx).await });
+    actix_web::rt::spawn(async move {
+        if gzip {
+            write_table(rows, plan, &mut crate::result::GzipSink::new(chunks_tx)).await
+        } else {
+            write_table(rows, plan, &mut chunks_tx).await
+        }
+    });
     let stream = futures_util::stream::poll_fn(move |cx| chunks_rx.poll_recv(cx));
-    HttpResponse::Ok()
-        .content_type(format.content_type())
-        .streaming(stream)
+    let mut resp = HttpResponse::Ok();
+    resp.content_type(format.content_type());
+    if format.is_text() {
+        resp.insert_header((actix_web::http::header::VARY, "Accept-Encoding"));
+    }
+    if gzip {
+        resp.insert_header((actix_web::http::header::CONTENT_ENCODING, "gzip"));
+    }
+    resp.streaming(stream)
 }

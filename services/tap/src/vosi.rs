@@ -253,16 +253,6 @@ impl Vosi {
                  <accessURL use=\"full\">{b}/tap/{path}</accessURL></interface></capability>"
             )
         };
-        let formats = [
-            (
-                "application/x-votable+xml;serialization=TABLEDATA",
-                Some("ivo://ivoa.net/std/TAPRegExt#output-votable-td"),
-                "votable",
-            ),
-            ("application/json", None, "json"),
-            ("text/csv", None, "csv"),
-            ("text/tab-separated-values", None, "tsv"),
-        ];
         let mut out = String::from(XML_DECL);
         out.push_str(
             "<vosi:capabilities xmlns:vosi=\"http://www.ivoa.net/xml/VOSICapabilities/v1.0\" \
@@ -296,15 +286,17 @@ impl Vosi {
              <feature><form>ILIKE</form></feature></languageFeatures>\
              </language>"
         ));
-        for (mime, id, alias) in formats {
+        for format in crate::params::FORMATS {
+            let (mime, id, aliases) = format.capability();
             match id {
                 Some(id) => out.push_str(&format!("<outputFormat ivo-id=\"{id}\">")),
                 None => out.push_str("<outputFormat>"),
             }
-            out.push_str(&format!(
-                "<mime>{}</mime><alias>{alias}</alias></outputFormat>",
-                xml_escape(mime)
-            ));
+            out.push_str(&format!("<mime>{}</mime>", xml_escape(mime)));
+            for alias in aliases {
+                out.push_str(&format!("<alias>{alias}</alias>"));
+            }
+            out.push_str("</outputFormat>");
         }
         out.push_str(&format!(
             "<outputLimit><default unit=\"row\">{}</default><hard unit=\"row\">{}</hard></outputLimit></capability>",

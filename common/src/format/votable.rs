@@ -1,0 +1,661 @@
+//! VOTable 1.4 (IVOA REC 2019-10-21) results: `INFO name="QUERY_STATUS" value="OK"` and the
+//! other INFOs before the TABLE, and after it `value="OVERFLOW"` when MAXREC cut the result
+//! (DALI 1.1 §4.4.1, TAP 1.1 §2.7.4) or `value="ERROR"` when the query failed after rows
+//! were sent; the extra RESOURCEs after the results RESOURCE. Three serializations:
+//!
+//! - TABLEDATA (§5.3): XML cells; NULL an empty `TD`, NaN and the infinities `NaN`, `+Inf`,
+//!   `-Inf`.
+//! - BINARY2 (§5.5): base64 of the rows, each a null bitmap (one bit a column, the first
+//!   column the most significant bit of the first byte) then the cells, big-endian; NULL is
+//!   the bit, distinct from the empty string and from NaN.
+//! - BINARY (§5.4): the same without the bitmap: NULL is NaN for floats, `?` for booleans,
+//!   the FIELD's declared `VALUES null` for integers (the type's smallest value; 255 for
+//!   unsignedByte) and the empty string for text.
+//!
+//! Cells of the binary serializations (§5.4.1): `boolean` one byte `T`/`F`/`?`;
+//! `unsignedByte`, `short`, `int`, `long`, `float`, `double` their bytes; `char` one byte a
+//! character (text written as UTF-8 bytes), `unicodeChar` two (UCS-2: characters outside the
+//! Basic Multilingual Plane become U+FFFD); a variable-length array (`*`, `n*`) a 4-byte
+//! count then its elements, a fixed one (`n`, `nxm`) exactly its elements (text padded with
+//! NULs or cut). Numeric arrays come as text (elements apart by spaces or commas, as
+//! TABLEDATA writes them).
+
+use std::io::Write;
+
+use base64::Engine;
+
+use super::{QueryStatus, TableFormat, TableMeta};
+use crate::votable::{xml_escape, xml_escape_into, FieldMeta, Value};
+
+/// How the rows are written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Serialization {
+    /// XML cells.
+    Tabledata,
+    /// base64 rows with a null bitmap.
+    Binary2,
+    /// base64 rows, nulls in band.
+    Binary,
+}
+
+/// A VOTable primitive datatype (VOTable 1.4 §2.1).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Prim {
+    Boolean,
+    UByte,
+    Short,
+    Int,
+    Long,
+    Float,
+    Double,
+    Char,
+    UnicodeChar,
+}
+
+impl Prim {
+    fn of(datatype: &str) -> Prim {
+        match datatype {
+            "boolean" => Prim::Boolean,
+            "unsignedByte" => Prim::UByte,
+            "short" => Prim::Short,
+            "int" => Prim::Int,
+            "long" => Prim::Long,
+            "float" => Prim::Float,
+            "double" => Prim::Double,
+            "unicodeChar" => Prim::UnicodeChar,
+            // char, and anything unknown, is text.
+            _ => Prim::Char,
+        }
+    }
+
+    /// The in-band null of an integer type in BINARY (declared in the FIELD's VALUES).
+    fn int_null(&self) -> Option<i64> {
+        match self {
+            Prim::UByte => Some(255),
+            Prim::Short => Some(i64::from(i16::MIN)),
+            Prim::Int => Some(i64::from(i32::MIN)),
+            Prim::Long => Some(i64::MIN),
+            _ => None,
+        }
+    }
+}
+
+/// How many elements a cell holds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Shape {
+    Scalar,
+    Fixed(usize),
+    Variable,
+}
+
+impl Shape {
+    /// From an arraysize: none (a scalar), `n` or `nxm` (fixed), `*`, `n*`, `nxm*`
+    /// (variable).
+    fn of(arraysize: Option<&str>) -> Shape {
+        match arraysize {
+            None => Shape::Scalar,
+            Some(a) if a.ends_with('*') => Shape::Variable,
+            Some(a) => {
+                let n = a
+                    .split('x')
+                    .map(|d| d.trim().parse::<usize>().unwrap_or(1))
+                    .product();
+                Shape::Fixed(n)
+            }
+        }
+    }
+}
+
+/// What the binary writers need of a column.
+#[derive(Debug, Clone, Copy)]
+struct Col {
+    prim: Prim,
+    shape: Shape,
+}
+
+/// The VOTable writer.
+#[derive(Debug)]
+pub struct Votable {
+    serialization: Serialization,
+    cols: Vec<Col>,
+    resources: Vec<String>,
+    /// One row's bytes before base64.
+    raw: Vec<u8>,
+    /// Bytes not yet base64-encoded (fewer than 3 between rows).
+    pending: Vec<u8>,
+}
+
+impl Votable {
+    /// A writer in `serialization`.
+    pub fn new(serialization: Serialization) -> Votable {
+        Votable {
+            serialization,
+            cols: Vec::new(),
+            resources: Vec::new(),
+            raw: Vec::new(),
+            pending: Vec::new(),
+        }
+    }
+
+    /// base64 of `pending`, whole 3-byte groups only (the rest waits for the next row).
+    fn flush_base64(&mut self, out: &mut Vec<u8>, all: bool) {
+        let whole = if all {
+            self.pending.len()
+        } else {
+            self.pending.len() / 3 * 3
+        };
+        if whole == 0 {
+            return;
+        }
+        let start = out.len();
+        out.resize(start + whole.div_ceil(3) * 4, 0);
+        let n = base64::engine::general_purpose::STANDARD
+            .encode_slice(&self.pending[..whole], &mut out[start..])
+            .unwrap_or(0);
+        out.truncate(start + n);
+        self.pending.drain(..whole);
+    }
+}
+
+/// The FIELD element of `f`; in BINARY, integers declare their null value.
+fn field_element(f: &FieldMeta, serialization: Serialization, out: &mut Vec<u8>) {
+    let attr = |out: &mut Vec<u8>, name: &str, value: Option<&str>| {
+        if let Some(v) = value {
+            let _ = write!(out, " {name}=\"{}\"", xml_escape(v));
+        }
+    };
+    let _ = write!(
+        out,
+        "<FIELD name=\"{}\" datatype=\"{}\"",
+        xml_escape(&f.name),
+        xml_escape(&f.datatype)
+    );
+    attr(out, "ID", f.id.as_deref());
+    attr(out, "arraysize", f.effective_arraysize());
+    attr(out, "unit", f.unit.as_deref());
+    attr(out, "ucd", f.ucd.as_deref());
+    attr(out, "utype", f.utype.as_deref());
+    attr(out, "xtype", f.xtype.as_deref());
+    let null = match serialization {
+        Serialization::Binary => Prim::of(&f.datatype).int_null(),
+        _ => None,
+    };
+    if f.description.is_none() && null.is_none() {
+        out.extend_from_slice(b"/>\n");
+        return;
+    }
+    out.push(b'>');
+    if let Some(d) = &f.description {
+        let _ = write!(out, "<DESCRIPTION>{}</DESCRIPTION>", xml_escape(d));
+    }
+    if let Some(n) = null {
+        let _ = write!(out, "<VALUES null=\"{n}\"/>");
+    }
+    out.extend_from_slice(b"</FIELD>\n");
+}
+
+/// The numbers of a numeric cell: the value itself, or the elements of an array written as
+/// text.
+fn numbers(v: &Value) -> Vec<f64> {
+    match v {
+        Value::Null => Vec::new(),
+        Value::Int(i) => vec![*i as f64],
+        Value::Double(d) => vec![*d],
+        Value::Text(s) => s
+            .split(|c: char| c.is_whitespace() || c == ',')
+            .filter(|w| !w.is_empty())
+            .map(|w| w.parse::<f64>().unwrap_or(f64::NAN))
+            .collect(),
+    }
+}
+
+/// An integer cell's value, if it has one.
+fn integer(v: &Value) -> Option<i64> {
+    match v {
+        Value::Int(i) => Some(*i),
+        Value::Double(d) if d.is_finite() => Some(d.round() as i64),
+        Value::Text(s) => s.trim().parse().ok(),
+        _ => None,
+    }
+}
+
+/// A boolean cell's value, if it has one (integers: non-zero is true; text: T, true, 1 and
+/// F, false, 0, any case).
+fn boolean(v: &Value) -> Option<bool> {
+    match v {
+        Value::Int(i) => Some(*i != 0),
+        Value::Double(d) if !d.is_nan() => Some(*d != 0.0),
+        Value::Text(s) => match s.trim().to_ascii_lowercase().as_str() {
+            "t" | "true" | "1" => Some(true),
+            "f" | "false" | "0" => Some(false),
+            _ => None,
+        },
+        _ => None,
+    }
+}
+
+/// Write one element of numeric type `prim` (`None`: the null element: NaN for floats, the
+/// in-band null for integers, `?` for booleans).
+fn put_number(prim: Prim, v: Option<f64>, out: &mut Vec<u8>) {
+    match prim {
+        Prim::Boolean => out.push(match v {
+            Some(x) if x.is_nan() => b'?',
+            Some(x) if x != 0.0 => b'T',
+            Some(_) => b'F',
+            None => b'?',
+        }),
+        Prim::Float => out.extend_from_slice(&(v.unwrap_or(f64::NAN) as f32).to_be_bytes()),
+        Prim::Double => out.extend_from_slice(&v.unwrap_or(f64::NAN).to_be_bytes()),
+        _ => {
+            let null = prim.int_null().unwrap_or(0);
+            let i = v
+                .filter(|x| x.is_finite())
+                .map_or(null, |x| x.round() as i64);
+            match prim {
+                Prim::UByte => out.push(i.clamp(0, 255) as u8),
+                Prim::Short => out.extend_from_slice(
+                    &(i.clamp(i64::from(i16::MIN), i64::from(i16::MAX)) as i16).to_be_bytes(),
+                ),
+                Prim::Int => out.extend_from_slice(
+                    &(i.clamp(i64::from(i32::MIN), i64::from(i32::MAX)) as i32).to_be_bytes(),
+                ),
+                _ => out.extend_from_slice(&i.to_be_bytes()),
+            }
+        }
+    }
+}
+
+/// Write one binary cell of `col` holding `v` (NULL: the null cell).
+fn put_cell(col: Col, v: &Value, out: &mut Vec<u8>) {
+    match col.prim {
+        Prim::Char | Prim::UnicodeChar => {
+            let text: std::borrow::Cow<'_, str> = match v {
+                Value::Null => "".into(),
+                Value::Text(s) => s.as_str().into(),
+                Value::Int(i) => i.to_string().into(),
+                Value::Double(d) => format!("{d:?}").into(),
+            };
+            let units: Vec<u8> = if col.prim == Prim::Char {
+                text.as_bytes().to_vec()
+            } else {
+                // UCS-2: one 16-bit unit a character of the BMP, U+FFFD for the others.
+                text.chars()
+                    .flat_map(|c| {
+                        let u = u32::from(c);
+                        let unit = if u > 0xFFFF { 0xFFFD } else { u as u16 };
+                        unit.to_be_bytes()
+                    })
+                    .collect()
+            };
+            let size = if col.prim == Prim::Char { 1 } else { 2 };
+            let n = match col.shape {
+                Shape::Variable => {
+                    out.extend_from_slice(&((units.len() / size) as u32).to_be_bytes());
+                    out.extend_from_slice(&units);
+                    return;
+                }
+                Shape::Fixed(n) => n,
+                Shape::Scalar => 1,
+            };
+            let want = n * size;
+            let mut take = units.len().min(want);
+            if col.prim == Prim::Char {
+                // Never cut a UTF-8 character in two.
+                while take > 0 && take < units.len() && (units[take] & 0xC0) == 0x80 {
+                    take -= 1;
+                }
+            }
+            out.extend_from_slice(&units[..take]);
+            out.resize(out.len() + (want - take), 0);
+        }
+        prim => match col.shape {
+            // Integers keep their full 64 bits (not through f64).
+            Shape::Scalar if prim == Prim::Long => {
+                out.extend_from_slice(&integer(v).unwrap_or(i64::MIN).to_be_bytes())
+            }
+            Shape::Scalar => {
+                let x = match prim {
+                    Prim::Boolean => boolean(v).map(|b| if b { 1.0 } else { 0.0 }),
+                    Prim::Float | Prim::Double => numbers(v).first().copied(),
+                    _ => integer(v).map(|i| i as f64),
+                };
+                put_number(prim, x, out);
+            }
+            Shape::Fixed(n) => {
+                let xs = numbers(v);
+                for k in 0..n {
+                    put_number(prim, xs.get(k).copied(), out);
+                }
+            }
+            Shape::Variable => {
+                let xs = numbers(v);
+                out.extend_from_slice(&(xs.len() as u32).to_be_bytes());
+                for x in xs {
+                    put_number(prim, Some(x), out);
+                }
+            }
+        },
+    }
+}
+
+/// A TABLEDATA cell's text; `float32`: the column is a 4-byte float.
+fn put_td(v: &Value, float32: bool, out: &mut Vec<u8>) {
+    match v {
+        Value::Null => out.extend_from_slice(b"<TD/>"),
+        Value::Int(i) => {
+            let _ = write!(out, "<TD>{i}</TD>");
+        }
+        Value::Double(d) if d.is_finite() && float32 => {
+            let _ = write!(out, "<TD>{:?}</TD>", *d as f32);
+        }
+        Value::Double(d) if d.is_finite() => {
+            let _ = write!(out, "<TD>{d:?}</TD>");
+        }
+        Value::Double(d) if d.is_nan() => out.extend_from_slice(b"<TD>NaN</TD>"),
+        Value::Double(d) if *d > 0.0 => out.extend_from_slice(b"<TD>+Inf</TD>"),
+        Value::Double(_) => out.extend_from_slice(b"<TD>-Inf</TD>"),
+        Value::Text(s) => {
+            out.extend_from_slice(b"<TD>");
+            xml_escape_into(out, s);
+            out.extend_from_slice(b"</TD>");
+        }
+    }
+}
+
+impl TableFormat for Votable {
+    fn begin(&mut self, table: &TableMeta, out: &mut Vec<u8>) {
+        self.cols = table
+            .fields
+            .iter()
+            .map(|f| Col {
+                prim: Prim::of(&f.datatype),
+                shape: Shape::of(f.effective_arraysize()),
+            })
+            .collect();
+        self.resources = table.resources.clone();
+        out.extend_from_slice(
+            concat!(
+                "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n",
+                "<VOTABLE version=\"1.4\" xmlns=\"http://www.ivoa.net/xml/VOTable/v1.3\" ",
+                "xmlns:xsi=\"http://www.w3.org/2001/XMLSchema-instance\">\n",
+                "<RESOURCE type=\"results\">\n",
+                "<INFO name=\"QUERY_STATUS\" value=\"OK\"/>\n"
+            )
+            .as_bytes(),
+        );
+        for (name, value) in &table.infos {
+            let _ = writeln!(
+                out,
+                "<INFO name=\"{}\" value=\"{}\"/>",
+                xml_escape(name),
+                xml_escape(value)
+            );
+        }
+        out.extend_from_slice(b"<TABLE>\n");
+        for f in &table.fields {
+            field_element(f, self.serialization, out);
+        }
+        out.extend_from_slice(match self.serialization {
+            Serialization::Tabledata => b"<DATA><TABLEDATA>\n".as_slice(),
+            Serialization::Binary2 => b"<DATA><BINARY2><STREAM encoding=\"base64\">\n".as_slice(),
+            Serialization::Binary => b"<DATA><BINARY><STREAM encoding=\"base64\">\n".as_slice(),
+        });
+    }
+
+    fn row(&mut self, values: &[Value], out: &mut Vec<u8>) {
+        if self.serialization == Serialization::Tabledata {
+            out.extend_from_slice(b"<TR>");
+            for (i, v) in values.iter().enumerate() {
+                let float32 = self.cols.get(i).is_some_and(|c| c.prim == Prim::Float);
+                put_td(v, float32, out);
+            }
+            out.extend_from_slice(b"</TR>\n");
+            return;
+        }
+        let mut raw = std::mem::take(&mut self.raw);
+        raw.clear();
+        if self.serialization == Serialization::Binary2 {
+            let start = raw.len();
+            raw.resize(start + self.cols.len().div_ceil(8), 0);
+            for (i, v) in values.iter().enumerate() {
+                if *v == Value::Null {
+                    raw[start + i / 8] |= 0x80 >> (i % 8);
+                }
+            }
+        }
+        for (col, v) in self.cols.iter().zip(values) {
+            put_cell(*col, v, &mut raw);
+        }
+        self.pending.extend_from_slice(&raw);
+        self.raw = raw;
+        self.flush_base64(out, false);
+    }
+
+    fn end(&mut self, status: &QueryStatus, out: &mut Vec<u8>) {
+        match self.serialization {
+            Serialization::Tabledata => out.extend_from_slice(b"</TABLEDATA></DATA>\n"),
+            Serialization::Binary2 => {
+                self.flush_base64(out, true);
+                out.extend_from_slice(b"\n</STREAM></BINARY2></DATA>\n");
+            }
+            Serialization::Binary => {
+                self.flush_base64(out, true);
+                out.extend_from_slice(b"\n</STREAM></BINARY></DATA>\n");
+            }
+        }
+        out.extend_from_slice(b"</TABLE>\n");
+        match status {
+            QueryStatus::Ok => {}
+            QueryStatus::Overflow => {
+                out.extend_from_slice(b"<INFO name=\"QUERY_STATUS\" value=\"OVERFLOW\"/>\n")
+            }
+            QueryStatus::Error(m) => {
+                let _ = writeln!(
+                    out,
+                    "<INFO name=\"QUERY_STATUS\" value=\"ERROR\">{}</INFO>",
+                    xml_escape(m)
+                );
+            }
+        }
+        out.extend_from_slice(b"</RESOURCE>\n");
+        for r in &self.resources {
+            out.extend_from_slice(r.as_bytes());
+        }
+        out.extend_from_slice(b"</VOTABLE>\n");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::format::{Format, TableWriter};
+
+    fn field(name: &str, datatype: &str, arraysize: Option<&str>) -> FieldMeta {
+        FieldMeta {
+            name: name.into(),
+            datatype: datatype.into(),
+            arraysize: arraysize.map(str::to_string),
+            ..Default::default()
+        }
+    }
+
+    fn fields() -> Vec<FieldMeta> {
+        vec![
+            field("d", "double", None),
+            field("f", "float", None),
+            field("i", "int", None),
+            field("b", "boolean", None),
+            field("c", "char", None),
+            field("u", "unicodeChar", None),
+            field("fixed", "char", Some("3")),
+            field("pt", "double", Some("2")),
+            field("s", "short", None),
+            field("l", "long", None),
+        ]
+    }
+
+    /// The document and the decoded bytes of its STREAM.
+    fn write(format: Format, rows: &[Vec<Value>]) -> (String, Vec<u8>) {
+        let mut w = TableWriter::new(format, fields(), vec![]);
+        let mut out = Vec::new();
+        w.begin(&mut out);
+        for r in rows {
+            w.row(r, &mut out);
+        }
+        w.end(&QueryStatus::Overflow, &mut out);
+        let doc = String::from_utf8(out).expect("utf-8");
+        let start = doc.find("base64\">").expect("stream") + 8;
+        let end = doc.find("</STREAM>").expect("end");
+        let text: String = doc[start..end].split_whitespace().collect();
+        let bytes = base64::engine::general_purpose::STANDARD
+            .decode(text)
+            .expect("base64");
+        (doc, bytes)
+    }
+
+    fn rows() -> Vec<Vec<Value>> {
+        vec![
+            vec![
+                Value::Double(1.5),
+                Value::Double(14.098),
+                Value::Int(-7),
+                Value::Int(1),
+                Value::Text("ab".into()),
+                Value::Text("é𝄞".into()),
+                Value::Text("abcd".into()),
+                Value::Text("10.5 -2".into()),
+                Value::Int(300),
+                Value::Int(i64::MAX),
+            ],
+            vec![
+                Value::Null,
+                Value::Double(f64::NAN),
+                Value::Null,
+                Value::Null,
+                Value::Text(String::new()),
+                Value::Null,
+                Value::Null,
+                Value::Null,
+                Value::Null,
+                Value::Null,
+            ],
+        ]
+    }
+
+    #[test]
+    fn binary2_rows_are_a_null_bitmap_then_big_endian_cells() {
+        let (doc, b) = write(Format::VotableBinary2, &rows());
+        assert!(
+            doc.contains("<DATA><BINARY2><STREAM encoding=\"base64\">"),
+            "{doc}"
+        );
+        assert!(doc.contains("</STREAM></BINARY2></DATA>\n</TABLE>\n<INFO name=\"QUERY_STATUS\" value=\"OVERFLOW\"/>"));
+        let mut want = vec![0u8, 0];
+        want.extend(1.5f64.to_be_bytes());
+        want.extend(14.098f32.to_be_bytes());
+        want.extend((-7i32).to_be_bytes());
+        want.push(b'T');
+        want.extend(2u32.to_be_bytes());
+        want.extend(b"ab");
+        // UCS-2: é, then U+FFFD for the character outside the BMP.
+        want.extend(2u32.to_be_bytes());
+        want.extend([0x00, 0xE9, 0xFF, 0xFD]);
+        want.extend(b"abc");
+        want.extend(10.5f64.to_be_bytes());
+        want.extend((-2.0f64).to_be_bytes());
+        want.extend(300i16.to_be_bytes());
+        want.extend(i64::MAX.to_be_bytes());
+        // The second row: every column NULL but f (NaN, a value) and c (the empty string).
+        want.extend([0b1011_0111, 0b1100_0000]);
+        want.extend(f64::NAN.to_be_bytes());
+        want.extend(f32::NAN.to_be_bytes());
+        want.extend(i32::MIN.to_be_bytes());
+        want.push(b'?');
+        want.extend(0u32.to_be_bytes());
+        want.extend(0u32.to_be_bytes());
+        want.extend([0, 0, 0]);
+        want.extend(f64::NAN.to_be_bytes());
+        want.extend(f64::NAN.to_be_bytes());
+        want.extend(i16::MIN.to_be_bytes());
+        want.extend(i64::MIN.to_be_bytes());
+        assert_eq!(b, want);
+    }
+
+    #[test]
+    fn binary_declares_integer_nulls_and_has_no_bitmap() {
+        let (doc, b) = write(Format::VotableBinary, &rows());
+        assert!(doc
+            .contains("<FIELD name=\"i\" datatype=\"int\"><VALUES null=\"-2147483648\"/></FIELD>"));
+        assert!(doc.contains("<FIELD name=\"d\" datatype=\"double\"/>"));
+        assert!(doc.contains("<DATA><BINARY><STREAM encoding=\"base64\">"));
+        let (_, b2) = write(Format::VotableBinary2, &rows());
+        // The same cells as BINARY2 without the two 2-byte bitmaps (the first row's cells
+        // are 60 bytes: 8 + 4 + 4 + 1 + (4 + 2) + (4 + 4) + 3 + 16 + 2 + 8).
+        let mut cells = b2[2..62].to_vec();
+        cells.extend(&b2[64..]);
+        assert_eq!(b, cells);
+    }
+
+    #[test]
+    fn base64_groups_span_rows() {
+        // Rows of 1 + 4 bytes (bitmap, int): the base64 stream must not pad between rows.
+        let mut w = TableWriter::new(
+            Format::VotableBinary2,
+            vec![field("i", "int", None)],
+            vec![],
+        );
+        let mut out = Vec::new();
+        w.begin(&mut out);
+        for i in 0..7 {
+            w.row(&[Value::Int(i)], &mut out);
+        }
+        w.end(&QueryStatus::Ok, &mut out);
+        let doc = String::from_utf8(out).expect("utf-8");
+        let start = doc.find("base64\">").expect("stream") + 8;
+        let end = doc.find("</STREAM>").expect("end");
+        let text: String = doc[start..end].split_whitespace().collect();
+        assert_eq!(
+            text.matches('=').count(),
+            text.len() - text.trim_end_matches('=').len()
+        );
+        let bytes = base64::engine::general_purpose::STANDARD
+            .decode(text)
+            .expect("base64");
+        let mut want = Vec::new();
+        for i in 0..7i32 {
+            want.push(0);
+            want.extend(i.to_be_bytes());
+        }
+        assert_eq!(bytes, want);
+    }
+
+    #[test]
+    fn float_columns_are_written_as_floats_in_every_text_format() {
+        let widened = f64::from(14.098f32);
+        assert_eq!(format!("{widened:?}"), "14.097999572753906");
+        let cols = vec![field("f", "float", None), field("d", "double", None)];
+        for format in [
+            Format::VotableTabledata,
+            Format::Json,
+            Format::Csv,
+            Format::Tsv,
+        ] {
+            let mut w = TableWriter::new(format, cols.clone(), vec![]);
+            let mut out = Vec::new();
+            w.begin(&mut out);
+            w.row(&[Value::Double(widened), Value::Double(widened)], &mut out);
+            w.end(&QueryStatus::Ok, &mut out);
+            let doc = String::from_utf8(out).expect("utf-8");
+            // The float column as a float, the double column as the double it holds.
+            assert!(
+                doc.contains("14.098") && doc.contains("14.097999572753906"),
+                "{format:?}: {doc}"
+            );
+            assert_eq!(
+                doc.matches("14.097999572753906").count(),
+                1,
+                "{format:?}: {doc}"
+            );
+        }
+    }
+}
