@@ -151,9 +151,10 @@ mod tests {
             ],
             QueryStatus::Overflow,
         );
-        assert!(doc.contains("<INFO name=\"QUERY_STATUS\" value=\"OK\"/>\n<TABLE>"));
-        assert!(doc
-            .contains("<FIELD name=\"s_ra\" datatype=\"double\" unit=\"deg\" ucd=\"pos.eq.ra\"/>"));
+        assert!(doc.contains("<INFO name=\"QUERY_STATUS\" value=\"OK\"/>\n<COOSYS"));
+        assert!(doc.contains(
+            "<COOSYS ID=\"vogate_icrs\" system=\"ICRS\"/>\n<TABLE>\n<FIELD name=\"s_ra\" datatype=\"double\" ref=\"vogate_icrs\" unit=\"deg\" ucd=\"pos.eq.ra\"/>"
+        ), "{doc}");
         assert!(doc.contains("<FIELD name=\"obs_id\" datatype=\"char\" arraysize=\"*\"/>"));
         assert!(doc.contains("<TR><TD>10.5</TD><TD>a&lt;b</TD></TR>"));
         // NaN is a value (NaN), NULL an empty cell.

@@ -1,7 +1,9 @@
 //! VOTable 1.4 (IVOA REC 2019-10-21) results: `INFO name="QUERY_STATUS" value="OK"` and the
 //! other INFOs before the TABLE, and after it `value="OVERFLOW"` when MAXREC cut the result
 //! (DALI 1.1 §4.4.1, TAP 1.1 §2.7.4) or `value="ERROR"` when the query failed after rows
-//! were sent; the extra RESOURCEs after the results RESOURCE. Three serializations:
+//! were sent; the extra RESOURCEs after the results RESOURCE. Columns whose UCD is
+//! `pos.eq.ra` or `pos.eq.dec` refer (`ref`) to a `COOSYS system="ICRS"` (§3.1): equatorial
+//! positions here are ICRS. Three serializations:
 //!
 //! - TABLEDATA (§5.3): XML cells; NULL an empty `TD`, NaN and the infinities `NaN`, `+Inf`,
 //!   `-Inf`.
@@ -157,7 +159,22 @@ impl Votable {
     }
 }
 
-/// The FIELD element of `f`; in BINARY, integers declare their null value.
+/// The ID of the COOSYS that equatorial positions refer to.
+const ICRS_ID: &str = "vogate_icrs";
+
+/// Whether `f` is an equatorial position (UCD `pos.eq.ra` or `pos.eq.dec`, with or without
+/// `;meta.main`): in this archive, ICRS (ADQL's only frame here, and ObsCore's).
+fn is_equatorial(f: &FieldMeta) -> bool {
+    f.ucd.as_deref().is_some_and(|u| {
+        u.split(';').any(|w| {
+            w.trim().eq_ignore_ascii_case("pos.eq.ra")
+                || w.trim().eq_ignore_ascii_case("pos.eq.dec")
+        })
+    })
+}
+
+/// The FIELD element of `f`; in BINARY, integers declare their null value; equatorial
+/// positions refer to the ICRS COOSYS.
 fn field_element(f: &FieldMeta, serialization: Serialization, out: &mut Vec<u8>) {
     let attr = |out: &mut Vec<u8>, name: &str, value: Option<&str>| {
         if let Some(v) = value {
@@ -172,6 +189,9 @@ fn field_element(f: &FieldMeta, serialization: Serialization, out: &mut Vec<u8>)
     );
     attr(out, "ID", f.id.as_deref());
     attr(out, "arraysize", f.effective_arraysize());
+    if is_equatorial(f) {
+        attr(out, "ref", Some(ICRS_ID));
+    }
     attr(out, "unit", f.unit.as_deref());
     attr(out, "ucd", f.ucd.as_deref());
     attr(out, "utype", f.utype.as_deref());
@@ -390,6 +410,9 @@ impl TableFormat for Votable {
                 xml_escape(name),
                 xml_escape(value)
             );
+        }
+        if table.fields.iter().any(is_equatorial) {
+            let _ = writeln!(out, "<COOSYS ID=\"{ICRS_ID}\" system=\"ICRS\"/>");
         }
         out.extend_from_slice(b"<TABLE>\n");
         for f in &table.fields {
