@@ -17,7 +17,41 @@ pub struct Json {
 
 /// `s` as a JSON string.
 pub(crate) fn json_str(s: &str) -> String {
-    serde_json::Value::String(s.to_string()).to_string()
+    let mut out = Vec::with_capacity(s.len() + 2);
+    json_str_into(&mut out, s);
+    String::from_utf8(out).unwrap_or_default()
+}
+
+/// `s` as a JSON string (RFC 8259 §7: `"` and `\` escaped, control characters as `\n`,
+/// `\t`, ... or `\u00XX`) written straight into `out`, copying runs of plain characters
+/// whole (the hot path of a JSON result).
+pub(crate) fn json_str_into(out: &mut Vec<u8>, s: &str) {
+    out.push(b'"');
+    let b = s.as_bytes();
+    let mut start = 0;
+    for (i, &c) in b.iter().enumerate() {
+        let esc: Option<&[u8]> = match c {
+            b'"' => Some(b"\\\""),
+            b'\\' => Some(b"\\\\"),
+            b'\n' => Some(b"\\n"),
+            b'\r' => Some(b"\\r"),
+            b'\t' => Some(b"\\t"),
+            0x08 => Some(b"\\b"),
+            0x0C => Some(b"\\f"),
+            c if c < 0x20 => None,
+            _ => continue,
+        };
+        out.extend_from_slice(&b[start..i]);
+        match esc {
+            Some(e) => out.extend_from_slice(e),
+            None => {
+                let _ = write!(out, "\\u{c:04x}");
+            }
+        }
+        start = i + 1;
+    }
+    out.extend_from_slice(&b[start..]);
+    out.push(b'"');
 }
 
 fn json_opt(s: Option<&str>) -> String {
@@ -67,7 +101,7 @@ impl TableFormat for Json {
                     let s = fmt_number(*d, f32col).unwrap_or_else(|| "null".into());
                     out.extend_from_slice(s.as_bytes());
                 }
-                Value::Text(s) => out.extend_from_slice(json_str(s).as_bytes()),
+                Value::Text(s) => json_str_into(out, s),
             }
         }
         out.push(b']');
@@ -81,5 +115,27 @@ impl TableFormat for Json {
             QueryStatus::Error(m) => format!("\"ERROR\",\n\"error\":{}", json_str(m)),
         };
         let _ = writeln!(out, "],\n\"query_status\":{tail}}}");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn strings_are_escaped_as_serde_json_escapes_them() {
+        for s in [
+            "plain",
+            "quote \" and back\\slash",
+            "tab\tnl\ncr\r",
+            "\u{1}\u{8}\u{c}\u{1f}",
+            "é 𝄞 \u{7f}",
+            "",
+        ] {
+            let want = serde_json::Value::String(s.to_string()).to_string();
+            assert_eq!(json_str(s), want, "{s:?}");
+            let back: String = serde_json::from_str(&json_str(s)).expect("valid JSON");
+            assert_eq!(back, s);
+        }
     }
 }

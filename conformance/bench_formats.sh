@@ -1,0 +1,51 @@
+#!/usr/bin/env bash
+# Issue 18's format benchmark, SQLite and PostgreSQL side by side in one run: SELECT * FROM
+# ivoa.ObsCore of N (default 1000000) generated rows (examples/bench_server.rs, as
+# bench_backends.sh) downloaded through /tap/sync in every format, the text formats also
+# gzipped (Accept-Encoding: gzip, bytes counted as sent): rows/s, MB/s on the wire, and the
+# server's RSS sampled every 20 ms (peak minus idle). Not run in CI (minutes).
+# Needs PostgreSQL with pgSphere at $VOGATE_BENCH_PG (default postgres://postgres@127.0.0.1:5432);
+# the database vogate_bench_formats is dropped and made anew.
+# Usage: [BACKENDS="sqlite postgres"] conformance/bench_formats.sh [N]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+n=${1:-1000000}
+pgserver=${VOGATE_BENCH_PG:-postgres://postgres@127.0.0.1:5432}
+export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-/var/tmp/vogate-target}
+cargo build --release -p vogate --example bench_server -q
+work=$(mktemp -d /tmp/vogate-bench-formats.XXXXXX)
+pid=
+trap '[ -n "$pid" ] && kill $pid 2>/dev/null; rm -rf "$work"' EXIT
+psql "$pgserver/postgres" -qc "DROP DATABASE IF EXISTS vogate_bench_formats" -c "CREATE DATABASE vogate_bench_formats"
+rss() { awk '/^VmRSS/ {print $2}' /proc/$1/status; }
+query=$(python3 -c 'import urllib.parse; print(urllib.parse.quote("SELECT * FROM ivoa.ObsCore"))')
+
+for backend in ${BACKENDS:-sqlite postgres}; do
+  case $backend in
+    sqlite) db="sqlite:$work/bench.db" port=18581 ;;
+    postgres) db="$pgserver/vogate_bench_formats" port=18582 ;;
+  esac
+  echo "=================== $backend ($n rows)"
+  RUST_LOG=warn "$CARGO_TARGET_DIR/release/examples/bench_server" "$db" "$n" "127.0.0.1:$port" "$work/w-$backend" 2>"$work/log-$backend" &
+  pid=$!
+  for _ in $(seq 1 1200); do grep -q listening "$work/log-$backend" && break; sleep 0.5; done
+  base="http://127.0.0.1:$port/tap/sync?LANG=ADQL&MAXREC=$n&QUERY=$query&RESPONSEFORMAT="
+  printf '%-12s %-5s %10s %10s %9s %12s\n' format gzip seconds rows/s MB/s "peak RSS+MB"
+  for f in votable/td votable/b2 votable/b json csv tsv; do
+    for gz in no yes; do
+      case $f in votable/b2|votable/b) [ $gz = yes ] && continue ;; esac
+      hdr=()
+      [ $gz = yes ] && hdr=(-H "Accept-Encoding: gzip")
+      idle=$(rss $pid)
+      ( while kill -0 $pid 2>/dev/null; do rss $pid; sleep 0.02; done ) > "$work/rss" &
+      sampler=$!
+      read -r t bytes < <(curl -fsS "${hdr[@]}" -o /dev/null -w '%{time_total} %{size_download}\n' "$base$f")
+      kill $sampler 2>/dev/null || true; wait $sampler 2>/dev/null || true
+      peak=$(sort -n "$work/rss" | tail -1)
+      python3 -c "
+t, b, n = $t, $bytes, $n
+print(f'%-12s %-5s %10.2f %10.0f %9.1f %12.1f' % ('$f', '$gz', t, n / t, b / t / 1e6, ($peak - $idle) / 1024))"
+    done
+  done
+  kill $pid; wait $pid 2>/dev/null || true; pid=
+done
