@@ -5,12 +5,16 @@
 //!   serializations, with DALI 1.1's `QUERY_STATUS` INFOs and the extra RESOURCEs after the
 //!   results (DataLink service descriptors);
 //! - [`json`]: JSON in the shape of ESA's Gaia TAP+ (`{"metadata": [...], "data": [[...]]}`);
-//! - [`delimited`]: CSV (RFC 4180) and TSV.
+//! - [`delimited`]: CSV (RFC 4180) and TSV;
+//! - [`parquet`]: VOParquet 1.0 (the IVOA Note), behind the `parquet` cargo feature, which
+//!   the default build enables.
 //!
 //! [`Format`] names them as clients ask for them (RESPONSEFORMAT, DALI 1.1 §3.4.6).
 
 pub mod delimited;
 pub mod json;
+#[cfg(feature = "parquet")]
+pub mod parquet;
 pub mod votable;
 
 use crate::error::VoError;
@@ -33,11 +37,27 @@ pub enum Format {
     Csv,
     /// Tab-separated values with a header line.
     Tsv,
+    /// VOParquet 1.0: Parquet with the VOTable metadata in its key-value metadata.
+    #[cfg(feature = "parquet")]
+    Parquet,
 }
 
 impl Format {
     /// Every format, in the order capabilities list them.
-    pub const ALL: [Format; 6] = [
+    #[cfg(feature = "parquet")]
+    pub const ALL: &'static [Format] = &[
+        Format::VotableTabledata,
+        Format::VotableBinary2,
+        Format::VotableBinary,
+        Format::Json,
+        Format::Csv,
+        Format::Tsv,
+        Format::Parquet,
+    ];
+
+    /// Every format, in the order capabilities list them.
+    #[cfg(not(feature = "parquet"))]
+    pub const ALL: &'static [Format] = &[
         Format::VotableTabledata,
         Format::VotableBinary2,
         Format::VotableBinary,
@@ -87,9 +107,19 @@ impl Format {
             "json" | "application/json" => Ok(Format::Json),
             "csv" | "text/csv" => Ok(Format::Csv),
             "tsv" | "text/tab-separated-values" => Ok(Format::Tsv),
+            #[cfg(feature = "parquet")]
+            "parquet"
+            | "vnd.apache.parquet"
+            | "application/vnd.apache.parquet"
+            | "application/x-parquet"
+            | "application/parquet" => Ok(Format::Parquet),
             _ => Err(VoError::usage(format!(
-                "RESPONSEFORMAT '{value}' is not supported; use votable (votable/td, \
-                 votable/b2, votable/b), json, csv or tsv, or their MIME types"
+                "RESPONSEFORMAT '{value}' is not supported; use one of {}, or their MIME types",
+                Format::ALL
+                    .iter()
+                    .map(|f| f.short_name())
+                    .collect::<Vec<_>>()
+                    .join(", ")
             ))),
         }
     }
@@ -103,6 +133,8 @@ impl Format {
             Format::Json => "application/json",
             Format::Csv => "text/csv; charset=utf-8",
             Format::Tsv => "text/tab-separated-values; charset=utf-8",
+            #[cfg(feature = "parquet")]
+            Format::Parquet => "application/vnd.apache.parquet",
         }
     }
 
@@ -115,6 +147,8 @@ impl Format {
             Format::Json => "json",
             Format::Csv => "csv",
             Format::Tsv => "tsv",
+            #[cfg(feature = "parquet")]
+            Format::Parquet => "parquet",
         }
     }
 
@@ -141,6 +175,8 @@ impl Format {
             Format::Json => ("application/json", None, &["json"]),
             Format::Csv => ("text/csv", None, &["csv"]),
             Format::Tsv => ("text/tab-separated-values", None, &["tsv"]),
+            #[cfg(feature = "parquet")]
+            Format::Parquet => ("application/vnd.apache.parquet", None, &["parquet"]),
         }
     }
 
@@ -167,6 +203,8 @@ impl Format {
             Format::Json => Box::new(json::Json::default()),
             Format::Csv => Box::new(delimited::Delimited::new(b',')),
             Format::Tsv => Box::new(delimited::Delimited::new(b'\t')),
+            #[cfg(feature = "parquet")]
+            Format::Parquet => Box::<parquet::VoParquet>::default(),
         }
     }
 }

@@ -216,7 +216,7 @@ fn field_element(f: &FieldMeta, serialization: Serialization, out: &mut Vec<u8>)
 
 /// The numbers of a numeric cell: the value itself, or the elements of an array written as
 /// text.
-fn numbers(v: &Value) -> Vec<f64> {
+pub(crate) fn numbers(v: &Value) -> Vec<f64> {
     match v {
         Value::Null => Vec::new(),
         Value::Int(i) => vec![*i as f64],
@@ -230,7 +230,7 @@ fn numbers(v: &Value) -> Vec<f64> {
 }
 
 /// An integer cell's value, if it has one.
-fn integer(v: &Value) -> Option<i64> {
+pub(crate) fn integer(v: &Value) -> Option<i64> {
     match v {
         Value::Int(i) => Some(*i),
         Value::Double(d) if d.is_finite() => Some(d.round() as i64),
@@ -241,7 +241,7 @@ fn integer(v: &Value) -> Option<i64> {
 
 /// A boolean cell's value, if it has one (integers: non-zero is true; text: T, true, 1 and
 /// F, false, 0, any case).
-fn boolean(v: &Value) -> Option<bool> {
+pub(crate) fn boolean(v: &Value) -> Option<bool> {
     match v {
         Value::Int(i) => Some(*i != 0),
         Value::Double(d) if !d.is_nan() => Some(*d != 0.0),

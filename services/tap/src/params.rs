@@ -24,7 +24,7 @@ pub struct TapRequest {
 pub const LANGS: [&str; 3] = ["ADQL", "ADQL-2.0", "ADQL-2.1"];
 
 /// The output formats of TAP queries.
-pub const FORMATS: [Format; 6] = Format::ALL;
+pub const FORMATS: &[Format] = Format::ALL;
 
 /// Parse the parameters of a query string and/or form body into a request. Errors name the
 /// parameter and the value at fault.
@@ -63,7 +63,7 @@ pub fn parse_tap_request(params: &Params) -> Result<TapRequest, VoError> {
         params,
         &["RESPONSEFORMAT", "FORMAT"],
         Format::VotableTabledata,
-        &FORMATS,
+        FORMATS,
     )?;
     if params.single("UPLOAD")?.is_some() {
         return Err(VoError::usage("UPLOAD is not supported yet"));
