@@ -31,9 +31,9 @@ for backend in ${BACKENDS:-sqlite postgres}; do
   for _ in $(seq 1 1200); do grep -q listening "$work/log-$backend" && break; sleep 0.5; done
   base="http://127.0.0.1:$port/tap/sync?LANG=ADQL&MAXREC=$n&QUERY=$query&RESPONSEFORMAT="
   printf '%-12s %-5s %10s %10s %9s %12s\n' format gzip seconds rows/s MB/s "peak RSS+MB"
-  for f in votable/td votable/b2 votable/b json csv tsv; do
+  for f in votable/td votable/b2 votable/b json csv tsv parquet; do
     for gz in no yes; do
-      case $f in votable/b2|votable/b) [ $gz = yes ] && continue ;; esac
+      case $f in votable/b2|votable/b|parquet) [ $gz = yes ] && continue ;; esac
       hdr=()
       [ $gz = yes ] && hdr=(-H "Accept-Encoding: gzip")
       idle=$(rss $pid)
