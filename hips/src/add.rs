@@ -111,13 +111,14 @@ impl Hips {
                 .find_map(|l| l.strip_prefix(&format!("{k}=")))
                 .ok_or_else(|| format!("{}: no {k}", mark_path.display()))
         };
-        let bad = |k: &str, v: &str| format!("{}: {k} {v:?} does not parse", mark_path.display());
-        let order: u8 = header("order")?
-            .parse()
-            .map_err(|_| bad("order", header("order").unwrap_or("")))?;
-        let width: u32 = header("width")?
-            .parse()
-            .map_err(|_| bad("width", header("width").unwrap_or("")))?;
+        let number = |k: &str| -> Result<u32, String> {
+            let v = header(k)?;
+            v.parse()
+                .map_err(|_| format!("{}: {k} {v:?} does not parse", mark_path.display()))
+        };
+        let order = u8::try_from(number("order")?)
+            .map_err(|_| format!("{}: order out of range", mark_path.display()))?;
+        let width = number("width")?;
         let layout = TileLayout::new(width)?;
         let frame = HipsFrame::parse(header("frame")?)?;
         let overlay = Overlay::parse(header("overlay")?)?;

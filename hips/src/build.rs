@@ -329,13 +329,13 @@ impl Encoding {
     /// The physical values a reader gets back from the stored `values`: for integer tiles
     /// rounded to the BSCALE grid and clamped, as [`Encoding::encode`] stores them; float
     /// tiles as they are.
-    pub(crate) fn stored(&self, values: &[f32]) -> Vec<f32> {
+    pub(crate) fn stored<'v>(&self, values: &'v [f32]) -> std::borrow::Cow<'v, [f32]> {
         if self.bitpix < 0 {
-            return values.to_vec();
+            return values.into();
         }
         vo_fits::physical_values(&self.encode(values), self.bitpix, &self.scaling)
-            .map(to_f32)
-            .unwrap_or_else(|_| values.to_vec())
+            .map(|v| to_f32(v).into())
+            .unwrap_or_else(|_| values.into())
     }
 
     /// The scaling cards of a tile.

@@ -56,13 +56,15 @@ impl Delimited {
             } else {
                 out.extend_from_slice(s.as_bytes());
             }
-        } else {
+        } else if s.contains(['\\', '\t', '\n', '\r']) {
             let escaped = s
                 .replace('\\', "\\\\")
                 .replace('\t', "\\t")
                 .replace('\n', "\\n")
                 .replace('\r', "\\r");
             out.extend_from_slice(escaped.as_bytes());
+        } else {
+            out.extend_from_slice(s.as_bytes());
         }
     }
 }

@@ -44,7 +44,6 @@ pub enum Format {
 
 impl Format {
     /// Every format, in the order capabilities list them.
-    #[cfg(feature = "parquet")]
     pub const ALL: &'static [Format] = &[
         Format::VotableTabledata,
         Format::VotableBinary2,
@@ -52,18 +51,8 @@ impl Format {
         Format::Json,
         Format::Csv,
         Format::Tsv,
+        #[cfg(feature = "parquet")]
         Format::Parquet,
-    ];
-
-    /// Every format, in the order capabilities list them.
-    #[cfg(not(feature = "parquet"))]
-    pub const ALL: &'static [Format] = &[
-        Format::VotableTabledata,
-        Format::VotableBinary2,
-        Format::VotableBinary,
-        Format::Json,
-        Format::Csv,
-        Format::Tsv,
     ];
 
     /// Parse a RESPONSEFORMAT (or FORMAT) value: a MIME type, with `;serialization=TABLEDATA`,

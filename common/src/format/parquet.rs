@@ -273,8 +273,11 @@ impl TableFormat for VoParquet {
     fn row(&mut self, values: &[Value], out: &mut Vec<u8>) {
         for ((c, v), len) in self.columns.iter_mut().zip(values).zip(&mut self.text_len) {
             c.append(v);
+            // Characters are never more than bytes: only a longer text is counted.
             if let (Some(n), Value::Text(s)) = (len.as_mut(), v) {
-                *n = (*n).max(s.chars().count());
+                if s.len() > *n {
+                    *n = (*n).max(s.chars().count());
+                }
             }
         }
         self.rows += 1;

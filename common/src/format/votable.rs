@@ -295,23 +295,27 @@ fn put_cell(col: Col, v: &Value, out: &mut Vec<u8>) {
                 Value::Int(i) => i.to_string().into(),
                 Value::Double(d) => format!("{d:?}").into(),
             };
-            let units: Vec<u8> = if col.prim == Prim::Char {
-                text.as_bytes().to_vec()
+            // char: the text's UTF-8 bytes as they are (no copy); unicodeChar: UCS-2, one
+            // 16-bit unit a character of the BMP, U+FFFD for the others.
+            let ucs2: Vec<u8>;
+            let units: &[u8] = if col.prim == Prim::Char {
+                text.as_bytes()
             } else {
-                // UCS-2: one 16-bit unit a character of the BMP, U+FFFD for the others.
-                text.chars()
+                ucs2 = text
+                    .chars()
                     .flat_map(|c| {
                         let u = u32::from(c);
                         let unit = if u > 0xFFFF { 0xFFFD } else { u as u16 };
                         unit.to_be_bytes()
                     })
-                    .collect()
+                    .collect();
+                &ucs2
             };
             let size = if col.prim == Prim::Char { 1 } else { 2 };
             let n = match col.shape {
                 Shape::Variable => {
                     out.extend_from_slice(&((units.len() / size) as u32).to_be_bytes());
-                    out.extend_from_slice(&units);
+                    out.extend_from_slice(units);
                     return;
                 }
                 Shape::Fixed(n) => n,

@@ -509,7 +509,6 @@ fn worker_pool(threads: Option<usize>) -> Result<rayon::ThreadPool, ExitCode> {
 /// `vogate hips build` and `vogate hips add`: exit 0 when the HiPS is whole, 1 on an error
 /// (said on stderr), 130 when Ctrl-C stopped it.
 fn hips_command(action: HipsAction) -> ExitCode {
-    use std::io::IsTerminal;
     let action = match action {
         HipsAction::Add {
             out,
@@ -524,15 +523,11 @@ fn hips_command(action: HipsAction) -> ExitCode {
                     return ExitCode::FAILURE;
                 }
             };
-            let pool = match worker_pool(threads) {
-                Ok(p) => p,
-                Err(code) => return code,
-            };
-            let terminal = std::io::stderr().is_terminal();
-            let t0 = std::time::Instant::now();
-            let r = pool.install(|| vogate::hips_cli::run_add(&inputs, &out, hdu, terminal));
-            return hips_exit(r, |r| {
-                format!(
+            return run_hips(
+                threads,
+                |terminal| vogate::hips_cli::run_add(&inputs, &out, hdu, terminal),
+                |r, seconds| {
+                    format!(
                     "HiPS in {}: {} image{} added, {} tile{} of order {} remade, {} tiles in all, sky fraction {:.3e}, {:.1} s",
                     out.display(),
                     r.images,
@@ -542,9 +537,10 @@ fn hips_command(action: HipsAction) -> ExitCode {
                     r.order,
                     r.tiles.iter().sum::<usize>(),
                     r.sky_fraction,
-                    t0.elapsed().as_secs_f64()
+                    seconds
                 )
-            });
+                },
+            );
         }
         build => build,
     };
@@ -654,15 +650,11 @@ fn hips_command(action: HipsAction) -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    let pool = match worker_pool(threads) {
-        Ok(p) => p,
-        Err(code) => return code,
-    };
-    let terminal = std::io::stderr().is_terminal();
-    let t0 = std::time::Instant::now();
-    let r = pool.install(|| vogate::hips_cli::run(&inputs, opts, terminal));
-    hips_exit(r, |r| {
-        format!(
+    run_hips(
+        threads,
+        |terminal| vogate::hips_cli::run(&inputs, opts, terminal),
+        |r, seconds| {
+            format!(
             "HiPS in {}: {} image{}, order {}, {} tiles ({} at order {}, {} made now), BITPIX {}, sky fraction {:.3e}, {:.1} s",
             out.display(),
             r.images,
@@ -674,23 +666,34 @@ fn hips_command(action: HipsAction) -> ExitCode {
             r.made,
             r.bitpix,
             r.sky_fraction,
-            t0.elapsed().as_secs_f64()
+            seconds
         )
-    })
+        },
+    )
 }
 
-/// The end of `vogate hips build` or `add`: the skipped inputs on stderr and the `summary`
-/// on stdout (exit 0), or the error (exit 1; 130 when Ctrl-C stopped the work).
-fn hips_exit(
-    r: Result<vo_hips::Report, String>,
-    summary: impl FnOnce(&vo_hips::Report) -> String,
+/// Run `vogate hips build` or `add` (`work`, told whether stderr is a terminal) on a pool of
+/// `threads` workers: the skipped inputs on stderr and the `summary` (given the report and
+/// the seconds taken) on stdout (exit 0), or the error (exit 1; 130 when Ctrl-C stopped the
+/// work).
+fn run_hips(
+    threads: Option<usize>,
+    work: impl FnOnce(bool) -> Result<vo_hips::Report, String> + Send,
+    summary: impl FnOnce(&vo_hips::Report, f64) -> String,
 ) -> ExitCode {
-    match r {
+    use std::io::IsTerminal;
+    let pool = match worker_pool(threads) {
+        Ok(p) => p,
+        Err(code) => return code,
+    };
+    let terminal = std::io::stderr().is_terminal();
+    let t0 = std::time::Instant::now();
+    match pool.install(|| work(terminal)) {
         Ok(r) => {
             for (path, reason) in &r.skipped {
                 eprintln!("vogate: skipped {}: {reason}", path.display());
             }
-            println!("{}", summary(&r));
+            println!("{}", summary(&r, t0.elapsed().as_secs_f64()));
             ExitCode::SUCCESS
         }
         Err(e) if e == vo_hips::build::INTERRUPTED || e == vo_hips::add::ADD_INTERRUPTED => {
