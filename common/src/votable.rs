@@ -233,8 +233,10 @@ mod tests {
         );
         assert_eq!(Format::from_param("JSON"), Ok(Format::Json));
         assert_eq!(Format::from_param("text/csv"), Ok(Format::Csv));
-        let e = Format::from_param("application/fits").expect_err("unsupported");
-        assert!(e.message.contains("application/fits"));
+        assert_eq!(Format::from_param("application/fits"), Ok(Format::Fits));
+        assert_eq!(Format::from_param("fits"), Ok(Format::Fits));
+        let e = Format::from_param("application/x-hdf5").expect_err("unsupported");
+        assert!(e.message.contains("application/x-hdf5") && e.message.contains("fits"));
         assert_eq!(
             Format::from_param("votable;serialization=binary2"),
             Ok(Format::VotableBinary2)

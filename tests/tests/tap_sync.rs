@@ -1,6 +1,10 @@
 //! End-to-end TAP tests against the in-process gateway: demo sky, cones checked against a
 //! brute-force haversine, MAXREC overflow, formats, TAP_SCHEMA, error documents, files.
 
+// Each test binary uses its part of the shared helpers.
+#[allow(dead_code)]
+mod common;
+
 use actix_web::{test, App};
 use std::path::Path;
 use vo_obscore::demo::{write_image, ImageSpec};
@@ -46,6 +50,7 @@ on_both_backends!(
     cones_match_brute_force_haversine,
     maxrec_overflow_and_top,
     text_formats_are_gzipped_when_asked_and_binary_ones_never,
+    fits_tables_are_sent_whole_with_their_length,
     select_star_and_tap_schema_show_published_columns_only,
     bad_requests_get_dali_error_documents,
     post_form_works_and_files_are_served_through_obscore,
@@ -362,6 +367,57 @@ async fn maxrec_overflow_and_top(db: Db) {
     let (_, _, body) = get(&gw, &[("LANG", "ADQL"), ("QUERY", q), ("MAXREC", "5")]).await;
     assert_eq!(body.matches("<TR>").count(), 5);
     assert!(!body.contains("OVERFLOW"));
+    // OFFSET composes with TOP and MAXREC: OVERFLOW exactly when rows were left out.
+    for (adql, maxrec, rows, overflow) in [
+        (
+            "SELECT obs_id FROM ivoa.ObsCore ORDER BY obs_id OFFSET 3",
+            "1",
+            1,
+            true,
+        ),
+        (
+            "SELECT obs_id FROM ivoa.ObsCore ORDER BY obs_id OFFSET 3",
+            "2",
+            2,
+            false,
+        ),
+        (
+            "SELECT TOP 2 obs_id FROM ivoa.ObsCore ORDER BY obs_id OFFSET 4",
+            "10",
+            1,
+            false,
+        ),
+        (
+            "SELECT TOP 5 obs_id FROM ivoa.ObsCore ORDER BY obs_id",
+            "100",
+            5,
+            false,
+        ),
+        (
+            "SELECT TOP 100 obs_id FROM ivoa.ObsCore ORDER BY obs_id",
+            "5",
+            5,
+            false,
+        ),
+        (
+            "SELECT TOP 100 obs_id FROM ivoa.ObsCore ORDER BY obs_id",
+            "4",
+            4,
+            true,
+        ),
+    ] {
+        let (_, _, body) = get(
+            &gw,
+            &[("LANG", "ADQL"), ("QUERY", adql), ("MAXREC", maxrec)],
+        )
+        .await;
+        assert_eq!(body.matches("<TR>").count(), rows, "{adql} MAXREC={maxrec}");
+        assert_eq!(
+            body.contains("OVERFLOW"),
+            overflow,
+            "{adql} MAXREC={maxrec}"
+        );
+    }
     let (_, _, body) = get(&gw, &[("LANG", "ADQL"), ("QUERY", q), ("MAXREC", "0")]).await;
     assert_eq!(body.matches("<TR>").count(), 0);
     assert!(body.contains("<FIELD name=\"obs_id\"") && body.contains("OVERFLOW"));
@@ -411,6 +467,8 @@ async fn text_formats_are_gzipped_when_asked_and_binary_ones_never(db: Db) {
             false,
             "application/x-votable+xml;serialization=BINARY",
         ),
+        ("parquet", false, "application/vnd.apache.parquet"),
+        ("fits", false, "application/fits"),
     ] {
         let qs = serde_urlencoded::to_string([
             ("LANG", "ADQL"),
@@ -450,6 +508,64 @@ async fn text_formats_are_gzipped_when_asked_and_binary_ones_never(db: Db) {
             }
         }
     }
+}
+
+/// FITS is written whole, then sent with its Content-Length: an empty primary HDU, then the
+/// table, with the rows MAXREC let through and QRYSTAT saying they were cut.
+async fn fits_tables_are_sent_whole_with_their_length(db: Db) {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let gw = gateway(dir.path(), None, &db).await;
+    let adql = "SELECT obs_id, s_ra, calib_level FROM ivoa.ObsCore ORDER BY obs_id";
+    let params = [
+        ("LANG", "ADQL"),
+        ("QUERY", adql),
+        ("RESPONSEFORMAT", "fits"),
+        ("MAXREC", "2"),
+    ];
+    let resp = common::tap_sync(&gw, &params).await;
+    assert_eq!(resp.status(), 200);
+    let length = resp
+        .headers()
+        .get("content-length")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<usize>().ok())
+        .expect("a Content-Length");
+    let body = test::read_body(resp).await.to_vec();
+    assert_eq!(body.len(), length);
+    assert_eq!(body.len() % 2880, 0);
+    let cards: Vec<String> = body[2880..2 * 2880]
+        .chunks(80)
+        .map(|c| String::from_utf8_lossy(c).trim_end().to_string())
+        .collect();
+    let value = |key: &str| {
+        cards
+            .iter()
+            .find(|c| c.len() > 10 && c[..8].trim_end() == key)
+            .map(|c| c[10..].split(" / ").next().unwrap_or("").trim().to_string())
+    };
+    assert!(body.starts_with(b"SIMPLE  =                    T"));
+    assert_eq!(value("XTENSION").as_deref(), Some("'BINTABLE'"));
+    assert_eq!(value("NAXIS2").as_deref(), Some("2"));
+    assert_eq!(value("TTYPE1").as_deref(), Some("'obs_id  '"));
+    assert_eq!(value("TFORM2").as_deref(), Some("'1D      '"));
+    assert_eq!(value("TFORM3").as_deref(), Some("'1J      '"));
+    assert_eq!(value("TUNIT2").as_deref(), Some("'deg     '"));
+    assert_eq!(value("QRYSTAT").as_deref(), Some("'OVERFLOW'"));
+    // The first row: obs_id (padded with NULs to the width of the longer of the two),
+    // then s_ra as a big-endian double.
+    let width: usize = value("TFORM1")
+        .and_then(|t| {
+            t.trim_matches(['\'', ' '])
+                .strip_suffix('A')
+                .map(str::to_string)
+        })
+        .and_then(|n| n.parse().ok())
+        .expect("width");
+    let row = &body[2 * 2880..];
+    assert!(width >= 8 && row.starts_with(b"m31.fits"), "{width}");
+    assert!(row[8..width].iter().all(|b| *b == 0));
+    let s_ra = f64::from_be_bytes(row[width..width + 8].try_into().expect("8 bytes"));
+    assert!((s_ra - 10.684708).abs() < 1e-3, "{s_ra}");
 }
 
 async fn select_star_and_tap_schema_show_published_columns_only(db: Db) {

@@ -7,11 +7,16 @@
 //! - [`json`]: JSON in the shape of ESA's Gaia TAP+ (`{"metadata": [...], "data": [[...]]}`);
 //! - [`delimited`]: CSV (RFC 4180) and TSV;
 //! - [`parquet`]: VOParquet 1.0 (the IVOA Note), behind the `parquet` cargo feature, which
-//!   the default build enables.
+//!   the default build enables;
+//! - [`fits`]: FITS binary tables, behind the `fits` cargo feature (on by default), written
+//!   whole to a file (its header needs the row count) that [`TableFormat::take_file`] hands
+//!   over.
 //!
 //! [`Format`] names them as clients ask for them (RESPONSEFORMAT, DALI 1.1 §3.4.6).
 
 pub mod delimited;
+#[cfg(feature = "fits")]
+pub mod fits;
 pub mod json;
 #[cfg(feature = "parquet")]
 pub mod parquet;
@@ -40,6 +45,9 @@ pub enum Format {
     /// VOParquet 1.0: Parquet with the VOTable metadata in its key-value metadata.
     #[cfg(feature = "parquet")]
     Parquet,
+    /// A FITS binary table (FITS 4.0 §7.3), in the first extension.
+    #[cfg(feature = "fits")]
+    Fits,
 }
 
 impl Format {
@@ -53,6 +61,8 @@ impl Format {
         Format::Tsv,
         #[cfg(feature = "parquet")]
         Format::Parquet,
+        #[cfg(feature = "fits")]
+        Format::Fits,
     ];
 
     /// Parse a RESPONSEFORMAT (or FORMAT) value: a MIME type, with `;serialization=TABLEDATA`,
@@ -102,6 +112,10 @@ impl Format {
             | "application/vnd.apache.parquet"
             | "application/x-parquet"
             | "application/parquet" => Ok(Format::Parquet),
+            #[cfg(feature = "fits")]
+            "fits" | "application/fits" | "image/fits" | "application/x-fits-table" => {
+                Ok(Format::Fits)
+            }
             _ => Err(VoError::usage(format!(
                 "RESPONSEFORMAT '{value}' is not supported; use one of {}, or their MIME types",
                 Format::ALL
@@ -124,6 +138,8 @@ impl Format {
             Format::Tsv => "text/tab-separated-values; charset=utf-8",
             #[cfg(feature = "parquet")]
             Format::Parquet => "application/vnd.apache.parquet",
+            #[cfg(feature = "fits")]
+            Format::Fits => "application/fits",
         }
     }
 
@@ -138,6 +154,8 @@ impl Format {
             Format::Tsv => "tsv",
             #[cfg(feature = "parquet")]
             Format::Parquet => "parquet",
+            #[cfg(feature = "fits")]
+            Format::Fits => "fits",
         }
     }
 
@@ -166,6 +184,8 @@ impl Format {
             Format::Tsv => ("text/tab-separated-values", None, &["tsv"]),
             #[cfg(feature = "parquet")]
             Format::Parquet => ("application/vnd.apache.parquet", None, &["parquet"]),
+            #[cfg(feature = "fits")]
+            Format::Fits => ("application/fits", None, &["fits"]),
         }
     }
 
@@ -175,6 +195,16 @@ impl Format {
             self,
             Format::VotableTabledata | Format::Json | Format::Csv | Format::Tsv
         )
+    }
+
+    /// Whether the format is written as it goes: false for FITS, whose file is written whole
+    /// at the end ([`TableFormat::take_file`]) and then sent with its length.
+    pub fn streams(&self) -> bool {
+        match self {
+            #[cfg(feature = "fits")]
+            Format::Fits => false,
+            _ => true,
+        }
     }
 
     /// A new writer of this format.
@@ -194,6 +224,8 @@ impl Format {
             Format::Tsv => Box::new(delimited::Delimited::new(b'\t')),
             #[cfg(feature = "parquet")]
             Format::Parquet => Box::<parquet::VoParquet>::default(),
+            #[cfg(feature = "fits")]
+            Format::Fits => Box::<fits::FitsTable>::default(),
         }
     }
 }
@@ -230,6 +262,18 @@ pub trait TableFormat: Send {
     fn row(&mut self, values: &[Value], out: &mut Vec<u8>);
     /// Write everything after the last row, with the query's final status.
     fn end(&mut self, status: &QueryStatus, out: &mut Vec<u8>);
+
+    /// The folder where a format that cannot stream keeps its files (FITS); the system's
+    /// temporary folder when not given. Called before [`TableFormat::begin`].
+    fn spill_dir(&mut self, _dir: &std::path::Path) {}
+
+    /// A format that cannot stream (FITS) writes the whole table to a file at
+    /// [`TableFormat::end`], and hands it over here once: the file, positioned at its start,
+    /// and its length in bytes; or why it could not be written (a full disk). `None` for
+    /// the formats that stream (everything is in the buffers they were given).
+    fn take_file(&mut self) -> Option<Result<(std::fs::File, u64), String>> {
+        None
+    }
 }
 
 /// Writes one result table in one [`Format`], row by row: the format's [`TableFormat`] with
@@ -267,6 +311,19 @@ impl TableWriter {
     pub fn with_resources(mut self, resources: Vec<String>) -> Self {
         self.table.resources = resources;
         self
+    }
+
+    /// The same writer keeping the files of a format that cannot stream (FITS) in `dir`
+    /// ([`TableFormat::spill_dir`]).
+    pub fn in_dir(mut self, dir: &std::path::Path) -> Self {
+        self.format.spill_dir(dir);
+        self
+    }
+
+    /// The file a format that cannot stream wrote at [`TableWriter::end`]
+    /// ([`TableFormat::take_file`]); `None` for the others.
+    pub fn take_file(&mut self) -> Option<Result<(std::fs::File, u64), String>> {
+        self.format.take_file()
     }
 
     /// The columns this writer writes.
@@ -321,4 +378,15 @@ pub(crate) fn fmt_number(v: f64, float32: bool) -> Option<String> {
 /// Which of `fields` are 4-byte floats (`datatype="float"`).
 pub(crate) fn float32_columns(fields: &[FieldMeta]) -> Vec<bool> {
     fields.iter().map(|f| f.datatype == "float").collect()
+}
+
+/// A FIELD of `datatype` and `arraysize` named `name`, for the writers' tests.
+#[cfg(test)]
+pub(crate) fn test_field(name: &str, datatype: &str, arraysize: Option<&str>) -> FieldMeta {
+    FieldMeta {
+        name: name.into(),
+        datatype: datatype.into(),
+        arraysize: arraysize.map(str::to_string),
+        ..Default::default()
+    }
 }

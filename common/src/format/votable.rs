@@ -42,7 +42,7 @@ pub enum Serialization {
 
 /// A VOTable primitive datatype (VOTable 1.4 §2.1).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Prim {
+pub(crate) enum Prim {
     Boolean,
     UByte,
     Short,
@@ -55,7 +55,7 @@ enum Prim {
 }
 
 impl Prim {
-    fn of(datatype: &str) -> Prim {
+    pub(crate) fn of(datatype: &str) -> Prim {
         match datatype {
             "boolean" => Prim::Boolean,
             "unsignedByte" => Prim::UByte,
@@ -71,7 +71,7 @@ impl Prim {
     }
 
     /// The in-band null of an integer type in BINARY (declared in the FIELD's VALUES).
-    fn int_null(&self) -> Option<i64> {
+    pub(crate) fn int_null(&self) -> Option<i64> {
         match self {
             Prim::UByte => Some(255),
             Prim::Short => Some(i64::from(i16::MIN)),
@@ -84,7 +84,7 @@ impl Prim {
 
 /// How many elements a cell holds.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Shape {
+pub(crate) enum Shape {
     Scalar,
     Fixed(usize),
     Variable,
@@ -93,7 +93,7 @@ enum Shape {
 impl Shape {
     /// From an arraysize: none (a scalar), `n` or `nxm` (fixed), `*`, `n*`, `nxm*`
     /// (variable).
-    fn of(arraysize: Option<&str>) -> Shape {
+    pub(crate) fn of(arraysize: Option<&str>) -> Shape {
         match arraysize {
             None => Shape::Scalar,
             Some(a) if a.ends_with('*') => Shape::Variable,
@@ -256,7 +256,7 @@ pub(crate) fn boolean(v: &Value) -> Option<bool> {
 
 /// Write one element of numeric type `prim` (`None`: the null element: NaN for floats, the
 /// in-band null for integers, `?` for booleans).
-fn put_number(prim: Prim, v: Option<f64>, out: &mut Vec<u8>) {
+pub(crate) fn put_number(prim: Prim, v: Option<f64>, out: &mut Vec<u8>) {
     match prim {
         Prim::Boolean => out.push(match v {
             Some(x) if x.is_nan() => b'?',
@@ -497,14 +497,7 @@ mod tests {
     use super::*;
     use crate::format::{Format, TableWriter};
 
-    fn field(name: &str, datatype: &str, arraysize: Option<&str>) -> FieldMeta {
-        FieldMeta {
-            name: name.into(),
-            datatype: datatype.into(),
-            arraysize: arraysize.map(str::to_string),
-            ..Default::default()
-        }
-    }
+    use crate::format::test_field as field;
 
     fn fields() -> Vec<FieldMeta> {
         vec![

@@ -615,8 +615,8 @@ fn cast_types_the_result_and_renders_through_the_dialect() {
         got,
         [
             ("int", None),
-            ("char", Some("4*")),
-            ("char", Some("*")),
+            ("unicodeChar", Some("4*")),
+            ("unicodeChar", Some("*")),
             ("float", None),
             ("long", None)
         ]

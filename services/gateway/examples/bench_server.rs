@@ -3,6 +3,11 @@
 //! files), each a 0.2-degree square footprint at a position uniform on the sphere
 //! (deterministic), then the same routes as `vogate serve` are served.
 //!
+//! Beside them, for `conformance/bench_formats.sh`, `GET /bench/raw?LANG=ADQL&QUERY=...`
+//! runs a TAP query exactly as /tap/sync starts it and reads every row from the backend into
+//! nothing (no table writer): the backend's raw row rate, answered as
+//! `{"rows": N, "seconds": S}`. Only this benchmark server has it.
+//!
 //! Usage: `bench_server DB_URL ROWS BIND WORKDIR` with DB_URL `sqlite:PATH` or `postgres://...`.
 
 use actix_web::{App, HttpServer};
@@ -80,6 +85,34 @@ fn rows(n: usize) -> Vec<ObsCoreRow> {
         .collect()
 }
 
+/// `/bench/raw`: the query's rows read and dropped; how many, and how long it took (from
+/// the start of the query to its last row).
+async fn raw(
+    state: actix_web::web::Data<vo_tap::TapState>,
+    req: actix_web::HttpRequest,
+) -> actix_web::HttpResponse {
+    let started = std::time::Instant::now();
+    let params = match vo_dali::Params::from_query(req.query_string()) {
+        Ok(p) => p,
+        Err(e) => return vo_dali::error_response(&e),
+    };
+    let (mut rows, _) = match vo_tap::sync::start_query(state.get_ref(), &params).await {
+        Ok(started) => started,
+        Err(e) => return vo_dali::error_response(&e),
+    };
+    let mut n = 0usize;
+    while let Some(batch) = rows.next().await {
+        match batch {
+            Ok(batch) => n += batch.len(),
+            Err(e) => return actix_web::HttpResponse::InternalServerError().body(e),
+        }
+    }
+    actix_web::HttpResponse::Ok().json(serde_json::json!({
+        "rows": n,
+        "seconds": started.elapsed().as_secs_f64(),
+    }))
+}
+
 fn main() -> std::io::Result<()> {
     tracing_subscriber::fmt()
         .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
@@ -129,9 +162,13 @@ fn main() -> std::io::Result<()> {
         started.elapsed().as_secs_f64()
     );
     actix_web::rt::System::new().block_on(async move {
-        let server = HttpServer::new(move || App::new().configure(vogate::routes(&gw)))
-            .tcp_nodelay(true)
-            .bind(bind.as_str())?;
+        let server = HttpServer::new(move || {
+            App::new()
+                .configure(vogate::routes(&gw))
+                .route("/bench/raw", actix_web::web::get().to(raw))
+        })
+        .tcp_nodelay(true)
+        .bind(bind.as_str())?;
         eprintln!("listening on {bind}");
         server.run().await
     })

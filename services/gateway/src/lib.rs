@@ -181,6 +181,7 @@ pub fn prepare_background(mut settings: Settings) -> Result<Gateway, VoError> {
     );
     let scanning = live.clone();
     let tap = TapState {
+        spill_dir: settings.jobs.results_dir.clone(),
         backend: backend.clone(),
         catalog: Arc::new(catalog),
         limits: settings.limits,

@@ -1,12 +1,16 @@
 //! The ObsCore 1.1 mandatory columns (ObsCore 1.1 §4, Table 6, with the published errata),
 //! in the order vogate publishes them. Utypes carry the `obscore:` prefix (ObsCore 1.1 §4.1).
+//! The strings taken from file names, FITS headers and the mapping (obs_collection,
+//! obs_id, target_name, facility_name, instrument_name) are `unicodeChar`, as they may hold
+//! any character (VOTable 1.4 §2.1); the others are vocabularies, UCDs, MIME types,
+//! percent-encoded identifiers and URLs, and STC-S: ASCII, so `char`.
 
 /// One ObsCore column as TAP_SCHEMA.columns describes it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ObsCoreColumn {
     /// Column name.
     pub name: &'static str,
-    /// VOTable datatype: `char`, `int`, `long` or `double`.
+    /// VOTable datatype: `char`, `unicodeChar`, `int`, `long` or `double`.
     pub datatype: &'static str,
     /// VOTable arraysize (`*` for variable-length strings).
     pub arraysize: Option<&'static str>,
@@ -30,7 +34,7 @@ const fn c(
     utype: &'static str,
     description: &'static str,
 ) -> ObsCoreColumn {
-    let is_char = matches!(datatype.as_bytes(), b"char");
+    let is_char = matches!(datatype.as_bytes(), b"char" | b"unicodeChar");
     ObsCoreColumn {
         name,
         datatype,
@@ -63,7 +67,7 @@ pub const OBSCORE_COLUMNS: [ObsCoreColumn; 30] = [
     ),
     c(
         "obs_collection",
-        "char",
+        "unicodeChar",
         None,
         "meta.id",
         "obscore:DataID.collection",
@@ -71,7 +75,7 @@ pub const OBSCORE_COLUMNS: [ObsCoreColumn; 30] = [
     ),
     c(
         "obs_id",
-        "char",
+        "unicodeChar",
         None,
         "meta.id",
         "obscore:DataID.observationID",
@@ -111,7 +115,7 @@ pub const OBSCORE_COLUMNS: [ObsCoreColumn; 30] = [
     ),
     c(
         "target_name",
-        "char",
+        "unicodeChar",
         None,
         "meta.id;src",
         "obscore:Target.name",
@@ -274,7 +278,7 @@ pub const OBSCORE_COLUMNS: [ObsCoreColumn; 30] = [
     ),
     c(
         "facility_name",
-        "char",
+        "unicodeChar",
         None,
         "meta.id;instr.tel",
         "obscore:Provenance.ObsConfig.Facility.name",
@@ -282,7 +286,7 @@ pub const OBSCORE_COLUMNS: [ObsCoreColumn; 30] = [
     ),
     c(
         "instrument_name",
-        "char",
+        "unicodeChar",
         None,
         "meta.id;instr",
         "obscore:Provenance.ObsConfig.Instrument.name",

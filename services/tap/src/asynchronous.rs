@@ -39,6 +39,8 @@ impl JobRunner for TapRunner {
             Outcome::Written(QueryStatus::Ok | QueryStatus::Overflow | QueryStatus::Error(_)) => {}
             // The file refused a chunk: commit says why (too large, disk).
             Outcome::Abandoned => {}
+            // A FITS table could not be written: the job fails with the reason.
+            Outcome::Failed(message) => return Err(VoError::internal(message)),
         }
         Ok(vec![file.commit().await?])
     }

@@ -2,7 +2,10 @@
 //! line naming columns of the table, in any order and case). Every value is checked against
 //! the column's TAP_SCHEMA datatype and arraysize before anything is written; the first bad
 //! value is reported with its line and column, and then nothing is loaded. The rows go in
-//! within one transaction.
+//! within one transaction. An empty field is NULL; a quoted empty field (`""`) is the empty
+//! string of a text column (as PostgreSQL's `COPY ... CSV` reads them). NaN and the
+//! infinities are numbers (`NaN`, `inf`, `-Infinity`) except in the table's position
+//! columns; SQLite, which would keep a NaN as NULL, refuses it.
 
 use crate::schema::{quote_ident, TapCatalog};
 use std::path::Path;
@@ -33,8 +36,9 @@ fn managed(table: &TableInfo) -> bool {
             .is_some_and(|s| s.eq_ignore_ascii_case("TAP_SCHEMA"))
 }
 
-/// Check one field against its column: the value, or why it is not one.
-fn check(field: &str, column: &ColumnInfo) -> Result<Value, String> {
+/// Check one field against its column: the value, or why it is not one. `position`: the
+/// column is the table's RA or Dec (its index needs a finite number).
+fn check(field: &str, column: &ColumnInfo, position: bool) -> Result<Value, String> {
     if field.is_empty() {
         return Ok(Value::Null);
     }
@@ -60,12 +64,13 @@ fn check(field: &str, column: &ColumnInfo) -> Result<Value, String> {
         "int" => int_in(i32::MIN.into(), i32::MAX.into()),
         "long" => int_in(i64::MIN, i64::MAX),
         "float" | "double" => match field.trim().parse::<f64>() {
-            // VOTable and JSON carry no infinities or NaN (vogate writes them as null), so a
-            // stored one would answer comparisons while reading as null: refused.
-            Ok(v) if !v.is_finite() => Err(format!(
-                "'{field}' is not a finite number (leave the field empty for NULL)"
+            // NaN and the infinities are values (every format writes them as such, apart
+            // from NULL), but a position must be a finite angle.
+            Ok(v) if position && !v.is_finite() => Err(format!(
+                "'{field}' is not a finite number, which a position column needs (leave the \
+                 field empty for NULL)"
             )),
-            Ok(v) if f.datatype == "float" && v.abs() > f32::MAX as f64 => {
+            Ok(v) if f.datatype == "float" && v.is_finite() && v.abs() > f32::MAX as f64 => {
                 Err(format!("{v} is out of the range of a float"))
             }
             Ok(v) => Ok(Value::Double(v)),
@@ -95,6 +100,44 @@ fn check(field: &str, column: &ColumnInfo) -> Result<Value, String> {
     }
 }
 
+/// Which of the `n` fields of the CSV record starting at byte `start` of `raw` are quoted
+/// (RFC 4180: a field that starts with `"`).
+fn quoted_fields(raw: &[u8], start: usize, n: usize) -> Vec<bool> {
+    let mut out = Vec::with_capacity(n);
+    // After a CRLF the csv crate's position is that of the LF.
+    let mut i = start;
+    while matches!(raw.get(i), Some(b'\r' | b'\n')) {
+        i += 1;
+    }
+    while out.len() < n && i <= raw.len() {
+        let quoted = raw.get(i) == Some(&b'"');
+        out.push(quoted);
+        if quoted {
+            // To the closing quote (a doubled quote is a quote inside).
+            i += 1;
+            while i < raw.len() {
+                if raw[i] == b'"' {
+                    if raw.get(i + 1) == Some(&b'"') {
+                        i += 2;
+                        continue;
+                    }
+                    i += 1;
+                    break;
+                }
+                i += 1;
+            }
+        }
+        while i < raw.len() && raw[i] != b',' && raw[i] != b'\n' && raw[i] != b'\r' {
+            i += 1;
+        }
+        if raw.get(i) != Some(&b',') {
+            break;
+        }
+        i += 1;
+    }
+    out
+}
+
 /// A DALI timestamp (DALI 1.1 §3.3.3: `YYYY-MM-DD['T'hh:mm:ss[.fff]][Z]`, a space also taken
 /// for `T`) with its fields in range, in the form vogate stores and PostgreSQL returns:
 /// `T` between date and time, no `Z`, no trailing zero digits of the fraction.
@@ -117,7 +160,8 @@ fn timestamp(s: &str) -> Option<String> {
         return None;
     }
     if s.len() == 10 {
-        return Some(s.to_string());
+        // A date is its midnight, as PostgreSQL's TIMESTAMP keeps it.
+        return Some(format!("{s}T00:00:00"));
     }
     let (h, m, sec) = (n(11..13)?, n(14..16)?, n(17..19)?);
     if h > 23 || m > 59 || sec > 60 {
@@ -189,10 +233,12 @@ pub fn read_csv(catalog: &TapCatalog, table_name: &str, path: &Path) -> Result<C
         )));
     }
     let file = path.display().to_string();
+    // Read whole (the rows are held until the one transaction anyway), so that an empty
+    // field can be told from a quoted empty one.
+    let raw = std::fs::read(path).map_err(|e| VoError::usage(format!("{file}: {e}")))?;
     let mut reader = csv::ReaderBuilder::new()
         .has_headers(true)
-        .from_path(path)
-        .map_err(|e| VoError::usage(format!("{file}: {e}")))?;
+        .from_reader(raw.as_slice());
     let headers = reader
         .headers()
         .map_err(|e| VoError::usage(format!("{file}: line 1: {e}")))?
@@ -246,9 +292,26 @@ pub fn read_csv(catalog: &TapCatalog, table_name: &str, path: &Path) -> Result<C
                 columns.len()
             )));
         }
+        let quoted = record
+            .position()
+            .map(|p| quoted_fields(&raw, p.byte() as usize, record.len()))
+            .unwrap_or_default();
         let mut values = Vec::with_capacity(columns.len());
         for (i, (field, column)) in record.iter().zip(&columns).enumerate() {
-            values.push(check(field, column).map_err(|m| {
+            // `""` is the empty string of a text column; an empty field is NULL (as in
+            // PostgreSQL's COPY ... CSV).
+            if field.is_empty()
+                && quoted.get(i).copied().unwrap_or(false)
+                && matches!(column.field.datatype.as_str(), "char" | "unicodeChar")
+            {
+                values.push(Value::Text(String::new()));
+                continue;
+            }
+            let position = table.position.as_ref().is_some_and(|(ra, dec)| {
+                column.field.name.eq_ignore_ascii_case(ra)
+                    || column.field.name.eq_ignore_ascii_case(dec)
+            });
+            values.push(check(field, column, position).map_err(|m| {
                 VoError::usage(format!(
                     "{file}: line {line}, column {} ({}): {m}; nothing was loaded",
                     i + 1,
@@ -289,6 +352,21 @@ pub fn insert_sqlite(conn: &mut rusqlite::Connection, rows: &CsvRows) -> Result<
             ))
             .map_err(|e| VoError::internal(format!("database error: {e}")))?;
         for (i, r) in rows.rows.iter().enumerate() {
+            // SQLite stores a NaN as NULL: refused rather than changed.
+            if let Some(k) = r
+                .iter()
+                .position(|v| matches!(v, Value::Double(d) if d.is_nan()))
+            {
+                return Err(VoError::usage(format!(
+                    "{}: line {}, column {} ({}): NaN cannot be stored in SQLite, which would \
+                     keep it as NULL (leave the field empty for NULL, or load into PostgreSQL); \
+                     nothing was loaded",
+                    rows.file,
+                    rows.lines.get(i).copied().unwrap_or(0),
+                    k + 1,
+                    rows.columns.get(k).map_or("", |c| c.field.name.as_str())
+                )));
+            }
             st.execute(rusqlite::params_from_iter(
                 r.iter().cloned().map(crate::schema::sqlite_value),
             ))
@@ -307,4 +385,19 @@ pub fn insert_sqlite(conn: &mut rusqlite::Connection, rows: &CsvRows) -> Result<
     tx.commit()
         .map_err(|e| VoError::internal(format!("database error: {e}")))?;
     Ok(rows.rows.len())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::quoted_fields;
+
+    #[test]
+    fn quoted_fields_are_found_in_the_raw_record() {
+        let raw = b"id,a,b\n1,\"\",\n2,\"x,\"\"y\",\"\"\r\n3,,";
+        assert_eq!(quoted_fields(raw, 7, 3), [false, true, false]);
+        assert_eq!(quoted_fields(raw, 13, 3), [false, true, true]);
+        assert_eq!(quoted_fields(raw, 27, 3), [false, false, false]);
+        assert_eq!(quoted_fields(raw, 26, 3), [false, false, false]);
+        assert_eq!(quoted_fields(raw, 6, 3), [false, true, false]);
+    }
 }

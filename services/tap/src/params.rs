@@ -130,8 +130,8 @@ mod tests {
                 "QUERY is given 2 times",
             ),
             (
-                &[("LANG", "ADQL"), ("QUERY", "x"), ("RESPONSEFORMAT", "fits")],
-                "RESPONSEFORMAT 'fits'",
+                &[("LANG", "ADQL"), ("QUERY", "x"), ("RESPONSEFORMAT", "hdf5")],
+                "RESPONSEFORMAT 'hdf5'",
             ),
         ];
         for (params, want) in cases {

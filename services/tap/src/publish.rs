@@ -22,6 +22,16 @@ pub enum Published {
     MetadataUpdated(Vec<String>),
 }
 
+/// The VOTable datatype vogate publishes for a Felis column: `votable:datatype` when given,
+/// `unicodeChar` for `text` (see [`felis_rows_indexed`]), else Felis's.
+pub fn votable_datatype(c: &vo_felis::model::Column) -> &str {
+    match (&c.votable_datatype, c.datatype) {
+        (Some(d), _) => d,
+        (None, vo_felis::model::DataType::Text) => "unicodeChar",
+        (None, d) => d.votable(),
+    }
+}
+
 /// The TAP_SCHEMA rows of a Felis schema as vogate stores them: (TAP_SCHEMA short table
 /// name, values in the column order of [`crate::schema::tap_schema_tables`]).
 pub fn felis_rows(schema: &Schema) -> Vec<(&'static str, Vec<Value>)> {
@@ -29,17 +39,37 @@ pub fn felis_rows(schema: &Schema) -> Vec<(&'static str, Vec<Value>)> {
 }
 
 /// [`felis_rows`] with TAP_SCHEMA.schemas.schema_index = `schema_index`.
+///
+/// One difference from Felis's own TAP_SCHEMA: a `text` column (Felis declares it `char`)
+/// is declared `unicodeChar` unless `votable:datatype` says otherwise, since free text may
+/// hold any character and a non-ASCII value in a `char` FIELD is an error to VOTable
+/// readers (VOTable 1.4 §2.1; astropy's W55).
 pub fn felis_rows_indexed(
     schema: &Schema,
     schema_index: Option<i64>,
 ) -> Vec<(&'static str, Vec<Value>)> {
-    let rows = tap_schema_rows(
+    let mut rows = tap_schema_rows(
         schema,
         &TapOptions {
             schema_index,
             honour_votable_datatype: true,
         },
     );
+    let free_text: std::collections::HashSet<(String, &str)> = schema
+        .tables
+        .iter()
+        .flat_map(|t| {
+            t.columns
+                .iter()
+                .filter(|c| votable_datatype(c) == "unicodeChar")
+                .map(move |c| (format!("{}.{}", schema.name, t.name), c.name.as_str()))
+        })
+        .collect();
+    for c in &mut rows.columns {
+        if free_text.contains(&(c.table_name.clone(), c.column_name.as_str())) {
+            c.datatype = "unicodeChar".to_string();
+        }
+    }
     let t = |s: &str| Value::Text(s.to_string());
     let o = |s: &Option<String>| {
         s.as_deref()

@@ -9,7 +9,7 @@ use crate::backend::RowStream;
 use bytes::Bytes;
 use tokio::sync::mpsc;
 use vo_common::votable::{QueryStatus, TableWriter};
-use vo_common::{FieldMeta, Format};
+use vo_common::{FieldMeta, Format, VoError};
 
 /// Bytes gathered before a chunk is handed to the sink.
 pub const CHUNK: usize = 64 * 1024;
@@ -30,6 +30,8 @@ pub struct ResultPlan {
     pub infos: Vec<(String, String)>,
     /// RESOURCE elements after the results (the DataLink service descriptor).
     pub resources: Vec<String>,
+    /// Where a format that cannot stream (FITS) writes its files (the result folder).
+    pub spill_dir: std::path::PathBuf,
 }
 
 /// Where the chunks of a result go.
@@ -92,17 +94,78 @@ pub enum Outcome {
     Written(QueryStatus),
     /// The sink went away first.
     Abandoned,
+    /// A format that cannot stream (FITS) could not write its file (a full disk): nothing
+    /// was sent.
+    Failed(String),
 }
 
 /// Write `rows` as a table to `sink` following `plan`. Stops reading (so cancels the query)
-/// at overflow, at a failure or when the sink is gone.
-pub async fn write_table(
+/// at overflow, at a failure or when the sink is gone. A format that cannot stream (FITS)
+/// is written whole to a file in [`ResultPlan::spill_dir`] first, then sent.
+pub async fn write_table(rows: RowStream, plan: ResultPlan, sink: &mut impl ChunkSink) -> Outcome {
+    let (status, mut writer, buf) = match write_rows(rows, plan, sink).await {
+        Some(done) => done,
+        None => return Outcome::Abandoned,
+    };
+    if !sink.send(Bytes::from(buf)).await {
+        return Outcome::Abandoned;
+    }
+    let sent = match writer.take_file() {
+        None => true,
+        Some(Err(message)) => return Outcome::Failed(message),
+        Some(Ok((file, _))) => send_file(file, sink).await,
+    };
+    if !sent {
+        return Outcome::Abandoned;
+    }
+    if sink.finish().await {
+        Outcome::Written(status)
+    } else {
+        Outcome::Abandoned
+    }
+}
+
+/// Write a table in a format that cannot stream (FITS) whole: the file (at its start), its
+/// length in bytes and how the query ended, so that it can be sent with a Content-Length.
+/// Errors: the file could not be written.
+pub async fn write_table_file(
+    rows: RowStream,
+    plan: ResultPlan,
+) -> Result<(std::fs::File, u64, QueryStatus), VoError> {
+    let mut nothing = Discard;
+    let (status, mut writer, _) = write_rows(rows, plan, &mut nothing)
+        .await
+        .ok_or_else(|| VoError::internal("the result was abandoned"))?;
+    match writer.take_file() {
+        Some(Ok((file, len))) => Ok((file, len, status)),
+        Some(Err(message)) => Err(VoError::internal(message)),
+        None => Err(VoError::internal(
+            "this format streams: it is not written to a file",
+        )),
+    }
+}
+
+/// A sink that drops what it is given (the streamed part of a format written to a file,
+/// which is empty).
+struct Discard;
+
+impl ChunkSink for Discard {
+    async fn send(&mut self, _chunk: Bytes) -> bool {
+        true
+    }
+}
+
+/// The rows into the writer (chunks of the streamed formats to `sink`), then the end: the
+/// status, the writer (holding the file of a format that cannot stream) and the last bytes,
+/// not yet sent. `None`: the sink went away.
+async fn write_rows(
     mut rows: RowStream,
     plan: ResultPlan,
     sink: &mut impl ChunkSink,
-) -> Outcome {
-    let mut writer =
-        TableWriter::new(plan.format, plan.fields, plan.infos).with_resources(plan.resources);
+) -> Option<(QueryStatus, TableWriter, Vec<u8>)> {
+    let mut writer = TableWriter::new(plan.format, plan.fields, plan.infos)
+        .with_resources(plan.resources)
+        .in_dir(&plan.spill_dir);
     let mut buf = Vec::with_capacity(CHUNK + 4096);
     writer.begin(&mut buf);
     let mut status = QueryStatus::Ok;
@@ -117,7 +180,7 @@ pub async fn write_table(
                     writer.row(&values, &mut buf);
                     if buf.len() >= CHUNK && !sink.send(Bytes::from(std::mem::take(&mut buf))).await
                     {
-                        return Outcome::Abandoned;
+                        return None;
                     }
                 }
             }
@@ -129,9 +192,25 @@ pub async fn write_table(
     }
     drop(rows);
     writer.end(&status, &mut buf);
-    if sink.send(Bytes::from(buf)).await && sink.finish().await {
-        Outcome::Written(status)
-    } else {
-        Outcome::Abandoned
+    Some((status, writer, buf))
+}
+
+/// Send a whole file to `sink` in chunks of [`CHUNK`] bytes; false when the sink is gone or
+/// the file cannot be read.
+async fn send_file(file: std::fs::File, sink: &mut impl ChunkSink) -> bool {
+    use tokio::io::AsyncReadExt;
+    let mut file = tokio::fs::File::from_std(file);
+    loop {
+        let mut chunk = vec![0u8; CHUNK];
+        match file.read(&mut chunk).await {
+            Ok(0) => return true,
+            Ok(n) => {
+                chunk.truncate(n);
+                if !sink.send(Bytes::from(chunk)).await {
+                    return false;
+                }
+            }
+            Err(_) => return false,
+        }
     }
 }

@@ -1103,7 +1103,12 @@ mod tests {
         assert_eq!(table.columns.len(), OBSCORE_COLUMNS.len());
         for (f, c) in table.columns.iter().zip(OBSCORE_COLUMNS.iter()) {
             assert_eq!(f.name, c.name, "the order of the ingest's values");
-            assert_eq!(f.datatype.votable(), c.datatype, "{}", c.name);
+            assert_eq!(
+                crate::publish::votable_datatype(f),
+                c.datatype,
+                "{}",
+                c.name
+            );
             assert_eq!(f.arraysize.as_deref(), c.arraysize, "{}", c.name);
             assert_eq!(f.xtype.as_deref(), c.xtype, "{}", c.name);
             assert_eq!(f.unit.as_deref(), c.unit, "{}", c.name);

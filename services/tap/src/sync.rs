@@ -34,6 +34,9 @@ pub struct TapState {
     pub vosi: Arc<crate::vosi::Vosi>,
     /// A second note for `/tap/availability`.
     pub note: AvailabilityNote,
+    /// Where results that cannot stream (FITS) are written before they are sent: the
+    /// result folder; made when first needed.
+    pub spill_dir: std::path::PathBuf,
 }
 
 /// Mount `/tap` (a page listing the endpoints), `/tap/sync` (GET and POST), `/tap/async`
@@ -242,6 +245,7 @@ pub async fn start_query(
         resources,
         maxrec,
         can_overflow,
+        spill_dir: state.spill_dir.clone(),
         infos: vec![
             ("QUERY".to_string(), request.query.clone()),
             ("MAXREC".to_string(), maxrec.to_string()),
@@ -286,6 +290,34 @@ pub async fn run_sync(state: TapState, params: Params, gzip: bool) -> HttpRespon
         Err(e) => return error_response(&e),
     };
     let format = plan.format;
+    if !format.streams() {
+        // FITS: the whole file first (its header needs the row count), then sent with its
+        // length; the file is anonymous and goes when the response is done.
+        return match crate::result::write_table_file(rows, plan).await {
+            Ok((file, len, _)) => {
+                let stream = futures_util::stream::unfold(
+                    tokio::fs::File::from_std(file),
+                    |mut file| async move {
+                        use tokio::io::AsyncReadExt;
+                        let mut chunk = vec![0u8; crate::result::CHUNK];
+                        match file.read(&mut chunk).await {
+                            Ok(0) => None,
+                            Ok(n) => {
+                                chunk.truncate(n);
+                                Some((Ok::<_, std::io::Error>(Bytes::from(chunk)), file))
+                            }
+                            Err(e) => Some((Err(e), file)),
+                        }
+                    },
+                );
+                HttpResponse::Ok()
+                    .content_type(format.content_type())
+                    .no_chunking(len)
+                    .streaming(stream)
+            }
+            Err(e) => error_response(&e),
+        };
+    }
     let gzip = gzip && format.is_text();
     let (mut chunks_tx, mut chunks_rx) = mpsc::channel::<Result<Bytes, std::io::Error>>(4);
     actix_web::rt::spawn(async move {

@@ -2,22 +2,33 @@
 
 use actix_web::{test, App};
 
-/// Run `adql` on `gw` through `/tap/sync` (JSON, MAXREC 100000): the HTTP status, the JSON
-/// document (Null when the answer is not JSON, e.g. an error VOTable) and the body.
-pub async fn tap_json(gw: &vogate::Gateway, adql: &str) -> (u16, serde_json::Value, String) {
+/// `GET /tap/sync` with `params` on `gw`: the response.
+pub async fn tap_sync(
+    gw: &vogate::Gateway,
+    params: &[(&str, &str)],
+) -> actix_web::dev::ServiceResponse {
     let app = test::init_service(App::new().configure(vogate::routes(gw))).await;
-    let qs = serde_urlencoded::to_string([
-        ("LANG", "ADQL"),
-        ("QUERY", adql),
-        ("RESPONSEFORMAT", "json"),
-        ("MAXREC", "100000"),
-    ])
-    .expect("encode");
-    let resp = test::call_service(
+    let qs = serde_urlencoded::to_string(params).expect("encode");
+    test::call_service(
         &app,
         test::TestRequest::get()
             .uri(&format!("/tap/sync?{qs}"))
             .to_request(),
+    )
+    .await
+}
+
+/// Run `adql` on `gw` through `/tap/sync` (JSON, MAXREC 100000): the HTTP status, the JSON
+/// document (Null when the answer is not JSON, e.g. an error VOTable) and the body.
+pub async fn tap_json(gw: &vogate::Gateway, adql: &str) -> (u16, serde_json::Value, String) {
+    let resp = tap_sync(
+        gw,
+        &[
+            ("LANG", "ADQL"),
+            ("QUERY", adql),
+            ("RESPONSEFORMAT", "json"),
+            ("MAXREC", "100000"),
+        ],
     )
     .await;
     let status = resp.status().as_u16();

@@ -19,10 +19,11 @@ pub fn numeric_field(datatype: &str) -> FieldMeta {
     }
 }
 
-/// FIELD metadata of a computed string.
+/// FIELD metadata of a computed string: `unicodeChar`, as it may hold any character of the
+/// strings it was made from (VOTable 1.4 §2.1; astropy warns W55 of non-ASCII `char`).
 pub fn text_field() -> FieldMeta {
     FieldMeta {
-        datatype: "char".into(),
+        datatype: "unicodeChar".into(),
         arraysize: Some("*".into()),
         ..Default::default()
     }
