@@ -2,7 +2,8 @@
 # Issue 18's download benchmark against DaCHS, like with like: the 200,000-row catalog
 # synthobs.main that ../shared/peers/dachs-peer.sh publishes (NROWS=200000 ... all) is read
 # from DaCHS as CSV, published in vogate under the same name from a Felis file (the same 21
-# columns; s_region, a pgSphere polygon in DaCHS, is its text here) with `vogate schema load`
+# columns, text declared char as DaCHS declares it; s_region, a pgSphere polygon written as
+# a double array by DaCHS, is its text here) with `vogate schema load`
 # and `vogate load`, on SQLite and on PostgreSQL; then `SELECT * FROM synthobs.main` is
 # downloaded whole in BINARY2 from each (median of RUNS, default 5, curl's time_total), and
 # read by pyvo (`TAPService.run_sync(...).to_table()`, median of 3), to show where the time
@@ -42,13 +43,13 @@ tables:
     description: Synthetic image metadata (seed 42)
     primaryKey: "#main.obs_id"
     columns:
-      - {name: obs_id, "@id": "#main.obs_id", datatype: text, nullable: false, description: Observation id, "ivoa:ucd": meta.id}
-      - {name: obs_collection, "@id": "#main.obs_collection", datatype: text, description: Collection, "ivoa:ucd": meta.id}
-      - {name: obs_title, "@id": "#main.obs_title", datatype: text, description: Title}
+      - {name: obs_id, "@id": "#main.obs_id", datatype: text, "votable:datatype": char, nullable: false, description: Observation id, "ivoa:ucd": meta.id}
+      - {name: obs_collection, "@id": "#main.obs_collection", datatype: text, "votable:datatype": char, description: Collection, "ivoa:ucd": meta.id}
+      - {name: obs_title, "@id": "#main.obs_title", datatype: text, "votable:datatype": char, description: Title}
       - {name: s_ra, "@id": "#main.s_ra", datatype: double, description: Centre RA, "ivoa:unit": deg, "ivoa:ucd": "pos.eq.ra;meta.main"}
       - {name: s_dec, "@id": "#main.s_dec", datatype: double, description: Centre Dec, "ivoa:unit": deg, "ivoa:ucd": "pos.eq.dec;meta.main"}
       - {name: s_fov, "@id": "#main.s_fov", datatype: double, description: Field diameter, "ivoa:unit": deg}
-      - {name: s_region, "@id": "#main.s_region", datatype: text, description: Footprint, "ivoa:unit": deg}
+      - {name: s_region, "@id": "#main.s_region", datatype: text, "votable:datatype": char, description: Footprint, "ivoa:unit": deg}
       - {name: s_resolution, "@id": "#main.s_resolution", datatype: double, description: Seeing, "ivoa:unit": arcsec}
       - {name: s_xel1, "@id": "#main.s_xel1", datatype: long, nullable: false, description: pixels axis 1}
       - {name: s_xel2, "@id": "#main.s_xel2", datatype: long, nullable: false, description: pixels axis 2}
@@ -58,10 +59,10 @@ tables:
       - {name: t_exptime, "@id": "#main.t_exptime", datatype: double, description: Exposure, "ivoa:unit": s}
       - {name: em_min, "@id": "#main.em_min", datatype: double, description: Min wavelength, "ivoa:unit": m}
       - {name: em_max, "@id": "#main.em_max", datatype: double, description: Max wavelength, "ivoa:unit": m}
-      - {name: instrument_name, "@id": "#main.instrument_name", datatype: text, description: Instrument}
-      - {name: facility_name, "@id": "#main.facility_name", datatype: text, description: Facility}
-      - {name: target_name, "@id": "#main.target_name", datatype: text, description: Target}
-      - {name: access_url, "@id": "#main.access_url", datatype: text, description: Access URL}
+      - {name: instrument_name, "@id": "#main.instrument_name", datatype: text, "votable:datatype": char, description: Instrument}
+      - {name: facility_name, "@id": "#main.facility_name", datatype: text, "votable:datatype": char, description: Facility}
+      - {name: target_name, "@id": "#main.target_name", datatype: text, "votable:datatype": char, description: Target}
+      - {name: access_url, "@id": "#main.access_url", datatype: text, "votable:datatype": char, description: Access URL}
       - {name: access_estsize, "@id": "#main.access_estsize", datatype: long, nullable: false, description: Size, "ivoa:unit": kbyte}
 EOF
 

@@ -176,17 +176,19 @@ fn is_equatorial(f: &FieldMeta) -> bool {
 /// The FIELD element of `f`; in BINARY, integers declare their null value; equatorial
 /// positions refer to the ICRS COOSYS.
 fn field_element(f: &FieldMeta, serialization: Serialization, out: &mut Vec<u8>) {
+    // Escaped straight into `out` (a result's header is written for every query).
     let attr = |out: &mut Vec<u8>, name: &str, value: Option<&str>| {
         if let Some(v) = value {
-            let _ = write!(out, " {name}=\"{}\"", xml_escape(v));
+            out.push(b' ');
+            out.extend_from_slice(name.as_bytes());
+            out.extend_from_slice(b"=\"");
+            xml_escape_into(out, v);
+            out.push(b'"');
         }
     };
-    let _ = write!(
-        out,
-        "<FIELD name=\"{}\" datatype=\"{}\"",
-        xml_escape(&f.name),
-        xml_escape(&f.datatype)
-    );
+    out.extend_from_slice(b"<FIELD");
+    attr(out, "name", Some(&f.name));
+    attr(out, "datatype", Some(&f.datatype));
     attr(out, "ID", f.id.as_deref());
     attr(out, "arraysize", f.effective_arraysize());
     if is_equatorial(f) {
@@ -206,7 +208,9 @@ fn field_element(f: &FieldMeta, serialization: Serialization, out: &mut Vec<u8>)
     }
     out.push(b'>');
     if let Some(d) = &f.description {
-        let _ = write!(out, "<DESCRIPTION>{}</DESCRIPTION>", xml_escape(d));
+        out.extend_from_slice(b"<DESCRIPTION>");
+        xml_escape_into(out, d);
+        out.extend_from_slice(b"</DESCRIPTION>");
     }
     if let Some(n) = null {
         let _ = write!(out, "<VALUES null=\"{n}\"/>");

@@ -163,9 +163,10 @@ fn main() -> std::io::Result<()> {
     );
     actix_web::rt::System::new().block_on(async move {
         let server = HttpServer::new(move || {
+            // Before the gateway's routes, whose default service answers every other path.
             App::new()
-                .configure(vogate::routes(&gw))
                 .route("/bench/raw", actix_web::web::get().to(raw))
+                .configure(vogate::routes(&gw))
         })
         .tcp_nodelay(true)
         .bind(bind.as_str())?;

@@ -61,9 +61,11 @@ impl RowSender {
 }
 
 /// A new stream, its producer's end, and a receiver that resolves (with an error) when the
-/// stream is dropped: the producer's cue to cancel. Two batches may be in flight.
+/// stream is dropped: the producer's cue to cancel. Eight batches may be in flight.
 pub fn row_channel() -> (RowSender, oneshot::Receiver<()>, RowStream) {
-    let (tx, rx) = mpsc::channel(2);
+    // A few batches in flight, so that the reading thread and the writer seldom wait on
+    // each other (each wait is a thread switch); memory stays a few thousand rows.
+    let (tx, rx) = mpsc::channel(8);
     let (alive_tx, alive_rx) = oneshot::channel();
     (
         RowSender { rows: tx },

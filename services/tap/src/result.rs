@@ -166,7 +166,8 @@ async fn write_rows(
     let mut writer = TableWriter::new(plan.format, plan.fields, plan.infos)
         .with_resources(plan.resources)
         .in_dir(&plan.spill_dir);
-    let mut buf = Vec::with_capacity(CHUNK + 4096);
+    // Small at first (most results are a few rows), a whole chunk once rows have filled one.
+    let mut buf = Vec::with_capacity(16 * 1024);
     writer.begin(&mut buf);
     let mut status = QueryStatus::Ok;
     'batches: while let Some(batch) = rows.next().await {
@@ -178,9 +179,11 @@ async fn write_rows(
                         break 'batches;
                     }
                     writer.row(&values, &mut buf);
-                    if buf.len() >= CHUNK && !sink.send(Bytes::from(std::mem::take(&mut buf))).await
-                    {
-                        return None;
+                    if buf.len() >= CHUNK {
+                        let full = std::mem::replace(&mut buf, Vec::with_capacity(CHUNK + 4096));
+                        if !sink.send(Bytes::from(full)).await {
+                            return None;
+                        }
                     }
                 }
             }
@@ -191,7 +194,19 @@ async fn write_rows(
         }
     }
     drop(rows);
-    writer.end(&status, &mut buf);
+    if plan.format.streams() {
+        writer.end(&status, &mut buf);
+        return Some((status, writer, buf));
+    }
+    // A format written whole at the end (FITS) does its file I/O away from the server's
+    // threads.
+    let ended = status.clone();
+    let (writer, buf) = tokio::task::spawn_blocking(move || {
+        writer.end(&ended, &mut buf);
+        (writer, buf)
+    })
+    .await
+    .ok()?;
     Some((status, writer, buf))
 }
 

@@ -316,9 +316,40 @@ impl crate::Backend for SqliteBackend {
         let (rows, gone, stream) = row_channel();
         let (ready_tx, ready_rx) = oneshot::channel();
         let path = self.path.clone();
+        let readers = self.readers.clone();
         let runtime = tokio::runtime::Handle::current();
         tokio::task::spawn_blocking(move || {
-            read_rows(&path, &sql, &fields, ready_tx, rows, gone, runtime)
+            // A kept connection (its prepared statements too: the same query again is not
+            // parsed again), kept again afterwards unless the query was interrupted.
+            let kept = readers.lock().ok().and_then(|mut v| v.pop());
+            let conn = match kept {
+                Some(c) => c,
+                None => match open_query(&path) {
+                    Ok(c) => c,
+                    Err(e) => {
+                        let _ = ready_tx.send(Err(e));
+                        return;
+                    }
+                },
+            };
+            let interrupted = Arc::new(std::sync::atomic::AtomicBool::new(false));
+            read_rows(
+                &conn,
+                &sql,
+                &fields,
+                ready_tx,
+                rows,
+                gone,
+                runtime,
+                &interrupted,
+            );
+            if !interrupted.load(std::sync::atomic::Ordering::SeqCst) {
+                if let Ok(mut v) = readers.lock() {
+                    if v.len() < READERS {
+                        v.push(conn);
+                    }
+                }
+            }
         });
         match ready_rx.await {
             Ok(Ok(())) => Ok(stream),
@@ -331,33 +362,32 @@ impl crate::Backend for SqliteBackend {
 /// Read the rows of `sql` on this (blocking) thread: `ready` is answered at the first row
 /// (or at the end of an empty result, or with the error that came first), then rows go to
 /// `out` in batches of [`BATCH`]. When `gone` fires (the stream was dropped) the statement
-/// is interrupted.
+/// is interrupted (and `interrupted` set, so that the connection is not kept).
+#[allow(clippy::too_many_arguments)]
 fn read_rows(
-    path: &Path,
+    conn: &rusqlite::Connection,
     sql: &str,
     fields: &[FieldMeta],
     ready: oneshot::Sender<Result<(), VoError>>,
     out: RowSender,
     gone: oneshot::Receiver<()>,
     runtime: tokio::runtime::Handle,
+    interrupted: &Arc<std::sync::atomic::AtomicBool>,
 ) {
-    let conn = match open_query(path) {
-        Ok(c) => c,
-        Err(e) => {
-            let _ = ready.send(Err(e));
-            return;
-        }
-    };
     let interrupt = conn.get_interrupt_handle();
     let (done_tx, done_rx) = oneshot::channel::<()>();
+    let flag = interrupted.clone();
     runtime.spawn(async move {
         tokio::select! {
-            _ = gone => interrupt.interrupt(),
+            _ = gone => {
+                flag.store(true, std::sync::atomic::Ordering::SeqCst);
+                interrupt.interrupt()
+            }
             _ = done_rx => {}
         }
     });
     let _done = done_tx; // dropped when this function returns: the watcher ends
-    let mut stmt = match conn.prepare(sql) {
+    let mut stmt = match conn.prepare_cached(sql) {
         Ok(s) => s,
         Err(e) => {
             let _ = ready.send(Err(db_error(e)));
@@ -372,10 +402,11 @@ fn read_rows(
         }
     };
     let mut ready = Some(ready);
+    let kinds: Vec<CellKind> = fields.iter().map(CellKind::of).collect();
     let mut batch = Vec::with_capacity(BATCH);
     let failure = loop {
         let step = match rows.next() {
-            Ok(Some(row)) => row_values(row, fields).map(Some),
+            Ok(Some(row)) => row_values(row, fields, &kinds).map(Some),
             Ok(None) => Ok(None),
             Err(e) => Err(db_message(&e)),
         };
@@ -414,10 +445,10 @@ fn read_rows(
 /// One SQLite value as a cell of a column of `field`'s datatype. SQLite turns an integer
 /// overflow into a REAL: in an integer column that is an error, never a silently different
 /// value.
-fn cell(v: ValueRef<'_>, field: &FieldMeta) -> Result<Value, String> {
+fn cell(v: ValueRef<'_>, field: &FieldMeta, kind: CellKind) -> Result<Value, String> {
     let datatype = field.datatype.as_str();
-    let is_float = matches!(datatype, "float" | "double");
-    let is_char = matches!(datatype, "char" | "unicodeChar");
+    let is_float = kind == CellKind::Float;
+    let is_char = kind == CellKind::Text;
     Ok(match v {
         ValueRef::Null => Value::Null,
         ValueRef::Integer(i) if is_float => Value::Double(i as f64),
@@ -438,7 +469,10 @@ fn cell(v: ValueRef<'_>, field: &FieldMeta) -> Result<Value, String> {
                 ));
             }
         }
-        ValueRef::Text(t) => Value::Text(String::from_utf8_lossy(t).into_owned()),
+        ValueRef::Text(t) => Value::Text(match std::str::from_utf8(t) {
+            Ok(text) => text.to_owned(),
+            Err(_) => String::from_utf8_lossy(t).into_owned(),
+        }),
         ValueRef::Blob(_) => Value::Null,
     })
 }
@@ -464,15 +498,40 @@ fn db_error(e: rusqlite::Error) -> VoError {
     VoError::query(db_message(&e))
 }
 
-fn row_values(row: &rusqlite::Row<'_>, fields: &[FieldMeta]) -> Result<Vec<Value>, String> {
-    fields
-        .iter()
-        .enumerate()
-        .map(|(i, f)| match row.get_ref(i) {
-            Ok(v) => cell(v, f),
-            Err(e) => Err(format!("cannot read column {}: {e}", f.name)),
-        })
-        .collect()
+/// How a column's SQLite values become cells, decided once per query from its datatype.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum CellKind {
+    /// `float`, `double`.
+    Float,
+    /// `char`, `unicodeChar`.
+    Text,
+    /// The integer and boolean types.
+    Other,
+}
+
+impl CellKind {
+    fn of(field: &FieldMeta) -> CellKind {
+        match field.datatype.as_str() {
+            "float" | "double" => CellKind::Float,
+            "char" | "unicodeChar" => CellKind::Text,
+            _ => CellKind::Other,
+        }
+    }
+}
+
+fn row_values(
+    row: &rusqlite::Row<'_>,
+    fields: &[FieldMeta],
+    kinds: &[CellKind],
+) -> Result<Vec<Value>, String> {
+    let mut values = Vec::with_capacity(fields.len());
+    for (i, (f, kind)) in fields.iter().zip(kinds).enumerate() {
+        values.push(match row.get_ref(i) {
+            Ok(v) => cell(v, f, *kind)?,
+            Err(e) => return Err(format!("cannot read column {}: {e}", f.name)),
+        });
+    }
+    Ok(values)
 }
 
 #[cfg(test)]
