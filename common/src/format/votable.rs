@@ -299,39 +299,54 @@ fn put_cell(col: Col, v: &Value, out: &mut Vec<u8>) {
                 Value::Int(i) => i.to_string().into(),
                 Value::Double(d) => format!("{d:?}").into(),
             };
-            // char: the text's UTF-8 bytes as they are (no copy); unicodeChar: UCS-2, one
-            // 16-bit unit a character of the BMP, U+FFFD for the others.
-            let ucs2: Vec<u8>;
-            let units: &[u8] = if col.prim == Prim::Char {
-                text.as_bytes()
-            } else {
-                ucs2 = text
-                    .chars()
-                    .flat_map(|c| {
-                        let u = u32::from(c);
-                        let unit = if u > 0xFFFF { 0xFFFD } else { u as u16 };
-                        unit.to_be_bytes()
-                    })
-                    .collect();
-                &ucs2
-            };
-            let size = if col.prim == Prim::Char { 1 } else { 2 };
-            let n = match col.shape {
+            // unicodeChar: UCS-2, one 16-bit unit a character of the BMP, U+FFFD for the
+            // others, written straight into `out` (variable: the count first).
+            if col.prim == Prim::UnicodeChar {
+                let unit = |c: char| {
+                    let u = u32::from(c);
+                    if u > 0xFFFF {
+                        0xFFFDu16
+                    } else {
+                        u as u16
+                    }
+                };
+                let n = match col.shape {
+                    Shape::Variable => {
+                        let count = if text.is_ascii() {
+                            text.len()
+                        } else {
+                            text.chars().count()
+                        };
+                        out.extend_from_slice(&(count as u32).to_be_bytes());
+                        count
+                    }
+                    Shape::Fixed(n) => n,
+                    Shape::Scalar => 1,
+                };
+                out.reserve(2 * n);
+                let mut written = 0;
+                for c in text.chars().take(n) {
+                    out.extend_from_slice(&unit(c).to_be_bytes());
+                    written += 1;
+                }
+                out.resize(out.len() + 2 * (n - written), 0);
+                return;
+            }
+            // char: the text's UTF-8 bytes as they are (no copy).
+            let units: &[u8] = text.as_bytes();
+            let want = match col.shape {
                 Shape::Variable => {
-                    out.extend_from_slice(&((units.len() / size) as u32).to_be_bytes());
+                    out.extend_from_slice(&(units.len() as u32).to_be_bytes());
                     out.extend_from_slice(units);
                     return;
                 }
                 Shape::Fixed(n) => n,
                 Shape::Scalar => 1,
             };
-            let want = n * size;
             let mut take = units.len().min(want);
-            if col.prim == Prim::Char {
-                // Never cut a UTF-8 character in two.
-                while take > 0 && take < units.len() && (units[take] & 0xC0) == 0x80 {
-                    take -= 1;
-                }
+            // Never cut a UTF-8 character in two.
+            while take > 0 && take < units.len() && (units[take] & 0xC0) == 0x80 {
+                take -= 1;
             }
             out.extend_from_slice(&units[..take]);
             out.resize(out.len() + (want - take), 0);
@@ -564,6 +579,35 @@ mod tests {
                 Value::Null,
             ],
         ]
+    }
+
+    #[test]
+    fn fixed_unicode_char_cells_are_cut_or_padded_to_their_size() {
+        let fields = vec![field("u", "unicodeChar", Some("3"))];
+        let mut bytes = Vec::new();
+        for text in ["a\u{e9}\u{1D538}x", "z"] {
+            let mut w = TableWriter::new(Format::VotableBinary2, fields.clone(), Vec::new());
+            let mut out = Vec::new();
+            w.begin(&mut out);
+            w.row(&[Value::Text(text.into())], &mut out);
+            w.end(&QueryStatus::Ok, &mut out);
+            let doc = String::from_utf8(out).expect("utf8");
+            let b64 = doc
+                .split("<STREAM encoding=\"base64\">\n")
+                .nth(1)
+                .and_then(|r| r.split("\n</STREAM>").next())
+                .expect("stream");
+            use base64::Engine;
+            bytes.push(
+                base64::engine::general_purpose::STANDARD
+                    .decode(b64.replace('\n', ""))
+                    .expect("base64"),
+            );
+        }
+        // The null bitmap, then three UCS-2 units: cut after the third character, or the
+        // text padded with zero units.
+        assert_eq!(bytes[0], [0, 0x00, b'a', 0x00, 0xE9, 0xFF, 0xFD]);
+        assert_eq!(bytes[1], [0, 0x00, b'z', 0, 0, 0, 0]);
     }
 
     #[test]
