@@ -133,6 +133,9 @@ rows = [
     [5, "true", 1, 32767, 2147483647, 9223372036854775807, "-1.5e-38", "1e-300",
      "<&>'\"", 'a,b "c" <d> & e', "tab\there", "line\nbreak; semi;colon", "2020-06-01",
      "180", "0"],
+    # Each integer type's smallest value: BINARY's NULL, which FITS must not take as one.
+    [6, "true", 0, -32768, -2147483648, -9223372036854775808, "0", "0", "", "", "", "",
+     "2020-06-02", "1", "1"],
 ]
 header = [c["name"] for c in alltypes]
 csv_rows(f"{out}/alltypes.csv", header, rows)

@@ -165,6 +165,13 @@ async fn dp02_on(db: Option<String>) {
     // and nothing is loaded.
     for (name, csv, words) in [
         ("long_band.csv", "visit,band\n7,g\n8,rr\n", "line 3"),
+        // Blank lines count: the bad value is on line 4 of the file.
+        ("blank_lines.csv", "visit,band\n\n\r\n8,rr\n", "line 4"),
+        (
+            "not_ascii.csv",
+            "visit,band\n9,\u{e9}\n",
+            "line 2, column 2 (band)",
+        ),
         (
             "long_filter.csv",
             "visit,physical_filter\n9,abcdefghijklmnopqrstuvwxyz1234567\n",

@@ -8,17 +8,21 @@
 //! result folder of a TAP service), which [`TableFormat::take_file`] hands over with its
 //! length, to be sent with a Content-Length. Both files vanish when closed.
 //!
+//! A table has at most [`MAX_COLUMNS`] columns (TFIELDS).
+//!
 //! Columns (TFORMn): `boolean` L (NULL: the byte 0, FITS 4.0 §7.3.3.1), `unsignedByte` B,
-//! `short` I, `int` J, `long` K (NULL: the TNULLn value the header declares: 255, -32768,
-//! -2147483648, -9223372036854775808), `float` E, `double` D (NULL: NaN); text (`char`,
+//! `short` I, `int` J, `long` K (NULL: the TNULLn value the header declares, a value the
+//! column does not hold, the type's smallest when it can be), `float` E, `double` D (NULL:
+//! NaN); text (`char`,
 //! `unicodeChar`) `wA`, `w` the longest value's length in bytes (at least 1), or the
 //! declared fixed arraysize, holding the text's UTF-8 bytes (FITS text is ASCII: readers
 //! take other bytes as they please, and a NULL is the empty string there). Fixed numeric
 //! arrays repeat their element; variable ones (`*`) repeat it as often as the longest
 //! value has elements, the shorter ones padded with the element's NULL. TTYPEn, TUNITn,
-//! TCOMMn (the description, up to 68 characters), TUCDn and TUTYPn (which STIL reads) name
-//! and describe each column; `QRYSTAT` holds DALI 1.1's QUERY_STATUS (`OK`, `OVERFLOW` when
-//! MAXREC cut the rows, `ERROR` with `QRYMSG` saying why).
+//! TCOMMn (the description), TUCDn and TUTYPn (which STIL reads) name and describe each
+//! column, values longer than a card going on in CONTINUE cards; `QRYSTAT` holds DALI
+//! 1.1's QUERY_STATUS (`OK`, `OVERFLOW` when MAXREC cut the rows, `ERROR` with `QRYMSG`
+//! saying why).
 
 use std::fs::File;
 use std::io::{BufReader, BufWriter, Read, Seek, SeekFrom, Write};
@@ -27,6 +31,13 @@ use std::path::{Path, PathBuf};
 use super::votable::{boolean, integer, numbers, put_number, Prim, Shape};
 use super::{QueryStatus, TableFormat, TableMeta};
 use crate::votable::{FieldMeta, Value};
+
+/// The most columns a FITS binary table has (FITS 4.0 §7.3.1: TFIELDS <= 999).
+pub const MAX_COLUMNS: usize = 999;
+
+/// How many of an integer column's smallest values are kept to find a TNULL it does not
+/// hold.
+const LOW_VALUES: usize = 64;
 
 /// A FITS block: every HDU's header and data fill a whole number of them.
 const BLOCK: usize = 2880;
@@ -41,8 +52,12 @@ struct Col {
     size: usize,
     /// `unsignedByte`: which of the 256 values occur, so that TNULL can be one that does not.
     seen: Vec<bool>,
-    /// `unsignedByte`: the TNULL chosen at the end.
-    tnull: u8,
+    /// The other integers: the [`LOW_VALUES`] smallest distinct values seen, and the
+    /// largest, for the same purpose.
+    low: std::collections::BTreeSet<i64>,
+    max: Option<i64>,
+    /// Integers: the TNULL chosen at the end.
+    tnull: i64,
 }
 
 impl Col {
@@ -64,39 +79,121 @@ impl Col {
             shape,
             size,
             seen,
-            tnull: 255,
+            low: std::collections::BTreeSet::new(),
+            max: None,
+            tnull: prim.int_null().unwrap_or(0),
         }
     }
 
-    /// Bytes of one element in the spill: an `unsignedByte` is spilled as a 16-bit integer
-    /// (-1 for NULL), its TNULL being chosen only at the end.
+    /// The integer types (their NULL is a TNULL chosen at the end).
+    fn is_integer(&self) -> bool {
+        self.prim.int_null().is_some()
+    }
+
+    /// The smallest and largest values of an integer type.
+    fn bounds(&self) -> (i64, i64) {
+        match self.prim {
+            Prim::UByte => (0, 255),
+            Prim::Short => (i16::MIN.into(), i16::MAX.into()),
+            Prim::Int => (i32::MIN.into(), i32::MAX.into()),
+            _ => (i64::MIN, i64::MAX),
+        }
+    }
+
+    /// Bytes of one element in the spill: an integer is spilled as a flag byte (0: NULL)
+    /// and its 8 bytes, its TNULL being chosen only at the end.
     fn spill_bytes(&self) -> usize {
-        if self.prim == Prim::UByte {
-            2
+        if self.is_integer() {
+            9
         } else {
             self.element_bytes()
         }
     }
 
-    /// Spill one element (`None`: NULL).
-    fn spill_element(&mut self, v: Option<f64>, out: &mut Vec<u8>) {
-        if self.prim != Prim::UByte {
-            return put_element(self.prim, v, out);
+    /// Spill one integer element (`None`: NULL), clamped to the type's range.
+    fn spill_int(&mut self, v: Option<i64>, out: &mut Vec<u8>) {
+        let (lo, hi) = self.bounds();
+        match v.map(|i| i.clamp(lo, hi)) {
+            None => out.extend_from_slice(&[0; 9]),
+            Some(i) => {
+                if let Some(seen) = usize::try_from(i).ok().and_then(|b| self.seen.get_mut(b)) {
+                    *seen = true;
+                }
+                self.max = Some(self.max.map_or(i, |m| m.max(i)));
+                if self.prim != Prim::UByte
+                    && (self.low.len() < LOW_VALUES || self.low.last().is_some_and(|top| i < *top))
+                {
+                    self.low.insert(i);
+                    if self.low.len() > LOW_VALUES {
+                        self.low.pop_last();
+                    }
+                }
+                out.push(1);
+                out.extend_from_slice(&i.to_be_bytes());
+            }
         }
-        let b = v
-            .filter(|x| x.is_finite())
-            .map_or(-1i16, |x| x.round().clamp(0.0, 255.0) as i16);
-        if let Some(seen) = usize::try_from(b).ok().and_then(|i| self.seen.get_mut(i)) {
-            *seen = true;
-        }
-        out.extend_from_slice(&b.to_be_bytes());
     }
 
-    /// The file's bytes of `n` spilled `unsignedByte` elements (NULL as TNULL).
-    fn unspill_bytes(&self, spilled: &[u8], out: &mut Vec<u8>) {
-        for e in spilled.chunks_exact(2) {
-            let v = i16::from_be_bytes([e[0], e[1]]);
-            out.push(u8::try_from(v).unwrap_or(self.tnull));
+    /// Spill one element (`None`: NULL).
+    fn spill_element(&mut self, v: Option<f64>, out: &mut Vec<u8>) {
+        if self.is_integer() {
+            let i = v.filter(|x| x.is_finite()).map(|x| x.round() as i64);
+            return self.spill_int(i, out);
+        }
+        put_element(self.prim, v, out)
+    }
+
+    /// Choose TNULL, a value the column does not hold: for unsignedByte the largest; for
+    /// the others the type's smallest (as VOTable's BINARY takes it), else the smallest
+    /// above it that is surely not held (below the largest of the [`LOW_VALUES`] smallest
+    /// values held, or any when fewer values were held), else one above the largest held.
+    /// When none is found, the type's smallest (which then also reads as NULL).
+    fn choose_tnull(&mut self) {
+        let (lo, hi) = self.bounds();
+        self.tnull = if self.prim == Prim::UByte {
+            (0..=255usize)
+                .rev()
+                .find(|b| !self.seen[*b])
+                .map_or(255, |b| b as i64)
+        } else {
+            let mut c = lo;
+            while c < hi && self.low.contains(&c) {
+                c += 1;
+            }
+            let complete = self.low.len() < LOW_VALUES;
+            let below_top = self.low.last().is_some_and(|top| c < *top);
+            if !self.low.contains(&c) && (complete || below_top) {
+                c
+            } else {
+                match self.max {
+                    Some(m) if m < hi => m + 1,
+                    _ => lo,
+                }
+            }
+        };
+    }
+
+    /// The file's bytes of spilled integer elements (NULL as TNULL).
+    fn unspill_ints(&self, spilled: &[u8], out: &mut Vec<u8>) {
+        for e in spilled.chunks_exact(9) {
+            let mut b = [0u8; 8];
+            b.copy_from_slice(&e[1..]);
+            let v = if e[0] == 0 {
+                self.tnull
+            } else {
+                i64::from_be_bytes(b)
+            };
+            self.put_int(v, out);
+        }
+    }
+
+    /// One integer element in the file's layout.
+    fn put_int(&self, v: i64, out: &mut Vec<u8>) {
+        match self.prim {
+            Prim::UByte => out.push(v as u8),
+            Prim::Short => out.extend_from_slice(&(v as i16).to_be_bytes()),
+            Prim::Int => out.extend_from_slice(&(v as i32).to_be_bytes()),
+            _ => out.extend_from_slice(&v.to_be_bytes()),
         }
     }
 
@@ -216,9 +313,8 @@ impl FitsTable {
                 continue;
             }
             match col.shape {
-                Shape::Scalar if col.prim == Prim::Long => {
-                    raw.extend_from_slice(&integer(v).unwrap_or(i64::MIN).to_be_bytes())
-                }
+                // Integers keep their full 64 bits (not through f64).
+                Shape::Scalar if col.is_integer() => col.spill_int(integer(v), &mut raw),
                 Shape::Scalar => {
                     let x = match col.prim {
                         Prim::Boolean => boolean(v).map(|b| if b { 1.0 } else { 0.0 }),
@@ -274,14 +370,8 @@ impl FitsTable {
             let n = i + 1;
             h.text(&format!("TTYPE{n}"), &f.name, "");
             h.text(&format!("TFORM{n}"), &c.tform(), "");
-            if c.prim == Prim::UByte {
-                h.int(
-                    &format!("TNULL{n}"),
-                    i64::from(c.tnull),
-                    "the value of NULL",
-                );
-            } else if let Some(null) = c.prim.int_null() {
-                h.int(&format!("TNULL{n}"), null, "the value of NULL");
+            if c.is_integer() {
+                h.int(&format!("TNULL{n}"), c.tnull, "the value of NULL");
             }
             if let Some(u) = f.unit.as_deref().filter(|u| !u.is_empty()) {
                 h.text(&format!("TUNIT{n}"), u, "");
@@ -318,14 +408,9 @@ impl FitsTable {
         if let Some(f) = self.failure.take() {
             return Err(f);
         }
-        // An unsignedByte column's NULL is the largest value it does not hold (255 when it
-        // holds all 256, then a 255 reads as NULL).
         for col in &mut self.cols {
-            if col.prim == Prim::UByte {
-                col.tnull = (0..=255u8)
-                    .rev()
-                    .find(|b| !col.seen[usize::from(*b)])
-                    .unwrap_or(255);
+            if col.is_integer() {
+                col.choose_tnull();
             }
         }
         let folder = self.spill_folder();
@@ -374,10 +459,12 @@ impl FitsTable {
                 };
                 cell.resize(count * col.spill_bytes(), 0);
                 reader.read_exact(&mut cell).map_err(|e| io("reading", e))?;
-                if col.prim == Prim::UByte {
+                if col.is_integer() {
                     bytes.clear();
-                    col.unspill_bytes(&cell, &mut bytes);
-                    bytes.resize(col.repeat(), col.tnull);
+                    col.unspill_ints(&cell, &mut bytes);
+                    for _ in count..col.repeat() {
+                        col.put_int(col.tnull, &mut bytes);
+                    }
                     std::mem::swap(&mut cell, &mut bytes);
                 } else if !fixed {
                     if col.is_text() {
@@ -472,28 +559,42 @@ impl Header {
     }
 
     /// A string value (FITS 4.0 §4.2.1.1): quoted, quotes doubled, at least 8 characters,
-    /// non-ASCII characters as `?`, cut to fit one card (68 characters inside the quotes).
+    /// non-ASCII characters as `?`. A value too long for one card goes on in `CONTINUE`
+    /// cards, each piece but the last ending in `&` (the long-string convention, FITS 4.0
+    /// §4.2.1.2), which astropy and STIL read back whole.
     fn text(&mut self, key: &str, v: &str, comment: &str) {
-        let mut inner = String::new();
+        // At most 67 characters a card and its `&`; a doubled quote is never split.
+        let mut chunks = vec![String::new()];
         for c in v.chars() {
-            let add: &str = match c {
-                '\'' => "''",
-                c if (' '..='~').contains(&c) => {
-                    inner.push(c);
-                    ""
-                }
-                _ => "?",
+            let piece = match c {
+                '\'' => "''".to_string(),
+                c if (' '..='~').contains(&c) => c.to_string(),
+                _ => "?".to_string(),
             };
-            if inner.len() + add.len() > 68 {
-                break;
+            if chunks.last().map_or(0, String::len) + piece.len() > 67 {
+                chunks.push(String::new());
             }
-            inner.push_str(add);
-            if inner.len() >= 68 {
-                break;
+            if let Some(last) = chunks.last_mut() {
+                last.push_str(&piece);
             }
         }
-        inner.truncate(68);
-        self.card(key, &format!("'{inner:<8}'"), comment);
+        let n = chunks.len();
+        for (k, chunk) in chunks.iter().enumerate() {
+            let amp = if k + 1 < n { "&" } else { "" };
+            if k == 0 {
+                let value = format!("'{:<8}'", format!("{chunk}{amp}"));
+                self.card(key, &value, if n == 1 { comment } else { "" });
+            } else {
+                self.line(&format!("CONTINUE  '{chunk}{amp}'"));
+            }
+        }
+    }
+
+    /// One card of exactly this text (padded to 80 characters).
+    fn line(&mut self, text: &str) {
+        let mut card: Vec<u8> = text.bytes().take(80).collect();
+        card.resize(80, b' ');
+        self.bytes.extend_from_slice(&card);
     }
 
     fn finish(mut self) -> Vec<u8> {
@@ -613,6 +714,48 @@ mod tests {
         assert_eq!(value(&header, "TFORM1"), Some("'1B      '"));
         assert_eq!(value(&header, "TNULL1"), Some("254"));
         assert_eq!(&bytes[2 * BLOCK..2 * BLOCK + 3], &[255, 254, 0]);
+    }
+
+    #[test]
+    fn an_integer_null_is_a_value_the_column_does_not_hold() {
+        let fields = vec![field("i", "int", None), field("s", "short", None)];
+        let rows = vec![
+            vec![Value::Int(i32::MIN.into()), Value::Int(7)],
+            vec![Value::Null, Value::Null],
+            vec![Value::Int(5), Value::Int(-1)],
+        ];
+        let bytes = write(fields, &rows, QueryStatus::Ok);
+        let header = cards(&bytes[BLOCK..2 * BLOCK]);
+        // int holds its smallest value: NULL is the next one up; short does not hold it.
+        assert_eq!(value(&header, "TNULL1"), Some("-2147483647"));
+        assert_eq!(value(&header, "TNULL2"), Some("-32768"));
+        let data = &bytes[2 * BLOCK..];
+        let i = |k: usize| i32::from_be_bytes(data[k * 6..k * 6 + 4].try_into().expect("4"));
+        assert_eq!((i(0), i(1), i(2)), (i32::MIN, i32::MIN + 1, 5));
+    }
+
+    #[test]
+    fn long_strings_go_on_in_continue_cards() {
+        let name = format!("{}_end1", "x".repeat(70));
+        let mut f = field(&name, "double", None);
+        f.utype =
+            Some("obscore:Char.SpatialAxis.Coverage.Location.Coord.Position2D.Value2.C1".into());
+        let bytes = write(vec![f], &[vec![Value::Double(1.0)]], QueryStatus::Ok);
+        let header = cards(&bytes[BLOCK..2 * BLOCK]);
+        let k = header
+            .iter()
+            .position(|c| c.starts_with("TTYPE1"))
+            .expect("TTYPE1");
+        assert_eq!(header[k], format!("TTYPE1  = '{}&'", "x".repeat(67)));
+        assert_eq!(header[k + 1], "CONTINUE  'xxx_end1'");
+        let u = header
+            .iter()
+            .position(|c| c.starts_with("TUTYP1"))
+            .expect("TUTYP1");
+        assert!(
+            header[u].ends_with("&'") && header[u + 1].ends_with("C1'"),
+            "{header:?}"
+        );
     }
 
     #[test]

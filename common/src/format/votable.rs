@@ -16,7 +16,8 @@
 //!
 //! Cells of the binary serializations (§5.4.1): `boolean` one byte `T`/`F`/`?`;
 //! `unsignedByte`, `short`, `int`, `long`, `float`, `double` their bytes; `char` one byte a
-//! character (text written as UTF-8 bytes), `unicodeChar` two (UCS-2: characters outside the
+//! character (ASCII: any other character is written `?`, as a char FIELD holds no other;
+//! text that may hold any is declared unicodeChar), `unicodeChar` two (UCS-2: characters outside the
 //! Basic Multilingual Plane become U+FFFD); a variable-length array (`*`, `n*`) a 4-byte
 //! count then its elements, a fixed one (`n`, `nxm`) exactly its elements (text padded with
 //! NULs or cut). Numeric arrays come as text (elements apart by spaces or commas, as
@@ -332,8 +333,18 @@ fn put_cell(col: Col, v: &Value, out: &mut Vec<u8>) {
                 out.resize(out.len() + 2 * (n - written), 0);
                 return;
             }
-            // char: the text's UTF-8 bytes as they are (no copy).
-            let units: &[u8] = text.as_bytes();
+            // char: ASCII (VOTable 1.4 §2.1), the text's bytes as they are (no copy); a
+            // character that is not ASCII becomes `?`, so that the document stays readable.
+            let ascii: String;
+            let units: &[u8] = if text.is_ascii() {
+                text.as_bytes()
+            } else {
+                ascii = text
+                    .chars()
+                    .map(|c| if c.is_ascii() { c } else { '?' })
+                    .collect();
+                ascii.as_bytes()
+            };
             let want = match col.shape {
                 Shape::Variable => {
                     out.extend_from_slice(&(units.len() as u32).to_be_bytes());

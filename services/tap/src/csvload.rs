@@ -59,7 +59,7 @@ fn check(field: &str, column: &ColumnInfo, position: bool) -> Result<Value, Stri
             "false" | "f" | "0" => Ok(Value::Int(0)),
             _ => Err(format!("'{field}' is not a boolean (true/false, t/f, 1/0)")),
         },
-        "unsignedByte" => int_in(-128, 255),
+        "unsignedByte" => int_in(0, 255),
         "short" => int_in(i16::MIN.into(), i16::MAX.into()),
         "int" => int_in(i32::MIN.into(), i32::MAX.into()),
         "long" => int_in(i64::MIN, i64::MAX),
@@ -93,6 +93,12 @@ fn check(field: &str, column: &ColumnInfo, position: bool) -> Result<Value, Stri
                 Some(n) if field.chars().count() > n => Err(format!(
                     "'{field}' has {} characters; the column holds at most {n}",
                     field.chars().count()
+                )),
+                // VOTable's char is ASCII (VOTable 1.4 §2.1): text with other characters
+                // belongs in a unicode or text column.
+                _ if f.datatype == "char" && !field.is_ascii() => Err(format!(
+                    "'{field}' holds characters that are not ASCII, which a char column \
+                     cannot (declare the column unicode or text in the Felis file)"
                 )),
                 _ => Ok(Value::Text(field.to_string())),
             }
@@ -282,9 +288,25 @@ pub fn read_csv(catalog: &TapCatalog, table_name: &str, path: &Path) -> Result<C
     }
     let mut rows = Vec::new();
     let mut lines = Vec::new();
+    // (byte offset, line number) of the last record start: lines are counted as they go.
+    let mut counted: (usize, u64) = (0, 1);
     for record in reader.records() {
         let record = record.map_err(|e| VoError::usage(format!("{file}: {e}")))?;
-        let line = record.position().map_or(0, |p| p.line());
+        // The line, counted from the record's byte offset (the csv crate's own count leaves
+        // out blank lines it skips).
+        let start = record.position().map_or(counted.0, |p| p.byte() as usize);
+        let start = start
+            + raw[start.min(raw.len())..]
+                .iter()
+                .take_while(|b| matches!(b, b'\r' | b'\n'))
+                .count();
+        let upto = start.min(raw.len());
+        counted.1 += raw[counted.0.min(upto)..upto]
+            .iter()
+            .filter(|b| **b == b'\n')
+            .count() as u64;
+        counted.0 = upto;
+        let line = counted.1;
         if record.len() != columns.len() {
             return Err(VoError::usage(format!(
                 "{file}: line {line}: {} fields where the header has {}",

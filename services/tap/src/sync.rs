@@ -226,6 +226,16 @@ pub async fn start_query(
         }
         Err(_) => return Err(VoError::internal("the ADQL translator failed")),
     };
+    if request.format == vo_common::Format::Fits
+        && translated.fields.len() > vo_common::format::fits::MAX_COLUMNS
+    {
+        return Err(VoError::usage(format!(
+            "the query selects {} columns; a FITS table holds at most {} (FITS 4.0 TFIELDS): \
+             select fewer columns or ask for another RESPONSEFORMAT",
+            translated.fields.len(),
+            vo_common::format::fits::MAX_COLUMNS
+        )));
+    }
     let maxrec = request
         .maxrec
         .unwrap_or(state.limits.default_maxrec)
