@@ -210,22 +210,39 @@ async fn write_rows(
     Some((status, writer, buf))
 }
 
-/// Send a whole file to `sink` in chunks of [`CHUNK`] bytes; false when the sink is gone or
-/// the file cannot be read.
-async fn send_file(file: std::fs::File, sink: &mut impl ChunkSink) -> bool {
-    use tokio::io::AsyncReadExt;
-    let mut file = tokio::fs::File::from_std(file);
-    loop {
+/// A whole file as a stream of chunks of at most [`CHUNK`] bytes; a read error is the last
+/// item.
+pub fn file_chunks(
+    file: std::fs::File,
+) -> impl futures_util::Stream<Item = Result<Bytes, std::io::Error>> {
+    futures_util::stream::unfold(Some(tokio::fs::File::from_std(file)), |file| async move {
+        use tokio::io::AsyncReadExt;
+        let mut file = file?;
         let mut chunk = vec![0u8; CHUNK];
         match file.read(&mut chunk).await {
-            Ok(0) => return true,
+            Ok(0) => None,
             Ok(n) => {
                 chunk.truncate(n);
-                if !sink.send(Bytes::from(chunk)).await {
-                    return false;
-                }
+                Some((Ok(Bytes::from(chunk)), Some(file)))
             }
-            Err(_) => return false,
+            Err(e) => Some((Err(e), None)),
+        }
+    })
+}
+
+/// Send a whole file to `sink` ([`file_chunks`]); false when the sink is gone or the file
+/// cannot be read.
+async fn send_file(file: std::fs::File, sink: &mut impl ChunkSink) -> bool {
+    use futures_util::StreamExt;
+    let chunks = file_chunks(file);
+    futures_util::pin_mut!(chunks);
+    while let Some(chunk) = chunks.next().await {
+        let Ok(chunk) = chunk else {
+            return false;
+        };
+        if !sink.send(chunk).await {
+            return false;
         }
     }
+    true
 }

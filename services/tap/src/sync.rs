@@ -305,21 +305,7 @@ pub async fn run_sync(state: TapState, params: Params, gzip: bool) -> HttpRespon
         // length; the file is anonymous and goes when the response is done.
         return match crate::result::write_table_file(rows, plan).await {
             Ok((file, len, _)) => {
-                let stream = futures_util::stream::unfold(
-                    tokio::fs::File::from_std(file),
-                    |mut file| async move {
-                        use tokio::io::AsyncReadExt;
-                        let mut chunk = vec![0u8; crate::result::CHUNK];
-                        match file.read(&mut chunk).await {
-                            Ok(0) => None,
-                            Ok(n) => {
-                                chunk.truncate(n);
-                                Some((Ok::<_, std::io::Error>(Bytes::from(chunk)), file))
-                            }
-                            Err(e) => Some((Err(e), file)),
-                        }
-                    },
-                );
+                let stream = crate::result::file_chunks(file);
                 HttpResponse::Ok()
                     .content_type(format.content_type())
                     .no_chunking(len)
