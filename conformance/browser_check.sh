@@ -76,4 +76,7 @@ node "$here/browser/check.mjs" "$base/" "$work" "${closeups[@]}"
 # On the shared images, one pixel cut spans values from about 1 (aegean_synthetic_sin) to
 # 20,000 (HorseHead): at least four of the six close-ups must show structure.
 "$py" "$here/browser_check.py" "$work" "$base" "$hips_id" ${data:+4}
+# The server stops before its work folder goes (it writes there until it exits: removing the
+# folder under it failed once with "Directory not empty").
+kill $pid 2>/dev/null; wait $pid 2>/dev/null || true
 if [ -n "${VOGATE_BROWSER_KEEP:-}" ]; then echo "browser check: the files are in $work"; else rm -rf "$work"; fi

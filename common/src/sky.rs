@@ -258,9 +258,91 @@ pub fn stcs_polygon(vertices: &[SkyPoint]) -> String {
     s
 }
 
+/// The DALI xtypes of geometry values (DALI 1.1 §3.3.5–3.3.7): `point` (`double[2]`: ra,
+/// dec), `circle` (`double[3]`: ra, dec, radius) and `polygon` (`double[*]`: ra, dec of each
+/// vertex), all in degrees.
+pub const DALI_GEOMETRY_XTYPES: [&str; 3] = ["point", "circle", "polygon"];
+
+/// Whether `xtype` is one of [`DALI_GEOMETRY_XTYPES`] (any case).
+pub fn is_dali_geometry(xtype: &str) -> bool {
+    DALI_GEOMETRY_XTYPES
+        .iter()
+        .any(|g| g.eq_ignore_ascii_case(xtype))
+}
+
+/// The DALI text of a geometry value of xtype `xtype` ([`DALI_GEOMETRY_XTYPES`]) with the
+/// numbers `values` (degrees): the numbers separated by single spaces, each the shortest text
+/// that reads back to the same double, with every longitude wrapped into [0, 360) as DALI 1.1
+/// §3.3.5 asks (a circle's radius and the latitudes are left as they are). NaN and the
+/// infinities are written `NaN` (VOTable's text of a missing element).
+pub fn dali_geometry_text(xtype: &str, values: &mut [f64]) -> String {
+    let circle = xtype.eq_ignore_ascii_case("circle");
+    let mut s = String::with_capacity(values.len() * 20);
+    for (i, v) in values.iter_mut().enumerate() {
+        // Longitudes are at the even places (a circle's radius is at place 2).
+        if i % 2 == 0 && !(circle && i == 2) && v.is_finite() {
+            *v = normalize_ra(*v) + 0.0;
+        }
+        if i > 0 {
+            s.push(' ');
+        }
+        if !v.is_finite() {
+            s.push_str("NaN");
+        } else {
+            use std::fmt::Write;
+            let _ = write!(s, "{v:?}");
+        }
+    }
+    s
+}
+
+/// [`dali_geometry_text`] of a geometry value given as text (numbers separated by spaces or
+/// commas, as a database writes them: `Infinity` and `NaN` included), or `None` when a word is
+/// not a number (the text is then best left as it is).
+pub fn dali_geometry_normalised(xtype: &str, text: &str) -> Option<String> {
+    let mut values = text
+        .split(|c: char| c.is_whitespace() || c == ',')
+        .filter(|w| !w.is_empty())
+        .map(|w| w.parse::<f64>().ok())
+        .collect::<Option<Vec<f64>>>()?;
+    Some(dali_geometry_text(xtype, &mut values))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn dali_geometry_text_wraps_longitudes_only() {
+        assert_eq!(
+            dali_geometry_text("point", &mut [-10.5, -20.0]),
+            "349.5 -20.0"
+        );
+        assert_eq!(dali_geometry_text("point", &mut [360.0, 90.0]), "0.0 90.0");
+        assert_eq!(
+            dali_geometry_text("point", &mut [-0.0, 1e-300]),
+            "0.0 1e-300"
+        );
+        // A circle's radius (place 2) is not a longitude.
+        assert_eq!(
+            dali_geometry_text("circle", &mut [725.0, 1.0, 370.0]),
+            "5.0 1.0 370.0"
+        );
+        assert_eq!(
+            dali_geometry_text("polygon", &mut [359.0, 1.0, 361.0, 2.0, -1.0, 3.0]),
+            "359.0 1.0 1.0 2.0 359.0 3.0"
+        );
+        assert_eq!(dali_geometry_text("point", &mut [f64::NAN, 0.1]), "NaN 0.1");
+        assert_eq!(
+            dali_geometry_normalised("point", "-1.5 0.30000000000000004").as_deref(),
+            Some("358.5 0.30000000000000004")
+        );
+        assert_eq!(
+            dali_geometry_normalised("point", "Infinity 1").as_deref(),
+            Some("NaN 1.0")
+        );
+        assert_eq!(dali_geometry_normalised("point", "POINT 1 2"), None);
+    }
 
     /// Haversine distance in degrees, written independently as a cross-check.
     fn haversine(a: SkyPoint, b: SkyPoint) -> f64 {

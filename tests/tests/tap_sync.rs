@@ -48,6 +48,7 @@ on_both_backends!(
     felis_columns_keep_their_declared_order,
     obscore_rows_are_upserted_and_deleted_with_their_indexes,
     cones_match_brute_force_haversine,
+    geometry_values_are_dali_arrays_in_icrs_degrees,
     maxrec_overflow_and_top,
     text_formats_are_gzipped_when_asked_and_binary_ones_never,
     fits_tables_are_sent_whole_with_their_length,
@@ -329,6 +330,170 @@ async fn cones_match_brute_force_haversine(db: Db) {
         v["data"],
         serde_json::json!([["img02.fits"], ["img04.fits"]])
     );
+}
+
+/// POINT, CIRCLE and POLYGON in a SELECT list (issue 18, item 3): DALI xtypes, the numbers
+/// of the columns they were made from, longitudes wrapped into [0, 360) (DALI 1.1 §3.3.5),
+/// in JSON arrays, TABLEDATA, BINARY2 and CSV.
+async fn geometry_values_are_dali_arrays_in_icrs_degrees(db: Db) {
+    let work = tempfile::tempdir().expect("tempdir");
+    let data = tempfile::tempdir().expect("tempdir");
+    let n = write_sky(data.path());
+    let gw = gateway(work.path(), Some(data.path()), &db).await;
+    let q = "SELECT obs_id, s_ra, s_dec, POINT('ICRS', s_ra, s_dec) AS p, \
+             POINT(s_ra - 360, s_dec) AS q, CIRCLE(s_ra + 720, s_dec, 0.5) AS c, \
+             POLYGON(s_ra - 1, s_dec, s_ra + 1, s_dec, s_ra, s_dec + 0.5) AS poly, \
+             POLYGON(POINT(10, 20), POINT(11, 20), POINT(-10.5, 21)) AS lit \
+             FROM ivoa.ObsCore ORDER BY obs_id";
+    let v = json_rows(&gw, q).await;
+    let meta: Vec<(String, String, String, String)> = v["metadata"]
+        .as_array()
+        .expect("metadata")
+        .iter()
+        .skip(3)
+        .map(|m| {
+            let s = |k: &str| m[k].as_str().unwrap_or("").to_string();
+            (s("name"), s("arraysize"), s("xtype"), s("unit"))
+        })
+        .collect();
+    let want = |n: &str, a: &str, x: &str| (n.into(), a.into(), x.into(), "deg".into());
+    assert_eq!(
+        meta,
+        [
+            want("p", "2", "point"),
+            want("q", "2", "point"),
+            want("c", "3", "circle"),
+            want("poly", "*", "polygon"),
+            want("lit", "*", "polygon"),
+        ]
+    );
+    let rows = v["data"].as_array().expect("rows");
+    assert_eq!(rows.len(), n);
+    let wrap = |x: f64| x.rem_euclid(360.0);
+    for r in rows {
+        let (ra, dec) = (r[1].as_f64().expect("ra"), r[2].as_f64().expect("dec"));
+        let nums = |k: usize| -> Vec<f64> {
+            r[k].as_array()
+                .unwrap_or_else(|| panic!("{r}: column {k} is not an array"))
+                .iter()
+                .map(|x| x.as_f64().expect("a number"))
+                .collect()
+        };
+        // Within a unit or two of the last place (serde_json's float parsing is not always
+        // correctly rounded).
+        let close = |got: Vec<f64>, want: &[f64]| {
+            got.len() == want.len()
+                && got
+                    .iter()
+                    .zip(want)
+                    .all(|(a, b)| (a - b).abs() <= 1e-13 * b.abs().max(1.0))
+        };
+        assert!(close(nums(3), &[ra, dec]), "{r}");
+        assert!(close(nums(4), &[wrap(ra - 360.0), dec]), "{r}");
+        assert!(close(nums(5), &[wrap(ra + 720.0), dec, 0.5]), "{r}");
+        let poly = nums(6);
+        let want = [wrap(ra - 1.0), dec, wrap(ra + 1.0), dec, ra, dec + 0.5];
+        assert!(close(poly.clone(), &want), "{r}");
+        assert!(poly.iter().step_by(2).all(|x| (0.0..360.0).contains(x)));
+        assert_eq!(nums(7), [10.0, 20.0, 11.0, 20.0, 349.5, 21.0]);
+    }
+    // The image at RA 359.95: POLYGON(s_ra + 1 ...) wraps to 0.95.
+    let near_zero = rows
+        .iter()
+        .find(|r| r[0] == "img00.fits")
+        .expect("img00.fits");
+    let wrapped = near_zero[6][2].as_f64().expect("a number");
+    assert!((wrapped - 0.95).abs() < 1e-9, "{wrapped}");
+
+    // TABLEDATA: the FIELDs, their COOSYS, and the cells as DALI text.
+    let one = "SELECT s_ra, s_dec, POINT(s_ra - 360, s_dec) AS p, CIRCLE(1, 2, 3) AS c FROM ivoa.ObsCore WHERE obs_id = 'img01.fits'";
+    let (status, _, td) = get(
+        &gw,
+        &[
+            ("LANG", "ADQL"),
+            ("QUERY", one),
+            ("RESPONSEFORMAT", "votable/td"),
+        ],
+    )
+    .await;
+    assert_eq!(status, 200, "{td}");
+    assert!(
+        td.contains("<COOSYS ID=\"vogate_icrs\" system=\"ICRS\"/>"),
+        "{td}"
+    );
+    for (name, size, xtype) in [("p", "2", "point"), ("c", "3", "circle")] {
+        let field = td
+            .lines()
+            .find(|l| l.starts_with(&format!("<FIELD name=\"{name}\"")))
+            .unwrap_or_else(|| panic!("no FIELD {name}: {td}"));
+        for attr in [
+            "datatype=\"double\"".to_string(),
+            format!("arraysize=\"{size}\""),
+            format!("xtype=\"{xtype}\""),
+            "unit=\"deg\"".to_string(),
+            "ref=\"vogate_icrs\"".to_string(),
+        ] {
+            assert!(field.contains(&attr), "{field}: no {attr}");
+        }
+    }
+    // img01 is near (0.05, 0.1): s_ra - 360 wraps back to s_ra give or take the rounding of
+    // the subtraction (0.05 - 360 + 360 is 0.05000000000001137 in f64).
+    let tr = td
+        .lines()
+        .find(|l| l.starts_with("<TR>"))
+        .unwrap_or_else(|| panic!("no row: {td}"));
+    let cells: Vec<&str> = tr
+        .trim_start_matches("<TR><TD>")
+        .trim_end_matches("</TD></TR>")
+        .split("</TD><TD>")
+        .collect();
+    let (ra, dec): (f64, f64) = (
+        cells[0].parse().expect("s_ra"),
+        cells[1].parse().expect("s_dec"),
+    );
+    let p = wrap(ra - 360.0);
+    assert!((p - 0.05).abs() < 1e-9 && p != ra, "{tr}");
+    assert_eq!(
+        cells[2..],
+        [format!("{p:?} {dec:?}"), "1.0 2.0 3.0".into()],
+        "{tr}"
+    );
+    // BINARY2: a fixed double[2] and double[3], no count.
+    let (status, _, b2) = get(
+        &gw,
+        &[
+            ("LANG", "ADQL"),
+            ("QUERY", one),
+            ("RESPONSEFORMAT", "votable/b2"),
+        ],
+    )
+    .await;
+    assert_eq!(status, 200, "{b2}");
+    let start = b2.find("base64\">").expect("stream") + 8;
+    let end = b2.find("</STREAM>").expect("end");
+    let text: String = b2[start..end].split_whitespace().collect();
+    use base64::Engine;
+    let bytes = base64::engine::general_purpose::STANDARD
+        .decode(text)
+        .expect("base64");
+    let mut want = vec![0u8]; // the null bitmap: nothing NULL
+    for x in [ra, dec, p, dec, 1.0, 2.0, 3.0] {
+        want.extend_from_slice(&f64::to_be_bytes(x));
+    }
+    assert_eq!(bytes, want);
+    // CSV: the DALI text.
+    let (_, _, csv) = get(
+        &gw,
+        &[("LANG", "ADQL"), ("QUERY", one), ("RESPONSEFORMAT", "csv")],
+    )
+    .await;
+    assert_eq!(
+        csv.replace("\r\n", "\n"),
+        format!("s_ra,s_dec,p,c\n{ra:?},{dec:?},{p:?} {dec:?},1.0 2.0 3.0\n")
+    );
+    // A NULL coordinate makes the whole value NULL.
+    let v = json_rows(&gw, "SELECT POINT(s_ra, CASE WHEN s_ra < 0 THEN 1 END) AS p, CIRCLE(s_ra, s_dec, CASE WHEN s_ra < 0 THEN 1 END) AS c FROM ivoa.ObsCore WHERE obs_id = 'img01.fits'").await;
+    assert_eq!(v["data"], serde_json::json!([[null, null]]));
 }
 
 async fn maxrec_overflow_and_top(db: Db) {

@@ -1,11 +1,13 @@
 //! JSON in the shape of ESA's Gaia TAP+: `{"metadata": [{"name", "datatype", "arraysize",
 //! "xtype", "unit", "ucd", "utype", "description"}, ...], "data": [[...], ...],
 //! "query_status": "OK" | "OVERFLOW" | "ERROR"}` (with `"error"`, the message, after an
-//! ERROR). NULL, NaN and the infinities are `null` (JSON has no NaN).
+//! ERROR). NULL, NaN and the infinities are `null` (JSON has no NaN). A cell of an array of
+//! numbers (a DALI point, circle or polygon) is a JSON array of numbers.
 
 use std::io::Write;
 
-use super::{float32_columns, fmt_number, QueryStatus, TableFormat, TableMeta};
+use super::votable::numbers;
+use super::{float32_columns, fmt_number, numeric_array, QueryStatus, TableFormat, TableMeta};
 use crate::votable::Value;
 
 /// The JSON writer.
@@ -13,6 +15,8 @@ use crate::votable::Value;
 pub struct Json {
     rows: u64,
     float32: Vec<bool>,
+    /// Which columns are arrays of numbers.
+    arrays: Vec<bool>,
 }
 
 /// `s` as a JSON string.
@@ -61,6 +65,7 @@ fn json_opt(s: Option<&str>) -> String {
 impl TableFormat for Json {
     fn begin(&mut self, table: &TableMeta, out: &mut Vec<u8>) {
         self.float32 = float32_columns(&table.fields);
+        self.arrays = table.fields.iter().map(numeric_array).collect();
         out.extend_from_slice(b"{\"metadata\":[");
         for (i, f) in table.fields.iter().enumerate() {
             if i > 0 {
@@ -101,6 +106,18 @@ impl TableFormat for Json {
                     let s = fmt_number(*d, f32col).unwrap_or_else(|| "null".into());
                     out.extend_from_slice(s.as_bytes());
                 }
+                Value::Text(_) if self.arrays.get(i).copied().unwrap_or(false) => {
+                    let f32col = self.float32.get(i).copied().unwrap_or(false);
+                    out.push(b'[');
+                    for (k, x) in numbers(v).into_iter().enumerate() {
+                        if k > 0 {
+                            out.push(b',');
+                        }
+                        let s = fmt_number(x, f32col).unwrap_or_else(|| "null".into());
+                        out.extend_from_slice(s.as_bytes());
+                    }
+                    out.push(b']');
+                }
                 Value::Text(s) => json_str_into(out, s),
             }
         }
@@ -137,5 +154,36 @@ mod tests {
             let back: String = serde_json::from_str(&json_str(s)).expect("valid JSON");
             assert_eq!(back, s);
         }
+    }
+
+    #[test]
+    fn number_arrays_are_json_arrays() {
+        use crate::format::{test_field, Format, TableWriter};
+        let fields = vec![
+            test_field("p", "double", Some("2")),
+            test_field("f", "float", Some("*")),
+            test_field("s", "unicodeChar", Some("*")),
+        ];
+        let mut w = TableWriter::new(Format::Json, fields, Vec::new());
+        let mut out = Vec::new();
+        w.begin(&mut out);
+        w.row(
+            &[
+                Value::Text("10.5 -2.0".into()),
+                Value::Text("14.098 NaN".into()),
+                Value::Text("1 2".into()),
+            ],
+            &mut out,
+        );
+        w.row(
+            &[Value::Null, Value::Text(String::new()), Value::Null],
+            &mut out,
+        );
+        w.end(&QueryStatus::Ok, &mut out);
+        let doc: serde_json::Value = serde_json::from_slice(&out).expect("valid JSON");
+        assert_eq!(
+            doc["data"],
+            serde_json::json!([[[10.5, -2.0], [14.098, null], "1 2"], [null, [], null]])
+        );
     }
 }

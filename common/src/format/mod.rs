@@ -375,6 +375,13 @@ pub(crate) fn fmt_number(v: f64, float32: bool) -> Option<String> {
     }
 }
 
+/// Whether `field` is an array of numbers (an arraysize on a datatype other than `char` and
+/// `unicodeChar`, such as DALI's `double[2]` point), whose cells come as their TABLEDATA text
+/// (numbers separated by spaces).
+pub(crate) fn numeric_array(field: &FieldMeta) -> bool {
+    field.arraysize.is_some() && !matches!(field.datatype.as_str(), "char" | "unicodeChar")
+}
+
 /// Which of `fields` are 4-byte floats (`datatype="float"`).
 pub(crate) fn float32_columns(fields: &[FieldMeta]) -> Vec<bool> {
     fields.iter().map(|f| f.datatype == "float").collect()

@@ -7,8 +7,12 @@
 //! Columns (Arrow types): `boolean` Boolean, `unsignedByte` UInt8, `short` Int16, `int`
 //! Int32, `long` Int64, `float` Float32, `double` Float64, text (`char`, `unicodeChar`)
 //! Utf8, declared in the VOTable as `unicodeChar` with a fixed arraysize, the longest
-//! value's length; numeric arrays are written as their TABLEDATA text (Utf8, the FIELD
-//! keeps the datatype and arraysize). NULL is Parquet's null, distinct from NaN and from the empty
+//! value's length; arrays of doubles (DALI's point, circle and polygon) are Parquet lists of
+//! Float64, fixed-size lists where the arraysize is fixed (then the file also holds Arrow's
+//! own schema, `ARROW:schema`, with the same key-value metadata, since a Parquet list alone
+//! reads back as variable: astropy reads such a column as a 2-D one), and other numeric
+//! arrays are written as their TABLEDATA text (Utf8; the FIELD keeps the datatype and
+//! arraysize). NULL is Parquet's null, distinct from NaN and from the empty
 //! string. Rows are gathered into record batches of [`BATCH_ROWS`] and row groups of at most
 //! [`ROW_GROUP_ROWS`] rows (as the Note asks), Snappy-compressed; each finished row group is
 //! handed on at once, so memory holds at most one row group. Each text column's longest
@@ -19,8 +23,8 @@ use std::io::Write;
 use std::sync::{Arc, Mutex};
 
 use arrow_array::builder::{
-    BooleanBuilder, Float32Builder, Float64Builder, Int16Builder, Int32Builder, Int64Builder,
-    StringBuilder, UInt8Builder,
+    BooleanBuilder, FixedSizeListBuilder, Float32Builder, Float64Builder, Int16Builder,
+    Int32Builder, Int64Builder, ListBuilder, StringBuilder, UInt8Builder,
 };
 use arrow_array::{ArrayRef, RecordBatch};
 use arrow_schema::{DataType, Field, Schema};
@@ -30,7 +34,7 @@ use parquet::basic::Compression;
 use parquet::file::metadata::KeyValue;
 use parquet::file::properties::WriterProperties;
 
-use super::votable::{boolean, integer, numbers, Serialization, Votable};
+use super::votable::{boolean, integer, numbers, Serialization, Shape, Votable};
 use super::{QueryStatus, TableFormat, TableMeta};
 use crate::votable::{FieldMeta, Value};
 
@@ -84,13 +88,31 @@ enum Column {
     F32(Float32Builder),
     F64(Float64Builder),
     Text(StringBuilder),
+    /// Doubles, as many as each row has.
+    ListF64(ListBuilder<Float64Builder>),
+    /// A fixed number of doubles a row (missing ones NaN, extra ones dropped).
+    FixedF64(FixedSizeListBuilder<Float64Builder>, usize),
 }
 
 impl Column {
     /// The builder and Arrow type of a FIELD.
     fn of(f: &FieldMeta) -> (Column, DataType) {
-        if f.arraysize.is_some() && !matches!(f.datatype.as_str(), "char" | "unicodeChar") {
-            return (Column::Text(StringBuilder::new()), DataType::Utf8);
+        if super::numeric_array(f) {
+            let item = Arc::new(Field::new("item", DataType::Float64, true));
+            return match (f.datatype.as_str(), Shape::of(f.arraysize.as_deref())) {
+                ("double", Shape::Fixed(n)) if (1..=1 << 20).contains(&n) => {
+                    let len = i32::try_from(n).unwrap_or(1);
+                    (
+                        Column::FixedF64(FixedSizeListBuilder::new(Float64Builder::new(), len), n),
+                        DataType::FixedSizeList(item, len),
+                    )
+                }
+                ("double", _) => (
+                    Column::ListF64(ListBuilder::new(Float64Builder::new())),
+                    DataType::List(item),
+                ),
+                _ => (Column::Text(StringBuilder::new()), DataType::Utf8),
+            };
         }
         match f.datatype.as_str() {
             "boolean" => (Column::Bool(BooleanBuilder::new()), DataType::Boolean),
@@ -128,6 +150,22 @@ impl Column {
                 Value::Int(i) => b.append_value(i.to_string()),
                 Value::Double(d) => b.append_value(format!("{d:?}")),
             },
+            Column::FixedF64(b, n) => {
+                let xs = numbers(v);
+                for k in 0..*n {
+                    b.values()
+                        .append_value(xs.get(k).copied().unwrap_or(f64::NAN));
+                }
+                b.append(*v != Value::Null);
+            }
+            Column::ListF64(b) => {
+                if *v == Value::Null {
+                    b.append(false);
+                } else {
+                    b.values().append_slice(&numbers(v));
+                    b.append(true);
+                }
+            }
         }
     }
 
@@ -141,6 +179,8 @@ impl Column {
             Column::F32(b) => Arc::new(b.finish()),
             Column::F64(b) => Arc::new(b.finish()),
             Column::Text(b) => Arc::new(b.finish()),
+            Column::ListF64(b) => Arc::new(b.finish()),
+            Column::FixedF64(b, _) => Arc::new(b.finish()),
         }
     }
 }
@@ -295,17 +335,37 @@ impl TableFormat for VoParquet {
         };
         let content = self.content(&status);
         if let Some(mut w) = self.writer.take() {
-            w.append_key_value_metadata(KeyValue::new(VERSION_KEY.to_string(), "1.0".to_string()));
-            w.append_key_value_metadata(KeyValue::new(CONTENT_KEY.to_string(), content));
+            let mut kv = vec![
+                (VERSION_KEY.to_string(), "1.0".to_string()),
+                (CONTENT_KEY.to_string(), content),
+            ];
             // The longest string of each text column, as astropy's own Parquet writer
             // records it (`table::len::NAME`): its reader sizes string columns from it.
             for (f, len) in self.schema.fields().iter().zip(&self.text_len) {
                 if let Some(n) = len {
-                    w.append_key_value_metadata(KeyValue::new(
-                        format!("table::len::{}", f.name()),
-                        (*n).max(1).to_string(),
-                    ));
+                    kv.push((format!("table::len::{}", f.name()), (*n).max(1).to_string()));
                 }
+            }
+            // A fixed-size list is a plain list in Parquet's own schema: Arrow's schema says
+            // which are fixed, with the same metadata (pyarrow then takes it from there).
+            if self
+                .columns
+                .iter()
+                .any(|c| matches!(c, Column::FixedF64(..)))
+            {
+                let schema = Schema::new_with_metadata(
+                    self.schema.fields().clone(),
+                    kv.iter()
+                        .cloned()
+                        .collect::<std::collections::HashMap<String, String>>(),
+                );
+                kv.push((
+                    parquet::arrow::ARROW_SCHEMA_META_KEY.to_string(),
+                    parquet::arrow::encode_arrow_schema(&schema),
+                ));
+            }
+            for (k, v) in kv {
+                w.append_key_value_metadata(KeyValue::new(k, v));
             }
             // A failure here leaves the file without its footer, which readers refuse: it
             // cannot be said in the file any more.
@@ -424,5 +484,58 @@ mod tests {
         // The empty string is not NULL.
         assert!(!name.is_null(2) && name.value(2).is_empty());
         assert_eq!(b.schema().field(4).data_type(), &DataType::Utf8);
+    }
+
+    #[test]
+    fn arrays_of_doubles_are_lists() {
+        use arrow_array::cast::AsArray;
+        use arrow_array::types::Float64Type;
+        use arrow_array::Array;
+        let mut point = field("p", "double");
+        point.arraysize = Some("2".into());
+        point.xtype = Some("point".into());
+        let mut polygon = field("poly", "double");
+        polygon.arraysize = Some("*".into());
+        let mut w = TableWriter::new(Format::Parquet, vec![point, polygon], Vec::new());
+        let mut out = Vec::new();
+        w.begin(&mut out);
+        w.row(
+            &[
+                Value::Text("10.5 -2.0".into()),
+                Value::Text("1 2 3 4 5 6".into()),
+            ],
+            &mut out,
+        );
+        w.row(&[Value::Null, Value::Null], &mut out);
+        w.row(
+            &[Value::Text("7".into()), Value::Text(String::new())],
+            &mut out,
+        );
+        w.end(&QueryStatus::Ok, &mut out);
+        let reader = ParquetRecordBatchReaderBuilder::try_new(bytes::Bytes::from(out))
+            .expect("a Parquet file");
+        let b = reader
+            .build()
+            .expect("reader")
+            .next()
+            .expect("a batch")
+            .expect("rows");
+        // Read back through the Arrow schema the file holds: a fixed-size list.
+        let p = b.column(0).as_fixed_size_list();
+        assert_eq!(p.value_length(), 2);
+        let first = p.value(0);
+        assert_eq!(first.as_primitive::<Float64Type>().values(), &[10.5, -2.0]);
+        assert!(p.is_null(1));
+        // A short value is padded with NaN.
+        let third = p.value(2);
+        let third = third.as_primitive::<Float64Type>();
+        assert!(third.value(0) == 7.0 && third.value(1).is_nan());
+        let poly = b.column(1).as_list::<i32>();
+        let v = poly.value(0);
+        assert_eq!(
+            v.as_primitive::<Float64Type>().values(),
+            &[1.0, 2.0, 3.0, 4.0, 5.0, 6.0]
+        );
+        assert!(poly.is_null(1) && !poly.is_null(2) && poly.value(2).is_empty());
     }
 }

@@ -164,14 +164,18 @@ impl Votable {
 const ICRS_ID: &str = "vogate_icrs";
 
 /// Whether `f` is an equatorial position (UCD `pos.eq.ra` or `pos.eq.dec`, with or without
-/// `;meta.main`): in this archive, ICRS (ADQL's only frame here, and ObsCore's).
+/// `;meta.main`, or a DALI point, circle or polygon): in this archive, ICRS (ADQL's only
+/// frame here, and ObsCore's).
 fn is_equatorial(f: &FieldMeta) -> bool {
-    f.ucd.as_deref().is_some_and(|u| {
-        u.split(';').any(|w| {
-            w.trim().eq_ignore_ascii_case("pos.eq.ra")
-                || w.trim().eq_ignore_ascii_case("pos.eq.dec")
+    // A DALI geometry (point, circle, polygon) of an ADQL query is ICRS (the only frame the
+    // translator accepts).
+    f.xtype.as_deref().is_some_and(crate::sky::is_dali_geometry)
+        || f.ucd.as_deref().is_some_and(|u| {
+            u.split(';').any(|w| {
+                w.trim().eq_ignore_ascii_case("pos.eq.ra")
+                    || w.trim().eq_ignore_ascii_case("pos.eq.dec")
+            })
         })
-    })
 }
 
 /// The FIELD element of `f`; in BINARY, integers declare their null value; equatorial

@@ -122,6 +122,12 @@ pub trait SqlDialect {
     ) -> Option<String> {
         None
     }
+    /// A geometry value of DALI xtype `xtype` (`point`, `circle`, `polygon`) made of the
+    /// SQL number expressions `numbers` (degrees), for a SELECT list: its DALI text (DALI 1.1
+    /// §3.3.5–3.3.7: the numbers separated by spaces, each read back as the same double),
+    /// NULL when any number is NULL. Longitudes may be left unwrapped: the backend wraps them
+    /// into [0, 360) as it reads the rows ([`vo_common::sky::dali_geometry_normalised`]).
+    fn geometry_value(&self, xtype: &str, numbers: &[String]) -> String;
     /// The great-circle distance in degrees between two points given in degrees.
     fn distance(&self, ra1: &str, dec1: &str, ra2: &str, dec2: &str) -> String;
     /// A clause that keeps at most `n` rows, appended after ORDER BY.

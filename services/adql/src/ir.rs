@@ -289,6 +289,9 @@ pub enum Node<'a> {
     Geo(Box<GeoPred<'a>>),
     /// DISTANCE between two points, degrees.
     Distance(Box<[Node<'a>; 4]>),
+    /// A POINT, CIRCLE or POLYGON as a value (in a SELECT list): its DALI text (DALI 1.1
+    /// §3.3.5–3.3.7, numbers in degrees separated by spaces), longitudes in [0, 360).
+    GeoValue(Box<Shape<'a>>),
     /// SQL written by the dialect (an index prefilter).
     Raw(String),
 }
@@ -350,11 +353,23 @@ impl<'a> Node<'a> {
                 b.for_each_node(f);
             }
             Node::Distance(v) => v.iter().for_each(f),
+            Node::GeoValue(s) => s.for_each_node(f),
         }
     }
 }
 
 impl<'a> Shape<'a> {
+    /// The DALI xtype of the shape as a value: `point`, `circle` or `polygon` (`None` for a
+    /// region column, which keeps its own).
+    pub fn dali_xtype(&self) -> Option<&'static str> {
+        match self {
+            Shape::Point(..) => Some("point"),
+            Shape::Circle(..) => Some("circle"),
+            Shape::Polygon(_) | Shape::PolygonLiteral(_) => Some("polygon"),
+            Shape::Region(_) => None,
+        }
+    }
+
     /// Call `f` on each expression of the shape.
     pub fn for_each_node(&self, f: &mut dyn FnMut(&Node<'a>)) {
         match self {

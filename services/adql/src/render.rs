@@ -499,10 +499,33 @@ impl<'d> Renderer<'d> {
                 self.d
                     .distance(&self.expr(a), &self.expr(b), &self.expr(c), &self.expr(d))
             }
+            Node::GeoValue(shape) => self.geometry_value(shape),
             Node::Raw(sql) => sql.clone(),
             Node::Cast(x, target) => self.d.cast(&self.expr(x), target),
             simple => self.expr(simple),
         }
+    }
+
+    /// A POINT, CIRCLE or POLYGON as a value: its numbers through the dialect's
+    /// [`SqlDialect::geometry_value`].
+    fn geometry_value(&self, shape: &Shape) -> String {
+        let numbers: Vec<String> = match shape {
+            Shape::Point(a, b) => vec![self.expr(a), self.expr(b)],
+            Shape::Circle(a, b, r) => vec![self.expr(a), self.expr(b), self.expr(r)],
+            Shape::Polygon(v) => v
+                .iter()
+                .flat_map(|(a, b)| [self.expr(a), self.expr(b)])
+                .collect(),
+            // `POLYGON ICRS ra dec ...`, written by the checker: the numbers after the frame.
+            Shape::PolygonLiteral(stcs) => stcs
+                .split_ascii_whitespace()
+                .skip(2)
+                .map(|w| self.d.number_literal(w, false))
+                .collect(),
+            Shape::Region(_) => return "NULL".into(),
+        };
+        self.d
+            .geometry_value(shape.dali_xtype().unwrap_or("polygon"), &numbers)
     }
 
     /// A region value and the condition under which it stands for the whole sky.

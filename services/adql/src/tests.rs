@@ -23,6 +23,9 @@ impl SqlDialect for Plain {
     fn contains_point_circle(&self, a: &str, b: &str, c: &str, d: &str, r: &str) -> String {
         format!("pc({a}, {b}, {c}, {d}, {r})")
     }
+    fn geometry_value(&self, xtype: &str, numbers: &[String]) -> String {
+        format!("{xtype}({})", numbers.join(", "))
+    }
     fn distance(&self, a: &str, b: &str, c: &str, d: &str) -> String {
         format!("dist({a}, {b}, {c}, {d})")
     }
@@ -671,4 +674,101 @@ fn a_null_column_of_a_set_operation_takes_the_other_sides_type() {
         err("SELECT obs_id FROM ivoa.ObsCore UNION SELECT s_ra FROM ivoa.ObsCore")
             .contains("a string on the left and a number on the right")
     );
+}
+
+#[test]
+fn geometry_values_in_select_lists_carry_dali_xtypes() {
+    let t = ok("SELECT POINT('ICRS', s_ra, s_dec), CIRCLE(POINT(s_ra, s_dec), 0.5) AS c, POLYGON(1, 2, 3, 4, 5, 7), POLYGON(s_ra, s_dec, 3, 4, 5, 7) FROM ivoa.ObsCore");
+    let got: Vec<String> = t
+        .fields
+        .iter()
+        .map(|f| {
+            format!(
+                "{} {} {:?} {:?} {:?}",
+                f.name, f.datatype, f.arraysize, f.xtype, f.unit
+            )
+        })
+        .collect();
+    assert_eq!(
+        got,
+        [
+            r#"point double Some("2") Some("point") Some("deg")"#,
+            r#"c double Some("3") Some("circle") Some("deg")"#,
+            r#"polygon double Some("*") Some("polygon") Some("deg")"#,
+            r#"polygon_2 double Some("*") Some("polygon") Some("deg")"#,
+        ]
+    );
+    assert_eq!(
+        t.sql,
+        "SELECT point(\"t1\".\"s_ra\", \"t1\".\"s_dec\") AS \"c1\", circle(\"t1\".\"s_ra\", \"t1\".\"s_dec\", 0.5) AS \"c2\", polygon(1.0, 2.0, 3.0, 4.0, 5.0, 7.0) AS \"c3\", polygon(\"t1\".\"s_ra\", \"t1\".\"s_dec\", 3, 4, 5, 7) AS \"c4\" FROM \"ivoa.ObsCore\" AS \"t1\""
+    );
+    // Passed through a subquery, the value keeps its metadata.
+    let t = ok("SELECT p FROM (SELECT POINT(s_ra, s_dec) AS p FROM ivoa.ObsCore) AS s");
+    assert_eq!(t.fields[0].xtype.as_deref(), Some("point"));
+    assert_eq!(t.fields[0].arraysize.as_deref(), Some("2"));
+    // UNION of two points.
+    ok("SELECT POINT(1, 2) FROM ivoa.ObsCore UNION SELECT POINT(s_ra, s_dec) FROM ivoa.ObsCore");
+}
+
+#[test]
+fn geometry_values_are_never_compared_or_computed_with() {
+    let mut bad = Vec::new();
+    for (adql, want) in [
+        (
+            "SELECT POINT(s_ra, s_dec) + 1 FROM ivoa.ObsCore",
+            "cannot be an operand of '+'",
+        ),
+        (
+            "SELECT 1 + p FROM (SELECT POINT(s_ra, s_dec) AS p FROM ivoa.ObsCore) AS s",
+            "+ needs a number but this is a geometry",
+        ),
+        (
+            "SELECT s_ra FROM ivoa.ObsCore WHERE POINT(s_ra, s_dec) = POINT(1, 2)",
+            "'=' compares a geometry with a geometry",
+        ),
+        (
+            "SELECT POINT(s_ra, s_dec) FROM ivoa.ObsCore ORDER BY 1",
+            "ORDER BY cannot sort by a geometry",
+        ),
+        (
+            "SELECT POINT(s_ra, s_dec) AS p FROM ivoa.ObsCore ORDER BY p",
+            "ORDER BY cannot sort by a geometry",
+        ),
+        (
+            "SELECT s_ra FROM ivoa.ObsCore ORDER BY CIRCLE(s_ra, s_dec, 1)",
+            "ORDER BY cannot sort by a geometry",
+        ),
+        (
+            "SELECT CAST(POINT(1, 2) AS VARCHAR) FROM ivoa.ObsCore",
+            "CAST takes a number or a string, not a geometry",
+        ),
+        (
+            "SELECT MAX(POINT(s_ra, s_dec)) FROM ivoa.ObsCore",
+            "MAX takes a number or a string, not a geometry",
+        ),
+        (
+            "SELECT POINT(1, 2) FROM ivoa.ObsCore UNION SELECT CIRCLE(1, 2, 3) FROM ivoa.ObsCore",
+            "column 1 of UNION is a point on the left and a circle on the right",
+        ),
+        (
+            "SELECT POINT(1, 95) FROM ivoa.ObsCore",
+            "POINT declination 95 must be in [-90, 90] degrees",
+        ),
+        (
+            "SELECT BOX(1, 2, 3, 4) FROM ivoa.ObsCore",
+            "BOX is not supported yet",
+        ),
+        (
+            "SELECT DISTANCE(POINT(1, 2), 3, 4, 5) FROM ivoa.ObsCore",
+            "DISTANCE",
+        ),
+    ] {
+        let e = err(adql);
+        if !e.contains(want) {
+            bad.push(format!("{adql}: {e}"));
+        }
+    }
+    assert!(bad.is_empty(), "{bad:#?}");
+    // COUNT of a geometry counts its non-NULL values.
+    ok("SELECT COUNT(POINT(s_ra, s_dec)) FROM ivoa.ObsCore");
 }

@@ -50,6 +50,9 @@ impl SqlDialect for Plain {
     fn intersects_regions(&self, a: &str, b: &str) -> String {
         format!("rr({a}, {b})")
     }
+    fn geometry_value(&self, xtype: &str, numbers: &[String]) -> String {
+        format!("{xtype}({})", numbers.join(", "))
+    }
     fn distance(&self, a: &str, b: &str, c: &str, d: &str) -> String {
         format!("dist({a}, {b}, {c}, {d})")
     }

@@ -75,6 +75,9 @@ impl SqlDialect for Pg {
     fn intersects_regions(&self, a: &str, b: &str) -> String {
         format!("(({a}) && ({b}))::int")
     }
+    fn geometry_value(&self, xtype: &str, numbers: &[String]) -> String {
+        format!("{xtype}({})", numbers.join(", "))
+    }
     fn distance(&self, a: &str, b: &str, c: &str, d: &str) -> String {
         format!(
             "degrees(spoint(radians({a}), radians({b})) <-> spoint(radians({c}), radians({d})))"

@@ -466,8 +466,11 @@ impl<'a> Checker<'a> {
 
     fn cast(&mut self, inner: &Expr, target: &CastType, span: Span) -> Option<Typed<'a>> {
         let t = self.value(inner)?;
-        if t.kind == Kind::Bool {
-            self.err(inner.span, "CAST takes a value, not a condition");
+        if t.kind == Kind::Bool || t.kind == Kind::Geometry {
+            self.err(
+                inner.span,
+                format!("CAST takes a number or a string, not {}", t.kind.describe()),
+            );
             return None;
         }
         let (target, field) = match target {
@@ -739,6 +742,13 @@ impl<'a> Checker<'a> {
             self.err(
                 c.args[0].span,
                 format!("{func} takes a value, not a condition"),
+            );
+            return None;
+        }
+        if arg.kind == Kind::Geometry && func != "COUNT" {
+            self.err(
+                c.args[0].span,
+                format!("{func} takes a number or a string, not a geometry"),
             );
             return None;
         }

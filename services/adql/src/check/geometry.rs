@@ -5,6 +5,7 @@ use std::borrow::Cow;
 
 use vo_common::region::{edges_cross, Polygon};
 use vo_common::sky::{stcs_polygon, SkyPoint};
+use vo_common::FieldMeta;
 
 use super::expr::numeric_field;
 use super::{Checker, Kind, Typed};
@@ -142,10 +143,23 @@ impl<'a> Checker<'a> {
                     aggregate: false,
                 })
             }
-            "POINT" | "CIRCLE" | "POLYGON" | "BOX" | "REGION" | "CENTROID" => {
+            "POINT" | "CIRCLE" | "POLYGON" => {
+                let shape = self.constructor(c, span)?;
+                let field = geometry_field(shape.dali_xtype()?);
+                Some(Typed {
+                    node: Node::GeoValue(Box::new(shape)),
+                    field: Cow::Owned(field),
+                    kind: Kind::Geometry,
+                    aggregate: false,
+                })
+            }
+            "BOX" | "REGION" | "CENTROID" => {
                 self.err(
                     span,
-                    format!("{} is not supported here yet: geometries can be used inside CONTAINS, INTERSECTS and DISTANCE", c.name),
+                    format!(
+                        "{} is not supported yet: use POINT, CIRCLE or POLYGON",
+                        c.name
+                    ),
                 );
                 None
             }
@@ -394,6 +408,26 @@ impl<'a> Checker<'a> {
             return None;
         }
         Some(Shape::Polygon(vertices))
+    }
+}
+
+/// The FIELD of a geometry value of DALI xtype `xtype` (DALI 1.1 §3.3.5–3.3.7): `double`,
+/// arraysize 2 (point), 3 (circle) or `*` (polygon), unit `deg`.
+fn geometry_field(xtype: &str) -> FieldMeta {
+    FieldMeta {
+        name: xtype.into(),
+        datatype: "double".into(),
+        arraysize: Some(
+            match xtype {
+                "point" => "2",
+                "circle" => "3",
+                _ => "*",
+            }
+            .into(),
+        ),
+        unit: Some("deg".into()),
+        xtype: Some(xtype.into()),
+        ..Default::default()
     }
 }
 

@@ -28,6 +28,10 @@ pub const MAX_COLUMNS: usize = 1000;
 /// parsers nest such chains one level per term, and SQLite stops at 1000 levels.
 pub const MAX_TERMS: usize = 500;
 
+/// Why ORDER BY refuses a geometry.
+const NO_GEOMETRY_ORDER: &str =
+    "ORDER BY cannot sort by a geometry: sort by a coordinate or a DISTANCE";
+
 /// The ADQL type family of a value, for type checks.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Kind {
@@ -39,11 +43,21 @@ pub enum Kind {
     Bool,
     /// The NULL literal, compatible with every kind.
     Null,
+    /// A geometry value (POINT, CIRCLE, POLYGON in a SELECT list; a column of DALI xtype
+    /// point, circle or polygon): selected and passed on, never compared or computed with.
+    Geometry,
 }
 
 impl Kind {
     /// The kind of a column with this metadata.
     pub fn of(field: &FieldMeta) -> Kind {
+        if field
+            .xtype
+            .as_deref()
+            .is_some_and(vo_common::sky::is_dali_geometry)
+        {
+            return Kind::Geometry;
+        }
         match field.datatype.as_str() {
             "char" | "unicodeChar" => Kind::Text,
             "boolean" => Kind::Bool,
@@ -58,12 +72,15 @@ impl Kind {
             Kind::Text => "a string",
             Kind::Bool => "a condition",
             Kind::Null => "NULL",
+            Kind::Geometry => "a geometry",
         }
     }
 
-    /// Whether values of the two kinds can be compared or combined.
+    /// Whether values of the two kinds can be compared or combined (geometries never are).
     pub fn fits(self, other: Kind) -> bool {
-        self == other || self == Kind::Null || other == Kind::Null
+        self != Kind::Geometry
+            && other != Kind::Geometry
+            && (self == other || self == Kind::Null || other == Kind::Null)
     }
 }
 
@@ -350,15 +367,24 @@ impl<'a> Checker<'a> {
                         }
                         continue;
                     }
-                    if !ka.fits(kb) {
+                    let same_geometry = ka == Kind::Geometry && kb == Kind::Geometry && {
+                        let x = |f: &FieldMeta| f.xtype.as_deref().map(str::to_ascii_lowercase);
+                        x(a) == x(b)
+                    };
+                    if !ka.fits(kb) && !same_geometry {
+                        // Geometries are named by their xtype (a point, a circle).
+                        let name = |k: Kind, f: &FieldMeta| match (k, f.xtype.as_deref()) {
+                            (Kind::Geometry, Some(x)) => format!("a {x}"),
+                            _ => k.describe().to_string(),
+                        };
                         self.err(
                             *span,
                             format!(
                                 "column {} of {} is {} on the left and {} on the right",
                                 i + 1,
                                 op.keyword(),
-                                ka.describe(),
-                                kb.describe()
+                                name(ka, a),
+                                name(kb, b)
                             ),
                         );
                     }
@@ -581,6 +607,9 @@ impl<'a> Checker<'a> {
         let item_nodes: Vec<Node<'a>> = items.iter().map(|t| t.node.clone()).collect();
         for t in order_by {
             match self.order_position_of(&t.expr, &names, Some(&item_nodes)) {
+                Some(Ok(i)) if items.get(i - 1).is_some_and(|it| it.kind == Kind::Geometry) => {
+                    self.err(t.expr.span, NO_GEOMETRY_ORDER);
+                }
                 Some(Ok(i)) => order.push(OrderIr {
                     key: OrderKey::Position(i),
                     desc: t.desc,
@@ -598,6 +627,10 @@ impl<'a> Checker<'a> {
                     if let Some(v) = self.value(&t.expr) {
                         if v.kind == Kind::Bool {
                             self.err(t.expr.span, "ORDER BY takes a value, not a condition");
+                            continue;
+                        }
+                        if v.kind == Kind::Geometry {
+                            self.err(t.expr.span, NO_GEOMETRY_ORDER);
                             continue;
                         }
                         if s.distinct {

@@ -159,6 +159,17 @@ impl SqlDialect for PgDialect {
         format!("(({a}) && ({b}))::int")
     }
 
+    /// Each number as float8's text, which PostgreSQL (12 and later, `extra_float_digits` 1)
+    /// writes as the shortest text that reads back as the same double; the row reader wraps
+    /// the longitudes.
+    fn geometry_value(&self, _xtype: &str, numbers: &[String]) -> String {
+        let parts: Vec<String> = numbers
+            .iter()
+            .map(|n| format!("CAST({n} AS float8)::text"))
+            .collect();
+        format!("({})", parts.join(" || ' ' || "))
+    }
+
     fn distance(&self, ra1: &str, dec1: &str, ra2: &str, dec2: &str) -> String {
         format!(
             "degrees(({}) <-> ({}))",

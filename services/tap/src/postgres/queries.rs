@@ -198,7 +198,8 @@ pub fn cell(row: &tokio_postgres::Row, i: usize) -> Result<Value, String> {
 }
 
 /// Column values of `row` as cells of `fields`: integers in a float column (e.g. COUNT in an
-/// expression) stay numbers, numbers in a text column become text.
+/// expression) stay numbers, numbers in a text column become text, and the longitudes of a
+/// geometry value (DALI xtype point, circle, polygon) are wrapped into [0, 360).
 pub(super) fn row_values(
     row: &tokio_postgres::Row,
     fields: &[vo_common::FieldMeta],
@@ -210,10 +211,22 @@ pub(super) fn row_values(
                 (Value::Int(n), "float" | "double") => Value::Double(n as f64),
                 (Value::Int(n), "char" | "unicodeChar") => Value::Text(n.to_string()),
                 (Value::Double(d), "char" | "unicodeChar") => Value::Text(format!("{d:?}")),
+                (Value::Text(t), _) => match geometry(&fields[i]) {
+                    Some(x) => {
+                        Value::Text(vo_common::sky::dali_geometry_normalised(x, &t).unwrap_or(t))
+                    }
+                    None => Value::Text(t),
+                },
                 (v, _) => v,
             })
         })
         .collect()
+}
+
+/// The DALI geometry xtype of `field` (point, circle, polygon), if it has one.
+fn geometry(field: &vo_common::FieldMeta) -> Option<&str> {
+    let x = field.xtype.as_deref()?;
+    vo_common::sky::is_dali_geometry(x).then_some(x)
 }
 
 /// The consumer of [`PgBackend::run_query`]'s batches that feeds a [`crate::RowStream`]:

@@ -209,6 +209,10 @@ impl SqlDialect for SqliteDialect {
         format!("vogate_intersects_rr({a}, {b})")
     }
 
+    fn geometry_value(&self, xtype: &str, numbers: &[String]) -> String {
+        format!("vogate_dali('{xtype}', {})", numbers.join(", "))
+    }
+
     fn distance(&self, ra1: &str, dec1: &str, ra2: &str, dec2: &str) -> String {
         format!("vogate_distance({ra1}, {dec1}, {ra2}, {dec2})")
     }
@@ -218,12 +222,28 @@ impl SqlDialect for SqliteDialect {
     }
 }
 
+/// The first `n` arguments of `ctx` as doubles, `None` when one is NULL.
 fn args_f64(
     ctx: &rusqlite::functions::Context<'_>,
     n: usize,
 ) -> rusqlite::Result<Option<Vec<f64>>> {
-    let mut out = Vec::with_capacity(n);
-    for i in 0..n {
+    args_f64_in(ctx, 0..n)
+}
+
+/// The arguments of `ctx` from place `first` on as doubles, `None` when one is NULL.
+fn args_f64_from(
+    ctx: &rusqlite::functions::Context<'_>,
+    first: usize,
+) -> rusqlite::Result<Option<Vec<f64>>> {
+    args_f64_in(ctx, first..ctx.len())
+}
+
+fn args_f64_in(
+    ctx: &rusqlite::functions::Context<'_>,
+    places: std::ops::Range<usize>,
+) -> rusqlite::Result<Option<Vec<f64>>> {
+    let mut out = Vec::with_capacity(places.len());
+    for i in places {
         match ctx.get::<Option<f64>>(i)? {
             Some(v) => out.push(v),
             None => return Ok(None),
@@ -566,6 +586,17 @@ pub fn register_functions(conn: &Connection) -> rusqlite::Result<()> {
             (Region::Polygon(a), Region::Polygon(b)) => a.intersects_polygon(b),
             _ => true,
         })))
+    })?;
+    // vogate_dali(xtype, number...): the DALI text of a geometry value, NULL when a number is.
+    conn.create_scalar_function("vogate_dali", -1, flags, |ctx| {
+        let xtype = ctx.get::<String>(0)?;
+        let Some(mut numbers) = args_f64_from(ctx, 1)? else {
+            return Ok(None);
+        };
+        Ok(Some(vo_common::sky::dali_geometry_text(
+            &xtype,
+            &mut numbers,
+        )))
     })?;
     conn.create_scalar_function("vogate_hpx", 2, flags, |ctx| {
         let Some(a) = args_f64(ctx, 2)? else {
