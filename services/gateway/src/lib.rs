@@ -11,6 +11,13 @@
 //! - `/files/{path}`: the product file of an ObsCore row, found through `ivoa.ObsCore`
 //!   (the percent-encoded path relative to the data root, served only when a row has it).
 
+/// The process's allocator: mimalloc, for every binary that links this library (the gateway,
+/// its examples and tests). A query allocates many small values (FIELD metadata, row cells,
+/// SQL text); under 50 connections of TOP 5 queries glibc's malloc took about a quarter of
+/// the server's time (perf), mimalloc much less.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 pub mod hips_cli;
 pub mod hips_serve;
 pub mod landing;

@@ -274,8 +274,15 @@ fn jobs_survive_kill(db: Option<String>) {
         "{}",
         text(&doc)
     );
-    // The doomed job is gone, with its result files.
+    // The doomed job is gone, with its result files (removed just after its record, so
+    // they may outlive the 404 by a moment).
     until_phase(port, &doomed, &["GONE"], 30);
+    for _ in 0..100 {
+        if !doomed_dir.exists() {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
     assert!(
         !doomed_dir.exists(),
         "{} is still there",

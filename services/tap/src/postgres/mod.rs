@@ -12,11 +12,12 @@
 //! TAP query runs in a `READ ONLY` transaction after `SET LOCAL ROLE` to a NOLOGIN role (by
 //! default `vogate_reader`) that has USAGE and SELECT on the published schemas only, and
 //! `SET LOCAL statement_timeout`. When the HTTP client goes away the query is cancelled with
-//! the protocol's cancel request; rows come from a portal in batches of [`BATCH_ROWS`].
+//! the protocol's cancel request; rows stream from the server and are handed on in batches of
+//! [`BATCH_ROWS`].
 
 use crate::schema::{tap_schema_rows, tap_schema_tables, RowKeys, OBSCORE_TABLE, ROW_KEY_COLUMNS};
 use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod, Runtime};
-use futures_util::SinkExt;
+use futures_util::{SinkExt, StreamExt};
 use std::time::Duration;
 use tokio_postgres::types::Type;
 use tokio_postgres::NoTls;
@@ -24,7 +25,7 @@ use vo_adql::{ColumnInfo, SqlDialect, TableInfo};
 use vo_common::{ErrorKind, Value, VoError};
 use vo_obscore::{ObsCoreRow, OBSCORE_COLUMNS};
 
-/// Rows fetched from the portal per round trip while streaming a result.
+/// Rows handed on together while streaming a result.
 pub const BATCH_ROWS: i32 = 1000;
 
 pub use vo_adql::dialect::quote_ident;

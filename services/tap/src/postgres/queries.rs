@@ -65,9 +65,9 @@ impl PgBackend {
     }
 
     /// Run one translated query for a TAP request: a READ ONLY transaction as the reader role
-    /// with the statement timeout, the statement bound to a portal, and rows fetched
-    /// [`BATCH_ROWS`] at a time and handed to `on_batch` (which returns false to stop). The
-    /// query is cancelled on the server when `cancelled` completes first.
+    /// with the statement timeout, and rows streamed from the server and handed to
+    /// `on_batch` [`BATCH_ROWS`] at a time (which returns false to stop). The query is
+    /// cancelled on the server when `cancelled` completes first.
     pub async fn run_query<F>(
         &self,
         sql: &str,
@@ -95,16 +95,32 @@ impl PgBackend {
             .await
             .map_err(|e| (false, e))?;
             let stmt = tx.prepare(sql).await.map_err(|e| (false, e))?;
-            let portal = tx.bind(&stmt, &[]).await.map_err(|e| (false, e))?;
+            // The rows stream in as the server sends them (tokio-postgres reads no further
+            // ahead than the stream is read), while the ones before are written out: the
+            // server and vogate work at once, with no round trip per batch.
+            let rows = tx
+                .query_raw(&stmt, Vec::<String>::new())
+                .await
+                .map_err(|e| (false, e))?;
+            let mut rows = std::pin::pin!(rows);
+            let batch_len = BATCH_ROWS as usize;
+            let mut batch = Vec::with_capacity(batch_len);
             loop {
-                let rows = tx
-                    .query_portal(&portal, BATCH_ROWS)
-                    .await
-                    .map_err(|e| (started, e))?;
-                let done = rows.len() < BATCH_ROWS as usize;
+                let done = match rows.next().await {
+                    Some(Ok(row)) => {
+                        batch.push(row);
+                        if batch.len() < batch_len {
+                            continue;
+                        }
+                        false
+                    }
+                    Some(Err(e)) => return Err((started, e)),
+                    None => true,
+                };
                 let first = !started;
                 started = true;
-                if !on_batch.batch(rows, first, done).await || done {
+                let full = std::mem::replace(&mut batch, Vec::with_capacity(batch_len));
+                if !on_batch.batch(full, first, done).await || done {
                     break;
                 }
             }
@@ -281,7 +297,7 @@ pub(super) async fn stream_rows(
 ) -> Result<crate::RowStream, VoError> {
     let (rows, gone, stream) = crate::backend::row_channel();
     let (ready_tx, ready_rx) = tokio::sync::oneshot::channel();
-    tokio::spawn(async move {
+    super::pool::io_handle().spawn(async move {
         let mut sink = ToStream {
             fields,
             ready: Some(ready_tx),
