@@ -28,7 +28,7 @@ use std::fs::File;
 use std::io::{BufReader, BufWriter, Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
 
-use super::votable::{boolean, integer, numbers, put_number, Prim, Shape};
+use super::votable::{boolean, integer, number, numbers, put_number, Prim, Shape};
 use super::{QueryStatus, TableFormat, TableMeta};
 use crate::votable::{FieldMeta, Value};
 
@@ -318,7 +318,7 @@ impl FitsTable {
                 Shape::Scalar => {
                     let x = match col.prim {
                         Prim::Boolean => boolean(v).map(|b| if b { 1.0 } else { 0.0 }),
-                        Prim::Float | Prim::Double => numbers(v).first().copied(),
+                        Prim::Float | Prim::Double => number(v),
                         _ => integer(v).map(|i| i as f64),
                     };
                     col.spill_element(x, &mut raw);

@@ -20,6 +20,7 @@ pub mod fits;
 pub mod json;
 #[cfg(feature = "parquet")]
 pub mod parquet;
+pub mod read;
 pub mod votable;
 
 use crate::error::VoError;

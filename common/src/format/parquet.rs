@@ -14,7 +14,7 @@
 //! arrays are written as their TABLEDATA text (Utf8; the FIELD keeps the datatype and
 //! arraysize). NULL is Parquet's null, distinct from NaN and from the empty
 //! string. Rows are gathered into record batches of [`BATCH_ROWS`] and row groups of at most
-//! [`ROW_GROUP_ROWS`] rows (as the Note asks), Snappy-compressed; each finished row group is
+//! [`ROW_GROUP_ROWS`] rows (within the Note's limit), Snappy-compressed; each finished row group is
 //! handed on at once, so memory holds at most one row group. Each text column's longest
 //! value, in characters, is recorded as `table::len::NAME`, as astropy's own writer does
 //! (its reader sizes string columns from it).
@@ -34,15 +34,18 @@ use parquet::basic::Compression;
 use parquet::file::metadata::KeyValue;
 use parquet::file::properties::WriterProperties;
 
-use super::votable::{boolean, integer, numbers, Serialization, Shape, Votable};
+use super::votable::{boolean, integer, number, numbers, Serialization, Shape, Votable};
 use super::{QueryStatus, TableFormat, TableMeta};
 use crate::votable::{FieldMeta, Value};
 
 /// Rows gathered before they are handed to the Parquet writer as one record batch.
-pub const BATCH_ROWS: usize = 8192;
+pub const BATCH_ROWS: usize = 2048;
 
-/// The most rows a row group holds (VOParquet 1.0).
-pub const ROW_GROUP_ROWS: usize = 65_536;
+/// The most rows a row group holds: a quarter of VOParquet 1.0's limit of 65,536, since the
+/// writer holds a whole row group (Arrow arrays and encoded pages) until it is finished;
+/// 1,000,000 ObsCore rows from PostgreSQL peaked at 130 MB above idle with groups of 65,536
+/// rows and 106 MB with 32,768 (conformance/bench_formats.sh).
+pub const ROW_GROUP_ROWS: usize = 16_384;
 
 /// The key of the Note's version.
 pub const VERSION_KEY: &str = "IVOA.VOTable-Parquet.version";
@@ -128,10 +131,6 @@ impl Column {
 
     fn append(&mut self, v: &Value) {
         let int = |lo: i64, hi: i64| integer(v).map(|i| i.clamp(lo, hi));
-        let number = || match v {
-            Value::Null => None,
-            _ => numbers(v).first().copied(),
-        };
         match self {
             Column::Bool(b) => b.append_option(boolean(v)),
             Column::U8(b) => b.append_option(int(0, 255).map(|i| i as u8)),
@@ -142,8 +141,8 @@ impl Column {
                 b.append_option(int(i64::from(i32::MIN), i64::from(i32::MAX)).map(|i| i as i32))
             }
             Column::I64(b) => b.append_option(integer(v)),
-            Column::F32(b) => b.append_option(number().map(|x| x as f32)),
-            Column::F64(b) => b.append_option(number()),
+            Column::F32(b) => b.append_option(number(v).map(|x| x as f32)),
+            Column::F64(b) => b.append_option(number(v)),
             Column::Text(b) => match v {
                 Value::Null => b.append_null(),
                 Value::Text(s) => b.append_value(s),

@@ -238,6 +238,17 @@ pub(crate) fn numbers(v: &Value) -> Vec<f64> {
     }
 }
 
+/// A scalar number cell's value, if it has one (the first number of a text; no allocation
+/// for the cells that are numbers already, the hot path of the binary writers).
+pub(crate) fn number(v: &Value) -> Option<f64> {
+    match v {
+        Value::Null => None,
+        Value::Int(i) => Some(*i as f64),
+        Value::Double(d) => Some(*d),
+        Value::Text(_) => numbers(v).first().copied(),
+    }
+}
+
 /// An integer cell's value, if it has one.
 pub(crate) fn integer(v: &Value) -> Option<i64> {
     match v {
@@ -374,7 +385,7 @@ fn put_cell(col: Col, v: &Value, out: &mut Vec<u8>) {
             Shape::Scalar => {
                 let x = match prim {
                     Prim::Boolean => boolean(v).map(|b| if b { 1.0 } else { 0.0 }),
-                    Prim::Float | Prim::Double => numbers(v).first().copied(),
+                    Prim::Float | Prim::Double => number(v),
                     _ => integer(v).map(|i| i as f64),
                 };
                 put_number(prim, x, out);

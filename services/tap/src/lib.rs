@@ -31,6 +31,7 @@ pub mod result;
 pub mod schema;
 pub mod sqlite;
 pub mod sync;
+pub mod upload;
 pub mod vosi;
 
 pub use asynchronous::TapRunner;
