@@ -30,6 +30,11 @@ fn main() -> std::process::ExitCode {
         )
         .needs(&pg),
         Test::actix(
+            "a_stopped_stream_is_cancelled_on_the_server",
+            a_stopped_stream_is_cancelled_on_the_server,
+        )
+        .needs(&pg),
+        Test::actix(
             "a_second_server_on_a_served_database_is_refused_and_changes_nothing",
             a_second_server_on_a_served_database_is_refused_and_changes_nothing,
         )
@@ -407,6 +412,51 @@ async fn a_query_is_cancelled_on_the_server_when_its_client_goes_away() {
         .run_query("SELECT 1", std::future::pending(), &mut Sink)
         .await;
     assert!(r.is_ok(), "{r:?}");
+}
+
+/// A consumer that stops after the first batch (its client went away while rows streamed):
+/// the rest of the result is cancelled on the server, not read to its end.
+async fn a_stopped_stream_is_cancelled_on_the_server() {
+    let url = vogate_tests::fresh_pg_database("backends_stop");
+    let backend =
+        vo_tap::postgres::PgBackend::new(vo_tap::postgres::PgOptions::new(&url)).expect("pool");
+    struct FirstOnly(usize);
+    impl vo_tap::postgres::AsyncBatch for FirstOnly {
+        async fn batch(&mut self, rows: Vec<tokio_postgres::Row>, _: bool, _: bool) -> bool {
+            self.0 += rows.len();
+            false
+        }
+    }
+    // In the SELECT list (not FROM, which would gather every row first) the rows stream.
+    let sql = "SELECT generate_series(1, 200000000) AS g, repeat('x', 100)";
+    let mut sink = FirstOnly(0);
+    let started = std::time::Instant::now();
+    let r = backend
+        .run_query(sql, std::future::pending(), &mut sink)
+        .await;
+    assert!(r.is_ok(), "{r:?}");
+    assert_eq!(sink.0, vo_tap::postgres::BATCH_ROWS as usize);
+    assert!(started.elapsed().as_secs() < 10, "{:?}", started.elapsed());
+    let (client, conn) = tokio_postgres::connect(&url, tokio_postgres::NoTls)
+        .await
+        .expect("connect");
+    tokio::spawn(conn);
+    let mut running: i64 = 1;
+    for _ in 0..50 {
+        running = client
+            .query_one(
+                "SELECT COUNT(*) FROM pg_stat_activity WHERE query LIKE '%generate_series(1, 200000000)%' AND state = 'active' AND pid <> pg_backend_pid()",
+                &[],
+            )
+            .await
+            .expect("pg_stat_activity")
+            .get(0);
+        if running == 0 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert_eq!(running, 0, "the stopped query still runs on the server");
 }
 
 async fn a_second_server_on_a_served_database_is_refused_and_changes_nothing() {

@@ -120,7 +120,17 @@ impl PgBackend {
                 let first = !started;
                 started = true;
                 let full = std::mem::replace(&mut batch, Vec::with_capacity(batch_len));
-                if !on_batch.batch(full, first, done).await || done {
+                if !on_batch.batch(full, first, done).await {
+                    if !done {
+                        // The rest is not wanted: stop the server sending it (the dropped
+                        // stream would otherwise be read to its end before the pooled
+                        // connection could serve again). A cancel that comes after the
+                        // query ended finds the connection idle, and does nothing.
+                        let _ = cancel.cancel_query(NoTls).await;
+                    }
+                    break;
+                }
+                if done {
                     break;
                 }
             }
