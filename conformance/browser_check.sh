@@ -56,7 +56,7 @@ if [ -n "$data" ]; then
 fi
 RUST_LOG=info,vogate::access=debug "$vogate" "${args[@]}" > "$work/server.log" 2>&1 &
 pid=$!
-trap 'kill $pid 2>/dev/null; wait $pid 2>/dev/null || true' EXIT
+trap 'kill $pid 2>/dev/null || true; wait $pid 2>/dev/null || true' EXIT
 
 # Ready: the HiPS listed (the demo sky's is built at the first start) and the first ingest
 # scan done (the footprints come from its rows).
@@ -78,5 +78,5 @@ node "$here/browser/check.mjs" "$base/" "$work" "${closeups[@]}"
 "$py" "$here/browser_check.py" "$work" "$base" "$hips_id" ${data:+4}
 # The server stops before its work folder goes (it writes there until it exits: removing the
 # folder under it failed once with "Directory not empty").
-kill $pid 2>/dev/null; wait $pid 2>/dev/null || true
+kill $pid 2>/dev/null || true; wait $pid 2>/dev/null || true
 if [ -n "${VOGATE_BROWSER_KEEP:-}" ]; then echo "browser check: the files are in $work"; else rm -rf "$work"; fi

@@ -299,6 +299,9 @@ impl<R: BufRead> VotableReader<R> {
                                 *null = attr(&e, "null").ok().flatten();
                             }
                         }
+                        "DATA" if in_table && self.fields.is_empty() => {
+                            return Err(format!("the TABLE has no FIELD {}", self.at()));
+                        }
                         "TABLEDATA" if in_table => {
                             self.state = State::Tabledata;
                             return Ok(());
@@ -1013,6 +1016,8 @@ mod tests {
             (table("<DATA><FITS/></DATA>"), "FITS data"),
             ("<VOTABLE><RESOURCE><TABLE><FIELD name=\"a\" datatype=\"quad\"/></TABLE></RESOURCE></VOTABLE>".to_string(), "unknown datatype 'quad'"),
             ("<VOTABLE><RESOURCE><TABLE><FIELD datatype=\"int\"/></TABLE></RESOURCE></VOTABLE>".to_string(), "a FIELD without a name"),
+            // Without FIELDs a binary row has no bytes: it would repeat for ever.
+            ("<VOTABLE><RESOURCE><TABLE><DATA><BINARY2><STREAM encoding=\"base64\">AAAA</STREAM></BINARY2></DATA></TABLE></RESOURCE></VOTABLE>".to_string(), "the TABLE has no FIELD"),
         ] {
             let e = read_all(doc.as_bytes()).expect_err(&doc);
             assert!(e.contains(want), "{doc}: {e}");
