@@ -261,6 +261,11 @@ impl<R: BufRead> VotableReader<R> {
                         continue;
                     }
                     match name {
+                        "TABLE" if !in_table && empty => {
+                            // `<TABLE/>`: a table of no columns and no rows.
+                            self.state = State::Done;
+                            return Ok(());
+                        }
                         "TABLE" if !in_table => in_table = true,
                         "FIELD" if in_table => {
                             let fname = attr(&e, "name")
@@ -1022,6 +1027,10 @@ mod tests {
             let e = read_all(doc.as_bytes()).expect_err(&doc);
             assert!(e.contains(want), "{doc}: {e}");
         }
+        // An empty TABLE element: no columns, no rows.
+        let (fields, rows) =
+            read_all(b"<VOTABLE><RESOURCE><TABLE/></RESOURCE></VOTABLE>").expect("<TABLE/>");
+        assert!(fields.is_empty() && rows.is_empty());
         // Limits.
         let doc = td("<TR><TD>1</TD><TD>a</TD></TR><TR><TD>2</TD><TD>b</TD></TR>");
         let mut r = VotableReader::new(
