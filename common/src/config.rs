@@ -165,6 +165,17 @@ pub struct TapConfig {
     pub default_maxrec: Option<u64>,
     /// The largest MAXREC honoured; larger values are lowered to it.
     pub max_maxrec: Option<u64>,
+    /// The most bytes of one request's uploaded tables together (default 256 MiB).
+    pub upload_max_bytes: Option<u64>,
+    /// The most rows of one uploaded table (default 1,000,000).
+    pub upload_max_rows: Option<u64>,
+    /// The most columns of one uploaded table (default 1,000).
+    pub upload_max_columns: Option<usize>,
+    /// The hosts a URL upload may be fetched from (`host` or `host:port`); none by default,
+    /// and then URL uploads are refused.
+    pub upload_url_hosts: Option<Vec<String>>,
+    /// How long fetching one URL upload may take, seconds (default 30).
+    pub upload_url_timeout: Option<f64>,
 }
 
 impl FileConfig {

@@ -359,7 +359,9 @@ async fn injection_attempts_are_refused_and_change_nothing() {
         let mut b = backend.clone();
         b.options.statement_timeout = std::time::Duration::from_millis(300);
         let b = vo_tap::postgres::PgBackend::new(b.options.clone()).expect("pool");
-        let r = b.run_query(sql, std::future::pending(), &mut Sink).await;
+        let r = b
+            .run_query(sql, &[], std::future::pending(), &mut Sink)
+            .await;
         match r {
             Err(vo_tap::postgres::QueryFailure::Before(e)) => {
                 assert!(e.message.contains(expected), "{sql}: {}", e.message)
@@ -385,6 +387,7 @@ async fn a_query_is_cancelled_on_the_server_when_its_client_goes_away() {
     let r = backend
         .run_query(
             "SELECT pg_sleep(20)",
+            &[],
             tokio::time::sleep(std::time::Duration::from_millis(300)),
             &mut Sink,
         )
@@ -409,7 +412,7 @@ async fn a_query_is_cancelled_on_the_server_when_its_client_goes_away() {
         .get(0);
     assert_eq!(running, 0);
     let r = backend
-        .run_query("SELECT 1", std::future::pending(), &mut Sink)
+        .run_query("SELECT 1", &[], std::future::pending(), &mut Sink)
         .await;
     assert!(r.is_ok(), "{r:?}");
 }
@@ -432,7 +435,7 @@ async fn a_stopped_stream_is_cancelled_on_the_server() {
     let mut sink = FirstOnly(0);
     let started = std::time::Instant::now();
     let r = backend
-        .run_query(sql, std::future::pending(), &mut sink)
+        .run_query(sql, &[], std::future::pending(), &mut sink)
         .await;
     assert!(r.is_ok(), "{r:?}");
     assert_eq!(sink.0, vo_tap::postgres::BATCH_ROWS as usize);

@@ -32,7 +32,45 @@ pub struct TableInfo {
     pub position: Option<(String, String)>,
 }
 
+/// The schema of uploaded tables (TAP 1.1 §2.5.6: `TAP_UPLOAD.name`).
+pub const UPLOAD_SCHEMA: &str = "TAP_UPLOAD";
+
+/// The database name of the table uploaded as `TAP_UPLOAD.name` (`name` a regular
+/// identifier): `tap_upload_` and the name in lower case, a temporary table of the query's
+/// own connection.
+pub fn upload_sql_table(name: &str) -> String {
+    format!("tap_upload_{}", name.to_ascii_lowercase())
+}
+
+/// The database name of column `index` (from 0) of an uploaded table: `c0`, `c1`, ... The
+/// names a client gives are kept for ADQL and the result's FIELDs, but need not be names a
+/// database can hold (two may differ only in case, or hold any character).
+pub fn upload_sql_column(index: usize) -> String {
+    format!("c{index}")
+}
+
 impl TableInfo {
+    /// Whether this is an uploaded table (schema [`UPLOAD_SCHEMA`]).
+    pub fn is_upload(&self) -> bool {
+        self.schema.as_deref() == Some(UPLOAD_SCHEMA)
+    }
+
+    /// The name of `column` in the database: [`upload_sql_column`] in an uploaded table,
+    /// otherwise the published name without delimiting quotes.
+    pub fn sql_column<'c>(&self, column: &'c ColumnInfo) -> std::borrow::Cow<'c, str> {
+        if self.is_upload() {
+            let index = self
+                .columns
+                .iter()
+                .position(|c| std::ptr::eq(c, column))
+                .or_else(|| self.columns.iter().position(|c| c.name == column.name));
+            if let Some(i) = index {
+                return upload_sql_column(i).into();
+            }
+        }
+        unquoted(&column.name).into()
+    }
+
     /// Whether (`ra`, `dec`) are the table's indexed position columns ([`Self::position`]).
     pub fn is_position(&self, ra: &ColumnInfo, dec: &ColumnInfo) -> bool {
         self.position
@@ -58,6 +96,34 @@ pub trait Catalog {
     /// The user-defined functions the service provides (none by default).
     fn udfs(&self) -> &[UdfSignature] {
         &[]
+    }
+
+    /// The tables uploaded with the query (schema [`UPLOAD_SCHEMA`]), named only as
+    /// `TAP_UPLOAD.name` (none by default).
+    fn uploads(&self) -> &[TableInfo] {
+        &[]
+    }
+}
+
+/// A catalog and the tables uploaded with one query (TAP 1.1 §2.5.6).
+pub struct WithUploads<'a> {
+    /// The service's catalog.
+    pub base: &'a dyn Catalog,
+    /// The uploaded tables, each with schema [`UPLOAD_SCHEMA`].
+    pub uploads: Vec<TableInfo>,
+}
+
+impl Catalog for WithUploads<'_> {
+    fn tables(&self) -> &[TableInfo] {
+        self.base.tables()
+    }
+
+    fn udfs(&self) -> &[UdfSignature] {
+        self.base.udfs()
+    }
+
+    fn uploads(&self) -> &[TableInfo] {
+        &self.uploads
     }
 }
 

@@ -43,7 +43,10 @@ pub mod render;
 pub mod rewrite;
 pub mod scope;
 
-pub use catalog::{unquoted, Catalog, ColumnInfo, TableInfo, UdfSignature};
+pub use catalog::{
+    unquoted, upload_sql_column, upload_sql_table, Catalog, ColumnInfo, TableInfo, UdfSignature,
+    WithUploads, UPLOAD_SCHEMA,
+};
 pub use dialect::SqlDialect;
 use vo_common::{FieldMeta, VoError};
 

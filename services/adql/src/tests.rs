@@ -201,7 +201,7 @@ fn non_adql_is_refused() {
     assert!(err("SELECT a.s_ra FROM ivoa.ObsCore AS o").contains("'a' in 'a.s_ra'"));
     // Once aliased, a table is known by its alias only.
     assert!(err("SELECT ObsCore.s_ra FROM ivoa.ObsCore AS o").contains("does not name a table"));
-    assert!(err("SELECT * FROM TAP_UPLOAD.t").contains("uploads"));
+    assert!(err("SELECT * FROM TAP_UPLOAD.t").contains("was not uploaded"));
     assert!(err("SELECT * FROM ivoa.ObsCore, ivoa.ObsCore").contains("same name in FROM"));
 }
 

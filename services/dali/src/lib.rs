@@ -26,4 +26,4 @@ pub mod vosi;
 pub use cors::cors;
 pub use error::{error_response, status, text_error_response};
 pub use format::response_format;
-pub use params::{decode_form, Params, MAX_BODY};
+pub use params::{decode_form, Params, Part, PartLimits, MAX_BODY};

@@ -417,7 +417,7 @@ async fn links_post(
     req: HttpRequest,
     payload: web::Payload,
 ) -> HttpResponse {
-    match Params::from_request(&req, Some(payload), "multipart bodies").await {
+    match Params::from_request(&req, Some(payload), None).await {
         Ok(params) => links_for(&state, params).await,
         Err(e) => error_response(&e),
     }

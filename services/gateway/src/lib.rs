@@ -189,6 +189,7 @@ pub fn prepare_background(mut settings: Settings) -> Result<Gateway, VoError> {
     let scanning = live.clone();
     let tap = TapState {
         spill_dir: settings.jobs.results_dir.clone(),
+        uploads: settings.uploads.clone(),
         backend: backend.clone(),
         catalog: Arc::new(catalog),
         limits: settings.limits,
@@ -203,11 +204,13 @@ pub fn prepare_background(mut settings: Settings) -> Result<Gateway, VoError> {
             })
         }))),
     };
+    let mut tap_jobs = settings.jobs.clone();
+    tap_jobs.parts = Some(tap.part_limits());
     let jobs = vo_uws::Uws::new(
         vo_tap::asynchronous::KIND,
         backend as Arc<dyn vo_uws::JobStore>,
         Arc::new(vo_tap::TapRunner { state: tap.clone() }),
-        settings.jobs.clone(),
+        tap_jobs,
     );
     let workers = Arc::new(jobs.start()?);
     let mut soda_config = settings.jobs.clone();
@@ -423,7 +426,7 @@ pub fn obscore_inputs(settings: &Settings, adql: &str) -> Result<Vec<std::path::
             })?;
         let (sql, _) = translated.sql_with_limit(dialect, u64::MAX / 4);
         let fields: std::sync::Arc<[vo_common::FieldMeta]> = translated.fields.clone().into();
-        let mut rows = backend.query(sql, fields).await?;
+        let mut rows = backend.query(sql, fields, Vec::new()).await?;
         let mut dids = Vec::new();
         while let Some(batch) = rows.next().await {
             for row in batch.map_err(VoError::internal)? {

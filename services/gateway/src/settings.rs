@@ -76,6 +76,8 @@ pub struct Settings {
     pub calib_level: i32,
     /// MAXREC limits (defaults 10000 and 1000000).
     pub limits: Limits,
+    /// What a TAP query may upload (`[tap] upload_*`).
+    pub uploads: vo_tap::upload::UploadLimits,
     /// PostgreSQL pool size (default 16), connect timeout (5 s), statement timeout (60 s)
     /// and reader role (`vogate_reader`); the URL is `db`'s.
     pub postgres: vo_tap::postgres::PgOptions,
@@ -215,6 +217,30 @@ pub fn resolve(
             "tap.default_maxrec {} is above tap.max_maxrec {}",
             limits.default_maxrec, limits.max_maxrec
         ));
+    }
+    let du = vo_tap::upload::UploadLimits::default();
+    let t = &file.tap;
+    let uploads = vo_tap::upload::UploadLimits {
+        max_bytes: t.upload_max_bytes.unwrap_or(du.max_bytes),
+        max_rows: t.upload_max_rows.unwrap_or(du.max_rows),
+        max_columns: t.upload_max_columns.unwrap_or(du.max_columns),
+        url_hosts: t.upload_url_hosts.clone().unwrap_or_default(),
+        url_timeout: match t.upload_url_timeout {
+            None => du.url_timeout,
+            Some(s) if s.is_finite() && s > 0.0 && s <= 3600.0 => {
+                std::time::Duration::from_secs_f64(s)
+            }
+            Some(s) => {
+                return Err(format!(
+                    "tap.upload_url_timeout = {s}: must be above 0 and at most 3600 seconds"
+                ))
+            }
+        },
+    };
+    if uploads.max_rows == 0 || uploads.max_columns == 0 || uploads.max_bytes == 0 {
+        return Err(
+            "tap.upload_max_bytes, upload_max_rows and upload_max_columns must be above 0".into(),
+        );
     }
     let pc = &file.postgres;
     let mut postgres = vo_tap::postgres::PgOptions::new(match &db {
@@ -458,6 +484,7 @@ pub fn resolve(
         obs_collection,
         calib_level,
         limits,
+        uploads,
     })
 }
 

@@ -31,7 +31,7 @@ async fn query_post(
     req: HttpRequest,
     payload: web::Payload,
 ) -> HttpResponse {
-    match Params::from_request(&req, Some(payload), "multipart bodies").await {
+    match Params::from_request(&req, Some(payload), None).await {
         Ok(p) => query(&state, p).await,
         Err(e) => error_response(&e),
     }

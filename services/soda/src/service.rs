@@ -86,7 +86,7 @@ async fn sync_post(
     req: HttpRequest,
     payload: web::Payload,
 ) -> HttpResponse {
-    match Params::from_request(&req, Some(payload), "multipart bodies").await {
+    match Params::from_request(&req, Some(payload), None).await {
         Ok(p) => sync(&state, p).await,
         Err(e) => text_error_response(&e),
     }

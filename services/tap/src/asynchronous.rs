@@ -30,7 +30,7 @@ pub struct TapRunner {
 #[async_trait::async_trait]
 impl JobRunner for TapRunner {
     async fn run(&self, job: &Job, results: &ResultDir) -> Result<Vec<ResultRef>, VoError> {
-        let params = Params::new(job.parameters.clone());
+        let params = Params::new(job.parameters.clone()).with_parts(results.parts()?);
         let (rows, plan) = crate::sync::start_query(&self.state, &params).await?;
         let mut file = results.create("result", plan.format.content_type()).await?;
         match write_table(rows, plan, &mut file).await {

@@ -191,10 +191,17 @@ pub trait Backend: vo_uws::JobStore + Send + Sync + std::fmt::Debug {
     async fn obscore_count(&self) -> Result<i64, VoError>;
 
     /// Run `sql` (rendered by [`Backend::dialect`], read only) and stream its rows as cells
-    /// of `fields`. Returns once the first batch is there: an error before any row (a
+    /// of `fields`, with `uploads` loaded first into temporary tables of the query's own
+    /// connection (indexed on their positions; gone when the query ends, however it ends).
+    /// Returns once the first batch is there: an error before any row (a bad upload, a
     /// database error, a first value that cannot be a cell of its field) is the `Err`; a
     /// later one ends the stream.
-    async fn query(&self, sql: String, fields: Arc<[FieldMeta]>) -> Result<RowStream, VoError>;
+    async fn query(
+        &self,
+        sql: String,
+        fields: Arc<[FieldMeta]>,
+        uploads: Vec<crate::upload::UploadTable>,
+    ) -> Result<RowStream, VoError>;
 }
 
 /// Which database to open: the SQLite file, or PostgreSQL with its options.

@@ -18,6 +18,8 @@ pub struct TapRequest {
     pub maxrec: Option<u64>,
     /// The output format (RESPONSEFORMAT, or its alias FORMAT; VOTable by default).
     pub format: Format,
+    /// The tables UPLOAD names (TAP 1.1 §2.5.6), in order.
+    pub uploads: Vec<crate::upload::UploadSpec>,
 }
 
 /// The languages accepted in LANG.
@@ -65,14 +67,13 @@ pub fn parse_tap_request(params: &Params) -> Result<TapRequest, VoError> {
         Format::VotableTabledata,
         FORMATS,
     )?;
-    if params.single("UPLOAD")?.is_some() {
-        return Err(VoError::usage("UPLOAD is not supported yet"));
-    }
+    let uploads = crate::upload::parse_upload(params.all("UPLOAD"))?;
     Ok(TapRequest {
         query: query.to_string(),
         lang: lang.trim().to_string(),
         maxrec,
         format,
+        uploads,
     })
 }
 

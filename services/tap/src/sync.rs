@@ -37,6 +37,19 @@ pub struct TapState {
     /// Where results that cannot stream (FITS) are written before they are sent: the
     /// result folder; made when first needed.
     pub spill_dir: std::path::PathBuf,
+    /// What a query may upload.
+    pub uploads: crate::upload::UploadLimits,
+}
+
+impl TapState {
+    /// Where the files of a sync request are spooled ([`TapState::spill_dir`]`/.uploads`),
+    /// and how large they may be together.
+    pub fn part_limits(&self) -> vo_dali::PartLimits {
+        vo_dali::PartLimits {
+            dir: self.spill_dir.join(".uploads"),
+            max_bytes: self.uploads.max_bytes,
+        }
+    }
 }
 
 /// Mount `/tap` (a page listing the endpoints), `/tap/sync` (GET and POST), `/tap/async`
@@ -130,16 +143,35 @@ const SHORT_QUERY: usize = 4096;
 /// too; a large stack keeps that away from the worker's.
 const TRANSLATE_STACK: usize = 64 << 20;
 
+/// Translate `query` against `catalog` and the query's `uploads`.
+fn translate(
+    query: &str,
+    catalog: &TapCatalog,
+    uploads: Vec<vo_adql::TableInfo>,
+    dialect: &'static (dyn SqlDialect + Sync),
+) -> Result<vo_adql::Translated, VoError> {
+    if uploads.is_empty() {
+        vo_adql::translate(query, catalog, dialect)
+    } else {
+        let with = vo_adql::WithUploads {
+            base: catalog,
+            uploads,
+        };
+        vo_adql::translate(query, &with, dialect)
+    }
+}
+
 /// Translate on a thread with a large stack (see [`TRANSLATE_STACK`]).
 fn translate_big_stack(
     query: String,
     catalog: Arc<TapCatalog>,
+    uploads: Vec<vo_adql::TableInfo>,
     dialect: &'static (dyn SqlDialect + Sync),
 ) -> Result<vo_adql::Translated, VoError> {
     std::thread::Builder::new()
         .name("adql".into())
         .stack_size(TRANSLATE_STACK)
-        .spawn(move || vo_adql::translate(&query, catalog.as_ref(), dialect))
+        .spawn(move || translate(&query, catalog.as_ref(), uploads, dialect))
         .map_err(|e| VoError::internal(format!("cannot start the ADQL translator: {e}")))?
         .join()
         .unwrap_or_else(|_| Err(VoError::internal("the ADQL translator failed")))
@@ -183,7 +215,7 @@ async fn sync_post(
     req: HttpRequest,
     payload: web::Payload,
 ) -> HttpResponse {
-    match Params::from_request(&req, Some(payload), "UPLOAD").await {
+    match Params::from_request(&req, Some(payload), Some(&state.part_limits())).await {
         Ok(params) => run_sync(state.get_ref().clone(), params, accepts_gzip(&req)).await,
         Err(e) => error_response(&e),
     }
@@ -198,19 +230,35 @@ pub async fn start_query(
     params: &Params,
 ) -> Result<(crate::RowStream, ResultPlan), VoError> {
     let request = parse_tap_request(params)?;
+    let uploads = if request.uploads.is_empty() {
+        Vec::new()
+    } else {
+        let (specs, params, limits) = (
+            request.uploads.clone(),
+            params.clone(),
+            state.uploads.clone(),
+        );
+        tokio::task::spawn_blocking(move || {
+            crate::upload::prepare_uploads(&specs, &params, &limits)
+        })
+        .await
+        .map_err(|_| VoError::internal("reading the uploads failed"))??
+    };
+    let upload_tables: Vec<vo_adql::TableInfo> = uploads.iter().map(|u| u.table.clone()).collect();
     // A short query cannot build a tree deep enough to threaten the worker's stack; a long
     // one is translated on a thread with a large stack.
     let dialect = state.backend.dialect();
     let translated = if request.query.len() <= SHORT_QUERY {
-        Ok(vo_adql::translate(
+        Ok(translate(
             &request.query,
             state.catalog.as_ref(),
+            upload_tables,
             dialect,
         ))
     } else {
         tokio::task::spawn_blocking({
             let (q, c) = (request.query.clone(), state.catalog.clone());
-            move || translate_big_stack(q, c, dialect)
+            move || translate_big_stack(q, c, upload_tables, dialect)
         })
         .await
     };
@@ -244,7 +292,7 @@ pub async fn start_query(
     let (sql, can_overflow) = translated.sql_with_limit(dialect, maxrec);
     tracing::debug!(%sql, "running");
     let fields: Arc<[vo_common::FieldMeta]> = translated.fields.clone().into();
-    let rows = state.backend.query(sql, fields).await?;
+    let rows = state.backend.query(sql, fields, uploads).await?;
     let mut fields = translated.fields;
     let resources = datalink_descriptor(&mut fields, state.vosi.base_url())
         .into_iter()

@@ -5,8 +5,302 @@
 //! the part of a `multipart/form-data` request named PART (an inline upload), or an `http` or
 //! `https` URL. Several uploads are separated by `;` in one value, or given as several UPLOAD
 //! parameters (DALI 1.1 allows both).
+//!
+//! [`prepare_uploads`] reads each VOTable's FIELDs into a [`TableInfo`] of schema
+//! `TAP_UPLOAD`, which the query's ADQL may name ([`vo_adql::WithUploads`]); the backend then
+//! loads the rows, streamed from the file, into a temporary table of the query's own
+//! connection ([`UploadTable`]), indexed on its position when FIELDs carry the UCDs
+//! `pos.eq.ra` and `pos.eq.dec`, and gone when the query ends.
 
-use vo_common::VoError;
+use std::io::BufRead;
+use std::time::Duration;
+use vo_adql::{ColumnInfo, TableInfo};
+use vo_common::format::read::{ReadLimits, VotableReader};
+use vo_common::{ErrorKind, FieldMeta, VoError};
+use vo_dali::{Params, Part};
+
+/// How much a query may upload (declared in the capabilities, TAPRegExt uploadLimit).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UploadLimits {
+    /// The most bytes of one request's uploaded files together.
+    pub max_bytes: u64,
+    /// The most rows of one uploaded table.
+    pub max_rows: u64,
+    /// The most columns of one uploaded table.
+    pub max_columns: usize,
+    /// The hosts (names or addresses, with `:port` when not the scheme's) a URL upload may
+    /// be fetched from; empty: URL uploads are refused.
+    pub url_hosts: Vec<String>,
+    /// How long fetching one URL upload may take.
+    pub url_timeout: Duration,
+}
+
+impl Default for UploadLimits {
+    /// 256 MiB, 1,000,000 rows and 1,000 columns; no URL uploads, 30 s to fetch one.
+    fn default() -> Self {
+        UploadLimits {
+            max_bytes: 256 << 20,
+            max_rows: 1_000_000,
+            max_columns: 1000,
+            url_hosts: Vec::new(),
+            url_timeout: Duration::from_secs(30),
+        }
+    }
+}
+
+/// One uploaded table of a query: what ADQL sees of it, and the VOTable its rows are read
+/// from when the backend loads it.
+#[derive(Debug, Clone)]
+pub struct UploadTable {
+    /// The table as ADQL names it: schema `TAP_UPLOAD`, its columns (database names from
+    /// [`TableInfo::sql_column`]) and its indexed position, if any.
+    pub table: TableInfo,
+    /// The VOTable file (kept while the query runs).
+    pub file: Part,
+    /// The most rows read from it.
+    pub max_rows: u64,
+}
+
+impl UploadTable {
+    /// Read the rows: `each` is given every row's cells, in the order of the columns, and
+    /// the number of the row (from 1). Errors (DALI UsageError naming the table, the row and
+    /// the byte): a VOTable that turns out bad or truncated, more rows than allowed; or the
+    /// error `each` returns.
+    pub fn read_rows(
+        &self,
+        mut each: impl FnMut(Vec<vo_common::Value>) -> Result<(), VoError>,
+    ) -> Result<u64, VoError> {
+        let mut reader = self.reader()?;
+        while let Some(row) = reader.next_row() {
+            let row = row.map_err(|e| self.bad(&e))?;
+            each(row)?;
+        }
+        Ok(reader.rows_read())
+    }
+
+    fn reader(&self) -> Result<VotableReader<std::io::BufReader<std::fs::File>>, VoError> {
+        let file = std::fs::File::open(self.file.path())
+            .map_err(|e| VoError::internal(format!("cannot read an uploaded table: {e}")))?;
+        VotableReader::new(
+            std::io::BufReader::with_capacity(1 << 16, file),
+            ReadLimits {
+                max_rows: self.max_rows,
+                max_columns: self.table.columns.len().max(1),
+            },
+        )
+        .map_err(|e| self.bad(&e))
+    }
+
+    fn bad(&self, why: &str) -> VoError {
+        reader_error(&self.table.name, why)
+    }
+
+    /// The (ra, dec) column indices of the indexed position, if any.
+    pub fn position(&self) -> Option<(usize, usize)> {
+        let (ra, dec) = self.table.position.as_ref()?;
+        let at = |n: &str| self.table.columns.iter().position(|c| c.name == *n);
+        Some((at(ra)?, at(dec)?))
+    }
+}
+
+/// How an uploaded column is stored: by its VOTable datatype, arrays as DALI text.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StoredAs {
+    /// `boolean`: 1 (true) and 0 (false).
+    Boolean,
+    /// `unsignedByte`, `short`, `int`, `long` (and `bit`): a 64-bit integer or a narrower one.
+    Integer,
+    /// `float` (4 bytes).
+    Float,
+    /// `double`.
+    Double,
+    /// `char`, `unicodeChar`, and every array: text.
+    Text,
+}
+
+impl StoredAs {
+    /// How the column of `field` is stored.
+    pub fn of(field: &FieldMeta) -> StoredAs {
+        let scalar = field.arraysize.as_deref().is_none_or(|a| a == "1");
+        match field.datatype.as_str() {
+            "boolean" if scalar => StoredAs::Boolean,
+            "unsignedByte" | "short" | "int" | "long" | "bit" if scalar => StoredAs::Integer,
+            "float" if scalar => StoredAs::Float,
+            "double" if scalar => StoredAs::Double,
+            _ => StoredAs::Text,
+        }
+    }
+}
+
+/// The HEALPix-free check of an upload position: (ra, dec) in degrees when both are finite
+/// and dec is within [-90, 90], else `None` (the row has no indexed position).
+pub fn position_value(ra: &vo_common::Value, dec: &vo_common::Value) -> Option<(f64, f64)> {
+    let num = |v: &vo_common::Value| match v {
+        vo_common::Value::Double(d) => Some(*d),
+        vo_common::Value::Int(i) => Some(*i as f64),
+        _ => None,
+    };
+    let (ra, dec) = (num(ra)?, num(dec)?);
+    (ra.is_finite() && dec.is_finite() && (-90.0..=90.0).contains(&dec)).then_some((ra, dec))
+}
+
+/// The uploaded tables of a request: each UPLOAD's VOTable found (a file part of the
+/// request; a URL is refused unless its host is allowed) and its FIELDs read into a table of
+/// schema `TAP_UPLOAD`. Column names that are not regular ADQL identifiers, are reserved
+/// words, or differ from another only in case are published delimited (`"RA"`), so a query
+/// names them quoted. The first `pos.eq.ra` and `pos.eq.dec` numeric scalar columns (those
+/// with `meta.main` first) are its indexed position. Errors, naming the upload: a missing
+/// part, a URL not allowed, not a VOTable, too many columns, two columns of one name.
+pub fn prepare_uploads(
+    specs: &[UploadSpec],
+    params: &Params,
+    limits: &UploadLimits,
+) -> Result<Vec<UploadTable>, VoError> {
+    specs
+        .iter()
+        .map(|spec| {
+            let file = match &spec.source {
+                UploadSource::Param(part) => params.part(part).cloned().ok_or_else(|| {
+                    VoError::usage(format!(
+                        "UPLOAD={},param:{part}: the request has no part named '{part}': send \
+                         the VOTable as a file part of a multipart/form-data POST",
+                        spec.name
+                    ))
+                })?,
+                UploadSource::Url(url) => return Err(url_refused(&spec.name, url, limits)),
+            };
+            let header = {
+                let f = std::fs::File::open(file.path()).map_err(|e| {
+                    VoError::internal(format!("cannot read an uploaded table: {e}"))
+                })?;
+                read_header(std::io::BufReader::new(f), limits)
+                    .map_err(|e| reader_error(&spec.name, &e))?
+            };
+            let table = upload_table(&spec.name, header)?;
+            Ok(UploadTable {
+                table,
+                file,
+                max_rows: limits.max_rows,
+            })
+        })
+        .collect()
+}
+
+/// Why a URL upload is refused (URL fetching is allowed only to listed hosts).
+fn url_refused(name: &str, url: &str, limits: &UploadLimits) -> VoError {
+    let why = if limits.url_hosts.is_empty() {
+        "this service fetches no URL uploads; send the VOTable inline (UPLOAD=name,param:part \
+         with a multipart/form-data POST), or ask its operator to list the host in \
+         [tap] upload_url_hosts"
+            .to_string()
+    } else {
+        format!(
+            "its host is not one this service fetches from ({}); send the VOTable inline \
+             (UPLOAD=name,param:part with a multipart/form-data POST)",
+            limits.url_hosts.join(", ")
+        )
+    };
+    VoError::usage(format!("UPLOAD={name},{url}: {why}"))
+}
+
+/// The error of the VOTable reader for upload `name`: over a limit (413), or bad (400).
+fn reader_error(name: &str, why: &str) -> VoError {
+    let kind = if why.starts_with("the table has more than") {
+        ErrorKind::TooLarge
+    } else {
+        ErrorKind::Usage
+    };
+    VoError::new(kind, format!("UPLOAD TAP_UPLOAD.{name}: {why}"))
+}
+
+fn read_header(input: impl BufRead, limits: &UploadLimits) -> Result<Vec<FieldMeta>, String> {
+    let reader = VotableReader::new(
+        input,
+        ReadLimits {
+            max_rows: limits.max_rows,
+            max_columns: limits.max_columns,
+        },
+    )
+    .map_err(|e| {
+        if e.starts_with("the table has more than") {
+            e
+        } else {
+            format!("not a VOTable table vogate can read: {e}")
+        }
+    })?;
+    Ok(reader.fields().to_vec())
+}
+
+/// The table `TAP_UPLOAD.name` of the FIELDs `fields` (see [`prepare_uploads`]).
+fn upload_table(name: &str, fields: Vec<FieldMeta>) -> Result<TableInfo, VoError> {
+    let mut columns: Vec<ColumnInfo> = Vec::with_capacity(fields.len());
+    for (i, f) in fields.iter().enumerate() {
+        if f.name.is_empty() {
+            return Err(VoError::usage(format!(
+                "UPLOAD {name}: FIELD {} has an empty name",
+                i + 1
+            )));
+        }
+        if fields[..i].iter().any(|g| g.name == f.name) {
+            return Err(VoError::usage(format!(
+                "UPLOAD {name}: two FIELDs are named '{}'",
+                f.name
+            )));
+        }
+    }
+    for f in &fields {
+        let twin = fields
+            .iter()
+            .any(|g| g.name != f.name && g.name.eq_ignore_ascii_case(&f.name));
+        let regular = is_regular_identifier(&f.name) && !vo_adql::parser::is_reserved(&f.name);
+        let published = if regular && !twin {
+            f.name.clone()
+        } else {
+            format!("\"{}\"", f.name)
+        };
+        let mut field = f.clone();
+        field.id = None;
+        columns.push(ColumnInfo {
+            name: published,
+            field,
+        });
+    }
+    let position = position_of(&columns);
+    Ok(TableInfo {
+        schema: Some(vo_adql::UPLOAD_SCHEMA.to_string()),
+        name: name.to_string(),
+        columns,
+        position,
+    })
+}
+
+/// The published names of the (ra, dec) columns: numeric scalars with UCD `pos.eq.ra` /
+/// `pos.eq.dec`, those also `meta.main` first.
+fn position_of(columns: &[ColumnInfo]) -> Option<(String, String)> {
+    let pick = |word: &str| {
+        let candidates: Vec<&ColumnInfo> = columns
+            .iter()
+            .filter(|c| {
+                let f = &c.field;
+                let ucd = f.ucd.as_deref().unwrap_or("").to_ascii_lowercase();
+                ucd.split(';').any(|u| u.trim() == word)
+                    && matches!(f.datatype.as_str(), "double" | "float")
+                    && f.arraysize.is_none()
+            })
+            .collect();
+        candidates
+            .iter()
+            .find(|c| {
+                c.field
+                    .ucd
+                    .as_deref()
+                    .is_some_and(|u| u.to_ascii_lowercase().contains("meta.main"))
+            })
+            .or(candidates.first())
+            .map(|c| c.name.clone())
+    };
+    Some((pick("pos.eq.ra")?, pick("pos.eq.dec")?))
+}
 
 /// Where an uploaded table's VOTable comes from.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -53,6 +53,10 @@ pub struct UwsConfig {
     /// The request header that names the caller (set by an authenticating proxy, e.g.
     /// `X-Auth-Request-User`); `None`: every job is anonymous and visible to all.
     pub owner_header: Option<String>,
+    /// Where the file parts of a `multipart/form-data` job request (a TAP upload) are
+    /// spooled, and how large they may be; `None`: the service takes no files. A job keeps
+    /// its files in `<results_dir>/<job id>/.parts/` until it is deleted or destroyed.
+    pub parts: Option<vo_dali::PartLimits>,
 }
 
 impl UwsConfig {
@@ -74,6 +78,7 @@ impl UwsConfig {
             lease: Duration::from_secs(30),
             reap_every: Duration::from_secs(5),
             owner_header: None,
+            parts: None,
         }
     }
 }
@@ -120,6 +125,65 @@ impl ResultDir {
             max: self.max_bytes,
             failure: None,
         })
+    }
+}
+
+/// The folder of a job's files (its request's file parts), in the job's folder.
+const PARTS_DIR: &str = ".parts";
+
+/// Move (or copy, across file systems) each part into `dir`, named by the hex digits of its
+/// UTF-8 name (a part's name is the client's text, never a path).
+async fn keep_parts(parts: &[vo_dali::Part], dir: &Path) -> Result<(), VoError> {
+    let fail = |e: std::io::Error| VoError::internal(format!("cannot keep the job's files: {e}"));
+    tokio::fs::create_dir_all(dir).await.map_err(fail)?;
+    for part in parts {
+        let to = dir.join(hex_name(&part.name));
+        if tokio::fs::rename(part.path(), &to).await.is_err() {
+            tokio::fs::copy(part.path(), &to).await.map_err(fail)?;
+        }
+    }
+    Ok(())
+}
+
+/// `name` as lowercase hex digits of its UTF-8 bytes.
+fn hex_name(name: &str) -> String {
+    name.bytes().map(|b| format!("{b:02x}")).collect()
+}
+
+/// The name a [`hex_name`] stands for, if it is one.
+fn unhex_name(hex: &str) -> Option<String> {
+    if hex.len() % 2 != 0 {
+        return None;
+    }
+    let bytes: Option<Vec<u8>> = (0..hex.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(hex.get(i..i + 2)?, 16).ok())
+        .collect();
+    String::from_utf8(bytes?).ok()
+}
+
+impl ResultDir {
+    /// The files of the job's request (see [`Uws::create`]), in no particular order; none
+    /// when it had none. Errors: the folder cannot be read.
+    pub fn parts(&self) -> Result<Vec<vo_dali::Part>, VoError> {
+        let dir = self.dir.join(PARTS_DIR);
+        let entries = match std::fs::read_dir(&dir) {
+            Ok(e) => e,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+            Err(e) => {
+                return Err(VoError::internal(format!(
+                    "cannot read the job's files: {e}"
+                )))
+            }
+        };
+        let mut parts = Vec::new();
+        for entry in entries.flatten() {
+            let file = entry.file_name();
+            if let Some(name) = file.to_str().and_then(unhex_name) {
+                parts.push(vo_dali::Part::kept(&name, entry.path())?);
+            }
+        }
+        Ok(parts)
     }
 }
 
@@ -361,10 +425,12 @@ impl Uws {
 
     /// A new job from its request parameters (UWS 1.1 §2.2.3.1): RUNID, EXECUTIONDURATION,
     /// DESTRUCTION and PHASE (only RUN, which queues it at once) are the job's; the rest are
-    /// its parameters. Errors: a bad value (named), or the store full.
+    /// its parameters, and `parts` its files (moved into the job's folder, where
+    /// [`ResultDir::parts`] finds them). Errors: a bad value (named), or the store full.
     pub async fn create(
         &self,
         params: Vec<(String, String)>,
+        parts: Vec<vo_dali::Part>,
         owner: Option<String>,
     ) -> Result<Job, VoError> {
         let t = now();
@@ -412,7 +478,19 @@ impl Uws {
         if run {
             job.phase = Phase::Queued;
         }
-        if !self.store.insert_job(&job, self.config.max_jobs).await? {
+        if !parts.is_empty() {
+            let dir = self.config.results_dir.join(&job.id).join(PARTS_DIR);
+            let kept = keep_parts(&parts, &dir).await;
+            if let Err(e) = kept {
+                self.remove_results(&job.id).await;
+                return Err(e);
+            }
+        }
+        let inserted = self.store.insert_job(&job, self.config.max_jobs).await;
+        if !matches!(inserted, Ok(true)) {
+            self.remove_results(&job.id).await;
+        }
+        if !inserted? {
             return Err(VoError::new(
                 ErrorKind::Unavailable,
                 format!(
@@ -1012,6 +1090,7 @@ mod tests {
                     ("EXECUTIONDURATION".into(), "1".into()),
                     ("PHASE".into(), "RUN".into()),
                 ],
+                Vec::new(),
                 None,
             )
             .await
@@ -1029,7 +1108,7 @@ mod tests {
         assert_eq!(stopped.load(std::sync::atomic::Ordering::SeqCst), 1);
         // ABORT while EXECUTING: ABORTED at once, the run stopped.
         let job = uws
-            .create(vec![("PHASE".into(), "RUN".into())], None)
+            .create(vec![("PHASE".into(), "RUN".into())], Vec::new(), None)
             .await
             .expect("create");
         until(&uws, &job.id, Phase::Executing).await;

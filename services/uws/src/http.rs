@@ -177,8 +177,9 @@ fn required<'a>(params: &'a Params, name: &str) -> Result<&'a str, VoError> {
         .ok_or_else(|| VoError::usage(format!("{name} is missing")))
 }
 
+/// The parameters of a request that takes no files.
 async fn read(req: &HttpRequest, payload: Option<web::Payload>) -> Result<Params, VoError> {
-    Params::from_request(req, payload, "uploads").await
+    Params::from_request(req, payload, None).await
 }
 
 async fn list(uws: State, req: HttpRequest) -> HttpResponse {
@@ -223,9 +224,12 @@ async fn list(uws: State, req: HttpRequest) -> HttpResponse {
 async fn create(uws: State, req: HttpRequest, payload: web::Payload) -> HttpResponse {
     respond(
         async {
-            let params = read(&req, Some(payload)).await?;
+            // A new job may come with files (a TAP upload), kept with it.
+            let mut params =
+                Params::from_request(&req, Some(payload), uws.config.parts.as_ref()).await?;
+            let parts = params.take_parts();
             let job = uws
-                .create(params.pairs().to_vec(), caller(&uws, &req))
+                .create(params.pairs().to_vec(), parts, caller(&uws, &req))
                 .await?;
             Ok(see_other(&uws.job_url(&job.id)))
         }

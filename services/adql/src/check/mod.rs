@@ -17,7 +17,7 @@ use std::collections::HashSet;
 use vo_common::FieldMeta;
 
 use crate::ast::*;
-use crate::catalog::{names_published, unquoted, Catalog, TableInfo};
+use crate::catalog::{names_published, unquoted, Catalog, TableInfo, UPLOAD_SCHEMA};
 use crate::diag::{Diagnostic, Span};
 use crate::ir::*;
 use crate::scope::*;
@@ -894,16 +894,38 @@ impl<'a> Checker<'a> {
             }
         }
         let parts = &name.parts;
-        if parts.len() == 2 && parts[0].name.eq_ignore_ascii_case("TAP_UPLOAD") {
-            self.err(
-                name.span(),
-                format!("{name}: this service does not accept table uploads yet (TAP UPLOAD)"),
+        let catalog = self.catalog;
+        let upload = parts.len() == 2 && parts[0].name.eq_ignore_ascii_case(UPLOAD_SCHEMA);
+        if upload
+            && !catalog
+                .uploads()
+                .iter()
+                .any(|t| names_published(&parts[1], &t.name))
+        {
+            let given: Vec<String> = catalog
+                .uploads()
+                .iter()
+                .map(|t| t.qualified_name())
+                .collect();
+            let hint = if given.is_empty() {
+                "no table was uploaded with this query: upload one with UPLOAD=name,param:part \
+                 or UPLOAD=name,URL"
+                    .to_string()
+            } else {
+                format!("this query uploads {}", given.join(", "))
+            };
+            self.diags.push(
+                Diagnostic::check(name.span(), format!("table '{name}' was not uploaded"))
+                    .with_hint(hint),
             );
             return None;
         }
-        let catalog = self.catalog;
-        let found: Vec<&'a TableInfo> = catalog
-            .tables()
+        let tables = if upload {
+            catalog.uploads()
+        } else {
+            catalog.tables()
+        };
+        let found: Vec<&'a TableInfo> = tables
             .iter()
             .filter(|t| match parts.as_slice() {
                 [s, n] => {

@@ -12,11 +12,16 @@ pub struct PgDialect;
 
 impl SqlDialect for PgDialect {
     fn table_ref(&self, table: &TableInfo) -> String {
-        physical(table.schema.as_deref(), &table.name)
+        if table.is_upload() {
+            // A TEMP table of the query's own transaction (see crate::upload).
+            physical(Some("pg_temp"), &vo_adql::upload_sql_table(&table.name))
+        } else {
+            physical(table.schema.as_deref(), &table.name)
+        }
     }
 
-    fn column_ref(&self, qualifier: &str, _table: &TableInfo, column: &ColumnInfo) -> String {
-        let col = vo_adql::dialect::qualified_column(qualifier, vo_adql::unquoted(&column.name));
+    fn column_ref(&self, qualifier: &str, table: &TableInfo, column: &ColumnInfo) -> String {
+        let col = vo_adql::dialect::qualified_column(qualifier, &table.sql_column(column));
         if column.field.xtype.as_deref() == Some("timestamp") && column.field.datatype == "char" {
             // DALI timestamps are ISO 8601 text (as SQLite keeps them): a PostgreSQL
             // TIMESTAMP reads as YYYY-MM-DDThh:mm:ss[.fff] (no trailing zero digits).

@@ -172,8 +172,9 @@ impl crate::Backend for PgBackend {
         &self,
         sql: String,
         fields: std::sync::Arc<[vo_common::FieldMeta]>,
+        uploads: Vec<crate::upload::UploadTable>,
     ) -> Result<crate::RowStream, VoError> {
-        queries::stream_rows(self.clone(), sql, fields).await
+        queries::stream_rows(self.clone(), sql, fields, uploads).await
     }
 }
 

@@ -4,6 +4,7 @@
 
 use super::*;
 use crate::schema::as_text;
+use crate::upload::{StoredAs, UploadTable};
 
 impl PgBackend {
     /// Text columns `columns` of the ObsCore row whose `key` column equals `value`, or `None`.
@@ -67,10 +68,13 @@ impl PgBackend {
     /// Run one translated query for a TAP request: a READ ONLY transaction as the reader role
     /// with the statement timeout, and rows streamed from the server and handed to
     /// `on_batch` [`BATCH_ROWS`] at a time (which returns false to stop). The query is
-    /// cancelled on the server when `cancelled` completes first.
+    /// cancelled on the server when `cancelled` completes first. `uploads` are loaded first,
+    /// in the same transaction, into TEMP tables dropped at its end ([`load_uploads`]); the
+    /// transaction is made READ ONLY once they are.
     pub async fn run_query<F>(
         &self,
         sql: &str,
+        uploads: &[UploadTable],
         cancelled: impl std::future::Future<Output = ()>,
         on_batch: &mut F,
     ) -> Result<(), QueryFailure>
@@ -85,23 +89,30 @@ impl PgBackend {
         let work = async {
             let tx = client
                 .build_transaction()
-                .read_only(true)
+                .read_only(uploads.is_empty())
                 .start()
                 .await
-                .map_err(|e| (false, e))?;
+                .map_err(|e| Failed::Pg(false, e))?;
             tx.batch_execute(&format!(
                 "SET LOCAL ROLE {role}; SET LOCAL statement_timeout = {timeout_ms}"
             ))
             .await
-            .map_err(|e| (false, e))?;
-            let stmt = tx.prepare(sql).await.map_err(|e| (false, e))?;
+            .map_err(|e| Failed::Pg(false, e))?;
+            if !uploads.is_empty() {
+                load_uploads(&tx, uploads).await.map_err(Failed::Upload)?;
+                // Read only from here on (a transaction may always become so).
+                tx.batch_execute("SET TRANSACTION READ ONLY")
+                    .await
+                    .map_err(|e| Failed::Pg(false, e))?;
+            }
+            let stmt = tx.prepare(sql).await.map_err(|e| Failed::Pg(false, e))?;
             // The rows stream in as the server sends them (tokio-postgres reads no further
             // ahead than the stream is read), while the ones before are written out: the
             // server and vogate work at once, with no round trip per batch.
             let rows = tx
                 .query_raw(&stmt, Vec::<String>::new())
                 .await
-                .map_err(|e| (false, e))?;
+                .map_err(|e| Failed::Pg(false, e))?;
             let mut rows = std::pin::pin!(rows);
             let batch_len = BATCH_ROWS as usize;
             let mut batch = Vec::with_capacity(batch_len);
@@ -114,7 +125,7 @@ impl PgBackend {
                         }
                         false
                     }
-                    Some(Err(e)) => return Err((started, e)),
+                    Some(Err(e)) => return Err(Failed::Pg(started, e)),
                     None => true,
                 };
                 let first = !started;
@@ -134,7 +145,7 @@ impl PgBackend {
                     break;
                 }
             }
-            Ok::<(), (bool, tokio_postgres::Error)>(())
+            Ok::<(), Failed>(())
         };
         let mut work = std::pin::pin!(work);
         let mut cancelled = std::pin::pin!(cancelled);
@@ -153,9 +164,174 @@ impl PgBackend {
         };
         match result {
             Ok(()) => Ok(()),
-            Err((false, e)) => Err(QueryFailure::Before(pg_error(&e))),
-            Err((true, e)) => Err(QueryFailure::During(pg_message(&e))),
+            Err(Failed::Pg(false, e)) => Err(QueryFailure::Before(pg_error(&e))),
+            Err(Failed::Pg(true, e)) => Err(QueryFailure::During(pg_message(&e))),
+            Err(Failed::Upload(e)) => Err(QueryFailure::Before(e)),
         }
+    }
+}
+
+/// Why the work of [`PgBackend::run_query`] stopped: a database error (after the first row
+/// or not), or an upload that could not be loaded.
+enum Failed {
+    Pg(bool, tokio_postgres::Error),
+    Upload(VoError),
+}
+
+/// Load `uploads` into TEMP tables of `tx` (ON COMMIT DROP: gone with the transaction, however
+/// it ends): columns `c0, c1, ...` by [`StoredAs`], sent with COPY as the VOTable is read (on a
+/// blocking thread, a few 64 KiB chunks ahead), and for a table with a position its pgSphere
+/// `_spoint` with a GiST index, as ivoa.ObsCore has; then ANALYZE, so the planner knows their
+/// sizes. Errors: a bad upload (named), or the database's.
+async fn load_uploads(
+    tx: &tokio_postgres::Transaction<'_>,
+    uploads: &[UploadTable],
+) -> Result<(), VoError> {
+    for u in uploads {
+        let name = quote_ident(&vo_adql::upload_sql_table(&u.table.name));
+        let stored: Vec<StoredAs> = u
+            .table
+            .columns
+            .iter()
+            .map(|c| StoredAs::of(&c.field))
+            .collect();
+        let mut cols: Vec<String> = stored
+            .iter()
+            .enumerate()
+            .map(|(i, k)| {
+                let ty = match k {
+                    StoredAs::Boolean => "boolean",
+                    StoredAs::Integer => "bigint",
+                    StoredAs::Float => "real",
+                    StoredAs::Double => "double precision",
+                    StoredAs::Text => "text",
+                };
+                format!("{} {ty}", quote_ident(&vo_adql::upload_sql_column(i)))
+            })
+            .collect();
+        let position = u.position();
+        if position.is_some() {
+            cols.push("\"_spoint\" spoint".to_string());
+        }
+        tx.batch_execute(&format!(
+            "CREATE TEMP TABLE {name} ({}) ON COMMIT DROP",
+            cols.join(", ")
+        ))
+        .await
+        .map_err(|e| pg_error(&e))?;
+        let sink = tx
+            .copy_in::<_, bytes::Bytes>(&format!("COPY pg_temp.{name} FROM STDIN"))
+            .await
+            .map_err(|e| pg_error(&e))?;
+        let mut sink = std::pin::pin!(sink);
+        let (chunks_tx, mut chunks) =
+            tokio::sync::mpsc::channel::<Result<bytes::Bytes, VoError>>(4);
+        let reader = {
+            let u = u.clone();
+            tokio::task::spawn_blocking(move || {
+                let mut buf = bytes::BytesMut::with_capacity(1 << 16);
+                let read = u.read_rows(|row| {
+                    copy_line(&mut buf, &row, &stored, position);
+                    if buf.len() >= 1 << 16 {
+                        let chunk = buf.split().freeze();
+                        if chunks_tx.blocking_send(Ok(chunk)).is_err() {
+                            return Err(VoError::internal("the upload's COPY stopped"));
+                        }
+                    }
+                    Ok(())
+                });
+                let last = match read {
+                    Ok(_) => Ok(buf.freeze()),
+                    Err(e) => Err(e),
+                };
+                let _ = chunks_tx.blocking_send(last);
+            })
+        };
+        while let Some(chunk) = chunks.recv().await {
+            let chunk = chunk?;
+            if !chunk.is_empty() {
+                sink.send(chunk).await.map_err(|e| pg_error(&e))?;
+            }
+        }
+        let _ = reader.await;
+        sink.as_mut().finish().await.map_err(|e| pg_error(&e))?;
+        let mut after = String::new();
+        if position.is_some() {
+            after.push_str(&format!(
+                "CREATE INDEX ON pg_temp.{name} USING gist (\"_spoint\"); "
+            ));
+        }
+        after.push_str(&format!("ANALYZE pg_temp.{name}"));
+        tx.batch_execute(&after).await.map_err(|e| pg_error(&e))?;
+    }
+    Ok(())
+}
+
+/// Append one row of an upload to `buf` in COPY's text format (PostgreSQL's COPY, "Text
+/// Format": tab-separated, `\N` for NULL, backslash escapes), and its `_spoint` when the
+/// table has a position.
+fn copy_line(
+    buf: &mut bytes::BytesMut,
+    row: &[Value],
+    stored: &[StoredAs],
+    position: Option<(usize, usize)>,
+) {
+    use std::fmt::Write;
+    for (i, v) in row.iter().enumerate() {
+        if i > 0 {
+            buf.extend_from_slice(b"\t");
+        }
+        let kind = stored.get(i).copied().unwrap_or(StoredAs::Text);
+        match v {
+            Value::Null => buf.extend_from_slice(b"\\N"),
+            Value::Int(n) if kind == StoredAs::Boolean => {
+                buf.extend_from_slice(if *n != 0 { b"t" } else { b"f" })
+            }
+            Value::Int(n) => {
+                let _ = write!(buf, "{n}");
+            }
+            Value::Double(d) => copy_float(buf, *d),
+            Value::Text(t) => {
+                for c in t.chars() {
+                    match c {
+                        '\\' => buf.extend_from_slice(b"\\\\"),
+                        '\t' => buf.extend_from_slice(b"\\t"),
+                        '\n' => buf.extend_from_slice(b"\\n"),
+                        '\r' => buf.extend_from_slice(b"\\r"),
+                        c => {
+                            let mut tmp = [0u8; 4];
+                            buf.extend_from_slice(c.encode_utf8(&mut tmp).as_bytes());
+                        }
+                    }
+                }
+            }
+        }
+    }
+    if let Some((r, d)) = position {
+        buf.extend_from_slice(b"\t");
+        let pos = match (row.get(r), row.get(d)) {
+            (Some(ra), Some(dec)) => crate::upload::position_value(ra, dec),
+            _ => None,
+        };
+        match pos {
+            Some((ra, dec)) => {
+                let _ = write!(buf, "({ra:?}d, {dec:?}d)");
+            }
+            None => buf.extend_from_slice(b"\\N"),
+        }
+    }
+    buf.extend_from_slice(b"\n");
+}
+
+/// A float as COPY text: shortest round-trip digits, `NaN`, `Infinity`, `-Infinity`.
+fn copy_float(buf: &mut bytes::BytesMut, d: f64) {
+    use std::fmt::Write;
+    if d.is_nan() {
+        buf.extend_from_slice(b"NaN");
+    } else if d.is_infinite() {
+        buf.extend_from_slice(if d > 0.0 { b"Infinity" } else { b"-Infinity" });
+    } else {
+        let _ = write!(buf, "{d:?}");
     }
 }
 
@@ -304,6 +480,7 @@ pub(super) async fn stream_rows(
     pg: PgBackend,
     sql: String,
     fields: std::sync::Arc<[vo_common::FieldMeta]>,
+    uploads: Vec<UploadTable>,
 ) -> Result<crate::RowStream, VoError> {
     let (rows, gone, stream) = crate::backend::row_channel();
     let (ready_tx, ready_rx) = tokio::sync::oneshot::channel();
@@ -317,7 +494,7 @@ pub(super) async fn stream_rows(
         let cancelled = async move {
             let _ = gone.await;
         };
-        match pg.run_query(&sql, cancelled, &mut sink).await {
+        match pg.run_query(&sql, &uploads, cancelled, &mut sink).await {
             Ok(()) | Err(QueryFailure::Cancelled) => {}
             Err(QueryFailure::Before(e)) => match sink.ready.take() {
                 Some(ready) => {

@@ -7,6 +7,7 @@
 use super::{open_query, open_rw, SqliteDialect};
 use crate::backend::{row_channel, RowSender, RowStream, ServeLock, BATCH};
 use crate::schema::{self, as_text, quote_ident, OBSCORE_TABLE};
+use crate::upload::{StoredAs, UploadTable};
 use rusqlite::types::ValueRef;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -312,7 +313,12 @@ impl crate::Backend for SqliteBackend {
         .await
     }
 
-    async fn query(&self, sql: String, fields: Arc<[FieldMeta]>) -> Result<RowStream, VoError> {
+    async fn query(
+        &self,
+        sql: String,
+        fields: Arc<[FieldMeta]>,
+        uploads: Vec<UploadTable>,
+    ) -> Result<RowStream, VoError> {
         let (rows, gone, stream) = row_channel();
         let (ready_tx, ready_rx) = oneshot::channel();
         let path = self.path.clone();
@@ -320,8 +326,15 @@ impl crate::Backend for SqliteBackend {
         let runtime = tokio::runtime::Handle::current();
         tokio::task::spawn_blocking(move || {
             // A kept connection (its prepared statements too: the same query again is not
-            // parsed again), kept again afterwards unless the query was interrupted.
-            let kept = readers.lock().ok().and_then(|mut v| v.pop());
+            // parsed again), kept again afterwards unless the query was interrupted. A query
+            // with uploads has a connection of its own, closed at its end, which takes its
+            // TEMP tables with it.
+            let fresh = !uploads.is_empty();
+            let kept = if fresh {
+                None
+            } else {
+                readers.lock().ok().and_then(|mut v| v.pop())
+            };
             let conn = match kept {
                 Some(c) => c,
                 None => match open_query(&path) {
@@ -332,6 +345,10 @@ impl crate::Backend for SqliteBackend {
                     }
                 },
             };
+            if let Err(e) = load_uploads(&conn, &uploads) {
+                let _ = ready_tx.send(Err(e));
+                return;
+            }
             let interrupted = Arc::new(std::sync::atomic::AtomicBool::new(false));
             read_rows(
                 &conn,
@@ -343,7 +360,7 @@ impl crate::Backend for SqliteBackend {
                 runtime,
                 &interrupted,
             );
-            if !interrupted.load(std::sync::atomic::Ordering::SeqCst) {
+            if !fresh && !interrupted.load(std::sync::atomic::Ordering::SeqCst) {
                 if let Ok(mut v) = readers.lock() {
                     if v.len() < READERS {
                         v.push(conn);
@@ -357,6 +374,91 @@ impl crate::Backend for SqliteBackend {
             Err(_) => Err(VoError::internal("the query task ended unexpectedly")),
         }
     }
+}
+
+/// Load `uploads` into TEMP tables of `conn` (a query connection of their own): columns
+/// `c0, c1, ...` by [`StoredAs`], and for a table with a position its HEALPix cell `_hpx`
+/// (NESTED, order [`schema::HPX_ORDER`]) with an index, as published catalogs have; then
+/// ANALYZE, so the planner knows their sizes. Errors: a bad upload (named), or the database.
+fn load_uploads(conn: &rusqlite::Connection, uploads: &[UploadTable]) -> Result<(), VoError> {
+    if uploads.is_empty() {
+        return Ok(());
+    }
+    let db = |e: rusqlite::Error| VoError::internal(format!("cannot load an upload: {e}"));
+    conn.execute_batch("PRAGMA query_only = OFF").map_err(db)?;
+    for u in uploads {
+        let table = quote_ident(&vo_adql::upload_sql_table(&u.table.name));
+        let stored: Vec<StoredAs> = u
+            .table
+            .columns
+            .iter()
+            .map(|c| StoredAs::of(&c.field))
+            .collect();
+        let mut cols: Vec<String> = stored
+            .iter()
+            .enumerate()
+            .map(|(i, k)| {
+                let ty = match k {
+                    StoredAs::Boolean | StoredAs::Integer => "INTEGER",
+                    StoredAs::Float | StoredAs::Double => "REAL",
+                    StoredAs::Text => "TEXT",
+                };
+                format!("{} {ty}", quote_ident(&vo_adql::upload_sql_column(i)))
+            })
+            .collect();
+        let position = u.position();
+        if position.is_some() {
+            cols.push("\"_hpx\" INTEGER".to_string());
+        }
+        conn.execute_batch(&format!("CREATE TEMP TABLE {table} ({})", cols.join(", ")))
+            .map_err(db)?;
+        let marks = vec!["?"; cols.len()].join(", ");
+        let tx = conn.unchecked_transaction().map_err(db)?;
+        {
+            let mut insert = tx
+                .prepare(&format!("INSERT INTO temp.{table} VALUES ({marks})"))
+                .map_err(db)?;
+            u.read_rows(|row| {
+                let hpx = position.and_then(|(r, d)| {
+                    let (ra, dec) = crate::upload::position_value(row.get(r)?, row.get(d)?)?;
+                    let cell = cdshealpix::nested::hash(
+                        schema::HPX_ORDER,
+                        vo_common::sky::normalize_ra(ra).to_radians(),
+                        dec.to_radians(),
+                    );
+                    Some(cell as i64)
+                });
+                let mut cells: Vec<rusqlite::types::Value> = row
+                    .into_iter()
+                    .map(|v| match v {
+                        Value::Null => rusqlite::types::Value::Null,
+                        Value::Int(i) => rusqlite::types::Value::Integer(i),
+                        Value::Double(d) if d.is_nan() => rusqlite::types::Value::Null,
+                        Value::Double(d) => rusqlite::types::Value::Real(d),
+                        Value::Text(t) => rusqlite::types::Value::Text(t),
+                    })
+                    .collect();
+                if position.is_some() {
+                    cells.push(hpx.map_or(rusqlite::types::Value::Null, |h| {
+                        rusqlite::types::Value::Integer(h)
+                    }));
+                }
+                insert
+                    .execute(rusqlite::params_from_iter(cells))
+                    .map(|_| ())
+                    .map_err(db)
+            })?;
+        }
+        tx.commit().map_err(db)?;
+        if position.is_some() {
+            let index = quote_ident(&format!("{}_hpx", vo_adql::upload_sql_table(&u.table.name)));
+            conn.execute_batch(&format!("CREATE INDEX temp.{index} ON {table} (\"_hpx\")"))
+                .map_err(db)?;
+        }
+    }
+    conn.execute_batch("ANALYZE temp; PRAGMA query_only = ON")
+        .map_err(db)?;
+    Ok(())
 }
 
 /// Read the rows of `sql` on this (blocking) thread: `ready` is answered at the first row
@@ -611,7 +713,7 @@ mod tests {
                     let mut failures = Vec::new();
                     for _ in 0..500 {
                         let mut rows = b
-                            .query(counting(3, None), long_field())
+                            .query(counting(3, None), long_field(), Vec::new())
                             .await
                             .expect("query");
                         let mut n = 0;
@@ -638,7 +740,7 @@ mod tests {
     async fn rows_come_in_batches_and_a_late_failure_ends_the_stream() {
         let (_dir, b) = backend().await;
         let mut rows = b
-            .query(counting(600, None), long_field())
+            .query(counting(600, None), long_field(), Vec::new())
             .await
             .expect("query");
         let mut sizes = Vec::new();
@@ -655,7 +757,7 @@ mod tests {
 
         // A value that is no long at row 300: the rows before it, then the failure.
         let mut rows = b
-            .query(counting(600, Some(300)), long_field())
+            .query(counting(600, Some(300)), long_field(), Vec::new())
             .await
             .expect("query");
         let mut got = 0;
@@ -674,7 +776,7 @@ mod tests {
 
         // At the first row, or in the SQL: the query's error, before any stream.
         let e = b
-            .query(counting(5, Some(1)), long_field())
+            .query(counting(5, Some(1)), long_field(), Vec::new())
             .await
             .expect_err("first row");
         assert!(
@@ -683,7 +785,7 @@ mod tests {
             e.message
         );
         let e = b
-            .query("SELECT nope FROM nowhere".into(), long_field())
+            .query("SELECT nope FROM nowhere".into(), long_field(), Vec::new())
             .await
             .expect_err("sql");
         assert_eq!(
@@ -692,7 +794,7 @@ mod tests {
         );
         // An empty result is a stream with no batch.
         let mut rows = b
-            .query("SELECT 1 WHERE 0".into(), long_field())
+            .query("SELECT 1 WHERE 0".into(), long_field(), Vec::new())
             .await
             .expect("empty");
         assert!(rows.next().await.is_none());
@@ -706,7 +808,7 @@ mod tests {
                        SELECT MAX(x) FROM c";
         let waited = tokio::time::timeout(
             Duration::from_millis(300),
-            b.query(endless.into(), long_field()),
+            b.query(endless.into(), long_field(), Vec::new()),
         )
         .await;
         assert!(waited.is_err(), "the endless query answered");
@@ -721,6 +823,7 @@ mod tests {
                 "WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c) SELECT x FROM c"
                     .into(),
                 long_field(),
+                Vec::new(),
             )
             .await
             .expect("first rows");

@@ -43,11 +43,19 @@ pub struct SqliteDialect;
 
 impl SqlDialect for SqliteDialect {
     fn table_ref(&self, table: &TableInfo) -> String {
-        quote_ident(&table.qualified_name())
+        if table.is_upload() {
+            // A TEMP table of the query's own connection (see crate::upload).
+            format!(
+                "temp.{}",
+                quote_ident(&vo_adql::upload_sql_table(&table.name))
+            )
+        } else {
+            quote_ident(&table.qualified_name())
+        }
     }
 
-    fn column_ref(&self, qualifier: &str, _table: &TableInfo, column: &ColumnInfo) -> String {
-        vo_adql::dialect::qualified_column(qualifier, vo_adql::unquoted(&column.name))
+    fn column_ref(&self, qualifier: &str, table: &TableInfo, column: &ColumnInfo) -> String {
+        vo_adql::dialect::qualified_column(qualifier, &table.sql_column(column))
     }
 
     fn contains_point_circle(&self, ra: &str, dec: &str, ra0: &str, dec0: &str, r: &str) -> String {
