@@ -106,6 +106,26 @@ pub trait SqlDialect {
     ) -> Option<String> {
         None
     }
+    /// An optional extra condition that keeps every row of `table` (known in FROM as
+    /// `qualifier`) whose indexed position (`ra`, `dec`) lies within `r` degrees of the
+    /// position (`ra0`, `dec0`) of the current row of `table0` (known as `qualifier0`): a
+    /// cross-match. ANDed to the pair's condition, it lets `table`'s spatial index serve each
+    /// row of `table0`. `None` (the default): no prefilter.
+    #[allow(clippy::too_many_arguments)]
+    fn join_cone_prefilter(
+        &self,
+        _qualifier: &str,
+        _table: &TableInfo,
+        _ra: &ColumnInfo,
+        _dec: &ColumnInfo,
+        _qualifier0: &str,
+        _table0: &TableInfo,
+        _ra0: &ColumnInfo,
+        _dec0: &ColumnInfo,
+        _r: f64,
+    ) -> Option<String> {
+        None
+    }
     /// An optional extra condition, ANDed to WHERE, that keeps every row whose region column
     /// `column` could share a point with the circle of radius `r` degrees around (`ra0`,
     /// `dec0`) (`r` = 0 for a point), and lets the database use an index. It must never

@@ -40,9 +40,17 @@ fn prefilter_select(s: &mut SelectIr, d: &dyn SqlDialect) {
     for f in &mut s.from {
         prefilter_from(f, d);
     }
-    let Some(w) = s.where_.take() else { return };
+    if let Some(w) = s.where_.take() {
+        s.where_ = Some(with_prefilters(w, d));
+    }
+}
+
+/// `cond` with the prefilters of the terms of its top-level AND chain ANDed to it: each is
+/// implied by its term, so the condition keeps the same rows (in WHERE, and in a JOIN's ON
+/// of any kind).
+fn with_prefilters<'a>(cond: Node<'a>, d: &dyn SqlDialect) -> Node<'a> {
     let mut extra = Vec::new();
-    let mut stack = vec![&w];
+    let mut stack = vec![&cond];
     while let Some(e) = stack.pop() {
         match e {
             Node::Nested(x) => stack.push(x),
@@ -57,37 +65,115 @@ fn prefilter_select(s: &mut SelectIr, d: &dyn SqlDialect) {
                     if let Some(sql) = prefilter(p, d) {
                         extra.push(Node::Raw(sql));
                     }
+                    if let GeoPred::PointInCircle(
+                        Shape::Point(ra, dec),
+                        Shape::Circle(ra0, dec0, r),
+                    ) = p.as_ref()
+                    {
+                        extra.extend(join_prefilters([ra, dec, ra0, dec0], r, d));
+                    }
                 }
+            }
+            // DISTANCE(p, q) < r, <= r, or r > / >= DISTANCE(p, q).
+            Node::Compare(a, op, b) => {
+                let (dist, r) = match (a.as_ref(), op, b.as_ref()) {
+                    (Node::Distance(v), BinOp::Lt | BinOp::LtEq, r) => (v, r),
+                    (r, BinOp::Gt | BinOp::GtEq, Node::Distance(v)) => (v, r),
+                    _ => continue,
+                };
+                let [ra, dec, ra0, dec0] = dist.as_ref();
+                extra.extend(join_prefilters([ra, dec, ra0, dec0], r, d));
             }
             _ => {}
         }
     }
-    s.where_ = Some(if extra.is_empty() {
-        w
+    if extra.is_empty() {
+        cond
     } else {
-        let mut terms = vec![w];
+        let mut terms = vec![cond];
         terms.extend(extra);
         Node::Logic(LogicOp::And, terms)
-    });
+    }
+}
+
+/// The prefilters of a pair condition `distance((ra, dec), (ra0, dec0)) <= r` between the
+/// positions of two tables (a cross-match, `r` a constant): for each side whose columns are
+/// its table's indexed position, the dialect's cone around the other side's position, so
+/// the index serves whichever order the database joins in.
+fn join_prefilters(cols: [&Node; 4], r: &Node, d: &dyn SqlDialect) -> Vec<Node<'static>> {
+    let Some(r) = literal(r) else {
+        return Vec::new();
+    };
+    let [ra, dec, ra0, dec0] = cols;
+    let (Some((ta, ra_c, qa)), Some((tb, dec_c, qb))) = (published(ra), published(dec)) else {
+        return Vec::new();
+    };
+    let (Some((tc, ra0_c, qc)), Some((td, dec0_c, qd))) = (published(ra0), published(dec0)) else {
+        return Vec::new();
+    };
+    if ta != tb || qa != qb || tc != td || qc != qd || qa == qc || !(0.0..90.0).contains(&r) {
+        return Vec::new();
+    }
+    let (qa, qc) = (d.quote_ident(qa), d.quote_ident(qc));
+    let mut out = Vec::new();
+    if let Some(sql) = d.join_cone_prefilter(&qa, ta, ra_c, dec_c, &qc, tc, ra0_c, dec0_c, r) {
+        out.push(Node::Raw(sql));
+    }
+    if let Some(sql) = d.join_cone_prefilter(&qc, tc, ra0_c, dec0_c, &qa, ta, ra_c, dec_c, r) {
+        out.push(Node::Raw(sql));
+    }
+    out
 }
 
 fn prefilter_from(f: &mut FromIr, d: &dyn SqlDialect) {
     match f {
         FromIr::Derived { query, .. } => add_prefilters(query, d),
-        FromIr::Join { left, right, .. } => {
+        FromIr::Join {
+            left, right, on, ..
+        } => {
             prefilter_from(left, d);
             prefilter_from(right, d);
+            if let Some(c) = on.take() {
+                *on = Some(with_prefilters(c, d));
+            }
         }
         _ => {}
     }
 }
 
-/// The value of a numeric literal node, possibly signed.
+/// The value of a numeric literal node, possibly signed, or of constant arithmetic on such
+/// literals (`5/3600.0`), as the database computes it: integer operands give an integer
+/// (division truncated, as PostgreSQL's); `None` for anything else or a division by zero.
 pub fn literal(n: &Node) -> Option<f64> {
+    constant(n).map(|(v, _)| v)
+}
+
+/// [`literal`], and whether the value is an integer.
+fn constant(n: &Node) -> Option<(f64, bool)> {
     match n {
-        Node::Num { text, .. } => text.parse().ok(),
-        Node::Neg(x) => literal(x).map(|v| -v),
-        Node::Nested(x) => literal(x),
+        Node::Num { text, int } => text.parse().ok().map(|v| (v, *int)),
+        Node::Neg(x) => constant(x).map(|(v, i)| (-v, i)),
+        Node::Nested(x) => constant(x),
+        // A float literal is written as a cast to double (so both backends compute alike).
+        Node::Cast(x, CastTarget::Double) => constant(x).map(|(v, _)| (v, false)),
+        Node::Chain(first, rest) => {
+            let (mut v, mut int) = constant(first)?;
+            for (op, x) in rest {
+                let (w, wi) = constant(x)?;
+                let both = int && wi;
+                v = match op {
+                    BinOp::Add => v + w,
+                    BinOp::Sub => v - w,
+                    BinOp::Mul => v * w,
+                    BinOp::Div if w == 0.0 => return None,
+                    BinOp::Div if both => (v / w).trunc(),
+                    BinOp::Div => v / w,
+                    _ => return None,
+                };
+                int = both;
+            }
+            v.is_finite().then_some((v, int))
+        }
         _ => None,
     }
 }

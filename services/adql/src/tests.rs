@@ -45,6 +45,26 @@ impl SqlDialect for Plain {
     fn limit(&self, n: u64) -> String {
         format!(" LIMIT {n}")
     }
+    fn join_cone_prefilter(
+        &self,
+        q: &str,
+        t: &TableInfo,
+        ra: &ColumnInfo,
+        dec: &ColumnInfo,
+        q0: &str,
+        t0: &TableInfo,
+        ra0: &ColumnInfo,
+        dec0: &ColumnInfo,
+        r: f64,
+    ) -> Option<String> {
+        t.is_position(ra, dec).then(|| {
+            format!(
+                "near({q}, {}, {}, {r})",
+                self.column_ref(q0, t0, ra0),
+                self.column_ref(q0, t0, dec0)
+            )
+        })
+    }
 }
 
 fn col(name: &str, datatype: &str) -> ColumnInfo {
@@ -771,4 +791,32 @@ fn geometry_values_are_never_compared_or_computed_with() {
     assert!(bad.is_empty(), "{bad:#?}");
     // COUNT of a geometry counts its non-NULL values.
     ok("SELECT COUNT(POINT(s_ra, s_dec)) FROM ivoa.ObsCore");
+}
+
+#[test]
+fn cross_matches_get_the_indexed_sides_prefilter() {
+    // Constant radii are folded as the database computes them: 5/3600.0 is a float, 5/3600
+    // an integer division (0).
+    let near = "near(\"t1\", \"t2\".\"s_ra\", \"t2\".\"s_dec\", 0.001388888888888889)";
+    for q in [
+        "SELECT a.obs_id FROM ivoa.ObsCore AS a JOIN ivoa.ObsCore AS b ON CONTAINS(POINT('ICRS', a.s_ra, a.s_dec), CIRCLE('ICRS', b.s_ra, b.s_dec, 5/3600.0)) = 1",
+        "SELECT a.obs_id FROM ivoa.ObsCore AS a, ivoa.ObsCore AS b WHERE DISTANCE(POINT('ICRS', a.s_ra, a.s_dec), POINT('ICRS', b.s_ra, b.s_dec)) <= 5/3600.0",
+        "SELECT a.obs_id FROM ivoa.ObsCore AS a, ivoa.ObsCore AS b WHERE 5/3600.0 > DISTANCE(POINT('ICRS', a.s_ra, a.s_dec), POINT('ICRS', b.s_ra, b.s_dec)) AND a.obs_id <> b.obs_id",
+    ] {
+        let sql = ok(q).sql;
+        assert!(sql.contains(near), "{q}: {sql}");
+        // And the other way round: the second table's index serves the first's rows.
+        assert!(sql.contains("near(\"t2\", \"t1\".\"s_ra\""), "{q}: {sql}");
+    }
+    let sql = ok("SELECT a.obs_id FROM ivoa.ObsCore AS a JOIN ivoa.ObsCore AS b ON CONTAINS(POINT('ICRS', a.s_ra, a.s_dec), CIRCLE('ICRS', b.s_ra, b.s_dec, 5/3600)) = 1").sql;
+    assert!(sql.contains(", 0)"), "{sql}");
+    // Not for an OR, a non-constant radius, or a point and circle of one table.
+    for q in [
+        "SELECT a.obs_id FROM ivoa.ObsCore AS a, ivoa.ObsCore AS b WHERE DISTANCE(POINT('ICRS', a.s_ra, a.s_dec), POINT('ICRS', b.s_ra, b.s_dec)) <= 0.1 OR a.s_ra > 3",
+        "SELECT a.obs_id FROM ivoa.ObsCore AS a, ivoa.ObsCore AS b WHERE DISTANCE(POINT('ICRS', a.s_ra, a.s_dec), POINT('ICRS', b.s_ra, b.s_dec)) <= b.s_dec",
+        "SELECT obs_id FROM ivoa.ObsCore WHERE CONTAINS(POINT('ICRS', s_ra, s_dec), CIRCLE('ICRS', s_ra, s_dec, 1)) = 1",
+    ] {
+        let sql = ok(q).sql;
+        assert!(!sql.contains("near("), "{q}: {sql}");
+    }
 }

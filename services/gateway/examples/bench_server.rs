@@ -113,6 +113,59 @@ async fn raw(
     }))
 }
 
+/// `POST /bench/explain`: the parameters of a TAP query (uploads too, as /tap/sync takes
+/// them), answered with the database's plan of its SQL as text (SQLite's EXPLAIN QUERY PLAN,
+/// PostgreSQL's EXPLAIN), the uploads loaded as for the query itself.
+async fn explain(
+    state: actix_web::web::Data<vo_tap::TapState>,
+    req: actix_web::HttpRequest,
+    payload: actix_web::web::Payload,
+) -> actix_web::HttpResponse {
+    let limits = state.part_limits();
+    let params = match vo_dali::Params::from_request(&req, Some(payload), Some(&limits)).await {
+        Ok(p) => p,
+        Err(e) => return vo_dali::error_response(&e),
+    };
+    let p = match vo_tap::sync::prepare_query(state.get_ref(), &params).await {
+        Ok(p) => p,
+        Err(e) => return vo_dali::error_response(&e),
+    };
+    let text = |name: &str| vo_common::FieldMeta {
+        name: name.into(),
+        datatype: if name == "detail" || name == "plan" {
+            "char"
+        } else {
+            "long"
+        }
+        .into(),
+        ..Default::default()
+    };
+    let (sql, fields): (String, Vec<vo_common::FieldMeta>) = if state.backend.name() == "SQLite" {
+        (
+            format!("EXPLAIN QUERY PLAN {}", p.sql),
+            ["id", "parent", "notused", "detail"].map(text).to_vec(),
+        )
+    } else {
+        (format!("EXPLAIN {}", p.sql), vec![text("plan")])
+    };
+    let mut rows = match state.backend.query(sql, fields.into(), p.uploads).await {
+        Ok(r) => r,
+        Err(e) => return vo_dali::error_response(&e),
+    };
+    let mut out = format!("{}\n", p.sql);
+    while let Some(batch) = rows.next().await {
+        for row in batch.unwrap_or_default() {
+            if let Some(vo_common::Value::Text(t)) = row.last() {
+                out.push_str(t);
+                out.push('\n');
+            }
+        }
+    }
+    actix_web::HttpResponse::Ok()
+        .content_type("text/plain")
+        .body(out)
+}
+
 fn main() -> std::io::Result<()> {
     tracing_subscriber::fmt()
         .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
@@ -166,6 +219,7 @@ fn main() -> std::io::Result<()> {
             // Before the gateway's routes, whose default service answers every other path.
             App::new()
                 .route("/bench/raw", actix_web::web::get().to(raw))
+                .route("/bench/explain", actix_web::web::post().to(explain))
                 .configure(vogate::routes(&gw))
         })
         .tcp_nodelay(true)

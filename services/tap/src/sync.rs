@@ -223,12 +223,34 @@ async fn sync_post(
 
 /// Check the parameters of a TAP query (sync or async), translate its ADQL and start it:
 /// its first rows are there, and the plan says how to write the result (format, MAXREC and
-/// whether it can overflow, the INFOs). Errors: bad parameters, ADQL errors, and database
-/// errors before the first row, each with its kind.
+/// whether it can overflow, the INFOs). Errors: bad parameters, bad uploads, ADQL errors, and
+/// database errors before the first row, each with its kind.
 pub async fn start_query(
     state: &TapState,
     params: &Params,
 ) -> Result<(crate::RowStream, ResultPlan), VoError> {
+    let p = prepare_query(state, params).await?;
+    let rows = state.backend.query(p.sql, p.fields, p.uploads).await?;
+    Ok((rows, p.plan))
+}
+
+/// A TAP query translated and ready to run ([`prepare_query`]).
+#[derive(Debug)]
+pub struct PreparedQuery {
+    /// The SQL, in the backend's dialect, with its row limit.
+    pub sql: String,
+    /// The cells of its rows.
+    pub fields: Arc<[vo_common::FieldMeta]>,
+    /// The tables it uploads, for [`crate::Backend::query`] to load.
+    pub uploads: Vec<crate::upload::UploadTable>,
+    /// How to write its result.
+    pub plan: ResultPlan,
+}
+
+/// Check the parameters of a TAP query, read the headers of its uploads and translate its
+/// ADQL (the steps of [`start_query`] before the database). Errors: bad parameters, bad
+/// uploads, ADQL errors, each with its kind.
+pub async fn prepare_query(state: &TapState, params: &Params) -> Result<PreparedQuery, VoError> {
     let request = parse_tap_request(params)?;
     let uploads = if request.uploads.is_empty() {
         Vec::new()
@@ -291,8 +313,7 @@ pub async fn start_query(
     // TOP within MAXREC cannot overflow; otherwise one row more than MAXREC is fetched.
     let (sql, can_overflow) = translated.sql_with_limit(dialect, maxrec);
     tracing::debug!(%sql, "running");
-    let fields: Arc<[vo_common::FieldMeta]> = translated.fields.clone().into();
-    let rows = state.backend.query(sql, fields, uploads).await?;
+    let row_fields: Arc<[vo_common::FieldMeta]> = translated.fields.clone().into();
     let mut fields = translated.fields;
     let resources = datalink_descriptor(&mut fields, state.vosi.base_url())
         .into_iter()
@@ -309,7 +330,12 @@ pub async fn start_query(
             ("MAXREC".to_string(), maxrec.to_string()),
         ],
     };
-    Ok((rows, plan))
+    Ok(PreparedQuery {
+        sql,
+        fields: row_fields,
+        uploads,
+        plan,
+    })
 }
 
 /// The ID given to the column a DataLink descriptor refers to.

@@ -152,7 +152,7 @@ fn hex_name(name: &str) -> String {
 
 /// The name a [`hex_name`] stands for, if it is one.
 fn unhex_name(hex: &str) -> Option<String> {
-    if hex.len() % 2 != 0 {
+    if !hex.len().is_multiple_of(2) {
         return None;
     }
     let bytes: Option<Vec<u8>> = (0..hex.len())

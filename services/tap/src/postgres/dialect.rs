@@ -110,6 +110,38 @@ impl SqlDialect for PgDialect {
         ))
     }
 
+    fn join_cone_prefilter(
+        &self,
+        qualifier: &str,
+        table: &TableInfo,
+        ra: &ColumnInfo,
+        dec: &ColumnInfo,
+        qualifier0: &str,
+        table0: &TableInfo,
+        ra0: &ColumnInfo,
+        dec0: &ColumnInfo,
+        r: f64,
+    ) -> Option<String> {
+        // `_spoint @ scircle(centre, r)` with the centre from the other row: a parameterised
+        // GiST scan per row of the other table (pgSphere's 1e-9 rad of slack keeps every pair
+        // the exact distance test keeps). The centre is the other table's own `_spoint` when
+        // it has one (NULL where its position is not a valid one).
+        if !table.is_position(ra, dec) {
+            return None;
+        }
+        let centre = if table0.is_position(ra0, dec0) {
+            format!("{qualifier0}.\"_spoint\"")
+        } else {
+            spoint(
+                &self.column_ref(qualifier0, table0, ra0),
+                &self.column_ref(qualifier0, table0, dec0),
+            )
+        };
+        Some(format!(
+            "({qualifier}.\"_spoint\" @ scircle({centre}, radians({r:?})))"
+        ))
+    }
+
     fn region_prefilter(
         &self,
         qualifier: &str,

@@ -15,6 +15,9 @@
 //!   with several rows, which PostgreSQL refuses).
 //! - `vogate_hpx(ra, dec)`: the HEALPix cell (NESTED, order [`crate::schema::HPX_ORDER`]) of
 //!   a position, for the `_hpx` column of tables with an indexed position.
+//! - `vogate_cone_range(ra, dec, r, k, end)`: the first (`end` 0) or last (`end` 1) cell of
+//!   range `k` (from 0) of [`cone_ranges`]`(ra, dec, r)`, NULL past the last range or for a
+//!   NULL or invalid position: the index ranges of a cross-match's cone around another row.
 //!
 //! [`SqliteBackend`] is the [`crate::Backend`] over one database file.
 //!
@@ -127,6 +130,42 @@ impl SqlDialect for SqliteDialect {
             Some(n) => format!(" LIMIT {n} OFFSET {offset}"),
             None => format!(" LIMIT -1 OFFSET {offset}"),
         }
+    }
+
+    fn join_cone_prefilter(
+        &self,
+        qualifier: &str,
+        table: &TableInfo,
+        ra: &ColumnInfo,
+        dec: &ColumnInfo,
+        qualifier0: &str,
+        table0: &TableInfo,
+        ra0: &ColumnInfo,
+        dec0: &ColumnInfo,
+        r: f64,
+    ) -> Option<String> {
+        // The `_hpx` ranges covering the cone around the other row's position (at most
+        // JOIN_RANGES, see `vogate_cone_range`), each an index range SQLite's OR optimisation
+        // scans for every row of the other table.
+        if !table.is_position(ra, dec) || !(0.0..30.0).contains(&r) {
+            return None;
+        }
+        let (a, b) = (
+            self.column_ref(qualifier0, table0, ra0),
+            self.column_ref(qualifier0, table0, dec0),
+        );
+        let mut ranges: Vec<String> = (0..JOIN_RANGES)
+            .map(|k| {
+                format!(
+                    "{qualifier}.\"_hpx\" BETWEEN vogate_cone_range({a}, {b}, {r:?}, {k}, 0) \
+                     AND vogate_cone_range({a}, {b}, {r:?}, {k}, 1)"
+                )
+            })
+            .collect();
+        if table.qualified_name() != crate::schema::OBSCORE_TABLE && !table.is_upload() {
+            ranges.push(format!("{qualifier}.\"_hpx\" IS NULL"));
+        }
+        Some(format!("({})", ranges.join(" OR ")))
     }
 
     fn cone_prefilter(
@@ -275,6 +314,35 @@ pub fn cone_ranges(ra0: f64, dec0: f64, r: f64) -> Vec<std::ops::Range<u64>> {
         .iter()
         .map(|rg| (rg.start << shift)..(rg.end << shift))
         .collect()
+}
+
+/// The most index ranges of a cross-match cone on SQLite (`vogate_cone_range`): the cone's
+/// cells at [`cdshealpix::best_starting_depth`] are at most 9 (the centre's and its
+/// neighbours), so at most 9 ranges.
+pub const JOIN_RANGES: usize = 9;
+
+/// A cone (the bits of ra, dec and radius) and its [`cone_ranges`].
+type ConeRanges = ([u64; 3], Vec<std::ops::Range<u64>>);
+
+thread_local! {
+    /// The last cone of `vogate_cone_range` and its ranges: the 2 x [`JOIN_RANGES`] calls for
+    /// one row of a cross-match share one computation.
+    static LAST_CONE: std::cell::RefCell<Option<ConeRanges>> = const { std::cell::RefCell::new(None) };
+}
+
+/// Cell `end` (0: first, 1: last) of range `k` of [`cone_ranges`]`(ra0, dec0, r)`.
+fn cached_cone_range(ra0: f64, dec0: f64, r: f64, k: i64, end: i64) -> Option<i64> {
+    let key = [ra0.to_bits(), dec0.to_bits(), r.to_bits()];
+    LAST_CONE.with(|last| {
+        let mut last = last.borrow_mut();
+        if last.as_ref().is_none_or(|(k0, _)| *k0 != key) {
+            *last = Some((key, cone_ranges(ra0, dec0, r)));
+        }
+        let (_, ranges) = last.as_ref()?;
+        let range = ranges.get(usize::try_from(k).ok()?)?;
+        let cell = if end == 0 { range.start } else { range.end - 1 };
+        i64::try_from(cell).ok()
+    })
 }
 
 /// The region text that stands for the whole sky in the region functions.
@@ -549,6 +617,16 @@ pub fn pg_arith(
 /// expressions; literals are refused before) raise a query error naming the value.
 pub fn register_functions(conn: &Connection) -> rusqlite::Result<()> {
     let flags = FunctionFlags::SQLITE_UTF8 | FunctionFlags::SQLITE_DETERMINISTIC;
+    conn.create_scalar_function("vogate_cone_range", 5, flags, |ctx| {
+        let Some(a) = args_f64(ctx, 3)? else {
+            return Ok(None);
+        };
+        let (k, end) = (ctx.get::<i64>(3)?, ctx.get::<i64>(4)?);
+        if !(a[0].is_finite() && (-90.0..=90.0).contains(&a[1]) && (0.0..30.0).contains(&a[2])) {
+            return Ok(None);
+        }
+        Ok(cached_cone_range(a[0], a[1], a[2], k, end))
+    })?;
     conn.create_scalar_function("vogate_contains_pc", 5, flags, |ctx| {
         let Some(a) = args_f64(ctx, 5)? else {
             return Ok(None);
@@ -848,6 +926,20 @@ mod tests {
         ];
         for (ra0, dec0, r) in cones {
             let ranges = cone_ranges(ra0, dec0, r);
+            // A cross-match's cone is JOIN_RANGES index ranges at most (vogate_cone_range).
+            assert!(ranges.len() <= JOIN_RANGES, "{ra0} {dec0} {r}: {ranges:?}");
+            for (k, rg) in ranges.iter().enumerate() {
+                let k = k as i64;
+                assert_eq!(cached_cone_range(ra0, dec0, r, k, 0), Some(rg.start as i64));
+                assert_eq!(
+                    cached_cone_range(ra0, dec0, r, k, 1),
+                    Some(rg.end as i64 - 1)
+                );
+            }
+            assert_eq!(
+                cached_cone_range(ra0, dec0, r, ranges.len() as i64, 0),
+                None
+            );
             let centre = SkyPoint::new(ra0, dec0);
             let mut inside = 0;
             for _ in 0..20_000 {
