@@ -38,7 +38,10 @@ fn main() -> std::process::ExitCode {
         column_names_any_client_gives_are_usable_quoted,
         binary2_output_uploads_back_and_several_tables_join,
         async_jobs_take_uploads_and_delete_their_files,
-        bad_uploads_get_clear_errors_and_the_server_keeps_serving
+        bad_uploads_get_clear_errors_and_the_server_keeps_serving,
+        every_example_runs_and_returns_rows,
+        url_uploads_come_only_from_allowed_hosts_within_limits,
+        capabilities_declare_uploads_limits_and_examples
     );
     vo_testkit::run(tests)
 }
@@ -561,4 +564,256 @@ async fn bad_uploads_get_clear_errors_and_the_server_keeps_serving(db: Db) {
     )
     .await;
     assert_eq!(v["data"][0][0], 2);
+}
+
+/// The (id, query) of each example of an examples document (DALI 1.1 §2.3), as a client
+/// reads them: the `property="query"` text of each `typeof="example"` element.
+fn parse_examples(doc: &str) -> Vec<(String, String)> {
+    let mut out = Vec::new();
+    for div in doc.split("<div typeof=\"example\"").skip(1) {
+        let id = div
+            .split("id=\"")
+            .nth(1)
+            .and_then(|t| t.split('"').next())
+            .expect("id")
+            .to_string();
+        let query = div
+            .split("<pre property=\"query\">")
+            .nth(1)
+            .and_then(|t| t.split("</pre>").next())
+            .expect("query");
+        let query = query
+            .replace("&lt;", "<")
+            .replace("&gt;", ">")
+            .replace("&quot;", "\"")
+            .replace("&apos;", "'")
+            .replace("&amp;", "&");
+        out.push((id, query));
+    }
+    out
+}
+
+async fn every_example_runs_and_returns_rows(db: Db) {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let gw = gateway(dir.path(), &db).await;
+    let app = test::init_service(App::new().configure(vogate::routes(&gw))).await;
+    // The demo sky is read in the background: wait for its five products.
+    let started = Instant::now();
+    while json(&gw, "SELECT COUNT(*) FROM ivoa.ObsCore", &[]).await["data"][0][0] != 5 {
+        assert!(
+            started.elapsed() < Duration::from_secs(30),
+            "the demo sky was not read"
+        );
+        actix_web::rt::time::sleep(Duration::from_millis(50)).await;
+    }
+    let resp = test::call_service(
+        &app,
+        test::TestRequest::get().uri("/tap/examples").to_request(),
+    )
+    .await;
+    assert_eq!(resp.status().as_u16(), 200);
+    let doc = String::from_utf8(test::read_body(resp).await.to_vec()).expect("utf8");
+    assert!(
+        doc.contains("vocab=\"http://www.ivoa.net/rdf/examples#\""),
+        "{doc}"
+    );
+    let examples = parse_examples(&doc);
+    assert!(examples.len() >= 10, "{} examples", examples.len());
+    // The targets of the upload example: the first product's position.
+    let first = json(
+        &gw,
+        "SELECT TOP 1 s_ra, s_dec FROM ivoa.ObsCore ORDER BY obs_publisher_did",
+        &[],
+    )
+    .await;
+    let targets = votable(
+        &[
+            ("ra", "double", "pos.eq.ra;meta.main"),
+            ("dec", "double", "pos.eq.dec;meta.main"),
+        ],
+        &[vec![
+            first["data"][0][0].to_string(),
+            first["data"][0][1].to_string(),
+        ]],
+    );
+    for (id, query) in &examples {
+        let uploads: Vec<(&str, &[u8])> = if query.contains("TAP_UPLOAD.targets") {
+            vec![("targets", targets.as_bytes())]
+        } else {
+            Vec::new()
+        };
+        let v = json(&gw, query, &uploads).await;
+        let n = v["data"].as_array().map_or(0, Vec::len);
+        assert!(n > 0, "example {id} returns no rows: {query}");
+    }
+    let ids: Vec<&str> = examples.iter().map(|(i, _)| i.as_str()).collect();
+    for want in ["cone", "footprint", "time", "tables", "crossmatch"] {
+        assert!(ids.contains(&want), "{want} in {ids:?}");
+    }
+}
+
+async fn capabilities_declare_uploads_limits_and_examples(db: Db) {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let gw = gateway(dir.path(), &db).await;
+    let app = test::init_service(App::new().configure(vogate::routes(&gw))).await;
+    let resp = test::call_service(
+        &app,
+        test::TestRequest::get()
+            .uri("/tap/capabilities")
+            .to_request(),
+    )
+    .await;
+    let caps = String::from_utf8(test::read_body(resp).await.to_vec()).expect("utf8");
+    for want in [
+        "<uploadMethod ivo-id=\"ivo://ivoa.net/std/TAPRegExt#upload-inline\"/>",
+        "<retentionPeriod><default>604800</default></retentionPeriod>",
+        "<executionDuration><default>3600</default><hard>86400</hard></executionDuration>",
+        "<uploadLimit><hard unit=\"byte\">268435456</hard></uploadLimit>",
+        "standardID=\"ivo://ivoa.net/std/DALI#examples-1.0\"",
+        "<accessURL use=\"full\">http://127.0.0.1:8080/tap/examples</accessURL>",
+    ] {
+        assert!(caps.contains(want), "{want}: {caps}");
+    }
+    // No URL uploads unless hosts are allowed.
+    assert!(!caps.contains("upload-http"), "{caps}");
+}
+
+/// A local HTTP server for URL uploads: `/good` a VOTable, `/hang` never answers, `/moved`
+/// redirects, `/big` sends more than any limit. Its port.
+fn upload_server(table: String) -> u16 {
+    use std::io::{Read, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let port = listener.local_addr().expect("addr").port();
+    std::thread::spawn(move || {
+        for conn in listener.incoming() {
+            let Ok(mut conn) = conn else { continue };
+            let table = table.clone();
+            std::thread::spawn(move || {
+                let mut buf = [0u8; 4096];
+                let n = conn.read(&mut buf).unwrap_or(0);
+                let request = String::from_utf8_lossy(&buf[..n]).to_string();
+                let path = request.split_whitespace().nth(1).unwrap_or("").to_string();
+                let _ = match path.as_str() {
+                    "/good" => conn.write_all(
+                        format!(
+                            "HTTP/1.1 200 OK\r\nContent-Type: application/x-votable+xml\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{table}",
+                            table.len()
+                        )
+                        .as_bytes(),
+                    ),
+                    "/hang" => {
+                        std::thread::sleep(Duration::from_secs(10));
+                        Ok(())
+                    }
+                    "/moved" => conn.write_all(
+                        b"HTTP/1.1 302 Found\r\nLocation: /good\r\nContent-Length: 0\r\nConnection: close\r\n\r\n",
+                    ),
+                    "/big" => {
+                        let _ = conn.write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 1000000000\r\nConnection: close\r\n\r\n");
+                        let chunk = vec![b' '; 65536];
+                        while conn.write_all(&chunk).is_ok() {}
+                        Ok(())
+                    }
+                    _ => conn.write_all(b"HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"),
+                };
+            });
+        }
+    });
+    port
+}
+
+async fn url_uploads_come_only_from_allowed_hosts_within_limits(db: Db) {
+    let table = votable(
+        &[
+            ("ra", "double", "pos.eq.ra"),
+            ("dec", "double", "pos.eq.dec"),
+        ],
+        &[
+            vec!["10".into(), "20".into()],
+            vec!["11".into(), "21".into()],
+        ],
+    );
+    let port = upload_server(table);
+    let dir = tempfile::tempdir().expect("tempdir");
+    let flags = Flags {
+        workdir: Some(dir.path().to_path_buf()),
+        db: match &db {
+            Db::Sqlite => None,
+            Db::Postgres(url) => Some(url.clone()),
+        },
+        ..Default::default()
+    };
+    let file = vo_common::config::FileConfig::from_toml(&format!(
+        "[tap]\nupload_url_hosts = [\"127.0.0.1:{port}\"]\nupload_url_timeout = 1\nupload_max_bytes = 100000\n"
+    ))
+    .expect("config");
+    let gw = vogate::prepare(resolve(flags, file, None).expect("settings")).expect("prepare");
+    let app = test::init_service(App::new().configure(vogate::routes(&gw))).await;
+    let ask = |upload: String| {
+        test::TestRequest::post()
+            .uri("/tap/sync")
+            .set_form([
+                ("LANG", "ADQL"),
+                ("QUERY", "SELECT COUNT(*) AS n FROM TAP_UPLOAD.t"),
+                ("RESPONSEFORMAT", "csv"),
+                ("UPLOAD", upload.as_str()),
+            ])
+            .to_request()
+    };
+    let resp = test::call_service(&app, ask(format!("t,http://127.0.0.1:{port}/good"))).await;
+    assert_eq!(resp.status().as_u16(), 200);
+    let body = String::from_utf8(test::read_body(resp).await.to_vec()).expect("utf8");
+    assert_eq!(body.replace('\r', ""), "n\n2\n");
+    let other = if port == 65535 { 65534 } else { port + 1 };
+    for (upload, status, want) in [
+        (format!("t,http://127.0.0.1:{port}/hang"), 400, "within 1 s"),
+        (
+            format!("t,http://127.0.0.1:{port}/moved"),
+            400,
+            "it redirects (HTTP 302)",
+        ),
+        (
+            format!("t,http://127.0.0.1:{port}/nothing"),
+            400,
+            "the server answers HTTP 404",
+        ),
+        (
+            format!("t,http://127.0.0.1:{port}/big"),
+            413,
+            "larger than 100000 bytes",
+        ),
+        (
+            format!("t,http://127.0.0.1:{other}/good"),
+            400,
+            "its host is not one this service fetches from",
+        ),
+        (
+            format!("t,http://localhost:{port}/good"),
+            400,
+            "its host is not one this service fetches from",
+        ),
+    ] {
+        let t0 = Instant::now();
+        let resp = test::call_service(&app, ask(upload.clone())).await;
+        assert_eq!(resp.status().as_u16(), status, "{upload}");
+        let body = String::from_utf8(test::read_body(resp).await.to_vec()).expect("utf8");
+        assert!(body.contains(want), "{upload}: {body}");
+        assert!(
+            t0.elapsed() < Duration::from_secs(5),
+            "{upload} took {:?}",
+            t0.elapsed()
+        );
+    }
+    let resp = test::call_service(
+        &app,
+        test::TestRequest::get()
+            .uri("/tap/capabilities")
+            .to_request(),
+    )
+    .await;
+    let caps = String::from_utf8(test::read_body(resp).await.to_vec()).expect("utf8");
+    assert!(
+        caps.contains("TAPRegExt#upload-http\"") && caps.contains("TAPRegExt#upload-https\""),
+        "{caps}"
+    );
 }

@@ -56,6 +56,20 @@ impl Part {
         })
     }
 
+    /// The part of `name` whose bytes are the spooled file `path`, removed when the last
+    /// clone of the part is dropped. Errors: the file cannot be read.
+    pub fn spooled(name: &str, path: tempfile::TempPath) -> Result<Part, VoError> {
+        let size = std::fs::metadata(&path)
+            .map_err(|e| VoError::internal(format!("cannot read {}: {e}", path.display())))?
+            .len();
+        Ok(Part {
+            name: name.to_string(),
+            size,
+            path: path.to_path_buf(),
+            _spool: Some(Arc::new(path)),
+        })
+    }
+
     /// The file holding the part's bytes.
     pub fn path(&self) -> &Path {
         &self.path

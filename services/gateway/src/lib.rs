@@ -154,7 +154,15 @@ pub fn prepare_background(mut settings: Settings) -> Result<Gateway, VoError> {
         let snapshot = setup.tap_schema().await?;
         let mut catalog = schema::load_catalog(&snapshot)?;
         catalog.set_positions(&settings.positions)?;
-        let vosi = vo_tap::vosi::Vosi::load(&snapshot, &settings.base_url, settings.limits)?;
+        let vosi = vo_tap::vosi::Vosi::load(&snapshot, &settings.base_url, settings.limits)?
+            .with_service(vo_tap::vosi::ServiceLimits {
+                uploads: settings.uploads.clone(),
+                retention: Some(settings.jobs.default_lifetime.as_secs()),
+                execution: Some((
+                    settings.jobs.default_execution_duration,
+                    settings.jobs.max_execution_duration,
+                )),
+            });
         Ok((catalog, vosi))
     })?;
     drop(setup);

@@ -6,6 +6,7 @@
 //!   with cancel, ObsCore rows, publishing, TAP_SCHEMA, CSV rows, the serve lock), and
 //!   [`open`], the one place that chooses the database.
 //! - [`csvload`]: rows of a published table from CSV, type-checked, all or nothing.
+//! - [`examples`]: `/tap/examples`, the DALI examples document, made for the archive served.
 //! - [`params`]: DALI 1.1 request parameters (names case-insensitive) into a typed request.
 //! - [`schema`]: TAP_SCHEMA 1.1 (TAP 1.1 §4) and `ivoa.ObsCore` in SQLite: DDL, the rows that
 //!   describe both, loading the [`vo_adql::Catalog`] back from them, and writing ObsCore rows.
@@ -19,11 +20,14 @@
 //!   (exact spherical predicates) and the read-only query connection.
 //! - [`sync`]: `GET`/`POST /tap/sync` (TAP 1.1 §2.3.1): translate, execute, and stream the
 //!   result in the requested format with QUERY_STATUS and MAXREC overflow.
+//! - [`upload`]: TAP UPLOAD: which tables a request uploads, their FIELDs as ADQL tables, and
+//!   their rows for the backends' temporary tables.
 //! - [`vosi`]: `/tap/availability`, `/tap/capabilities`, `/tap/tables` (VOSI 1.1).
 
 pub mod asynchronous;
 pub mod backend;
 pub mod csvload;
+pub mod examples;
 pub mod params;
 pub mod postgres;
 pub mod publish;

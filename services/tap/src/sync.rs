@@ -17,7 +17,7 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use bytes::Bytes;
 use std::sync::Arc;
 use tokio::sync::mpsc;
-use vo_adql::SqlDialect;
+use vo_adql::{Catalog, SqlDialect};
 use vo_common::VoError;
 use vo_dali::{error_response, Params};
 
@@ -66,6 +66,7 @@ pub fn configure(jobs: Arc<vo_uws::Uws>) -> impl FnOnce(&mut web::ServiceConfig)
         .route("/tap/", web::get().to(home))
         .route("/tap/availability", web::get().to(availability))
         .route("/tap/capabilities", web::get().to(capabilities))
+        .route("/tap/examples", web::get().to(examples))
         .route("/tap/tables", web::get().to(tables))
         .route("/tap/tables/{table_name}", web::get().to(table));
         vo_uws::http::configure(cfg, "/tap/async", jobs);
@@ -99,6 +100,57 @@ impl std::fmt::Debug for AvailabilityNote {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str("AvailabilityNote")
     }
+}
+
+/// `/tap/examples`: the DALI examples document (XHTML+RDFa, served as HTML for browsers),
+/// made for what ivoa.ObsCore and the catalogs hold now ([`crate::examples`]).
+async fn examples(state: web::Data<TapState>) -> HttpResponse {
+    let list = match current_examples(&state).await {
+        Ok(l) => l,
+        Err(e) => return error_response(&e),
+    };
+    HttpResponse::Ok()
+        .content_type("text/html; charset=utf-8")
+        .body(crate::examples::document(&list, state.vosi.base_url()))
+}
+
+/// The examples for the archive as it is now: around its first products (by
+/// obs_publisher_did) with a position, times and a band, and a cone on each catalog with an
+/// indexed position.
+pub async fn current_examples(state: &TapState) -> Result<Vec<crate::examples::Example>, VoError> {
+    let rows = state
+        .backend
+        .obscore_first(
+            &[
+                "s_ra", "s_dec", "t_min", "t_max", "em_min", "em_max", "obs_id",
+            ],
+            100,
+        )
+        .await?;
+    let num = |v: &Option<String>| v.as_deref().and_then(|t| t.parse::<f64>().ok());
+    let mut sky = crate::examples::ExampleSky::default();
+    if let Some(r) = rows
+        .iter()
+        .find(|r| num(&r[0]).is_some() && num(&r[1]).is_some())
+    {
+        (sky.ra, sky.dec) = (num(&r[0]).unwrap_or(sky.ra), num(&r[1]).unwrap_or(sky.dec));
+        sky.obs_id = r[6].clone();
+    }
+    sky.time = rows.iter().find_map(|r| Some((num(&r[2])?, num(&r[3])?)));
+    sky.wavelength = rows
+        .iter()
+        .find_map(|r| Some((num(&r[4])? + num(&r[5])?) / 2.0));
+    let catalogs: Vec<(String, String, String)> = state
+        .catalog
+        .tables()
+        .iter()
+        .filter(|t| t.qualified_name() != crate::schema::OBSCORE_TABLE)
+        .filter_map(|t| {
+            let (ra, dec) = t.position.clone()?;
+            Some((t.qualified_name(), ra, dec))
+        })
+        .collect();
+    Ok(crate::examples::examples(&sky, &catalogs))
 }
 
 async fn capabilities(state: web::Data<TapState>) -> HttpResponse {
@@ -255,13 +307,14 @@ pub async fn prepare_query(state: &TapState, params: &Params) -> Result<Prepared
     let uploads = if request.uploads.is_empty() {
         Vec::new()
     } else {
-        let (specs, params, limits) = (
+        let (specs, params, limits, spool) = (
             request.uploads.clone(),
             params.clone(),
             state.uploads.clone(),
+            state.part_limits().dir,
         );
         tokio::task::spawn_blocking(move || {
-            crate::upload::prepare_uploads(&specs, &params, &limits)
+            crate::upload::prepare_uploads(&specs, &params, &limits, &spool)
         })
         .await
         .map_err(|_| VoError::internal("reading the uploads failed"))??

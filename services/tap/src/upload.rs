@@ -13,6 +13,7 @@
 //! `pos.eq.ra` and `pos.eq.dec`, and gone when the query ends.
 
 use std::io::BufRead;
+use std::path::Path;
 use std::time::Duration;
 use vo_adql::{ColumnInfo, TableInfo};
 use vo_common::format::read::{ReadLimits, VotableReader};
@@ -150,11 +151,13 @@ pub fn position_value(ra: &vo_common::Value, dec: &vo_common::Value) -> Option<(
 /// words, or differ from another only in case are published delimited (`"RA"`), so a query
 /// names them quoted. The first `pos.eq.ra` and `pos.eq.dec` numeric scalar columns (those
 /// with `meta.main` first) are its indexed position. Errors, naming the upload: a missing
-/// part, a URL not allowed, not a VOTable, too many columns, two columns of one name.
+/// part, a URL not allowed or that cannot be fetched ([`fetch`]), not a VOTable, too many
+/// columns, two columns of one name. URL uploads are spooled in `spool`.
 pub fn prepare_uploads(
     specs: &[UploadSpec],
     params: &Params,
     limits: &UploadLimits,
+    spool: &Path,
 ) -> Result<Vec<UploadTable>, VoError> {
     specs
         .iter()
@@ -167,7 +170,7 @@ pub fn prepare_uploads(
                         spec.name
                     ))
                 })?,
-                UploadSource::Url(url) => return Err(url_refused(&spec.name, url, limits)),
+                UploadSource::Url(url) => fetch(&spec.name, url, limits, spool)?,
             };
             let header = {
                 let f = std::fs::File::open(file.path()).map_err(|e| {
@@ -184,6 +187,100 @@ pub fn prepare_uploads(
             })
         })
         .collect()
+}
+
+/// Fetch the VOTable of URL upload `name` into a file in `spool`: only from a host of
+/// `limits.url_hosts` (so never from the server's own or private addresses unless listed),
+/// without following redirects, within `limits.url_timeout` and `limits.max_bytes`. Errors
+/// (DALI UsageError naming the upload and the URL): a host not listed, an unreachable host,
+/// a status other than 200, a redirect, a timeout; more bytes than allowed (413).
+fn fetch(name: &str, url: &str, limits: &UploadLimits, spool: &Path) -> Result<Part, VoError> {
+    use std::io::{Read, Write};
+    let uri: ureq::http::Uri = url
+        .parse()
+        .map_err(|e| VoError::usage(format!("UPLOAD={name},{url}: not a URL: {e}")))?;
+    let host = uri.host().unwrap_or("").to_ascii_lowercase();
+    let host = host.trim_start_matches('[').trim_end_matches(']');
+    let port = uri.port_u16();
+    let allowed = limits.url_hosts.iter().any(|h| {
+        let h = h.trim().to_ascii_lowercase();
+        match h
+            .rsplit_once(':')
+            .filter(|(a, p)| !a.is_empty() && p.parse::<u16>().is_ok())
+        {
+            Some((a, p)) => {
+                a.trim_start_matches('[').trim_end_matches(']') == host
+                    && Some(p.parse::<u16>().ok()) == Some(port)
+            }
+            None => h.trim_start_matches('[').trim_end_matches(']') == host && port.is_none(),
+        }
+    });
+    if !allowed {
+        return Err(url_refused(name, url, limits));
+    }
+    let failed = |why: String| VoError::usage(format!("UPLOAD={name},{url}: {why}"));
+    let agent: ureq::Agent = ureq::Agent::config_builder()
+        .timeout_global(Some(limits.url_timeout))
+        .max_redirects(0)
+        .http_status_as_error(false)
+        .build()
+        .into();
+    let mut resp = agent.get(url).call().map_err(|e| match e {
+        ureq::Error::Timeout(_) => failed(format!(
+            "no answer within {} s, this service's limit",
+            limits.url_timeout.as_secs_f64()
+        )),
+        other => failed(format!("cannot fetch it: {other}")),
+    })?;
+    let status = resp.status().as_u16();
+    if status != 200 {
+        let why = if (300..400).contains(&status) {
+            format!("it redirects (HTTP {status}): give the URL it leads to")
+        } else {
+            format!("the server answers HTTP {status}")
+        };
+        return Err(failed(why));
+    }
+    std::fs::create_dir_all(spool)
+        .map_err(|e| VoError::internal(format!("cannot make {}: {e}", spool.display())))?;
+    let file = tempfile::Builder::new()
+        .prefix(".url-")
+        .tempfile_in(spool)
+        .map_err(|e| VoError::internal(format!("cannot spool an upload: {e}")))?;
+    let (mut out, path) = file.into_parts();
+    let mut body = resp.body_mut().as_reader().take(limits.max_bytes + 1);
+    let mut buf = vec![0u8; 1 << 16];
+    let mut size = 0u64;
+    loop {
+        let n = body.read(&mut buf).map_err(|e| {
+            if e.kind() == std::io::ErrorKind::TimedOut
+                || e.to_string().to_ascii_lowercase().contains("timeout")
+            {
+                failed(format!(
+                    "not sent within {} s, this service's limit",
+                    limits.url_timeout.as_secs_f64()
+                ))
+            } else {
+                failed(format!("cannot read it: {e}"))
+            }
+        })?;
+        if n == 0 {
+            break;
+        }
+        size += n as u64;
+        if size > limits.max_bytes {
+            return Err(VoError::new(
+                ErrorKind::TooLarge,
+                format!(
+                    "UPLOAD={name},{url}: larger than {} bytes, this service's limit",
+                    limits.max_bytes
+                ),
+            ));
+        }
+        out.write_all(&buf[..n])
+            .map_err(|e| VoError::internal(format!("cannot spool an upload: {e}")))?;
+    }
+    Part::spooled(name, path)
 }
 
 /// Why a URL upload is refused (URL fetching is allowed only to listed hosts).

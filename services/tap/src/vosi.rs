@@ -56,6 +56,21 @@ pub struct Vosi {
     schemas: Vec<SchemaDoc>,
     base_url: String,
     limits: Limits,
+    service: ServiceLimits,
+}
+
+/// What the capabilities declare beside the output limits (TAPRegExt 1.0 §2): uploads,
+/// and how long jobs may run and are kept.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct ServiceLimits {
+    /// The upload limits; URL uploads are declared when hosts are allowed.
+    pub uploads: crate::upload::UploadLimits,
+    /// How long a job is kept when it asks for no DESTRUCTION, seconds (`retentionPeriod`
+    /// default); `None`: not declared.
+    pub retention: Option<u64>,
+    /// EXECUTIONDURATION when a job gives none, and the largest accepted, seconds (0: no
+    /// limit; `executionDuration`).
+    pub execution: Option<(i64, i64)>,
 }
 
 fn db(e: rusqlite::Error) -> VoError {
@@ -72,6 +87,13 @@ fn tag(out: &mut String, name: &str, value: Option<&str>) {
 const XML_DECL: &str = "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n";
 
 impl Vosi {
+    /// These documents with the service's upload and job limits declared in the
+    /// capabilities.
+    pub fn with_service(mut self, service: ServiceLimits) -> Vosi {
+        self.service = service;
+        self
+    }
+
     /// The service's public base URL, without a trailing slash.
     pub fn base_url(&self) -> &str {
         &self.base_url
@@ -183,6 +205,7 @@ impl Vosi {
             schemas,
             base_url: base_url.trim_end_matches('/').to_string(),
             limits,
+            service: ServiceLimits::default(),
         })
     }
 
@@ -205,6 +228,10 @@ impl Vosi {
                 "VOSI capabilities: TAP 1.1, ADQL 2.0 and 2.1, formats, limits",
             ),
             ("availability", "VOSI availability"),
+            (
+                "examples",
+                "example queries (DALI examples), each ready to run",
+            ),
         ];
         let list: String = endpoints
             .iter()
@@ -258,6 +285,7 @@ impl Vosi {
             "<vosi:capabilities xmlns:vosi=\"http://www.ivoa.net/xml/VOSICapabilities/v1.0\" \
              xmlns:xsi=\"http://www.w3.org/2001/XMLSchema-instance\" \
              xmlns:vs=\"http://www.ivoa.net/xml/VODataService/v1.1\" \
+             xmlns:vr=\"http://www.ivoa.net/xml/VOResource/v1.0\" \
              xmlns:tr=\"http://www.ivoa.net/xml/TAPRegExt/v1.0\">",
         );
         out.push_str(&format!(
@@ -298,9 +326,42 @@ impl Vosi {
             }
             out.push_str("</outputFormat>");
         }
+        // TAPRegExt 1.0 §2.4-2.6, in the schema's order: upload methods, retention,
+        // execution duration, output and upload limits.
+        let sv = &self.service;
+        out.push_str("<uploadMethod ivo-id=\"ivo://ivoa.net/std/TAPRegExt#upload-inline\"/>");
+        if !sv.uploads.url_hosts.is_empty() {
+            out.push_str(
+                "<uploadMethod ivo-id=\"ivo://ivoa.net/std/TAPRegExt#upload-http\"/>\
+                 <uploadMethod ivo-id=\"ivo://ivoa.net/std/TAPRegExt#upload-https\"/>",
+            );
+        }
+        if let Some(r) = sv.retention {
+            out.push_str(&format!(
+                "<retentionPeriod><default>{r}</default></retentionPeriod>"
+            ));
+        }
+        if let Some((default, hard)) = sv.execution {
+            out.push_str("<executionDuration>");
+            if default > 0 {
+                out.push_str(&format!("<default>{default}</default>"));
+            }
+            if hard > 0 {
+                out.push_str(&format!("<hard>{hard}</hard>"));
+            }
+            out.push_str("</executionDuration>");
+        }
         out.push_str(&format!(
-            "<outputLimit><default unit=\"row\">{}</default><hard unit=\"row\">{}</hard></outputLimit></capability>",
+            "<outputLimit><default unit=\"row\">{}</default><hard unit=\"row\">{}</hard></outputLimit>",
             self.limits.default_maxrec, self.limits.max_maxrec
+        ));
+        out.push_str(&format!(
+            "<uploadLimit><hard unit=\"byte\">{}</hard></uploadLimit></capability>",
+            sv.uploads.max_bytes
+        ));
+        out.push_str(&format!(
+            "<capability standardID=\"ivo://ivoa.net/std/DALI#examples-1.0\">\
+             <interface xsi:type=\"vr:WebBrowser\"><accessURL use=\"full\">{b}/tap/examples</accessURL></interface></capability>"
         ));
         out.push_str(&vosi("capabilities", "capabilities"));
         out.push_str(&vosi("availability", "availability"));
