@@ -669,7 +669,7 @@ async fn capabilities_declare_uploads_limits_and_examples(db: Db) {
         "<retentionPeriod><default>604800</default></retentionPeriod>",
         "<executionDuration><default>3600</default><hard>86400</hard></executionDuration>",
         "<uploadLimit><hard unit=\"byte\">268435456</hard></uploadLimit>",
-        "standardID=\"ivo://ivoa.net/std/DALI#examples-1.0\"",
+        "standardID=\"ivo://ivoa.net/std/DALI#examples\"",
         "<accessURL use=\"full\">http://127.0.0.1:8080/tap/examples</accessURL>",
     ] {
         assert!(caps.contains(want), "{want}: {caps}");

@@ -820,3 +820,40 @@ fn cross_matches_get_the_indexed_sides_prefilter() {
         assert!(!sql.contains("near("), "{q}: {sql}");
     }
 }
+
+#[test]
+fn uploads_are_named_as_tap_upload_and_loop_over_the_catalogs_index() {
+    let base = catalog();
+    let with = crate::WithUploads {
+        base: &base,
+        uploads: vec![TableInfo {
+            schema: Some(crate::UPLOAD_SCHEMA.into()),
+            name: "mine".into(),
+            position: Some(("ra".into(), "\"Dec\"".into())),
+            columns: vec![col("ra", "double"), col("\"Dec\"", "double")],
+        }],
+    };
+    let t = translate(
+        "SELECT o.obs_id FROM tap_upload.MINE AS u JOIN ivoa.ObsCore AS o \
+         ON CONTAINS(POINT('ICRS', o.s_ra, o.s_dec), CIRCLE('ICRS', u.ra, u.\"Dec\", 0.01)) = 1",
+        &with,
+        &Plain,
+    )
+    .expect("valid");
+    // The published table's index serves each uploaded row; the upload's is not offered.
+    assert!(t.sql.contains("near(\"t2\", \"t1\".\"ra\""), "{}", t.sql);
+    assert!(!t.sql.contains("near(\"t1\""), "{}", t.sql);
+    assert!(t.sql.contains("\"TAP_UPLOAD.mine\" AS \"t1\""), "{}", t.sql);
+    // Names: an upload only as TAP_UPLOAD.name; a delimited column name only quoted.
+    for (q, want) in [
+        ("SELECT * FROM mine", "table 'mine' does not exist"),
+        (
+            "SELECT * FROM TAP_UPLOAD.other",
+            "table 'TAP_UPLOAD.other' was not uploaded",
+        ),
+        ("SELECT Dec FROM TAP_UPLOAD.mine", "Dec"),
+    ] {
+        let e = translate(q, &with, &Plain).expect_err(q).message;
+        assert!(e.contains(want), "{q}: {e}");
+    }
+}

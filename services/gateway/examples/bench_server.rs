@@ -15,8 +15,27 @@ use vo_common::sky::{cross, dot, SkyPoint};
 use vo_obscore::ObsCoreRow;
 use vogate::settings::{resolve, Flags};
 
-/// `n` rows at deterministic pseudo-random positions, uniform on the sphere.
+/// The (obs_id, ra, dec) of the CSV file `path` (a header line, then `obs_id,ra,dec`
+/// lines): another server's catalog, to load the same rows (BENCH_POSITIONS).
+fn positions(path: &str) -> Vec<(String, f64, f64)> {
+    let text = std::fs::read_to_string(path).expect("BENCH_POSITIONS is readable");
+    text.lines()
+        .skip(1)
+        .filter_map(|l| {
+            let mut f = l.split(',');
+            let id = f.next()?.trim().trim_matches('"').to_string();
+            let ra = f.next()?.trim().parse().ok()?;
+            let dec = f.next()?.trim().parse().ok()?;
+            Some((id, ra, dec))
+        })
+        .collect()
+}
+
+/// `n` rows at deterministic pseudo-random positions, uniform on the sphere; or, with
+/// BENCH_POSITIONS set, one row at each position of that file, with its obs_id.
 fn rows(n: usize) -> Vec<ObsCoreRow> {
+    let given = std::env::var("BENCH_POSITIONS").ok().map(|p| positions(&p));
+    let n = given.as_ref().map_or(n, Vec::len);
     let mut seed: u64 = 0x2545F4914F6CDD1D;
     let mut next = || {
         seed = seed
@@ -27,8 +46,11 @@ fn rows(n: usize) -> Vec<ObsCoreRow> {
     let half = 0.1f64.to_radians();
     (0..n)
         .map(|i| {
-            let ra = 360.0 * next();
-            let dec = (2.0 * next() - 1.0).asin().to_degrees();
+            let (mut ra, mut dec) = (360.0 * next(), (2.0 * next() - 1.0).asin().to_degrees());
+            let mut obs_id = format!("gen/{i:07}.fits");
+            if let Some((id, r, d)) = given.as_ref().and_then(|g| g.get(i)) {
+                (ra, dec, obs_id) = (*r, *d, id.clone());
+            }
             let c = SkyPoint::new(ra, dec).to_vec();
             let e = {
                 let e = cross([0.0, 0.0, 1.0], c);
@@ -51,7 +73,6 @@ fn rows(n: usize) -> Vec<ObsCoreRow> {
                 .map(|p| format!("{:.9} {:.9}", p.ra, p.dec))
                 .collect::<Vec<_>>()
                 .join(" ");
-            let obs_id = format!("gen/{i:07}.fits");
             ObsCoreRow {
                 dataproduct_type: "image".into(),
                 calib_level: 2,

@@ -357,6 +357,10 @@ fn upload_table(name: &str, fields: Vec<FieldMeta>) -> Result<TableInfo, VoError
         };
         let mut field = f.clone();
         field.id = None;
+        // arraysize="1" is a scalar (deprecated since VOTable 1.3 Erratum 3).
+        if field.arraysize.as_deref().map(str::trim) == Some("1") {
+            field.arraysize = None;
+        }
         columns.push(ColumnInfo {
             name: published,
             field,

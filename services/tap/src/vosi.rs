@@ -360,7 +360,7 @@ impl Vosi {
             sv.uploads.max_bytes
         ));
         out.push_str(&format!(
-            "<capability standardID=\"ivo://ivoa.net/std/DALI#examples-1.0\">\
+            "<capability standardID=\"ivo://ivoa.net/std/DALI#examples\">\
              <interface xsi:type=\"vr:WebBrowser\"><accessURL use=\"full\">{b}/tap/examples</accessURL></interface></capability>"
         ));
         out.push_str(&vosi("capabilities", "capabilities"));

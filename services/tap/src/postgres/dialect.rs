@@ -22,7 +22,10 @@ impl SqlDialect for PgDialect {
 
     fn column_ref(&self, qualifier: &str, table: &TableInfo, column: &ColumnInfo) -> String {
         let col = vo_adql::dialect::qualified_column(qualifier, &table.sql_column(column));
-        if column.field.xtype.as_deref() == Some("timestamp") && column.field.datatype == "char" {
+        if column.field.xtype.as_deref() == Some("timestamp")
+            && column.field.datatype == "char"
+            && !table.is_upload()
+        {
             // DALI timestamps are ISO 8601 text (as SQLite keeps them): a PostgreSQL
             // TIMESTAMP reads as YYYY-MM-DDThh:mm:ss[.fff] (no trailing zero digits).
             format!("regexp_replace(to_char({col}, 'YYYY-MM-DD\"T\"HH24:MI:SS.US'), '\\.?0+$', '')")
