@@ -32,39 +32,6 @@ curl -fsS -o "$work/main.csv" "$dachs/tap/sync?LANG=ADQL&MAXREC=1000000&RESPONSE
 rows=$(($(wc -l < "$work/main.csv") - 1))
 echo "synthobs.main from DaCHS: $rows rows, header: $(head -1 "$work/main.csv")"
 
-cat > "$work/synthobs.yaml" <<'EOF'
----
-name: synthobs
-"@id": "#synthobs"
-description: The synthetic ObsCore images of dachs-peer.sh, for the download benchmark
-tables:
-  - name: main
-    "@id": "#main"
-    description: Synthetic image metadata (seed 42)
-    primaryKey: "#main.obs_id"
-    columns:
-      - {name: obs_id, "@id": "#main.obs_id", datatype: text, "votable:datatype": char, nullable: false, description: Observation id, "ivoa:ucd": meta.id}
-      - {name: obs_collection, "@id": "#main.obs_collection", datatype: text, "votable:datatype": char, description: Collection, "ivoa:ucd": meta.id}
-      - {name: obs_title, "@id": "#main.obs_title", datatype: text, "votable:datatype": char, description: Title}
-      - {name: s_ra, "@id": "#main.s_ra", datatype: double, description: Centre RA, "ivoa:unit": deg, "ivoa:ucd": "pos.eq.ra;meta.main"}
-      - {name: s_dec, "@id": "#main.s_dec", datatype: double, description: Centre Dec, "ivoa:unit": deg, "ivoa:ucd": "pos.eq.dec;meta.main"}
-      - {name: s_fov, "@id": "#main.s_fov", datatype: double, description: Field diameter, "ivoa:unit": deg}
-      - {name: s_region, "@id": "#main.s_region", datatype: text, "votable:datatype": char, description: Footprint, "ivoa:unit": deg}
-      - {name: s_resolution, "@id": "#main.s_resolution", datatype: double, description: Seeing, "ivoa:unit": arcsec}
-      - {name: s_xel1, "@id": "#main.s_xel1", datatype: long, nullable: false, description: pixels axis 1}
-      - {name: s_xel2, "@id": "#main.s_xel2", datatype: long, nullable: false, description: pixels axis 2}
-      - {name: s_pixel_scale, "@id": "#main.s_pixel_scale", datatype: double, description: Pixel scale, "ivoa:unit": arcsec}
-      - {name: t_min, "@id": "#main.t_min", datatype: double, description: Start MJD, "ivoa:unit": d}
-      - {name: t_max, "@id": "#main.t_max", datatype: double, description: End MJD, "ivoa:unit": d}
-      - {name: t_exptime, "@id": "#main.t_exptime", datatype: double, description: Exposure, "ivoa:unit": s}
-      - {name: em_min, "@id": "#main.em_min", datatype: double, description: Min wavelength, "ivoa:unit": m}
-      - {name: em_max, "@id": "#main.em_max", datatype: double, description: Max wavelength, "ivoa:unit": m}
-      - {name: instrument_name, "@id": "#main.instrument_name", datatype: text, "votable:datatype": char, description: Instrument}
-      - {name: facility_name, "@id": "#main.facility_name", datatype: text, "votable:datatype": char, description: Facility}
-      - {name: target_name, "@id": "#main.target_name", datatype: text, "votable:datatype": char, description: Target}
-      - {name: access_url, "@id": "#main.access_url", datatype: text, "votable:datatype": char, description: Access URL}
-      - {name: access_estsize, "@id": "#main.access_estsize", datatype: long, nullable: false, description: Size, "ivoa:unit": kbyte}
-EOF
 
 median() { sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
 fetch() { # URL -> "seconds bytes" (median seconds of $runs)
@@ -100,7 +67,7 @@ for backend in sqlite postgres; do
     sqlite) db="sqlite:$work/synthobs.db" port=18591 ;;
     postgres) db="$pgserver/vogate_bench_dachs" port=18592 ;;
   esac
-  "$bin" schema load --db "$db" "$work/synthobs.yaml" > /dev/null
+  "$bin" schema load --db "$db" conformance/synthobs.yaml > /dev/null
   "$bin" load --db "$db" synthobs.main "$work/main.csv" > /dev/null
   mkdir -p "$work/empty"
   "$bin" serve --db "$db" --data "$work/empty" --workdir "$work/w-$backend" --bind "127.0.0.1:$port" \

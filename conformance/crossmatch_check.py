@@ -107,8 +107,18 @@ for ln in out.splitlines()[1:]:
         i, obs_id = ln.replace('"', "").split(",", 1)
         got.add((int(i), obs_id.strip()))
 missing, extra = want - got, got - want
-print(f"vogate: {len(got)} pairs; {len(missing)} missing, {len(extra)} extra; "
+print(f"{backend}: {len(got)} pairs; {len(missing)} missing, {len(extra)} extra; "
       f"best of 3: {min(times):.3f} s (all: {', '.join(f'{t:.3f}' for t in times)})")
+where = {obs_id: k for k, obs_id in enumerate(cat_id)}
+for i, obs_id in sorted(missing | extra)[:5]:
+    k = where.get(obs_id)
+    if k is not None:
+        p1, p2 = np.radians(up_dec[i]), np.radians(cat_dec[k])
+        h = (np.sin((p2 - p1) / 2) ** 2
+             + np.cos(p1) * np.cos(p2) * np.sin(np.radians(cat_ra[k] - up_ra[i]) / 2) ** 2)
+        d = np.degrees(2 * np.arcsin(np.sqrt(min(h, 1.0)))) * 3600
+        print(f"  {'missing' if (i, obs_id) in missing else 'extra'}: target {i}, {obs_id} "
+              f"at {d:.9f} arcsec")
 
 # pyvo, as a notebook user uploads an astropy table.
 import pyvo  # noqa: E402

@@ -40,6 +40,7 @@ fn main() -> std::process::ExitCode {
         async_jobs_take_uploads_and_delete_their_files,
         bad_uploads_get_clear_errors_and_the_server_keeps_serving,
         every_example_runs_and_returns_rows,
+        an_upload_goes_with_its_query_even_when_the_client_goes_away,
         url_uploads_come_only_from_allowed_hosts_within_limits,
         capabilities_declare_uploads_limits_and_examples
     );
@@ -816,4 +817,58 @@ async fn url_uploads_come_only_from_allowed_hosts_within_limits(db: Db) {
         caps.contains("TAPRegExt#upload-http\"") && caps.contains("TAPRegExt#upload-https\""),
         "{caps}"
     );
+}
+
+async fn an_upload_goes_with_its_query_even_when_the_client_goes_away(db: Db) {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let gw = gateway(dir.path(), &db).await;
+    let rows: Vec<Vec<String>> = (0..3000).map(|i| vec![i.to_string()]).collect();
+    let table = votable(&[("n", "int", "")], &rows);
+    let file = dir.path().join("n.xml");
+    std::fs::write(&file, &table).expect("write");
+    let params = vo_dali::Params::new(vec![
+        ("LANG".into(), "ADQL".into()),
+        // 9,000,000 rows: far more than one batch.
+        (
+            "QUERY".into(),
+            "SELECT a.n, b.n FROM TAP_UPLOAD.nums AS a, TAP_UPLOAD.nums AS b".into(),
+        ),
+        ("MAXREC".into(), "100000000".into()),
+        ("UPLOAD".into(), "nums,param:nums".into()),
+    ])
+    .with_parts(vec![
+        vo_dali::Part::kept("nums", file.clone()).expect("part")
+    ]);
+    let (mut rows, _) = vo_tap::sync::start_query(&gw.tap, &params)
+        .await
+        .expect("started");
+    let first = rows.next().await.expect("a batch").expect("rows");
+    assert!(!first.is_empty());
+    // The client goes away: the stream is dropped mid-result.
+    drop(rows);
+    let started = Instant::now();
+    if let Db::Postgres(url) = &db {
+        // The transaction is rolled back, and its ON COMMIT DROP table with it.
+        let check =
+            "DO $$ BEGIN IF EXISTS (SELECT 1 FROM pg_class WHERE relname LIKE 'tap_upload_%') \
+                     THEN RAISE EXCEPTION 'an upload table is left'; END IF; END $$";
+        while let Err(e) = vogate_tests::pg_execute(url, check) {
+            assert!(started.elapsed() < Duration::from_secs(10), "{e}");
+            actix_web::rt::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+    // The server serves the same upload name again at once.
+    let v = json(
+        &gw,
+        "SELECT COUNT(*) FROM TAP_UPLOAD.nums",
+        &[("nums", table.as_bytes())],
+    )
+    .await;
+    assert_eq!(v["data"][0][0], 3000);
+    // No spooled request file is left behind.
+    let spool = dir.path().join("jobs").join(".uploads");
+    let left: Vec<_> = std::fs::read_dir(&spool)
+        .map(|d| d.flatten().map(|e| e.path()).collect())
+        .unwrap_or_default();
+    assert!(left.is_empty(), "{left:?}");
 }

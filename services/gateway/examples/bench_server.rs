@@ -209,7 +209,15 @@ fn main() -> std::io::Result<()> {
         bind: Some(bind.clone()),
         ..Default::default()
     };
-    let settings = resolve(flags, Default::default(), None).expect("settings");
+    // BENCH_CONFIG: a vogate TOML file (its catalogs' [[positions]], say).
+    let file = match std::env::var("BENCH_CONFIG") {
+        Ok(path) => vo_common::config::FileConfig::from_toml(
+            &std::fs::read_to_string(&path).expect("BENCH_CONFIG is readable"),
+        )
+        .expect("BENCH_CONFIG is a vogate config"),
+        Err(_) => Default::default(),
+    };
+    let settings = resolve(flags, file, None).expect("settings");
     let gw = vogate::prepare(settings).expect("prepare");
     let started = std::time::Instant::now();
     {
