@@ -133,7 +133,40 @@ impl StoredAs {
     }
 }
 
-/// The HEALPix-free check of an upload position: (ra, dec) in degrees when both are finite
+impl UploadTable {
+    /// How each column is stored, and the column definitions of its temporary table:
+    /// `"c0" TYPE, "c1" TYPE, ...` with TYPE from `sql_type`, and `position_column` (the
+    /// backend's index column, e.g. `"_hpx" INTEGER`) last when the table has a position.
+    pub fn columns_sql(
+        &self,
+        sql_type: impl Fn(StoredAs) -> &'static str,
+        position_column: &str,
+    ) -> (Vec<StoredAs>, String) {
+        let stored: Vec<StoredAs> = self
+            .table
+            .columns
+            .iter()
+            .map(|c| StoredAs::of(&c.field))
+            .collect();
+        let mut cols: Vec<String> = stored
+            .iter()
+            .enumerate()
+            .map(|(i, k)| {
+                format!(
+                    "{} {}",
+                    vo_adql::dialect::quote_ident(&vo_adql::upload_sql_column(i)),
+                    sql_type(*k)
+                )
+            })
+            .collect();
+        if self.position().is_some() {
+            cols.push(position_column.to_string());
+        }
+        (stored, cols.join(", "))
+    }
+}
+
+/// The check of an upload position: (ra, dec) in degrees when both are finite
 /// and dec is within [-90, 90], else `None` (the row has no indexed position).
 pub fn position_value(ra: &vo_common::Value, dec: &vo_common::Value) -> Option<(f64, f64)> {
     let num = |v: &vo_common::Value| match v {

@@ -192,36 +192,20 @@ async fn load_uploads(
 ) -> Result<(), VoError> {
     for u in uploads {
         let name = quote_ident(&vo_adql::upload_sql_table(&u.table.name));
-        let stored: Vec<StoredAs> = u
-            .table
-            .columns
-            .iter()
-            .map(|c| StoredAs::of(&c.field))
-            .collect();
-        let mut cols: Vec<String> = stored
-            .iter()
-            .enumerate()
-            .map(|(i, k)| {
-                let ty = match k {
-                    StoredAs::Boolean => "boolean",
-                    StoredAs::Integer => "bigint",
-                    StoredAs::Float => "real",
-                    StoredAs::Double => "double precision",
-                    StoredAs::Text => "text",
-                };
-                format!("{} {ty}", quote_ident(&vo_adql::upload_sql_column(i)))
-            })
-            .collect();
+        let (stored, cols) = u.columns_sql(
+            |k| match k {
+                StoredAs::Boolean => "boolean",
+                StoredAs::Integer => "bigint",
+                StoredAs::Float => "real",
+                StoredAs::Double => "double precision",
+                StoredAs::Text => "text",
+            },
+            "\"_spoint\" spoint",
+        );
         let position = u.position();
-        if position.is_some() {
-            cols.push("\"_spoint\" spoint".to_string());
-        }
-        tx.batch_execute(&format!(
-            "CREATE TEMP TABLE {name} ({}) ON COMMIT DROP",
-            cols.join(", ")
-        ))
-        .await
-        .map_err(|e| pg_error(&e))?;
+        tx.batch_execute(&format!("CREATE TEMP TABLE {name} ({cols}) ON COMMIT DROP"))
+            .await
+            .map_err(|e| pg_error(&e))?;
         let sink = tx
             .copy_in::<_, bytes::Bytes>(&format!("COPY pg_temp.{name} FROM STDIN"))
             .await

@@ -388,31 +388,18 @@ fn load_uploads(conn: &rusqlite::Connection, uploads: &[UploadTable]) -> Result<
     conn.execute_batch("PRAGMA query_only = OFF").map_err(db)?;
     for u in uploads {
         let table = quote_ident(&vo_adql::upload_sql_table(&u.table.name));
-        let stored: Vec<StoredAs> = u
-            .table
-            .columns
-            .iter()
-            .map(|c| StoredAs::of(&c.field))
-            .collect();
-        let mut cols: Vec<String> = stored
-            .iter()
-            .enumerate()
-            .map(|(i, k)| {
-                let ty = match k {
-                    StoredAs::Boolean | StoredAs::Integer => "INTEGER",
-                    StoredAs::Float | StoredAs::Double => "REAL",
-                    StoredAs::Text => "TEXT",
-                };
-                format!("{} {ty}", quote_ident(&vo_adql::upload_sql_column(i)))
-            })
-            .collect();
+        let (stored, cols) = u.columns_sql(
+            |k| match k {
+                StoredAs::Boolean | StoredAs::Integer => "INTEGER",
+                StoredAs::Float | StoredAs::Double => "REAL",
+                StoredAs::Text => "TEXT",
+            },
+            "\"_hpx\" INTEGER",
+        );
         let position = u.position();
-        if position.is_some() {
-            cols.push("\"_hpx\" INTEGER".to_string());
-        }
-        conn.execute_batch(&format!("CREATE TEMP TABLE {table} ({})", cols.join(", ")))
+        conn.execute_batch(&format!("CREATE TEMP TABLE {table} ({cols})"))
             .map_err(db)?;
-        let marks = vec!["?"; cols.len()].join(", ");
+        let marks = vec!["?"; stored.len() + usize::from(position.is_some())].join(", ");
         let tx = conn.unchecked_transaction().map_err(db)?;
         {
             let mut insert = tx
