@@ -394,6 +394,19 @@ const QUERIES: &[(&str, bool)] = &[
     ("SELECT obs_id, s_fov FROM ivoa.ObsCore WHERE s_fov > 1 ORDER BY obs_id", true),
     ("SELECT t.table_name, COUNT(*) FROM TAP_SCHEMA.tables AS t JOIN TAP_SCHEMA.columns AS c ON c.table_name = t.table_name GROUP BY t.table_name", false),
     ("SELECT c.column_name FROM TAP_SCHEMA.columns AS c WHERE c.table_name = 'cat.stars' ORDER BY c.column_name", true),
+    // Math and trigonometry (ADQL 2.1 §2.3), LOWER and UPPER (§2.5): PostgreSQL's values.
+    ("SELECT star_id, ABS(dec), ABS(flags - 3), CEILING(mag), FLOOR(mag), CEILING(flags) FROM cat.stars ORDER BY star_id", true),
+    ("SELECT star_id, ROUND(mag), ROUND(mag, 1), ROUND(ra, -1), ROUND(2.5), ROUND(-2.5), ROUND(2.675, 2), ROUND(1.005, 2) FROM cat.stars ORDER BY star_id", true),
+    ("SELECT star_id, TRUNCATE(mag), TRUNCATE(mag, 2), TRUNCATE(-dec, 1), ROUND(star_id, -1), TRUNCATE(flags) FROM cat.stars ORDER BY star_id", true),
+    ("SELECT star_id, MOD(star_id, 7), MOD(-star_id, 7), MOD(mag, 2), MOD(ra, 0.1), MOD(flags, 3) FROM cat.stars ORDER BY star_id", true),
+    ("SELECT star_id, SQRT(ABS(dec)), EXP(mag / 10), LOG(mag), LOG10(mag), POWER(mag, 2), POWER(2, flags), POWER(-2, 3) FROM cat.stars WHERE mag > 0 ORDER BY star_id", true),
+    ("SELECT star_id, DEGREES(RADIANS(ra)), RADIANS(dec), DEGREES(PI()), PI() FROM cat.stars ORDER BY star_id", true),
+    ("SELECT star_id, SIN(RADIANS(ra)), COS(RADIANS(dec)), TAN(RADIANS(dec) / 2), COT(RADIANS(ra) + 0.1), ASIN(SIN(RADIANS(dec))), ACOS(COS(RADIANS(dec))), ATAN(dec), ATAN2(dec, ra) FROM cat.stars ORDER BY star_id", true),
+    ("SELECT star_id FROM cat.stars WHERE DEGREES(ACOS(SIN(RADIANS(dec)) * SIN(RADIANS(20)) + COS(RADIANS(dec)) * COS(RADIANS(20)) * COS(RADIANS(ra - 10)))) < 30", false),
+    ("SELECT field_id, LOWER(name), UPPER(name), UPPER(LOWER(name)) || '!' FROM cat.fields ORDER BY field_id", true),
+    ("SELECT star_id, cls FROM cat.stars WHERE UPPER(cls) = 'STAR' AND LOWER(cls) LIKE 's%'", false),
+    ("SELECT field_id, ROUND(AVG(mag), 3), MAX(ABS(dec)), SUM(MOD(star_id, 3)) FROM cat.stars GROUP BY field_id", false),
+    ("SELECT COUNT(*) FROM cat.stars WHERE RAND() >= 0 AND RAND() < 1", false),
 ];
 
 /// Queries that must fail on both backends, with a word the error says.
@@ -439,6 +452,39 @@ const ERRORS: &[(&str, &str)] = &[
         "SELECT CAST(name AS DOUBLE PRECISION) FROM cat.fields",
         "invalid input syntax for type double precision",
     ),
+    (
+        "SELECT LOG(field_id - 1) FROM cat.fields",
+        "cannot take logarithm of zero",
+    ),
+    (
+        "SELECT LOG10(-field_id) FROM cat.fields",
+        "cannot take logarithm of a negative number",
+    ),
+    (
+        "SELECT SQRT(-field_id) FROM cat.fields",
+        "cannot take square root of a negative number",
+    ),
+    (
+        "SELECT ACOS(field_id + 1) FROM cat.fields",
+        "input is out of range",
+    ),
+    (
+        "SELECT POWER(field_id - field_id, -1) FROM cat.fields",
+        "zero raised to a negative power is undefined",
+    ),
+    (
+        "SELECT POWER(-field_id, 0.5) FROM cat.fields",
+        "a negative number raised to a non-integer power",
+    ),
+    (
+        "SELECT EXP(field_id * 1000) FROM cat.fields",
+        "value out of range: overflow",
+    ),
+    (
+        "SELECT MOD(field_id, field_id - field_id) FROM cat.fields",
+        "division by zero",
+    ),
+    ("SELECT MOD(depth, 0) FROM cat.fields", "division by zero"),
 ];
 
 /// Run `adql` on both backends: Ok when they give the same rows (and some).

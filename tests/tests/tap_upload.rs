@@ -675,8 +675,12 @@ async fn capabilities_declare_uploads_limits_and_examples(db: Db) {
     ] {
         assert!(caps.contains(want), "{want}: {caps}");
     }
-    // No URL uploads unless hosts are allowed.
-    assert!(!caps.contains("upload-http"), "{caps}");
+    // URL uploads are declared (TAP asks it of a service that takes uploads), though no host
+    // is allowed by default.
+    assert!(
+        caps.contains("TAPRegExt#upload-http\"") && caps.contains("TAPRegExt#upload-https\""),
+        "{caps}"
+    );
 }
 
 /// A local HTTP server for URL uploads: `/good` a VOTable, `/hang` never answers, `/moved`

@@ -106,6 +106,15 @@ pub trait SqlDialect {
     ) -> Option<String> {
         None
     }
+    /// The SQL of the ADQL function `name` (upper case: a math or trigonometric function of
+    /// ADQL 2.1 §2.3, LOWER or UPPER) of the SQL expressions `args`, already checked: numbers
+    /// for the math functions (ROUND and TRUNCATE with an integer literal second, when
+    /// given), text for LOWER and UPPER; `FMOD` is MOD of non-integers, `a - trunc(a / b) *
+    /// b` in double precision. Results must be PostgreSQL's (see the backends). The default
+    /// writes the call as it stands.
+    fn function(&self, name: &str, args: &[String]) -> String {
+        format!("{name}({})", args.join(", "))
+    }
     /// An optional extra condition that keeps every row of `table` (known in FROM as
     /// `qualifier`) whose indexed position (`ra`, `dec`) lies within `r` degrees of the
     /// position (`ra0`, `dec0`) of the current row of `table0` (known as `qualifier0`): a

@@ -292,6 +292,10 @@ pub enum Node<'a> {
     /// A POINT, CIRCLE or POLYGON as a value (in a SELECT list): its DALI text (DALI 1.1
     /// §3.3.5–3.3.7, numbers in degrees separated by spaces), longitudes in [0, 360).
     GeoValue(Box<Shape<'a>>),
+    /// A scalar function of ADQL 2.1 §2.3 (math, trigonometry) or §2.5 (LOWER, UPPER): its
+    /// name as ADQL spells it (upper case) and its checked arguments; the dialect renders it
+    /// ([`crate::SqlDialect::function`]) with PostgreSQL's results on every backend.
+    Func(&'static str, Vec<Node<'a>>),
     /// SQL written by the dialect (an index prefilter).
     Raw(String),
 }
@@ -316,7 +320,7 @@ impl<'a> Node<'a> {
                 f(a);
                 f(b);
             }
-            Node::Logic(_, v) | Node::Coalesce(v) => v.iter().for_each(f),
+            Node::Logic(_, v) | Node::Coalesce(v) | Node::Func(_, v) => v.iter().for_each(f),
             Node::Between(a, _, b, c) => {
                 f(a);
                 f(b);

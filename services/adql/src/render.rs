@@ -474,6 +474,10 @@ impl<'d> Renderer<'d> {
                 let parts: Vec<String> = v.iter().map(|x| self.expr(x)).collect();
                 format!("COALESCE({})", parts.join(", "))
             }
+            Node::Func(name, v) => {
+                let args: Vec<String> = v.iter().map(|x| self.expr(x)).collect();
+                self.d.function(name, &args)
+            }
             Node::Case {
                 operand,
                 whens,

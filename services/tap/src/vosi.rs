@@ -311,7 +311,8 @@ impl Vosi {
              <languageFeatures type=\"ivo://ivoa.net/std/TAPRegExt#features-adql-type\">\
              <feature><form>CAST</form><description>to SMALLINT, INTEGER, BIGINT, REAL, DOUBLE PRECISION, CHAR(n) and VARCHAR(n), with PostgreSQL's conversions on every backend</description></feature></languageFeatures>\
              <languageFeatures type=\"ivo://ivoa.net/std/TAPRegExt#features-adql-string\">\
-             <feature><form>ILIKE</form></feature></languageFeatures>\
+             <feature><form>ILIKE</form></feature><feature><form>LOWER</form></feature>\
+             <feature><form>UPPER</form></feature></languageFeatures>\
              </language>"
         ));
         for format in crate::params::FORMATS {
@@ -329,13 +330,14 @@ impl Vosi {
         // TAPRegExt 1.0 §2.4-2.6, in the schema's order: upload methods, retention,
         // execution duration, output and upload limits.
         let sv = &self.service;
-        out.push_str("<uploadMethod ivo-id=\"ivo://ivoa.net/std/TAPRegExt#upload-inline\"/>");
-        if !sv.uploads.url_hosts.is_empty() {
-            out.push_str(
-                "<uploadMethod ivo-id=\"ivo://ivoa.net/std/TAPRegExt#upload-http\"/>\
-                 <uploadMethod ivo-id=\"ivo://ivoa.net/std/TAPRegExt#upload-https\"/>",
-            );
-        }
+        // URL uploads are declared always: TAP 1.1 §2.5.6 asks a service that takes uploads
+        // to take http URLs (taplint: E-CAP-MUPM). They are fetched from the hosts of
+        // `upload_url_hosts` only; any other is refused with how to allow it.
+        out.push_str(
+            "<uploadMethod ivo-id=\"ivo://ivoa.net/std/TAPRegExt#upload-inline\"/>\
+             <uploadMethod ivo-id=\"ivo://ivoa.net/std/TAPRegExt#upload-http\"/>\
+             <uploadMethod ivo-id=\"ivo://ivoa.net/std/TAPRegExt#upload-https\"/>",
+        );
         if let Some(r) = sv.retention {
             out.push_str(&format!(
                 "<retentionPeriod><default>{r}</default></retentionPeriod>"

@@ -163,6 +163,7 @@ impl<'a> Checker<'a> {
                 );
                 None
             }
+            name if super::functions::is_scalar_function(name) => self.scalar_function(c, span),
             other => {
                 self.err(span, format!("function {other} is not supported yet"));
                 None

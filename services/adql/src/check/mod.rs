@@ -9,6 +9,7 @@
 //! error.
 
 mod expr;
+mod functions;
 mod geometry;
 
 use std::borrow::Cow;

@@ -113,6 +113,48 @@ impl SqlDialect for PgDialect {
         ))
     }
 
+    fn function(&self, name: &str, args: &[String]) -> String {
+        // Math on doubles (an integer argument is cast first, so every backend computes in
+        // double precision); ROUND and TRUNCATE on PostgreSQL's numeric (halves away from
+        // zero, as numeric rounds), back to double; ADQL's LOG is the natural logarithm.
+        let d = |x: &String| format!("CAST({x} AS double precision)");
+        let f = |sql: &str, x: &String| format!("{sql}({})", d(x));
+        match (name, args) {
+            ("ABS", [x]) => format!("abs({x})"),
+            ("CEILING", [x]) => f("ceil", x),
+            ("FLOOR", [x]) => f("floor", x),
+            ("DEGREES", [x]) => f("degrees", x),
+            ("RADIANS", [x]) => f("radians", x),
+            ("EXP", [x]) => f("exp", x),
+            ("LOG", [x]) => f("ln", x),
+            ("LOG10", [x]) => f("log", x),
+            ("SQRT", [x]) => f("sqrt", x),
+            ("ACOS", [x]) => f("acos", x),
+            ("ASIN", [x]) => f("asin", x),
+            ("ATAN", [x]) => f("atan", x),
+            ("COS", [x]) => f("cos", x),
+            ("COT", [x]) => f("cot", x),
+            ("SIN", [x]) => f("sin", x),
+            ("TAN", [x]) => f("tan", x),
+            ("ATAN2", [y, x]) => format!("atan2({}, {})", d(y), d(x)),
+            ("POWER", [x, y]) => format!("power({}, {})", d(x), d(y)),
+            ("MOD", [a, b]) => format!("mod({a}, {b})"),
+            ("FMOD", [a, b]) => format!("({} - trunc({} / {}) * {})", d(a), d(a), d(b), d(b)),
+            ("PI", []) => "pi()".into(),
+            ("RAND", []) => "random()".into(),
+            ("ROUND" | "TRUNCATE", [x, rest @ ..]) => {
+                let func = if name == "ROUND" { "round" } else { "trunc" };
+                let places = rest
+                    .first()
+                    .map_or(String::new(), |n| format!(", CAST({n} AS integer)"));
+                format!("CAST({func}(CAST({x} AS numeric){places}) AS double precision)")
+            }
+            ("LOWER", [x]) => format!("lower({x})"),
+            ("UPPER", [x]) => format!("upper({x})"),
+            _ => format!("{name}({})", args.join(", ")),
+        }
+    }
+
     fn join_cone_prefilter(
         &self,
         qualifier: &str,

@@ -15,6 +15,8 @@
 //!   with several rows, which PostgreSQL refuses).
 //! - `vogate_hpx(ra, dec)`: the HEALPix cell (NESTED, order [`crate::schema::HPX_ORDER`]) of
 //!   a position, for the `_hpx` column of tables with an indexed position.
+//! - `vogate_fn(name, args...)`: the ADQL math, trigonometric, LOWER and UPPER functions as
+//!   PostgreSQL computes them ([`math`]).
 //! - `vogate_cone_range(ra, dec, r, k, end)`: the first (`end` 0) or last (`end` 1) cell of
 //!   range `k` (from 0) of [`cone_ranges`]`(ra, dec, r)`, NULL past the last range or for a
 //!   NULL or invalid position: the index ranges of a cross-match's cone around another row.
@@ -27,6 +29,7 @@
 
 mod backend;
 pub mod jobs;
+pub mod math;
 
 pub use backend::SqliteBackend;
 
@@ -130,6 +133,20 @@ impl SqlDialect for SqliteDialect {
             Some(n) => format!(" LIMIT {n} OFFSET {offset}"),
             None => format!(" LIMIT -1 OFFSET {offset}"),
         }
+    }
+
+    fn function(&self, name: &str, args: &[String]) -> String {
+        if name == "RAND" {
+            // [0, 1): 53 random bits of SQLite's random().
+            return "(((random() >> 11) & 9007199254740991) / 9007199254740992.0)".into();
+        }
+        let mut call = format!("vogate_fn('{name}'");
+        for a in args {
+            call.push_str(", ");
+            call.push_str(a);
+        }
+        call.push(')');
+        call
     }
 
     fn join_cone_prefilter(
@@ -617,6 +634,7 @@ pub fn pg_arith(
 /// expressions; literals are refused before) raise a query error naming the value.
 pub fn register_functions(conn: &Connection) -> rusqlite::Result<()> {
     let flags = FunctionFlags::SQLITE_UTF8 | FunctionFlags::SQLITE_DETERMINISTIC;
+    conn.create_scalar_function("vogate_fn", -1, flags, math::call)?;
     conn.create_scalar_function("vogate_cone_range", 5, flags, |ctx| {
         let Some(a) = args_f64(ctx, 3)? else {
             return Ok(None);
