@@ -407,6 +407,11 @@ const QUERIES: &[(&str, bool)] = &[
     ("SELECT star_id, cls FROM cat.stars WHERE UPPER(cls) = 'STAR' AND LOWER(cls) LIKE 's%'", false),
     ("SELECT field_id, ROUND(AVG(mag), 3), MAX(ABS(dec)), SUM(MOD(star_id, 3)) FROM cat.stars GROUP BY field_id", false),
     ("SELECT COUNT(*) FROM cat.stars WHERE RAND() >= 0 AND RAND() < 1", false),
+    // Bitwise operators and hexadecimal literals (ADQL 2.1 §2.3.3, §2.1.4).
+    ("SELECT star_id, flags & 3, flags | 8, flags ^ 5, ~flags, flags & 0x6 | 1, star_id + 1 & 0xF FROM cat.stars ORDER BY star_id", true),
+    ("SELECT star_id FROM cat.stars WHERE flags & 4 = 4 AND (flags | 1) <> 7", false),
+    ("SELECT field_id, SUM(flags & 1), MAX(~field_id) FROM cat.stars GROUP BY field_id", false),
+    ("SELECT star_id ^ -1, -9223372036854775807 ^ star_id, 0x7FFFFFFFFFFFFFFF & star_id FROM cat.stars WHERE star_id < 20", false),
 ];
 
 /// Queries that must fail on both backends, with a word the error says.

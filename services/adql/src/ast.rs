@@ -264,6 +264,8 @@ pub enum UnaryOp {
     Plus,
     /// `NOT condition`
     Not,
+    /// `~x`, bitwise NOT of an integer (ADQL 2.1 §2.3.3).
+    BitNot,
 }
 
 /// Arithmetic, string and comparison operators.
@@ -279,6 +281,12 @@ pub enum BinOp {
     Div,
     /// `||`
     Concat,
+    /// `&`, bitwise AND of integers (ADQL 2.1 §2.3.3).
+    BitAnd,
+    /// `|`, bitwise OR of integers.
+    BitOr,
+    /// `^`, bitwise exclusive OR of integers.
+    BitXor,
     /// `=`
     Eq,
     /// `<>` or `!=`
@@ -302,6 +310,9 @@ impl BinOp {
             BinOp::Mul => "*",
             BinOp::Div => "/",
             BinOp::Concat => "||",
+            BinOp::BitAnd => "&",
+            BinOp::BitOr => "|",
+            BinOp::BitXor => "^",
             BinOp::Eq => "=",
             BinOp::NotEq => "<>",
             BinOp::Lt => "<",
@@ -315,7 +326,14 @@ impl BinOp {
     pub fn is_comparison(self) -> bool {
         !matches!(
             self,
-            BinOp::Add | BinOp::Sub | BinOp::Mul | BinOp::Div | BinOp::Concat
+            BinOp::Add
+                | BinOp::Sub
+                | BinOp::Mul
+                | BinOp::Div
+                | BinOp::Concat
+                | BinOp::BitAnd
+                | BinOp::BitOr
+                | BinOp::BitXor
         )
     }
 }

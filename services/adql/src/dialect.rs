@@ -110,8 +110,9 @@ pub trait SqlDialect {
     /// ADQL 2.1 §2.3, LOWER or UPPER) of the SQL expressions `args`, already checked: numbers
     /// for the math functions (ROUND and TRUNCATE with an integer literal second, when
     /// given), text for LOWER and UPPER; `FMOD` is MOD of non-integers, `a - trunc(a / b) *
-    /// b` in double precision. Results must be PostgreSQL's (see the backends). The default
-    /// writes the call as it stands.
+    /// b` in double precision; `BITAND`, `BITOR`, `BITXOR` (two integers) and `BITNOT` (one)
+    /// are ADQL 2.1's `&`, `|`, `^` and `~`. Results must be PostgreSQL's (see the backends).
+    /// The default writes the call as it stands.
     fn function(&self, name: &str, args: &[String]) -> String {
         format!("{name}({})", args.join(", "))
     }

@@ -239,6 +239,10 @@ pub fn tokenize(text: &str) -> Result<Vec<Token<'_>>, Diagnostic> {
                     c.bump();
                     "||"
                 }
+                '|' => "|",
+                '&' => "&",
+                '^' => "^",
+                '~' => "~",
                 '_' => {
                     return Err(Diagnostic::syntax(
                         c.span_from(start),
@@ -253,7 +257,7 @@ pub fn tokenize(text: &str) -> Result<Vec<Token<'_>>, Diagnostic> {
                         format!("the character '{}' is not ADQL", other.escape_default())
                     };
                     return Err(Diagnostic::syntax(c.span_from(start), what).with_hint(
-                        "outside quotes ADQL uses ASCII letters, digits and ( ) , . * + - / || = <> != < <= > >=",
+                        "outside quotes ADQL uses ASCII letters, digits and ( ) , . * + - / || & | ^ ~ = <> != < <= > >=",
                     ));
                 }
             };

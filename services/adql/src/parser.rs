@@ -1166,16 +1166,39 @@ impl<'s> Parser<'_, 's> {
 
     /// `a || b || ...` (or a numeric expression).
     fn concat(&mut self, what: &str) -> PResult<Expr> {
-        let first = self.additive(what)?;
+        let first = self.bitwise(what)?;
         if !self.is_op("||") {
             return Ok(first);
         }
         self.text_operand(&first, "||")?;
         let mut rest = Vec::new();
         while self.eat_op("||") {
-            let e = self.additive("a value after '||'")?;
+            let e = self.bitwise("a value after '||'")?;
             self.text_operand(&e, "||")?;
             rest.push((BinOp::Concat, e));
+        }
+        Ok(chain(first, rest))
+    }
+
+    /// `a & b`, `a | b`, `a ^ b` (ADQL 2.1 §2.3.3), left-associative, binding less tightly
+    /// than `+` and `-` (as in PostgreSQL).
+    fn bitwise(&mut self, what: &str) -> PResult<Expr> {
+        let first = self.additive(what)?;
+        let op_here = |p: &Self| {
+            [BinOp::BitAnd, BinOp::BitOr, BinOp::BitXor]
+                .into_iter()
+                .find(|o| p.is_op(o.symbol()))
+        };
+        let Some(op0) = op_here(self) else {
+            return Ok(first);
+        };
+        self.num_operand(&first, op0.symbol())?;
+        let mut rest = Vec::new();
+        while let Some(op) = op_here(self) {
+            self.i += 1;
+            let e = self.additive("a value after the operator")?;
+            self.num_operand(&e, op.symbol())?;
+            rest.push((op, e));
         }
         Ok(chain(first, rest))
     }
@@ -1216,6 +1239,8 @@ impl<'s> Parser<'_, 's> {
             Some(UnaryOp::Neg)
         } else if self.is_op("+") {
             Some(UnaryOp::Plus)
+        } else if self.is_op("~") {
+            Some(UnaryOp::BitNot)
         } else {
             None
         };
@@ -1227,7 +1252,12 @@ impl<'s> Parser<'_, 's> {
         self.enter()?;
         let inner = grow(|| self.factor("a value after the sign"))?;
         self.leave();
-        self.num_operand(&inner, if op == UnaryOp::Neg { "-" } else { "+" })?;
+        let symbol = match op {
+            UnaryOp::Neg => "-",
+            UnaryOp::BitNot => "~",
+            _ => "+",
+        };
+        self.num_operand(&inner, symbol)?;
         Ok(Expr {
             span: span.to(inner.span),
             kind: ExprKind::Unary(op, Box::new(inner)),

@@ -857,3 +857,32 @@ fn uploads_are_named_as_tap_upload_and_loop_over_the_catalogs_index() {
         assert!(e.contains(want), "{q}: {e}");
     }
 }
+
+#[test]
+fn bitwise_operators_take_integers_and_bind_below_plus() {
+    let sql =
+        ok("SELECT calib_level & 3 | 4, ~calib_level, calib_level + 1 ^ 0x10 FROM ivoa.ObsCore")
+            .sql;
+    assert!(
+        sql.contains("BITOR(BITAND(\"t1\".\"calib_level\", 3), 4)"),
+        "{sql}"
+    );
+    assert!(sql.contains("BITNOT(\"t1\".\"calib_level\")"), "{sql}");
+    // '+' binds first: (calib_level + 1) ^ 16.
+    assert!(sql.contains("BITXOR(") && sql.contains(", 16)"), "{sql}");
+    for (q, want) in [
+        ("SELECT s_ra & 1 FROM ivoa.ObsCore", "'&' takes integers"),
+        ("SELECT ~s_dec FROM ivoa.ObsCore", "'~' takes integers"),
+        (
+            "SELECT calib_level | obs_id FROM ivoa.ObsCore",
+            "'|' takes integers",
+        ),
+        (
+            "SELECT calib_level ^ 1.5 FROM ivoa.ObsCore",
+            "'^' takes integers",
+        ),
+    ] {
+        let e = err(q);
+        assert!(e.contains(want), "{q}: {e}");
+    }
+}

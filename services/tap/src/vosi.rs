@@ -313,6 +313,10 @@ impl Vosi {
              <languageFeatures type=\"ivo://ivoa.net/std/TAPRegExt#features-adql-string\">\
              <feature><form>ILIKE</form></feature><feature><form>LOWER</form></feature>\
              <feature><form>UPPER</form></feature></languageFeatures>\
+             <languageFeatures type=\"ivo://ivoa.net/std/TAPRegExt#features-adql-operator\">\
+             <feature><form>BIT_AND</form></feature><feature><form>BIT_OR</form></feature>\
+             <feature><form>BIT_XOR</form></feature><feature><form>BIT_NOT</form></feature>\
+             </languageFeatures>\
              </language>"
         ));
         for format in crate::params::FORMATS {

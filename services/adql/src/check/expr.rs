@@ -101,6 +101,55 @@ impl<'a> Checker<'a> {
         crate::parser::grow(|| self.value_inner(e))
     }
 
+    /// Require an integer (or NULL) operand of the bitwise operator `op`.
+    fn expect_integer(&mut self, t: &Typed, op: &str, span: Span) -> Option<()> {
+        if t.kind == Kind::Null || (t.kind == Kind::Number && is_int(&t.field.datatype)) {
+            return Some(());
+        }
+        let what = if t.kind == Kind::Number {
+            format!("a {}", t.field.datatype)
+        } else {
+            t.kind.describe().to_string()
+        };
+        self.err(
+            span,
+            format!("'{op}' takes integers (ADQL 2.1 bitwise operators), but this is {what}"),
+        );
+        None
+    }
+
+    /// `a & b | c ...`: left-associative bitwise operators of integers, as the dialect's
+    /// BITAND, BITOR and BITXOR functions; the result is the widest operand's integer type.
+    fn bitwise(
+        &mut self,
+        first: Typed<'a>,
+        first_span: Span,
+        parts: Vec<(BinOp, Typed<'a>, Span)>,
+        op0: BinOp,
+    ) -> Option<Typed<'a>> {
+        self.expect_integer(&first, op0.symbol(), first_span)?;
+        let mut datatype = first.field.datatype.clone();
+        let mut aggregate = first.aggregate;
+        let mut acc = first.node;
+        for (op, t, sp) in parts {
+            self.expect_integer(&t, op.symbol(), sp)?;
+            datatype = wider(&datatype, &t.field.datatype).to_string();
+            aggregate |= t.aggregate;
+            let name = match op {
+                BinOp::BitAnd => "BITAND",
+                BinOp::BitOr => "BITOR",
+                _ => "BITXOR",
+            };
+            acc = Node::Func(name, vec![acc, t.node]);
+        }
+        Some(Typed {
+            node: acc,
+            field: Cow::Owned(numeric_field(&datatype)),
+            kind: Kind::Number,
+            aggregate,
+        })
+    }
+
     fn expect(&mut self, t: &Typed, want: Kind, op: &str, span: Span) -> Option<()> {
         if t.kind == want || t.kind == Kind::Null {
             return Some(());
@@ -235,6 +284,16 @@ impl<'a> Checker<'a> {
                             ..t
                         })
                     }
+                    UnaryOp::BitNot => {
+                        self.expect_integer(&t, "~", inner.span)?;
+                        let field = numeric_field(wider(&t.field.datatype, &t.field.datatype));
+                        Some(Typed {
+                            node: Node::Func("BITNOT", vec![t.node]),
+                            field: Cow::Owned(field),
+                            kind: Kind::Number,
+                            aggregate: t.aggregate,
+                        })
+                    }
                     UnaryOp::Neg | UnaryOp::Plus => {
                         self.expect(&t, Kind::Number, "a sign", inner.span)?;
                         let mut field = numeric_field(wider(&t.field.datatype, &t.field.datatype));
@@ -276,6 +335,12 @@ impl<'a> Checker<'a> {
                     return None;
                 }
                 let first_t = first_t?;
+                if let Some((op, _)) = rest
+                    .first()
+                    .filter(|(op, _)| matches!(op, BinOp::BitAnd | BinOp::BitOr | BinOp::BitXor))
+                {
+                    return self.bitwise(first_t, first.span, parts, *op);
+                }
                 let concat = rest.first().is_some_and(|(op, _)| *op == BinOp::Concat);
                 let want = if concat { Kind::Text } else { Kind::Number };
                 let sym = if concat { "||" } else { "arithmetic" };

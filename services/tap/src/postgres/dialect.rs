@@ -149,6 +149,11 @@ impl SqlDialect for PgDialect {
                     .map_or(String::new(), |n| format!(", CAST({n} AS integer)"));
                 format!("CAST({func}(CAST({x} AS numeric){places}) AS double precision)")
             }
+            ("BITAND", [a, b]) => format!("({a} & {b})"),
+            ("BITOR", [a, b]) => format!("({a} | {b})"),
+            // PostgreSQL's ^ is a power; # is its exclusive OR.
+            ("BITXOR", [a, b]) => format!("({a} # {b})"),
+            ("BITNOT", [a]) => format!("(~ {a})"),
             ("LOWER", [x]) => format!("lower({x})"),
             ("UPPER", [x]) => format!("upper({x})"),
             _ => format!("{name}({})", args.join(", ")),

@@ -140,6 +140,14 @@ impl SqlDialect for SqliteDialect {
             // [0, 1): 53 random bits of SQLite's random().
             return "(((random() >> 11) & 9007199254740991) / 9007199254740992.0)".into();
         }
+        match (name, args) {
+            ("BITAND", [a, b]) => return format!("({a} & {b})"),
+            ("BITOR", [a, b]) => return format!("({a} | {b})"),
+            // SQLite has no exclusive OR: a ^ b = (a | b) - (a & b), exactly.
+            ("BITXOR", [a, b]) => return format!("(({a} | {b}) - ({a} & {b}))"),
+            ("BITNOT", [a]) => return format!("(~ {a})"),
+            _ => {}
+        }
         let mut call = format!("vogate_fn('{name}'");
         for a in args {
             call.push_str(", ");
