@@ -313,7 +313,7 @@ impl Vosi {
              <languageFeatures type=\"ivo://ivoa.net/std/TAPRegExt#features-adql-string\">\
              <feature><form>ILIKE</form></feature><feature><form>LOWER</form></feature>\
              <feature><form>UPPER</form></feature></languageFeatures>\
-             <languageFeatures type=\"ivo://ivoa.net/std/TAPRegExt#features-adql-operator\">\
+             <languageFeatures type=\"ivo://ivoa.net/std/TAPRegExt#features-adql-bitwise\">\
              <feature><form>BIT_AND</form></feature><feature><form>BIT_OR</form></feature>\
              <feature><form>BIT_XOR</form></feature><feature><form>BIT_NOT</form></feature>\
              </languageFeatures>\
