@@ -45,12 +45,9 @@ impl Part {
     /// The part of `name` whose bytes are the file `path`, which stays when the part is
     /// dropped. Errors: the file cannot be read.
     pub fn kept(name: &str, path: PathBuf) -> Result<Part, VoError> {
-        let size = std::fs::metadata(&path)
-            .map_err(|e| VoError::internal(format!("cannot read {}: {e}", path.display())))?
-            .len();
         Ok(Part {
             name: name.to_string(),
-            size,
+            size: file_size(&path)?,
             path,
             _spool: None,
         })
@@ -59,12 +56,9 @@ impl Part {
     /// The part of `name` whose bytes are the spooled file `path`, removed when the last
     /// clone of the part is dropped. Errors: the file cannot be read.
     pub fn spooled(name: &str, path: tempfile::TempPath) -> Result<Part, VoError> {
-        let size = std::fs::metadata(&path)
-            .map_err(|e| VoError::internal(format!("cannot read {}: {e}", path.display())))?
-            .len();
         Ok(Part {
             name: name.to_string(),
-            size,
+            size: file_size(&path)?,
             path: path.to_path_buf(),
             _spool: Some(Arc::new(path)),
         })
@@ -74,6 +68,13 @@ impl Part {
     pub fn path(&self) -> &Path {
         &self.path
     }
+}
+
+/// The size of the file `path`, bytes. Errors: it cannot be read.
+fn file_size(path: &Path) -> Result<u64, VoError> {
+    std::fs::metadata(path)
+        .map(|m| m.len())
+        .map_err(|e| VoError::internal(format!("cannot read {}: {e}", path.display())))
 }
 
 impl PartialEq for Part {
