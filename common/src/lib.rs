@@ -8,6 +8,8 @@
 //!   style JSON, CSV and TSV.
 //! - [`sky`]: spherical geometry on the celestial sphere (unit vectors, angular distances,
 //!   polygons, smallest enclosing circles), angles in degrees unless a name says radians.
+//! - [`geometry`]: ADQL's geometry values (POINT, CIRCLE, POLYGON, BOX) and their
+//!   relations, areas and centroids, exact on the sphere.
 //! - [`config`]: the gateway configuration as read from TOML.
 //! - [`files`]: product files under the data root, by their obs_id.
 //! - [`lockfile`]: exclusive lock files that name their holder (one server per workdir or
@@ -17,6 +19,7 @@ pub mod config;
 pub mod error;
 pub mod files;
 pub mod format;
+pub mod geometry;
 pub mod lockfile;
 pub mod region;
 pub mod sky;

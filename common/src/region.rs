@@ -165,6 +165,12 @@ impl Polygon {
         })
     }
 
+    /// A cap that holds the polygon: its centre (the vertices' normalised mean, or the
+    /// centre of their smallest enclosing circle) and radius in degrees.
+    pub fn cap(&self) -> (SkyPoint, f64) {
+        (SkyPoint::from_vec(self.centre), self.cap.to_degrees())
+    }
+
     /// The vertices as unit vectors.
     pub fn vertices(&self) -> &[Vec3] {
         &self.vertices

@@ -179,16 +179,42 @@ pub fn fresh_pg_database(name: &str) -> String {
     }
 }
 
+/// A client of the database at `url` (its connection driven by a task of the current
+/// runtime).
+async fn connect(url: &str) -> Result<tokio_postgres::Client, String> {
+    let (client, conn) = tokio_postgres::connect(url, tokio_postgres::NoTls)
+        .await
+        .map_err(|e| e.to_string())?;
+    tokio::spawn(conn);
+    Ok(client)
+}
+
 /// Run SQL on a test database (for setting up and checking).
 pub fn pg_execute(url: &str, sql: &str) -> Result<(), String> {
-    let url = url.to_string();
-    let sql = sql.to_string();
     block(async move {
-        let (client, conn) = tokio_postgres::connect(&url, tokio_postgres::NoTls)
-            .await
-            .map_err(|e| e.to_string())?;
-        tokio::spawn(conn);
-        client.batch_execute(&sql).await.map_err(|e| e.to_string())
+        let client = connect(url).await?;
+        client.batch_execute(sql).await.map_err(|e| e.to_string())
+    })
+}
+
+/// Run a query on a test database and return its rows as PostgreSQL's text of each value
+/// (`None` for NULL), through the simple query protocol.
+pub fn pg_rows(url: &str, sql: &str) -> Result<Vec<Vec<Option<String>>>, String> {
+    block(async move {
+        let client = connect(url).await?;
+        let messages = client.simple_query(sql).await.map_err(|e| {
+            e.as_db_error()
+                .map_or_else(|| e.to_string(), |d| d.message().to_string())
+        })?;
+        Ok(messages
+            .into_iter()
+            .filter_map(|m| match m {
+                tokio_postgres::SimpleQueryMessage::Row(r) => {
+                    Some((0..r.len()).map(|i| r.get(i).map(str::to_string)).collect())
+                }
+                _ => None,
+            })
+            .collect())
     })
 }
 

@@ -1,6 +1,6 @@
 //! ADQL 2.1 query structure gives the same rows on SQLite and PostgreSQL + pgSphere: more than
 //! 150 queries (joins of every kind, subqueries, grouping, ordering with NULLs, set operations,
-//! CTEs, CASE, COALESCE, OFFSET) over generated tables — a star catalog and a field list
+//! CTEs, CASE, COALESCE, OFFSET, every function and geometry) over generated tables — a star catalog and a field list
 //! published from a Felis schema the test writes, and ivoa.ObsCore over generated FITS images.
 //! Every query must find rows; results are compared in order where the query orders them
 //! (on unique keys) and as multisets otherwise, floats to 1e-9 relative. PostgreSQL is the
@@ -11,7 +11,6 @@ mod common;
 
 use std::path::Path;
 use vo_obscore::demo::{write_image, ImageSpec};
-use vogate::settings::{resolve, Flags, Settings};
 
 fn main() -> std::process::ExitCode {
     use vo_testkit::Test;
@@ -69,23 +68,10 @@ const CENTRES: [(f64, f64); 12] = [
     (250.0, 15.0),
 ];
 
-/// A small deterministic generator (a 64-bit LCG), so both backends get the same rows.
-struct Lcg(u64);
-
-impl Lcg {
-    fn next(&mut self) -> f64 {
-        self.0 = self
-            .0
-            .wrapping_mul(6364136223846793005)
-            .wrapping_add(1442695040888963407);
-        (self.0 >> 11) as f64 / (1u64 << 53) as f64
-    }
-}
-
 /// Write the Felis schema, the two CSV files and the FITS images into `dir`.
 fn write_inputs(dir: &Path) {
     std::fs::write(dir.join("cat.yaml"), SCHEMA).expect("schema");
-    let mut g = Lcg(42);
+    let mut g = common::Lcg(42);
     let mut stars = String::from("star_id,ra,dec,mag,cls,field_id,flags\n");
     let classes = ["star", "galaxy", "qso", "Star", ""];
     for id in 1..=400 {
@@ -144,27 +130,14 @@ fn write_inputs(dir: &Path) {
     }
 }
 
-fn settings(inputs: &Path, work: &Path, db: Option<String>) -> Settings {
-    let flags = Flags {
-        workdir: Some(work.to_path_buf()),
-        data: Some(inputs.join("data")),
-        db,
-        ..Default::default()
-    };
-    let file = vo_common::config::FileConfig {
-        schemas: vec![inputs.join("cat.yaml")],
-        positions: vec![vo_common::config::PositionConfig {
-            table: "cat.stars".into(),
-            ra: "ra".into(),
-            dec: "dec".into(),
-        }],
-        ..Default::default()
-    };
-    resolve(flags, file, None).expect("settings")
-}
-
 async fn gateway(inputs: &Path, work: &Path, db: Option<String>) -> vogate::Gateway {
-    let s = settings(inputs, work, db);
+    let s = common::catalog_settings(
+        &inputs.join("cat.yaml"),
+        work,
+        Some(&inputs.join("data")),
+        db,
+        ("cat.stars", "ra", "dec"),
+    );
     let gw = vogate::prepare(s.clone()).expect("prepare");
     assert_eq!(
         vogate::load_csv(&s, "cat.stars", &inputs.join("stars.csv")).expect("stars"),
@@ -412,6 +385,35 @@ const QUERIES: &[(&str, bool)] = &[
     ("SELECT star_id FROM cat.stars WHERE flags & 4 = 4 AND (flags | 1) <> 7", false),
     ("SELECT field_id, SUM(flags & 1), MAX(~field_id) FROM cat.stars GROUP BY field_id", false),
     ("SELECT star_id ^ -1, -9223372036854775807 ^ star_id, 0x7FFFFFFFFFFFFFFF & star_id FROM cat.stars WHERE star_id < 20", false),
+    // Geometry (ADQL 2.1 §4.2): BOX (pgSphere's sbox), REGION, AREA, CENTROID, COORD1/2,
+    // COORDSYS; CONTAINS and INTERSECTS in every operand order, in WHERE, SELECT lists and
+    // joins; circles over 90 degrees (pgSphere's limit) and across RA = 0 and the poles.
+    ("SELECT star_id FROM cat.stars WHERE CONTAINS(POINT(ra, dec), BOX(0, 0, 4, 4)) = 1", false),
+    ("SELECT star_id FROM cat.stars WHERE CONTAINS(POINT(ra, dec), BOX('ICRS', 45, 88, 360, 6)) = 1", false),
+    ("SELECT star_id FROM cat.stars WHERE CONTAINS(POINT(ra, dec), BOX(0.5, -88, 150, 4)) = 1", false),
+    ("SELECT star_id FROM cat.stars WHERE 1 = CONTAINS(POINT(ra, dec), BOX(POINT(150, 2), 3, 3))", false),
+    ("SELECT star_id FROM cat.stars WHERE INTERSECTS(BOX(10, 20, 2, 2), POINT(ra, dec)) = 1", false),
+    ("SELECT star_id FROM cat.stars WHERE CONTAINS(POINT(ra, dec), REGION('BOX ICRS 10 20 2 2')) = 1", false),
+    ("SELECT star_id FROM cat.stars WHERE CONTAINS(POINT(ra, dec), REGION('CIRCLE ICRS 266.2 -29.1 1.5')) = 1", false),
+    ("SELECT star_id FROM cat.stars WHERE CONTAINS(POINT(ra, dec), REGION('POLYGON 84 -4 87 -4 87 -1 84 -1')) = 1", false),
+    ("SELECT star_id FROM cat.stars WHERE CONTAINS(POINT(ra, dec), CIRCLE(180, 0, 120)) = 0", false),
+    ("SELECT star_id FROM cat.stars WHERE CONTAINS(POINT(ra, dec), CIRCLE(ra + 90, 0, 95)) = 1", false),
+    ("SELECT star_id, BOX(ra, dec, 1, 2), REGION('POSITION 1 2'), CENTROID(CIRCLE(ra, dec, 1)), POINT(ra - 360, -dec) FROM cat.stars ORDER BY star_id", true),
+    ("SELECT field_id, AREA(CIRCLE(ra_c, dec_c, depth)), AREA(BOX(ra_c, dec_c, 2, n_exp)), AREA(POLYGON(ra_c, dec_c / 2, ra_c + 1, dec_c / 2, ra_c, dec_c / 2 + 1)), AREA(POINT(ra_c, dec_c)) FROM cat.fields ORDER BY field_id", true),
+    ("SELECT AREA(CIRCLE(0, 0, 1)), AREA(CIRCLE(1, 2, 120)), AREA(BOX(0, 0, 10, 10)), AREA(BOX(1, 89, 400, 4)), AREA(POLYGON(10.0, -10.5, 20.0, 20.5, 30.0, 30.5)), AREA(REGION('POLYGON 0 0 0.001 0 0 0.001')) FROM cat.fields WHERE field_id = 1", false),
+    ("SELECT obs_id, AREA(s_region), COORD1(CENTROID(s_region)), COORD2(CENTROID(s_region)), CENTROID(s_region) FROM ivoa.ObsCore ORDER BY obs_id", true),
+    ("SELECT field_id, COORD1(CENTROID(BOX(ra_c, dec_c, 4, 2))), COORD2(CENTROID(BOX(ra_c, dec_c, 4, 2))), CENTROID(POLYGON(ra_c, dec_c / 2, ra_c + 1, dec_c / 2, ra_c, dec_c / 2 + 1)) FROM cat.fields ORDER BY field_id", true),
+    ("SELECT star_id, COORD1(POINT(ra - 360, dec)), COORD2(POINT(ra, dec)), COORDSYS(POINT(ra, dec)), COORD1(CENTROID(POLYGON(350, 0, 10, 0, 0, 5))), COORDSYS(BOX(1, 2, 3, 4)) FROM cat.stars ORDER BY star_id", true),
+    ("SELECT star_id, DISTANCE(CENTROID(BOX(ra, dec, 2, 2)), POINT(ra, dec)), DISTANCE(CENTROID(CIRCLE(ra, dec, 3)), POINT(0, 0)) FROM cat.stars ORDER BY star_id", true),
+    ("SELECT star_id, CONTAINS(POINT(ra, dec), CIRCLE(0, 0, 100)), INTERSECTS(CIRCLE(ra, dec, 2), BOX(10, 20, 3, 3)), CONTAINS(CIRCLE(ra, dec, 0.5), POLYGON(9, 19, 11, 19, 11, 21, 9, 21)), CONTAINS(CIRCLE(ra, dec, 0), POINT(ra, dec)), CONTAINS(BOX(ra, dec, 1, 1), POINT(ra, dec)) FROM cat.stars ORDER BY star_id", true),
+    ("SELECT star_id, INTERSECTS(CIRCLE(ra, dec, 95), POLYGON(9, 19, 11, 19, 11, 21, 9, 21)), CONTAINS(BOX(ra, dec, 1, 1), CIRCLE(0, 0, 135)), CONTAINS(CIRCLE(ra, dec, 120), BOX(0, 0, 360, 10)), CONTAINS(CIRCLE(ra, dec, 100), BOX(10, 20, 5, 5)), INTERSECTS(BOX(ra, dec, 2, 2), CIRCLE(ra + 180, -dec, 177.5)) FROM cat.stars ORDER BY star_id", true),
+    ("SELECT star_id, CONTAINS(POLYGON(ra - 1, dec / 2, ra + 1, dec / 2, ra, dec / 2 + 1), CIRCLE(ra, dec / 2 + 0.3, 60 + mag * 5)), INTERSECTS(BOX(10, 20, 4, 4), CIRCLE(ra, dec, 60 + mag * 5)), CONTAINS(CIRCLE(0, 0, 60 + mag * 5), BOX(ra, dec, 3, 3)) FROM cat.stars ORDER BY star_id", true),
+    ("SELECT f.field_id, CONTAINS(CIRCLE(f.ra_c, f.dec_c, 1), CIRCLE(f.ra_c, f.dec_c + 0.5, f.depth / 10)), INTERSECTS(CIRCLE(f.ra_c, f.dec_c, 1), CIRCLE(0, 0, f.depth * 8)), CONTAINS(BOX(f.ra_c, f.dec_c, 2, 2), BOX(f.ra_c, f.dec_c, 360, 1)), INTERSECTS(BOX(f.ra_c, f.dec_c, 2, 2), BOX(0, 0, 40, 40)), CONTAINS(BOX(f.ra_c, f.dec_c, 2, 2), POLYGON(f.ra_c - 0.5, f.dec_c / 2, f.ra_c + 0.5, f.dec_c / 2, f.ra_c, f.dec_c / 2 + 0.5)) FROM cat.fields AS f ORDER BY f.field_id", true),
+    ("SELECT o.obs_id, CONTAINS(o.s_region, CIRCLE(o.s_ra, o.s_dec, 0.5)), CONTAINS(CIRCLE(o.s_ra, o.s_dec, 5), o.s_region), CONTAINS(o.s_region, BOX(o.s_ra, o.s_dec, 0.1, 0.1)), CONTAINS(BOX(o.s_ra, o.s_dec, 20, 20), o.s_region), INTERSECTS(o.s_region, CIRCLE(0, 0, 150)), CONTAINS(o.s_region, CIRCLE(85, -2, 100)), CONTAINS(o.s_region, POINT(o.s_ra, o.s_dec)) FROM ivoa.ObsCore AS o ORDER BY o.obs_id", true),
+    ("SELECT s.star_id, o.obs_id FROM cat.stars AS s JOIN ivoa.ObsCore AS o ON INTERSECTS(BOX(s.ra, s.dec, 0.5, 0.5), o.s_region) = 1", false),
+    ("SELECT s.star_id, o.obs_id FROM cat.stars AS s JOIN ivoa.ObsCore AS o ON CONTAINS(CIRCLE(s.ra, s.dec, 0.1), o.s_region) = 1", false),
+    ("SELECT o.obs_id FROM ivoa.ObsCore AS o WHERE CONTAINS(o.s_region, BOX(359.5, 0, 2, 2)) = 1 OR INTERSECTS(o.s_region, REGION('CIRCLE ICRS 45 89.2 0.1')) = 1", false),
+    ("SELECT o.obs_id FROM ivoa.ObsCore AS o WHERE CONTAINS(REGION('POLYGON 265 -30 267 -30 267 -28 265 -28'), o.s_region) = 0", false),
 ];
 
 /// Queries that must fail on both backends, with a word the error says.
@@ -490,6 +492,22 @@ const ERRORS: &[(&str, &str)] = &[
         "division by zero",
     ),
     ("SELECT MOD(depth, 0) FROM cat.fields", "division by zero"),
+    (
+        "SELECT star_id FROM cat.stars WHERE CONTAINS(POINT(ra, dec), BOX(ra, dec, -mag, 1)) = 1",
+        "must be finite and not negative",
+    ),
+    (
+        "SELECT REGION('CIRCLE GALACTIC 1 2 3') FROM cat.fields",
+        "is not supported",
+    ),
+    (
+        "SELECT COORD1(CIRCLE(1, 2, 3)) FROM cat.fields",
+        "takes a point here",
+    ),
+    (
+        "SELECT AREA(BOX(1, 2, -3, 4)) FROM cat.fields",
+        "must be a finite number of degrees, not negative",
+    ),
 ];
 
 /// Run `adql` on both backends: Ok when they give the same rows (and some).

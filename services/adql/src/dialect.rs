@@ -84,6 +84,57 @@ pub trait SqlDialect {
     }
     /// A 1/0 (NULL for NULL inputs) expression: whether the point lies in the region.
     fn contains_point_region(&self, ra: &str, dec: &str, region: &str) -> String;
+    /// A 1/0 (NULL for NULL inputs) expression: CONTAINS(a, b) (every point of `a` in `b`)
+    /// when `contains`, else INTERSECTS(a, b), for any two shapes (ADQL 2.1 §4.2.3,
+    /// §4.2.7). The default takes the four forms above where they fit, and writes every
+    /// other pair as `vogate_geo('CONTAINS'|'INTERSECTS', a..., b...)` ([`GeoSql::args`]).
+    fn geo_predicate(&self, contains: bool, a: &GeoSql, b: &GeoSql) -> String {
+        use GeoSql::*;
+        match (contains, a, b) {
+            (
+                _,
+                Point { ra, dec },
+                Circle {
+                    ra: a0, dec: d0, r, ..
+                },
+            )
+            | (
+                false,
+                Circle {
+                    ra: a0, dec: d0, r, ..
+                },
+                Point { ra, dec },
+            ) => self.contains_point_circle(ra, dec, a0, d0, r),
+            (_, Point { ra, dec }, Region { region, .. })
+            | (false, Region { region, .. }, Point { ra, dec }) => {
+                self.contains_point_region(ra, dec, region)
+            }
+            (false, Region { region, .. }, Circle { ra, dec, r, .. })
+            | (false, Circle { ra, dec, r, .. }, Region { region, .. }) => {
+                self.intersects_region_circle(region, ra, dec, r)
+            }
+            (false, Region { region: x, .. }, Region { region: y, .. }) => {
+                self.intersects_regions(x, y)
+            }
+            _ => format!(
+                "vogate_geo('{}', {}, {})",
+                if contains { "CONTAINS" } else { "INTERSECTS" },
+                a.args().join(", "),
+                b.args().join(", ")
+            ),
+        }
+    }
+    /// AREA (square degrees) or a coordinate of CENTROID (degrees, RA in [0, 360)) of a
+    /// shape, NULL for NULL inputs (and for the centroid of a shape that has none). The
+    /// default writes `vogate_geo_fn('AREA'|'CENTROID_RA'|'CENTROID_DEC', a...)`.
+    fn geo_function(&self, f: crate::ir::GeoFn, a: &GeoSql) -> String {
+        let name = match f {
+            crate::ir::GeoFn::Area => "AREA",
+            crate::ir::GeoFn::CentroidRa => "CENTROID_RA",
+            crate::ir::GeoFn::CentroidDec => "CENTROID_DEC",
+        };
+        format!("vogate_geo_fn('{name}', {})", a.args().join(", "))
+    }
     /// A 1/0 expression: whether the region and the circle share a point.
     fn intersects_region_circle(&self, region: &str, ra0: &str, dec0: &str, r: &str) -> String;
     /// A 1/0 expression: whether the two regions share a point.
@@ -170,6 +221,87 @@ pub trait SqlDialect {
             None => format!(" OFFSET {offset}"),
         }
     }
+}
+
+/// A shape's operands as SQL expressions (degrees), for [`SqlDialect::geo_predicate`] and
+/// [`SqlDialect::geo_function`].
+#[derive(Debug, Clone, PartialEq)]
+pub enum GeoSql {
+    /// POINT(ra, dec).
+    Point {
+        /// Right ascension.
+        ra: String,
+        /// Declination.
+        dec: String,
+    },
+    /// CIRCLE(ra, dec, r).
+    Circle {
+        /// Centre right ascension.
+        ra: String,
+        /// Centre declination.
+        dec: String,
+        /// Radius.
+        r: String,
+        /// The radius when it is a literal.
+        radius: Option<f64>,
+    },
+    /// BOX(ra, dec, width, height) ([`crate::ir::Shape::Box`]).
+    Box {
+        /// Centre right ascension.
+        ra: String,
+        /// Centre declination.
+        dec: String,
+        /// Extent in longitude.
+        width: String,
+        /// Extent in latitude.
+        height: String,
+    },
+    /// A polygon or a region column.
+    Region {
+        /// The dialect's region expression ([`SqlDialect::polygon_literal`],
+        /// [`SqlDialect::polygon_region`], [`SqlDialect::region_ref`]).
+        region: String,
+        /// The same as STC-S text (`POLYGON ICRS ra dec ...`).
+        stcs: String,
+    },
+}
+
+impl GeoSql {
+    /// The shape as a kind string and its operands, for a variadic SQL function:
+    /// `'POINT', ra, dec` / `'CIRCLE', ra, dec, r` / `'BOX', ra, dec, width, height` /
+    /// `'REGION', region`.
+    pub fn args(&self) -> Vec<String> {
+        match self {
+            GeoSql::Point { ra, dec } => vec!["'POINT'".into(), ra.clone(), dec.clone()],
+            GeoSql::Circle { ra, dec, r, .. } => {
+                vec!["'CIRCLE'".into(), ra.clone(), dec.clone(), r.clone()]
+            }
+            GeoSql::Box {
+                ra,
+                dec,
+                width,
+                height,
+            } => vec![
+                "'BOX'".into(),
+                ra.clone(),
+                dec.clone(),
+                width.clone(),
+                height.clone(),
+            ],
+            GeoSql::Region { region, .. } => vec!["'REGION'".into(), region.clone()],
+        }
+    }
+}
+
+/// STC-S text of the polygon through `vertices` ((ra, dec) SQL expressions, degrees):
+/// `'POLYGON ICRS' || ' ' || (ra1) || ' ' || (dec1) ...`, each number written by the
+/// database as its shortest text that reads back the same.
+pub fn polygon_text(vertices: &[(String, String)]) -> String {
+    let parts: Vec<String> = vertices
+        .iter()
+        .map(|(ra, dec)| format!("' ' || ({ra}) || ' ' || ({dec})"))
+        .collect();
+    format!("('POLYGON ICRS' || {})", parts.join(" || "))
 }
 
 /// `name` as an SQL delimited identifier: in double quotes, with a `"` inside doubled

@@ -178,7 +178,7 @@ impl CastTarget {
     }
 }
 
-/// A geometry value inside a predicate or DISTANCE.
+/// A geometry value inside a predicate, AREA, CENTROID or a SELECT list (ADQL 2.1 §4.2).
 #[derive(Debug, Clone, PartialEq)]
 pub enum Shape<'a> {
     /// POINT(ra, dec), degrees.
@@ -189,33 +189,41 @@ pub enum Shape<'a> {
     PolygonLiteral(String),
     /// A POLYGON with computed vertices (ra, dec).
     Polygon(Vec<(Node<'a>, Node<'a>)>),
+    /// BOX(ra, dec, width, height), degrees: pgSphere's sbox, longitudes `ra ± width/2` by
+    /// latitudes `dec ± height/2` ([`vo_common::geometry::LonLatBox`]).
+    Box(Box<[Node<'a>; 4]>),
     /// A published region column (xtype adql:REGION).
     Region(ColRef<'a>),
 }
 
-/// The geometry predicates the dialect knows (ADQL 2.1 §4.2.3 CONTAINS, §4.2.7 INTERSECTS).
+/// CONTAINS or INTERSECTS (ADQL 2.1 §4.2.3, §4.2.7) of two shapes, 1/0.
 #[derive(Debug, Clone, PartialEq)]
 pub enum GeoPred<'a> {
-    /// A point in a circle.
-    PointInCircle(Shape<'a>, Shape<'a>),
-    /// A point in a polygon or region.
-    PointInRegion(Shape<'a>, Shape<'a>),
-    /// A region meeting a circle.
-    RegionMeetsCircle(Shape<'a>, Shape<'a>),
-    /// Two regions (or polygons) meeting.
-    RegionsMeet(Shape<'a>, Shape<'a>),
+    /// CONTAINS(a, b): every point of `a` lies in `b`. INTERSECTS of a POINT and a shape is
+    /// this, with the point first (§4.2.7).
+    Contains(Shape<'a>, Shape<'a>),
+    /// INTERSECTS(a, b): the shapes share a point.
+    Intersects(Shape<'a>, Shape<'a>),
 }
 
 impl<'a> GeoPred<'a> {
     /// The two shapes the predicate relates.
     pub fn shapes(&self) -> (&Shape<'a>, &Shape<'a>) {
         match self {
-            GeoPred::PointInCircle(a, b)
-            | GeoPred::PointInRegion(a, b)
-            | GeoPred::RegionMeetsCircle(a, b)
-            | GeoPred::RegionsMeet(a, b) => (a, b),
+            GeoPred::Contains(a, b) | GeoPred::Intersects(a, b) => (a, b),
         }
     }
+}
+
+/// A numeric function of a shape (ADQL 2.1 §4.2).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum GeoFn {
+    /// AREA, square degrees.
+    Area,
+    /// The right ascension of CENTROID, degrees in [0, 360).
+    CentroidRa,
+    /// The declination of CENTROID, degrees.
+    CentroidDec,
 }
 
 /// A checked expression.
@@ -289,9 +297,12 @@ pub enum Node<'a> {
     Geo(Box<GeoPred<'a>>),
     /// DISTANCE between two points, degrees.
     Distance(Box<[Node<'a>; 4]>),
-    /// A POINT, CIRCLE or POLYGON as a value (in a SELECT list): its DALI text (DALI 1.1
-    /// §3.3.5–3.3.7, numbers in degrees separated by spaces), longitudes in [0, 360).
+    /// A POINT, CIRCLE, POLYGON or BOX as a value (in a SELECT list): its DALI text (DALI
+    /// 1.1 §3.3.5–3.3.7, numbers in degrees separated by spaces), longitudes in [0, 360); a
+    /// BOX is written as the polygon of its four corners.
     GeoValue(Box<Shape<'a>>),
+    /// AREA or a coordinate of CENTROID of a shape.
+    GeoFunc(GeoFn, Box<Shape<'a>>),
     /// A scalar function of ADQL 2.1 §2.3 (math, trigonometry) or §2.5 (LOWER, UPPER): its
     /// name as ADQL spells it (upper case) and its checked arguments; the dialect renders it
     /// ([`crate::SqlDialect::function`]) with PostgreSQL's results on every backend.
@@ -357,7 +368,7 @@ impl<'a> Node<'a> {
                 b.for_each_node(f);
             }
             Node::Distance(v) => v.iter().for_each(f),
-            Node::GeoValue(s) => s.for_each_node(f),
+            Node::GeoValue(s) | Node::GeoFunc(_, s) => s.for_each_node(f),
         }
     }
 }
@@ -369,7 +380,7 @@ impl<'a> Shape<'a> {
         match self {
             Shape::Point(..) => Some("point"),
             Shape::Circle(..) => Some("circle"),
-            Shape::Polygon(_) | Shape::PolygonLiteral(_) => Some("polygon"),
+            Shape::Polygon(_) | Shape::PolygonLiteral(_) | Shape::Box(_) => Some("polygon"),
             Shape::Region(_) => None,
         }
     }
@@ -387,6 +398,7 @@ impl<'a> Shape<'a> {
                 f(c);
             }
             Shape::PolygonLiteral(_) => {}
+            Shape::Box(v) => v.iter().for_each(f),
             Shape::Polygon(v) => v.iter().for_each(|(a, b)| {
                 f(a);
                 f(b);
@@ -409,14 +421,20 @@ impl<'a> Node<'a> {
             Node::Geo(p) => {
                 let (a, b) = p.shapes();
                 for s in [a, b] {
-                    if let Shape::Region(c) = s {
-                        f(c);
-                    }
-                    s.for_each_node(&mut |n| n.for_each_col(f));
+                    s.for_each_col(f);
                 }
             }
+            Node::GeoValue(s) | Node::GeoFunc(_, s) => s.for_each_col(f),
             other => other.for_each_child(&mut |n| n.for_each_col(f)),
         }
+    }
+}
+
+impl<'a> Shape<'a> {
+    /// Call `f` on every column reference in this shape.
+    pub fn for_each_col(&self, f: &mut dyn FnMut(&ColRef<'a>)) {
+        // A region column is given to `f` as a `Node::Col` by `for_each_node`.
+        self.for_each_node(&mut |n| n.for_each_col(f));
     }
 }
 

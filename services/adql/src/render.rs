@@ -11,7 +11,7 @@ use std::cell::{Cell, RefCell};
 use std::rc::Rc;
 
 use crate::ast::{BinOp, JoinKind, LogicOp, SetOp};
-use crate::dialect::SqlDialect;
+use crate::dialect::{GeoSql, SqlDialect};
 use crate::ir::*;
 
 /// Renders one query.
@@ -504,14 +504,16 @@ impl<'d> Renderer<'d> {
                     .distance(&self.expr(a), &self.expr(b), &self.expr(c), &self.expr(d))
             }
             Node::GeoValue(shape) => self.geometry_value(shape),
+            Node::GeoFunc(f, shape) => self.geo_function(*f, shape),
             Node::Raw(sql) => sql.clone(),
             Node::Cast(x, target) => self.d.cast(&self.expr(x), target),
             simple => self.expr(simple),
         }
     }
 
-    /// A POINT, CIRCLE or POLYGON as a value: its numbers through the dialect's
-    /// [`SqlDialect::geometry_value`].
+    /// A POINT, CIRCLE, POLYGON or BOX as a value: its numbers through the dialect's
+    /// [`SqlDialect::geometry_value`] (a BOX as the polygon of its corners, counter-clockwise
+    /// from the south-west, latitudes clamped to [-90, 90]).
     fn geometry_value(&self, shape: &Shape) -> String {
         let numbers: Vec<String> = match shape {
             Shape::Point(a, b) => vec![self.expr(a), self.expr(b)],
@@ -526,81 +528,150 @@ impl<'d> Renderer<'d> {
                 .skip(2)
                 .map(|w| self.d.number_literal(w, false))
                 .collect(),
+            Shape::Box(v) => {
+                let [ra, dec, w, h] = v.as_ref().each_ref().map(|n| self.expr(n));
+                let west = format!("(({ra}) - ({w}) / 2.0)");
+                let east = format!("(({ra}) + ({w}) / 2.0)");
+                let south = format!(
+                    "(CASE WHEN ({dec}) - ({h}) / 2.0 < -90 THEN -90.0 ELSE ({dec}) - ({h}) / 2.0 END)"
+                );
+                let north = format!(
+                    "(CASE WHEN ({dec}) + ({h}) / 2.0 > 90 THEN 90.0 ELSE ({dec}) + ({h}) / 2.0 END)"
+                );
+                vec![
+                    west.clone(),
+                    south.clone(),
+                    east.clone(),
+                    south,
+                    east,
+                    north.clone(),
+                    west,
+                    north,
+                ]
+            }
             Shape::Region(_) => return "NULL".into(),
         };
         self.d
             .geometry_value(shape.dali_xtype().unwrap_or("polygon"), &numbers)
     }
 
-    /// A region value and the condition under which it stands for the whole sky.
-    fn region(&self, s: &Shape) -> (String, Option<String>) {
+    /// A shape as the dialect's geometry operand, and the condition under which it stands
+    /// for the whole sky (an ObsCore all-sky row on a backend whose region type cannot hold
+    /// the whole sky).
+    fn geo_sql(&self, s: &Shape) -> (GeoSql, Option<String>) {
         match s {
+            Shape::Point(ra, dec) => (
+                GeoSql::Point {
+                    ra: self.expr(ra),
+                    dec: self.expr(dec),
+                },
+                None,
+            ),
+            Shape::Circle(a, b, r) => (
+                GeoSql::Circle {
+                    ra: self.expr(a),
+                    dec: self.expr(b),
+                    r: self.expr(r),
+                    radius: crate::rewrite::literal(r),
+                },
+                None,
+            ),
+            Shape::Box(v) => {
+                let [ra, dec, width, height] = v.as_ref().each_ref().map(|n| self.expr(n));
+                (
+                    GeoSql::Box {
+                        ra,
+                        dec,
+                        width,
+                        height,
+                    },
+                    None,
+                )
+            }
             Shape::Region(c) => match &c.target {
                 Target::Published(t, col) => {
                     let q = self.q_alias(&c.qualifier);
                     (
-                        self.d.region_ref(&q, t, col),
+                        GeoSql::Region {
+                            region: self.d.region_ref(&q, t, col),
+                            stcs: self.d.column_ref(&q, t, col),
+                        },
                         self.d.region_all_sky(&q, t, col),
                     )
                 }
                 Target::Named(_) => {
                     let mut s = String::new();
                     self.col(&mut s, c);
-                    (s, None)
+                    (
+                        GeoSql::Region {
+                            region: s.clone(),
+                            stcs: s,
+                        },
+                        None,
+                    )
                 }
             },
-            Shape::PolygonLiteral(stcs) => (self.d.polygon_literal(stcs), None),
+            Shape::PolygonLiteral(stcs) => (
+                GeoSql::Region {
+                    region: self.d.polygon_literal(stcs),
+                    stcs: format!("'{}'", stcs.replace('\'', "''")),
+                },
+                None,
+            ),
             Shape::Polygon(v) => {
                 let pairs: Vec<(String, String)> = v
                     .iter()
                     .map(|(a, b)| (self.expr(a), self.expr(b)))
                     .collect();
-                (self.d.polygon_region(&pairs), None)
+                (
+                    GeoSql::Region {
+                        region: self.d.polygon_region(&pairs),
+                        stcs: crate::dialect::polygon_text(&pairs),
+                    },
+                    None,
+                )
             }
-            Shape::Point(..) | Shape::Circle(..) => (String::new(), None),
         }
     }
 
     fn predicate(&self, p: &GeoPred) -> String {
-        let d = self.d;
-        let (sql, all_sky) = match p {
-            GeoPred::PointInCircle(Shape::Point(ra, dec), Shape::Circle(a, b, r)) => (
-                d.contains_point_circle(
-                    &self.expr(ra),
-                    &self.expr(dec),
-                    &self.expr(a),
-                    &self.expr(b),
-                    &self.expr(r),
-                ),
-                vec![],
-            ),
-            GeoPred::PointInRegion(Shape::Point(ra, dec), region) => {
-                let (r, sky) = self.region(region);
-                (
-                    d.contains_point_region(&self.expr(ra), &self.expr(dec), &r),
-                    sky.into_iter().collect(),
-                )
-            }
-            GeoPred::RegionMeetsCircle(region, Shape::Circle(a, b, r)) => {
-                let (reg, sky) = self.region(region);
-                (
-                    d.intersects_region_circle(&reg, &self.expr(a), &self.expr(b), &self.expr(r)),
-                    sky.into_iter().collect(),
-                )
-            }
-            GeoPred::RegionsMeet(x, y) => {
-                let ((a, sa), (b, sb)) = (self.region(x), self.region(y));
-                (
-                    d.intersects_regions(&a, &b),
-                    sa.into_iter().chain(sb).collect(),
-                )
-            }
-            _ => ("NULL".into(), vec![]),
-        };
-        if all_sky.is_empty() {
+        let (contains, (a, b)) = (matches!(p, GeoPred::Contains(..)), p.shapes());
+        let ((ga, sky_a), (gb, sky_b)) = (self.geo_sql(a), self.geo_sql(b));
+        let sql = self.d.geo_predicate(contains, &ga, &gb);
+        // An all-sky region meets every shape and holds every shape; inside another shape
+        // it is taken as not contained (no shape but the whole sky could hold it).
+        let mut cases = Vec::new();
+        if contains {
+            cases.extend(sky_b.map(|c| format!("WHEN {c} THEN 1")));
+            cases.extend(sky_a.map(|c| format!("WHEN {c} THEN 0")));
+        } else {
+            cases.extend(
+                sky_a
+                    .into_iter()
+                    .chain(sky_b)
+                    .map(|c| format!("WHEN {c} THEN 1")),
+            );
+        }
+        if cases.is_empty() {
             sql
         } else {
-            format!("(CASE WHEN {} THEN 1 ELSE {sql} END)", all_sky.join(" OR "))
+            format!("(CASE {} ELSE {sql} END)", cases.join(" "))
+        }
+    }
+
+    /// AREA or a CENTROID coordinate of a shape.
+    fn geo_function(&self, f: GeoFn, s: &Shape) -> String {
+        let (g, sky) = self.geo_sql(s);
+        let sql = self.d.geo_function(f, &g);
+        match sky {
+            None => sql,
+            Some(c) => {
+                let whole = match f {
+                    GeoFn::Area => format!("{:?}", vo_common::geometry::Geometry::AllSky.area()),
+                    GeoFn::CentroidRa | GeoFn::CentroidDec => "NULL".into(),
+                };
+                format!("(CASE WHEN {c} THEN {whole} ELSE {sql} END)")
+            }
         }
     }
 }

@@ -2,8 +2,6 @@
 //! and the row limit of TOP and MAXREC (TAP 1.1 §2.7.1: one row more than MAXREC is asked for,
 //! so that an overflow can be told from a result that exactly fills MAXREC).
 
-use vo_common::sky::SkyPoint;
-
 use crate::ast::{BinOp, LogicOp};
 use crate::dialect::SqlDialect;
 use crate::ir::*;
@@ -65,10 +63,8 @@ fn with_prefilters<'a>(cond: Node<'a>, d: &dyn SqlDialect) -> Node<'a> {
                     if let Some(sql) = prefilter(p, d) {
                         extra.push(Node::Raw(sql));
                     }
-                    if let GeoPred::PointInCircle(
-                        Shape::Point(ra, dec),
-                        Shape::Circle(ra0, dec0, r),
-                    ) = p.as_ref()
+                    if let GeoPred::Contains(Shape::Point(ra, dec), Shape::Circle(ra0, dec0, r)) =
+                        p.as_ref()
                     {
                         extra.extend(join_prefilters([ra, dec, ra0, dec0], r, d));
                     }
@@ -203,61 +199,34 @@ fn published<'a, 'n>(
     }
 }
 
-/// A literal shape as (ra, dec, radius) of a circle holding it: a point has radius 0, a
-/// polygon a cap around its vertices (only when smaller than a hemisphere).
+/// A literal shape as (ra, dec, radius) of a circle holding it (degrees): a point has
+/// radius 0, a polygon or box a cap around it.
 fn literal_cap(s: &Shape) -> Option<(f64, f64, f64)> {
-    let cap = match s {
-        Shape::Point(a, b) => (literal(a)?, literal(b)?, 0.0),
-        Shape::Circle(a, b, r) => (literal(a)?, literal(b)?, literal(r)?),
-        Shape::PolygonLiteral(stcs) => {
-            let nums: Vec<f64> = stcs
-                .split_whitespace()
-                .filter_map(|w| w.parse().ok())
-                .collect();
-            let pts: Vec<SkyPoint> = nums
-                .chunks(2)
-                .filter(|c| c.len() == 2)
-                .map(|c| SkyPoint::new(c[0], c[1]))
-                .collect();
-            let sum = pts.iter().fold([0.0; 3], |acc, p| {
-                let w = p.to_vec();
-                [acc[0] + w[0], acc[1] + w[1], acc[2] + w[2]]
-            });
-            let n = (sum[0] * sum[0] + sum[1] * sum[1] + sum[2] * sum[2]).sqrt();
-            if n.is_nan() || n <= 1e-9 {
-                return None;
-            }
-            let centre = SkyPoint::from_vec([sum[0] / n, sum[1] / n, sum[2] / n]);
-            let r = pts.iter().map(|p| centre.distance(*p)).fold(0.0, f64::max);
-            // A cap smaller than a hemisphere holds the polygon (with its edges).
-            if r >= 89.0 {
-                return None;
-            }
-            (centre.ra, centre.dec, r + 1e-9)
-        }
-        _ => return None,
-    };
-    let (ra, dec, r) = cap;
-    (ra.is_finite() && (-90.0..=90.0).contains(&dec) && (0.0..=180.0).contains(&r)).then_some(cap)
+    let (c, r) = crate::check::literal_geometry(s)?.bounding_cap()?;
+    // A little slack for the rounding of the cap's own computation.
+    let r = if r > 0.0 { (r + 1e-9).min(180.0) } else { r };
+    (c.ra.is_finite() && (-90.0..=90.0).contains(&c.dec) && (0.0..=180.0).contains(&r))
+        .then_some((c.ra, c.dec, r))
 }
 
 fn prefilter(p: &GeoPred, d: &dyn SqlDialect) -> Option<String> {
     match p {
-        GeoPred::PointInCircle(Shape::Point(ra, dec), circle) => {
+        // A position column in a literal shape: the cone around the shape.
+        GeoPred::Contains(Shape::Point(ra, dec), shape) if !matches!(shape, Shape::Region(_)) => {
             let (ta, ra, qa) = published(ra)?;
             let (tb, dec, qb) = published(dec)?;
             if ta != tb || qa != qb {
                 return None;
             }
-            let (ra0, dec0, r) = literal_cap(circle)?;
+            let (ra0, dec0, r) = literal_cap(shape)?;
             d.cone_prefilter(&d.quote_ident(qa), ta, ra, dec, ra0, dec0, r)
         }
-        GeoPred::PointInRegion(point, Shape::Region(c)) => {
-            let (ra0, dec0, r) = literal_cap(point)?;
-            region_prefilter(c, ra0, dec0, r, d)
-        }
-        GeoPred::RegionMeetsCircle(Shape::Region(c), shape)
-        | GeoPred::RegionsMeet(Shape::Region(c), shape) => {
+        // A region column and a literal shape, either way round: whatever the relation, the
+        // region meets the shape.
+        GeoPred::Contains(Shape::Region(c), shape)
+        | GeoPred::Contains(shape, Shape::Region(c))
+        | GeoPred::Intersects(Shape::Region(c), shape)
+        | GeoPred::Intersects(shape, Shape::Region(c)) => {
             let (ra0, dec0, r) = literal_cap(shape)?;
             region_prefilter(c, ra0, dec0, r, d)
         }

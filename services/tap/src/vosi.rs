@@ -300,6 +300,11 @@ impl Vosi {
              <feature><form>POINT</form></feature><feature><form>CIRCLE</form></feature>\
              <feature><form>POLYGON</form></feature><feature><form>CONTAINS</form></feature>\
              <feature><form>INTERSECTS</form></feature><feature><form>DISTANCE</form></feature>\
+             <feature><form>BOX</form><description>pgSphere's sbox: longitudes ra ± width/2 by latitudes dec ± height/2, so its edges are meridians and parallels</description></feature>\
+             <feature><form>REGION</form><description>STC-S POSITION, CIRCLE, BOX or POLYGON in ICRS</description></feature>\
+             <feature><form>CENTROID</form></feature><feature><form>AREA</form><description>square degrees</description></feature>\
+             <feature><form>COORD1</form></feature><feature><form>COORD2</form></feature>\
+             <feature><form>COORDSYS</form></feature>\
              </languageFeatures>\
              <languageFeatures type=\"ivo://ivoa.net/std/TAPRegExt#features-adql-sets\">\
              <feature><form>UNION</form></feature><feature><form>EXCEPT</form></feature>\

@@ -3,6 +3,7 @@
 
 use std::borrow::Cow;
 
+use vo_common::geometry::{Geometry, LonLatBox};
 use vo_common::region::{edges_cross, Polygon};
 use vo_common::sky::{stcs_polygon, SkyPoint};
 use vo_common::FieldMeta;
@@ -143,7 +144,7 @@ impl<'a> Checker<'a> {
                     aggregate: false,
                 })
             }
-            "POINT" | "CIRCLE" | "POLYGON" => {
+            "POINT" | "CIRCLE" | "POLYGON" | "BOX" | "REGION" | "CENTROID" => {
                 let shape = self.constructor(c, span)?;
                 let field = geometry_field(shape.dali_xtype()?);
                 Some(Typed {
@@ -153,15 +154,57 @@ impl<'a> Checker<'a> {
                     aggregate: false,
                 })
             }
-            "BOX" | "REGION" | "CENTROID" => {
-                self.err(
-                    span,
-                    format!(
-                        "{} is not supported yet: use POINT, CIRCLE or POLYGON",
-                        c.name
-                    ),
-                );
-                None
+            "AREA" => {
+                let shape = self.shape(&c.args[0])?;
+                let node = match literal_geometry(&shape) {
+                    Some(g) => number(g.area()),
+                    None => Node::GeoFunc(GeoFn::Area, Box::new(shape)),
+                };
+                let mut field = numeric_field("double");
+                field.name = "area".into();
+                field.unit = Some("deg**2".into());
+                field.ucd = Some("phys.angArea".into());
+                Some(Typed {
+                    node,
+                    field: Cow::Owned(field),
+                    kind: Kind::Number,
+                    aggregate: false,
+                })
+            }
+            "COORD1" | "COORD2" => {
+                let Shape::Point(ra, dec) = self.shape(&c.args[0])? else {
+                    self.err(c.args[0].span, format!("{} takes a POINT", c.name));
+                    return None;
+                };
+                let first = c.name == "COORD1";
+                let mut field = numeric_field("double");
+                field.name = c.name.to_ascii_lowercase();
+                field.unit = Some("deg".into());
+                field.ucd = Some(if first { "pos.eq.ra" } else { "pos.eq.dec" }.into());
+                // A longitude is given in [0, 360), as pgSphere and vogate keep them.
+                let node = if first {
+                    Node::Func("RA_NORMALISED", vec![*ra])
+                } else {
+                    *dec
+                };
+                Some(Typed {
+                    node,
+                    field: Cow::Owned(field),
+                    kind: Kind::Number,
+                    aggregate: false,
+                })
+            }
+            "COORDSYS" => {
+                // Every geometry is ICRS (others are refused where they are written).
+                self.shape(&c.args[0])?;
+                let mut field = super::expr::computed_text();
+                field.to_mut().name = "coordsys".into();
+                Some(Typed {
+                    node: Node::Str("ICRS".into()),
+                    field,
+                    kind: Kind::Text,
+                    aggregate: false,
+                })
             }
             name if super::functions::is_scalar_function(name) => self.scalar_function(c, span),
             other => {
@@ -186,39 +229,13 @@ impl<'a> Checker<'a> {
     fn predicate(&mut self, c: &Call) -> Option<Typed<'a>> {
         let (a, b) = (self.shape(&c.args[0]), self.shape(&c.args[1]));
         let (a, b) = (a?, b?);
-        let contains = c.name == "CONTAINS";
-        use Shape::*;
-        let pred = match (a, b) {
-            // ADQL 2.1 §4.2.7: INTERSECTS with a POINT is CONTAINS of the point.
-            (p @ Point(..), c @ Circle(..)) => GeoPred::PointInCircle(p, c),
-            (c @ Circle(..), p @ Point(..)) if !contains => GeoPred::PointInCircle(p, c),
-            (p @ Point(..), r @ (Polygon(_) | PolygonLiteral(_) | Region(_))) => {
-                GeoPred::PointInRegion(p, r)
-            }
-            (r @ (Polygon(_) | PolygonLiteral(_) | Region(_)), p @ Point(..)) if !contains => {
-                GeoPred::PointInRegion(p, r)
-            }
-            (r @ Region(_), c @ Circle(..)) | (c @ Circle(..), r @ Region(_)) if !contains => {
-                GeoPred::RegionMeetsCircle(r, c)
-            }
-            (r @ Region(_), p @ (Polygon(_) | PolygonLiteral(_)))
-            | (p @ (Polygon(_) | PolygonLiteral(_)), r @ Region(_))
-                if !contains =>
-            {
-                GeoPred::RegionsMeet(r, p)
-            }
-            (r1 @ Region(_), r2 @ Region(_)) if !contains => GeoPred::RegionsMeet(r1, r2),
-            (x, y) => {
-                self.err(
-                    c.name_span,
-                    format!(
-                        "{}({}, {}) is not supported: this service supports CONTAINS(POINT, CIRCLE|POLYGON|region) and INTERSECTS of a region with a POINT, CIRCLE, POLYGON or region",
-                        c.name,
-                        describe(&x),
-                        describe(&y)
-                    ),
-                );
-                return None;
+        let pred = if c.name == "CONTAINS" {
+            GeoPred::Contains(a, b)
+        } else {
+            match (a, b) {
+                // ADQL 2.1 §4.2.7: INTERSECTS with a POINT is CONTAINS of the point.
+                (p @ Shape::Point(..), x) | (x, p @ Shape::Point(..)) => GeoPred::Contains(p, x),
+                (a, b) => GeoPred::Intersects(a, b),
             }
         };
         Some(Typed {
@@ -265,7 +282,7 @@ impl<'a> Checker<'a> {
             _ => {
                 self.err(
                     e.span,
-                    "expected a geometry (POINT, CIRCLE, POLYGON or a region column)",
+                    "expected a geometry (POINT, CIRCLE, POLYGON, BOX, REGION, CENTROID or a region column)",
                 );
                 None
             }
@@ -307,10 +324,62 @@ impl<'a> Checker<'a> {
                 Some(Shape::Circle(Box::new(a), Box::new(b), Box::new(r)))
             }
             "POLYGON" => self.polygon(c, span),
+            "BOX" => {
+                let mut nodes = Vec::new();
+                let mut rest = &c.args[..];
+                if c.args.len() == 3 {
+                    let Shape::Point(a, b) = self.shape(&c.args[0])? else {
+                        self.err(c.args[0].span, "BOX's centre must be a POINT");
+                        return None;
+                    };
+                    nodes.extend([*a, *b]);
+                    rest = &c.args[1..];
+                }
+                let what = if nodes.is_empty() { "BOX" } else { "BOX size" };
+                nodes.extend(self.coordinates(c, rest, what)?);
+                let [a, b, w, h] = <[Node; 4]>::try_from(nodes).ok()?;
+                Some(Shape::Box(Box::new([a, b, w, h])))
+            }
+            "REGION" => {
+                let ExprKind::Str(text) = &c.args[0].kind else {
+                    self.err(c.args[0].span, "REGION takes an STC-S string literal");
+                    return None;
+                };
+                match Geometry::from_stcs(text) {
+                    Ok(g) => Some(shape_of(&g)),
+                    Err(e) => {
+                        self.err(c.args[0].span, format!("REGION: {e}"));
+                        None
+                    }
+                }
+            }
+            "CENTROID" => {
+                let shape = self.shape(&c.args[0])?;
+                match shape {
+                    p @ Shape::Point(..) => Some(p),
+                    Shape::Circle(a, b, _) => Some(Shape::Point(a, b)),
+                    other => match literal_geometry(&other) {
+                        Some(g) => {
+                            let Some(p) = g.centroid() else {
+                                self.err(span, "CENTROID: this shape has no centroid (a ring symmetric about the equator)");
+                                return None;
+                            };
+                            Some(Shape::Point(
+                                Box::new(number(p.ra)),
+                                Box::new(number(p.dec)),
+                            ))
+                        }
+                        None => Some(Shape::Point(
+                            Box::new(Node::GeoFunc(GeoFn::CentroidRa, Box::new(other.clone()))),
+                            Box::new(Node::GeoFunc(GeoFn::CentroidDec, Box::new(other))),
+                        )),
+                    },
+                }
+            }
             other => {
                 self.err(
                     span,
-                    format!("{other} is not supported yet: use POINT, CIRCLE, POLYGON or a region column"),
+                    format!("{other} is not a geometry: use POINT, CIRCLE, POLYGON, BOX, REGION, CENTROID or a region column"),
                 );
                 None
             }
@@ -331,6 +400,8 @@ impl<'a> Checker<'a> {
                 let role = match what {
                     "CIRCLE" if i == 2 => 2,
                     "CIRCLE radius" => 2,
+                    "BOX" if i >= 2 => 3,
+                    "BOX size" => 3,
                     _ => i % 2,
                 };
                 let (name, ok, range) = match role {
@@ -344,7 +415,12 @@ impl<'a> Checker<'a> {
                         (-90.0..=90.0).contains(&v),
                         "in [-90, 90] degrees",
                     ),
-                    _ => ("radius", (0.0..=180.0).contains(&v), "in [0, 180] degrees"),
+                    2 => ("radius", (0.0..=180.0).contains(&v), "in [0, 180] degrees"),
+                    _ => (
+                        "size",
+                        v >= 0.0 && v.is_finite(),
+                        "a finite number of degrees, not negative",
+                    ),
                 };
                 if !ok {
                     self.err(a.span, format!("{} {name} {v} must be {range}", c.name));
@@ -437,6 +513,66 @@ fn describe(s: &Shape) -> &'static str {
         Shape::Point(..) => "POINT",
         Shape::Circle(..) => "CIRCLE",
         Shape::Polygon(_) | Shape::PolygonLiteral(_) => "POLYGON",
+        Shape::Box(_) => "BOX",
         Shape::Region(_) => "a region column",
+    }
+}
+
+/// A numeric literal node of `v` (shortest text that reads back as `v`).
+fn number<'a>(v: f64) -> Node<'a> {
+    Node::Num {
+        text: format!("{v:?}"),
+        int: false,
+    }
+}
+
+/// The shape of a geometry read from STC-S (REGION), as literals.
+fn shape_of<'a>(g: &Geometry) -> Shape<'a> {
+    let n = |v: f64| Box::new(number(v));
+    match g {
+        Geometry::Point(p) => Shape::Point(n(p.ra), n(p.dec)),
+        Geometry::Circle { centre, radius } => {
+            Shape::Circle(n(centre.ra), n(centre.dec), n(*radius))
+        }
+        Geometry::Polygon(p) => {
+            let pts: Vec<SkyPoint> = p
+                .vertices()
+                .iter()
+                .map(|v| SkyPoint::from_vec(*v))
+                .collect();
+            Shape::PolygonLiteral(stcs_polygon(&pts))
+        }
+        Geometry::Box(b) => {
+            // Centre and size again, so that it renders as any BOX.
+            let centre_lat = (b.lat_min + b.lat_max) / 2.0;
+            Shape::Box(Box::new([
+                number(b.lon_min + b.width / 2.0),
+                number(centre_lat),
+                number(b.width),
+                number(b.lat_max - b.lat_min),
+            ]))
+        }
+        Geometry::AllSky => Shape::Circle(n(0.0), n(0.0), n(180.0)),
+    }
+}
+
+/// The geometry of a shape whose every number is a literal, or `None`.
+pub(crate) fn literal_geometry(s: &Shape) -> Option<Geometry> {
+    let lit = crate::rewrite::literal;
+    match s {
+        Shape::Point(a, b) => {
+            let (ra, dec) = (lit(a)?, lit(b)?);
+            (ra.is_finite() && (-90.0..=90.0).contains(&dec))
+                .then(|| Geometry::Point(SkyPoint::new(ra, dec)))
+        }
+        Shape::Circle(a, b, r) => Geometry::circle(lit(a)?, lit(b)?, lit(r)?).ok(),
+        Shape::Box(v) => {
+            let [a, b, w, h] = v.as_ref();
+            LonLatBox::new(lit(a)?, lit(b)?, lit(w)?, lit(h)?)
+                .ok()
+                .map(Geometry::Box)
+        }
+        Shape::PolygonLiteral(stcs) => Geometry::from_stcs(stcs).ok(),
+        Shape::Polygon(_) | Shape::Region(_) => None,
     }
 }

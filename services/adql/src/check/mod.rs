@@ -11,6 +11,7 @@
 mod expr;
 mod functions;
 mod geometry;
+pub(crate) use geometry::literal_geometry;
 
 use std::borrow::Cow;
 use std::collections::HashSet;

@@ -1,6 +1,8 @@
 //! The renderer's PostgreSQL + pgSphere dialect and STC-S polygons as pgSphere text.
 
 use super::*;
+use vo_adql::dialect::GeoSql;
+use vo_adql::ir::GeoFn;
 
 /// The PostgreSQL + pgSphere spelling of ADQL. Geometry (ADQL 2.1 §4.2): POINT is `spoint`,
 /// CIRCLE `scircle`, POLYGON `spoly`, CONTAINS `@`, INTERSECTS `&&`, DISTANCE `<->`; pgSphere
@@ -141,6 +143,7 @@ impl SqlDialect for PgDialect {
             ("MOD", [a, b]) => format!("mod({a}, {b})"),
             ("FMOD", [a, b]) => format!("({} - trunc({} / {}) * {})", d(a), d(a), d(b), d(b)),
             ("PI", []) => "pi()".into(),
+            ("RA_NORMALISED", [x]) => format!("({} - 360 * floor({} / 360))", d(x), d(x)),
             ("RAND", []) => "random()".into(),
             ("ROUND" | "TRUNCATE", [x, rest @ ..]) => {
                 let func = if name == "ROUND" { "round" } else { "trunc" };
@@ -246,6 +249,141 @@ impl SqlDialect for PgDialect {
         format!("(({a}) && ({b}))::int")
     }
 
+    fn geo_predicate(&self, contains: bool, a: &GeoSql, b: &GeoSql) -> String {
+        use GeoSql::*;
+        let null_or = |value: &str| {
+            format!(
+                "(CASE WHEN {} OR {} THEN NULL ELSE {value} END)",
+                is_null(a),
+                is_null(b)
+            )
+        };
+        match (contains, a, b) {
+            (
+                _,
+                Box {
+                    ra,
+                    dec,
+                    width,
+                    height,
+                },
+                Box {
+                    ra: ra2,
+                    dec: dec2,
+                    width: w2,
+                    height: h2,
+                },
+            ) => format!(
+                "(vogate_adql.box_relation({contains}, {ra}, {dec}, {width}, {height}, {ra2}, {dec2}, {w2}, {h2}))::int"
+            ),
+            (_, Point { .. }, Point { .. }) => {
+                format!("(({}) = ({}))::int", pg_shape(a), pg_shape(b))
+            }
+            (
+                _,
+                Point { ra, dec },
+                Circle {
+                    ra: a0, dec: d0, r, ..
+                },
+            ) => self.contains_point_circle(ra, dec, a0, d0, r),
+            (_, Point { .. }, _) => format!("(({}) @ ({}))::int", pg_shape(a), pg_shape(b)),
+            // CONTAINS(shape, POINT): only a circle of radius 0 at the point.
+            (true, Circle { r, .. }, Point { .. }) => format!(
+                "(({r}) <= 0 AND ({}) = ({}))::int",
+                spoint_of(a),
+                pg_shape(b)
+            ),
+            (true, _, Point { .. }) => null_or("0"),
+            // Circle and circle: by the distance of the centres, for any radii.
+            (
+                _,
+                Circle {
+                    ra: ra1,
+                    dec: dec1,
+                    r: r1,
+                    ..
+                },
+                Circle {
+                    ra: ra2,
+                    dec: dec2,
+                    r: r2,
+                    ..
+                },
+            ) => {
+                let d = self.distance(ra1, dec1, ra2, dec2);
+                if contains {
+                    format!("(LEAST({d} + ({r1}), 180) <= ({r2}))::int")
+                } else {
+                    format!("({d} <= ({r1}) + ({r2}))::int")
+                }
+            }
+            // A shape in a circle: pgSphere's @ up to 90 degrees; beyond, the shape must not
+            // meet the (open) circle around the antipode that is the rest of the sky.
+            (true, x, c @ Circle { r, radius, .. }) => wide_circle(*radius, r, |wide| match wide {
+                Radius::Narrow => format!("(({}) @ ({}))::int", pg_shape(x), pg_shape(c)),
+                Radius::Whole => null_or("1"),
+                Radius::Wide => format!("(NOT (({}) && ({})))::int", pg_shape(x), complement(c)),
+            }),
+            // A circle in a box or polygon: pgSphere's @ up to 90 degrees; a wider circle
+            // fits only in a ring of longitudes that spans its latitudes (a polygon is
+            // smaller than a hemisphere).
+            (true, c @ Circle { dec, r, radius, .. }, y) => wide_circle(*radius, r, |wide| {
+                match (wide, y) {
+                (Radius::Narrow, _) => format!("(({}) @ ({}))::int", pg_shape(c), pg_shape(y)),
+                (_, Box { width, dec: bdec, height, .. }) => format!(
+                    "(({width}) >= 360 AND (({bdec}) - ({height}) / 2.0 <= -90 OR ({dec}) - ({r}) >= ({bdec}) - ({height}) / 2.0) AND (({bdec}) + ({height}) / 2.0 >= 90 OR ({dec}) + ({r}) <= ({bdec}) + ({height}) / 2.0))::int"
+                ),
+                _ => null_or("0"),
+            }
+            }),
+            (false, c @ Circle { r, radius, .. }, x) | (false, x, c @ Circle { r, radius, .. }) => {
+                wide_circle(*radius, r, |wide| match wide {
+                    Radius::Narrow => format!("(({}) && ({}))::int", pg_shape(x), pg_shape(c)),
+                    Radius::Whole => null_or("1"),
+                    Radius::Wide => {
+                        format!("(NOT (({}) @ ({})))::int", pg_shape(x), complement(c))
+                    }
+                })
+            }
+            (true, x, y) => format!("(({}) @ ({}))::int", pg_shape(x), pg_shape(y)),
+            (false, x, y) => format!("(({}) && ({}))::int", pg_shape(x), pg_shape(y)),
+        }
+    }
+
+    fn geo_function(&self, f: GeoFn, a: &GeoSql) -> String {
+        use GeoSql::*;
+        match (f, a) {
+            (GeoFn::Area, Point { ra, dec }) => format!(
+                "(CASE WHEN {} IS NULL THEN NULL ELSE CAST(0 AS double precision) END)",
+                spoint(ra, dec)
+            ),
+            // 4π sin²(r/2) sr, as vo_common::geometry computes it.
+            (GeoFn::Area, Circle { r, .. }) => format!(
+                "(4 * pi() * sin(radians({r}) / 2) * sin(radians({r}) / 2) * ((180 / pi()) * (180 / pi())))"
+            ),
+            (GeoFn::Area, Box { ra, dec, width, height }) => {
+                format!("vogate_adql.box_area({ra}, {dec}, {width}, {height})")
+            }
+            (GeoFn::Area, Region { stcs, .. }) => format!("vogate_adql.polygon_area({stcs})"),
+            // CENTROID of a point is the point, of a circle its centre.
+            (_, Point { ra, dec } | Circle { ra, dec, .. }) => {
+                if f == GeoFn::CentroidRa {
+                    self.function("RA_NORMALISED", std::slice::from_ref(ra))
+                } else {
+                    format!("CAST({dec} AS double precision)")
+                }
+            }
+            (_, Box { ra, dec, width, height }) => format!(
+                "(vogate_adql.box_centroid({ra}, {dec}, {width}, {height}))[{}]",
+                if f == GeoFn::CentroidRa { 1 } else { 2 }
+            ),
+            (_, Region { stcs, .. }) => format!(
+                "(vogate_adql.polygon_centroid({stcs}))[{}]",
+                if f == GeoFn::CentroidRa { 1 } else { 2 }
+            ),
+        }
+    }
+
     /// Each number as float8's text, which PostgreSQL (12 and later, `extra_float_digits` 1)
     /// writes as the shortest text that reads back as the same double; the row reader wraps
     /// the longitudes.
@@ -297,4 +435,79 @@ pub fn stcs_to_spoly(stcs: &str) -> Option<String> {
         .map(|c| format!("({:?}d,{:?}d)", c[0], c[1]))
         .collect();
     Some(format!("{{{}}}", parts.join(",")))
+}
+
+/// How a circle's radius stands against pgSphere's limit of 90 degrees.
+enum Radius {
+    /// Under 90 degrees: pgSphere's scircle.
+    Narrow,
+    /// 90 to 180 degrees: through the complement, the open circle around the antipode.
+    Wide,
+    /// 180 degrees or more: the whole sky.
+    Whole,
+}
+
+/// The SQL for a circle of radius `r` (SQL, degrees; `radius` when a literal), from `sql`
+/// for each case: chosen now for a literal radius, by a CASE on the radius otherwise
+/// (PostgreSQL evaluates only the branch taken, so no scircle of 90 degrees or more is made).
+fn wide_circle(radius: Option<f64>, r: &str, sql: impl Fn(Radius) -> String) -> String {
+    match radius {
+        Some(v) if v < 90.0 => sql(Radius::Narrow),
+        Some(v) if v >= 180.0 => sql(Radius::Whole),
+        Some(_) => sql(Radius::Wide),
+        None => format!(
+            "(CASE WHEN ({r}) IS NULL THEN NULL WHEN ({r}) < 90 THEN {} WHEN ({r}) >= 180 THEN {} ELSE {} END)",
+            sql(Radius::Narrow),
+            sql(Radius::Whole),
+            sql(Radius::Wide)
+        ),
+    }
+}
+
+/// The pgSphere value of a shape: spoint, scircle (under 90 degrees), sbox or spoly.
+fn pg_shape(g: &GeoSql) -> String {
+    match g {
+        GeoSql::Point { ra, dec } => spoint(ra, dec),
+        GeoSql::Circle { ra, dec, r, .. } => {
+            format!("scircle({}, radians({r}))", spoint(ra, dec))
+        }
+        GeoSql::Box {
+            ra,
+            dec,
+            width,
+            height,
+        } => format!("vogate_adql.sbox({ra}, {dec}, {width}, {height})"),
+        GeoSql::Region { region, .. } => region.clone(),
+    }
+}
+
+/// Whether a shape is NULL (an operand is), without making a pgSphere circle (which
+/// cannot be 90 degrees or more).
+fn is_null(g: &GeoSql) -> String {
+    match g {
+        GeoSql::Circle { ra, dec, r, .. } => {
+            format!("({} IS NULL OR ({r}) IS NULL)", spoint(ra, dec))
+        }
+        other => format!("({} IS NULL)", pg_shape(other)),
+    }
+}
+
+/// The centre of a circle (or a point) as an spoint.
+fn spoint_of(g: &GeoSql) -> String {
+    match g {
+        GeoSql::Point { ra, dec } | GeoSql::Circle { ra, dec, .. } => spoint(ra, dec),
+        other => pg_shape(other),
+    }
+}
+
+/// The rest of the sky outside a circle of 90 to 180 degrees: the circle of 180 − r around
+/// its antipode (the boundary is shared, within pgSphere's 1e-9 rad).
+fn complement(c: &GeoSql) -> String {
+    match c {
+        GeoSql::Circle { ra, dec, r, .. } => format!(
+            "scircle({}, radians(180 - ({r})))",
+            spoint(&format!("({ra}) + 180"), &format!("-({dec})"))
+        ),
+        other => pg_shape(other),
+    }
 }

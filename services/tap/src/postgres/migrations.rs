@@ -97,6 +97,11 @@ pub(super) fn migrations() -> Vec<(i32, &'static str, String)> {
             "the live ingest's stored headers",
             "ALTER TABLE vogate.obscore_files ADD COLUMN IF NOT EXISTS headers text;".to_string(),
         ),
+        (
+            7,
+            "ADQL geometry functions (BOX, AREA, CENTROID) in schema vogate_adql",
+            GEOMETRY_FUNCTIONS.to_string(),
+        ),
     ]
 }
 
@@ -204,3 +209,182 @@ impl PgBackend {
             .map_err(|e| admin_error("cannot commit TAP_SCHEMA", e))
     }
 }
+
+/// The SQL functions behind ADQL's BOX, AREA and CENTROID on PostgreSQL (ADQL 2.1 §4.2), in
+/// schema `vogate_adql`, which every role may use. They compute what
+/// `vo_common::geometry` computes on SQLite, in the same order of operations:
+///
+/// - `sbox(ra, dec, width, height)`: pgSphere's sbox of longitudes `ra ± width/2` and
+///   latitudes `dec ± height/2` clamped to [-90, 90] (a width of 360 or more is a ring; a
+///   width of 0 becomes 1e-9 degrees, as pgSphere reads equal longitudes as a ring);
+///   negative sizes and centres that are not positions are errors;
+/// - `box_area`, `box_centroid` (`{ra, dec}`): the area in square degrees and the
+///   area-weighted centroid of such a box;
+/// - `box_relation(contains, box, box)`: CONTAINS or INTERSECTS of two boxes by their
+///   ranges (pgSphere 1.2's `sbox && sbox` misses boxes that overlap without a corner of one
+///   inside the other, and is not symmetric);
+/// - `stcs_numbers(text)`: the numbers of an STC-S `POLYGON [frame] ra dec ...`;
+/// - `polygon_area(stcs)`: square degrees, the fan of Van Oosterom–Strackee triangles
+///   (exact for small polygons, where pgSphere's area() rounds to 0);
+/// - `polygon_centroid(stcs)` (`{ra, dec}`): the direction of ½ Σ θᵢ n̂ᵢ over the edges.
+const GEOMETRY_FUNCTIONS: &str = r#"
+CREATE SCHEMA IF NOT EXISTS vogate_adql;
+GRANT USAGE ON SCHEMA vogate_adql TO PUBLIC;
+
+CREATE OR REPLACE FUNCTION vogate_adql.box_check(c_ra float8, c_dec float8, width float8, height float8)
+RETURNS void LANGUAGE plpgsql IMMUTABLE STRICT PARALLEL SAFE AS $f$
+BEGIN
+  IF c_ra = 'Infinity' OR c_ra = '-Infinity' OR c_ra = 'NaN' OR NOT (c_dec >= -90 AND c_dec <= 90) THEN
+    RAISE EXCEPTION 'BOX centre (%, %) is not a position: RA must be finite and Dec in [-90, 90] degrees', c_ra, c_dec;
+  END IF;
+  IF NOT (width >= 0 AND height >= 0 AND width < 'Infinity' AND height < 'Infinity') THEN
+    RAISE EXCEPTION 'BOX width % and height % must be finite and not negative (degrees)', width, height;
+  END IF;
+END $f$;
+
+CREATE OR REPLACE FUNCTION vogate_adql.sbox(c_ra float8, c_dec float8, width float8, height float8)
+RETURNS sbox LANGUAGE plpgsql IMMUTABLE STRICT PARALLEL SAFE AS $f$
+DECLARE w float8;
+BEGIN
+  PERFORM vogate_adql.box_check(c_ra, c_dec, width, height);
+  w := LEAST(GREATEST(width, 1e-9), 360);
+  RETURN sbox(spoint(radians(c_ra - w / 2), radians(GREATEST(c_dec - height / 2, -90))),
+              spoint(radians(c_ra + w / 2), radians(LEAST(c_dec + height / 2, 90))));
+END $f$;
+
+CREATE OR REPLACE FUNCTION vogate_adql.box_area(c_ra float8, c_dec float8, width float8, height float8)
+RETURNS float8 LANGUAGE plpgsql IMMUTABLE STRICT PARALLEL SAFE AS $f$
+DECLARE w float8; lo float8; hi float8;
+BEGIN
+  PERFORM vogate_adql.box_check(c_ra, c_dec, width, height);
+  w := LEAST(width, 360);
+  lo := GREATEST(c_dec - height / 2, -90);
+  hi := LEAST(c_dec + height / 2, 90);
+  RETURN radians(w) * (sin(radians(hi)) - sin(radians(lo))) * ((180 / pi()) * (180 / pi()));
+END $f$;
+
+CREATE OR REPLACE FUNCTION vogate_adql.box_centroid(c_ra float8, c_dec float8, width float8, height float8)
+RETURNS float8[] LANGUAGE plpgsql IMMUTABLE STRICT PARALLEL SAFE AS $f$
+DECLARE w float8; f1 float8; f2 float8; dl float8; mxy float8; mz float8; lon float8;
+BEGIN
+  PERFORM vogate_adql.box_check(c_ra, c_dec, width, height);
+  w := LEAST(width, 360);
+  f1 := radians(GREATEST(c_dec - height / 2, -90));
+  f2 := radians(LEAST(c_dec + height / 2, 90));
+  dl := radians(w);
+  mxy := 2 * sin(dl / 2) * ((f2 / 2 + sin(2 * f2) / 4) - (f1 / 2 + sin(2 * f1) / 4));
+  mz := dl * (sin(f2) * sin(f2) - sin(f1) * sin(f1)) / 2;
+  IF abs(mxy) < 1e-15 AND abs(mz) < 1e-15 THEN
+    RETURN ARRAY[NULL, NULL]::float8[];
+  END IF;
+  lon := (c_ra - w / 2) + w / 2;
+  lon := lon - 360 * floor(lon / 360);
+  RETURN ARRAY[lon, degrees(atan2(mz, mxy))];
+END $f$;
+
+CREATE OR REPLACE FUNCTION vogate_adql.box_relation(contains boolean,
+  ra1 float8, dec1 float8, w1 float8, h1 float8, ra2 float8, dec2 float8, w2 float8, h2 float8)
+RETURNS boolean LANGUAGE plpgsql IMMUTABLE STRICT PARALLEL SAFE AS $f$
+DECLARE
+  wa float8 := LEAST(w1, 360); wb float8 := LEAST(w2, 360);
+  la float8; lb float8;
+  sa float8 := GREATEST(dec1 - h1 / 2, -90); na float8 := LEAST(dec1 + h1 / 2, 90);
+  sb float8 := GREATEST(dec2 - h2 / 2, -90); nb float8 := LEAST(dec2 + h2 / 2, 90);
+  d float8; e float8;
+BEGIN
+  PERFORM vogate_adql.box_check(ra1, dec1, w1, h1);
+  PERFORM vogate_adql.box_check(ra2, dec2, w2, h2);
+  la := (ra1 - wa / 2) - 360 * floor((ra1 - wa / 2) / 360);
+  IF la >= 360 THEN la := 0; END IF;
+  lb := (ra2 - wb / 2) - 360 * floor((ra2 - wb / 2) / 360);
+  IF lb >= 360 THEN lb := 0; END IF;
+  d := (la - lb) - 360 * floor((la - lb) / 360);
+  e := (lb - la) - 360 * floor((lb - la) / 360);
+  IF contains THEN
+    RETURN sb <= sa AND na <= nb AND (wb >= 360 OR (wa < 360 AND d + wa <= wb));
+  END IF;
+  RETURN sa <= nb AND sb <= na
+    AND (d <= wb OR e <= wa OR wa >= 360 OR wb >= 360
+         OR (na >= 90 AND nb >= 90) OR (sa <= -90 AND sb <= -90));
+END $f$;
+
+CREATE OR REPLACE FUNCTION vogate_adql.stcs_numbers(stcs text)
+RETURNS float8[] LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE AS $f$
+  SELECT regexp_split_to_array(
+    btrim(regexp_replace(stcs, '^\s*POLYGON(\s+[A-Za-z][A-Za-z0-9_]*)?', '', 'i')), '\s+')::float8[]
+$f$;
+
+CREATE OR REPLACE FUNCTION vogate_adql.polygon_area(stcs text)
+RETURNS float8 LANGUAGE plpgsql IMMUTABLE STRICT PARALLEL SAFE AS $f$
+DECLARE
+  v float8[] := vogate_adql.stcs_numbers(stcs);
+  n int := array_length(v, 1) / 2;
+  ax float8; ay float8; az float8;
+  bx float8; by_ float8; bz float8;
+  cx float8; cy float8; cz float8;
+  ux float8; uy float8; uz float8; wx float8; wy float8; wz float8;
+  num float8; den float8; s float8 := 0;
+BEGIN
+  IF n < 3 THEN
+    RAISE EXCEPTION 'invalid region: a polygon needs at least 3 vertices';
+  END IF;
+  ax := cos(radians(v[2])) * cos(radians(v[1]));
+  ay := cos(radians(v[2])) * sin(radians(v[1]));
+  az := sin(radians(v[2]));
+  FOR i IN 2 .. n - 1 LOOP
+    bx := cos(radians(v[2*i])) * cos(radians(v[2*i-1]));
+    by_ := cos(radians(v[2*i])) * sin(radians(v[2*i-1]));
+    bz := sin(radians(v[2*i]));
+    cx := cos(radians(v[2*i+2])) * cos(radians(v[2*i+1]));
+    cy := cos(radians(v[2*i+2])) * sin(radians(v[2*i+1]));
+    cz := sin(radians(v[2*i+2]));
+    ux := bx - ax; uy := by_ - ay; uz := bz - az;
+    wx := cx - ax; wy := cy - ay; wz := cz - az;
+    num := ax * (uy * wz - uz * wy) + ay * (uz * wx - ux * wz) + az * (ux * wy - uy * wx);
+    den := 1 + (ax * bx + ay * by_ + az * bz) + (bx * cx + by_ * cy + bz * cz) + (cx * ax + cy * ay + cz * az);
+    s := s + 2 * atan2(num, den);
+  END LOOP;
+  RETURN abs(s) * ((180 / pi()) * (180 / pi()));
+END $f$;
+
+CREATE OR REPLACE FUNCTION vogate_adql.polygon_centroid(stcs text)
+RETURNS float8[] LANGUAGE plpgsql IMMUTABLE STRICT PARALLEL SAFE AS $f$
+DECLARE
+  v float8[] := vogate_adql.stcs_numbers(stcs);
+  n int := array_length(v, 1) / 2;
+  px float8; py float8; pz float8; qx float8; qy float8; qz float8;
+  nx float8; ny float8; nz float8; nn float8; t float8;
+  mx float8 := 0; my float8 := 0; mz float8 := 0;
+  sx float8 := 0; sy float8 := 0; sz float8 := 0;
+  j int; lon float8;
+BEGIN
+  IF n < 3 THEN
+    RAISE EXCEPTION 'invalid region: a polygon needs at least 3 vertices';
+  END IF;
+  FOR i IN 1 .. n LOOP
+    j := i % n + 1;
+    px := cos(radians(v[2*i])) * cos(radians(v[2*i-1]));
+    py := cos(radians(v[2*i])) * sin(radians(v[2*i-1]));
+    pz := sin(radians(v[2*i]));
+    qx := cos(radians(v[2*j])) * cos(radians(v[2*j-1]));
+    qy := cos(radians(v[2*j])) * sin(radians(v[2*j-1]));
+    qz := sin(radians(v[2*j]));
+    nx := py * qz - pz * qy; ny := pz * qx - px * qz; nz := px * qy - py * qx;
+    nn := sqrt(nx * nx + ny * ny + nz * nz);
+    IF nn > 1e-300 THEN
+      t := atan2(nn, px * qx + py * qy + pz * qz) / 2;
+      mx := mx + t * (nx / nn); my := my + t * (ny / nn); mz := mz + t * (nz / nn);
+    END IF;
+    sx := sx + px; sy := sy + py; sz := sz + pz;
+  END LOOP;
+  IF mx * sx + my * sy + mz * sz < 0 THEN
+    mx := -mx; my := -my; mz := -mz;
+  END IF;
+  IF sqrt(mx * mx + my * my + mz * mz) <= 1e-300 THEN
+    RETURN ARRAY[NULL, NULL]::float8[];
+  END IF;
+  lon := degrees(atan2(my, mx));
+  lon := lon - 360 * floor(lon / 360);
+  RETURN ARRAY[lon, degrees(atan2(mz, sqrt(mx * mx + my * my)))];
+END $f$;
+"#;

@@ -117,6 +117,12 @@ pub fn apply(name: &str, args: &[ValueRef<'_>]) -> rusqlite::Result<Value> {
         }
         "POWER" => power(x()?, y()?).map(Value::Real),
         "PI" => real(std::f64::consts::PI),
+        // COORD1: a longitude in [0, 360), as `x - 360 floor(x / 360)` (the same on
+        // PostgreSQL).
+        "RA_NORMALISED" => {
+            let a = x()?;
+            real(a - 360.0 * (a / 360.0).floor())
+        }
         "ACOS" | "ASIN" => {
             let a = x()?;
             if a.is_nan() {

@@ -39,6 +39,7 @@ use rusqlite::types::ValueRef;
 use rusqlite::{Connection, OpenFlags};
 use std::path::Path;
 use vo_adql::{ColumnInfo, SqlDialect, TableInfo};
+use vo_common::geometry::{Geometry, LonLatBox};
 use vo_common::region::{parse_stcs_polygon, Polygon};
 use vo_common::sky::SkyPoint;
 use vo_common::VoError;
@@ -387,6 +388,45 @@ impl Region {
             parse_stcs_polygon(text).map(Region::Polygon)
         }
     }
+
+    fn geometry(&self) -> Geometry {
+        match self {
+            Region::AllSky => Geometry::AllSky,
+            Region::Polygon(p) => Geometry::Polygon(p.clone()),
+        }
+    }
+}
+
+/// The shape at argument `*i` of `ctx` (a kind, `'POINT'`, `'CIRCLE'`, `'BOX'` or
+/// `'REGION'`, then its operands: [`vo_adql::dialect::GeoSql::args`]), `*i` moved past it;
+/// `None` when an operand is NULL. Positions, radii and sizes out of range are query errors
+/// naming the value.
+fn geometry_arg(
+    ctx: &rusqlite::functions::Context<'_>,
+    i: &mut usize,
+) -> rusqlite::Result<Option<Geometry>> {
+    let kind: String = ctx.get(*i)?;
+    let n = match kind.as_str() {
+        "POINT" => 2,
+        "CIRCLE" => 3,
+        "BOX" => 4,
+        "REGION" => 1,
+        other => return Err(range_error(format!("'{other}' is not a geometry kind"))),
+    };
+    let first = *i + 1;
+    *i = first + n;
+    if kind == "REGION" {
+        return Ok(region_arg(ctx, first)?.map(|r| r.geometry()));
+    }
+    let Some(a) = args_f64_in(ctx, first..first + n)? else {
+        return Ok(None);
+    };
+    let g = match kind.as_str() {
+        "POINT" => Geometry::Point(check_point("POINT", a[0], a[1])?),
+        "CIRCLE" => Geometry::circle(a[0], a[1], a[2]).map_err(range_error)?,
+        _ => Geometry::Box(LonLatBox::new(a[0], a[1], a[2], a[3]).map_err(range_error)?),
+    };
+    Ok(Some(g))
 }
 
 fn region_arg(
@@ -698,6 +738,34 @@ pub fn register_functions(conn: &Connection) -> rusqlite::Result<()> {
             (Region::Polygon(a), Region::Polygon(b)) => a.intersects_polygon(b),
             _ => true,
         })))
+    })?;
+    // vogate_geo('CONTAINS'|'INTERSECTS', shape, shape): 1/0 (see `geometry_arg`).
+    conn.create_scalar_function("vogate_geo", -1, flags, |ctx| {
+        let op: String = ctx.get(0)?;
+        let mut i = 1;
+        let a = geometry_arg(ctx, &mut i)?;
+        let b = geometry_arg(ctx, &mut i)?;
+        let (Some(a), Some(b)) = (a, b) else {
+            return Ok(None);
+        };
+        Ok(Some(i64::from(if op == "CONTAINS" {
+            a.within(&b)
+        } else {
+            a.intersects(&b)
+        })))
+    })?;
+    // vogate_geo_fn('AREA'|'CENTROID_RA'|'CENTROID_DEC', shape): square degrees, degrees.
+    conn.create_scalar_function("vogate_geo_fn", -1, flags, |ctx| {
+        let f: String = ctx.get(0)?;
+        let mut i = 1;
+        let Some(g) = geometry_arg(ctx, &mut i)? else {
+            return Ok(None);
+        };
+        Ok(match f.as_str() {
+            "AREA" => Some(g.area()),
+            "CENTROID_RA" => g.centroid().map(|p| p.ra),
+            _ => g.centroid().map(|p| p.dec),
+        })
     })?;
     // vogate_dali(xtype, number...): the DALI text of a geometry value, NULL when a number is.
     conn.create_scalar_function("vogate_dali", -1, flags, |ctx| {
