@@ -414,6 +414,13 @@ const QUERIES: &[(&str, bool)] = &[
     ("SELECT s.star_id, o.obs_id FROM cat.stars AS s JOIN ivoa.ObsCore AS o ON CONTAINS(CIRCLE(s.ra, s.dec, 0.1), o.s_region) = 1", false),
     ("SELECT o.obs_id FROM ivoa.ObsCore AS o WHERE CONTAINS(o.s_region, BOX(359.5, 0, 2, 2)) = 1 OR INTERSECTS(o.s_region, REGION('CIRCLE ICRS 45 89.2 0.1')) = 1", false),
     ("SELECT o.obs_id FROM ivoa.ObsCore AS o WHERE CONTAINS(REGION('POLYGON 265 -30 267 -30 267 -28 265 -28'), o.s_region) = 0", false),
+    // The user-defined functions of the IVOA UDF catalogue.
+    ("SELECT star_id, ivo_healpix_index(10, ra, dec), ivo_healpix_index(5, POINT(ra, dec)), ivo_healpix_index(29, ra, dec), COORD1(ivo_healpix_center(8, ivo_healpix_index(8, ra, dec))), COORD2(ivo_healpix_center(8, star_id)), ivo_healpix_center(2, MOD(star_id, 48)) FROM cat.stars ORDER BY star_id", true),
+    ("SELECT star_id FROM cat.stars WHERE DISTANCE(ivo_healpix_center(12, ivo_healpix_index(12, ra, dec)), POINT(ra, dec)) < 0.01 AND ivo_healpix_index(0, ra, dec) = 4", false),
+    ("SELECT field_id, ivo_hasword(name, 'f01'), ivo_hasword('Field f03, deep', name), ivo_hashlist_has('F01#f02#x', name), ivo_nocasematch(name, 'f0%'), ivo_nocasematch(name, '_1_') FROM cat.fields ORDER BY field_id", true),
+    ("SELECT star_id, cls FROM cat.stars WHERE ivo_nocasematch(cls, 'STAR') = 1 OR ivo_hasword(cls, 'QSO') = 1", false),
+    ("SELECT star_id, ivo_string_agg(cls, ';') FROM cat.stars GROUP BY star_id ORDER BY star_id", true),
+    ("SELECT cls, ivo_string_agg(cls, '|'), COUNT(*) FROM cat.stars WHERE cls = 'qso' GROUP BY cls", false),
 ];
 
 /// Queries that must fail on both backends, with a word the error says.
@@ -503,6 +510,18 @@ const ERRORS: &[(&str, &str)] = &[
     (
         "SELECT COORD1(CIRCLE(1, 2, 3)) FROM cat.fields",
         "takes a point here",
+    ),
+    (
+        "SELECT ivo_healpix_index(30, ra, dec) FROM cat.stars",
+        "Healpix level out of valid range [0..29]",
+    ),
+    (
+        "SELECT COORD1(ivo_healpix_center(3, 100000 + field_id)) FROM cat.fields",
+        "Healpix index out of range",
+    ),
+    (
+        "SELECT ivo_epoch_prop_pos(1, 2, 3, 4, 5, 6, 7, 8) FROM cat.fields",
+        "is not provided by this service",
     ),
     (
         "SELECT AREA(BOX(1, 2, -3, 4)) FROM cat.fields",

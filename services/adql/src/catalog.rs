@@ -93,9 +93,10 @@ pub trait Catalog {
     /// Every published table.
     fn tables(&self) -> &[TableInfo];
 
-    /// The user-defined functions the service provides (none by default).
+    /// The user-defined functions the service provides (by default vogate's own,
+    /// [`crate::check::UDFS`]).
     fn udfs(&self) -> &[UdfSignature] {
-        &[]
+        crate::check::udf_signatures()
     }
 
     /// The tables uploaded with the query (schema [`UPLOAD_SCHEMA`]), named only as

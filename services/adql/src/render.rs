@@ -458,6 +458,11 @@ impl<'d> Renderer<'d> {
                 let Some(arg) = arg else {
                     return format!("{func}(*)");
                 };
+                // ivo_string_agg: the dialect's spelling of its two arguments.
+                if let Node::Func("STRING_AGG", args) = arg.as_ref() {
+                    let args: Vec<String> = args.iter().map(|x| self.expr(x)).collect();
+                    return self.d.function("STRING_AGG", &args);
+                }
                 let mut a = self.expr(arg);
                 if *func == "AVG" {
                     if let Some(t) = cast {

@@ -321,9 +321,20 @@ impl Vosi {
              <languageFeatures type=\"ivo://ivoa.net/std/TAPRegExt#features-adql-bitwise\">\
              <feature><form>BIT_AND</form></feature><feature><form>BIT_OR</form></feature>\
              <feature><form>BIT_XOR</form></feature><feature><form>BIT_NOT</form></feature>\
-             </languageFeatures>\
-             </language>"
+             </languageFeatures>"
         ));
+        // The user-defined functions (TAPRegExt §2.3, features-udf), one form per signature.
+        out.push_str("<languageFeatures type=\"ivo://ivoa.net/std/TAPRegExt#features-udf\">");
+        for udf in vo_adql::check::UDFS {
+            for form in udf.forms {
+                out.push_str(&format!(
+                    "<feature><form>{}</form><description>{}</description></feature>",
+                    xml_escape(form),
+                    xml_escape(udf.description)
+                ));
+            }
+        }
+        out.push_str("</languageFeatures></language>");
         for format in crate::params::FORMATS {
             let (mime, id, aliases) = format.capability();
             match id {

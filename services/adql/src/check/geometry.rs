@@ -31,6 +31,9 @@ pub fn literal_number(e: &Expr) -> Option<f64> {
 impl<'a> Checker<'a> {
     /// A function call.
     pub(super) fn call(&mut self, c: &Call, span: Span) -> Option<Typed<'a>> {
+        if c.udf && super::udf::is_builtin_udf(&c.name) {
+            return self.udf(c, span);
+        }
         if c.udf {
             let declared = self
                 .catalog
@@ -248,7 +251,7 @@ impl<'a> Checker<'a> {
 
     /// A geometry value (ADQL 2.1 §4.2): POINT, CIRCLE, POLYGON, or a region column (xtype
     /// adql:REGION) of a published table.
-    fn shape(&mut self, e: &Expr) -> Option<Shape<'a>> {
+    pub(super) fn shape(&mut self, e: &Expr) -> Option<Shape<'a>> {
         match &e.kind {
             ExprKind::Column(name) => {
                 let t = self.column(name)?;
@@ -278,6 +281,7 @@ impl<'a> Checker<'a> {
                     }
                 }
             }
+            ExprKind::Call(c) if c.udf => self.udf_point(c, e.span),
             ExprKind::Call(c) => self.constructor(c, e.span),
             _ => {
                 self.err(
@@ -490,7 +494,7 @@ impl<'a> Checker<'a> {
 
 /// The FIELD of a geometry value of DALI xtype `xtype` (DALI 1.1 §3.3.5–3.3.7): `double`,
 /// arraysize 2 (point), 3 (circle) or `*` (polygon), unit `deg`.
-fn geometry_field(xtype: &str) -> FieldMeta {
+pub(super) fn geometry_field(xtype: &str) -> FieldMeta {
     FieldMeta {
         name: xtype.into(),
         datatype: "double".into(),

@@ -11,7 +11,9 @@
 mod expr;
 mod functions;
 mod geometry;
+mod udf;
 pub(crate) use geometry::literal_geometry;
+pub use udf::{udf_signatures, Udf, UDFS};
 
 use std::borrow::Cow;
 use std::collections::HashSet;

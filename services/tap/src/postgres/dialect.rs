@@ -157,6 +157,22 @@ impl SqlDialect for PgDialect {
             // PostgreSQL's ^ is a power; # is its exclusive OR.
             ("BITXOR", [a, b]) => format!("({a} # {b})"),
             ("BITNOT", [a]) => format!("(~ {a})"),
+            // The UDFs (vo_adql::check::UDFS).
+            ("HEALPIX_INDEX", [o, ra, dec]) => {
+                format!("healpix_nest(CAST({o} AS integer), {})", spoint(ra, dec))
+            }
+            ("HEALPIX_CENTER_RA", [o, i]) => format!(
+                "degrees(long(center_of_healpix_nest(CAST({o} AS integer), CAST({i} AS bigint))))"
+            ),
+            ("HEALPIX_CENTER_DEC", [o, i]) => format!(
+                "degrees(lat(center_of_healpix_nest(CAST({o} AS integer), CAST({i} AS bigint))))"
+            ),
+            ("HASWORD", [h, n]) => format!("vogate_adql.hasword({h}, {n})"),
+            ("HASHLIST_HAS", [l, i]) => {
+                format!("(lower({i}) = ANY(string_to_array(lower({l}), '#')))::int")
+            }
+            ("BOOL_INT", [x]) => format!("({x})::int"),
+            ("STRING_AGG", [x, d]) => format!("string_agg({x}, {d})"),
             ("LOWER", [x]) => format!("lower({x})"),
             ("UPPER", [x]) => format!("upper({x})"),
             _ => format!("{name}({})", args.join(", ")),
@@ -275,6 +291,58 @@ impl SqlDialect for PgDialect {
                 },
             ) => format!(
                 "(vogate_adql.box_relation({contains}, {ra}, {dec}, {width}, {height}, {ra2}, {dec2}, {w2}, {h2}))::int"
+            ),
+            // A box and a circle: by the distance from the centre to the box, for any radius
+            // (pgSphere 1.2's sbox && scircle misses circles that meet a box by degrees).
+            (
+                _,
+                Box {
+                    ra,
+                    dec,
+                    width,
+                    height,
+                },
+                Circle {
+                    ra: c_ra,
+                    dec: c_dec,
+                    r,
+                    ..
+                },
+            )
+            | (
+                false,
+                Circle {
+                    ra: c_ra,
+                    dec: c_dec,
+                    r,
+                    ..
+                },
+                Box {
+                    ra,
+                    dec,
+                    width,
+                    height,
+                },
+            ) => format!(
+                "(vogate_adql.box_circle('{}', {ra}, {dec}, {width}, {height}, {c_ra}, {c_dec}, {r}))::int",
+                if contains { "box_in_circle" } else { "meets" }
+            ),
+            (
+                true,
+                Circle {
+                    ra: c_ra,
+                    dec: c_dec,
+                    r,
+                    ..
+                },
+                Box {
+                    ra,
+                    dec,
+                    width,
+                    height,
+                },
+            ) => format!(
+                "(vogate_adql.box_circle('circle_in_box', {ra}, {dec}, {width}, {height}, {c_ra}, {c_dec}, {r}))::int"
             ),
             (_, Point { .. }, Point { .. }) => {
                 format!("(({}) = ({}))::int", pg_shape(a), pg_shape(b))

@@ -99,7 +99,7 @@ pub(super) fn migrations() -> Vec<(i32, &'static str, String)> {
         ),
         (
             7,
-            "ADQL geometry functions (BOX, AREA, CENTROID) in schema vogate_adql",
+            "ADQL functions (BOX, AREA, CENTROID, user-defined functions) in schema vogate_adql",
             GEOMETRY_FUNCTIONS.to_string(),
         ),
     ]
@@ -210,7 +210,7 @@ impl PgBackend {
     }
 }
 
-/// The SQL functions behind ADQL's BOX, AREA and CENTROID on PostgreSQL (ADQL 2.1 §4.2), in
+/// The SQL functions behind ADQL's BOX, AREA, CENTROID and ivo_hasword on PostgreSQL (ADQL 2.1 §4.2), in
 /// schema `vogate_adql`, which every role may use. They compute what
 /// `vo_common::geometry` computes on SQLite, in the same order of operations:
 ///
@@ -223,6 +223,11 @@ impl PgBackend {
 /// - `box_relation(contains, box, box)`: CONTAINS or INTERSECTS of two boxes by their
 ///   ranges (pgSphere 1.2's `sbox && sbox` misses boxes that overlap without a corner of one
 ///   inside the other, and is not symmetric);
+/// - `box_distance(box, ra, dec)`: degrees from a position to the nearest point of a box,
+///   and `box_circle('meets'|'box_in_circle'|'circle_in_box', box, circle)` from it
+///   (pgSphere 1.2's `sbox && scircle` misses circles that meet a box by degrees);
+/// - `hasword(haystack, needle)`: ivo_hasword, 1 when every word of needle (a run of
+///   a-z and 0-9, ASCII letters compared case-insensitively) is a word of haystack;
 /// - `stcs_numbers(text)`: the numbers of an STC-S `POLYGON [frame] ra dec ...`;
 /// - `polygon_area(stcs)`: square degrees, the fan of Van Oosterom–Strackee triangles
 ///   (exact for small polygons, where pgSphere's area() rounds to 0);
@@ -307,6 +312,120 @@ BEGIN
     AND (d <= wb OR e <= wa OR wa >= 360 OR wb >= 360
          OR (na >= 90 AND nb >= 90) OR (sa <= -90 AND sb <= -90));
 END $f$;
+
+CREATE OR REPLACE FUNCTION vogate_adql.arc_distance(px float8, py float8, pz float8,
+  ax float8, ay float8, az float8, bx float8, by_ float8, bz float8)
+RETURNS float8 LANGUAGE plpgsql IMMUTABLE STRICT PARALLEL SAFE AS $f$
+DECLARE
+  nx float8 := ay * bz - az * by_; ny float8 := az * bx - ax * bz; nz float8 := ax * by_ - ay * bx;
+  nn float8 := sqrt(nx * nx + ny * ny + nz * nz);
+  pn float8; qx float8; qy float8; qz float8; qn float8;
+  ab float8; aq float8; qb float8; pa float8; pb float8;
+BEGIN
+  -- atan2(|u × v|, u · v), the angle between two unit vectors, written out.
+  pa := atan2(sqrt((py * az - pz * ay) ^ 2 + (pz * ax - px * az) ^ 2 + (px * ay - py * ax) ^ 2), px * ax + py * ay + pz * az);
+  pb := atan2(sqrt((py * bz - pz * by_) ^ 2 + (pz * bx - px * bz) ^ 2 + (px * by_ - py * bx) ^ 2), px * bx + py * by_ + pz * bz);
+  IF nn > 1e-300 THEN
+    nx := nx / nn; ny := ny / nn; nz := nz / nn;
+    pn := px * nx + py * ny + pz * nz;
+    qx := px - pn * nx; qy := py - pn * ny; qz := pz - pn * nz;
+    qn := sqrt(qx * qx + qy * qy + qz * qz);
+    IF qn > 1e-300 THEN
+      qx := qx / qn; qy := qy / qn; qz := qz / qn;
+      ab := atan2(sqrt((ay * bz - az * by_) ^ 2 + (az * bx - ax * bz) ^ 2 + (ax * by_ - ay * bx) ^ 2), ax * bx + ay * by_ + az * bz);
+      aq := atan2(sqrt((ay * qz - az * qy) ^ 2 + (az * qx - ax * qz) ^ 2 + (ax * qy - ay * qx) ^ 2), ax * qx + ay * qy + az * qz);
+      qb := atan2(sqrt((qy * bz - qz * by_) ^ 2 + (qz * bx - qx * bz) ^ 2 + (qx * by_ - qy * bx) ^ 2), qx * bx + qy * by_ + qz * bz);
+      IF abs(aq + qb - ab) < 1e-12 THEN
+        RETURN asin(LEAST(abs(pn), 1));
+      END IF;
+    END IF;
+  END IF;
+  RETURN LEAST(pa, pb);
+END $f$;
+
+CREATE OR REPLACE FUNCTION vogate_adql.box_distance(c_ra float8, c_dec float8, width float8, height float8,
+  p_ra float8, p_dec float8)
+RETURNS float8 LANGUAGE plpgsql IMMUTABLE STRICT PARALLEL SAFE AS $f$
+DECLARE
+  w float8 := LEAST(width, 360);
+  lo float8 := GREATEST(c_dec - height / 2, -90);
+  hi float8 := LEAST(c_dec + height / 2, 90);
+  west float8 := (c_ra - w / 2) - 360 * floor((c_ra - w / 2) / 360);
+  px float8 := cos(radians(p_dec)) * cos(radians(p_ra));
+  py float8 := cos(radians(p_dec)) * sin(radians(p_ra));
+  pz float8 := sin(radians(p_dec));
+  best float8 := 'Infinity';
+  lon float8; lats float8[]; k int;
+BEGIN
+  PERFORM vogate_adql.box_check(c_ra, c_dec, width, height);
+  IF w >= 360 OR abs(p_dec) >= 90 OR (p_ra - west) - 360 * floor((p_ra - west) / 360) <= w THEN
+    RETURN GREATEST(lo - p_dec, p_dec - hi, 0);
+  END IF;
+  IF hi - lo >= 179 THEN
+    lats := ARRAY[lo, (lo + hi) / 2, hi];
+  ELSE
+    lats := ARRAY[lo, hi];
+  END IF;
+  FOREACH lon IN ARRAY ARRAY[west, west + w] LOOP
+    FOR k IN 1 .. array_length(lats, 1) - 1 LOOP
+      best := LEAST(best, vogate_adql.arc_distance(px, py, pz,
+        cos(radians(lats[k])) * cos(radians(lon)), cos(radians(lats[k])) * sin(radians(lon)), sin(radians(lats[k])),
+        cos(radians(lats[k + 1])) * cos(radians(lon)), cos(radians(lats[k + 1])) * sin(radians(lon)), sin(radians(lats[k + 1]))));
+    END LOOP;
+  END LOOP;
+  RETURN degrees(best);
+END $f$;
+
+CREATE OR REPLACE FUNCTION vogate_adql.box_circle(relation text, c_ra float8, c_dec float8,
+  width float8, height float8, ra float8, dec_ float8, r float8)
+RETURNS boolean LANGUAGE plpgsql IMMUTABLE STRICT PARALLEL SAFE AS $f$
+DECLARE
+  w float8 := LEAST(width, 360);
+  lo float8 := GREATEST(c_dec - height / 2, -90);
+  hi float8 := LEAST(c_dec + height / 2, 90);
+  west float8 := (c_ra - w / 2) - 360 * floor((c_ra - w / 2) / 360);
+  lon float8;
+BEGIN
+  IF NOT (r >= 0 AND r <= 180) THEN
+    RAISE EXCEPTION 'CIRCLE radius % must be in [0, 180] degrees', r;
+  END IF;
+  IF relation = 'meets' THEN
+    RETURN vogate_adql.box_distance(c_ra, c_dec, width, height, ra, dec_) <= r;
+  ELSIF relation = 'box_in_circle' THEN
+    RETURN r >= 180 OR 180 - vogate_adql.box_distance(c_ra, c_dec, width, height, ra + 180, -dec_) <= r;
+  END IF;
+  -- The circle in the box: its centre in, within the latitudes, clear of the meridians.
+  IF vogate_adql.box_distance(c_ra, c_dec, width, height, ra, dec_) > 0 THEN
+    RETURN false;
+  END IF;
+  IF NOT ((lo <= -90 OR dec_ - r >= lo) AND (hi >= 90 OR dec_ + r <= hi)) THEN
+    RETURN false;
+  END IF;
+  IF w >= 360 THEN
+    RETURN true;
+  END IF;
+  IF r >= 90 THEN
+    RETURN false;
+  END IF;
+  FOREACH lon IN ARRAY ARRAY[west, west + w] LOOP
+    IF vogate_adql.box_distance(lon, (lo + hi) / 2, 0, hi - lo, ra, dec_) < r THEN
+      RETURN false;
+    END IF;
+  END LOOP;
+  RETURN true;
+END $f$;
+
+CREATE OR REPLACE FUNCTION vogate_adql.words(t text)
+RETURNS text[] LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE AS $f$
+  SELECT ARRAY(SELECT w FROM unnest(regexp_split_to_array(
+    translate(t, 'ABCDEFGHIJKLMNOPQRSTUVWXYZ', 'abcdefghijklmnopqrstuvwxyz'), '[^a-z0-9]+')) AS w
+    WHERE w <> '')
+$f$;
+
+CREATE OR REPLACE FUNCTION vogate_adql.hasword(haystack text, needle text)
+RETURNS integer LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE AS $f$
+  SELECT (vogate_adql.words(needle) <@ vogate_adql.words(haystack))::int
+$f$;
 
 CREATE OR REPLACE FUNCTION vogate_adql.stcs_numbers(stcs text)
 RETURNS float8[] LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE AS $f$

@@ -44,7 +44,10 @@ pub fn call(ctx: &Context<'_>) -> rusqlite::Result<Value> {
         }
         args.push(v);
     }
-    apply(&name, &args)
+    match super::udf::apply(&name, &args) {
+        Some(result) => result,
+        None => apply(&name, &args),
+    }
 }
 
 fn float(v: &ValueRef<'_>) -> rusqlite::Result<f64> {

@@ -30,6 +30,7 @@
 mod backend;
 pub mod jobs;
 pub mod math;
+pub mod udf;
 
 pub use backend::SqliteBackend;
 
@@ -147,6 +148,9 @@ impl SqlDialect for SqliteDialect {
             // SQLite has no exclusive OR: a ^ b = (a | b) - (a & b), exactly.
             ("BITXOR", [a, b]) => return format!("(({a} | {b}) - ({a} & {b}))"),
             ("BITNOT", [a]) => return format!("(~ {a})"),
+            // SQLite's comparisons are already 1/0 (NULL for NULL).
+            ("BOOL_INT", [x]) => return format!("({x})"),
+            ("STRING_AGG", [x, d]) => return format!("group_concat({x}, {d})"),
             _ => {}
         }
         let mut call = format!("vogate_fn('{name}'");
