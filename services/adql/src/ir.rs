@@ -160,6 +160,11 @@ pub enum CastTarget {
     Char(u32),
     /// VARCHAR(n), or VARCHAR without a limit.
     Varchar(Option<u32>),
+    /// TIMESTAMP, from ISO 8601 text (`YYYY-MM-DD`, optionally `Thh:mm[:ss[.ffffff]]` with
+    /// `T` or a space, optionally `Z`), as DALI's timestamp text `YYYY-MM-DDThh:mm:ss[.fff]`
+    /// (trailing zero digits of the fraction dropped); other text is an error in
+    /// PostgreSQL's words.
+    Timestamp,
 }
 
 impl CastTarget {
@@ -174,6 +179,7 @@ impl CastTarget {
             CastTarget::Char(n) => format!("CHAR({n})"),
             CastTarget::Varchar(Some(n)) => format!("VARCHAR({n})"),
             CastTarget::Varchar(None) => "VARCHAR".into(),
+            CastTarget::Timestamp => "TIMESTAMP".into(),
         }
     }
 }

@@ -42,6 +42,7 @@ pub mod parser;
 pub mod render;
 pub mod rewrite;
 pub mod scope;
+pub mod vounit;
 
 pub use catalog::{
     unquoted, upload_sql_column, upload_sql_table, Catalog, ColumnInfo, TableInfo, UdfSignature,

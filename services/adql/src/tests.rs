@@ -656,7 +656,45 @@ fn cast_types_the_result_and_renders_through_the_dialect() {
         t.sql
     );
     assert!(err("SELECT CAST(s_ra AS TIMESTAMP) FROM ivoa.ObsCore")
-        .contains("CAST to TIMESTAMP is not supported yet"));
+        .contains("CAST to TIMESTAMP takes a string, not a number"));
+    let ts = ok("SELECT CAST(obs_id AS TIMESTAMP) FROM ivoa.ObsCore");
+    assert_eq!(ts.fields[0].xtype.as_deref(), Some("timestamp"));
+    assert!(
+        ts.sql
+            .starts_with("SELECT CAST(\"t1\".\"obs_id\" AS TIMESTAMP)"),
+        "{}",
+        ts.sql
+    );
+    // IN_UNIT: the column's unit times the factor; the result in the unit asked for.
+    let u = ok("SELECT IN_UNIT(DEGREES(s_ra), 'arcsec') FROM ivoa.ObsCore");
+    assert!(
+        u.sql
+            .starts_with("SELECT ((DEGREES(\"t1\".\"s_ra\")) * 3600.0) AS"),
+        "{}",
+        u.sql
+    );
+    assert_eq!(u.fields[0].unit.as_deref(), Some("arcsec"));
+    for (adql, want) in [
+        (
+            "SELECT IN_UNIT(DEGREES(s_ra), 'm') FROM ivoa.ObsCore",
+            "IN_UNIT: cannot convert deg to m: they measure different things",
+        ),
+        (
+            "SELECT IN_UNIT(s_ra, 'deg') FROM ivoa.ObsCore",
+            "IN_UNIT: this value has no unit to convert from",
+        ),
+        (
+            "SELECT IN_UNIT(RADIANS(s_ra), 'parsnip') FROM ivoa.ObsCore",
+            "IN_UNIT: 'parsnip' is not a VOUnits unit",
+        ),
+        (
+            "SELECT IN_UNIT(obs_id, 'deg') FROM ivoa.ObsCore",
+            "IN_UNIT takes a number, but this is a string",
+        ),
+    ] {
+        let e = err(adql);
+        assert!(e.contains(want), "{adql}: {e}");
+    }
     assert!(err("SELECT CAST(s_ra > 1 AS INTEGER) FROM ivoa.ObsCore").contains("found a condition"));
     assert!(err("SELECT CAST(s_ra AS FLOAT) FROM ivoa.ObsCore").contains("expected a type"));
 }

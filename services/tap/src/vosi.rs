@@ -314,7 +314,9 @@ impl Vosi {
              <languageFeatures type=\"ivo://ivoa.net/std/TAPRegExt#features-adql-offset\">\
              <feature><form>OFFSET</form></feature></languageFeatures>\
              <languageFeatures type=\"ivo://ivoa.net/std/TAPRegExt#features-adql-type\">\
-             <feature><form>CAST</form><description>to SMALLINT, INTEGER, BIGINT, REAL, DOUBLE PRECISION, CHAR(n) and VARCHAR(n), with PostgreSQL's conversions on every backend</description></feature></languageFeatures>\
+             <feature><form>CAST</form><description>to SMALLINT, INTEGER, BIGINT, REAL, DOUBLE PRECISION, CHAR(n) and VARCHAR(n), with PostgreSQL's conversions on every backend; to TIMESTAMP from ISO 8601 text; to POINT, CIRCLE and POLYGON from a geometry or its DALI or STC-S text</description></feature></languageFeatures>\
+             <languageFeatures type=\"ivo://ivoa.net/std/TAPRegExt#features-adql-unit\">\
+             <feature><form>IN_UNIT</form><description>VOUnits 1.0: SI prefixes, powers, products and quotients; deg, arcsec, mas, rad, Jy, mag, pc, AU, yr and the other units of VOUnits' tables</description></feature></languageFeatures>\
              <languageFeatures type=\"ivo://ivoa.net/std/TAPRegExt#features-adql-string\">\
              <feature><form>ILIKE</form></feature><feature><form>LOWER</form></feature>\
              <feature><form>UPPER</form></feature></languageFeatures>\

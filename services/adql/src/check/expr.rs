@@ -529,7 +529,10 @@ impl<'a> Checker<'a> {
         }
     }
 
-    fn cast(&mut self, inner: &Expr, target: &CastType, span: Span) -> Option<Typed<'a>> {
+    fn cast(&mut self, inner: &Expr, target: &CastType, _span: Span) -> Option<Typed<'a>> {
+        if let CastType::Point | CastType::Circle | CastType::Polygon = target {
+            return self.cast_geometry(inner, target);
+        }
         let t = self.value(inner)?;
         if t.kind == Kind::Bool || t.kind == Kind::Geometry {
             self.err(
@@ -555,25 +558,33 @@ impl<'a> Checker<'a> {
                 f.arraysize = Some(n.map_or("*".to_string(), |n| format!("{n}*")));
                 (CastTarget::Varchar(*n), f)
             }
-            other => {
-                self.err(
-                    span,
-                    format!(
-                        "CAST to {} is not supported yet",
-                        match other {
-                            CastType::Timestamp => "TIMESTAMP",
-                            CastType::Point => "POINT",
-                            CastType::Circle => "CIRCLE",
-                            _ => "POLYGON",
-                        }
-                    ),
-                );
-                return None;
+            _ => {
+                // TIMESTAMP, from text (a timestamp column reads as its DALI text).
+                if !matches!(t.kind, Kind::Text | Kind::Null) {
+                    self.err(
+                        inner.span,
+                        format!(
+                            "CAST to TIMESTAMP takes a string, not {}",
+                            t.kind.describe()
+                        ),
+                    );
+                    return None;
+                }
+                if t.field.xtype.as_deref() == Some("timestamp") {
+                    let mut field = t.field.clone();
+                    field.to_mut().name = "timestamp".into();
+                    return Some(Typed { field, ..t });
+                }
+                let mut f = text_field();
+                f.datatype = "char".into();
+                f.arraysize = Some("*".into());
+                f.xtype = Some("timestamp".into());
+                (CastTarget::Timestamp, f)
             }
         };
         let mut field = field;
         field.unit = match target {
-            CastTarget::Char(_) | CastTarget::Varchar(_) => None,
+            CastTarget::Char(_) | CastTarget::Varchar(_) | CastTarget::Timestamp => None,
             _ => t.field.unit.clone(),
         };
         let kind = Kind::of(&field);

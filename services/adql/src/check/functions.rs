@@ -9,15 +9,21 @@ use vo_common::FieldMeta;
 use super::expr::{computed, numeric_field};
 use super::{Checker, Kind, Typed};
 use crate::ast::Call;
-use crate::diag::Span;
 use crate::ir::*;
 
-/// The math and trigonometric functions this checker takes (RAND without a seed only).
+/// The math and trigonometric functions this checker takes.
 pub const MATH: &[&str] = &[
     "ABS", "CEILING", "DEGREES", "EXP", "FLOOR", "LOG", "LOG10", "MOD", "PI", "POWER", "RADIANS",
     "RAND", "ROUND", "SQRT", "TRUNCATE", "ACOS", "ASIN", "ATAN", "ATAN2", "COS", "COT", "SIN",
     "TAN",
 ];
+
+/// RAND(seed)'s generator is MINSTD (Park & Miller 1988, CACM 31, 1192, with Park, Miller &
+/// Stockmeyer's multiplier 48271): x ← 48271 x mod (2³¹ − 1), starting from (seed mod (2³¹ −
+/// 2)) + 1, each value x / (2³¹ − 1) in (0, 1). The dialects render `RAND_SEEDED(seed mod
+/// (2³¹ − 2), call)`, one sequence per call of the query, so the same query gives the same
+/// values at every run.
+pub const RAND_MODULUS: u64 = 2_147_483_646;
 
 /// Whether `name` is one of the functions of [`Checker::scalar_function`].
 pub(super) fn is_scalar_function(name: &str) -> bool {
@@ -39,14 +45,38 @@ impl<'a> Checker<'a> {
     /// other math function is a double. ABS, CEILING, FLOOR, ROUND, TRUNCATE and MOD keep
     /// the unit of their (first) argument; DEGREES gives `deg`, RADIANS `rad`. LOWER and
     /// UPPER give text.
-    pub(super) fn scalar_function(&mut self, c: &Call, span: Span) -> Option<Typed<'a>> {
+    pub(super) fn scalar_function(&mut self, c: &Call) -> Option<Typed<'a>> {
         let name = static_name(&c.name)?;
         if name == "RAND" && !c.args.is_empty() {
-            self.err(
-                span,
-                "RAND with a seed is not supported yet: use RAND() (a new value for each row)",
-            );
-            return None;
+            // RAND(seed): a sequence of its own for this call, the same at every run (the
+            // parser took the seed as an unsigned integer literal).
+            let seed = match &c.args[0].kind {
+                crate::ast::ExprKind::Number { text, .. } => text.parse::<u64>().ok(),
+                _ => None,
+            };
+            let Some(seed) = seed else {
+                self.err(
+                    c.args[0].span,
+                    "RAND's seed must be an unsigned integer literal",
+                );
+                return None;
+            };
+            self.rand_sites += 1;
+            let int = |v: u64| Node::Num {
+                text: v.to_string(),
+                int: true,
+            };
+            let mut field = computed("double").into_owned();
+            field.name = "rand".into();
+            return Some(Typed {
+                node: Node::Func(
+                    "RAND_SEEDED",
+                    vec![int(seed % RAND_MODULUS), int(self.rand_sites as u64)],
+                ),
+                field: Cow::Owned(field),
+                kind: Kind::Number,
+                aggregate: false,
+            });
         }
         let mut args = Vec::with_capacity(c.args.len());
         let mut aggregate = false;
@@ -129,6 +159,58 @@ impl<'a> Checker<'a> {
             field,
             kind,
             aggregate,
+        })
+    }
+
+    /// IN_UNIT(value, 'unit') (ADQL 2.1 §2.4): the value, whose unit is its column's (or
+    /// what a function gives it), times the factor to `unit` ([`crate::vounit`]). Errors:
+    /// a value without a unit, a unit that cannot be read, units of different dimensions.
+    pub(super) fn in_unit(&mut self, c: &Call) -> Option<Typed<'a>> {
+        let t = self.value(&c.args[0])?;
+        if !matches!(t.kind, Kind::Number | Kind::Null) {
+            self.err(
+                c.args[0].span,
+                format!("IN_UNIT takes a number, but this is {}", t.kind.describe()),
+            );
+            return None;
+        }
+        let crate::ast::ExprKind::Str(to) = &c.args[1].kind else {
+            self.err(c.args[1].span, "IN_UNIT takes the unit as a string literal");
+            return None;
+        };
+        let Some(from) = t.field.unit.clone().filter(|u| !u.trim().is_empty()) else {
+            self.err(
+                c.args[0].span,
+                "IN_UNIT: this value has no unit to convert from",
+            );
+            return None;
+        };
+        let factor = match crate::vounit::conversion(&from, to) {
+            Ok(f) => f,
+            Err(e) => {
+                self.err(c.args[1].span, format!("IN_UNIT: {e}"));
+                return None;
+            }
+        };
+        let mut field = numeric_field("double");
+        field.name = "in_unit".into();
+        field.unit = Some(to.trim().to_string());
+        field.ucd = t.field.ucd.clone();
+        let node = Node::Chain(
+            Box::new(Node::Nested(Box::new(t.node))),
+            vec![(
+                crate::ast::BinOp::Mul,
+                Node::Num {
+                    text: format!("{factor:?}"),
+                    int: false,
+                },
+            )],
+        );
+        Some(Typed {
+            node,
+            field: Cow::Owned(field),
+            kind: Kind::Number,
+            aggregate: t.aggregate,
         })
     }
 }

@@ -107,6 +107,7 @@ impl<'a> Checker<'a> {
                 })
             }
             "CONTAINS" | "INTERSECTS" => self.predicate(c),
+            "IN_UNIT" => self.in_unit(c),
             "DISTANCE" => {
                 let nodes: Vec<Node> = match c.args.as_slice() {
                     [a, b] => {
@@ -209,7 +210,7 @@ impl<'a> Checker<'a> {
                     aggregate: false,
                 })
             }
-            name if super::functions::is_scalar_function(name) => self.scalar_function(c, span),
+            name if super::functions::is_scalar_function(name) => self.scalar_function(c),
             other => {
                 self.err(span, format!("function {other} is not supported yet"));
                 None
@@ -282,6 +283,9 @@ impl<'a> Checker<'a> {
                 }
             }
             ExprKind::Call(c) if c.udf => self.udf_point(c, e.span),
+            ExprKind::Cast(inner, t @ (CastType::Point | CastType::Circle | CastType::Polygon)) => {
+                self.cast_shape(inner, t)
+            }
             ExprKind::Call(c) => self.constructor(c, e.span),
             _ => {
                 self.err(
@@ -388,6 +392,71 @@ impl<'a> Checker<'a> {
                 None
             }
         }
+    }
+
+    /// CAST(x AS POINT | CIRCLE | POLYGON) as a value (ADQL 2.1 §2.10): `x` a geometry of
+    /// that type, or a string literal holding one as DALI text (`"ra dec"`, `"ra dec r"`,
+    /// `"ra1 dec1 ..."`) or as STC-S.
+    pub(super) fn cast_geometry(&mut self, inner: &Expr, target: &CastType) -> Option<Typed<'a>> {
+        let shape = self.cast_shape(inner, target)?;
+        let field = geometry_field(shape.dali_xtype().unwrap_or("polygon"));
+        Some(Typed {
+            node: Node::GeoValue(Box::new(shape)),
+            field: Cow::Owned(field),
+            kind: Kind::Geometry,
+            aggregate: false,
+        })
+    }
+
+    /// The shape of CAST(x AS POINT | CIRCLE | POLYGON) (see [`Self::cast_geometry`]).
+    fn cast_shape(&mut self, inner: &Expr, target: &CastType) -> Option<Shape<'a>> {
+        let want = match target {
+            CastType::Point => "POINT",
+            CastType::Circle => "CIRCLE",
+            _ => "POLYGON",
+        };
+        let shape = match &inner.kind {
+            ExprKind::Str(text) => {
+                let nums: Option<Vec<f64>> =
+                    text.split_whitespace().map(|w| w.parse().ok()).collect();
+                let stcs = match nums {
+                    Some(n) if !n.is_empty() => {
+                        let words: Vec<String> = n.iter().map(|v| format!("{v:?}")).collect();
+                        format!(
+                            "{} ICRS {}",
+                            if want == "POINT" { "POSITION" } else { want },
+                            words.join(" ")
+                        )
+                    }
+                    _ => text.clone(),
+                };
+                match Geometry::from_stcs(&stcs) {
+                    Ok(g) => shape_of(&g),
+                    Err(e) => {
+                        self.err(inner.span, format!("CAST to {want}: {e}"));
+                        return None;
+                    }
+                }
+            }
+            _ => self.shape(inner)?,
+        };
+        let fits = matches!(
+            (&shape, want),
+            (Shape::Point(..), "POINT")
+                | (Shape::Circle(..), "CIRCLE")
+                | (
+                    Shape::Polygon(_) | Shape::PolygonLiteral(_) | Shape::Region(_),
+                    "POLYGON"
+                )
+        );
+        if !fits {
+            self.err(
+                inner.span,
+                format!("CAST to {want} takes a {want}, not {}", describe(&shape)),
+            );
+            return None;
+        }
+        Some(shape)
     }
 
     /// Numeric arguments of a geometry constructor, with literal coordinates range-checked:

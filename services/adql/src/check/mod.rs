@@ -12,6 +12,7 @@ mod expr;
 mod functions;
 mod geometry;
 mod udf;
+pub use functions::RAND_MODULUS;
 pub(crate) use geometry::literal_geometry;
 pub use udf::{udf_signatures, Udf, UDFS};
 
@@ -156,6 +157,8 @@ pub struct Checker<'a> {
     in_aggregate: bool,
     /// The query text, for quoting it in messages.
     source: String,
+    /// How many RAND(seed) calls were checked: each has a sequence of its own.
+    rand_sites: usize,
 }
 
 fn plain_ident(name: &str) -> Ident {
@@ -216,6 +219,7 @@ impl<'a> Checker<'a> {
             aliases: 0,
             aggregates_allowed: false,
             in_aggregate: false,
+            rand_sites: 0,
         }
     }
 

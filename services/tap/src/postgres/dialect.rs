@@ -90,6 +90,8 @@ impl SqlDialect for PgDialect {
             vo_adql::ir::CastTarget::Char(_) => {
                 format!("CAST(CAST({value} AS {}) AS varchar)", target.sql())
             }
+            // DALI timestamp text from ISO 8601 text, checked as SQLite checks it.
+            vo_adql::ir::CastTarget::Timestamp => format!("vogate_adql.to_timestamp({value})"),
             _ => format!("CAST({value} AS {})", target.sql()),
         }
     }
@@ -145,6 +147,7 @@ impl SqlDialect for PgDialect {
             ("PI", []) => "pi()".into(),
             ("RA_NORMALISED", [x]) => format!("({} - 360 * floor({} / 360))", d(x), d(x)),
             ("RAND", []) => "random()".into(),
+            ("RAND_SEEDED", [seed, call]) => format!("vogate_adql.rand({seed}, {call})"),
             ("ROUND" | "TRUNCATE", [x, rest @ ..]) => {
                 let func = if name == "ROUND" { "round" } else { "trunc" };
                 let places = rest

@@ -226,6 +226,10 @@ impl PgBackend {
 /// - `box_distance(box, ra, dec)`: degrees from a position to the nearest point of a box,
 ///   and `box_circle('meets'|'box_in_circle'|'circle_in_box', box, circle)` from it
 ///   (pgSphere 1.2's `sbox && scircle` misses circles that meet a box by degrees);
+/// - `to_timestamp(text)`: CAST to TIMESTAMP, ISO 8601 text to DALI's timestamp text
+///   (as vo-tap's `dali_timestamp` on SQLite);
+/// - `rand(seed, call)`: RAND(seed), the next value of the call's MINSTD sequence, its state
+///   in a setting local to the query's transaction;
 /// - `hasword(haystack, needle)`: ivo_hasword, 1 when every word of needle (a run of
 ///   a-z and 0-9, ASCII letters compared case-insensitively) is a word of haystack;
 /// - `stcs_numbers(text)`: the numbers of an STC-S `POLYGON [frame] ra dec ...`;
@@ -413,6 +417,40 @@ BEGIN
     END IF;
   END LOOP;
   RETURN true;
+END $f$;
+
+CREATE OR REPLACE FUNCTION vogate_adql.rand(seed bigint, site bigint)
+RETURNS float8 LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE AS $f$
+DECLARE
+  key text := 'vogate_adql.rand_' || site;
+  v text := current_setting(key, true);
+  x bigint;
+BEGIN
+  IF v IS NULL OR v = '' THEN
+    x := seed % 2147483646 + 1;
+  ELSE
+    x := v::bigint;
+  END IF;
+  x := x * 48271 % 2147483647;
+  PERFORM set_config(key, x::text, true);
+  RETURN x::float8 / 2147483647;
+END $f$;
+
+CREATE OR REPLACE FUNCTION vogate_adql.to_timestamp(t text)
+RETURNS text LANGUAGE plpgsql IMMUTABLE STRICT PARALLEL SAFE AS $f$
+DECLARE
+  s text := regexp_replace(btrim(t, ' '), 'Z$', '');
+BEGIN
+  IF s !~ '^[0-9]{4}-[0-9]{2}-[0-9]{2}([T ]([01][0-9]|2[0-3]):[0-5][0-9](:[0-5][0-9](\.[0-9]{1,6})?)?)?$'
+     OR substr(s, 6, 2)::int NOT BETWEEN 1 AND 12 THEN
+    RAISE EXCEPTION 'invalid input syntax for type timestamp: "%"', t;
+  END IF;
+  IF substr(s, 9, 2)::int < 1 OR substr(s, 9, 2)::int > extract(day from
+       (date_trunc('month', make_date(substr(s, 1, 4)::int, substr(s, 6, 2)::int, 1))
+        + interval '1 month - 1 day')) THEN
+    RAISE EXCEPTION 'date/time field value out of range: "%"', t;
+  END IF;
+  RETURN regexp_replace(to_char(CAST(s AS timestamp), 'YYYY-MM-DD"T"HH24:MI:SS.US'), '\.?0+$', '');
 END $f$;
 
 CREATE OR REPLACE FUNCTION vogate_adql.words(t text)

@@ -112,6 +112,7 @@ impl SqlDialect for SqliteDialect {
                     vo_adql::ir::CastTarget::Bigint => "BIGINT",
                     vo_adql::ir::CastTarget::Real => "REAL",
                     vo_adql::ir::CastTarget::Double => "DOUBLE PRECISION",
+                    vo_adql::ir::CastTarget::Timestamp => "TIMESTAMP",
                     _ => "VARCHAR",
                 },
                 -1,
@@ -148,6 +149,7 @@ impl SqlDialect for SqliteDialect {
             // SQLite has no exclusive OR: a ^ b = (a | b) - (a & b), exactly.
             ("BITXOR", [a, b]) => return format!("(({a} | {b}) - ({a} & {b}))"),
             ("BITNOT", [a]) => return format!("(~ {a})"),
+            ("RAND_SEEDED", [seed, call]) => return format!("vogate_rand({seed}, {call})"),
             // SQLite's comparisons are already 1/0 (NULL for NULL).
             ("BOOL_INT", [x]) => return format!("({x})"),
             ("STRING_AGG", [x, d]) => return format!("group_concat({x}, {d})"),
@@ -557,6 +559,7 @@ pub fn pg_cast(v: CastIn, target: &str, n: i64) -> Result<rusqlite::types::Value
             Value::Real(f64::from(r))
         }
         "DOUBLE PRECISION" => Value::Real(float("double precision")?),
+        "TIMESTAMP" => Value::Text(dali_timestamp(&text())?),
         "CHAR" => {
             // Cut to n; PostgreSQL drops CHAR's padding wherever the value is used as text.
             let n = usize::try_from(n).unwrap_or(1);
@@ -577,6 +580,73 @@ pub fn pg_cast(v: CastIn, target: &str, n: i64) -> Result<rusqlite::types::Value
             })
         }
     })
+}
+
+/// ISO 8601 text (`YYYY-MM-DD`, optionally `T` or a space and `hh:mm[:ss[.f]]` with 1 to 6
+/// fraction digits, optionally `Z`; surrounding spaces ignored) as DALI's timestamp text
+/// `YYYY-MM-DDThh:mm:ss[.f]` without trailing zero digits, as `vogate_adql.to_timestamp`
+/// makes it on PostgreSQL. Errors in PostgreSQL's words: text of another shape is `invalid
+/// input syntax for type timestamp`, a day the month does not have `date/time field value
+/// out of range`.
+pub fn dali_timestamp(s: &str) -> Result<String, String> {
+    let syntax = || format!("invalid input syntax for type timestamp: \"{s}\"");
+    let t = s.trim_matches(' ');
+    let t = t.strip_suffix('Z').unwrap_or(t);
+    let b = t.as_bytes();
+    let digits = |r: std::ops::Range<usize>| -> Option<u32> {
+        let part = t.get(r)?;
+        (!part.is_empty() && part.bytes().all(|c| c.is_ascii_digit()))
+            .then(|| part.parse().ok())
+            .flatten()
+    };
+    if b.len() < 10 || b[4] != b'-' || b[7] != b'-' {
+        return Err(syntax());
+    }
+    let (year, month, day) = (
+        digits(0..4).ok_or_else(syntax)?,
+        digits(5..7).ok_or_else(syntax)?,
+        digits(8..10).ok_or_else(syntax)?,
+    );
+    let (mut hour, mut minute, mut second, mut fraction) = (0, 0, 0, String::new());
+    if b.len() > 10 {
+        if !(b[10] == b'T' || b[10] == b' ') || b.len() < 16 || b[13] != b':' {
+            return Err(syntax());
+        }
+        hour = digits(11..13).ok_or_else(syntax)?;
+        minute = digits(14..16).ok_or_else(syntax)?;
+        if b.len() > 16 {
+            if b[16] != b':' || b.len() < 19 {
+                return Err(syntax());
+            }
+            second = digits(17..19).ok_or_else(syntax)?;
+            if b.len() > 19 {
+                if b[19] != b'.' || b.len() == 20 || b.len() > 26 {
+                    return Err(syntax());
+                }
+                digits(20..b.len()).ok_or_else(syntax)?;
+                fraction = t[20..].trim_end_matches('0').to_string();
+            }
+        }
+    }
+    if hour > 23 || minute > 59 || second > 59 || month == 0 || month > 12 {
+        return Err(syntax());
+    }
+    let leap = (year % 4 == 0 && year % 100 != 0) || year % 400 == 0;
+    let days = match month {
+        2 if leap => 29,
+        2 => 28,
+        4 | 6 | 9 | 11 => 30,
+        _ => 31,
+    };
+    if day == 0 || day > days {
+        return Err(format!("date/time field value out of range: \"{s}\""));
+    }
+    let mut out = format!("{year:04}-{month:02}-{day:02}T{hour:02}:{minute:02}:{second:02}");
+    if !fraction.is_empty() {
+        out.push('.');
+        out.push_str(&fraction);
+    }
+    Ok(out)
 }
 
 /// A float as PostgreSQL's float8out writes it: the shortest digits that read back as the
@@ -742,6 +812,22 @@ pub fn register_functions(conn: &Connection) -> rusqlite::Result<()> {
             (Region::Polygon(a), Region::Polygon(b)) => a.intersects_polygon(b),
             _ => true,
         })))
+    })?;
+    // vogate_rand(seed, call): RAND(seed), the next value of the call's MINSTD sequence
+    // (vo_adql::check::RAND_MODULUS), kept for the statement. Not deterministic, so SQLite
+    // calls it for every row.
+    conn.create_scalar_function("vogate_rand", 2, FunctionFlags::SQLITE_UTF8, |ctx| {
+        let state = ctx.get_or_create_aux(1, |_| -> Result<_, String> {
+            Ok(std::sync::atomic::AtomicU64::new(0))
+        })?;
+        let seed = u64::try_from(ctx.get::<i64>(0)?).unwrap_or(0);
+        let mut x = state.load(std::sync::atomic::Ordering::Relaxed);
+        if x == 0 {
+            x = seed % vo_adql::check::RAND_MODULUS + 1;
+        }
+        x = x * 48271 % 2_147_483_647;
+        state.store(x, std::sync::atomic::Ordering::Relaxed);
+        Ok(x as f64 / 2_147_483_647.0)
     })?;
     // vogate_geo('CONTAINS'|'INTERSECTS', shape, shape): 1/0 (see `geometry_arg`).
     conn.create_scalar_function("vogate_geo", -1, flags, |ctx| {
