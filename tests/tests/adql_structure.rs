@@ -378,6 +378,7 @@ const QUERIES: &[(&str, bool)] = &[
     ("SELECT star_id FROM cat.stars WHERE DEGREES(ACOS(SIN(RADIANS(dec)) * SIN(RADIANS(20)) + COS(RADIANS(dec)) * COS(RADIANS(20)) * COS(RADIANS(ra - 10)))) < 30", false),
     ("SELECT field_id, LOWER(name), UPPER(name), UPPER(LOWER(name)) || '!' FROM cat.fields ORDER BY field_id", true),
     ("SELECT star_id, cls FROM cat.stars WHERE UPPER(cls) = 'STAR' AND LOWER(cls) LIKE 's%'", false),
+    ("SELECT field_id, SUBSTRING(name, 2), SUBSTRING(name, 1, 2), SUBSTRING(name, 0, 2), SUBSTRING(name, -1, 3), SUBSTRING(name, 3, 10), SUBSTRING(name, field_id, 1), SUBSTRING('héllo wörld', 2, 4) FROM cat.fields ORDER BY field_id", true),
     ("SELECT field_id, ROUND(AVG(mag), 3), MAX(ABS(dec)), SUM(MOD(star_id, 3)) FROM cat.stars GROUP BY field_id", false),
     ("SELECT COUNT(*) FROM cat.stars WHERE RAND() >= 0 AND RAND() < 1", false),
     // Bitwise operators and hexadecimal literals (ADQL 2.1 §2.3.3, §2.1.4).
@@ -428,6 +429,7 @@ const QUERIES: &[(&str, bool)] = &[
     ("SELECT star_id, cls FROM cat.stars WHERE ivo_nocasematch(cls, 'STAR') = 1 OR ivo_hasword(cls, 'QSO') = 1", false),
     ("SELECT star_id, ivo_string_agg(cls, ';') FROM cat.stars GROUP BY star_id ORDER BY star_id", true),
     ("SELECT cls, ivo_string_agg(cls, '|'), COUNT(*) FROM cat.stars WHERE cls = 'qso' GROUP BY cls", false),
+    ("SELECT star_id, ivo_epoch_prop_pos(ra, dec, mag, flags * 100, field_id * 50, 20, 2000, 2100), COORD2(ivo_epoch_prop_pos(ra, dec, NULL, 100, -100, NULL, 2016, 1991.25)), DISTANCE(ivo_epoch_prop_pos(ra, dec, 10, 1000, 1000, -50, 2000, 3000), POINT(ra, dec)) FROM cat.stars ORDER BY star_id", true),
 ];
 
 /// Queries that must fail on both backends, with a word the error says.
@@ -539,6 +541,10 @@ const ERRORS: &[(&str, &str)] = &[
         "IN_UNIT: this value has no unit to convert from",
     ),
     (
+        "SELECT SUBSTRING(name, 1, -field_id) FROM cat.fields",
+        "negative substring length not allowed",
+    ),
+    (
         "SELECT ivo_healpix_index(30, ra, dec) FROM cat.stars",
         "Healpix level out of valid range [0..29]",
     ),
@@ -547,7 +553,7 @@ const ERRORS: &[(&str, &str)] = &[
         "Healpix index out of range",
     ),
     (
-        "SELECT ivo_epoch_prop_pos(1, 2, 3, 4, 5, 6, 7, 8) FROM cat.fields",
+        "SELECT ivo_apply_pm(1, 2, 3, 4, 5) FROM cat.fields",
         "is not provided by this service",
     ),
     (

@@ -1,7 +1,7 @@
 //! Property tests of ADQL geometry (ADQL 2.1 §4.2) on SQLite and PostgreSQL + pgSphere
 //! against brute force: random circles (up to 180 degrees), boxes and polygons, centred
 //! anywhere (around both poles and across RA = 0 more often, longitudes given in [-30, 390)),
-//! against 3,000 stored points and circles around them.
+//! against 3,000 stored points and the circles, boxes and triangles around them.
 //!
 //! Brute force is independent of vogate's geometry: a point is in a polygon when the angles
 //! its edges subtend sum to ±2π (winding), in a circle by the haversine distance, in a box
@@ -9,7 +9,9 @@
 //! densely and refining the nearest sample by ternary search (a polygon is on the side of
 //! its vertices: the winding is the same at the antipode). A point or circle counts as
 //! undecided (and is not compared) within 1e-7 degrees of an edge; pgSphere's own tolerance
-//! is 1e-9 rad. DISTANCE must agree to 1e-7 degrees, AREA to 1e-9 relative (brute force: closed forms for
+//! is 1e-9 rad. Shapes against boxes and triangles are judged from dense samples of both
+//! boundaries, and only where the samples decide (a sample clearly inside the other shape,
+//! or every sample clearly outside it). DISTANCE must agree to 1e-7 degrees, AREA to 1e-9 relative (brute force: closed forms for
 //! circles and boxes, l'Huilier's theorem over the fan of triangles from the centre each
 //! polygon is star-shaped around).
 
@@ -51,6 +53,8 @@ tables:
 /// shape too.
 const POINTS: usize = 3000;
 const CIRCLES: usize = 400;
+/// How many of the points get a box and a triangle around them, related to each shape.
+const RELATED: usize = 60;
 /// The band around an edge within which answers are not compared, degrees.
 const BAND: f64 = 1e-7;
 
@@ -264,6 +268,82 @@ impl Shape {
         best
     }
 
+    /// Brute force: points along the boundary, `per_piece` to each piece (ends included).
+    fn boundary_samples(&self, per_piece: u32) -> Vec<(f64, f64)> {
+        let mut out = Vec::new();
+        for piece in self.boundary() {
+            for i in 0..=per_piece {
+                out.push(piece(f64::from(i) / f64::from(per_piece)));
+            }
+        }
+        out
+    }
+
+    /// Brute force: whether (ra, dec) is in the shape with every point within `delta`
+    /// degrees (16 directions) on the same side.
+    fn clearly(&self, ra: f64, dec: f64, delta: f64) -> Option<bool> {
+        let inside = self.contains(ra, dec);
+        let steady = (0..16).all(|k| {
+            let (r2, d2) = destination(ra, dec, f64::from(k) * 22.5, delta);
+            self.contains(r2, d2) == inside
+        });
+        steady.then_some(inside)
+    }
+
+    /// The largest step between the boundary samples of [`Self::boundary_samples`].
+    fn sample_step(&self, per_piece: u32) -> f64 {
+        let v = self.boundary_samples(per_piece);
+        v.windows(2)
+            .map(|w| haversine(w[0].0, w[0].1, w[1].0, w[1].1))
+            .fold(0.0, f64::max)
+    }
+
+    /// Brute force INTERSECTS, CONTAINS(self, other) and CONTAINS(other, self) of two shapes
+    /// from their boundary samples, `None` where the samples cannot decide: a sample of one
+    /// boundary clearly inside the other shape proves they meet (and that the other is not
+    /// within it); a shape is within another when all its boundary samples are clearly
+    /// inside the other and all the other's clearly outside it.
+    fn relations(&self, other: &Shape) -> [Option<bool>; 3] {
+        const PER_PIECE: u32 = 100;
+        let delta = 1.5
+            * self
+                .sample_step(PER_PIECE)
+                .max(other.sample_step(PER_PIECE))
+            + BAND;
+        let in_other: Vec<Option<bool>> = self
+            .boundary_samples(PER_PIECE)
+            .iter()
+            .map(|(a, b)| other.clearly(*a, *b, delta))
+            .collect();
+        let in_self: Vec<Option<bool>> = other
+            .boundary_samples(PER_PIECE)
+            .iter()
+            .map(|(a, b)| self.clearly(*a, *b, delta))
+            .collect();
+        let all = |v: &[Option<bool>], x: bool| v.iter().all(|y| *y == Some(x));
+        let intersects = if in_other.contains(&Some(true)) || in_self.contains(&Some(true)) {
+            Some(true)
+        } else if all(&in_other, false) && all(&in_self, false) {
+            Some(false)
+        } else {
+            None
+        };
+        let within = |mine: &[Option<bool>], theirs: &[Option<bool>]| {
+            if mine.contains(&Some(false)) || theirs.contains(&Some(true)) {
+                Some(false)
+            } else if all(mine, true) && all(theirs, false) {
+                Some(true)
+            } else {
+                None
+            }
+        };
+        [
+            intersects,
+            within(&in_other, &in_self),
+            within(&in_self, &in_other),
+        ]
+    }
+
     /// Brute force: the distance from (ra, dec) to the nearest point of the shape.
     fn distance(&self, ra: f64, dec: f64) -> f64 {
         if self.contains(ra, dec) {
@@ -411,8 +491,10 @@ async fn check(
     s: &Shape,
     pts: &[(f64, f64, f64)],
     reference: (f64, f64),
-) -> Result<(), String> {
+) -> Result<usize, String> {
     let mut bad = Vec::new();
+    // How many box and triangle relations brute force could decide (and so were compared).
+    let mut decided = 0;
     // CONTAINS(POINT, shape) in WHERE (through the index prefilter).
     let inside: BTreeSet<i64> = rows(
         gw,
@@ -489,6 +571,44 @@ async fn check(
             bad.push(format!("point {id}: DISTANCE {d} (brute force {want})"));
         }
     }
+    // Boxes and polygons around the first points against the shape, both ways round.
+    let sql = format!(
+        "SELECT id, INTERSECTS(BOX(ra, dec, rad, rad / 2), {s0}), CONTAINS(BOX(ra, dec, rad, rad / 2), {s0}), CONTAINS({s0}, BOX(ra, dec, rad, rad / 2)), INTERSECTS(POLYGON(ra - rad / 8, dec - rad / 10, ra + rad / 8, dec - rad / 10, ra, dec + rad / 10), {s0}), CONTAINS(POLYGON(ra - rad / 8, dec - rad / 10, ra + rad / 8, dec - rad / 10, ra, dec + rad / 10), {s0}), CONTAINS({s0}, POLYGON(ra - rad / 8, dec - rad / 10, ra + rad / 8, dec - rad / 10, ra, dec + rad / 10)) FROM g.pts WHERE id <= {RELATED} AND dec BETWEEN -60 AND 60 ORDER BY id",
+        s0 = s.adql(None)
+    );
+    for r in rows(gw, &sql).await? {
+        let id = r[0].as_i64().unwrap_or(0);
+        let Some(&(ra, dec, rad)) = usize::try_from(id - 1).ok().and_then(|i| pts.get(i)) else {
+            bad.push(format!("row {r}: no such point"));
+            continue;
+        };
+        let bx = Shape::Box(ra, dec, rad, rad / 2.0);
+        let tri = Shape::Polygon(
+            vec![
+                (ra - rad / 8.0, dec - rad / 10.0),
+                (ra + rad / 8.0, dec - rad / 10.0),
+                (ra, dec + rad / 10.0),
+            ],
+            (ra, dec - rad / 30.0),
+        );
+        for (col, t) in [(1, &bx), (4, &tri)] {
+            let [meets, t_in_s, s_in_t] = t.relations(s);
+            let name = if col == 1 { "BOX" } else { "POLYGON" };
+            for (k, what, want) in [
+                (0, "INTERSECTS", meets),
+                (1, "CONTAINS(row, shape)", t_in_s),
+                (2, "CONTAINS(shape, row)", s_in_t),
+            ] {
+                let got = r[col + k].as_i64() == Some(1);
+                decided += usize::from(want.is_some());
+                if want.is_some_and(|w| w != got) {
+                    bad.push(format!(
+                        "{name} around point {id} ({ra}, {dec}, {rad}): {what} {got} (brute force {want:?})"
+                    ));
+                }
+            }
+        }
+    }
     // AREA, computed by the database (the shape depends on a column).
     let area = rows(
         gw,
@@ -504,7 +624,7 @@ async fn check(
         bad.push(format!("AREA {got} (brute force {want})"));
     }
     if bad.is_empty() {
-        Ok(())
+        Ok(decided)
     } else {
         bad.truncate(8);
         Err(bad.join("\n    "))
@@ -537,6 +657,7 @@ async fn props() {
     let strategy = (shape(), centre());
     let mut failures = Vec::new();
     let mut tried = 0;
+    let mut decided = 0;
     // Each case is drawn from the strategies and run here: the queries are async, which
     // proptest's runner is not.
     let mut generated = Vec::new();
@@ -547,14 +668,19 @@ async fn props() {
     for (s, reference) in generated {
         tried += 1;
         for (name, gw) in [("SQLite", &lite), ("PostgreSQL", &pg)] {
-            if let Err(why) = check(gw, &s, &pts, reference).await {
-                failures.push(format!("{name}: {s:?}\n    {why}"));
+            match check(gw, &s, &pts, reference).await {
+                Ok(n) => decided += n,
+                Err(why) => failures.push(format!("{name}: {s:?}\n    {why}")),
             }
         }
     }
     println!(
-        "geometry_props: {tried} random shapes against {POINTS} points and {CIRCLES} circles on SQLite and PostgreSQL: {} disagreements with brute force",
+        "geometry_props: {tried} random shapes against {POINTS} points, {CIRCLES} circles and {RELATED} boxes and triangles on SQLite and PostgreSQL ({decided} box and triangle relations decided by brute force): {} disagreements with brute force",
         failures.len()
+    );
+    assert!(
+        decided >= tried as usize * 100,
+        "brute force decided only {decided} relations"
     );
     assert!(tried >= 32, "only {tried} cases generated");
     assert!(

@@ -201,6 +201,8 @@ enum Args {
     Distance,
     /// A character value (LOWER, UPPER).
     Text,
+    /// A character value, a start and optionally a length (SUBSTRING, an extension).
+    Substring,
     /// A numeric value and a string literal (IN_UNIT).
     InUnit,
     /// A string literal (REGION).
@@ -257,6 +259,9 @@ const BUILTINS: &[Builtin] = &[
     // Strings (§2.5).
     Builtin { name: "LOWER", args: Args::Text, class: Class::StrFunc },
     Builtin { name: "UPPER", args: Args::Text, class: Class::StrFunc },
+    // SUBSTRING(s, start[, length]): not in ADQL 2.1 (a reserved word there), as Rubin's and
+    // CADC's TAP services take it.
+    Builtin { name: "SUBSTRING", args: Args::Substring, class: Class::StrFunc },
     // Geometry (§4.2).
     Builtin { name: "AREA", args: Args::Geo(1), class: Class::NumFunc },
     Builtin { name: "BOX", args: Args::Box, class: Class::GeoFunc },
@@ -1686,9 +1691,15 @@ impl<'s> Parser<'_, 's> {
                 4 => args.iter().try_for_each(numeric)?,
                 _ => return Err(count_err("two points or four numbers")),
             },
-            Args::Text => {
-                if n != 1 {
+            Args::Text | Args::Substring => {
+                if b.args == Args::Text && n != 1 {
                     return Err(count_err("one string"));
+                }
+                if b.args == Args::Substring {
+                    if !(2..=3).contains(&n) {
+                        return Err(count_err("a string, a start and optionally a length"));
+                    }
+                    args[1..].iter().try_for_each(numeric)?;
                 }
                 match class(&args[0]) {
                     Class::Primary | Class::Str | Class::StrFunc | Class::Udf => {}

@@ -319,7 +319,8 @@ impl Vosi {
              <feature><form>IN_UNIT</form><description>VOUnits 1.0: SI prefixes, powers, products and quotients; deg, arcsec, mas, rad, Jy, mag, pc, AU, yr and the other units of VOUnits' tables</description></feature></languageFeatures>\
              <languageFeatures type=\"ivo://ivoa.net/std/TAPRegExt#features-adql-string\">\
              <feature><form>ILIKE</form></feature><feature><form>LOWER</form></feature>\
-             <feature><form>UPPER</form></feature></languageFeatures>\
+             <feature><form>UPPER</form></feature>\
+             <feature><form>SUBSTRING</form><description>SUBSTRING(s, start[, length]), as PostgreSQL's substr: an extension, not in ADQL 2.1</description></feature></languageFeatures>\
              <languageFeatures type=\"ivo://ivoa.net/std/TAPRegExt#features-adql-bitwise\">\
              <feature><form>BIT_AND</form></feature><feature><form>BIT_OR</form></feature>\
              <feature><form>BIT_XOR</form></feature><feature><form>BIT_NOT</form></feature>\

@@ -33,7 +33,7 @@ pub(super) fn is_scalar_function(name: &str) -> bool {
 /// `name` as the `&'static str` of [`MATH`], LOWER or UPPER.
 fn static_name(name: &str) -> Option<&'static str> {
     MATH.iter()
-        .chain(["LOWER", "UPPER"].iter())
+        .chain(["LOWER", "UPPER", "SUBSTRING"].iter())
         .find(|n| n.eq_ignore_ascii_case(name))
         .copied()
 }
@@ -77,6 +77,9 @@ impl<'a> Checker<'a> {
                 kind: Kind::Number,
                 aggregate: false,
             });
+        }
+        if name == "SUBSTRING" {
+            return self.substring(c);
         }
         let mut args = Vec::with_capacity(c.args.len());
         let mut aggregate = false;
@@ -211,6 +214,48 @@ impl<'a> Checker<'a> {
             field: Cow::Owned(field),
             kind: Kind::Number,
             aggregate: t.aggregate,
+        })
+    }
+
+    /// SUBSTRING(s, start[, length]), an extension (ADQL 2.1 reserves the word): the
+    /// characters of `s` from `start` (1 is the first; positions before 1 count but hold
+    /// nothing) for `length` characters (to the end without one), as PostgreSQL's `substr`;
+    /// a negative length is an error.
+    fn substring(&mut self, c: &Call) -> Option<Typed<'a>> {
+        let mut args = Vec::new();
+        let mut aggregate = false;
+        for (i, a) in c.args.iter().enumerate() {
+            let t = self.value(a)?;
+            let int = matches!(
+                t.field.datatype.as_str(),
+                "short" | "int" | "long" | "unsignedByte"
+            );
+            let fits = match (i, t.kind) {
+                (_, Kind::Null) => true,
+                (0, k) => k == Kind::Text,
+                (_, k) => k == Kind::Number && int,
+            };
+            if !fits {
+                self.err(
+                    a.span,
+                    format!(
+                        "SUBSTRING takes {} here, but this is {}",
+                        if i == 0 { "a string" } else { "an integer" },
+                        t.kind.describe()
+                    ),
+                );
+                return None;
+            }
+            aggregate |= t.aggregate;
+            args.push(t.node);
+        }
+        let mut field = super::expr::computed_text();
+        field.to_mut().name = "substring".into();
+        Some(Typed {
+            node: Node::Func("SUBSTRING", args),
+            field,
+            kind: Kind::Text,
+            aggregate,
         })
     }
 }

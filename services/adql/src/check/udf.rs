@@ -44,6 +44,12 @@ pub const UDFS: &[Udf] = &[
         args: (2, 2),
     },
     Udf {
+        name: "ivo_epoch_prop_pos",
+        forms: &["ivo_epoch_prop_pos(ra DOUBLE PRECISION, dec DOUBLE PRECISION, parallax DOUBLE PRECISION, pmra DOUBLE PRECISION, pmdec DOUBLE PRECISION, radial_velocity DOUBLE PRECISION, ref_epoch DOUBLE PRECISION, out_epoch DOUBLE PRECISION) -> POINT"],
+        description: "The position at out_epoch of a star at (ra, dec) (degrees) at ref_epoch (Julian years) with parallax (mas), proper motion pmra (with cos dec) and pmdec (mas/yr) and radial_velocity (km/s), by the rigorous propagation of ESA SP-1200 Vol. 1 §1.5.5 (straight motion in space); a NULL parallax or radial velocity counts as 0.",
+        args: (8, 8),
+    },
+    Udf {
         name: "ivo_hasword",
         forms: &["ivo_hasword(haystack TEXT, needle TEXT) -> INTEGER"],
         description: "1 if every word of needle is a word of haystack, 0 otherwise: words are runs of the letters a-z and the digits 0-9, compared case-insensitively, without stemming.",
@@ -120,7 +126,7 @@ impl<'a> Checker<'a> {
                     field,
                 ))
             }
-            "ivo_healpix_center" => {
+            "ivo_healpix_center" | "ivo_epoch_prop_pos" => {
                 let shape = self.udf_point(c, span)?;
                 let field = super::geometry::geometry_field("point");
                 Some(Typed {
@@ -212,8 +218,32 @@ impl<'a> Checker<'a> {
         }
     }
 
-    /// `ivo_healpix_center(order, index)` as a point (ADQL geometry).
+    /// `ivo_healpix_center(order, index)` or `ivo_epoch_prop_pos(...)` as a point (ADQL
+    /// geometry).
     pub(super) fn udf_point(&mut self, c: &Call, span: Span) -> Option<Shape<'a>> {
+        if c.name.eq_ignore_ascii_case("ivo_epoch_prop_pos") {
+            let mut args = Vec::new();
+            for (i, a) in c.args.iter().enumerate() {
+                let n = self.number_arg(a, "ivo_epoch_prop_pos")?;
+                // A missing parallax or radial velocity counts as 0 (no motion along the
+                // line of sight).
+                args.push(if i == 2 || i == 5 {
+                    Node::Coalesce(vec![
+                        n,
+                        Node::Num {
+                            text: "0.0".into(),
+                            int: false,
+                        },
+                    ])
+                } else {
+                    n
+                });
+            }
+            return Some(Shape::Point(
+                Box::new(Node::Func("EPOCH_PROP_RA", args.clone())),
+                Box::new(Node::Func("EPOCH_PROP_DEC", args)),
+            ));
+        }
         if !c.name.eq_ignore_ascii_case("ivo_healpix_center") {
             self.err(span, format!("{} is not a POINT", c.name));
             return None;

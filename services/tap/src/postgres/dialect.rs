@@ -170,12 +170,25 @@ impl SqlDialect for PgDialect {
             ("HEALPIX_CENTER_DEC", [o, i]) => format!(
                 "degrees(lat(center_of_healpix_nest(CAST({o} AS integer), CAST({i} AS bigint))))"
             ),
+            ("EPOCH_PROP_RA" | "EPOCH_PROP_DEC", args) if args.len() == 8 => format!(
+                "(vogate_adql.epoch_prop_pos({}))[{}]",
+                args.iter()
+                    .map(|a| format!("CAST({a} AS double precision)"))
+                    .collect::<Vec<_>>()
+                    .join(", "),
+                if name == "EPOCH_PROP_RA" { 1 } else { 2 }
+            ),
             ("HASWORD", [h, n]) => format!("vogate_adql.hasword({h}, {n})"),
             ("HASHLIST_HAS", [l, i]) => {
                 format!("(lower({i}) = ANY(string_to_array(lower({l}), '#')))::int")
             }
             ("BOOL_INT", [x]) => format!("({x})::int"),
             ("STRING_AGG", [x, d]) => format!("string_agg({x}, {d})"),
+            ("SUBSTRING", [x, start, rest @ ..]) => format!(
+                "substr({x}, CAST({start} AS integer){})",
+                rest.first()
+                    .map_or(String::new(), |n| format!(", CAST({n} AS integer)"))
+            ),
             ("LOWER", [x]) => format!("lower({x})"),
             ("UPPER", [x]) => format!("upper({x})"),
             _ => format!("{name}({})", args.join(", ")),

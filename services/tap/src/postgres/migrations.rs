@@ -228,6 +228,8 @@ impl PgBackend {
 ///   (pgSphere 1.2's `sbox && scircle` misses circles that meet a box by degrees);
 /// - `to_timestamp(text)`: CAST to TIMESTAMP, ISO 8601 text to DALI's timestamp text
 ///   (as vo-tap's `dali_timestamp` on SQLite);
+/// - `epoch_prop_pos(ra, dec, parallax, pmra, pmdec, rv, ref_epoch, out_epoch)`
+///   (`{ra, dec}`): ivo_epoch_prop_pos, as vo-tap's `epoch_prop_pos` on SQLite;
 /// - `rand(seed, call)`: RAND(seed), the next value of the call's MINSTD sequence, its state
 ///   in a setting local to the query's transaction;
 /// - `hasword(haystack, needle)`: ivo_hasword, 1 when every word of needle (a run of
@@ -451,6 +453,31 @@ BEGIN
     RAISE EXCEPTION 'date/time field value out of range: "%"', t;
   END IF;
   RETURN regexp_replace(to_char(CAST(s AS timestamp), 'YYYY-MM-DD"T"HH24:MI:SS.US'), '\.?0+$', '');
+END $f$;
+
+CREATE OR REPLACE FUNCTION vogate_adql.epoch_prop_pos(c_ra float8, c_dec float8, plx float8,
+  pmra float8, pmdec float8, rv float8, t0 float8, t1 float8)
+RETURNS float8[] LANGUAGE plpgsql IMMUTABLE STRICT PARALLEL SAFE AS $f$
+DECLARE
+  mas float8 := pi() / 180 / 3600000;
+  sa float8 := sin(radians(c_ra)); ca float8 := cos(radians(c_ra));
+  sd float8 := sin(radians(c_dec)); cd float8 := cos(radians(c_dec));
+  tau float8 := t1 - t0;
+  mua float8 := pmra * mas; mud float8 := pmdec * mas;
+  zeta float8 := rv * plx / 4.740470446 * mas;
+  f float8; ux float8; uy float8; uz float8; lon float8;
+BEGIN
+  IF NOT (c_dec >= -90 AND c_dec <= 90) THEN
+    RAISE EXCEPTION 'ivo_epoch_prop_pos: (%, %) is not a position, or a value is not finite', c_ra, c_dec;
+  END IF;
+  f := 1 / sqrt(1 + 2 * zeta * tau + (mua * mua + mud * mud + zeta * zeta) * tau * tau);
+  ux := (cd * ca * (1 + zeta * tau) + (-sa * mua + -sd * ca * mud) * tau) * f;
+  uy := (cd * sa * (1 + zeta * tau) + (ca * mua + -sd * sa * mud) * tau) * f;
+  uz := (sd * (1 + zeta * tau) + (cd * mud) * tau) * f;
+  lon := degrees(atan2(uy, ux));
+  lon := lon - 360 * floor(lon / 360);
+  IF lon >= 360 THEN lon := 0; END IF;
+  RETURN ARRAY[lon, degrees(atan2(uz, sqrt(ux * ux + uy * uy)))];
 END $f$;
 
 CREATE OR REPLACE FUNCTION vogate_adql.words(t text)

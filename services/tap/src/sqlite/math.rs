@@ -120,6 +120,33 @@ pub fn apply(name: &str, args: &[ValueRef<'_>]) -> rusqlite::Result<Value> {
         }
         "POWER" => power(x()?, y()?).map(Value::Real),
         "PI" => real(std::f64::consts::PI),
+        // PostgreSQL's substr: characters start..start+length of the string, positions
+        // before 1 holding nothing (SQLite's substr counts a negative start from the end).
+        "SUBSTRING" => {
+            let ValueRef::Text(t) = args[0] else {
+                return Err(err("SUBSTRING takes a string"));
+            };
+            let text = std::str::from_utf8(t).map_err(|e| err(&e.to_string()))?;
+            let int = |v: &ValueRef<'_>| match v {
+                ValueRef::Integer(i) => Ok(*i),
+                _ => Err(err("SUBSTRING takes integers")),
+            };
+            let start = int(&args[1])?;
+            let end = match args.get(2) {
+                Some(n) => {
+                    let n = int(n)?;
+                    if n < 0 {
+                        return Err(err("negative substring length not allowed"));
+                    }
+                    start.saturating_add(n)
+                }
+                None => i64::MAX,
+            };
+            let from = usize::try_from(start.max(1) - 1).unwrap_or(0);
+            let count =
+                usize::try_from(end.saturating_sub(start.max(1)).max(0)).unwrap_or(usize::MAX);
+            Ok(Value::Text(text.chars().skip(from).take(count).collect()))
+        }
         // COORD1: a longitude in [0, 360), as `x - 360 floor(x / 360)` (the same on
         // PostgreSQL).
         "RA_NORMALISED" => {
