@@ -344,13 +344,66 @@ pub fn read_csv(catalog: &TapCatalog, table_name: &str, path: &Path) -> Result<C
         rows.push(values);
         lines.push(line);
     }
-    Ok(CsvRows {
+    let mut out = CsvRows {
         table,
         columns,
         rows,
         lines,
         file,
-    })
+    };
+    out.sort_by_position();
+    Ok(out)
+}
+
+impl CsvRows {
+    /// Put the rows of a table with an indexed position in the order of their HEALPix cell
+    /// (NESTED, order [`crate::schema::HPX_ORDER`]; rows without a position last), keeping
+    /// the file's order within a cell: the rows of one cone are then neighbours on disk
+    /// (SQLite's rowids, PostgreSQL's heap pages), so a cone reads a few pages instead of a
+    /// page per row. Other tables keep the file's order.
+    pub fn sort_by_position(&mut self) {
+        let Some((ra, dec)) = &self.table.position else {
+            return;
+        };
+        let find = |name: &str| {
+            self.columns
+                .iter()
+                .position(|c| c.field.name.eq_ignore_ascii_case(name))
+        };
+        let (Some(i), Some(j)) = (find(ra), find(dec)) else {
+            return;
+        };
+        let number = |v: &Value| match v {
+            Value::Double(d) => Some(*d),
+            Value::Int(n) => Some(*n as f64),
+            _ => None,
+        };
+        let cell = |row: &Vec<Value>| -> u64 {
+            match (row.get(i).and_then(number), row.get(j).and_then(number)) {
+                (Some(a), Some(d)) if a.is_finite() && (-90.0..=90.0).contains(&d) => {
+                    cdshealpix::nested::hash(
+                        crate::schema::HPX_ORDER,
+                        vo_common::sky::normalize_ra(a).to_radians(),
+                        d.to_radians(),
+                    )
+                }
+                _ => u64::MAX,
+            }
+        };
+        let mut order: Vec<(u64, usize)> = self
+            .rows
+            .iter()
+            .enumerate()
+            .map(|(k, r)| (cell(r), k))
+            .collect();
+        order.sort_unstable();
+        let mut rows: Vec<Option<Vec<Value>>> = std::mem::take(&mut self.rows)
+            .into_iter()
+            .map(Some)
+            .collect();
+        self.rows = order.iter().filter_map(|(_, k)| rows[*k].take()).collect();
+        self.lines = order.iter().map(|(_, k)| self.lines[*k]).collect();
+    }
 }
 
 /// Insert checked rows into SQLite, in one transaction. Returns the row count.
@@ -421,5 +474,75 @@ mod tests {
         assert_eq!(quoted_fields(raw, 27, 3), [false, false, false]);
         assert_eq!(quoted_fields(raw, 26, 3), [false, false, false]);
         assert_eq!(quoted_fields(raw, 6, 3), [false, true, false]);
+    }
+
+    #[test]
+    fn rows_of_a_positioned_table_go_in_healpix_order() {
+        use super::CsvRows;
+        use vo_adql::{ColumnInfo, TableInfo};
+        use vo_common::Value;
+        let col = |name: &str| ColumnInfo {
+            name: name.into(),
+            field: vo_common::FieldMeta {
+                name: name.into(),
+                datatype: "double".into(),
+                ..Default::default()
+            },
+        };
+        let table = TableInfo {
+            schema: Some("cat".into()),
+            name: "t".into(),
+            columns: vec![col("ra"), col("dec")],
+            position: Some(("ra".into(), "dec".into())),
+        };
+        let pos = [
+            (200.0, -40.0),
+            (10.0, 10.0),
+            (10.0001, 10.0),
+            (359.0, 80.0),
+            (10.0, 10.0),
+        ];
+        let mut rows = CsvRows {
+            table: table.clone(),
+            columns: table.columns.clone(),
+            rows: pos
+                .iter()
+                .map(|(a, d)| vec![Value::Double(*a), Value::Double(*d)])
+                .chain([vec![Value::Null, Value::Double(1.0)]])
+                .collect(),
+            lines: (2..8).collect(),
+            file: "t.csv".into(),
+        };
+        rows.sort_by_position();
+        let cell = |a: f64, d: f64| {
+            cdshealpix::nested::hash(crate::schema::HPX_ORDER, a.to_radians(), d.to_radians())
+        };
+        let cells: Vec<u64> = rows.rows[..5]
+            .iter()
+            .map(|r| match (&r[0], &r[1]) {
+                (Value::Double(a), Value::Double(d)) => cell(*a, *d),
+                _ => u64::MAX,
+            })
+            .collect();
+        assert!(cells.windows(2).all(|w| w[0] <= w[1]), "{cells:?}");
+        // The row without a position is last; lines follow their rows; equal cells keep the
+        // file's order.
+        assert_eq!(rows.rows[5][0], Value::Null);
+        assert_eq!(rows.lines[5], 7);
+        let same: Vec<u64> = rows
+            .rows
+            .iter()
+            .zip(&rows.lines)
+            .filter(|(r, _)| r[0] == Value::Double(10.0))
+            .map(|(_, l)| *l)
+            .collect();
+        assert_eq!(same, [3, 6]);
+        // A table without a position keeps the file's order.
+        let mut plain = rows.clone();
+        plain.table.position = None;
+        plain.rows.reverse();
+        let before = plain.rows.clone();
+        plain.sort_by_position();
+        assert_eq!(plain.rows, before);
     }
 }
