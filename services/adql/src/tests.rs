@@ -985,7 +985,13 @@ fn geometry_functions_of_adql_2_1() {
     // A BOX as a value is the polygon of its corners.
     let f = ok("SELECT BOX(10, 20, 2, 4) FROM ivoa.ObsCore");
     assert_eq!(f.fields[0].xtype.as_deref(), Some("polygon"));
+    // A region column cast to POLYGON works as a shape, and is refused as a value.
+    ok("SELECT obs_id FROM ivoa.ObsCore WHERE CONTAINS(POINT(1, 2), CAST(s_region AS POLYGON)) = 1");
     for bad in [
+        (
+            "SELECT CAST(s_region AS POLYGON) FROM ivoa.ObsCore",
+            "CAST of a region column to POLYGON as a value is not supported",
+        ),
         ("SELECT AREA(1) FROM ivoa.ObsCore", "geometry"),
         (
             "SELECT REGION('BOX 1 2 3') FROM ivoa.ObsCore",

@@ -399,6 +399,14 @@ impl<'a> Checker<'a> {
     /// `"ra1 dec1 ..."`) or as STC-S.
     pub(super) fn cast_geometry(&mut self, inner: &Expr, target: &CastType) -> Option<Typed<'a>> {
         let shape = self.cast_shape(inner, target)?;
+        if let Shape::Region(_) = shape {
+            // A region column's value is its own text (STC-S), not DALI numbers.
+            self.err(
+                inner.span,
+                "CAST of a region column to POLYGON as a value is not supported: select the column itself (its STC-S text), or use it in CONTAINS, INTERSECTS, AREA or CENTROID",
+            );
+            return None;
+        }
         let field = geometry_field(shape.dali_xtype().unwrap_or("polygon"));
         Some(Typed {
             node: Node::GeoValue(Box::new(shape)),
