@@ -145,8 +145,13 @@ pub struct LiveOptions {
     /// How often the whole tree is scanned again while watching; zero: never (default
     /// 600 s).
     pub rescan_every: Duration,
-    /// Files per transaction (default 500).
+    /// Files per transaction (default 500); a scan's first batch.
     pub batch: usize,
+    /// The largest batch of a scan (default 8192): a scan's batches double from
+    /// [`LiveOptions::batch`] up to this, so that its first rows appear soon and a large
+    /// tree is written in few transactions (each transaction rewrites the index pages its
+    /// rows touch: 100,000 files in batches of 500 take half as long again as in 8192).
+    pub scan_batch: usize,
 }
 
 impl Default for LiveOptions {
@@ -158,6 +163,7 @@ impl Default for LiveOptions {
             short_timeout: Duration::from_secs(120),
             rescan_every: Duration::from_secs(600),
             batch: 500,
+            scan_batch: 8192,
         }
     }
 }
@@ -751,11 +757,7 @@ impl Engine {
         // Reading and writing overlap: batch k+1 is read (on the rayon pool) while batch k
         // is written.
         let (root, cfg) = (self.root.clone(), self.cfg.clone());
-        let mut chunks = to_read
-            .chunks(self.opts.batch.max(1))
-            .map(<[FileState]>::to_vec)
-            .collect::<Vec<_>>()
-            .into_iter();
+        let mut chunks = scan_batches(to_read, self.opts.batch, self.opts.scan_batch).into_iter();
         let mut ready: Option<Vec<Outcome>> = None;
         loop {
             let next = chunks.next();
@@ -1268,6 +1270,19 @@ impl Engine {
     }
 }
 
+/// `files` cut into a scan's batches: the first of `first` files, each next one twice the
+/// one before, up to `most` (both at least 1).
+fn scan_batches(files: Vec<FileState>, first: usize, most: usize) -> Vec<Vec<FileState>> {
+    let mut out = Vec::new();
+    let mut size = first.max(1);
+    let mut rest = files.into_iter().peekable();
+    while rest.peek().is_some() {
+        out.push(rest.by_ref().take(size).collect());
+        size = (size * 2).min(most.max(first).max(1));
+    }
+    out
+}
+
 /// Why the folder `dir` must not be walked: it is (through symbolic links) the folder
 /// above it, or one above that, so walking it would walk the tree again, forever.
 fn loop_of(dir: &Path) -> Option<String> {
@@ -1376,5 +1391,51 @@ fn row_outcome(headers: &vo_fits::FileHeaders, cfg: &IngestConfig, mut st: FileS
             st.error = Some(e);
             Outcome::Failed(st)
         }
+    }
+}
+
+#[cfg(test)]
+mod batch_tests {
+    use super::*;
+
+    fn states(n: usize) -> Vec<FileState> {
+        (0..n)
+            .map(|i| FileState {
+                path: format!("f{i:05}.fits"),
+                size: 2880,
+                mtime_ns: 0,
+                inode: i as u64,
+                config: String::new(),
+                did: None,
+                error: None,
+                headers: None,
+            })
+            .collect()
+    }
+
+    #[test]
+    fn a_scan_s_batches_double_up_to_the_largest_and_keep_the_order() {
+        let sizes = |n, first, most| -> Vec<usize> {
+            scan_batches(states(n), first, most)
+                .iter()
+                .map(Vec::len)
+                .collect()
+        };
+        assert_eq!(sizes(10_000, 500, 8192), [500, 1000, 2000, 4000, 2500]);
+        assert_eq!(
+            sizes(30_000, 500, 8192),
+            [500, 1000, 2000, 4000, 8000, 8192, 6308]
+        );
+        assert_eq!(sizes(3, 500, 8192), [3]);
+        assert!(sizes(0, 500, 8192).is_empty());
+        // A largest batch below the first is the first; zero is one.
+        assert_eq!(sizes(5, 2, 1), [2, 2, 1]);
+        assert_eq!(sizes(3, 0, 0), [1, 1, 1]);
+        let paths: Vec<String> = scan_batches(states(7000), 500, 8192)
+            .into_iter()
+            .flatten()
+            .map(|s| s.path)
+            .collect();
+        assert_eq!(paths, states(7000).into_iter().map(|s| s.path).collect::<Vec<_>>());
     }
 }
