@@ -251,9 +251,12 @@ pub fn convex_hull(points: &[SkyPoint]) -> Option<Vec<SkyPoint>> {
 /// The STC-S text `POLYGON ICRS ra1 dec1 ra2 dec2 ...` (degrees) of `vertices`, with the
 /// shortest text that reads back to the same binary values.
 pub fn stcs_polygon(vertices: &[SkyPoint]) -> String {
-    let mut s = String::from("POLYGON ICRS");
+    use std::fmt::Write;
+    let mut s = String::with_capacity(12 + 40 * vertices.len());
+    s.push_str("POLYGON ICRS");
     for v in vertices {
-        s.push_str(&format!(" {:?} {:?}", v.ra, v.dec));
+        // Writing to a String cannot fail.
+        let _ = write!(s, " {:?} {:?}", v.ra, v.dec);
     }
     s
 }

@@ -825,12 +825,114 @@ impl Linear {
     }
 }
 
+/// The keywords of the wcs crate's `WCSParams` (wcs 0.4) that [`CelestialWcs::from_header`]
+/// passes on from a header as they are, upper case and sorted (byte order): the header
+/// keywords that can change its projection. (It sets the others itself, or leaves them out.)
+const WCS_PARAMS: [&str; 37] = [
+    "CD3_1", "CD3_2", "CD3_3", "CRVAL3", "NAXIS", "NAXIS1", "NAXIS2", "NAXIS3", "NAXIS4", "PC3_1",
+    "PC3_2", "PC3_3", "PV2_0", "PV2_1", "PV2_10", "PV2_11", "PV2_12", "PV2_13", "PV2_14", "PV2_15",
+    "PV2_16", "PV2_17", "PV2_18", "PV2_19", "PV2_2", "PV2_20", "PV2_3", "PV2_4", "PV2_5", "PV2_6",
+    "PV2_7", "PV2_8", "PV2_9", "ZNAXIS1", "ZNAXIS2", "ZNAXIS3", "ZNAXIS4",
+];
+
+/// Whether the header keyword `k` goes to the wcs crate as it is: not SIP, not the
+/// rotation's or the linear step's (vogate applies those itself), and read by the crate
+/// (keywords it does not read, EXPTIME, MJD-OBS, ..., would only tell equal projections
+/// apart in [`PROJECTION_CACHE`]).
+fn passed_on(k: &str) -> bool {
+    let is_sip = ["A_", "B_", "AP_", "BP_"].iter().any(|p| k.starts_with(p));
+    let is_rotation =
+        matches!(k, "CRVAL1" | "CRVAL2" | "LONPOLE" | "LATPOLE") || k.starts_with("PV1_");
+    let is_linear = ["CRPIX", "CDELT", "CROTA", "CD1_", "CD2_", "PC1_", "PC2_"]
+        .iter()
+        .any(|p| k.starts_with(p));
+    !is_sip
+        && !is_rotation
+        && !is_linear
+        && !matches!(k, "EQUINOX" | "EPOCH")
+        && WCS_PARAMS.binary_search(&k).is_ok()
+}
+
+/// What the wcs crate's projection of a header depends on (see [`CelestialWcs::from_header`]).
+#[derive(PartialEq)]
+struct ProjectionKey {
+    proj: String,
+    conic: bool,
+    naxis: (i64, i64),
+    /// (keyword, value's bits), sorted by keyword.
+    passed: Vec<(String, u64)>,
+}
+
+/// How many projections each thread keeps.
+const PROJECTION_CACHE_SIZE: usize = 16;
+
+thread_local! {
+    /// The projections made last on this thread: the files of one survey share theirs, and
+    /// making one (through the wcs crate's serde parameters) was a tenth of the live
+    /// ingest's reading time.
+    static PROJECTION_CACHE: std::cell::RefCell<Vec<(ProjectionKey, std::sync::Arc<WCS>)>> =
+        const { std::cell::RefCell::new(Vec::new()) };
+}
+
+/// The wcs crate's projection `proj` alone (see [`CelestialWcs::from_header`]): its pixel
+/// coordinates are intermediate world coordinates in degrees, and its celestial rotation the
+/// identity, with the header keywords `passed` (finite numbers) as they are.
+fn projection(
+    proj: &str,
+    zenithal: bool,
+    conic: &Option<Conic>,
+    (naxis1, naxis2): (i64, i64),
+    passed: &[(&str, f64)],
+) -> Result<WCS, String> {
+    let mut map = serde_json::Map::new();
+    // The wcs crate reads the frame from CTYPE1 and converts Galactic with its own matrix;
+    // vogate wants native-frame angles and converts them with ERFA, so the projection is
+    // given equatorial axis names and no RADESYS/EQUINOX.
+    map.insert("CTYPE1".into(), format!("RA---{proj}").into());
+    map.insert("CTYPE2".into(), format!("DEC--{proj}").into());
+    map.insert("NAXIS".into(), 2.into());
+    map.insert("NAXIS1".into(), naxis1.into());
+    map.insert("NAXIS2".into(), naxis2.into());
+    for (k, x) in passed {
+        if let Some(n) = serde_json::Number::from_f64(*x) {
+            map.insert((*k).to_string(), serde_json::Value::Number(n));
+        }
+    }
+    // The wcs crate projects and deprojects correctly, but its native-to-celestial rotation
+    // disagrees with WCSLIB away from simple cases (an AIT map with its reference point at
+    // a pole comes out 90 degrees off). It is given a reference for which the rotation is
+    // the identity, so that it returns native (phi, theta); vogate applies the rotation of
+    // FITS WCS Paper II itself ([`SphericalRotation`]).
+    let (neutral_lat, neutral_lonpole) = if zenithal { (90, 180) } else { (0, 0) };
+    if conic.is_some() {
+        // The conic is vogate's own; the wcs crate only has to accept the header.
+        map.insert("CTYPE1".into(), "RA---CAR".into());
+        map.insert("CTYPE2".into(), "DEC--CAR".into());
+    }
+    for (k, v) in [
+        ("CRPIX1", 0.0),
+        ("CRPIX2", 0.0),
+        ("CD1_1", 1.0),
+        ("CD1_2", 0.0),
+        ("CD2_1", 0.0),
+        ("CD2_2", 1.0),
+    ] {
+        map.insert(k.into(), v.into());
+    }
+    map.insert("CRVAL1".into(), 0.into());
+    map.insert("CRVAL2".into(), neutral_lat.into());
+    map.insert("LONPOLE".into(), neutral_lonpole.into());
+    let params: WCSParams = serde_json::from_value(serde_json::Value::Object(map))
+        .map_err(|e| format!("WCS keywords unreadable: {e}"))?;
+    WCS::new(&params).map_err(|e| format!("WCS not usable: {e}"))
+}
+
 /// A usable celestial WCS: projection plus frame.
 pub struct CelestialWcs {
     /// The projection only: its pixel coordinates are intermediate world coordinates in
     /// degrees (CRPIX 0, CD the identity), because the wcs crate inverts a CD matrix that is
     /// not symmetric wrongly; the linear step is `linear`.
-    wcs: WCS,
+    wcs: std::sync::Arc<WCS>,
     linear: Linear,
     /// Whether theta is refined after the wcs crate's deprojection ([`Self::refined_theta`]).
     refine_theta: bool,
@@ -1004,26 +1106,15 @@ impl CelestialWcs {
             None
         };
         let dss = DssPlate::from_header(h).transpose()?;
-        let mut map = serde_json::Map::new();
-        // The wcs crate reads the frame from CTYPE1 and converts Galactic with its own matrix;
-        // vogate wants native-frame angles and converts them with ERFA, so the projection is
-        // given equatorial axis names and no RADESYS/EQUINOX.
-        map.insert("CTYPE1".into(), format!("RA---{proj}").into());
-        map.insert("CTYPE2".into(), format!("DEC--{proj}").into());
-        map.insert("NAXIS".into(), 2.into());
-        map.insert("NAXIS1".into(), naxis1.into());
-        map.insert("NAXIS2".into(), naxis2.into());
+        // The numeric keywords given to the wcs crate as they are (the rest of its keywords
+        // are fixed by the projection, below), sorted: with the projection and the axis
+        // lengths, they name its projection in [`PROJECTION_CACHE`].
+        let mut passed: Vec<(&str, f64)> = Vec::new();
         for (k, v) in &h.cards {
             let Card::Number(x) = v else {
                 continue;
             };
-            let is_sip = ["A_", "B_", "AP_", "BP_"].iter().any(|p| k.starts_with(p));
-            let is_rotation = matches!(k.as_str(), "CRVAL1" | "CRVAL2" | "LONPOLE" | "LATPOLE")
-                || k.starts_with("PV1_");
-            let is_linear = ["CRPIX", "CDELT", "CROTA", "CD1_", "CD2_", "PC1_", "PC2_"]
-                .iter()
-                .any(|p| k.starts_with(p));
-            if !is_sip && !is_rotation && !is_linear && !matches!(k.as_str(), "EQUINOX" | "EPOCH") {
+            if passed_on(k) {
                 // The wcs crate reads AIR's PV2_1 as the distance from the reference point,
                 // 90 - theta_b (checked to lie in (0, 180) degrees above).
                 let x = if proj == "AIR" && k == "PV2_1" {
@@ -1031,38 +1122,47 @@ impl CelestialWcs {
                 } else {
                     *x
                 };
-                if let Some(n) = serde_json::Number::from_f64(x) {
-                    map.insert(k.clone(), serde_json::Value::Number(n));
+                if x.is_finite() {
+                    passed.push((k.as_str(), x));
                 }
             }
         }
-        // The wcs crate projects and deprojects correctly, but its native-to-celestial rotation
-        // disagrees with WCSLIB away from simple cases (an AIT map with its reference point at
-        // a pole comes out 90 degrees off). It is given a reference for which the rotation is
-        // the identity, so that it returns native (phi, theta); vogate applies the rotation of
-        // FITS WCS Paper II itself ([`SphericalRotation`]).
-        let (neutral_lat, neutral_lonpole) = if zenithal { (90, 180) } else { (0, 0) };
-        if conic.is_some() {
-            // The conic is vogate's own (below); the wcs crate only has to accept the header.
-            map.insert("CTYPE1".into(), "RA---CAR".into());
-            map.insert("CTYPE2".into(), "DEC--CAR".into());
-        }
-        for (k, v) in [
-            ("CRPIX1", 0.0),
-            ("CRPIX2", 0.0),
-            ("CD1_1", 1.0),
-            ("CD1_2", 0.0),
-            ("CD2_1", 0.0),
-            ("CD2_2", 1.0),
-        ] {
-            map.insert(k.into(), v.into());
-        }
-        map.insert("CRVAL1".into(), 0.into());
-        map.insert("CRVAL2".into(), neutral_lat.into());
-        map.insert("LONPOLE".into(), neutral_lonpole.into());
-        let params: WCSParams = serde_json::from_value(serde_json::Value::Object(map))
-            .map_err(|e| format!("WCS keywords unreadable: {e}"))?;
-        let wcs = WCS::new(&params).map_err(|e| format!("WCS not usable: {e}"))?;
+        passed.sort_by(|a, b| a.0.cmp(b.0));
+        let key = ProjectionKey {
+            proj: proj.to_string(),
+            conic: conic.is_some(),
+            naxis: (naxis1, naxis2),
+            passed: passed
+                .iter()
+                .map(|(k, x)| (k.to_string(), x.to_bits()))
+                .collect(),
+        };
+        let cached = PROJECTION_CACHE.with(|c| {
+            c.borrow()
+                .iter()
+                .find(|(k, _)| *k == key)
+                .map(|(_, w)| std::sync::Arc::clone(w))
+        });
+        let wcs = match cached {
+            Some(w) => w,
+            None => {
+                let w = std::sync::Arc::new(projection(
+                    proj,
+                    zenithal,
+                    &conic,
+                    (naxis1, naxis2),
+                    &passed,
+                )?);
+                PROJECTION_CACHE.with(|c| {
+                    let mut c = c.borrow_mut();
+                    if c.len() >= PROJECTION_CACHE_SIZE {
+                        c.remove(0);
+                    }
+                    c.push((key, std::sync::Arc::clone(&w)));
+                });
+                w
+            }
+        };
         let mut out = CelestialWcs {
             wcs,
             linear: Linear::from_header(h)?,
@@ -1290,5 +1390,115 @@ pub fn to_icrs(frame: Frame, lon: f64, lat: f64) -> SkyPoint {
                 erfars::starcatalogs::Fk5hz(lon.to_radians(), lat.to_radians(), 2451545.0, 0.0);
             SkyPoint::new(ra.to_degrees(), dec.to_degrees())
         }
+    }
+}
+
+#[cfg(test)]
+mod projection_tests {
+    use super::*;
+
+    /// Every keyword of the wcs crate's parameters that vogate neither sets itself nor keeps
+    /// from it is passed on, and so names a cached projection: a wcs release with new
+    /// keywords fails here, not as two headers sharing a projection they should not.
+    #[test]
+    fn the_keywords_passed_on_are_those_the_wcs_crate_reads() {
+        assert!(
+            WCS_PARAMS.windows(2).all(|w| w[0] < w[1]),
+            "WCS_PARAMS must be sorted for binary_search"
+        );
+        let params: WCSParams = serde_json::from_str(r#"{"CTYPE1": "RA---TAN", "NAXIS": 2}"#)
+            .expect("the least parameters");
+        let serde_json::Value::Object(all) = serde_json::to_value(&params).expect("to JSON") else {
+            panic!("WCSParams is not an object");
+        };
+        let set_by_vogate = |k: &str| {
+            matches!(
+                k,
+                "CTYPE1"
+                    | "CTYPE2"
+                    | "CTYPE3"
+                    | "RADESYS"
+                    | "EQUINOX"
+                    | "EPOCH"
+                    | "LONPOLE"
+                    | "LATPOLE"
+                    | "CRVAL1"
+                    | "CRVAL2"
+            ) || [
+                "A_", "B_", "AP_", "BP_", "PV1_", "CRPIX", "CDELT", "CROTA", "CD1_", "CD2_",
+            ]
+            .iter()
+            .chain(&["PC1_", "PC2_"])
+            .any(|p| k.starts_with(p))
+        };
+        let read: Vec<&str> = all
+            .keys()
+            .map(String::as_str)
+            .filter(|k| !set_by_vogate(k))
+            .collect();
+        for k in &read {
+            assert!(
+                passed_on(k),
+                "{k} is read by the wcs crate but not passed on"
+            );
+        }
+        for k in WCS_PARAMS {
+            assert!(all.contains_key(k), "{k} is not a keyword of the wcs crate");
+            assert!(passed_on(k));
+        }
+        assert_eq!(read.len(), WCS_PARAMS.len());
+        for k in [
+            "EXPTIME", "MJD-OBS", "CRPIX1", "CD1_1", "PV1_1", "A_ORDER", "CRVAL1",
+        ] {
+            assert!(!passed_on(k), "{k}");
+        }
+    }
+
+    /// Two headers that differ only in keywords the projection does not read share one;
+    /// another projection parameter makes another, and each gives its own positions.
+    #[test]
+    fn headers_share_a_cached_projection_only_when_it_is_the_same() {
+        use crate::header::Card;
+        let header = |extra: &[(&str, Card)]| {
+            let mut cards: std::collections::HashMap<String, Card> = [
+                ("CTYPE1", Card::Text("RA---ZPN".into())),
+                ("CTYPE2", Card::Text("DEC--ZPN".into())),
+                ("CRPIX1", Card::Number(50.5)),
+                ("CRPIX2", Card::Number(50.5)),
+                ("CRVAL1", Card::Number(10.0)),
+                ("CRVAL2", Card::Number(20.0)),
+                ("CDELT1", Card::Number(-0.01)),
+                ("CDELT2", Card::Number(0.01)),
+                ("PV2_1", Card::Number(1.0)),
+            ]
+            .into_iter()
+            .map(|(k, v)| (k.to_string(), v))
+            .collect();
+            cards.extend(extra.iter().map(|(k, v)| (k.to_string(), v.clone())));
+            ImageHeader {
+                index: 0,
+                naxis: vec![100, 100],
+                cards,
+            }
+        };
+        let corner = |h: &ImageHeader| {
+            let w = CelestialWcs::from_header(h).expect("a ZPN header");
+            let p = w.pixel_to_icrs(1.0, 1.0).expect("a position");
+            (w, p)
+        };
+        let (a, pa) = corner(&header(&[("EXPTIME", Card::Number(30.0))]));
+        let (b, pb) = corner(&header(&[("EXPTIME", Card::Number(60.0))]));
+        assert!(
+            std::sync::Arc::ptr_eq(&a.wcs, &b.wcs),
+            "EXPTIME is no projection keyword"
+        );
+        assert_eq!((pa.ra, pa.dec), (pb.ra, pb.dec));
+        // ZPN with a cubic term: the corner moves.
+        let (c, pc) = corner(&header(&[("PV2_3", Card::Number(0.5))]));
+        assert!(!std::sync::Arc::ptr_eq(&a.wcs, &c.wcs));
+        assert!(pa.distance(pc) > 1e-6, "{pa:?} {pc:?}");
+        // Asked again, the first header still gives its own position.
+        let (_, pa2) = corner(&header(&[]));
+        assert_eq!((pa.ra, pa.dec), (pa2.ra, pa2.dec));
     }
 }

@@ -12,7 +12,8 @@
 //! CFITSIO ignores them; the last HDU's data need not be padded to a whole block.
 
 use std::fs::File;
-use std::io::{BufReader, Read, Seek, SeekFrom};
+use std::io::{BufReader, Read};
+use std::os::unix::fs::FileExt;
 use std::path::Path;
 
 /// The FITS block size, bytes.
@@ -70,7 +71,12 @@ pub struct HduLayout {
 
 /// The layout of every HDU of the file at `path`, or why the file is incomplete.
 pub fn check_file(path: &Path) -> Result<Vec<HduLayout>, Incomplete> {
-    check(path, None)
+    let file = File::open(path).map_err(|e| Incomplete::Unreadable(e.to_string()))?;
+    let len = file
+        .metadata()
+        .map_err(|e| Incomplete::Unreadable(e.to_string()))?
+        .len();
+    check(&file, len, None)
 }
 
 /// Each HDU's header bytes (whole 2880-byte blocks, END included), in HDU order.
@@ -82,19 +88,38 @@ pub type HeaderBytes = Vec<Vec<u8>>;
 pub fn check_file_with_headers(
     path: &Path,
 ) -> Result<(Vec<HduLayout>, Option<HeaderBytes>), Incomplete> {
+    let file = File::open(path).map_err(|e| Incomplete::Unreadable(e.to_string()))?;
+    let len = file
+        .metadata()
+        .map_err(|e| Incomplete::Unreadable(e.to_string()))?
+        .len();
+    check_open_file_with_headers(&file, len)
+}
+
+/// [`check_file_with_headers`] for a file the caller has opened and stat'ed (`len`: its
+/// size in bytes then), so that the caller can stat it again through the same descriptor
+/// and tell whether it changed while it was read (the live ingest does). Plain files are
+/// read with positioned reads (the descriptor's offset is left where it was); a gzip file is
+/// read from the descriptor's offset, which must be 0.
+pub fn check_open_file_with_headers(
+    file: &File,
+    len: u64,
+) -> Result<(Vec<HduLayout>, Option<HeaderBytes>), Incomplete> {
     let mut headers = Vec::new();
-    let layouts = check(path, Some(&mut headers))?;
+    let layouts = check(file, len, Some(&mut headers))?;
     let plain = headers.len() == layouts.len();
     Ok((layouts, plain.then_some(headers)))
 }
 
-/// [`check_file`], keeping a plain file's headers in `headers` when given.
-fn check(path: &Path, headers: Option<&mut Vec<Vec<u8>>>) -> Result<Vec<HduLayout>, Incomplete> {
-    let mut file = File::open(path).map_err(|e| Incomplete::Unreadable(e.to_string()))?;
+/// [`check_file`] of an open file of `len` bytes, keeping a plain file's headers in
+/// `headers` when given.
+fn check(
+    file: &File,
+    len: u64,
+    headers: Option<&mut Vec<Vec<u8>>>,
+) -> Result<Vec<HduLayout>, Incomplete> {
     let mut magic = [0u8; 2];
-    let n = read_full(&mut file, &mut magic).map_err(|e| Incomplete::Unreadable(e.to_string()))?;
-    file.seek(SeekFrom::Start(0))
-        .map_err(|e| Incomplete::Unreadable(e.to_string()))?;
+    let n = pread_full(file, &mut magic, 0).map_err(|e| Incomplete::Unreadable(e.to_string()))?;
     if n == 2 && magic == [0x1f, 0x8b] {
         let gz = flate2::read::MultiGzDecoder::new(BufReader::new(file));
         let mut stream = Stream::Gzip(Box::new(gz), 0);
@@ -114,11 +139,7 @@ fn check(path: &Path, headers: Option<&mut Vec<Vec<u8>>>) -> Result<Vec<HduLayou
         }
         Ok(layouts)
     } else {
-        let len = file
-            .metadata()
-            .map_err(|e| Incomplete::Unreadable(e.to_string()))?
-            .len();
-        scan(&mut Stream::Plain(file, len), headers)
+        scan(&mut Stream::Plain { file, len, pos: 0 }, headers)
     }
 }
 
@@ -136,11 +157,26 @@ fn read_full(r: &mut impl Read, buf: &mut [u8]) -> std::io::Result<usize> {
     Ok(n)
 }
 
-/// A file read block by block: a plain file (skips are seeks) or a gzip stream (skips are
-/// reads).
-enum Stream {
-    Plain(File, u64),
-    Gzip(Box<flate2::read::MultiGzDecoder<BufReader<File>>>, u64),
+/// Read from `offset` until `buf` is full or the file ends (positioned reads, which leave
+/// the descriptor's offset alone); the bytes read.
+fn pread_full(file: &File, buf: &mut [u8], offset: u64) -> std::io::Result<usize> {
+    let mut n = 0;
+    while n < buf.len() {
+        match file.read_at(&mut buf[n..], offset + n as u64) {
+            Ok(0) => break,
+            Ok(k) => n += k,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(n)
+}
+
+/// A file read block by block: a plain file of `len` bytes (read at `pos`; skips only move
+/// `pos`) or a gzip stream (skips are reads).
+enum Stream<'a> {
+    Plain { file: &'a File, len: u64, pos: u64 },
+    Gzip(Box<flate2::read::MultiGzDecoder<BufReader<&'a File>>>, u64),
 }
 
 /// How an input failed: it ended (short), or an error (a broken gzip stream is short, as
@@ -150,10 +186,10 @@ enum Failure {
     Io(String),
 }
 
-impl Stream {
-    fn position(&mut self) -> u64 {
+impl Stream<'_> {
+    fn position(&self) -> u64 {
         match self {
-            Stream::Plain(f, _) => f.stream_position().unwrap_or(0),
+            Stream::Plain { pos, .. } => *pos,
             Stream::Gzip(_, pos) => *pos,
         }
     }
@@ -161,7 +197,16 @@ impl Stream {
     /// One block, or how it could not be read in whole.
     fn block(&mut self, buf: &mut [u8; BLOCK as usize]) -> Result<usize, Failure> {
         let n = match self {
-            Stream::Plain(f, _) => read_full(f, buf),
+            // Nothing is read past the length stat'ed: a file that grew since is read again
+            // later (the live ingest compares its stat before and after).
+            Stream::Plain { file, len, pos } => {
+                let want = (len.saturating_sub(*pos)).min(BLOCK) as usize;
+                let n = pread_full(file, &mut buf[..want], *pos);
+                if let Ok(k) = n {
+                    *pos += k as u64;
+                }
+                n
+            }
             Stream::Gzip(g, pos) => {
                 let n = read_full(g, buf);
                 if let Ok(k) = n {
@@ -187,13 +232,9 @@ impl Stream {
     /// Skip `n` bytes; the bytes actually there (fewer when the input ends).
     fn skip(&mut self, n: u64) -> Result<u64, Failure> {
         match self {
-            Stream::Plain(f, len) => {
-                let pos = f
-                    .stream_position()
-                    .map_err(|e| Failure::Io(e.to_string()))?;
-                let there = n.min(len.saturating_sub(pos));
-                f.seek(SeekFrom::Start(pos + there))
-                    .map_err(|e| Failure::Io(e.to_string()))?;
+            Stream::Plain { len, pos, .. } => {
+                let there = n.min(len.saturating_sub(*pos));
+                *pos += there;
                 Ok(there)
             }
             Stream::Gzip(g, pos) => {

@@ -27,7 +27,9 @@ pub mod spectral;
 pub use cards::ImageCards;
 pub use celestial::{CelestialWcs, Frame, NoPixel};
 pub use header::{read_headers, read_headers_with, Card, FileHeaders, ImageHeader};
-pub use integrity::{check_file, check_file_with_headers, HduLayout, Incomplete};
+pub use integrity::{
+    check_file, check_file_with_headers, check_open_file_with_headers, HduLayout, Incomplete,
+};
 pub use section::{
     physical_values, read_section, read_section_at, write_image, Scaling, Section, SectionData,
 };

@@ -58,9 +58,9 @@ impl Store for BackendStore {
         self.block_on(self.backend.obscore_files())
     }
 
-    fn apply(&self, changes: &Changes) -> Result<(), String> {
-        self.block_on(self.backend.apply_obscore_changes(changes))?;
-        (self.after)(changes);
+    fn apply(&self, changes: Arc<Changes>) -> Result<(), String> {
+        self.block_on(self.backend.apply_obscore_changes(Arc::clone(&changes)))?;
+        (self.after)(&changes);
         Ok(())
     }
 }

@@ -108,8 +108,9 @@ impl Changes {
 pub trait Store: Send + Sync {
     /// Every file state, in any order.
     fn files(&self) -> Result<Vec<FileState>, String>;
-    /// Write `changes` in one transaction: readers see all of them or none.
-    fn apply(&self, changes: &Changes) -> Result<(), String>;
+    /// Write `changes` in one transaction: readers see all of them or none. (Shared, so
+    /// that a store writing on another thread need not copy them.)
+    fn apply(&self, changes: Arc<Changes>) -> Result<(), String>;
 }
 
 /// A fingerprint (16 hex digits, FNV-1a 64) of the settings that shape a row (the data
@@ -561,6 +562,21 @@ impl Engine {
         }
     }
 
+    /// The state of `rel`, a file not known yet, before it is read (which stats it): size,
+    /// mtime and inode 0.
+    fn unstated(&self, rel: String) -> FileState {
+        FileState {
+            path: rel,
+            size: 0,
+            mtime_ns: 0,
+            inode: 0,
+            config: self.fingerprint.clone(),
+            did: None,
+            error: None,
+            headers: None,
+        }
+    }
+
     /// The state `rel` would have if read now, from its metadata.
     fn state(&self, rel: &str, meta: &std::fs::Metadata) -> FileState {
         let (size, mtime_ns, inode) = stat_of(meta);
@@ -626,11 +642,18 @@ impl Engine {
                         );
                         continue;
                     }
-                    match e.metadata() {
-                        Ok(meta) => found.push(self.state(&rel, &meta)),
-                        Err(err) => {
-                            tracing::warn!(path = %e.path().display(), reason = %err, "cannot stat");
-                            unreadable.push(rel);
+                    if !self.known.contains_key(&rel) {
+                        // A file not known yet is read whatever its stat says, and
+                        // reading it stats it (through its descriptor, before and after):
+                        // no stat here.
+                        found.push(self.unstated(rel));
+                    } else {
+                        match e.metadata() {
+                            Ok(meta) => found.push(self.state(&rel, &meta)),
+                            Err(err) => {
+                                tracing::warn!(path = %e.path().display(), reason = %err, "cannot stat");
+                                unreadable.push(rel);
+                            }
                         }
                     }
                     if whole && found.len().is_multiple_of(4096) {
@@ -860,7 +883,10 @@ impl Engine {
     /// engine's knowledge.
     fn commit(&mut self, changes: Changes) {
         let t = Instant::now();
-        let applied = self.store.apply(&changes);
+        let changes = Arc::new(changes);
+        let applied = self.store.apply(Arc::clone(&changes));
+        // The store has let go of its share once it returns.
+        let changes = Arc::try_unwrap(changes).unwrap_or_else(|shared| (*shared).clone());
         tracing::debug!(
             rows = changes.rows.len(),
             seconds = t.elapsed().as_secs_f64(),
@@ -1336,14 +1362,31 @@ fn read_all(root: &Path, cfg: &IngestConfig, files: Vec<FileState>) -> Vec<Outco
     outcomes
 }
 
-/// Read one file: its row, why it gives none, that it is short, or that it has gone.
+/// Read one file: its row, why it gives none, that it is short, or that it has gone. The
+/// state kept is the file's stat through its descriptor just after it was opened; a file
+/// whose stat differs just after it was read (still being written) is tried again.
 fn read_one(root: &Path, cfg: &IngestConfig, mut st: FileState) -> Outcome {
     let abs = root.join(&st.path);
-    let (layouts, cards) = match vo_fits::check_file_with_headers(&abs) {
-        Err(e) if e.is_short() => return Outcome::Short(st.path, e.to_string()),
-        Err(vo_fits::Incomplete::Unreadable(_)) if !abs.exists() => {
-            return Outcome::Vanished(st.path)
+    let unreadable = |st: FileState, e: std::io::Error| {
+        if abs.exists() {
+            let mut st = st;
+            st.error = Some(vo_fits::Incomplete::Unreadable(e.to_string()).to_string());
+            Outcome::Failed(st)
+        } else {
+            Outcome::Vanished(st.path)
         }
+    };
+    let file = match std::fs::File::open(&abs) {
+        Ok(f) => f,
+        Err(e) => return unreadable(st, e),
+    };
+    let before = match file.metadata() {
+        Ok(m) => stat_of(&m),
+        Err(e) => return unreadable(st, e),
+    };
+    (st.size, st.mtime_ns, st.inode) = before;
+    let (layouts, cards) = match vo_fits::check_open_file_with_headers(&file, before.0) {
+        Err(e) if e.is_short() => return Outcome::Short(st.path, e.to_string()),
         Err(e) => {
             st.error = Some(e.to_string());
             return Outcome::Failed(st);
@@ -1351,17 +1394,16 @@ fn read_one(root: &Path, cfg: &IngestConfig, mut st: FileState) -> Outcome {
         Ok(l) => l,
     };
     let headers = read_product_headers(&abs, &layouts, cards.as_deref(), cfg);
-    // A file that changed since it was stat'ed (still being written when a scan found it)
-    // is tried again, so that the state kept is the one its row was read from.
-    match std::fs::metadata(&abs) {
-        Ok(meta) => {
-            let (size, mtime_ns, _) = stat_of(&meta);
-            if (size, mtime_ns) != (st.size, st.mtime_ns) {
-                return Outcome::Short(st.path, "it changed while it was read".into());
-            }
+    match file.metadata() {
+        // Deleted while it was read: its row would outlive it.
+        Ok(meta) if std::os::unix::fs::MetadataExt::nlink(&meta) == 0 => {
+            return Outcome::Vanished(st.path)
         }
-        Err(_) => return Outcome::Vanished(st.path),
+        Ok(meta) if stat_of(&meta) == before => {}
+        Ok(_) => return Outcome::Short(st.path, "it changed while it was read".into()),
+        Err(e) => return unreadable(st, e),
     }
+    drop(file);
     let headers = match headers {
         Ok(h) => h,
         Err(e) => {
@@ -1436,6 +1478,9 @@ mod batch_tests {
             .flatten()
             .map(|s| s.path)
             .collect();
-        assert_eq!(paths, states(7000).into_iter().map(|s| s.path).collect::<Vec<_>>());
+        assert_eq!(
+            paths,
+            states(7000).into_iter().map(|s| s.path).collect::<Vec<_>>()
+        );
     }
 }

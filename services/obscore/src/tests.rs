@@ -630,7 +630,7 @@ mod live {
             Ok(self.files.lock().expect("lock").values().cloned().collect())
         }
 
-        fn apply(&self, c: &Changes) -> Result<(), String> {
+        fn apply(&self, c: std::sync::Arc<Changes>) -> Result<(), String> {
             let mut rows = self.rows.lock().expect("lock");
             let mut files = self.files.lock().expect("lock");
             for p in &c.deleted_paths {
@@ -839,7 +839,7 @@ mod live {
             fn files(&self) -> Result<Vec<FileState>, String> {
                 self.1.files()
             }
-            fn apply(&self, c: &Changes) -> Result<(), String> {
+            fn apply(&self, c: std::sync::Arc<Changes>) -> Result<(), String> {
                 let mut n = self.0.lock().expect("lock");
                 *n += 1;
                 if *n == 1 {

@@ -145,8 +145,9 @@ pub trait Backend: vo_uws::JobStore + Send + Sync + std::fmt::Debug {
 
     /// Write one batch of the live ingest's changes in one transaction: ObsCore rows deleted
     /// and upserted (index columns included) and file states forgotten and upserted, in the
-    /// order [`Changes`] gives. Queries see all of the batch or none of it.
-    async fn apply_obscore_changes(&self, changes: &Changes) -> Result<(), VoError>;
+    /// order [`Changes`] gives. Queries see all of the batch or none of it. (Shared, so that
+    /// a backend writing on another thread need not copy a batch of thousands of rows.)
+    async fn apply_obscore_changes(&self, changes: Arc<Changes>) -> Result<(), VoError>;
 
     /// Delete the ObsCore rows of `obs_ids` in one transaction; how many there were.
     async fn delete_obscore_rows(&self, obs_ids: &[String]) -> Result<usize, VoError>;

@@ -125,9 +125,9 @@ impl crate::Backend for PgBackend {
 
     async fn apply_obscore_changes(
         &self,
-        changes: &vo_obscore::live::Changes,
+        changes: std::sync::Arc<vo_obscore::live::Changes>,
     ) -> Result<(), VoError> {
-        PgBackend::apply_obscore_changes(self, changes).await
+        PgBackend::apply_obscore_changes(self, &changes).await
     }
 
     async fn publish(

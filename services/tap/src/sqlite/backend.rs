@@ -182,8 +182,7 @@ impl crate::Backend for SqliteBackend {
             .await
     }
 
-    async fn apply_obscore_changes(&self, changes: &Changes) -> Result<(), VoError> {
-        let changes = changes.clone();
+    async fn apply_obscore_changes(&self, changes: Arc<Changes>) -> Result<(), VoError> {
         let kept = self.ingest.clone();
         self.blocking(move |path| {
             let mut slot = kept
