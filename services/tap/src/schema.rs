@@ -449,13 +449,33 @@ pub fn create_schema(conn: &mut Connection) -> Result<(), VoError> {
              ALTER TABLE {obscore} ADD COLUMN \"_path\" TEXT;\n\
              CREATE INDEX \"ivoa.ObsCore._hpx\" ON {obscore} (\"_hpx\");\n\
              CREATE INDEX \"ivoa.ObsCore._ext\" ON {obscore} (\"_ext\");\n\
-             CREATE INDEX \"ivoa.ObsCore._path\" ON {obscore} (\"_path\");\n"
+             CREATE UNIQUE INDEX \"ivoa.ObsCore._path\" ON {obscore} (\"_path\");\n"
+        ));
+    } else if !index_is_unique(&tx, "ivoa.ObsCore._path")? {
+        // Made by an earlier vogate with a plain index: one row per file was kept by
+        // deleting before inserting; a unique index lets an insert replace the file's row.
+        ddl.push_str(&format!(
+            "DELETE FROM {obscore} WHERE \"_path\" IS NOT NULL AND rowid NOT IN \
+             (SELECT max(rowid) FROM {obscore} WHERE \"_path\" IS NOT NULL GROUP BY \"_path\");\n\
+             DROP INDEX IF EXISTS \"ivoa.ObsCore._path\";\n\
+             CREATE UNIQUE INDEX \"ivoa.ObsCore._path\" ON {obscore} (\"_path\");\n"
         ));
     }
     tx.execute_batch(&ddl).map_err(internal)?;
 
     replace_tap_rows(&tx, &tap_schema_rows(), &RowKeys::of(&tap_schema_rows()))?;
     tx.commit().map_err(internal)
+}
+
+/// Whether the index `name` exists and is UNIQUE.
+fn index_is_unique(conn: &Connection, name: &str) -> Result<bool, VoError> {
+    conn.query_row(
+        &format!("SELECT COUNT(*) FROM pragma_index_list('{OBSCORE_TABLE}') WHERE name = ?1 AND \"unique\" = 1"),
+        [name],
+        |r| r.get::<_, i64>(0),
+    )
+    .map(|n| n > 0)
+    .map_err(internal)
 }
 
 /// What identifies a set of TAP_SCHEMA rows: its schema names, (qualified) table names and
@@ -898,26 +918,14 @@ pub fn obscore_files(conn: &Connection) -> Result<Vec<FileState>, VoError> {
 pub fn apply_obscore_changes(conn: &mut Connection, changes: &Changes) -> Result<(), VoError> {
     let tx = conn.transaction().map_err(internal)?;
     {
-        // The rows of the files that go, the old rows of the files written, and any row
-        // holding a DID that a written row takes.
+        // The rows of the files that go. (A written row replaces the old row of its file
+        // and any row holding its DID: `_path` and obs_publisher_did are unique.)
         let obscore = quote_ident(OBSCORE_TABLE);
         let mut by_path = tx
             .prepare(&format!("DELETE FROM {obscore} WHERE \"_path\" = ?1"))
             .map_err(internal)?;
-        for p in changes
-            .deleted_paths
-            .iter()
-            .chain(changes.rows.iter().map(|r| &r.path))
-        {
+        for p in &changes.deleted_paths {
             by_path.execute([p]).map_err(internal)?;
-        }
-        let mut by_did = tx
-            .prepare(&format!(
-                "DELETE FROM {obscore} WHERE obs_publisher_did = ?1"
-            ))
-            .map_err(internal)?;
-        for r in &changes.rows {
-            by_did.execute([&r.obs_publisher_did]).map_err(internal)?;
         }
     }
     {
@@ -928,7 +936,7 @@ pub fn apply_obscore_changes(conn: &mut Connection, changes: &Changes) -> Result
         for p in &changes.forgotten {
             forget.execute([p]).map_err(internal)?;
         }
-        insert_obscore_rows(&tx, &changes.rows)?;
+        insert_obscore_rows(&tx, &changes.rows, true)?;
         let mut put = tx
             .prepare(&format!(
                 "INSERT OR REPLACE INTO {files} (path, size, mtime_ns, inode, config, did, error, headers) \
@@ -999,7 +1007,7 @@ pub fn replace_obscore_rows(conn: &mut Connection, rows: &[ObsCoreRow]) -> Resul
         quote_ident(FILES_TABLE)
     ))
     .map_err(internal)?;
-    insert_obscore_rows(&tx, rows)?;
+    insert_obscore_rows(&tx, rows, false)?;
     tx.commit().map_err(internal)
 }
 
@@ -1040,8 +1048,13 @@ fn delete_by_obs_id<'a>(
     Ok(n)
 }
 
-/// Insert `rows` with their internal columns (`_hpx`, `_ext`, `_path`).
-fn insert_obscore_rows(tx: &rusqlite::Transaction<'_>, rows: &[ObsCoreRow]) -> Result<(), VoError> {
+/// Insert `rows` with their internal columns (`_hpx`, `_ext`, `_path`); with `replace`,
+/// each in place of the rows of the same file (`_path`) and of the same obs_publisher_did.
+fn insert_obscore_rows(
+    tx: &rusqlite::Transaction<'_>,
+    rows: &[ObsCoreRow],
+    replace: bool,
+) -> Result<(), VoError> {
     // The columns by name: the published ones, the internal ones, the mapping's extension
     // columns (the same for every row of a batch).
     let extra: Vec<&str> = rows
@@ -1058,7 +1071,8 @@ fn insert_obscore_rows(tx: &rusqlite::Transaction<'_>, rows: &[ObsCoreRow]) -> R
     let placeholders: Vec<String> = (1..=names.len()).map(|i| format!("?{i}")).collect();
     let mut st = tx
         .prepare(&format!(
-            "INSERT INTO {} ({}) VALUES ({})",
+            "INSERT {}INTO {} ({}) VALUES ({})",
+            if replace { "OR REPLACE " } else { "" },
             quote_ident(OBSCORE_TABLE),
             names.join(", "),
             placeholders.join(", ")
@@ -1160,6 +1174,129 @@ mod tests {
             })
             .expect("count");
         assert_eq!(n, 30 + 4 + 6 + 14 + 5 + 3);
+    }
+}
+
+#[cfg(test)]
+mod upsert_tests {
+    use super::*;
+
+    fn row(path: &str, did: &str, s_ra: f64) -> ObsCoreRow {
+        ObsCoreRow {
+            dataproduct_type: "image".into(),
+            calib_level: 2,
+            obs_collection: "test".into(),
+            obs_id: path.into(),
+            path: path.into(),
+            obs_publisher_did: did.into(),
+            access_url: format!("http://127.0.0.1/{path}"),
+            access_format: "image/fits".into(),
+            access_estsize: 20,
+            target_name: None,
+            s_ra,
+            s_dec: 10.0,
+            s_fov: 0.1,
+            s_region: None,
+            s_resolution: None,
+            s_xel1: 64,
+            s_xel2: 64,
+            t_min: None,
+            t_max: None,
+            t_exptime: None,
+            em_min: None,
+            em_max: None,
+            em_xel: None,
+            facility_name: None,
+            instrument_name: None,
+            corners: Vec::new(),
+            extra: Vec::new(),
+        }
+    }
+
+    /// (_path, obs_publisher_did, s_ra) of every row, by path.
+    fn rows(conn: &Connection) -> Vec<(String, String, f64)> {
+        let mut st = conn
+            .prepare(&format!(
+                "SELECT \"_path\", obs_publisher_did, s_ra FROM {} ORDER BY \"_path\"",
+                quote_ident(OBSCORE_TABLE)
+            ))
+            .expect("select");
+        st.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+            .expect("rows")
+            .collect::<Result<_, _>>()
+            .expect("rows")
+    }
+
+    fn own(v: &[(&str, &str, f64)]) -> Vec<(String, String, f64)> {
+        v.iter()
+            .map(|(p, d, r)| (p.to_string(), d.to_string(), *r))
+            .collect()
+    }
+
+    #[test]
+    fn a_written_row_replaces_its_file_s_row_and_the_row_of_its_did() {
+        let mut conn = Connection::open_in_memory().expect("db");
+        create_schema(&mut conn).expect("schema");
+        upsert_obscore_rows(
+            &mut conn,
+            &[row("a.fits", "d1", 1.0), row("b.fits", "d2", 2.0)],
+        )
+        .expect("first");
+        // a.fits read again (a new pointing, a new DID): its row is replaced.
+        upsert_obscore_rows(&mut conn, &[row("a.fits", "d3", 3.0)]).expect("again");
+        assert_eq!(
+            rows(&conn),
+            own(&[("a.fits", "d3", 3.0), ("b.fits", "d2", 2.0)])
+        );
+        // c.fits takes b.fits's DID: b.fits's row goes.
+        upsert_obscore_rows(&mut conn, &[row("c.fits", "d2", 4.0)]).expect("taken");
+        assert_eq!(
+            rows(&conn),
+            own(&[("a.fits", "d3", 3.0), ("c.fits", "d2", 4.0)])
+        );
+        // A file that goes loses its row; one read in the same batch keeps its own.
+        let changes = Changes {
+            rows: vec![row("a.fits", "d5", 5.0)],
+            deleted_paths: vec!["c.fits".into()],
+            ..Changes::default()
+        };
+        apply_obscore_changes(&mut conn, &changes).expect("apply");
+        assert_eq!(rows(&conn), own(&[("a.fits", "d5", 5.0)]));
+    }
+
+    #[test]
+    fn a_database_of_an_earlier_vogate_gets_a_unique_path_index_and_one_row_per_file() {
+        let mut conn = Connection::open_in_memory().expect("db");
+        create_schema(&mut conn).expect("schema");
+        // As an earlier vogate left it: a plain index, and (had anything gone wrong) two
+        // rows of one file.
+        conn.execute_batch(
+            "DROP INDEX \"ivoa.ObsCore._path\"; \
+             CREATE INDEX \"ivoa.ObsCore._path\" ON \"ivoa.ObsCore\" (\"_path\");",
+        )
+        .expect("old index");
+        replace_obscore_rows(
+            &mut conn,
+            &[
+                row("a.fits", "d1", 1.0),
+                row("a.fits", "d2", 2.0),
+                row("b.fits", "d3", 3.0),
+            ],
+        )
+        .expect("old rows");
+        assert!(!index_is_unique(&conn, "ivoa.ObsCore._path").expect("index"));
+        create_schema(&mut conn).expect("schema again");
+        assert!(index_is_unique(&conn, "ivoa.ObsCore._path").expect("index"));
+        // The row written last of a.fits is kept.
+        assert_eq!(
+            rows(&conn),
+            own(&[("a.fits", "d2", 2.0), ("b.fits", "d3", 3.0)])
+        );
+        upsert_obscore_rows(&mut conn, &[row("b.fits", "d4", 4.0)]).expect("upsert");
+        assert_eq!(
+            rows(&conn),
+            own(&[("a.fits", "d2", 2.0), ("b.fits", "d4", 4.0)])
+        );
     }
 }
 
