@@ -23,7 +23,7 @@ fn header(
     text: &[(&str, &str)],
     numbers: &[(&str, f64)],
 ) -> (ImageHeader, String) {
-    let mut cards = std::collections::HashMap::new();
+    let mut cards = vo_fits::Cards::default();
     let mut out = String::new();
     let mut push = |c: String| out.push_str(&format!("{c:<80}"));
     push(format!("{:<8}= {:>20}", "SIMPLE", "T"));

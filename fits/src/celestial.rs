@@ -1460,7 +1460,7 @@ mod projection_tests {
     fn headers_share_a_cached_projection_only_when_it_is_the_same() {
         use crate::header::Card;
         let header = |extra: &[(&str, Card)]| {
-            let mut cards: std::collections::HashMap<String, Card> = [
+            let mut cards: crate::Cards = [
                 ("CTYPE1", Card::Text("RA---ZPN".into())),
                 ("CTYPE2", Card::Text("DEC--ZPN".into())),
                 ("CRPIX1", Card::Number(50.5)),

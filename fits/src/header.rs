@@ -28,7 +28,7 @@ pub struct ImageHeader {
     /// Axis lengths in FITS order: `naxis[0]` is NAXIS1 (the fastest-varying axis).
     pub naxis: Vec<i64>,
     /// The keywords found, by upper-case name.
-    pub cards: HashMap<String, Card>,
+    pub cards: Cards,
 }
 
 impl ImageHeader {
@@ -129,7 +129,7 @@ impl Keys for Cfitsio<'_> {
 }
 
 /// The keywords of `extra` that are there, as text (a number as written).
-fn extra_cards(keys: &mut impl Keys, extra: &[String], into: &mut HashMap<String, Card>) {
+fn extra_cards(keys: &mut impl Keys, extra: &[String], into: &mut Cards) {
     for key in extra {
         if !into.contains_key(key) {
             if let Some(v) = keys.text(key) {
@@ -140,8 +140,8 @@ fn extra_cards(keys: &mut impl Keys, extra: &[String], into: &mut HashMap<String
 }
 
 /// The product-wide keywords of a primary HDU.
-fn primary_cards(keys: &mut impl Keys) -> HashMap<String, Card> {
-    let mut primary = HashMap::new();
+fn primary_cards(keys: &mut impl Keys) -> Cards {
+    let mut primary = Cards::default();
     for key in ["TELESCOP", "INSTRUME", "OBJECT", "DATE-OBS", "TIMESYS"] {
         if let Some(v) = keys.text(key) {
             primary.insert(key.to_string(), Card::Text(v));
@@ -158,8 +158,8 @@ fn primary_cards(keys: &mut impl Keys) -> HashMap<String, Card> {
 /// The keywords vogate uses from an image HDU: [`TEXT_KEYS`]; with a CTYPE1, the WCS
 /// keywords ([`NUMBER_KEYS`], the DSS plate solution when PLTRAH is there, the SIP
 /// coefficients of the orders given); without, MJD-OBS and EXPTIME.
-fn image_cards(keys: &mut impl Keys) -> HashMap<String, Card> {
-    let mut cards = HashMap::new();
+fn image_cards(keys: &mut impl Keys) -> Cards {
+    let mut cards = Cards::default();
     for key in TEXT_KEYS {
         if let Some(v) = keys.text(key) {
             cards.insert((*key).to_string(), Card::Text(v));
@@ -215,7 +215,7 @@ fn image_cards(keys: &mut impl Keys) -> HashMap<String, Card> {
 pub struct FileHeaders {
     /// Product-wide keywords of the primary HDU (TELESCOP, INSTRUME, OBJECT, DATE-OBS,
     /// TIMESYS, MJD-OBS, EXPTIME), used where an extension does not repeat them.
-    pub primary: HashMap<String, Card>,
+    pub primary: Cards,
     /// Every image HDU with at least two axes, in HDU order.
     pub images: Vec<ImageHeader>,
 }
@@ -235,7 +235,7 @@ pub fn read_headers_with(path: &Path, extra: &[String]) -> Result<FileHeaders, S
         .num_hdus()
         .map_err(|e| format!("cannot count HDUs: {e}"))?;
     let mut out = Vec::new();
-    let mut primary = HashMap::new();
+    let mut primary = Cards::default();
     for index in 0..n {
         let hdu = f
             .hdu(index)
@@ -280,11 +280,11 @@ pub fn read_headers_with(path: &Path, extra: &[String]) -> Result<FileHeaders, S
 /// without its comment. Borrowed from the header's bytes.
 struct Written<'h>(HashMap<std::borrow::Cow<'h, str>, Option<&'h str>, Fnv>);
 
-/// FNV-1a (64 bits), for the short keyword keys of [`Written`]: several times cheaper than
-/// the standard SipHash there, and a header is no attacker's choice of hash flooding worth
-/// defending (a file has at most a few thousand cards).
+/// FNV-1a (64 bits), for the short keyword keys of headers ([`Cards`]): several times
+/// cheaper than the standard SipHash there, and a header is no attacker's choice of hash
+/// flooding worth defending (a file has at most a few thousand cards).
 #[derive(Default, Clone, Copy)]
-struct FnvHasher(u64);
+pub struct FnvHasher(u64);
 
 impl std::hash::Hasher for FnvHasher {
     fn finish(&self) -> u64 {
@@ -305,7 +305,12 @@ impl std::hash::Hasher for FnvHasher {
     }
 }
 
-type Fnv = std::hash::BuildHasherDefault<FnvHasher>;
+/// The [`std::hash::BuildHasher`] of [`FnvHasher`].
+pub type Fnv = std::hash::BuildHasherDefault<FnvHasher>;
+
+/// A header's keywords by upper-case name (see [`ImageHeader::cards`]); make one with
+/// `Cards::default()` or by collecting (key, card) pairs.
+pub type Cards = HashMap<String, Card, Fnv>;
 
 impl<'h> Written<'h> {
     /// The cards of `header` (whole 2880-byte blocks up to and including END). `None` for
@@ -430,7 +435,7 @@ pub fn read_headers_plain(
         return None;
     }
     let mut out = Vec::new();
-    let mut primary = HashMap::new();
+    let mut primary = Cards::default();
     for (layout, header) in layouts.iter().zip(headers) {
         let first = if layout.index == 0 {
             &b"SIMPLE  ="[..]

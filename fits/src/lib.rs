@@ -26,7 +26,7 @@ pub mod spectral;
 
 pub use cards::ImageCards;
 pub use celestial::{CelestialWcs, Frame, NoPixel};
-pub use header::{read_headers, read_headers_with, Card, FileHeaders, ImageHeader};
+pub use header::{read_headers, read_headers_with, Card, Cards, FileHeaders, ImageHeader};
 pub use integrity::{
     check_file, check_file_with_headers, check_open_file_with_headers, HduLayout, Incomplete,
 };

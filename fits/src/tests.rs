@@ -180,7 +180,7 @@ const CONICS_FROM_ASTROPY: &[(&str, f64, f64, f64, f64, f64, &[(f64, f64, f64, f
 #[test]
 fn conic_projections_agree_with_astropy() {
     for (proj, ra, dec, theta_a, eta, crota2, points) in CONICS_FROM_ASTROPY {
-        let mut cards = std::collections::HashMap::new();
+        let mut cards = crate::Cards::default();
         let text = |s: String| Card::Text(s);
         cards.insert("CTYPE1".to_string(), text(format!("RA---{proj}")));
         cards.insert("CTYPE2".to_string(), text(format!("DEC--{proj}")));
@@ -214,7 +214,7 @@ fn conic_projections_agree_with_astropy() {
         }
     }
     // theta_a = 0 has no conic; PV2_1 is required.
-    let mut cards = std::collections::HashMap::new();
+    let mut cards = crate::Cards::default();
     cards.insert("CTYPE1".to_string(), Card::Text("RA---COE".into()));
     cards.insert("CTYPE2".to_string(), Card::Text("DEC--COE".into()));
     let mut h = ImageHeader {
@@ -235,7 +235,7 @@ pub(crate) fn header(
     text: &[(&str, &str)],
     numbers: &[(&str, f64)],
 ) -> ImageHeader {
-    let mut cards = std::collections::HashMap::new();
+    let mut cards = crate::Cards::default();
     for (k, v) in text {
         cards.insert(k.to_string(), Card::Text(v.to_string()));
     }

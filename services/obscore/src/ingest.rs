@@ -14,7 +14,6 @@
 //! - `t_min`: MJD from MJD-OBS, else DATE-OBS (UTC, through ERFA `eraDtf2d`); `t_max` =
 //!   `t_min` + EXPTIME/86400; `t_exptime` = EXPTIME in seconds; NULL when absent.
 
-use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use vo_common::region::Polygon;
 use vo_common::sky::{
@@ -261,7 +260,7 @@ pub fn scan_tree(root: &Path, cfg: &IngestConfig) -> ScanReport {
     report
 }
 
-fn merged_text(h: &ImageHeader, primary: &HashMap<String, Card>, key: &str) -> Option<String> {
+fn merged_text(h: &ImageHeader, primary: &vo_fits::Cards, key: &str) -> Option<String> {
     h.text(key)
         .map(str::to_string)
         .or_else(|| match primary.get(key) {
@@ -271,7 +270,7 @@ fn merged_text(h: &ImageHeader, primary: &HashMap<String, Card>, key: &str) -> O
         .filter(|s| !s.is_empty())
 }
 
-fn merged_number(h: &ImageHeader, primary: &HashMap<String, Card>, key: &str) -> Option<f64> {
+fn merged_number(h: &ImageHeader, primary: &vo_fits::Cards, key: &str) -> Option<f64> {
     h.number(key).or_else(|| match primary.get(key) {
         Some(Card::Number(v)) => Some(*v),
         _ => None,
@@ -499,7 +498,7 @@ fn chip_corners(wcs: &CelestialWcs) -> Option<Vec<SkyPoint>> {
 fn row_from_wcs(
     h: &ImageHeader,
     wcs: &CelestialWcs,
-    primary: &HashMap<String, Card>,
+    primary: &vo_fits::Cards,
     rel: &str,
     size: u64,
     cfg: &IngestConfig,
@@ -679,7 +678,7 @@ pub fn headers_to_json(headers: &FileHeaders, keys: &[String]) -> String {
         }
         out.push('"');
     }
-    fn cards(out: &mut String, c: &HashMap<String, Card>) {
+    fn cards(out: &mut String, c: &vo_fits::Cards) {
         out.push('{');
         for (i, (k, v)) in c.iter().enumerate() {
             if i > 0 {
@@ -732,7 +731,7 @@ pub fn headers_to_json(headers: &FileHeaders, keys: &[String]) -> String {
 /// The headers and the extra keywords of [`headers_to_json`]'s text; `None` for anything
 /// else.
 pub fn headers_from_json(text: &str) -> Option<(FileHeaders, Vec<String>)> {
-    fn cards(v: &serde_json::Value) -> Option<HashMap<String, Card>> {
+    fn cards(v: &serde_json::Value) -> Option<vo_fits::Cards> {
         v.as_object()?
             .iter()
             .map(|(k, v)| {

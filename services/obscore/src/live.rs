@@ -148,10 +148,11 @@ pub struct LiveOptions {
     pub rescan_every: Duration,
     /// Files per transaction (default 500); a scan's first batch.
     pub batch: usize,
-    /// The largest batch of a scan (default 8192): a scan's batches double from
-    /// [`LiveOptions::batch`] up to this, so that its first rows appear soon and a large
-    /// tree is written in few transactions (each transaction rewrites the index pages its
-    /// rows touch: 100,000 files in batches of 500 take half as long again as in 8192).
+    /// The largest batch of a scan (default 8192): a scan's batches (and those of rows
+    /// made again from stored headers) double from [`LiveOptions::batch`] up to this, so
+    /// that its first rows appear soon and a large tree is written in few transactions
+    /// (each transaction rewrites the index pages its rows touch: 100,000 files in batches
+    /// of 500 take half as long again as in 8192).
     pub scan_batch: usize,
 }
 
@@ -757,7 +758,7 @@ impl Engine {
             .collect();
         if !remake.is_empty() {
             let n = remake.len();
-            for chunk in remake.chunks(self.opts.batch.max(1)) {
+            for chunk in scan_batches(remake, self.opts.batch, self.opts.scan_batch) {
                 let cfg = &self.cfg;
                 let outcomes: Vec<Outcome> = chunk
                     .par_iter()
@@ -1297,16 +1298,31 @@ impl Engine {
 }
 
 /// `files` cut into a scan's batches: the first of `first` files, each next one twice the
-/// one before, up to `most` (both at least 1).
-fn scan_batches(files: Vec<FileState>, first: usize, most: usize) -> Vec<Vec<FileState>> {
-    let mut out = Vec::new();
-    let mut size = first.max(1);
-    let mut rest = files.into_iter().peekable();
-    while rest.peek().is_some() {
-        out.push(rest.by_ref().take(size).collect());
-        size = (size * 2).min(most.max(first).max(1));
+/// one before up to `most`, and the last one of `first` files again (both at least 1).
+/// Reading batch k + 1 overlaps writing batch k, so the first read and the last write run
+/// alone: a small batch at each end keeps those short.
+fn scan_batches<T>(files: Vec<T>, first: usize, most: usize) -> Vec<Vec<T>> {
+    let first = first.max(1);
+    let most = most.max(first);
+    let mut sizes = Vec::new();
+    let (mut size, mut left) = (first, files.len());
+    while left > 0 {
+        let take = size.min(left);
+        sizes.push(take);
+        left -= take;
+        size = (size * 2).min(most);
     }
-    out
+    // The last batch, when larger than two first ones, gives its last `first` files to a
+    // batch of their own.
+    if let Some(last) = sizes.last_mut().filter(|l| **l > 2 * first) {
+        *last -= first;
+        sizes.push(first);
+    }
+    let mut rest = files.into_iter();
+    sizes
+        .into_iter()
+        .map(|n| rest.by_ref().take(n).collect())
+        .collect()
 }
 
 /// Why the folder `dir` must not be walked: it is (through symbolic links) the folder
@@ -1456,19 +1472,22 @@ mod batch_tests {
     }
 
     #[test]
-    fn a_scan_s_batches_double_up_to_the_largest_and_keep_the_order() {
+    fn a_scan_s_batches_double_up_to_the_largest_end_small_and_keep_the_order() {
         let sizes = |n, first, most| -> Vec<usize> {
             scan_batches(states(n), first, most)
                 .iter()
                 .map(Vec::len)
                 .collect()
         };
-        assert_eq!(sizes(10_000, 500, 8192), [500, 1000, 2000, 4000, 2500]);
+        assert_eq!(sizes(10_000, 500, 8192), [500, 1000, 2000, 4000, 2000, 500]);
         assert_eq!(
             sizes(30_000, 500, 8192),
-            [500, 1000, 2000, 4000, 8000, 8192, 6308]
+            [500, 1000, 2000, 4000, 8000, 8192, 5808, 500]
         );
         assert_eq!(sizes(3, 500, 8192), [3]);
+        assert_eq!(sizes(1400, 500, 8192), [500, 900]);
+        assert_eq!(sizes(1600, 500, 8192), [500, 1000, 100]);
+        assert_eq!(sizes(2700, 500, 8192), [500, 1000, 700, 500]);
         assert!(sizes(0, 500, 8192).is_empty());
         // A largest batch below the first is the first; zero is one.
         assert_eq!(sizes(5, 2, 1), [2, 2, 1]);

@@ -876,9 +876,8 @@ mod live {
 #[test]
 fn stored_headers_read_back_as_they_were() {
     use crate::ingest::{headers_from_json, headers_to_json};
-    use std::collections::HashMap;
-    use vo_fits::header::{Card, FileHeaders, ImageHeader};
-    let mut cards = HashMap::new();
+    use vo_fits::header::{Card, Cards, FileHeaders, ImageHeader};
+    let mut cards = Cards::default();
     for (k, v) in [
         (
             "OBJECT",
@@ -893,7 +892,7 @@ fn stored_headers_read_back_as_they_were() {
         cards.insert(k.to_string(), v);
     }
     let headers = FileHeaders {
-        primary: HashMap::from([("TELESCOP".to_string(), Card::Text("T".into()))]),
+        primary: Cards::from_iter([("TELESCOP".to_string(), Card::Text("T".into()))]),
         images: vec![
             ImageHeader {
                 index: 1,
@@ -903,7 +902,7 @@ fn stored_headers_read_back_as_they_were() {
             ImageHeader {
                 index: 3,
                 naxis: vec![4, 5],
-                cards: HashMap::new(),
+                cards: Cards::default(),
             },
         ],
     };
