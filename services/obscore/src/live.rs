@@ -1383,14 +1383,15 @@ fn read_all(root: &Path, cfg: &IngestConfig, files: Vec<FileState>) -> Vec<Outco
 /// whose stat differs just after it was read (still being written) is tried again.
 fn read_one(root: &Path, cfg: &IngestConfig, mut st: FileState) -> Outcome {
     let abs = root.join(&st.path);
-    let unreadable = |st: FileState, e: std::io::Error| {
-        if abs.exists() {
+    let unreadable = |st: FileState, e: std::io::Error| match std::fs::metadata(&abs) {
+        Ok(meta) => {
+            // Kept with its stat (by path), so that it is read again only once it changes.
             let mut st = st;
+            (st.size, st.mtime_ns, st.inode) = stat_of(&meta);
             st.error = Some(vo_fits::Incomplete::Unreadable(e.to_string()).to_string());
             Outcome::Failed(st)
-        } else {
-            Outcome::Vanished(st.path)
         }
+        Err(_) => Outcome::Vanished(st.path),
     };
     let file = match std::fs::File::open(&abs) {
         Ok(f) => f,
