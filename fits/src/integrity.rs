@@ -118,9 +118,13 @@ fn check(
     len: u64,
     headers: Option<&mut Vec<Vec<u8>>>,
 ) -> Result<Vec<HduLayout>, Incomplete> {
-    let mut magic = [0u8; 2];
-    let n = pread_full(file, &mut magic, 0).map_err(|e| Incomplete::Unreadable(e.to_string()))?;
-    if n == 2 && magic == [0x1f, 0x8b] {
+    // The first block, read once: its first two bytes tell gzip from plain, and a plain
+    // file's scan starts with it.
+    let mut first = Box::new([0u8; BLOCK as usize]);
+    let want = len.min(BLOCK) as usize;
+    let n = pread_full(file, &mut first[..want], 0)
+        .map_err(|e| Incomplete::Unreadable(e.to_string()))?;
+    if n >= 2 && first[..2] == [0x1f, 0x8b] {
         let gz = flate2::read::MultiGzDecoder::new(BufReader::new(file));
         let mut stream = Stream::Gzip(Box::new(gz), 0);
         let layouts = scan(&mut stream, None)?;
@@ -139,7 +143,13 @@ fn check(
         }
         Ok(layouts)
     } else {
-        scan(&mut Stream::Plain { file, len, pos: 0 }, headers)
+        let stream = &mut Stream::Plain {
+            file,
+            len,
+            pos: 0,
+            first: Some((first, n)),
+        };
+        scan(stream, headers)
     }
 }
 
@@ -173,9 +183,15 @@ fn pread_full(file: &File, buf: &mut [u8], offset: u64) -> std::io::Result<usize
 }
 
 /// A file read block by block: a plain file of `len` bytes (read at `pos`; skips only move
-/// `pos`) or a gzip stream (skips are reads).
+/// `pos`; `first`: its first block and how many bytes of it there are, already read) or a
+/// gzip stream (skips are reads).
 enum Stream<'a> {
-    Plain { file: &'a File, len: u64, pos: u64 },
+    Plain {
+        file: &'a File,
+        len: u64,
+        pos: u64,
+        first: Option<(Box<[u8; BLOCK as usize]>, usize)>,
+    },
     Gzip(Box<flate2::read::MultiGzDecoder<BufReader<&'a File>>>, u64),
 }
 
@@ -199,9 +215,20 @@ impl Stream<'_> {
         let n = match self {
             // Nothing is read past the length stat'ed: a file that grew since is read again
             // later (the live ingest compares its stat before and after).
-            Stream::Plain { file, len, pos } => {
+            Stream::Plain {
+                file,
+                len,
+                pos,
+                first,
+            } => {
                 let want = (len.saturating_sub(*pos)).min(BLOCK) as usize;
-                let n = pread_full(file, &mut buf[..want], *pos);
+                let n = match first.take() {
+                    Some((block, n)) if *pos == 0 => {
+                        buf[..n].copy_from_slice(&block[..n]);
+                        Ok(n)
+                    }
+                    _ => pread_full(file, &mut buf[..want], *pos),
+                };
                 if let Ok(k) = n {
                     *pos += k as u64;
                 }

@@ -687,10 +687,11 @@ pub fn headers_to_json(headers: &FileHeaders, keys: &[String]) -> String {
             string(out, k);
             out.push(':');
             match v {
-                // Finite (the header reader keeps other values as text); Rust writes the
-                // shortest text that reads back as the same number.
+                // Finite (the header reader keeps other values as text).
+                // ryu: the shortest text that reads back as the same number (as Rust's
+                // Debug writes it, only faster; either is a JSON number).
                 Card::Number(n) if n.is_finite() => {
-                    let _ = write!(out, "{n:?}");
+                    out.push_str(ryu::Buffer::new().format_finite(*n))
                 }
                 Card::Number(_) => out.push_str("null"),
                 Card::Text(t) => string(out, t),
