@@ -1412,9 +1412,13 @@ fn read_one(root: &Path, cfg: &IngestConfig, mut st: FileState) -> Outcome {
     };
     let headers = read_product_headers(&abs, &layouts, cards.as_deref(), cfg);
     match file.metadata() {
-        // Deleted while it was read: its row would outlive it.
+        // Unlinked while it was read (deleted, or replaced by another file renamed onto
+        // its name): tried again, which finds the file now there or that it has gone.
         Ok(meta) if std::os::unix::fs::MetadataExt::nlink(&meta) == 0 => {
-            return Outcome::Vanished(st.path)
+            return Outcome::Short(
+                st.path,
+                "it was deleted or replaced while it was read".into(),
+            )
         }
         Ok(meta) if stat_of(&meta) == before => {}
         Ok(_) => return Outcome::Short(st.path, "it changed while it was read".into()),
