@@ -588,6 +588,36 @@ mod tests {
     }
 
     #[test]
+    fn an_open_file_is_checked_up_to_the_length_stat_ed_and_its_offset_left_alone() {
+        use std::io::Seek;
+        let (f, _) = two_hdus(100, 30);
+        let dir = tempfile::tempdir().expect("tempdir");
+        let plain = dir.path().join("f.fits");
+        std::fs::write(&plain, &f).expect("write");
+        let file = File::open(&plain).expect("open");
+        let (layouts, headers) =
+            check_open_file_with_headers(&file, f.len() as u64).expect("complete");
+        assert_eq!(layouts, check_file(&plain).expect("complete"));
+        let headers = headers.expect("a plain file's headers");
+        assert_eq!(headers.len(), 2);
+        assert_eq!(headers[0], f[..2880]);
+        assert_eq!(headers[1], f[11520..14400]);
+        assert_eq!((&file).stream_position().expect("offset"), 0);
+        // Stat'ed while it was being written: only the bytes there then count (the caller
+        // compares a second stat and tries again).
+        let err = check_open_file_with_headers(&file, 5000).expect_err("short then");
+        assert!(err.is_short(), "{err}");
+        // A gzip file: the same layouts, no header bytes.
+        let gz = dir.path().join("f.fits.gz");
+        let zipped = gzip(&f);
+        std::fs::write(&gz, &zipped).expect("write");
+        let file = File::open(&gz).expect("open");
+        let (zl, zh) = check_open_file_with_headers(&file, zipped.len() as u64).expect("gzip");
+        assert_eq!(zl, layouts);
+        assert!(zh.is_none());
+    }
+
+    #[test]
     fn a_few_bytes_that_are_not_fits_are_corrupt_not_short() {
         let dir = tempfile::tempdir().expect("tempdir");
         for (name, bytes) in [
