@@ -835,32 +835,37 @@ const WCS_PARAMS: [&str; 37] = [
     "PV2_7", "PV2_8", "PV2_9", "ZNAXIS1", "ZNAXIS2", "ZNAXIS3", "ZNAXIS4",
 ];
 
-/// Whether the header keyword `k` goes to the wcs crate as it is: not SIP, not the
-/// rotation's or the linear step's (vogate applies those itself), and read by the crate
-/// (keywords it does not read, EXPTIME, MJD-OBS, ..., would only tell equal projections
-/// apart in [`PROJECTION_CACHE`]).
+/// Whether the header keyword `k` goes to the wcs crate as it is: one of [`WCS_PARAMS`].
+/// SIP, the rotation's and the linear step's keywords are not among them (vogate applies
+/// those itself), nor are keywords the crate does not read (EXPTIME, MJD-OBS, ..., which
+/// would only tell equal projections apart in [`PROJECTION_CACHE`]).
 fn passed_on(k: &str) -> bool {
-    let is_sip = ["A_", "B_", "AP_", "BP_"].iter().any(|p| k.starts_with(p));
-    let is_rotation =
-        matches!(k, "CRVAL1" | "CRVAL2" | "LONPOLE" | "LATPOLE") || k.starts_with("PV1_");
-    let is_linear = ["CRPIX", "CDELT", "CROTA", "CD1_", "CD2_", "PC1_", "PC2_"]
-        .iter()
-        .any(|p| k.starts_with(p));
-    !is_sip
-        && !is_rotation
-        && !is_linear
-        && !matches!(k, "EQUINOX" | "EPOCH")
-        && WCS_PARAMS.binary_search(&k).is_ok()
+    WCS_PARAMS.binary_search(&k).is_ok()
 }
 
 /// What the wcs crate's projection of a header depends on (see [`CelestialWcs::from_header`]).
-#[derive(PartialEq)]
 struct ProjectionKey {
     proj: String,
     conic: bool,
     naxis: (i64, i64),
     /// (keyword, value's bits), sorted by keyword.
     passed: Vec<(String, u64)>,
+}
+
+impl ProjectionKey {
+    /// Whether this is the key of projection `proj` (conic or not) of an image of `naxis`
+    /// pixels with the keywords `passed` (sorted by keyword).
+    fn is(&self, proj: &str, conic: bool, naxis: (i64, i64), passed: &[(&str, f64)]) -> bool {
+        self.proj == proj
+            && self.conic == conic
+            && self.naxis == naxis
+            && self.passed.len() == passed.len()
+            && self
+                .passed
+                .iter()
+                .zip(passed)
+                .all(|((k, bits), (k2, x))| k == k2 && *bits == x.to_bits())
+    }
 }
 
 /// How many projections each thread keeps.
@@ -1128,19 +1133,11 @@ impl CelestialWcs {
             }
         }
         passed.sort_by(|a, b| a.0.cmp(b.0));
-        let key = ProjectionKey {
-            proj: proj.to_string(),
-            conic: conic.is_some(),
-            naxis: (naxis1, naxis2),
-            passed: passed
-                .iter()
-                .map(|(k, x)| (k.to_string(), x.to_bits()))
-                .collect(),
-        };
+        // Looked up without building a key: most headers find their projection.
         let cached = PROJECTION_CACHE.with(|c| {
             c.borrow()
                 .iter()
-                .find(|(k, _)| *k == key)
+                .find(|(k, _)| k.is(proj, conic.is_some(), (naxis1, naxis2), &passed))
                 .map(|(_, w)| std::sync::Arc::clone(w))
         });
         let wcs = match cached {
@@ -1153,6 +1150,15 @@ impl CelestialWcs {
                     (naxis1, naxis2),
                     &passed,
                 )?);
+                let key = ProjectionKey {
+                    proj: proj.to_string(),
+                    conic: conic.is_some(),
+                    naxis: (naxis1, naxis2),
+                    passed: passed
+                        .iter()
+                        .map(|(k, x)| (k.to_string(), x.to_bits()))
+                        .collect(),
+                };
                 PROJECTION_CACHE.with(|c| {
                     let mut c = c.borrow_mut();
                     if c.len() >= PROJECTION_CACHE_SIZE {
